@@ -1,0 +1,5 @@
+"""Run the CLI as ``python -m tether``."""
+
+from tether.cli.main import main
+
+main()

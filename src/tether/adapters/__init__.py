@@ -1,0 +1,1 @@
+"""I/O implementations of the ports: the only code that touches the outside world."""

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# build-tools.sh COMPONENT... - build (once per machine) the real Kubernetes binaries and CLIs
+# tether runs, from the Go module proxy at pinned versions, and cache them outside the repository.
+#
+# Components: apiserver (kube-apiserver, kube-controller-manager, kube-scheduler), etcd, helm,
+# kustomize, kwok. For each one it prints "NAME=DIR" on stdout, DIR holding the binaries.
+# A cached component costs one stat: the directory carries a .complete marker, written last.
+# Progress goes to stderr; a failure names the component that did not build.
+set -euo pipefail
+
+K8S_VERSION=${K8S_VERSION:-1.36.3}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.1}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+
+export GOTOOLCHAIN=${GOTOOLCHAIN:-local}   # never fetch another toolchain behind the user's back
+export CGO_ENABLED=0                       # upstream ships these statically too
+export GOFLAGS=-mod=mod
+
+CACHE=${TETHER_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tether/tools}
+GOVER=$(go env GOVERSION)
+MINOR_PATCH=${K8S_VERSION#1.}
+MINOR=${MINOR_PATCH%%.*}
+log() { echo "[build-tools] $*" >&2; }
+
+key_of() {
+  case $1 in
+    apiserver) echo "kubernetes-$K8S_VERSION-$GOVER" ;;
+    etcd) echo "etcd-$ETCD_VERSION-$GOVER" ;;
+    helm) echo "helm-$HELM_VERSION-k8s$MINOR-$GOVER" ;;
+    kustomize) echo "kustomize-$KUSTOMIZE_VERSION-$GOVER" ;;
+    kwok) echo "kwok-$KWOK_VERSION-$GOVER" ;;
+    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok)"; exit 2 ;;
+  esac
+}
+
+build_apiserver() {  # $1 = output dir
+  local w="$CACHE/src/kubernetes-$K8S_VERSION"
+  rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init tether.invalid/kubernetes >/dev/null 2>&1
+  local gomod
+  gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" \
+          | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  go mod edit -go="$(awk '$1=="go"{print $2; exit}' "$gomod")"
+  local godebug; godebug=$(awk '$1=="godebug" && NF==2 {print $2; exit}' "$gomod")
+  if [[ -n "$godebug" ]]; then go mod edit -godebug="$godebug"; fi
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 via ./staging replaces, which a
+  # dependant ignores; point each at the published module of the same release instead.
+  local staging
+  mapfile -t staging < <(sed -n 's|^[[:space:]]*\(replace[[:space:]]\{1,\}\)\{0,1\}\(k8s\.io/[^[:space:]]*\)[[:space:]]\{1,\}=>[[:space:]]\{1,\}\./staging/.*|\2|p' "$gomod")
+  (( ${#staging[@]} > 20 )) || { log "parsed only ${#staging[@]} staging modules"; return 1; }
+  for m in "${staging[@]}"; do go mod edit -replace="$m=$m@v0.$MINOR_PATCH"; done
+  local cmds=(kube-apiserver kube-controller-manager kube-scheduler)
+  for c in "${cmds[@]}"; do go get -tool "k8s.io/kubernetes/cmd/$c@v$K8S_VERSION" >&2; done
+  go mod tidy >&2
+  local ldf="-s -w"
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf+=" -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$MINOR"
+    ldf+=" -X $p.gitTreeState=clean -X $p.buildDate=1970-01-01T00:00:00Z"
+  done
+  log "compiling ${cmds[*]} v$K8S_VERSION (cold: 15-30 min on 2 cores)"
+  go build -trimpath -ldflags "$ldf" -o "$1/" "${cmds[@]/#/k8s.io/kubernetes/cmd/}"
+  cp go.mod go.sum "$1/"
+  "$1/kube-apiserver" --version >&2
+}
+
+build_etcd() {
+  # etcd's go.mod has relative replaces, so `go install` refuses it; as a dependency it builds.
+  local w="$CACHE/src/etcd-$ETCD_VERSION"
+  rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init tether.invalid/etcd >/dev/null 2>&1
+  go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2
+  go mod tidy >&2
+  go build -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
+  "$1/etcd" --version >&2
+}
+
+build_helm() {
+  local ldf="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ldf+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    ldf+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$MINOR"  # default is 1.20 otherwise
+  done
+  GOBIN="$1" go install -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  "$1/helm" version --short >&2
+}
+
+build_kustomize() {
+  GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  "$1/kustomize" version >&2
+}
+
+build_kwok() {
+  GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+  "$1/kwok" --version >&2 || true
+}
+
+for component in "$@"; do
+  dir="$CACHE/bin/$(key_of "$component")"
+  if [[ ! -f "$dir/.complete" ]]; then
+    mkdir -p "$CACHE/bin" "$CACHE/src"
+    exec 9>"$CACHE/.lock-$component"; flock 9   # two runs never build the same thing at once
+    if [[ ! -f "$dir/.complete" ]]; then
+      log "building $component (first time on this machine)"
+      rm -rf "$dir.tmp"; mkdir -p "$dir.tmp"
+      if ! ( "build_$component" "$dir.tmp" ); then
+        log "FAILED to build component '$component'; see the go output above"
+        exit 1
+      fi
+      touch "$dir.tmp/.complete"
+      rm -rf "$dir"; mv "$dir.tmp" "$dir"
+    fi
+    exec 9>&-
+  fi
+  echo "$component=$dir"
+done

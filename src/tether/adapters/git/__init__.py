@@ -1,0 +1,1 @@
+"""The Git adapter: bare mirrors driven by the git CLI."""

@@ -1,0 +1,1 @@
+"""The Kubernetes API adapter: lightkube plus a thin raw layer for discovery and list/watch."""

@@ -1,0 +1,1 @@
+"""Render adapters: the real kustomize, helm and gojsonnet."""

@@ -1,0 +1,1 @@
+"""The controller entry point: continuous reconciliation of Applications."""

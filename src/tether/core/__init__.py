@@ -1,0 +1,1 @@
+"""The functional core: pure, synchronous decisions with no I/O and no clock."""

@@ -1,0 +1,1 @@
+"""Data types shared by every layer: resources, Applications, statuses and errors."""

@@ -1,0 +1,58 @@
+"""The ports: small Protocols for everything tether needs from the outside world.
+
+Services depend on these; adapters implement them; ``tether.bootstrap`` wires one to the other.
+Read this file first to see every boundary tether has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Protocol
+
+from tether.model.resources import Manifest
+
+
+class Cluster(Protocol):
+    """The Kubernetes API, narrowed to what tether does with it."""
+
+    async def apply(
+        self, obj: Manifest, *, field_manager: str, force: bool = True, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply one object and return what the server stored (or would store)."""
+        ...
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str = ""
+    ) -> dict[str, Any] | None:
+        """Read one object, or ``None`` when it does not exist."""
+        ...
+
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str = "", *,
+        propagation: str = "Foreground",
+    ) -> bool:
+        """Delete one object; ``False`` when it was already gone."""
+        ...
+
+    def watch(
+        self, api_version: str, kind: str, namespace: str = "", *, resource_version: str = ""
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Stream ``(event type, object)`` pairs from a resourceVersion."""
+        ...
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str = ""
+    ) -> tuple[Sequence[dict[str, Any]], str]:
+        """List the objects of one type; returns them and the list's resourceVersion."""
+        ...
+
+
+class ToolLocator(Protocol):
+    """Finds (building once if needed) the external CLIs tether runs."""
+
+    def path_of(self, tool: str) -> str:
+        """The absolute path of a tool binary such as ``helm`` or ``kustomize``."""
+        ...
+
+
+JsonLike = Mapping[str, Any]

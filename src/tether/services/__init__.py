@@ -1,0 +1,1 @@
+"""Use cases: async orchestration of the core through the ports."""
