@@ -28,7 +28,12 @@ class Cluster(Protocol):
         ...
 
     async def delete(
-        self, api_version: str, kind: str, name: str, namespace: str = "", *,
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
         propagation: str = "Foreground",
     ) -> bool:
         """Delete one object; ``False`` when it was already gone."""
@@ -56,3 +61,22 @@ class ToolLocator(Protocol):
 
 
 JsonLike = Mapping[str, Any]
+
+
+class GitRepos(Protocol):
+    """Git repositories by URL: resolve revisions, materialise commits read-only."""
+
+    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+        """Resolve a branch, tag, semver constraint, ref or SHA to a full commit SHA.
+
+        ``refresh`` bypasses the short-lived resolution cache (a hard refresh or a webhook).
+        """
+        ...
+
+    async def checkout(self, repo_url: str, sha: str) -> str:
+        """A read-only directory holding the tree of commit ``sha``; reused across calls."""
+        ...
+
+    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+        """Paths touched between two commits (for monorepo render-cache reuse)."""
+        ...

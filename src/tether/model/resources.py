@@ -1,7 +1,7 @@
 """Kubernetes objects as tether sees them: the key that names one, and safe accessors.
 
 Raw objects stay plain mappings (``Manifest``), as decoded from YAML or JSON; the accessors here are
-the only place that knows where ``metadata`` fields live, so the rest of the code reads as sentences.
+the only place that knows where ``metadata`` fields live, so other code reads as sentences.
 """
 
 from __future__ import annotations

@@ -1,0 +1,66 @@
+# One command per task, the same for people and CI. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= uv
+RUN := $(UV) run --frozen
+# Test workers: integration tests share one control plane per worker; 2 cores, so 2 at most.
+PYTEST_WORKERS ?= 2
+
+.PHONY: help
+help: ## List the tasks
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: system-deps
+system-deps: ## Install the Debian packages tether's tests need (git servers, openssl, chromium)
+	@bash hack/system-deps.sh
+
+.PHONY: install
+install: ## Install Python 3.11 dependencies into .venv from the lockfile
+	@command -v $(UV) >/dev/null || python3 -m pip install --quiet --user 'uv>=0.13,<0.14'
+	@$(UV) sync --frozen --quiet
+
+.PHONY: tools
+tools: install ## Build (once per machine) kube-apiserver, etcd, helm, kustomize, kwok from Go modules
+	@$(RUN) tether tools build
+
+.PHONY: fmt
+fmt: install ## Format and autofix
+	@$(RUN) ruff format src tests bench
+	@$(RUN) ruff check --fix src tests bench
+
+.PHONY: lint
+lint: install ## ruff lint and format check
+	@$(RUN) ruff check src tests bench
+	@$(RUN) ruff format --check src tests bench
+
+.PHONY: typecheck
+typecheck: install ## mypy --strict
+	@$(RUN) mypy
+
+.PHONY: imports
+imports: install ## import-linter: the layers only import downwards
+	@$(RUN) lint-imports
+
+.PHONY: check
+check: lint typecheck imports ## All static checks
+
+.PHONY: unit
+unit: install ## The fast unit tests of the pure core (no cluster)
+	@$(RUN) pytest tests/unit -q -p no:cacheprovider
+
+.PHONY: test
+test: system-deps install tools check ## Everything: install what is missing, check, then the whole suite
+	@$(RUN) pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
+
+.PHONY: demo
+demo: system-deps install tools ## Bring up the local control plane and run tether's main job on it
+	@$(RUN) python -m tether.demo
+
+.PHONY: bench
+bench: system-deps install tools ## Benchmarks side by side with their baselines (bench/results/latest.json)
+	@$(RUN) python -m bench
+
+.PHONY: clean
+clean: ## Remove local caches (not the tool builds in ~/.cache/tether)
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian packages tether's build, tests and demo need, only those that are missing.
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have git || need+=(git)
+have curl || need+=(curl)
+have openssl || need+=(openssl)
+have ssh || need+=(openssh-client)
+have ssh-keygen || need+=(openssh-client)
+[[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
+[[ -x /usr/lib/git-core/git-http-backend ]] || need+=(git)
+have lighttpd || need+=(lighttpd)
+have flock || need+=(util-linux)
+have go || { echo "Go 1.26 is required on PATH (https://go.dev/doc/install)" >&2; exit 1; }
+have python3 || { echo "Python 3.11 is required" >&2; exit 1; }
+if ((${#need[@]})); then
+  echo "[system-deps] installing: ${need[*]}" >&2
+  SUDO=""; [[ $(id -u) == 0 ]] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

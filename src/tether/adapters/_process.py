@@ -1,0 +1,259 @@
+"""The one place that runs external programs: git, helm, kustomize, plugins, the control plane.
+
+Every run has an argv list (never a shell), a timeout, an output size limit, and a scrubbed
+environment; failures become ``ProcessError`` with stderr trimmed, never the caller's secrets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import signal
+import subprocess
+from collections.abc import Mapping, Sequence
+
+DEFAULT_TIMEOUT_S = 60.0
+"""A render or git call that takes longer than a minute is stuck, not slow (Argo CD uses 60 s)."""
+
+DEFAULT_OUTPUT_LIMIT = 256 * 1024 * 1024
+"""Bounds what one tool may print; Kubeflow's whole example renders to about 10 MiB."""
+
+_INHERITED_ENV = (
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "USER",
+    "GOCACHE",
+    "GOMODCACHE",
+    "GOPATH",
+    "GOTOOLCHAIN",
+    "GOPROXY",
+    "GOFLAGS",
+    "XDG_CACHE_HOME",
+)
+"""Only these reach a child by default: a tool never sees the controller's credentials."""
+
+
+class ProcessError(Exception):
+    """A program failed, timed out or printed too much."""
+
+    def __init__(self, argv0: str, reason: str, stderr: str = "", returncode: int | None = None):
+        self.argv0 = argv0
+        self.reason = reason
+        self.stderr = stderr
+        self.returncode = returncode
+        detail = f": {stderr.strip()[-2000:]}" if stderr.strip() else ""
+        super().__init__(f"{argv0} {reason}{detail}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Completed:
+    """What a finished program printed."""
+
+    stdout: bytes
+    stderr: bytes
+    returncode: int
+
+
+def base_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A scrubbed environment: the inherited basics plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if k in _INHERITED_ENV}
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    if extra:
+        env.update(extra)
+    return env
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    output_limit: int = DEFAULT_OUTPUT_LIMIT,
+    check: bool = True,
+) -> Completed:
+    """Run a program to completion without a shell, killing its process group on timeout."""
+    name = os.path.basename(argv[0])
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=dict(env) if env is not None else base_env(),
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(
+            _communicate_bounded(proc, stdin, output_limit), timeout
+        )
+    except TimeoutError:
+        _kill_group(proc.pid)
+        await proc.wait()
+        raise ProcessError(name, f"timed out after {timeout:g}s") from None
+    except _OutputTooLarge:
+        _kill_group(proc.pid)
+        await proc.wait()
+        raise ProcessError(name, f"printed more than {output_limit} bytes") from None
+    except asyncio.CancelledError:
+        _kill_group(proc.pid)
+        with contextlib.suppress(ProcessLookupError):
+            await proc.wait()
+        raise
+    code = proc.returncode if proc.returncode is not None else -1
+    if check and code != 0:
+        raise ProcessError(name, f"exited with code {code}", stderr.decode(errors="replace"), code)
+    return Completed(stdout, stderr, code)
+
+
+class _OutputTooLarge(Exception):
+    pass
+
+
+async def _communicate_bounded(
+    proc: asyncio.subprocess.Process, stdin: bytes | None, limit: int
+) -> tuple[bytes, bytes]:
+    async def feed() -> None:
+        if stdin is not None and proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                proc.stdin.write(stdin)
+                await proc.stdin.drain()
+            proc.stdin.close()
+
+    async def drain(stream: asyncio.StreamReader | None) -> bytes:
+        if stream is None:
+            return b""
+        chunks: list[bytes] = []
+        size = 0
+        while chunk := await stream.read(1 << 16):
+            size += len(chunk)
+            if size > limit:
+                raise _OutputTooLarge
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    _, out, err = await asyncio.gather(feed(), drain(proc.stdout), drain(proc.stderr))
+    await proc.wait()
+    return out, err
+
+
+def run_sync(
+    argv: Sequence[str],
+    *,
+    cwd: str | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    check: bool = True,
+) -> Completed:
+    """Blocking twin of :func:`run` for the CLI and build steps that have no event loop."""
+    name = os.path.basename(argv[0])
+    try:
+        done = subprocess.run(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else base_env(),
+            input=stdin,
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+            start_new_session=True,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProcessError(name, f"timed out after {timeout:g}s") from None
+    except FileNotFoundError:
+        raise ProcessError(name, "is not installed") from None
+    if check and done.returncode != 0:
+        raise ProcessError(
+            name,
+            f"exited with code {done.returncode}",
+            done.stderr.decode(errors="replace"),
+            done.returncode,
+        )
+    return Completed(done.stdout, done.stderr, done.returncode)
+
+
+@dataclasses.dataclass
+class Daemon:
+    """A long-running child process started by :func:`spawn`, in its own process group."""
+
+    name: str
+    pid: int
+    log_path: str
+    _popen: subprocess.Popen[bytes]
+
+    def alive(self) -> bool:
+        """Whether the process is still running."""
+        return self._popen.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the process group, then SIGKILL after ``grace`` seconds."""
+        if self._popen.poll() is None:
+            _signal_group(self.pid, signal.SIGTERM)
+            try:
+                self._popen.wait(grace)
+            except subprocess.TimeoutExpired:
+                _kill_group(self.pid)
+                self._popen.wait(5)
+
+
+def spawn(
+    name: str,
+    argv: Sequence[str],
+    *,
+    log_path: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Daemon:
+    """Start a daemon detached into its own session, stdout and stderr going to ``log_path``."""
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env) if env is not None else base_env(),
+            cwd=cwd,
+            start_new_session=True,
+        )
+    return Daemon(name, popen.pid, log_path, popen)
+
+
+def stop_pid(pid: int, grace: float = 10.0) -> bool:
+    """Stop a process group we started earlier (known only by pid); ``False`` if already gone."""
+    import time
+
+    if not pid_alive(pid):
+        return False
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not pid_alive(pid):
+            return True
+        time.sleep(0.1)
+    _kill_group(pid)
+    return True
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process exists and is not a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _kill_group(pid: int) -> None:
+    _signal_group(pid, signal.SIGKILL)
