@@ -1,0 +1,45 @@
+"""The ``tether`` command: one group, subcommands registered from ``tether.cli.commands``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from tether import __version__, bootstrap
+from tether.model.errors import TetherError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tether")
+def cli() -> None:
+    """tether keeps clusters in the state Git describes, speaking Argo CD's Application API."""
+
+
+@cli.group()
+def tools() -> None:
+    """The external binaries tether runs (built once per machine from Go modules)."""
+
+
+@tools.command("build")
+@click.argument("components", nargs=-1)
+def tools_build(components: tuple[str, ...]) -> None:
+    """Build kube-apiserver, etcd, helm, kustomize and kwok if they are not cached yet."""
+    for name, path in bootstrap.build_tools(*components).items():
+        click.echo(f"{name}: {path}")
+
+
+def main() -> None:
+    """Run the CLI, turning tether's errors into a one-line message and exit code 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    except TetherError as err:
+        click.echo(f"error: {err}", err=True)
+        sys.exit(2)
+    except click.exceptions.Exit as err:
+        sys.exit(err.exit_code)
