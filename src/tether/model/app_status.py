@@ -1,0 +1,195 @@
+"""What the controller observed about an Application (``status``), with its two pure bookkeepers.
+
+``set_conditions`` and ``append_history`` follow Argo CD's rules so that status written by tether
+reads the same to Argo CD tooling. Time comes in as ``now``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import enum
+from collections.abc import Collection, Sequence
+
+from tether.model._base import ArgoModel
+from tether.model.app_spec import (
+    DEFAULT_REVISION_HISTORY_LIMIT,
+    ApplicationDestination,
+    ResourceIgnoreDifferences,
+)
+from tether.model.operation import OperationInitiator, OperationState
+from tether.model.source import ApplicationSource
+
+
+class ComparedTo(ArgoModel):
+    """The spec a comparison was made against; a change of it triggers a refresh."""
+
+    source: ApplicationSource | None = None
+    sources: list[ApplicationSource] | None = None
+    destination: ApplicationDestination | None = None
+    ignore_differences: list[ResourceIgnoreDifferences] | None = None
+
+
+class SyncStatusInfo(ArgoModel):
+    """Whether live state matches Git, and at which resolved revision(s)."""
+
+    status: str | None = None
+    revision: str | None = None
+    revisions: list[str] | None = None
+    compared_to: ComparedTo | None = None
+
+
+class HealthInfo(ArgoModel):
+    """A health code with its reason, for the Application or one resource."""
+
+    status: str | None = None
+    message: str | None = None
+    last_transition_time: str | None = None
+
+
+class ResourceStatus(ArgoModel):
+    """One managed resource as listed in ``status.resources``."""
+
+    group: str | None = None
+    version: str | None = None
+    kind: str | None = None
+    namespace: str | None = None
+    name: str | None = None
+    status: str | None = None
+    health: HealthInfo | None = None
+    hook: bool | None = None
+    requires_pruning: bool | None = None
+    sync_wave: int | None = None
+    requires_deletion_confirmation: bool | None = None
+
+
+class ApplicationCondition(ArgoModel):
+    """An error or warning about an Application (``status.conditions``)."""
+
+    type: str
+    message: str
+    last_transition_time: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        """Whether the condition is an error rather than a warning."""
+        return CONDITION_TYPES.get(self.type, ConditionKind.ERROR) is ConditionKind.ERROR
+
+
+class RevisionHistory(ArgoModel):
+    """One successful full sync, kept for rollback."""
+
+    id: int
+    revision: str | None = None
+    revisions: list[str] | None = None
+    source: ApplicationSource | None = None
+    sources: list[ApplicationSource] | None = None
+    deployed_at: str | None = None
+    deploy_started_at: str | None = None
+    initiated_by: OperationInitiator | None = None
+
+
+class ApplicationSummary(ArgoModel):
+    """URLs and images found in the resource tree."""
+
+    external_urls: list[str] | None = None
+    images: list[str] | None = None
+
+
+class ApplicationStatus(ArgoModel):
+    """Everything the controller reports about an Application."""
+
+    sync: SyncStatusInfo | None = None
+    health: HealthInfo | None = None
+    resources: list[ResourceStatus] | None = None
+    conditions: list[ApplicationCondition] | None = None
+    reconciled_at: str | None = None
+    operation_state: OperationState | None = None
+    history: list[RevisionHistory] | None = None
+    summary: ApplicationSummary | None = None
+    source_type: str | None = None
+    source_types: list[str] | None = None
+    resource_health_source: str | None = None
+    controller_namespace: str | None = None
+    observed_at: str | None = None
+
+
+# ---- conditions ---------------------------------------------------------------------------------
+
+
+class ConditionKind(enum.Enum):
+    """Whether a condition type reports an error or a warning."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+CONDITION_TYPES: dict[str, ConditionKind] = {
+    # Argo CD's condition types. Errors block sync (ComparisonError, InvalidSpecError) or report a
+    # failure; warnings are shown but do not stop anything.
+    "ComparisonError": ConditionKind.ERROR,  # manifests could not be generated or compared
+    "InvalidSpecError": ConditionKind.ERROR,  # spec invalid or not permitted by its project
+    "SyncError": ConditionKind.ERROR,  # an automated sync was refused or failed
+    "UnknownError": ConditionKind.ERROR,  # anything else that went wrong
+    "DeletionError": ConditionKind.ERROR,  # cascading deletion failed
+    "SharedResourceWarning": ConditionKind.WARNING,  # a resource is also managed by another app
+    "RepeatedResourceWarning": ConditionKind.WARNING,  # the same resource is rendered twice
+    "ExcludedResourceWarning": ConditionKind.WARNING,  # a rendered kind is excluded by settings
+    "OrphanedResourceWarning": ConditionKind.WARNING,  # unmanaged objects in the namespace
+}
+
+
+def format_time(now: datetime.datetime) -> str:
+    """A Kubernetes timestamp: RFC 3339 in UTC, whole seconds, ``Z`` suffix."""
+    if now.tzinfo is not None:
+        now = now.astimezone(datetime.UTC)
+    return now.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+
+
+def set_conditions(
+    existing: Sequence[ApplicationCondition],
+    new: Sequence[ApplicationCondition],
+    evaluated_types: Collection[str],
+    now: datetime.datetime,
+) -> list[ApplicationCondition]:
+    """Replace the conditions of the evaluated types by ``new``, keeping unchanged timestamps.
+
+    Conditions of types that were not evaluated this time are kept as they are. A new condition
+    whose type and message match an existing one keeps the existing entry, so its
+    ``lastTransitionTime`` only moves when something changed. Missing timestamps get ``now``. The
+    result is sorted by type, message and time so that equal inputs give an equal status.
+    """
+    stamp = format_time(now)
+
+    def stamped(cond: ApplicationCondition) -> ApplicationCondition:
+        if cond.last_transition_time:
+            return cond
+        return cond.model_copy(update={"last_transition_time": stamp})
+
+    kept = [stamped(c) for c in existing if c.type not in evaluated_types]
+    first_of_type: dict[str, ApplicationCondition] = {}
+    for cond in existing:
+        first_of_type.setdefault(cond.type, cond)
+    for cond in new:
+        previous = first_of_type.get(cond.type)
+        same = previous is not None and previous.message == cond.message
+        kept.append(stamped(previous) if same and previous is not None else stamped(cond))
+    return sorted(kept, key=lambda c: (c.type, c.message, c.last_transition_time or ""))
+
+
+# ---- history ------------------------------------------------------------------------------------
+
+
+def next_history_id(history: Sequence[RevisionHistory]) -> int:
+    """The id of the next history entry: one more than the last, 0 for the first."""
+    return history[-1].id + 1 if history else 0
+
+
+def append_history(
+    history: Sequence[RevisionHistory],
+    entry: RevisionHistory,
+    limit: int | None = DEFAULT_REVISION_HISTORY_LIMIT,
+) -> list[RevisionHistory]:
+    """Append ``entry`` and keep only the newest ``limit`` entries (``None``: the default 10)."""
+    keep = DEFAULT_REVISION_HISTORY_LIMIT if limit is None else max(limit, 0)
+    combined = [*history, entry]
+    return combined[len(combined) - keep :] if len(combined) > keep else combined

@@ -1,0 +1,182 @@
+"""The Argo CD ``Application`` resource (``argoproj.io/v1alpha1``) and its validating parser.
+
+The parts live in ``source``, ``app_spec``, ``operation`` and ``app_status``; they are re-exported
+here so callers can write ``from tether.model import application`` and ``application.X``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pydantic
+
+from tether.model._base import ArgoModel, ObjectMeta
+from tether.model.app_spec import (
+    DEFAULT_REVISION_HISTORY_LIMIT,
+    ApplicationDestination,
+    ApplicationSpec,
+    Info,
+    ManagedNamespaceMetadata,
+    ResourceIgnoreDifferences,
+    RetryStrategy,
+    SyncPolicy,
+    SyncPolicyAutomated,
+)
+from tether.model.app_status import (
+    CONDITION_TYPES,
+    ApplicationCondition,
+    ApplicationStatus,
+    RevisionHistory,
+    append_history,
+    set_conditions,
+)
+from tether.model.errors import InvalidInputError
+from tether.model.operation import Operation, OperationState, SyncOperation
+from tether.model.source import ApplicationSource
+
+__all__ = [
+    "API_VERSION",
+    "CONDITION_TYPES",
+    "DEFAULT_REVISION_HISTORY_LIMIT",
+    "GROUP",
+    "KIND",
+    "VERSION",
+    "Application",
+    "ApplicationCondition",
+    "ApplicationDestination",
+    "ApplicationSource",
+    "ApplicationSpec",
+    "ApplicationStatus",
+    "Info",
+    "ManagedNamespaceMetadata",
+    "Operation",
+    "OperationState",
+    "ResourceIgnoreDifferences",
+    "RetryStrategy",
+    "RevisionHistory",
+    "SyncOperation",
+    "SyncPolicy",
+    "SyncPolicyAutomated",
+    "append_history",
+    "format_validation_error",
+    "parse_application",
+    "set_conditions",
+]
+
+GROUP = "argoproj.io"
+VERSION = "v1alpha1"
+API_VERSION = f"{GROUP}/{VERSION}"
+KIND = "Application"
+
+
+class Application(ArgoModel):
+    """An Argo CD Application: sources to render, a destination, a project and a sync policy."""
+
+    api_version: str | None = None
+    kind: str | None = None
+    metadata: ObjectMeta
+    spec: ApplicationSpec
+    status: ApplicationStatus | None = None
+    operation: Operation | None = None
+
+    @classmethod
+    def new(cls, name: str, namespace: str, spec: ApplicationSpec) -> Application:
+        """A new Application with ``apiVersion`` and ``kind`` set, ready to be written."""
+        return cls(
+            api_version=API_VERSION,
+            kind=KIND,
+            metadata=ObjectMeta(name=name, namespace=namespace),
+            spec=spec,
+        )
+
+    @property
+    def name(self) -> str:
+        """The Application's name."""
+        return self.metadata.name or ""
+
+    @property
+    def namespace(self) -> str:
+        """The namespace the Application object lives in."""
+        return self.metadata.namespace or ""
+
+    @property
+    def qualified_name(self) -> str:
+        """``namespace/name``, as used in messages."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def has_multiple_sources(self) -> bool:
+        """Whether the Application uses ``spec.sources``."""
+        return self.spec.has_multiple_sources
+
+    def effective_sources(self) -> list[ApplicationSource]:
+        """The sources that count: ``spec.sources`` if non-empty, else ``spec.source``."""
+        return self.spec.effective_sources()
+
+    def app_instance_name(self, control_plane_namespace: str) -> str:
+        """The name written into tracking labels and annotations.
+
+        The plain name for Applications in the control-plane namespace, ``<namespace>_<name>``
+        for Applications in other namespaces, so two teams may both have an app called ``web``.
+        """
+        if not self.namespace or self.namespace == control_plane_namespace:
+            return self.name
+        return f"{self.namespace}_{self.name}"
+
+    @property
+    def is_being_deleted(self) -> bool:
+        """Whether the Application has a deletion timestamp."""
+        return bool(self.metadata.deletion_timestamp)
+
+
+def _describe(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata")
+    meta = meta if isinstance(meta, Mapping) else {}
+    name = meta.get("name") if isinstance(meta.get("name"), str) else "<unnamed>"
+    namespace = meta.get("namespace")
+    return f"{namespace}/{name}" if isinstance(namespace, str) and namespace else str(name)
+
+
+_UNION_MEMBER_TAGS = frozenset({"int", "str"})
+"""Members of ``int | str`` fields, which pydantic appends to error locations; not field names."""
+
+
+def format_validation_error(what: str, error: pydantic.ValidationError) -> str:
+    """``"<what>: spec.destination: Field required; ..."``, never echoing the offending values.
+
+    Values are left out because they may be secrets (Helm values, plugin environment).
+    """
+    problems: list[str] = []
+    for item in error.errors(include_input=False, include_url=False):
+        loc = list(item["loc"])
+        if loc and loc[-1] in _UNION_MEMBER_TAGS:
+            loc.pop()
+        path = ""
+        for part in loc:
+            path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+        problem = f"{path or '(top level)'}: {item['msg']}"
+        if problem not in problems:
+            problems.append(problem)
+    return f"{what}: " + "; ".join(problems)
+
+
+def parse_application(obj: object) -> Application:
+    """Validate a decoded Application manifest.
+
+    Raises:
+        InvalidInputError: The object is not a valid Application; the message names it and every
+            offending field, e.g. ``Application tether/foo: spec.destination: Field required``.
+    """
+    if not isinstance(obj, Mapping):
+        raise InvalidInputError(f"Application: expected a mapping, got {type(obj).__name__}")
+    what = f"{KIND} {_describe(obj)}"
+    api_version, kind = obj.get("apiVersion"), obj.get("kind")
+    if api_version is not None and api_version != API_VERSION:
+        raise InvalidInputError(f"{what}: apiVersion: expected {API_VERSION}, got {api_version!r}")
+    if kind is not None and kind != KIND:
+        raise InvalidInputError(f"{what}: kind: expected {KIND}, got {kind!r}")
+    try:
+        return Application.model_validate(dict(obj))
+    except pydantic.ValidationError as error:
+        raise InvalidInputError(format_validation_error(what, error)) from None
