@@ -1,0 +1,218 @@
+"""Repository credentials from Argo CD-format Secrets, and the URL rules that pick them.
+
+Owns decoding ``repository`` and ``repo-creds`` Secrets, choosing the credentials for a URL (exact
+repository first, then the longest template prefix), and stripping userinfo from URLs for messages.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import re
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tether.model.errors import InvalidInputError
+
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+"""The label Argo CD reads to tell repository Secrets from every other Secret."""
+
+SECRET_TYPES = {
+    "repository": "one repository, matched by its exact (normalised) URL",
+    "repo-creds": "a credential template for every repository whose URL starts with its url",
+}
+"""Values of ``SECRET_TYPE_LABEL`` this module understands; other Secrets are ignored."""
+
+REPO_TYPES = {
+    "git": "a Git repository (the default when ``type`` is missing)",
+    "helm": "a Helm chart repository or OCI registry",
+}
+"""Values of the ``type`` field; credentials never cross from one type to the other."""
+
+_TRUE = frozenset({"true", "yes", "1"})
+_SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class RepoCredentials:
+    """What tether may use to reach one repository. ``repr`` never shows a secret value."""
+
+    url: str
+    type: str = "git"
+    name: str = ""
+    project: str = ""
+    username: str = ""
+    password: str = ""
+    """A password or a personal access token (Argo CD stores both in ``password``)."""
+    bearer_token: str = ""
+    """Sent as ``Authorization: Bearer``; Argo CD's ``bearerToken`` (Bitbucket Data Center)."""
+    ssh_private_key: str = ""
+    insecure: bool = False
+    """Skip TLS verification (Argo CD's ``insecure``)."""
+    insecure_ignore_host_key: bool = False
+    """Accept any SSH host key (Argo CD's ``insecureIgnoreHostKey``)."""
+    source: str = ""
+    """``namespace/name`` of the Secret it came from, for messages."""
+
+    @property
+    def has_credentials(self) -> bool:
+        """Whether any secret is set (a repository Secret may only declare the URL)."""
+        return bool(self.username or self.password or self.bearer_token or self.ssh_private_key)
+
+    def __repr__(self) -> str:
+        shown = {
+            "url": redact_url(self.url),
+            "type": self.type,
+            "username": self.username,
+            "password": "<set>" if self.password else "",
+            "bearer_token": "<set>" if self.bearer_token else "",
+            "ssh_private_key": "<set>" if self.ssh_private_key else "",
+            "insecure": self.insecure,
+            "insecure_ignore_host_key": self.insecure_ignore_host_key,
+            "source": self.source,
+        }
+        return "RepoCredentials(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
+
+    __str__ = __repr__
+
+    def with_secrets_of(self, template: RepoCredentials) -> RepoCredentials:
+        """This repository with the secret fields of a matching template (Argo CD's inheritance)."""
+        return dataclasses.replace(
+            self,
+            username=template.username,
+            password=template.password,
+            bearer_token=template.bearer_token,
+            ssh_private_key=template.ssh_private_key,
+            insecure=self.insecure or template.insecure,
+            insecure_ignore_host_key=self.insecure_ignore_host_key
+            or template.insecure_ignore_host_key,
+        )
+
+
+def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None:
+    """Decode one Secret into ``(secret type, credentials)``; ``None`` if it is not a repo Secret.
+
+    ``stringData`` wins over ``data`` field by field, as the API server merges them on write.
+
+    Raises:
+        InvalidInputError: a labelled Secret without ``url`` or with bad base64; the message names
+            the Secret and the field, never a value.
+    """
+    metadata = secret.get("metadata") or {}
+    kind = (metadata.get("labels") or {}).get(SECRET_TYPE_LABEL)
+    if kind not in SECRET_TYPES:
+        return None
+    source = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
+    fields: dict[str, str] = {}
+    for key, raw in (secret.get("data") or {}).items():
+        try:
+            fields[key] = base64.b64decode(str(raw), validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidInputError(
+                f"repository Secret {source}: data.{key} is not valid base64 text"
+            ) from None
+    for key, value in (secret.get("stringData") or {}).items():
+        fields[key] = str(value)
+    url = fields.get("url", "").strip()
+    if not url:
+        raise InvalidInputError(f"repository Secret {source} has no url")
+    repo_type = fields.get("type", "").strip() or "git"
+    if repo_type not in REPO_TYPES:
+        raise InvalidInputError(f"repository Secret {source}: unknown type {repo_type!r}")
+    return kind, RepoCredentials(
+        url=url,
+        type=repo_type,
+        name=fields.get("name", ""),
+        project=fields.get("project", ""),
+        username=fields.get("username", ""),
+        password=fields.get("password", ""),
+        bearer_token=fields.get("bearerToken", ""),
+        ssh_private_key=fields.get("sshPrivateKey", ""),
+        insecure=fields.get("insecure", "").strip().lower() in _TRUE,
+        insecure_ignore_host_key=fields.get("insecureIgnoreHostKey", "").strip().lower() in _TRUE,
+        source=source,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class CredentialStore:
+    """Every repository and template known at one moment; rebuilt, never mutated, on change."""
+
+    repositories: tuple[RepoCredentials, ...] = ()
+    templates: tuple[RepoCredentials, ...] = ()
+
+    @classmethod
+    def from_secrets(cls, secrets: Iterable[Mapping[str, Any]]) -> CredentialStore:
+        """Build the store from Secrets; unlabelled ones are skipped, bad ones raise."""
+        repositories: list[RepoCredentials] = []
+        templates: list[RepoCredentials] = []
+        for secret in secrets:
+            decoded = from_secret(secret)
+            if decoded is None:
+                continue
+            kind, creds = decoded
+            (repositories if kind == "repository" else templates).append(creds)
+        return cls(tuple(repositories), tuple(templates))
+
+    def lookup(self, url: str, repo_type: str = "git") -> RepoCredentials | None:
+        """The credentials for ``url``: its repository Secret, else the longest matching template.
+
+        A repository Secret without secrets of its own inherits them from the best template.
+        """
+        key = normalize_url(url)
+        template = self._template_for(url, repo_type)
+        for repo in self.repositories:
+            if repo.type == repo_type and normalize_url(repo.url) == key:
+                if not repo.has_credentials and template is not None:
+                    return repo.with_secrets_of(template)
+                return repo
+        if template is None:
+            return None
+        return dataclasses.replace(template, url=url)
+
+    def _template_for(self, url: str, repo_type: str) -> RepoCredentials | None:
+        target = _prefix_form(url)
+        best: RepoCredentials | None = None
+        for template in self.templates:
+            prefix = _prefix_form(template.url)
+            if template.type != repo_type or not target.startswith(prefix):
+                continue
+            if best is None or len(prefix) > len(_prefix_form(best.url)):
+                best = template
+        return best
+
+
+def normalize_url(url: str) -> str:
+    """Argo CD's comparison form: lower case, no trailing ``/`` or ``.git``, scp-style as ssh://."""
+    text = url.strip().lower()
+    m = _SCP_LIKE.match(text)
+    if m is not None and "://" not in text:
+        text = f"ssh://{m.group('user') or ''}{m.group('host')}/{m.group('path').lstrip('/')}"
+    text = text.rstrip("/")
+    return text.removesuffix(".git")
+
+
+def _prefix_form(url: str) -> str:
+    # Templates match on the raw prefix (Argo CD: strings.HasPrefix), only case-folded.
+    return url.strip().lower()
+
+
+def split_userinfo(url: str) -> tuple[str, str, str]:
+    """``(url without userinfo, username, password)`` for URLs with a ``scheme://`` part."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme or "@" not in parts.netloc:
+        return url, "", ""
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    bare = urllib.parse.urlunsplit(parts._replace(netloc=hostport))
+    return bare, urllib.parse.unquote(user), urllib.parse.unquote(password)
+
+
+def redact_url(url: str) -> str:
+    """The URL fit for a message: all userinfo dropped, since a username may be a token too."""
+    try:
+        return split_userinfo(url)[0]
+    except ValueError:
+        return "<unparsable URL>"
