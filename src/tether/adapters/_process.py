@@ -12,6 +12,7 @@ import dataclasses
 import os
 import signal
 import subprocess
+import time
 from collections.abc import Mapping, Sequence
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -201,6 +202,7 @@ class Daemon:
             except subprocess.TimeoutExpired:
                 _kill_group(self.pid)
                 self._popen.wait(5)
+        _SPAWNED.pop(self.pid, None)
 
 
 def spawn(
@@ -210,8 +212,13 @@ def spawn(
     log_path: str,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    die_with_parent: bool = False,
 ) -> Daemon:
-    """Start a daemon detached into its own session, stdout and stderr going to ``log_path``."""
+    """Start a daemon detached into its own session, stdout and stderr going to ``log_path``.
+
+    ``die_with_parent`` asks the kernel to SIGTERM the daemon when this process dies, so a
+    test run killed half-way leaves no control plane behind.
+    """
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(
             list(argv),
@@ -221,14 +228,28 @@ def spawn(
             env=dict(env) if env is not None else base_env(),
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_set_parent_death_signal if die_with_parent else None,
         )
+    _SPAWNED[popen.pid] = popen
     return Daemon(name, popen.pid, log_path, popen)
+
+
+_SPAWNED: dict[int, subprocess.Popen[bytes]] = {}
+"""Daemons this process started: kept so they are reaped (no zombies) and never collected
+while running, which Python reports as a ResourceWarning."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _set_parent_death_signal() -> None:
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def stop_pid(pid: int, grace: float = 10.0) -> bool:
     """Stop a process group we started earlier (known only by pid); ``False`` if already gone."""
-    import time
-
     if not pid_alive(pid):
         return False
     _signal_group(pid, signal.SIGTERM)
@@ -243,6 +264,10 @@ def stop_pid(pid: int, grace: float = 10.0) -> bool:
 
 def pid_alive(pid: int) -> bool:
     """Whether a process exists and is not a zombie."""
+    popen = _SPAWNED.get(pid)
+    if popen is not None and popen.poll() is not None:
+        del _SPAWNED[pid]
+        return False
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"

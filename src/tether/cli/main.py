@@ -7,6 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
+from tether.cli.commands import devcluster
 from tether.model.errors import TetherError
 
 
@@ -27,6 +28,9 @@ def tools_build(components: tuple[str, ...]) -> None:
     """Build kube-apiserver, etcd, helm, kustomize and kwok if they are not cached yet."""
     for name, path in bootstrap.build_tools(*components).items():
         click.echo(f"{name}: {path}")
+
+
+cli.add_command(devcluster.dev_cluster)
 
 
 def main() -> None:

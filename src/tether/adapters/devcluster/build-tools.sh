@@ -94,6 +94,19 @@ build_kustomize() {
 build_kwok() {
   GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   "$1/kwok" --version >&2 || true
+  # kwok needs Stage definitions to move nodes and pods through their lifecycle; take the
+  # "fast" ones from the very module version just compiled, so stages and binary always match.
+  local src; src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
+  mkdir -p "$1/stages"
+  local d f
+  for d in node/fast node/heartbeat-with-lease pod/fast; do
+    for f in "$src/$d"/*.yaml; do
+      [[ $(basename "$f") == kustomization.yaml ]] && continue
+      cp "$f" "$1/stages/$(basename "$f")"
+    done
+  done
+  chmod u+w "$1/stages"/*.yaml
+  ls "$1/stages"/*.yaml >/dev/null
 }
 
 for component in "$@"; do

@@ -1,0 +1,97 @@
+"""Shared fixtures: one real control plane per test worker, and a fresh namespace per test.
+
+Tests that request ``kube_cluster`` get the minimal tier (etcd + kube-apiserver); tests that
+request ``full_cluster`` get the full tier (plus controller-manager, scheduler and kwok nodes).
+Both are real components built from Go modules; there is no fake API server anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tether import bootstrap
+
+CLUSTER_TEST_TIMEOUT_S = 120
+"""Default timeout for tests that use a control plane; includes starting it (about 3-10 s)."""
+
+CLUSTER_FIXTURES = {"kube_cluster": "cluster", "full_cluster": "full_cluster"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the tier they use, give them a longer timeout, and keep tiers per worker."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in CLUSTER_FIXTURES.items():
+            if fixture in fixtures:
+                item.add_marker(getattr(pytest.mark, marker))
+                if item.get_closest_marker("timeout") is None:
+                    item.add_marker(pytest.mark.timeout(CLUSTER_TEST_TIMEOUT_S))
+        if "full_cluster" in fixtures:
+            # One worker runs every full-tier test, so only one full tier starts per run.
+            item.add_marker(pytest.mark.xdist_group("full-tier"))
+
+
+def _state_root() -> pathlib.Path:
+    # tmpfs when available: etcd writes are free there.
+    root = pathlib.Path("/dev/shm") if os.path.isdir("/dev/shm") else None
+    return pathlib.Path(tempfile.mkdtemp(prefix="tether-test-", dir=root))
+
+
+def _start(tier: str) -> Iterator[bootstrap.DevCluster]:
+    directory = _state_root()
+    cluster = bootstrap.dev_cluster_up(directory, tier, die_with_parent=True)
+    try:
+        yield cluster
+    finally:
+        bootstrap.dev_cluster_down(directory)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def kube_cluster() -> Iterator[bootstrap.DevCluster]:
+    """A real etcd + kube-apiserver on 127.0.0.1, shared by every test of this worker."""
+    yield from _start("minimal")
+
+
+@pytest.fixture(scope="session")
+def full_cluster() -> Iterator[bootstrap.DevCluster]:
+    """The full tier: adds controller-manager, scheduler and kwok's simulated nodes."""
+    yield from _start("full")
+
+
+def _namespace_for(cluster: bootstrap.DevCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    from lightkube import Client, KubeConfig
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.core_v1 import Namespace
+
+    name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
+    name = "".join(c for c in name if c.isalnum() or c == "-")
+    client = Client(KubeConfig.from_file(str(cluster.kubeconfig)))
+    client.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        # Without a namespace controller (minimal tier) it stays Terminating, which is harmless:
+        # every test has its own name.
+        client.delete(Namespace, name)
+
+
+@pytest.fixture
+def namespace(kube_cluster: bootstrap.DevCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A fresh namespace on the minimal control plane, for this test only."""
+    yield from _namespace_for(kube_cluster, request)
+
+
+@pytest.fixture
+def full_namespace(
+    full_cluster: bootstrap.DevCluster, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A fresh namespace on the full-tier control plane, for this test only."""
+    yield from _namespace_for(full_cluster, request)
