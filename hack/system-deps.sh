@@ -12,6 +12,9 @@ have ssh-keygen || need+=(openssh-client)
 [[ -x /usr/lib/git-core/git-http-backend ]] || need+=(git)
 have lighttpd || need+=(lighttpd)
 have flock || need+=(util-linux)
+# kubectl: tests drive the dev cluster as a user would; Debian ships a client old enough to be
+# skewed, but apply, get and wait work against 1.36.
+have kubectl || need+=(kubernetes-client)
 have go || { echo "Go 1.26 is required on PATH (https://go.dev/doc/install)" >&2; exit 1; }
 have python3 || { echo "Python 3.11 is required" >&2; exit 1; }
 if ((${#need[@]})); then
