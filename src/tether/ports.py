@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from tether.core.sources import RenderRequest
 from tether.model.resources import Manifest
 
 
@@ -79,4 +80,16 @@ class GitRepos(Protocol):
 
     async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
         """Paths touched between two commits (for monorepo render-cache reuse)."""
+        ...
+
+
+class Renderer(Protocol):
+    """Renders one Application source from a checkout into Kubernetes objects."""
+
+    async def render(self, request: RenderRequest) -> list[dict[str, Any]]:
+        """All objects of one source in order; raises ``RenderError``/``InvalidInputError``."""
+        ...
+
+    async def tool_versions(self) -> Mapping[str, str]:
+        """Versions of the tools renders depend on (part of every render-cache key)."""
         ...

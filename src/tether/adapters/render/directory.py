@@ -1,0 +1,103 @@
+"""Directory sources: plain YAML, JSON and Jsonnet files, optionally recursive and glob-filtered.
+
+Files are read in sorted path order so a render is deterministic; sizes are checked before parsing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+from typing import Any
+
+from tether.adapters.render import _jail, jsonnet
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError
+
+MANIFEST_EXTENSIONS: dict[str, str] = {
+    # Extension → how it is read; everything else (README.md, .libsonnet, scripts) is ignored.
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".json": "json",
+    ".jsonnet": "jsonnet",  # .libsonnet files are only imported, never evaluated on their own
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _File:
+    rel: str
+    full: str
+    kind: str
+
+
+async def render(
+    request: sources.RenderRequest,
+    directory: str,
+    *,
+    limits: manifests.Limits,
+    jsonnet_timeout_s: float,
+) -> list[dict[str, Any]]:
+    """Render every manifest file of a directory source, in sorted path order."""
+    options = request.source.directory or sources.DirectoryOptions()
+    files = await asyncio.to_thread(_select, directory, options, limits)
+    libs = [
+        _jail.resolve(request.repo_root, lib, field="spec.source.directory.jsonnet.libs")
+        for lib in options.libs
+    ]
+    objects: list[dict[str, Any]] = []
+    for file in files:
+        if file.kind == "jsonnet":
+            output = await jsonnet.evaluate(
+                file.full,
+                root=request.repo_root,
+                ext_vars=options.ext_vars,
+                tlas=options.tlas,
+                libs=libs,
+                timeout_s=jsonnet_timeout_s,
+            )
+            objects.extend(manifests.parse_json(output, file.rel, limits))
+            continue
+        data = await asyncio.to_thread(_read, file.full)
+        if file.kind == "json":
+            objects.extend(manifests.parse_json(data, file.rel, limits))
+        else:
+            objects.extend(manifests.parse_yaml(data, file.rel, limits))
+    return objects
+
+
+def _select(
+    directory: str, options: sources.DirectoryOptions, limits: manifests.Limits
+) -> list[_File]:
+    selected: list[_File] = []
+    total = 0
+    for current, dirs, names in os.walk(directory):
+        dirs.sort()
+        # Hidden directories (.git, .github) hold tooling, not manifests.
+        dirs[:] = [d for d in dirs if not d.startswith(".")] if options.recurse else []
+        for name in sorted(names):
+            kind = MANIFEST_EXTENSIONS.get(os.path.splitext(name)[1])
+            if kind is None or name.startswith("."):
+                continue
+            full = os.path.join(current, name)
+            rel = os.path.relpath(full, directory)
+            if options.include and not sources.glob_match(options.include, rel):
+                continue
+            if options.exclude and sources.glob_match(options.exclude, rel):
+                continue
+            size = os.path.getsize(full)
+            if size > limits.max_file_bytes:
+                raise InvalidInputError(
+                    f"{rel}: {size} bytes exceeds the limit of {limits.max_file_bytes} bytes"
+                )
+            total += size
+            if total > limits.max_total_bytes:
+                raise InvalidInputError(
+                    f"manifests exceed {limits.max_total_bytes} bytes (at {rel})"
+                )
+            selected.append(_File(rel, full, kind))
+    return selected
+
+
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()

@@ -1,0 +1,273 @@
+"""Helm sources: the real ``helm template``, for charts in Git or pulled from a Helm repository.
+
+Value and file parameters are jailed to the repository (``$ref/...`` to the ref source's checkout);
+local ``file://`` dependencies are built in a scratch copy, never in the read-only checkout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from tether.adapters import _process
+from tether.adapters.render import _jail
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError, RenderError
+
+EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
+"""Only exact versions can be served from the chart cache; constraints need the index."""
+
+URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+_pull_locks: dict[str, asyncio.Lock] = {}
+
+
+def helm_env(base_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
+    """Helm's own state (repositories, cache) in tether's cache, never the user's home."""
+    return _process.base_env(
+        {
+            "HELM_CACHE_HOME": os.path.join(base_dir, "cache"),
+            "HELM_CONFIG_HOME": os.path.join(base_dir, "config"),
+            "HELM_DATA_HOME": os.path.join(base_dir, "data"),
+            **extra,
+        }
+    )
+
+
+async def render(
+    request: sources.RenderRequest,
+    directory: str,
+    *,
+    helm: str,
+    settings: sources.RenderSettings,
+    cache_dir: str,
+    scratch: str,
+) -> list[dict[str, Any]]:
+    """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart."""
+    source = request.source
+    options = source.helm or sources.HelmOptions()
+    env = helm_env(os.path.join(cache_dir, "helm-home"), request.env)
+    if source.chart:
+        chart_dir = await pull(
+            helm, source.repo_url, source.chart, source.target_revision,
+            cache_dir=cache_dir, env=env, pass_credentials=options.pass_credentials,
+            timeout=settings.tool_timeout_s,
+        )  # fmt: skip
+        jail_root = chart_dir
+    else:
+        chart_dir = await _with_local_dependencies(
+            helm, request.repo_root, directory, scratch, env, settings.tool_timeout_s
+        )
+        jail_root = request.repo_root
+    argv = [helm, "template", options.release_name or request.app_name, chart_dir]
+    argv += ["--namespace", options.namespace or request.app_namespace or "default"]
+    argv += _value_args(request, options, directory or chart_dir, jail_root, settings, scratch)
+    argv.append("--skip-crds" if options.skip_crds else "--include-crds")
+    if options.skip_tests:
+        argv.append("--skip-tests")
+    if options.skip_schema_validation:
+        argv.append("--skip-schema-validation")
+    kube_version = options.kube_version or request.kube_version
+    if kube_version:
+        argv += ["--kube-version", kube_version]
+    for api in options.api_versions or request.api_versions:
+        argv += ["--api-versions", api]
+    try:
+        done = await _process.run(
+            argv,
+            cwd=scratch,
+            env=env,
+            timeout=settings.tool_timeout_s,
+            output_limit=settings.max_output_bytes,
+        )
+    except _process.ProcessError as err:
+        raise RenderError(f"helm template {err.reason}{_tail(err.stderr)}") from None
+    limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
+    return manifests.parse_yaml(done.stdout, "helm template output", limits)
+
+
+def _value_args(
+    request: sources.RenderRequest,
+    options: sources.HelmOptions,
+    chart_dir: str,
+    jail_root: str,
+    settings: sources.RenderSettings,
+    scratch: str,
+) -> list[str]:
+    where = "spec.source.helm"
+    args: list[str] = []
+    for value_file in options.value_files:
+        if URL.match(value_file):
+            scheme = value_file.split(":", 1)[0].lower()
+            if scheme not in settings.helm_value_url_schemes:
+                raise InvalidInputError(
+                    f"{where}.valueFiles: {value_file!r}: remote value files are not allowed"
+                )
+            args += ["--values", value_file]
+            continue
+        path = _resolve_value_file(request, value_file, chart_dir, jail_root)
+        if not os.path.isfile(path):
+            if options.ignore_missing_value_files:
+                continue
+            raise InvalidInputError(f"{where}.valueFiles: {value_file!r} does not exist")
+        args += ["--values", path]
+    if options.values_object is not None or options.values:
+        inline = os.path.join(scratch, "inline-values.yaml")
+        with open(inline, "wb") as handle:
+            if options.values_object is not None:  # valuesObject wins over values, as in Argo CD
+                handle.write(orjson.dumps(dict(options.values_object)))
+            else:
+                handle.write(options.values.encode())
+        args += ["--values", inline]
+    for name, value, force_string in options.parameters:
+        if not name or name.startswith("-"):
+            raise InvalidInputError(f"{where}.parameters: invalid parameter name {name!r}")
+        flag = "--set-string" if force_string else "--set"
+        args += [flag, f"{name}={escape_set_value(value)}"]
+    for name, path in options.file_parameters:
+        if not name or name.startswith("-"):
+            raise InvalidInputError(f"{where}.fileParameters: invalid parameter name {name!r}")
+        resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")
+        if not os.path.isfile(resolved):
+            raise InvalidInputError(f"{where}.fileParameters: {path!r} does not exist")
+        args += ["--set-file", f"{name}={resolved}"]
+    return args
+
+
+def _resolve_value_file(
+    request: sources.RenderRequest,
+    value_file: str,
+    chart_dir: str,
+    jail_root: str,
+    field: str = "valueFiles",
+) -> str:
+    where = f"spec.source.helm.{field}"
+    if value_file.startswith("$"):
+        ref, _, rest = value_file[1:].partition("/")
+        root = request.refs.get(ref)
+        if root is None:
+            raise InvalidInputError(f"{where}: {value_file!r} names no ref source {ref!r}")
+        return _jail.resolve(root, rest, field=where)
+    return _jail.resolve(jail_root, value_file, base=chart_dir, field=where)
+
+
+def escape_set_value(value: str) -> str:
+    """Escape commas Helm would read as a separator: one parameter stays one value."""
+    return re.sub(r"(?<!\\),", r"\\,", value)
+
+
+async def _with_local_dependencies(
+    helm: str, root: str, chart_dir: str, scratch: str, env: dict[str, str], timeout: float
+) -> str:
+    """The chart itself, or a scratch copy with its ``file://`` dependencies built in."""
+    chart = _read_chart(chart_dir)
+    missing_local: list[tuple[int, str]] = []
+    for index, dep in enumerate(chart.get("dependencies") or []):
+        if not isinstance(dep, dict):
+            continue
+        repository = str(dep.get("repository") or "")
+        if _vendored(chart_dir, str(dep.get("name", ""))):
+            continue
+        if not repository.startswith("file://"):
+            raise RenderError(
+                f"Chart.yaml: dependency {dep.get('name')!r} from {repository!r} is not vendored "
+                "in charts/; only local file:// dependencies are built"
+            )
+        target = _jail.resolve(
+            root, repository[len("file://") :], base=chart_dir, field="Chart.yaml dependencies"
+        )
+        missing_local.append((index, target))
+    if not missing_local:
+        return chart_dir
+    copy = os.path.join(tempfile.mkdtemp(prefix="chart-", dir=scratch), "chart")
+    await asyncio.to_thread(shutil.copytree, chart_dir, copy, symlinks=True)
+    deps = chart["dependencies"]
+    for index, target in missing_local:
+        deps[index]["repository"] = "file://" + target  # the copy moved; point at the original
+    with open(os.path.join(copy, "Chart.yaml"), "wb") as handle:
+        handle.write(orjson.dumps(chart))
+    lock = os.path.join(copy, "Chart.lock")
+    if os.path.exists(lock):
+        os.remove(lock)  # its digest covers the old repository strings
+    try:
+        await _process.run(
+            [helm, "dependency", "build", "--skip-refresh", copy], env=env, timeout=timeout
+        )
+    except _process.ProcessError as err:
+        raise RenderError(f"helm dependency build {err.reason}{_tail(err.stderr)}") from None
+    return copy
+
+
+def _read_chart(chart_dir: str) -> dict[str, Any]:
+    path = os.path.join(chart_dir, "Chart.yaml")
+    if not os.path.isfile(path):
+        raise InvalidInputError("spec.source.path: no Chart.yaml in the chart directory")
+    with open(path, "rb") as handle:
+        docs = manifests.parse_yaml(handle.read(), "Chart.yaml")
+    return docs[0] if docs else {}
+
+
+def _vendored(chart_dir: str, name: str) -> bool:
+    charts = os.path.join(chart_dir, "charts")
+    if not os.path.isdir(charts):
+        return False
+    return any(entry == name or entry.startswith(name + "-") for entry in os.listdir(charts))
+
+
+async def pull(
+    helm: str,
+    repo_url: str,
+    chart: str,
+    version: str,
+    *,
+    cache_dir: str,
+    env: dict[str, str],
+    pass_credentials: bool,
+    timeout: float,
+) -> str:
+    """A chart from a Helm repository, unpacked under a cache keyed by repo, chart and version."""
+    if chart.startswith("-") or "/" in chart or ".." in chart:
+        raise InvalidInputError(f"spec.source.chart: invalid chart name {chart!r}")
+    key = hashlib.sha256(f"{repo_url}\n{chart}".encode()).hexdigest()[:24]
+    base = os.path.join(cache_dir, "charts", key)
+    constraint = "" if version in ("", "HEAD", "*") else version
+    exact = os.path.join(base, constraint.lstrip("v"), chart)
+    if EXACT_VERSION.match(constraint) and os.path.isfile(os.path.join(exact, "Chart.yaml")):
+        return exact
+    lock = _pull_locks.setdefault(key, asyncio.Lock())
+    async with lock:
+        os.makedirs(base, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix="pull-", dir=base)
+        argv = [helm, "pull", chart, "--repo", repo_url, "--untar", "--untardir", staging]
+        if constraint:
+            argv += ["--version", constraint]
+        if pass_credentials:
+            argv.append("--pass-credentials")
+        try:
+            await _process.run(argv, env=env, timeout=timeout)
+        except _process.ProcessError as err:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RenderError(
+                f"helm pull {chart} from {repo_url}: {err.reason}{_tail(err.stderr)}"
+            ) from None
+        pulled = os.path.join(staging, chart)
+        resolved = str(_read_chart(pulled).get("version", "unknown")).lstrip("v")
+        final = os.path.join(base, resolved)
+        if os.path.isdir(final):
+            shutil.rmtree(staging, ignore_errors=True)
+        else:
+            os.replace(staging, final)
+        return os.path.join(final, chart)
+
+
+def _tail(stderr: str) -> str:
+    text = stderr.strip()
+    return f": {text[-2000:]}" if text else ""

@@ -1,0 +1,118 @@
+"""Evaluate Jsonnet with gojsonnet in a killable worker process, imports jailed to the repository.
+
+Jsonnet in Git is user code: it runs off the event loop, under a wall-clock limit, and its imports
+may only read files inside the repository root (libs included, as they must live there too).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
+from typing import Any
+
+from tether.core import sources
+from tether.model.errors import InvalidInputError, RenderError
+
+
+async def evaluate(
+    filename: str,
+    *,
+    root: str,
+    ext_vars: Sequence[sources.JsonnetVar] = (),
+    tlas: Sequence[sources.JsonnetVar] = (),
+    libs: Sequence[str] = (),
+    timeout_s: float = 30.0,
+) -> str:
+    """Evaluate one ``.jsonnet`` file; returns its JSON output.
+
+    ``libs`` are already-resolved directories inside ``root``.
+
+    Raises:
+        RenderError: on a Jsonnet error or when the time limit is hit.
+        InvalidInputError: when an import leaves the repository.
+    """
+    job = {
+        "filename": filename,
+        "root": os.path.realpath(root),
+        "libs": [os.path.realpath(lib) for lib in libs],
+        "ext_vars": {v.name: v.value for v in ext_vars if not v.code},
+        "ext_codes": {v.name: v.value for v in ext_vars if v.code},
+        "tla_vars": {v.name: v.value for v in tlas if not v.code},
+        "tla_codes": {v.name: v.value for v in tlas if v.code},
+    }
+    status, payload = await asyncio.to_thread(_run_worker, job, timeout_s)
+    if status == "ok":
+        return payload
+    if status == "jail":
+        raise InvalidInputError(payload)
+    raise RenderError(payload)
+
+
+def _run_worker(job: dict[str, Any], timeout_s: float) -> tuple[str, str]:
+    # A fresh interpreter: forking a threaded asyncio process (and a Go runtime) is unsafe.
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe(duplex=False)
+    worker = context.Process(target=_worker, args=(child, job), daemon=True)
+    worker.start()
+    child.close()
+    try:
+        if not parent.poll(timeout_s):
+            return "error", f"jsonnet timed out after {timeout_s:g}s"
+        status, payload = parent.recv()
+        return str(status), str(payload)
+    except EOFError:
+        return "error", f"jsonnet worker died (exit code {worker.exitcode})"
+    finally:
+        if worker.is_alive():
+            worker.kill()
+        worker.join()
+        worker.close()
+        parent.close()
+
+
+def _worker(conn: Connection, job: dict[str, Any]) -> None:  # pragma: no cover - child process
+    import _gojsonnet
+
+    root: str = job["root"]
+    libs: list[str] = job["libs"]
+
+    def import_callback(base: str, rel: str) -> tuple[str, bytes]:
+        for directory in (base, *libs):
+            candidate = os.path.normpath(os.path.join(directory, rel))
+            real = os.path.realpath(candidate)
+            if not sources.is_inside(root, real):
+                raise _Escape(f"import {rel!r} escapes the repository root")
+            if os.path.isfile(real):
+                with open(real, "rb") as handle:
+                    return candidate, handle.read()
+        raise RuntimeError(f"import {rel!r} not found")
+
+    try:
+        output = _gojsonnet.evaluate_file(
+            job["filename"],
+            ext_vars=job["ext_vars"],
+            ext_codes=job["ext_codes"],
+            tla_vars=job["tla_vars"],
+            tla_codes=job["tla_codes"],
+            import_callback=import_callback,
+        )
+        conn.send(("ok", output))
+    except _Escape as err:
+        conn.send(("jail", str(err)))
+    except RuntimeError as err:
+        message = str(err)
+        status = "jail" if "escapes the repository root" in message else "error"
+        conn.send((status, _first_lines(message)))
+    finally:
+        conn.close()
+
+
+class _Escape(RuntimeError):
+    pass
+
+
+def _first_lines(message: str, count: int = 6) -> str:
+    return "\n".join(message.strip().splitlines()[:count])

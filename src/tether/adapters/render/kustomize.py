@@ -1,0 +1,213 @@
+"""Kustomize sources: the real ``kustomize build``, with Argo CD's inline options as an overlay.
+
+The checkout is read-only, so inline options go into a temporary overlay kustomization outside it
+that references the source directory by relative path; ``../base`` references keep working
+because the source kustomization itself is untouched. Local references are jailed first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from tether.adapters import _process
+from tether.adapters.render import _jail
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError, RenderError
+
+PATH_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations")
+"""Kustomization fields listing local paths (or remote URLs, which are not jailed)."""
+
+INLINE_OR_PATH_FIELDS = ("patchesStrategicMerge", "generators", "transformers", "validators")
+"""Fields whose entries are either a path or inline YAML (which has a newline)."""
+
+REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "github.com/", "gitlab.com/")
+
+
+async def render(
+    request: sources.RenderRequest,
+    directory: str,
+    *,
+    kustomize: str,
+    helm: str,
+    settings: sources.RenderSettings,
+    scratch: str,
+) -> list[dict[str, Any]]:
+    """Build the source with kustomize, through an overlay when inline options are set."""
+    await asyncio.to_thread(check_references, request.repo_root, directory)
+    options = request.source.kustomize or sources.KustomizeOptions()
+    target = directory
+    if not options.is_empty:
+        target = tempfile.mkdtemp(prefix="overlay-", dir=scratch)
+        overlay = _overlay(request, options, directory, target)
+        with open(os.path.join(target, "kustomization.yaml"), "wb") as handle:
+            handle.write(orjson.dumps(overlay))  # JSON is YAML, and needs no quoting rules
+    argv = [kustomize, "build", target, *build_flags(settings.kustomize_build_options, helm)]
+    if "--enable-helm" in argv:
+        kube_version = options.kube_version or request.kube_version
+        if kube_version:
+            argv += ["--helm-kube-version", kube_version]
+        for api in options.api_versions or request.api_versions:
+            argv += ["--helm-api-versions", api]
+    try:
+        done = await _process.run(
+            argv,
+            cwd=scratch,
+            env=_process.base_env(request.env),
+            timeout=settings.tool_timeout_s,
+            output_limit=settings.max_output_bytes,
+        )
+    except _process.ProcessError as err:
+        raise RenderError(f"kustomize build {err.reason}{_tail(err.stderr)}") from None
+    limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
+    return manifests.parse_yaml(done.stdout, "kustomize build output", limits)
+
+
+def build_flags(options: Sequence[str], helm: str) -> list[str]:
+    """Settings' ``kustomize build`` flags, pointing ``--enable-helm`` at tether's helm."""
+    flags = [part for option in options for part in option.split()]
+    if "--enable-helm" in flags and "--helm-command" not in flags:
+        flags += ["--helm-command", helm]
+    return flags
+
+
+def _overlay(
+    request: sources.RenderRequest,
+    options: sources.KustomizeOptions,
+    directory: str,
+    overlay_dir: str,
+) -> dict[str, Any]:
+    where = "spec.source.kustomize"
+    overlay: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [os.path.relpath(directory, overlay_dir)],
+    }
+    if options.name_prefix:
+        overlay["namePrefix"] = options.name_prefix
+    if options.name_suffix:
+        overlay["nameSuffix"] = options.name_suffix
+    if options.namespace:
+        overlay["namespace"] = options.namespace
+    if options.images:
+        overlay["images"] = [parse_image(image) for image in options.images]
+    if options.replicas:
+        overlay["replicas"] = [{"name": n, "count": c} for n, c in options.replicas]
+    if options.common_labels:
+        label: dict[str, Any] = {"pairs": dict(options.common_labels), "includeSelectors": True}
+        if options.label_without_selector:
+            # includeTemplates is only meaningful (and only accepted) without selectors.
+            label["includeSelectors"] = False
+            label["includeTemplates"] = options.label_include_templates
+        overlay["labels"] = [label]
+    if options.common_annotations:
+        overlay["commonAnnotations"] = dict(options.common_annotations)
+    components = []
+    for component in options.components:
+        path = _jail.resolve(
+            request.repo_root, component, base=directory, field=f"{where}.components"
+        )
+        if not os.path.isdir(path):
+            if options.ignore_missing_components:
+                continue
+            raise InvalidInputError(f"{where}.components: {component!r} does not exist")
+        components.append(os.path.relpath(path, overlay_dir))
+    if components:
+        overlay["components"] = components
+    patches = []
+    for index, patch in enumerate(options.patches):
+        entry = dict(patch)
+        if isinstance(entry.get("path"), str):
+            path = _jail.resolve(
+                request.repo_root, entry["path"], base=directory, field=f"{where}.patches.path"
+            )
+            # Kustomize only loads patch files from inside the overlay's own root.
+            copy = f"patch-{index}{os.path.splitext(path)[1] or '.yaml'}"
+            shutil.copyfile(path, os.path.join(overlay_dir, copy))
+            entry["path"] = copy
+        patches.append(entry)
+    if patches:
+        overlay["patches"] = patches
+    return overlay
+
+
+def parse_image(spec: str) -> dict[str, str]:
+    """``[old=]new[:tag][@digest]`` (``kustomize edit set image`` syntax) as an ``images`` entry."""
+    if spec.startswith("-"):
+        raise InvalidInputError(f"spec.source.kustomize.images: invalid image {spec!r}")
+    name, sep, rest = spec.partition("=")
+    if not sep:
+        name, rest = "", spec
+    rest, _, digest = rest.partition("@")
+    image, tag = rest, ""
+    colon = rest.rfind(":")
+    if colon > rest.rfind("/"):
+        image, tag = rest[:colon], rest[colon + 1 :]
+    entry = {"name": name or image}
+    if name and image != name:
+        entry["newName"] = image
+    if tag:
+        entry["newTag"] = tag
+    if digest:
+        entry["digest"] = digest
+    return entry
+
+
+def check_references(root: str, directory: str) -> None:
+    """Refuse local kustomization references that leave the repository, before kustomize runs."""
+    seen: set[str] = set()
+    pending = [directory]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        file = next(
+            (
+                os.path.join(current, name)
+                for name in sources.KUSTOMIZATION_FILES
+                if os.path.isfile(os.path.join(current, name))
+            ),
+            None,
+        )
+        if file is None:
+            continue
+        with open(file, "rb") as handle:
+            docs = manifests.parse_yaml(handle.read(), os.path.relpath(file, root))
+        for path in _local_paths(docs[0] if docs else {}):
+            where = f"{os.path.relpath(file, root)}: {path!r}"
+            resolved = _jail.resolve(root, path, base=current, field=where)
+            if os.path.isdir(resolved):
+                pending.append(resolved)
+
+
+def _local_paths(kustomization: dict[str, Any]) -> list[str]:
+    paths: list[str] = []
+    for field in PATH_LIST_FIELDS:
+        paths += [p for p in kustomization.get(field) or [] if isinstance(p, str)]
+    for field in INLINE_OR_PATH_FIELDS:
+        paths += [p for p in kustomization.get(field) or [] if isinstance(p, str) and "\n" not in p]
+    for field in ("patches", "patchesJson6902", "replacements"):
+        for entry in kustomization.get(field) or []:
+            if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+                paths.append(entry["path"])
+    for field in ("configMapGenerator", "secretGenerator"):
+        for generator in kustomization.get(field) or []:
+            if not isinstance(generator, dict):
+                continue
+            files = [*(generator.get("files") or []), *(generator.get("envs") or [])]
+            if isinstance(generator.get("env"), str):
+                files.append(generator["env"])
+            paths += [f.split("=", 1)[-1] for f in files if isinstance(f, str)]
+    return [p for p in paths if not p.startswith(REMOTE_PREFIXES) and "?ref=" not in p]
+
+
+def _tail(stderr: str) -> str:
+    text = stderr.strip()
+    return f": {text[-2000:]}" if text else ""

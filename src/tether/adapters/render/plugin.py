@@ -1,0 +1,76 @@
+"""Config-management plugins declared in settings: discovery, then init and generate as argv lists.
+
+No shell ever runs: parameters reach the plugin as ``PARAM_*`` variables and JSON, never as argv.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from tether.adapters import _process
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError, RenderError
+
+
+def choose(
+    options: sources.PluginOptions, plugins: Sequence[sources.PluginSpec], directory: str
+) -> sources.PluginSpec:
+    """The plugin named by the source, or the first whose discovery glob matches a file."""
+    if options.name:
+        for spec in plugins:
+            if spec.name == options.name:
+                return spec
+        raise InvalidInputError(f"spec.source.plugin.name: no plugin named {options.name!r}")
+    rel_paths = list(_files(directory))
+    for spec in plugins:
+        if spec.discover and any(sources.glob_match(spec.discover, rel) for rel in rel_paths):
+            return spec
+    raise InvalidInputError("spec.source.plugin: no configured plugin matches this source")
+
+
+async def render(
+    request: sources.RenderRequest,
+    directory: str,
+    plugins: Sequence[sources.PluginSpec],
+) -> list[dict[str, Any]]:
+    """Run the source's plugin in its directory and parse what ``generate`` prints."""
+    options = request.source.plugin or sources.PluginOptions()
+    spec = choose(options, plugins, directory)
+    build = request.env
+    env = _process.base_env({**spec.env, **build, **sources.plugin_env(options, build)})
+    label = f"plugin {spec.name}"
+    try:
+        if spec.init:
+            await _process.run(
+                spec.init,
+                cwd=directory,
+                env=env,
+                timeout=spec.timeout_s,
+                output_limit=spec.output_limit,
+            )
+        done = await _process.run(
+            spec.generate,
+            cwd=directory,
+            env=env,
+            timeout=spec.timeout_s,
+            output_limit=spec.output_limit,
+        )
+    except _process.ProcessError as err:
+        raise RenderError(f"{label}: {err.reason}{_tail(err.stderr)}") from None
+    limits = manifests.Limits(max_file_bytes=spec.output_limit)
+    return manifests.parse_stream(done.stdout, f"{label} output", limits)
+
+
+def _files(directory: str) -> list[str]:
+    found: list[str] = []
+    for current, dirs, names in os.walk(directory):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found.extend(os.path.relpath(os.path.join(current, n), directory) for n in sorted(names))
+    return found
+
+
+def _tail(stderr: str) -> str:
+    text = stderr.strip()
+    return f": {text[-1000:]}" if text else ""

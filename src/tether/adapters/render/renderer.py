@@ -1,0 +1,102 @@
+"""The ``ports.Renderer`` implementation: jail the checkout, pick the tool, render, parse.
+
+Errors leave here as ``InvalidInputError`` (the input is at fault) or ``RenderError`` (a tool
+failed), with checkout and scratch paths scrubbed; callers add the Application's name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from tether import ports
+from tether.adapters import _process
+from tether.adapters.render import _jail, directory, helm, kustomize, plugin
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError, RenderError
+
+VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
+    # How each tool reports the version that goes into every render-cache key.
+    "helm": ("version", "--short"),
+    "kustomize": ("version",),
+}
+
+
+class Renderer:
+    """Renders Application sources with the real helm, kustomize, gojsonnet and plugins."""
+
+    def __init__(
+        self,
+        settings: sources.RenderSettings,
+        tools: ports.ToolLocator,
+        limits: manifests.Limits = manifests.DEFAULT_LIMITS,
+    ) -> None:
+        self._settings = settings
+        self._tools = tools
+        self._limits = limits
+        self._cache_dir = settings.cache_dir or os.path.join(tempfile.gettempdir(), "tether-render")
+        self._versions: dict[str, str] | None = None
+        self._versions_lock = asyncio.Lock()
+
+    async def tool_versions(self) -> Mapping[str, str]:
+        """``helm`` and ``kustomize`` versions, asked once per process."""
+        async with self._versions_lock:
+            if self._versions is None:
+                versions = {}
+                for tool, args in VERSION_COMMANDS.items():
+                    try:
+                        done = await _process.run([self._tools.path_of(tool), *args], timeout=30)
+                        versions[tool] = done.stdout.decode(errors="replace").strip()[:80]
+                    except (_process.ProcessError, OSError):
+                        versions[tool] = "unavailable"
+                self._versions = versions
+            return dict(self._versions)
+
+    async def render(self, request: sources.RenderRequest) -> list[dict[str, Any]]:
+        """All objects of one source, in the tool's order.
+
+        Raises:
+            InvalidInputError: bad input (path escape, invalid YAML, unknown plugin, limits).
+            RenderError: a tool failed, hung or flooded its output.
+        """
+        os.makedirs(self._cache_dir, exist_ok=True)
+        scratch = tempfile.mkdtemp(prefix="render-", dir=self._cache_dir)
+        try:
+            return await self._render(request, scratch)
+        except InvalidInputError as err:
+            raise InvalidInputError(_jail.scrub(str(err), request.repo_root, scratch)) from None
+        except RenderError as err:
+            raise RenderError(_jail.scrub(str(err), request.repo_root, scratch)) from None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+
+    async def _render(self, request: sources.RenderRequest, scratch: str) -> list[dict[str, Any]]:
+        source = request.source
+        settings = self._settings
+        if source.is_helm_repository:
+            return await helm.render(
+                request, "", helm=self._tools.path_of("helm"), settings=settings,
+                cache_dir=self._cache_dir, scratch=scratch,
+            )  # fmt: skip
+        await asyncio.to_thread(_jail.scan_symlinks, request.repo_root)
+        where = _jail.source_dir(request.repo_root, source.path)
+        tool = sources.detect_tool(source, os.listdir(where))
+        if tool == "helm":
+            return await helm.render(
+                request, where, helm=self._tools.path_of("helm"), settings=settings,
+                cache_dir=self._cache_dir, scratch=scratch,
+            )  # fmt: skip
+        if tool == "kustomize":
+            return await kustomize.render(
+                request, where, kustomize=self._tools.path_of("kustomize"),
+                helm=self._tools.path_of("helm"), settings=settings, scratch=scratch,
+            )  # fmt: skip
+        if tool == "plugin":
+            return await plugin.render(request, where, settings.plugins)
+        return await directory.render(
+            request, where, limits=self._limits, jsonnet_timeout_s=settings.jsonnet_timeout_s
+        )

@@ -1,0 +1,294 @@
+"""Parse rendered YAML and JSON into Kubernetes objects, in Kubernetes' YAML 1.1 dialect.
+
+Owns the loader (``K8sLoader``), the parse limits that stop alias bombs, deep nesting and oversized
+input, and the rules that turn a document stream into a flat list of objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import orjson
+import yaml
+
+from tether.model.errors import InvalidInputError
+
+# -- The dialect -------------------------------------------------------------------------------
+
+_INT = "tag:yaml.org,2002:int"
+_FLOAT = "tag:yaml.org,2002:float"
+
+DIALECT_CHANGES: dict[str, str] = {
+    # What K8sLoader changes from PyYAML's YAML 1.1 resolvers, and why (Kubernetes: go-yaml v2).
+    "tag:yaml.org,2002:timestamp": "dropped: go-yaml v2 keeps `2001-12-14` a string",
+    "tag:yaml.org,2002:value": "dropped: `=` is a plain string in go-yaml v2, not an error",
+    _INT: "no sexagesimal: `1:20` stays a string",
+    _FLOAT: "no sexagesimal; `1e3` is a float as in go-yaml v2",
+}
+
+_INT_PATTERN = re.compile(
+    r"""^(?:[-+]?0b[0-1_]+
+    |[-+]?0[0-7_]+
+    |[-+]?(?:0|[1-9][0-9_]*)
+    |[-+]?0x[0-9a-fA-F_]+)$""",
+    re.X,
+)
+_FLOAT_PATTERN = re.compile(
+    r"""^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*[eE][-+]?[0-9]+
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+
+
+def _dialect_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
+    resolvers: dict[Any, list[tuple[str, re.Pattern[str]]]] = {}
+    for first, entries in yaml.CSafeLoader.yaml_implicit_resolvers.items():
+        kept: list[tuple[str, re.Pattern[str]]] = []
+        for tag, pattern in entries:
+            if tag in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:value"):
+                continue
+            if tag == _INT:
+                pattern = _INT_PATTERN
+            elif tag == _FLOAT:
+                pattern = _FLOAT_PATTERN
+            kept.append((tag, pattern))
+        if kept:
+            resolvers[first] = kept
+    return resolvers
+
+
+class K8sLoader(yaml.CSafeLoader):
+    """PyYAML's C safe loader tuned to the YAML 1.1 dialect Kubernetes and Argo CD decode.
+
+    ``defaultMode: 0644`` is 420 and ``yes`` is true (YAML 1.1), but timestamps, ``=`` and
+    sexagesimal numbers stay strings, as in go-yaml v2. Duplicate keys: the last one wins.
+    """
+
+    yaml_implicit_resolvers = _dialect_resolvers()
+
+
+# -- Limits ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Bounds on untrusted manifest input, checked while parsing."""
+
+    max_file_bytes: int = 10 * 1024 * 1024
+    """One file over 10 MiB is not a manifest (Argo CD's combined directory limit is 10M)."""
+
+    max_total_bytes: int = 64 * 1024 * 1024
+    """All files of one source; Kubeflow's whole example renders to about 12 MiB."""
+
+    max_nodes: int = 2_000_000
+    """Expanded nodes per document: stops billion-laughs aliases, which share nodes until dumped."""
+
+    max_depth: int = 200
+    """Nesting per document; deep CRD schemas reach ~60, and orjson refuses past 254."""
+
+
+DEFAULT_LIMITS = Limits()
+
+LIST_KINDS_WITH_ITEMS = "List"
+"""``kind: List`` and every ``*List`` kind with an ``items`` array are flattened (kubectl does)."""
+
+
+# -- Parsing -----------------------------------------------------------------------------------
+
+
+def parse_yaml(
+    text: str | bytes, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> list[dict[str, Any]]:
+    """Parse a YAML stream into objects in source order, flattening ``List`` kinds.
+
+    Empty documents are skipped. Errors name the file and the 1-based document index.
+
+    Raises:
+        InvalidInputError: on invalid YAML, a document that is not an object, or a limit.
+    """
+    _check_size(text, filename, limits)
+    objects: list[dict[str, Any]] = []
+    index = 0
+    try:
+        for index, doc in enumerate(_load_all(text), start=1):
+            if doc is None:
+                continue
+            objects.extend(_accept(doc, filename, index, limits))
+    except yaml.YAMLError as err:
+        raise InvalidInputError(f"{filename}: invalid YAML: {_yaml_reason(err)}") from None
+    except RecursionError:
+        raise InvalidInputError(
+            f"{filename}: document {index + 1} nests deeper than {limits.max_depth} levels"
+        ) from None
+    return objects
+
+
+def parse_json(
+    text: str | bytes, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> list[dict[str, Any]]:
+    """Parse one JSON document (an object, or an array of objects) into objects.
+
+    Raises:
+        InvalidInputError: on invalid JSON, a value that is not an object, or a limit.
+    """
+    _check_size(text, filename, limits)
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as err:
+        raise InvalidInputError(f"{filename}: invalid JSON: {err}") from None
+    return parse_value(doc, filename, limits)
+
+
+def parse_value(doc: Any, filename: str, limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+    """Accept an already decoded value (JSON, Jsonnet output): an object or an array of objects.
+
+    Raises:
+        InvalidInputError: on a value that is not an object or a limit.
+    """
+    if isinstance(doc, list):
+        objects: list[dict[str, Any]] = []
+        for index, item in enumerate(doc, start=1):
+            objects.extend(_accept(item, filename, index, limits))
+        return objects
+    if doc is None:
+        return []
+    return _accept(doc, filename, 1, limits)
+
+
+def parse_stream(
+    text: str | bytes, filename: str, limits: Limits = DEFAULT_LIMITS
+) -> list[dict[str, Any]]:
+    """Parse tool output or a file by content: JSON when it starts like JSON, else YAML."""
+    head = text.lstrip()[:1]
+    if head in ("{", b"{", "[", b"["):
+        try:
+            return parse_json(text, filename, limits)
+        except InvalidInputError:
+            pass  # YAML flow style also starts with "{" or "["; let the YAML parser decide.
+    return parse_yaml(text, filename, limits)
+
+
+def _load_all(text: str | bytes) -> Iterator[Any]:
+    loader = K8sLoader(text)
+    try:
+        while loader.check_data():  # type: ignore[no-untyped-call]
+            yield loader.get_data()
+    finally:
+        loader.dispose()
+
+
+def _check_size(text: str | bytes, filename: str, limits: Limits) -> None:
+    if len(text) > limits.max_file_bytes:
+        raise InvalidInputError(
+            f"{filename}: {len(text)} bytes exceeds the limit of {limits.max_file_bytes} bytes"
+        )
+
+
+def _yaml_reason(err: yaml.YAMLError) -> str:
+    # The problem and its position only: the context snippet would echo file content.
+    if isinstance(err, yaml.MarkedYAMLError):
+        where = ""
+        if err.problem_mark is not None:
+            where = f" at line {err.problem_mark.line + 1}, column {err.problem_mark.column + 1}"
+        return f"{err.problem or err.context or 'syntax error'}{where}"
+    return type(err).__name__
+
+
+def _accept(doc: Any, filename: str, index: int, limits: Limits) -> list[dict[str, Any]]:
+    if not isinstance(doc, dict):
+        raise InvalidInputError(
+            f"{filename}: document {index} is a {_type_name(doc)}, not a Kubernetes object"
+        )
+    _check_shape(doc, filename, index, limits)
+    kind = doc.get("kind")
+    items = doc.get("items")
+    if isinstance(kind, str) and kind.endswith(LIST_KINDS_WITH_ITEMS) and isinstance(items, list):
+        flat: list[dict[str, Any]] = []
+        for item in items:
+            if not isinstance(item, dict):
+                raise InvalidInputError(
+                    f"{filename}: document {index} ({kind}) has an item that is a "
+                    f"{_type_name(item)}, not a Kubernetes object"
+                )
+            flat.append(item)
+        return flat
+    return [doc]
+
+
+def _type_name(value: Any) -> str:
+    names = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(value), "null" if value is None else type(value).__name__)
+
+
+def _check_shape(doc: dict[str, Any], filename: str, index: int, limits: Limits) -> None:
+    """Measure expanded size and depth without expanding, memoised by node identity.
+
+    Shared (aliased) nodes count once per reference, so a bomb costs time linear in its source.
+
+    Also turns non-string mapping keys into strings, as sigs.k8s.io/yaml does (``on:`` → "true").
+    """
+    sizes: dict[int, tuple[int, int]] = {}  # id(container) -> (expanded nodes, depth)
+    in_progress: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(doc, False)]
+    while stack:
+        node, children_done = stack.pop()
+        ident = id(node)
+        if not children_done:
+            if ident in sizes:
+                continue
+            if ident in in_progress:
+                raise InvalidInputError(f"{filename}: document {index} refers to itself")
+            in_progress.add(ident)
+            stack.append((node, True))
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, False) for child in children if isinstance(child, dict | list))
+            continue
+        in_progress.discard(ident)
+        if isinstance(node, dict):
+            _stringify_keys(node)
+            children = node.values()
+        else:
+            children = node
+        total, depth = 1, 1
+        for child in children:
+            if isinstance(child, dict | list):
+                child_total, child_depth = sizes[id(child)]
+                total += child_total
+                depth = max(depth, child_depth + 1)
+            else:
+                total += 1
+        if total > limits.max_nodes:
+            raise InvalidInputError(
+                f"{filename}: document {index} expands beyond {limits.max_nodes} nodes "
+                "(alias expansion)"
+            )
+        if depth > limits.max_depth:
+            raise InvalidInputError(
+                f"{filename}: document {index} nests deeper than {limits.max_depth} levels"
+            )
+        sizes[ident] = (total, depth)
+
+
+def _stringify_keys(mapping: dict[Any, Any]) -> None:
+    if all(type(key) is str for key in mapping):
+        return
+    items = list(mapping.items())
+    mapping.clear()
+    for key, value in items:
+        mapping[key if type(key) is str else _json_key(key)] = value
+
+
+def _json_key(key: Any) -> str:
+    if key is None:
+        return "null"
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if isinstance(key, Mapping | list | tuple):
+        raise InvalidInputError("a mapping key is itself a collection")
+    return str(key)
