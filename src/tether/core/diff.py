@@ -1,0 +1,349 @@
+"""Comparing desired with live state: one resource's diff, its sync status, and the app's.
+
+Server-side diff when a dry-run result (``predicted``) is at hand, a two-way subset compare when
+not. Every output is normalised and has Secret values masked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import enum
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import jsonpatch
+import yaml
+
+from tether.core import ignore, normalize, secrets, tracking
+from tether.model.resources import (
+    Manifest,
+    MutableManifest,
+    ResourceKey,
+    annotation,
+    version_of,
+)
+from tether.model.status import Health, SyncStatus
+
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class DiffReason(enum.Enum):
+    """Why a diff looks the way it does: which branch of the comparison produced it."""
+
+    MISSING = "missing from the cluster"
+    EXTRANEOUS = "not in Git"
+    SERVER_SIDE = "server-side diff against the dry-run result"
+    TWO_WAY = "two-way diff of the fields Git sets"
+
+
+@dataclasses.dataclass(frozen=True)
+class DiffOptions:
+    """Settings that shape every comparison."""
+
+    normalize: normalize.NormalizeOptions = normalize.DEFAULT_OPTIONS
+    sensitive_annotations: frozenset[str] = frozenset()
+    """Annotation keys masked on every kind (argocd-cm ``resource.sensitive.mask.annotations``)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceDiff:
+    """The comparison of one resource, ready for a status, a cache or a screen.
+
+    ``normalized_live`` and ``predicted_live`` are masked for Secrets, so are ``patch`` (a JSON
+    patch from live to predicted) and ``text`` (a unified diff of the YAML of both).
+    """
+
+    key: ResourceKey
+    modified: bool
+    reason: DiffReason
+    normalized_live: Mapping[str, Any] | None
+    predicted_live: Mapping[str, Any] | None
+    patch: tuple[Mapping[str, Any], ...]
+    text: str
+
+
+def compare(
+    desired: Manifest | None,
+    live: Manifest | None,
+    *,
+    predicted: Manifest | None = None,
+    rules: Sequence[ignore.IgnoreRule] = (),
+    jq: ignore.JqEvaluator | None = None,
+    options: DiffOptions = DiffOptions(),
+) -> ResourceDiff:
+    """Compare what Git wants with what the cluster has.
+
+    Args:
+        desired: the manifest from Git (with tracking), or ``None`` for an extraneous object.
+        live: the object in the cluster, or ``None`` when it does not exist.
+        predicted: the server-side-apply dry-run result of ``desired``; the server filled its
+            defaults, so defaulting never shows as drift. Without it, only the fields ``desired``
+            sets are compared (maps by desired keys, lists whole).
+        rules: ignoreDifferences rules (app and system-wide); those selecting this object apply.
+        jq: evaluator for jq path expressions, with its own deadline.
+        options: normalisation and masking settings.
+
+    Returns:
+        The diff; ``modified`` is false for an extraneous object (its status is decided later).
+
+    Raises:
+        ValueError: both ``desired`` and ``live`` are ``None``.
+        tether.core.ignore.JqTimeoutError: a jq expression ran past its deadline.
+    """
+    subject = desired if desired is not None else live
+    if subject is None:
+        raise ValueError("compare needs a desired or a live object")
+    key = ResourceKey.of(subject)
+    ignores = ignore.prepare(rules, key, live)
+
+    def prepare(obj: Manifest) -> MutableManifest:
+        return ignore.strip(normalize.normalize(obj, options.normalize), ignores, jq)
+
+    live_n = prepare(live) if live is not None else None
+    if desired is None:
+        return _result(key, False, DiffReason.EXTRANEOUS, live_n, None, options)
+    if live_n is None:
+        return _result(key, True, DiffReason.MISSING, None, prepare(desired), options)
+    if predicted is not None:
+        predicted_n = prepare(predicted)
+        reason = DiffReason.SERVER_SIDE
+    else:
+        predicted_n = overlay(live_n, prepare(desired))
+        reason = DiffReason.TWO_WAY
+    modified = normalize.canonical_json(predicted_n) != normalize.canonical_json(live_n)
+    return _result(key, modified, reason, live_n, predicted_n, options)
+
+
+def overlay(base: Any, top: Any) -> Any:
+    """``top`` laid over ``base``: maps merge by ``top``'s keys, anything else is replaced."""
+    if isinstance(base, Mapping) and isinstance(top, Mapping):
+        merged = dict(base)
+        for name, value in top.items():
+            merged[name] = overlay(base.get(name), value)
+        return merged
+    return top
+
+
+def _result(
+    key: ResourceKey,
+    modified: bool,
+    reason: DiffReason,
+    live: MutableManifest | None,
+    predicted: MutableManifest | None,
+    options: DiffOptions,
+) -> ResourceDiff:
+    # Mask first: the patch and the text are built only from masked objects.
+    live_m, predicted_m = secrets.mask_pair(
+        live, predicted, sensitive_annotations=options.sensitive_annotations
+    )
+    patch = jsonpatch.make_patch(live_m or {}, predicted_m or {}).patch
+    return ResourceDiff(
+        key=key,
+        modified=modified,
+        reason=reason,
+        normalized_live=live_m,
+        predicted_live=predicted_m,
+        patch=tuple(patch),
+        text=unified_text(key, live_m, predicted_m),
+    )
+
+
+def to_yaml(obj: Mapping[str, Any] | None) -> str:
+    """YAML with sorted keys, ``""`` for no object: the form diffs are shown in."""
+    if obj is None:
+        return ""
+    return yaml.dump(dict(obj), Dumper=_Dumper, sort_keys=True, default_flow_style=False)
+
+
+def unified_text(
+    key: ResourceKey, live: Mapping[str, Any] | None, predicted: Mapping[str, Any] | None
+) -> str:
+    """A unified diff of one resource, live to predicted; ``""`` when they are equal."""
+    lines = difflib.unified_diff(
+        to_yaml(live).splitlines(keepends=True),
+        to_yaml(predicted).splitlines(keepends=True),
+        fromfile=f"live/{key}",
+        tofile=f"desired/{key}",
+    )
+    return "".join(lines)
+
+
+# --- Sync status ---------------------------------------------------------------------------
+
+COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
+IGNORE_EXTRANEOUS = "IgnoreExtraneous"
+SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
+ARGO_HOOK = "argocd.argoproj.io/hook"
+HELM_HOOK = "helm.sh/hook"
+
+ARGO_HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "PreDelete", "PostDelete"})
+"""Hook types Argo CD runs; ``Skip`` is not a hook but a "never apply" marker."""
+HELM_HOOK_TYPES: dict[str, str] = {
+    "pre-install": "PreSync",
+    "pre-upgrade": "PreSync",
+    "post-install": "PostSync",
+    "post-upgrade": "PostSync",
+    "pre-delete": "PreDelete",  # Run only by app deletion, still a hook for status purposes.
+    "post-delete": "PostDelete",
+}
+"""Helm hooks Argo CD maps; other Helm hooks (test, rollback) are typeless, so ignored."""
+
+
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+class HookKind(enum.Enum):
+    """How the hook annotations classify an object, for status purposes."""
+
+    RESOURCE = "resource"
+    HOOK = "hook"
+    SKIP = "skip"
+    """``Skip`` alone: never applied, no status."""
+    IGNORED = "ignored"
+    """Hook annotations with no type Argo knows: neither applied nor shown."""
+
+
+def hook_kind(obj: Manifest) -> HookKind:
+    """Classify ``obj`` by its Argo CD or Helm hook annotations."""
+    argo = _csv(annotation(obj, ARGO_HOOK))
+    if argo:
+        if set(argo) == {"Skip"}:
+            return HookKind.SKIP
+        known = [t for t in argo if t in ARGO_HOOK_TYPES]
+        return HookKind.HOOK if known else HookKind.IGNORED
+    helm = _csv(annotation(obj, HELM_HOOK))
+    if not helm or helm == ["crd-install"]:
+        return HookKind.RESOURCE
+    return HookKind.HOOK if any(t in HELM_HOOK_TYPES for t in helm) else HookKind.IGNORED
+
+
+def sync_wave(obj: Manifest | None) -> int:
+    """The sync wave: ``sync-wave``, else Helm's ``hook-weight``, else 0; garbage reads as 0."""
+    if obj is None:
+        return 0
+    for name in (SYNC_WAVE, HELM_HOOK_WEIGHT):
+        try:
+            return int(annotation(obj, name).strip())
+        except ValueError:
+            continue
+    return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceStatus:
+    """One ``status.resources[]`` entry, plus whether it makes the app OutOfSync.
+
+    ``status`` is ``None`` for entries Argo CD shows with an empty status (hooks, skipped
+    objects, objects whose tracking id names another object). ``health`` is filled by the caller.
+    """
+
+    key: ResourceKey
+    version: str
+    status: SyncStatus | None
+    hook: bool = False
+    requires_pruning: bool = False
+    sync_wave: int = 0
+    counts: bool = False
+    """Whether this resource makes the Application OutOfSync."""
+    health: Health | None = None
+
+    def to_status_entry(self) -> dict[str, Any]:
+        """The entry as Argo CD serialises it (empty fields left out)."""
+        entry: dict[str, Any] = {
+            "group": self.key.group,
+            "version": self.version,
+            "kind": self.key.kind,
+            "namespace": self.key.namespace,
+            "name": self.key.name,
+            "status": self.status.value if self.status else "",
+            "hook": self.hook,
+            "requiresPruning": self.requires_pruning,
+            "syncWave": self.sync_wave,
+        }
+        if self.health is not None:
+            entry["health"] = {"status": self.health.status.value}
+            if self.health.message:
+                entry["health"]["message"] = self.health.message
+        required = ("version", "kind", "name")
+        return {k: v for k, v in entry.items() if v or k in required}
+
+
+def resource_status(
+    diff: ResourceDiff,
+    desired: Manifest | None,
+    live: Manifest | None,
+    *,
+    tracked_by: tracking.Tracking = tracking.DEFAULT_TRACKING,
+    permitted: bool = True,
+    managed_namespace: bool = False,
+) -> ResourceStatus:
+    """Decide one resource's sync status (Argo CD's rules, in their order).
+
+    Args:
+        diff: from ``compare`` for this pair.
+        desired: the manifest from Git, or ``None``.
+        live: the live object, or ``None``.
+        tracked_by: the installation's tracking settings, for the self-reference check.
+        permitted: whether the project permits this group/kind/namespace.
+        managed_namespace: the pair is the synthetic Namespace of ``CreateNamespace``.
+    """
+    obj = live if live is not None else desired
+    assert obj is not None  # compare() refused a pair of two Nones.
+    kind_source = desired if desired is not None else live
+    assert kind_source is not None
+    classified = hook_kind(kind_source)
+    is_hook = classified is HookKind.HOOK
+    self_referenced = live is None or tracking.is_self_referenced(live, tracked_by, desired=desired)
+    base = ResourceStatus(
+        key=diff.key,
+        version=version_of(obj),
+        status=None,
+        hook=is_hook,
+        sync_wave=sync_wave(desired if desired is not None else live),
+    )
+    if is_hook or classified in (HookKind.SKIP, HookKind.IGNORED) or not self_referenced:
+        return base
+    requires_pruning = desired is None and live is not None
+    if managed_namespace and live is None:
+        status, counts = SyncStatus.SYNCED, False
+    elif diff.modified or desired is None or live is None:
+        extraneous_ignored = desired is None and IGNORE_EXTRANEOUS in _csv(
+            annotation(live, COMPARE_OPTIONS) if live is not None else ""
+        )
+        status, counts = SyncStatus.OUT_OF_SYNC, not extraneous_ignored
+    else:
+        status, counts = SyncStatus.SYNCED, False
+    if not permitted:
+        status = SyncStatus.UNKNOWN
+    return dataclasses.replace(
+        base, status=status, counts=counts, requires_pruning=requires_pruning
+    )
+
+
+def app_sync_status(
+    statuses: Iterable[ResourceStatus],
+    *,
+    load_failed: bool = False,
+    managed_namespace_metadata_changed: bool = False,
+) -> SyncStatus:
+    """The Application's ``status.sync.status`` from its resources.
+
+    Args:
+        statuses: every resource's status.
+        load_failed: desired or live state could not be loaded: the app is Unknown.
+        managed_namespace_metadata_changed: ``syncPolicy.managedNamespaceMetadata`` differs from
+            the last sync result, which forces OutOfSync.
+    """
+    if load_failed:
+        return SyncStatus.UNKNOWN
+    if managed_namespace_metadata_changed or any(s.counts for s in statuses):
+        return SyncStatus.OUT_OF_SYNC
+    return SyncStatus.SYNCED
+
+
+def status_entries(statuses: Collection[ResourceStatus]) -> list[dict[str, Any]]:
+    """``status.resources[]``: entries sorted by group, kind, namespace and name."""
+    return [s.to_status_entry() for s in sorted(statuses, key=lambda s: s.key)]

@@ -1,0 +1,62 @@
+"""The jq runner: results, errors, and a deadline that kills and replaces a stuck worker."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tether.adapters.jqrunner import JqRunner
+from tether.core import ignore
+
+pytestmark = pytest.mark.timeout(20)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with JqRunner(deadline_s=1.0) as jq:
+        yield jq
+
+
+def test_a_deletion_expression_returns_the_object_without_the_field(runner):
+    assert runner("del(.a.b)", {"a": {"b": 1, "c": 2}}) == {"a": {"c": 2}}
+
+
+def test_a_failing_expression_raises_an_evaluation_error_naming_it(runner):
+    with pytest.raises(ignore.JqEvaluationError, match=r"del\(\.a\[\]\)"):
+        runner("del(.a[])", {"a": 1})
+
+
+def test_an_expression_with_several_results_is_refused(runner):
+    with pytest.raises(ignore.JqEvaluationError, match="exactly 1"):
+        runner(".[]", [1, 2])
+
+
+def test_an_endless_expression_times_out_and_the_next_call_gets_a_fresh_worker(runner):
+    started = time.perf_counter()
+    with pytest.raises(ignore.JqTimeoutError, match="def f: f; f"):
+        runner("def f: f; f", {})
+    assert time.perf_counter() - started < 5
+    assert runner("del(.x)", {"x": 1, "y": 2}) == {"y": 2}
+
+
+def test_a_huge_generator_times_out_too(runner):
+    with pytest.raises(ignore.JqTimeoutError):
+        runner("[range(1e9)]", {})
+    assert runner(".", {"ok": True}) == {"ok": True}
+
+
+def test_the_runner_plugs_into_ignore_rules_as_the_jq_evaluator(runner):
+    rule = ignore.IgnoreRule(
+        group="apps", kind="Deployment", jq_path_expressions=(".spec.replicas",)
+    )
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 3, "paused": False},
+    }
+    from tether.model.resources import ResourceKey
+
+    ignores = ignore.prepare([rule], ResourceKey.of(obj), obj)
+    assert ignore.strip(obj, ignores, runner)["spec"] == {"paused": False}
