@@ -31,6 +31,7 @@ async def test_a_key_added_while_processing_comes_back_after_done():
     queue: WorkQueue[str] = WorkQueue()
     queue.add("a")
     key = await queue.get()
+    assert key is not None
     queue.add("a")
     assert len(queue) == 0  # not queued twice while held
     queue.done(key)
