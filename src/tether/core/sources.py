@@ -139,14 +139,17 @@ class Source:
         return bool(self.chart)
 
 
-def parse_source(raw: Mapping[str, Any], where: str = "spec.source") -> Source:
-    """Validate an Application source mapping (``spec.source`` or one of ``spec.sources``).
+def parse_source(raw: Any, where: str = "spec.source") -> Source:
+    """Validate an Application source (``spec.source`` or one of ``spec.sources``).
+
+    ``raw`` is the mapping, or the pydantic ``ApplicationSource`` (dumped with its aliases).
 
     Raises:
         InvalidInputError: on an unknown key or a value of the wrong type, naming the field.
     """
     if hasattr(raw, "model_dump"):
         raw = raw.model_dump(by_alias=True, exclude_none=True)
+    raw = _mapping(raw, where)
     _known(raw, SOURCE_FIELDS, where)
     repo_url = _str(raw, "repoURL", where)
     if not repo_url:

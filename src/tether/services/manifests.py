@@ -1,0 +1,375 @@
+"""The manifest use case: an Application's sources to Kubernetes objects, cached by commit.
+
+Resolves revisions, checks out, renders with the right tool and caches the result by (repo,
+commit, path, options digest, tool versions) with single-flight de-duplication. A render is either
+complete or a failure, never a partial set: an empty render is a success with no objects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import posixpath
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import cachetools
+
+from tether import ports
+from tether.core import manifests, sources
+from tether.model.errors import InvalidInputError, TetherError
+
+MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
+"""Paths (``;``-separated) whose changes invalidate a monorepo app's render (Argo CD)."""
+
+_EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
+"""An exact chart version: the only chart revision that may be served from the render cache."""
+
+DEFAULT_CACHE_SIZE = 1024
+"""Rendered sources kept in memory; Argo CD keeps manifests 24 h in Redis, we keep the newest."""
+
+DEFAULT_PARALLELISM = 4
+"""Concurrent renders: each forks a tool that may take hundreds of MiB (Argo's parallelismlimit)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """A complete render. ``manifests`` may be empty: that is a real, successful empty render.
+
+    The objects are shared with the cache: treat them as read-only.
+    """
+
+    manifests: tuple[dict[str, Any], ...]
+    revisions: tuple[str, ...]
+    """Per source: the resolved commit (Git) or the chart version constraint (Helm repository)."""
+
+    @property
+    def empty(self) -> bool:
+        """Whether the sources rendered to no objects at all."""
+        return not self.manifests
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderFailed:
+    """A render that failed: the desired state is unknown, never empty."""
+
+    message: str
+    """Names the Application, the source, the file and the reason."""
+    revisions: tuple[str, ...] = ()
+    invalid_input: bool = False
+    """The spec or the repository content is at fault (vs. a tool or Git failure)."""
+
+
+RenderResult = Rendered | RenderFailed
+
+
+@dataclasses.dataclass(frozen=True)
+class _Previous:
+    repo_url: str
+    commit: str
+    digest: str
+    objects: tuple[dict[str, Any], ...]
+
+
+class ManifestService:
+    """Renders Applications; one instance per process, shared by the controller and the API."""
+
+    def __init__(
+        self,
+        git: ports.GitRepos,
+        renderer: ports.Renderer,
+        *,
+        cache_size: int = DEFAULT_CACHE_SIZE,
+        parallelism: int = DEFAULT_PARALLELISM,
+    ) -> None:
+        self._git = git
+        self._renderer = renderer
+        self._cache: cachetools.LRUCache[tuple[str, ...], tuple[dict[str, Any], ...]] = (
+            cachetools.LRUCache(cache_size)
+        )
+        self._inflight: dict[tuple[str, ...], asyncio.Future[tuple[dict[str, Any], ...]]] = {}
+        self._previous: cachetools.LRUCache[tuple[str, ...], _Previous] = cachetools.LRUCache(
+            cache_size
+        )
+        self._slots = asyncio.Semaphore(parallelism)
+
+    async def render_application(
+        self,
+        app: Mapping[str, Any],
+        *,
+        refresh: bool = False,
+        revisions: Sequence[str] | None = None,
+        kube_version: str = "",
+        api_versions: Sequence[str] = (),
+    ) -> RenderResult:
+        """Render every source of an Application (``spec.source`` or ``spec.sources``).
+
+        Args:
+            app: the Application object as a mapping (or a pydantic model with ``model_dump``).
+            refresh: bypass revision resolution and render caches (a hard refresh).
+            revisions: already resolved commits per source (compare with the recent revision).
+            kube_version: the destination cluster's version for Helm and plugins.
+            api_versions: the destination cluster's API versions for Helm and plugins.
+        """
+        if hasattr(app, "model_dump"):
+            app = app.model_dump(by_alias=True, exclude_none=True)
+        meta = app.get("metadata") or {}
+        label = f"application {meta.get('namespace') or '-'}/{meta.get('name') or '?'}"
+        try:
+            parsed = _sources_of(app)
+        except InvalidInputError as err:
+            return RenderFailed(f"{label}: {err}", invalid_input=True)
+        try:
+            resolved = await self._resolve(parsed, refresh, revisions)
+            checkouts = await self._checkouts(parsed, resolved)
+        except TetherError as err:
+            return RenderFailed(f"{label}: {err}")
+        refs = {s.ref: checkouts[i] for i, s in enumerate(parsed) if s.ref and checkouts[i]}
+        ref_commits = {s.ref: resolved[i] for i, s in enumerate(parsed) if s.ref}
+        context = {
+            "app": meta.get("name", ""),
+            "namespace": _destination_namespace(app),
+            "kubeVersion": kube_version,
+            "apiVersions": list(api_versions),
+            "refs": ref_commits,
+        }
+        watched = _watched_paths(meta)
+        jobs = []
+        for index, source in enumerate(parsed):
+            if source.ref and not source.path and not source.chart:
+                continue  # a pure ``ref`` source only lends its files to the others
+            request = sources.RenderRequest(
+                app_name=str(meta.get("name", "")),
+                app_namespace=str(context["namespace"]),
+                source=source,
+                repo_root=checkouts[index],
+                revision=resolved[index],
+                refs=refs,
+                kube_version=kube_version,
+                api_versions=tuple(api_versions),
+            )
+            app_key = (str(meta.get("namespace", "")), str(meta.get("name", "")), str(index))
+            jobs.append((index, self._render_source(request, context, app_key, watched, refresh)))
+        outcomes = await asyncio.gather(*(job for _, job in jobs), return_exceptions=True)
+        objects: list[dict[str, Any]] = []
+        for (index, _), outcome in zip(jobs, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                if not isinstance(outcome, TetherError):
+                    raise outcome
+                where = _describe(parsed[index], index, len(parsed))
+                return RenderFailed(
+                    f"{label}: {where}: {outcome}",
+                    tuple(resolved),
+                    invalid_input=isinstance(outcome, InvalidInputError),
+                )
+            objects.extend(outcome)
+        return Rendered(tuple(objects), tuple(resolved))
+
+    async def _resolve(
+        self, parsed: Sequence[sources.Source], refresh: bool, revisions: Sequence[str] | None
+    ) -> list[str]:
+        if revisions is not None and len(revisions) == len(parsed):
+            return list(revisions)
+        return list(
+            await asyncio.gather(
+                *(
+                    _constant(s.target_revision)
+                    if s.is_helm_repository
+                    else self._git.resolve(s.repo_url, s.target_revision, refresh=refresh)
+                    for s in parsed
+                )
+            )
+        )
+
+    async def _checkouts(self, parsed: Sequence[sources.Source], resolved: list[str]) -> list[str]:
+        return list(
+            await asyncio.gather(
+                *(
+                    _constant("")
+                    if s.is_helm_repository
+                    else self._git.checkout(s.repo_url, resolved[i])
+                    for i, s in enumerate(parsed)
+                )
+            )
+        )
+
+    async def _render_source(
+        self,
+        request: sources.RenderRequest,
+        context: Mapping[str, Any],
+        app_key: tuple[str, ...],
+        watched: Sequence[str],
+        refresh: bool,
+    ) -> tuple[dict[str, Any], ...]:
+        source = request.source
+        digest = sources.options_hash(source, context)
+        versions = await self._renderer.tool_versions()
+        key = sources.cache_key(source.repo_url, request.revision, source.path, digest, versions)
+        # A chart version constraint is not a fixed revision: only Git commits are cacheable.
+        cacheable = not source.is_helm_repository or bool(
+            _EXACT.match(source.target_revision or "")
+        )
+        if cacheable and not refresh and key in self._cache:
+            return self._cache[key]
+        reused = None if refresh else await self._unchanged(app_key, request, digest, watched)
+        if reused is not None:
+            self._cache[key] = reused
+            return reused
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[tuple[dict[str, Any], ...]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        self._inflight[key] = future
+        try:
+            async with self._slots:
+                objects = tuple(await self._renderer.render(request))
+        except BaseException as err:
+            future.set_exception(err)
+            future.exception()  # retrieved: waiters re-raise it, nobody warns
+            raise
+        finally:
+            self._inflight.pop(key, None)
+        future.set_result(objects)
+        if cacheable:
+            self._cache[key] = objects
+            self._previous[app_key] = _Previous(source.repo_url, request.revision, digest, objects)
+        return objects
+
+    async def _unchanged(
+        self,
+        app_key: tuple[str, ...],
+        request: sources.RenderRequest,
+        digest: str,
+        watched: Sequence[str],
+    ) -> tuple[dict[str, Any], ...] | None:
+        """The previous render, when the new commit touches none of the app's watched paths."""
+        previous = self._previous.get(app_key)
+        source = request.source
+        if (
+            not watched
+            or previous is None
+            or source.is_helm_repository
+            or previous.repo_url != source.repo_url
+            or previous.digest != digest
+        ):
+            return None
+        if previous.commit == request.revision:
+            return previous.objects
+        changed = await self._git.changed_paths(source.repo_url, previous.commit, request.revision)
+        if touches(changed, source.path, watched):
+            return None
+        self._previous[app_key] = dataclasses.replace(previous, commit=request.revision)
+        return previous.objects
+
+
+def touches(changed: Iterable[str], source_path: str, watched: Sequence[str]) -> bool:
+    """Whether any changed file lies under a watched path.
+
+    Watched paths are relative to the source path, or repository-absolute when they start with
+    ``/``; ``.`` is the source path itself.
+    """
+    roots = []
+    for path in watched:
+        if path.startswith("/"):
+            joined = path.lstrip("/")
+        else:
+            joined = posixpath.join(source_path.strip("/"), path)
+        roots.append(posixpath.normpath(joined).lstrip("/"))
+    for file in changed:
+        file = posixpath.normpath(file.lstrip("/"))
+        for root in roots:
+            if root in ("", ".") or file == root or file.startswith(root + "/"):
+                return True
+    return False
+
+
+def _watched_paths(meta: Mapping[str, Any]) -> list[str]:
+    annotations = meta.get("annotations") or {}
+    value = annotations.get(MANIFEST_GENERATE_PATHS) if isinstance(annotations, Mapping) else None
+    if not isinstance(value, str):
+        return []
+    return [part.strip() for part in value.split(";") if part.strip()]
+
+
+def _sources_of(app: Mapping[str, Any]) -> list[sources.Source]:
+    spec = app.get("spec")
+    if not isinstance(spec, Mapping):
+        raise InvalidInputError("spec is missing")
+    many = spec.get("sources")
+    if many:
+        if not isinstance(many, list):
+            raise InvalidInputError("spec.sources must be a list")
+        return [sources.parse_source(s, f"spec.sources[{i}]") for i, s in enumerate(many)]
+    one = spec.get("source")
+    if not isinstance(one, Mapping):
+        raise InvalidInputError("spec.source is missing")
+    return [sources.parse_source(one)]
+
+
+def _destination_namespace(app: Mapping[str, Any]) -> str:
+    destination = (app.get("spec") or {}).get("destination") or {}
+    return str(destination.get("namespace") or "") if isinstance(destination, Mapping) else ""
+
+
+def _describe(source: sources.Source, index: int, count: int) -> str:
+    what = f"chart {source.chart}" if source.chart else f"path {source.path or '.'!r}"
+    prefix = f"source {index + 1} " if count > 1 else "source "
+    return f"{prefix}({source.repo_url} {what})"
+
+
+async def _constant(value: str) -> str:
+    return value
+
+
+class DirectoryRepos:
+    """A ``ports.GitRepos`` over local directories: every repoURL maps to a directory as is.
+
+    For ``tether render --repo-root DIR`` and tests that render a working tree without Git.
+    """
+
+    def __init__(self, root: str, by_url: Mapping[str, str] | None = None) -> None:
+        self._root = root
+        self._by_url = dict(by_url or {})
+
+    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+        """The working tree has no commits: the revision is a fixed marker."""
+        del repo_url, revision, refresh
+        return "0" * 40
+
+    async def checkout(self, repo_url: str, sha: str) -> str:
+        """The directory mapped to ``repo_url`` (the default root otherwise)."""
+        del sha
+        return self._by_url.get(repo_url, self._root)
+
+    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+        """Unknown: report everything changed."""
+        del repo_url, old_sha, new_sha
+        return ["/"]
+
+
+async def render_manifest(
+    text: str | bytes,
+    renderer: ports.Renderer,
+    *,
+    repo_root: str,
+    kube_version: str = "",
+    api_versions: Sequence[str] = (),
+) -> RenderResult:
+    """Render the Application in a manifest file with every repoURL mapped to ``repo_root``.
+
+    The core of ``tether render -f app.yaml --repo-root DIR``.
+    """
+    try:
+        docs = manifests.parse_yaml(text, "application manifest")
+    except InvalidInputError as err:
+        return RenderFailed(str(err), invalid_input=True)
+    apps = [d for d in docs if d.get("kind") == "Application"]
+    if len(apps) != 1:
+        return RenderFailed("the manifest must hold exactly one Application", invalid_input=True)
+    service = ManifestService(DirectoryRepos(repo_root), renderer, cache_size=8)
+    return await service.render_application(
+        apps[0], kube_version=kube_version, api_versions=api_versions
+    )

@@ -1,0 +1,136 @@
+"""The Kubernetes YAML 1.1 dialect, parse limits and document rules of ``core.manifests``."""
+
+from __future__ import annotations
+
+import pytest
+
+from tether.core import manifests
+from tether.model.errors import InvalidInputError
+
+DIALECT_CASES = [
+    # (YAML scalar, the value Kubernetes decodes) — sigs.k8s.io/yaml on go-yaml v2.
+    ("0644", 420),
+    ("yes", True),
+    ("off", False),
+    ("2001-12-14", "2001-12-14"),
+    ("2001-12-14T21:59:43.10-05:00", "2001-12-14T21:59:43.10-05:00"),
+    ("=", "="),
+    ("1:20", "1:20"),
+    ("190:20:30", "190:20:30"),
+    ("1e3", 1000.0),
+    ("1.5", 1.5),
+    ("1_000", 1000),
+    ("0x1f", 31),
+    ("~", None),
+    (".inf", float("inf")),
+    ("'0644'", "0644"),
+]
+
+
+@pytest.mark.parametrize(("scalar", "expected"), DIALECT_CASES)
+def test_scalars_decode_as_kubernetes_decodes_them(scalar, expected):
+    [obj] = manifests.parse_yaml(f"kind: X\nv: {scalar}\n", "x.yaml")
+    assert obj["v"] == expected
+    assert type(obj["v"]) is type(expected)
+
+
+def test_non_string_keys_become_strings_as_in_json():
+    [obj] = manifests.parse_yaml("kind: X\non: 1\n3: a\nnull: b\n", "x.yaml")
+    assert obj == {"kind": "X", "true": 1, "3": "a", "null": "b"}
+
+
+def test_documents_come_back_in_source_order_with_empty_ones_skipped():
+    text = "---\nkind: A\n---\n---\nkind: B\n...\n---\nkind: C\n"
+    assert [o["kind"] for o in manifests.parse_yaml(text, "x.yaml")] == ["A", "B", "C"]
+
+
+def test_list_kinds_are_flattened_into_their_items():
+    text = (
+        "kind: List\nitems:\n- kind: A\n- kind: B\n---\nkind: ConfigMapList\nitems: [{kind: C}]\n"
+    )
+    assert [o["kind"] for o in manifests.parse_yaml(text, "x.yaml")] == ["A", "B", "C"]
+
+
+def test_a_document_that_is_not_an_object_is_refused_with_file_and_index():
+    with pytest.raises(InvalidInputError, match=r"deploy\.yaml: document 2 is a list"):
+        manifests.parse_yaml("kind: A\n---\n- 1\n- 2\n", "deploy.yaml")
+    with pytest.raises(InvalidInputError, match=r"document 1 is a string"):
+        manifests.parse_yaml("just text\n", "deploy.yaml")
+
+
+def test_a_list_item_that_is_not_an_object_is_refused():
+    with pytest.raises(InvalidInputError, match="has an item that is a number"):
+        manifests.parse_yaml("kind: List\nitems: [1]\n", "x.yaml")
+
+
+def test_invalid_yaml_names_the_file_and_position_but_echoes_no_content():
+    with pytest.raises(InvalidInputError) as caught:
+        manifests.parse_yaml("kind: A\nsecret-token-xyz: [unclosed\n", "bad.yaml")
+    message = str(caught.value)
+    assert message.startswith("bad.yaml: invalid YAML")
+    assert "line" in message
+    assert "secret-token-xyz" not in message
+
+
+def test_python_tags_are_refused():
+    with pytest.raises(InvalidInputError, match="could not determine a constructor"):
+        manifests.parse_yaml("kind: A\nx: !!python/object/apply:os.system ['id']\n", "x.yaml")
+
+
+def billion_laughs(levels: int = 9) -> str:
+    lines = ["kind: Bomb", "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_an_alias_bomb_is_refused_at_parse_time_quickly():
+    with pytest.raises(InvalidInputError, match="expands beyond 2000000 nodes"):
+        manifests.parse_yaml(billion_laughs(), "bomb.yaml")
+
+
+def test_small_alias_use_is_fine():
+    [obj] = manifests.parse_yaml("kind: A\nx: &x {a: 1}\ny: *x\n", "x.yaml")
+    assert obj["y"] == {"a": 1}
+
+
+def test_merge_keys_work_as_in_go_yaml():
+    [obj] = manifests.parse_yaml("kind: A\nbase: &b {a: 1, b: 2}\nc:\n  <<: *b\n  b: 3\n", "x.yaml")
+    assert obj["c"] == {"a": 1, "b": 3}
+
+
+def test_a_self_referencing_document_is_refused():
+    with pytest.raises(InvalidInputError, match="refers to itself"):
+        manifests.parse_yaml("kind: A\nx: &x [*x]\n", "x.yaml")
+
+
+def test_deep_nesting_is_refused_with_a_clean_error():
+    deep = "kind: A\nx: " + "[" * 300 + "]" * 300 + "\n"
+    with pytest.raises(InvalidInputError, match="nests deeper than 200 levels"):
+        manifests.parse_yaml(deep, "deep.yaml")
+    with pytest.raises(InvalidInputError, match=r"deep\.yaml"):
+        manifests.parse_yaml("[" * 100_000, "deep.yaml")
+    with pytest.raises(InvalidInputError, match=r"deep\.json"):
+        manifests.parse_json("[" * 100_000 + "]" * 100_000, "deep.json")
+
+
+def test_files_over_the_size_limit_are_refused_before_parsing():
+    limits = manifests.Limits(max_file_bytes=100)
+    with pytest.raises(InvalidInputError, match=r"big\.yaml: 201 bytes exceeds the limit of 100"):
+        manifests.parse_yaml("#" * 200 + "\n", "big.yaml", limits)
+
+
+def test_json_may_hold_an_object_or_an_array_of_objects():
+    assert manifests.parse_json('{"kind": "A"}', "a.json") == [{"kind": "A"}]
+    assert manifests.parse_json('[{"kind": "A"}, {"kind": "B"}]', "a.json")[1] == {"kind": "B"}
+    with pytest.raises(InvalidInputError, match=r"a\.json: document 2 is a number"):
+        manifests.parse_json('[{"kind": "A"}, 3]', "a.json")
+    with pytest.raises(InvalidInputError, match=r"a\.json: invalid JSON"):
+        manifests.parse_json("{", "a.json")
+
+
+def test_a_stream_is_read_as_json_or_yaml_by_its_content():
+    assert manifests.parse_stream(b'{"kind": "A"}', "out") == [{"kind": "A"}]
+    assert manifests.parse_stream(b"{kind: A}\n", "out") == [{"kind": "A"}]
+    assert manifests.parse_stream(b"kind: A\n---\nkind: B\n", "out")[1] == {"kind": "B"}
