@@ -1,0 +1,296 @@
+"""``KubeClient``: the ``ports.Cluster`` implementation for arbitrary manifests, via discovery.
+
+Objects stay plain dicts: the URL of each comes from discovery (group, version, plural, scope),
+so custom resources need no generated classes.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal
+
+import httpx2
+import msgspec
+
+from tether.adapters.kube import errors
+from tether.adapters.kube.discovery import ApiResource, Discovery
+from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
+from tether.model.resources import Manifest, kind_of, metadata_of, name_of, namespace_of
+
+PATCH_TYPES: dict[str, str] = {
+    # The patch flavours the API server accepts, by the short name callers use.
+    "merge": "application/merge-patch+json",
+    "json": "application/json-patch+json",
+    "strategic": "application/strategic-merge-patch+json",
+    "apply": "application/apply-patch+yaml",
+}
+
+PatchType = Literal["merge", "json", "strategic"]
+
+
+def describe(kind: str, name: str, namespace: str = "") -> str:
+    """How errors name an object: ``Kind namespace/name`` or ``Kind name``."""
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def _is_secret(group: str, kind: str) -> bool:
+    return group == "" and kind == "Secret"
+
+
+class _WatchEvent(msgspec.Struct):
+    type: str
+    object: msgspec.Raw
+
+
+class KubeClient:
+    """A Kubernetes API client over lightkube's authenticated HTTP/2 ``httpx2.AsyncClient``.
+
+    Attributes:
+        transport: The connection (``transport.http`` is the raw escape hatch).
+        discovery: The server's API types.
+    """
+
+    def __init__(self, transport: Transport, discovery: Discovery | None = None) -> None:
+        self.transport = transport
+        self.discovery = discovery or Discovery(transport)
+
+    @classmethod
+    def from_kubeconfig(
+        cls, kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None
+    ) -> KubeClient:
+        """A client for a kubeconfig file, or for the environment when ``kubeconfig`` is None."""
+        return cls(Transport.from_kubeconfig(kubeconfig, context=context))
+
+    @property
+    def counter(self) -> RequestCounter:
+        """Requests sent, by verb."""
+        return self.transport.counter
+
+    @property
+    def raw(self) -> httpx2.AsyncClient:
+        """The authenticated ``httpx2.AsyncClient`` (base URL = API server): the escape hatch."""
+        return self.transport.http
+
+    async def __aenter__(self) -> KubeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self.transport.aclose()
+
+    async def _locate(self, obj: Manifest) -> tuple[ApiResource, str, str]:
+        res = await self.discovery.resource(str(obj.get("apiVersion", "")), kind_of(obj))
+        namespace = (namespace_of(obj) or self.transport.namespace) if res.namespaced else ""
+        return res, name_of(obj), namespace
+
+    async def _send(
+        self,
+        verb: str,
+        method: str,
+        res: ApiResource,
+        name: str,
+        namespace: str,
+        *,
+        subresource: str = "",
+        params: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        response = await self.transport.request(
+            verb,
+            method,
+            res.object_url(name, namespace, subresource) if name else res.collection_url(namespace),
+            what=describe(res.kind, name, namespace),
+            params=params,
+            content=body,
+            content_type=content_type,
+            secret=_is_secret(res.group, res.kind),
+        )
+        decoded: dict[str, Any] = msgspec.json.decode(response.content)
+        return decoded
+
+    async def apply(
+        self, obj: Manifest, *, field_manager: str, force: bool = True, dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Server-side apply; with ``dry_run`` the server returns what it would store (the diff)."""
+        res, name, namespace = await self._locate(obj)
+        body = dict(obj)
+        if res.namespaced and not namespace_of(obj):
+            body["metadata"] = {**metadata_of(obj), "namespace": namespace}
+        params = {"fieldManager": field_manager, "force": "true" if force else "false"}
+        if dry_run:
+            params["dryRun"] = "All"
+        return await self._send(
+            "apply",
+            "PATCH",
+            res,
+            name,
+            namespace,
+            params=params,
+            body=json_body(body),  # JSON is YAML, so the apply content type accepts it.
+            content_type=PATCH_TYPES["apply"],
+        )
+
+    async def create(
+        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Create an object (``metadata.generateName`` works)."""
+        res, _name, namespace = await self._locate(obj)
+        params = _write_params(field_manager, dry_run)
+        return await self._send(
+            "create", "POST", res, "", namespace, params=params, body=json_body(obj)
+        )
+
+    async def update(
+        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Replace an object; its ``metadata.resourceVersion`` makes this an optimistic lock.
+
+        Raises:
+            ConflictError: The object changed since that resourceVersion was read.
+        """
+        res, name, namespace = await self._locate(obj)
+        params = _write_params(field_manager, dry_run)
+        return await self._send(
+            "update", "PUT", res, name, namespace, params=params, body=json_body(obj)
+        )
+
+    async def update_status(self, obj: Manifest, *, field_manager: str = "") -> dict[str, Any]:
+        """Replace an object's status through the status subresource, when the type has one.
+
+        Types without the subresource keep status in the main resource; the object is replaced.
+        """
+        res, name, namespace = await self._locate(obj)
+        sub = "status" if res.has_status else ""
+        params = _write_params(field_manager, False)
+        body = json_body(obj)
+        return await self._send(
+            "update", "PUT", res, name, namespace, subresource=sub, params=params, body=body
+        )
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        patch: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        patch_type: PatchType = "merge",
+        subresource: str = "",
+        field_manager: str = "",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Patch an object: a merge patch (dict), a JSON patch (list of ops) or a strategic one."""
+        res = await self.discovery.resource(api_version, kind)
+        namespace = (namespace or self.transport.namespace) if res.namespaced else ""
+        return await self._send(
+            "patch",
+            "PATCH",
+            res,
+            name,
+            namespace,
+            subresource=subresource,
+            params=_write_params(field_manager, dry_run),
+            body=json_body(patch),
+            content_type=PATCH_TYPES[patch_type],
+        )
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str = ""
+    ) -> dict[str, Any] | None:
+        """Read one object, or ``None`` when it (or its type) does not exist."""
+        try:
+            res = await self.discovery.resource(api_version, kind)
+        except errors.NotFoundError:
+            return None
+        namespace = (namespace or self.transport.namespace) if res.namespaced else ""
+        try:
+            return await self._send("get", "GET", res, name, namespace)
+        except errors.NotFoundError:
+            return None
+
+    async def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        propagation: str = "Foreground",
+        dry_run: bool = False,
+    ) -> bool:
+        """Delete one object; ``False`` when it was already gone.
+
+        Foreground propagation (the default) keeps the object, with a deletion timestamp, until
+        its dependents are gone, so "deleted" in the cache means the whole subtree is gone.
+        """
+        try:
+            res = await self.discovery.resource(api_version, kind)
+        except errors.NotFoundError:
+            return False
+        namespace = (namespace or self.transport.namespace) if res.namespaced else ""
+        options: dict[str, Any] = {"propagationPolicy": propagation}
+        if dry_run:
+            options["dryRun"] = ["All"]
+        try:
+            await self._send("delete", "DELETE", res, name, namespace, body=json_body(options))
+        except errors.NotFoundError:
+            return False
+        return True
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str = ""
+    ) -> tuple[Sequence[dict[str, Any]], str]:
+        """List all objects of a type (all pages); returns them and the list's resourceVersion."""
+        res = await self.discovery.resource(api_version, kind)
+        items: list[dict[str, Any]] = []
+        params = {"limit": "500"}
+        while True:
+            page = await self._send("list", "GET", res, "", namespace, params=params)
+            for item in page.get("items") or []:
+                item.setdefault("apiVersion", res.api_version)
+                item.setdefault("kind", res.kind)
+                items.append(item)
+            meta = page.get("metadata") or {}
+            if not meta.get("continue"):
+                return items, str(meta.get("resourceVersion", ""))
+            params = {"limit": "500", "continue": str(meta["continue"])}
+
+    async def watch(
+        self, api_version: str, kind: str, namespace: str = "", *, resource_version: str = ""
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """Stream ``(type, object)`` events, bookmarks included, until the server ends the watch.
+
+        Raises:
+            GoneError: ``resource_version`` is too old; list again. The cache's reflector
+                handles this itself; this method is for one-off waits.
+        """
+        res = await self.discovery.resource(api_version, kind)
+        params = {"watch": "true", "allowWatchBookmarks": "true"}
+        if resource_version:
+            params["resourceVersion"] = resource_version
+        url = res.collection_url(namespace)
+        what = describe(res.kind, "*", namespace)
+        async with self.transport.stream(url, params=params, what=what, read_timeout_s=600) as resp:
+            async for line in resp.aiter_lines():
+                if not line:
+                    continue
+                event = msgspec.json.decode(line, type=_WatchEvent)
+                if event.type == "ERROR":
+                    status = decode_status(bytes(event.object))
+                    raise errors.from_status(status.code, status.reason, status.message, what)
+                yield event.type, msgspec.json.decode(event.object)
+
+
+def _write_params(field_manager: str, dry_run: bool) -> dict[str, str]:
+    params: dict[str, str] = {}
+    if field_manager:
+        params["fieldManager"] = field_manager
+    if dry_run:
+        params["dryRun"] = "All"
+    return params

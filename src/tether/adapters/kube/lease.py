@@ -1,0 +1,184 @@
+"""Leader election on a ``coordination.k8s.io/v1`` Lease, after client-go's leaderelection.
+
+This module reads the clock and talks to the API; ``core.leasing`` decides. Renewals replace the
+Lease with its resourceVersion, so two candidates can never both believe they won.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+import random
+from collections.abc import Callable
+from typing import Any
+
+from tether.adapters.kube import errors
+from tether.adapters.kube.client import KubeClient
+from tether.core import leasing
+
+log = logging.getLogger(__name__)
+
+LEASE_DURATION_S = 15
+"""client-go's default: a dead leader is replaced within 15 s."""
+
+RENEW_DEADLINE_S = 10.0
+"""A leader that cannot renew for this long stops leading before its Lease can expire."""
+
+RETRY_PERIOD_S = 2.0
+"""How often candidates retry and leaders renew (client-go default)."""
+
+RETRY_JITTER = 1.2
+"""Candidates retry at [1, 1.2) x the period, so they do not collide in lockstep."""
+
+FIELD_MANAGER = "tether-leader-election"
+
+
+def _utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+class LeaderElector:
+    """One candidate for one Lease.
+
+    Attributes:
+        leading: Set while this candidate leads.
+        stopped_leading: Set after this candidate stopped leading (lost or released).
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        name: str,
+        namespace: str,
+        identity: str,
+        *,
+        lease_duration_s: int = LEASE_DURATION_S,
+        renew_deadline_s: float = RENEW_DEADLINE_S,
+        retry_period_s: float = RETRY_PERIOD_S,
+        on_started_leading: Callable[[], None] | None = None,
+        on_stopped_leading: Callable[[], None] | None = None,
+        clock: Callable[[], datetime.datetime] = _utcnow,
+    ) -> None:
+        self.name = name
+        self.namespace = namespace
+        self.identity = identity
+        self.leading = asyncio.Event()
+        self.stopped_leading = asyncio.Event()
+        self._client = client
+        self._duration = lease_duration_s
+        self._renew_deadline = renew_deadline_s
+        self._retry = retry_period_s
+        self._on_started = on_started_leading
+        self._on_stopped = on_stopped_leading
+        self._clock = clock
+        self._rng = random.Random()
+        self._last_renewed: datetime.datetime | None = None
+
+    async def run(self) -> None:
+        """Campaign and lead until cancelled; on cancellation, release the Lease if held."""
+        try:
+            while True:
+                try:
+                    await self.try_once()
+                except errors.ClusterError as exc:
+                    log.info("lease %s/%s: %s", self.namespace, self.name, exc)
+                self._check_deadline()
+                await asyncio.sleep(self._retry * self._rng.uniform(1.0, RETRY_JITTER))
+        finally:
+            if self.leading.is_set():
+                with contextlib.suppress(errors.ClusterError, asyncio.CancelledError):
+                    await asyncio.shield(self.release())
+
+    async def try_once(self) -> bool:
+        """Read the Lease, then create, take or renew it if ``core.leasing`` says so.
+
+        Returns:
+            Whether this candidate leads after the attempt.
+        """
+        now = self._clock()
+        live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
+        state = _state_of(live) if live else None
+        verdict = leasing.decide(state, self.identity, now)
+        if verdict is leasing.Verdict.WAIT:
+            self._set_leading(False)
+            return False
+        spec = leasing.next_state(state, verdict, self.identity, self._duration, now)
+        try:
+            if verdict is leasing.Verdict.CREATE:
+                await self._client.create(_lease(self.name, self.namespace, spec, ""))
+            else:
+                assert live is not None
+                rv = str(live["metadata"]["resourceVersion"])
+                await self._client.update(_lease(self.name, self.namespace, spec, rv))
+        except errors.ConflictError:
+            # Someone else wrote first; we learn who on the next read.
+            self._set_leading(False)
+            return False
+        self._last_renewed = now
+        self._set_leading(True)
+        return True
+
+    async def release(self) -> None:
+        """Give the Lease up so a successor need not wait for it to expire."""
+        live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
+        if live:
+            state = _state_of(live)
+            if state.holder == self.identity:
+                spec = leasing.released(state, self._clock())
+                rv = str(live["metadata"]["resourceVersion"])
+                with contextlib.suppress(errors.ConflictError):
+                    await self._client.update(_lease(self.name, self.namespace, spec, rv))
+        self._set_leading(False)
+
+    def _check_deadline(self) -> None:
+        if not self.leading.is_set() or self._last_renewed is None:
+            return
+        if (self._clock() - self._last_renewed).total_seconds() > self._renew_deadline:
+            log.warning("lease %s/%s: renew deadline passed", self.namespace, self.name)
+            self._set_leading(False)
+
+    def _set_leading(self, leading: bool) -> None:
+        if leading and not self.leading.is_set():
+            self.stopped_leading.clear()
+            self.leading.set()
+            if self._on_started:
+                self._on_started()
+        elif not leading and self.leading.is_set():
+            self.leading.clear()
+            self.stopped_leading.set()
+            if self._on_stopped:
+                self._on_stopped()
+
+
+def _state_of(lease: dict[str, Any]) -> leasing.LeaseState:
+    spec = lease.get("spec") or {}
+    return leasing.LeaseState(
+        holder=str(spec.get("holderIdentity") or ""),
+        duration_s=int(spec.get("leaseDurationSeconds") or 0),
+        acquired=leasing.parse_microtime(spec.get("acquireTime")),
+        renewed=leasing.parse_microtime(spec.get("renewTime")),
+        transitions=int(spec.get("leaseTransitions") or 0),
+    )
+
+
+def _lease(name: str, namespace: str, state: leasing.LeaseState, rv: str) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if rv:
+        metadata["resourceVersion"] = rv
+    spec: dict[str, Any] = {
+        "holderIdentity": state.holder or None,
+        "leaseDurationSeconds": state.duration_s,
+        "leaseTransitions": state.transitions,
+    }
+    if state.acquired:
+        spec["acquireTime"] = leasing.format_microtime(state.acquired)
+    if state.renewed:
+        spec["renewTime"] = leasing.format_microtime(state.renewed)
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": metadata,
+        "spec": spec,
+    }

@@ -1,0 +1,184 @@
+"""The authenticated HTTP/2 connection to one API server, request counting and error mapping.
+
+lightkube supplies the kubeconfig, auth and TLS; the requests themselves go through its
+``httpx2.AsyncClient`` so list/watch and discovery stay on a thin, fast path.
+"""
+
+from __future__ import annotations
+
+import collections
+import pathlib
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import msgspec
+from lightkube.config import client_adapter
+from lightkube.config.kubeconfig import KubeConfig
+
+from tether.adapters.kube import errors
+
+VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "apply")
+"""The verbs the counter reports, as the API server's audit log names them."""
+
+REQUEST_TIMEOUT_S = 30.0
+"""A non-watch request slower than this is stuck; the API server's own default is 60 s."""
+
+WATCH_READ_SLACK_S = 60.0
+"""Bookmarks arrive about once a minute: a watch silent for its timeout plus this is dead."""
+
+
+class RequestCounter:
+    """Requests sent, by verb; read by the bench and the metrics exporter."""
+
+    def __init__(self) -> None:
+        self._counts: collections.Counter[str] = collections.Counter()
+
+    def add(self, verb: str) -> None:
+        """Count one request."""
+        self._counts[verb] += 1
+
+    def snapshot(self) -> dict[str, int]:
+        """The counts so far, every verb present."""
+        return {verb: self._counts[verb] for verb in VERBS} | dict(self._counts)
+
+    def total(self) -> int:
+        """All requests so far."""
+        return sum(self._counts.values())
+
+
+class _Cause(msgspec.Struct):
+    field: str = ""
+
+
+class _Details(msgspec.Struct):
+    causes: list[_Cause] = msgspec.field(default_factory=list)
+
+
+class Status(msgspec.Struct):
+    """The parts of a ``metav1.Status`` that errors use."""
+
+    code: int = 0
+    reason: str = ""
+    message: str = ""
+    details: _Details | None = None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field paths the causes name."""
+        causes = self.details.causes if self.details else []
+        return tuple(c.field for c in causes if c.field)
+
+
+def decode_status(body: bytes) -> Status:
+    """The ``metav1.Status`` in a body; an empty one when the body is not a Status."""
+    try:
+        return msgspec.json.decode(body, type=Status)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return Status()
+
+
+class Transport:
+    """One API server: an HTTP/2 client with the kubeconfig's credentials and a request counter."""
+
+    def __init__(self, http: httpx2.AsyncClient, *, namespace: str = "default") -> None:
+        self.http = http
+        self.namespace = namespace
+        self.counter = RequestCounter()
+
+    @classmethod
+    def from_kubeconfig(
+        cls, kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None
+    ) -> Transport:
+        """Connect using a kubeconfig file, or the environment (``$KUBECONFIG``, in-cluster).
+
+        Args:
+            kubeconfig: The kubeconfig path; ``None`` reads the environment.
+            context: The context to use; ``None`` = current context.
+        """
+        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        single = config.get(context)
+        if single is None:
+            raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
+        params = client_adapter.ConnectionParams(
+            timeout=httpx2.Timeout(REQUEST_TIMEOUT_S), http2=True, trust_env=False
+        )
+        return cls(client_adapter.AsyncClient(single, params), namespace=single.namespace)
+
+    async def request(
+        self,
+        verb: str,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        content_type: str = "application/json",
+        headers: Mapping[str, str] | None = None,
+        secret: bool = False,
+    ) -> httpx2.Response:
+        """Send one request and return the response, or raise a ``ClusterError`` naming ``what``.
+
+        Args:
+            verb: The counter's verb.
+            method: The HTTP method.
+            url: The path below the server URL.
+            what: The object or collection named in errors (``Kind namespace/name``).
+            params: Query parameters.
+            content: The body.
+            content_type: The body's media type.
+            headers: Extra headers.
+            secret: The object holds secret values: keep the server's message out of errors.
+        """
+        self.counter.add(verb)
+        send_headers = dict(headers or {})
+        if content is not None:
+            send_headers["Content-Type"] = content_type
+        try:
+            response = await self.http.request(
+                method, url, params=dict(params or {}), content=content, headers=send_headers
+            )
+        except httpx2.HTTPError as exc:
+            raise errors.ClusterError(f"{what}: {type(exc).__name__} talking to the API") from exc
+        if response.status_code >= 400:
+            raise self.error(response.status_code, response.content, what, secret=secret)
+        return response
+
+    @asynccontextmanager
+    async def stream(
+        self, url: str, *, params: Mapping[str, str], what: str, read_timeout_s: float
+    ) -> AsyncIterator[httpx2.Response]:
+        """Open a watch stream; yields the unread response; errors become ``ClusterError``."""
+        self.counter.add("watch")
+        timeout = httpx2.Timeout(REQUEST_TIMEOUT_S, read=read_timeout_s)
+        request = self.http.build_request("GET", url, params=dict(params), timeout=timeout)
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx2.HTTPError as exc:
+            raise errors.ClusterError(f"{what}: {type(exc).__name__} opening a watch") from exc
+        try:
+            if response.status_code >= 400:
+                body = await response.aread()
+                raise self.error(response.status_code, body, what)
+            yield response
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    def error(code: int, body: bytes, what: str, *, secret: bool = False) -> errors.ClusterError:
+        """The ``ClusterError`` for an HTTP error response."""
+        status = decode_status(body)
+        return errors.from_status(
+            code, status.reason, status.message, what, secret=secret, fields=status.fields
+        )
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        await self.http.aclose()
+
+
+def json_body(obj: Any) -> bytes:
+    """Encode a request body."""
+    return msgspec.json.encode(obj)
