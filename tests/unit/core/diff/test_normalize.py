@@ -1,0 +1,63 @@
+"""Normalisation details the golden pairs do not pin down."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tether.core import normalize
+from tether.core.normalize import NormalizeOptions, StatusField
+
+
+def test_status_policy_none_keeps_status_everywhere():
+    obj = {"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Running"}}
+    assert normalize.normalize(obj, NormalizeOptions(StatusField.NONE))["status"] == obj["status"]
+    assert "status" not in normalize.normalize(obj)
+
+
+def test_odd_shapes_pass_through_without_errors():
+    odd: list[dict[str, Any]] = [
+        {"kind": "ConfigMap", "metadata": "not-a-map"},
+        {"kind": "ConfigMap", "metadata": {"annotations": "x", "labels": {"a": "b"}}},
+        {"apiVersion": "v1", "kind": "Service", "spec": "x"},
+        {"apiVersion": "v1", "kind": "Service", "spec": {"ports": [1, {"port": 80}]}},
+        {"apiVersion": "v1", "kind": "Endpoints", "subsets": "x"},
+        {"apiVersion": "v1", "kind": "Endpoints", "subsets": ["x"]},
+        {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {"template": "x"}},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "spec": {"template": {"spec": {"containers": "x", "initContainers": ["x"]}}},
+        },
+        {"apiVersion": "v1", "kind": "Secret", "data": "x", "stringData": "y"},
+        {"apiVersion": "v1", "kind": "Secret", "data": {}},
+    ]
+    for obj in odd:
+        once = normalize.normalize(obj)
+        assert normalize.normalize(once) == once
+
+
+def test_secret_string_data_wins_over_data_for_the_same_key():
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "data": {"a": "b2xk"},
+        "stringData": {"a": "new"},
+    }
+    assert normalize.normalize(secret)["data"] == {"a": "bmV3"}
+
+
+def test_an_empty_secret_has_no_data_field():
+    secret = {"apiVersion": "v1", "kind": "Secret", "data": {}, "stringData": {}}
+    assert "data" not in normalize.normalize(secret)
+
+
+def test_every_quirk_and_server_owned_field_has_a_reason():
+    assert all(reason for quirks in normalize.KNOWN_QUIRKS.values() for _, reason in quirks)
+    assert all(normalize.SERVER_OWNED_METADATA.values())
+    assert all(normalize.SERVER_OWNED_ANNOTATIONS.values())
+
+
+def test_canonical_json_ignores_key_order():
+    assert normalize.canonical_json({"b": 1, "a": [2]}) == normalize.canonical_json(
+        {"a": [2], "b": 1}
+    )
