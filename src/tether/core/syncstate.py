@@ -1,0 +1,383 @@
+"""Sync as a restartable, pure state machine: from the request and what is observed, the next step.
+
+Argo CD's ``syncContext.Sync()`` without the I/O. All memory lives in the results passed in, so a
+step computed after a crash is the step that would have come next anyway.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from datetime import timedelta
+
+from tether.core import backoff, hooks, ordering, plan, syncactions as act, synctasks
+from tether.core.plan import Observed, Request, Task
+from tether.core.syncresults import FINALIZER_FAILED, TERMINATION_FAILED, Results, put
+from tether.model.resources import ResourceKey
+from tether.model.status import HealthStatus, HookPhase, OperationPhase, ResultCode, SyncPhase
+
+WAVE_DELAY = timedelta(seconds=2)
+"""Argo's ``ARGOCD_SYNC_WAVE_DELAY``: lets controllers react to a wave before the next one."""
+
+STILL_RUNNING = frozenset(
+    {
+        # Termination deletes a hook in these states: it has not finished, or nobody can tell.
+        HealthStatus.PROGRESSING,
+        HealthStatus.SUSPENDED,
+        HealthStatus.UNKNOWN,
+    }
+)
+
+REFUSED_UNKNOWN_DESIRED = (
+    "refusing to sync: the desired state could not be computed, and syncing it could prune "
+    "every resource"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    """The operation's phase after this step, and what the driver must do.
+
+    Perform ``checks`` first: if any fails, record the failures and skip ``actions`` (the next
+    step then fails the operation). Otherwise perform ``actions`` in order, same-kind runs
+    concurrently if you like, recording every outcome, then wait ``delay`` before the next step.
+    Actions come with final phases too (hook cleanup); perform them before finishing.
+    """
+
+    phase: OperationPhase
+    message: str
+    actions: tuple[act.Action, ...] = ()
+    results: Results = ()
+    checks: tuple[act.DryRun, ...] = ()
+    delay: timedelta = timedelta(0)
+
+
+def advance(request: Request, observed: Observed) -> Step:
+    """Decide the operation's next step."""
+    results = observed.results
+    if not observed.desired_known:
+        return Step(OperationPhase.ERROR, REFUSED_UNKNOWN_DESIRED, results=results)
+    built = plan.build(request, observed)
+    timed_out = backoff.timed_out(request.started_at, observed.now, request.timeout)
+    if observed.terminating or timed_out:
+        return _terminate(built.tasks, observed, request.timeout if timed_out else None)
+    if built.invalid:
+        for refused in built.invalid:
+            results = put(results, refused)
+        reasons = "; ".join(refused.message for refused in built.invalid)
+        message = f"one or more synchronization tasks are not valid: {reasons}"
+        return Step(OperationPhase.FAILED, message, results=results)
+    refusal = _refuse_empty(request, built.tasks)
+    if refusal:
+        return Step(OperationPhase.FAILED, refusal, results=results)
+    tasks = built.tasks
+    refused_tasks = [t for t in tasks if t.result is not None and t.result.failed_validation]
+    if refused_tasks:
+        reason = "one or more objects failed to apply (dry run)"
+        return Step(
+            OperationPhase.FAILED, synctasks.failure_message(reason, refused_tasks), (), results
+        )
+    namespace = [t for t in tasks if _creates_destination_namespace(t, request)]
+    if any(t.hook_phase is HookPhase.FAILED for t in namespace):
+        message = synctasks.failure_message("the namespace failed to apply", namespace)
+        return Step(OperationPhase.FAILED, message, results=results)
+    if results or request.dry_run:
+        return _progress(request, observed, tasks)
+    # The first step validates everything with a dry run before anything is written.
+    checks = tuple(
+        synctasks.dry_run(t)
+        for t in _out_of_sync_only(request, observed, tasks)
+        if not t.is_prune and not t.skip_dry_run
+    )
+    if namespace:
+        # The destination namespace first: nothing namespaced can be created without it.
+        message = f"creating namespace {request.destination_namespace}"
+        write = synctasks.write(namespace[0], dry_run=False)
+        return Step(OperationPhase.RUNNING, message, (write,), results, checks)
+    return dataclasses.replace(_progress(request, observed, tasks), checks=checks)
+
+
+def _creates_destination_namespace(task: Task, request: Request) -> bool:
+    key = ResourceKey("", "Namespace", "", request.destination_namespace)
+    return task.key == key and task.target is not None and task.live is None
+
+
+def _refuse_empty(request: Request, tasks: Sequence[Task]) -> str | None:
+    """Refuse a sync that would prune every resource, unless ``allowEmpty`` says so."""
+    if not request.prune or request.allow_empty or request.resources is not None:
+        return None
+    prunes = [t for t in tasks if t.is_prune]
+    kept = [t for t in tasks if not (t.is_prune or t.is_hook or t.synthetic)]
+    if not prunes or kept:
+        return None
+    return (
+        f"refusing to prune all {len(prunes)} live resources: the desired state is empty "
+        "(set allowEmpty to sync an empty application)"
+    )
+
+
+def _out_of_sync_only(request: Request, observed: Observed, tasks: Sequence[Task]) -> list[Task]:
+    """Drop resources known to be in sync under ``ApplyOutOfSyncOnly``; hooks always run."""
+    if not request.options.apply_out_of_sync_only:
+        return list(tasks)
+    return [
+        t
+        for t in tasks
+        if t.is_hook or t.target is None or t.live is None or observed.out_of_sync.get(t.key, True)
+    ]
+
+
+def _progress(request: Request, observed: Observed, tasks: tuple[Task, ...]) -> Step:
+    """Run passes until one yields a step; a pass that only records results goes again."""
+    results = observed.results
+    while True:
+        outcome = _pass(request, observed, plan.attach(tasks, results), results)
+        if isinstance(outcome, Step):
+            return outcome
+        results = outcome  # each such pass completes at least one more task, so this ends
+
+
+def _slot_rank(task: Task) -> tuple[int, int]:
+    return (ordering.PHASE_RANK[task.phase], task.wave)
+
+
+def _final_wave_done(request: Request, observed: Observed, main: Sequence[Task]) -> bool:
+    """Argo ends the sync right after applying the final wave when it had no hooks.
+
+    So the final wave is not health gated; tether sees the same moment one step later, and
+    decides before refreshing health so a resource degrading afterwards does not fail it.
+    """
+    if any(t.completed and not t.successful for t in main):
+        return False
+    if any(t.pending for t in _out_of_sync_only(request, observed, main)):
+        return False
+    running = [t for t in main if t.running]
+    if not running:
+        return False
+    last = max(_slot_rank(t) for t in main if t.hook_phase is not None)
+    final = [t for t in main if t.hook_phase is not None and _slot_rank(t) == last]
+    return not any(t.is_hook for t in final) and all(_slot_rank(t) == last for t in running)
+
+
+def _pass(
+    request: Request, observed: Observed, tasks: tuple[Task, ...], results: Results
+) -> Step | Results:
+    main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
+    if _final_wave_done(request, observed, main):
+        cleanup = [
+            *synctasks.finalizer_removals(tasks),
+            *synctasks.policy_deletions(tasks, hooks.DeletePolicy.HOOK_SUCCEEDED),
+        ]
+        message = "successfully synced (all tasks run)"
+        return Step(OperationPhase.SUCCEEDED, message, tuple(cleanup), results)
+    for task in tasks:
+        if task.running:
+            results = synctasks.refresh(task, observed.health, results)
+    tasks = plan.attach(tasks, results)
+    # Health gates waves only when there is more than one (phase, wave), SyncFail included.
+    multi_step = bool(tasks) and tasks[0].slot != tasks[-1].slot
+    running = [t for t in tasks if (multi_step or t.is_hook) and t.running]
+    if running:
+        missing = [t for t in running if t.live is None]
+        for task in missing:
+            message = f"{task.key.kind}/{task.key.name} is missing, it might have been deleted"
+            results = synctasks.set_result(
+                results,
+                task,
+                status=ResultCode.SYNC_FAILED,
+                hook_phase=HookPhase.ERROR,
+                message=message,
+            )
+        if missing:
+            return results
+        message = synctasks.waiting_message(running)
+        return Step(OperationPhase.RUNNING, message, (act.Wait(message),), results)
+    deleting = [t for t in tasks if t.pruned and synctasks.is_deleting(t.live)]
+    if deleting:
+        message = synctasks.waiting_message(deleting, deletion=True)
+        return Step(OperationPhase.RUNNING, message, (act.Wait(message),), results)
+    cleanup = synctasks.finalizer_removals(tasks)
+    main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
+    if any(t.completed and not t.successful for t in main):
+        return _fail(request, observed, tasks, cleanup, results)
+    pending = _out_of_sync_only(request, observed, [t for t in main if t.pending])
+    if not pending:
+        cleanup += synctasks.policy_deletions(tasks, hooks.DeletePolicy.HOOK_SUCCEEDED)
+        message = "successfully synced (no more tasks)"
+        return Step(OperationPhase.SUCCEEDED, message, tuple(cleanup), results)
+    slot = pending[0].slot
+    current = [t for t in pending if t.slot == slot]
+    final = slot == pending[-1].slot
+    return _run_wave(request, observed, current, cleanup, results, final=final)
+
+
+def _fail(
+    request: Request,
+    observed: Observed,
+    tasks: Sequence[Task],
+    cleanup: list[act.Action],
+    results: Results,
+) -> Step | Results:
+    """The failure path: delete HookFailed hooks, run SyncFail hooks, then fail."""
+    main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
+    sync_fail = [t for t in tasks if t.phase is SyncPhase.SYNC_FAIL]
+    failed = [t for t in main if t.completed and not t.successful]
+    applied_badly = any(t.result and t.result.status is ResultCode.SYNC_FAILED for t in failed)
+    reason = (
+        "one or more objects failed to apply"
+        if applied_badly
+        else "one or more synchronization tasks completed unsuccessfully"
+    )
+    message = synctasks.failure_message(reason, failed)
+    cleanup = [*cleanup, *synctasks.policy_deletions(tasks, hooks.DeletePolicy.HOOK_FAILED)]
+    pending = [t for t in sync_fail if t.pending]
+    if not pending:
+        failed_hooks = [t for t in sync_fail if t.completed and not t.successful]
+        if failed_hooks:
+            hooks_failed = "one or more SyncFail hooks failed"
+            message += "\n" + synctasks.failure_message(hooks_failed, failed_hooks)
+        return Step(OperationPhase.FAILED, message, tuple(cleanup), results)
+    return _run_wave(request, observed, pending, cleanup, results, final=True, message=message)
+
+
+def _run_wave(
+    request: Request,
+    observed: Observed,
+    current: Sequence[Task],
+    cleanup: list[act.Action],
+    results: Results,
+    *,
+    final: bool,
+    message: str = "one or more tasks are running",
+) -> Step | Results:
+    """One stage of a wave: confirm prunes, prune, delete stale hooks, then write."""
+    prunes = [t for t in current if t.is_prune]
+    writes = [t for t in current if not t.is_prune]
+    approved = observed.prune_approved_at is not None and (
+        observed.prune_approved_at >= request.started_at
+    )
+    unconfirmed = [
+        t
+        for t in prunes
+        if synctasks.needs_confirmation(t, request.prune)
+        and synctasks.prune_skip(t, request.prune) is None
+    ]
+    if unconfirmed and not approved:
+        first = unconfirmed[0].obj
+        waiting = "Waiting for pruning confirmation of "
+        waiting += (
+            f"{first.get('apiVersion', '')}/{unconfirmed[0].key.kind}/{unconfirmed[0].key.name}"
+        )
+        if len(unconfirmed) > 1:
+            waiting += f" and {len(unconfirmed) - 1} more resources"
+        return Step(OperationPhase.RUNNING, waiting, (*cleanup, act.Wait(waiting)), results)
+
+    deletes: list[act.Action] = []
+    before = results
+    for task in prunes:
+        skip = synctasks.prune_skip(task, request.prune)
+        if skip is not None:
+            results = synctasks.set_result(
+                results, task, status=skip[0], hook_phase=HookPhase.SUCCEEDED, message=skip[1]
+            )
+        elif request.dry_run or synctasks.is_deleting(task.live):
+            # Nothing to call: a dry run deletes nothing, and a second DELETE would only
+            # re-trigger the finalizers Argo is careful not to hot-loop on.
+            text = "pruned (dry run)" if request.dry_run else "pruned"
+            results = synctasks.set_result(
+                results,
+                task,
+                status=ResultCode.PRUNED,
+                hook_phase=HookPhase.SUCCEEDED,
+                message=text,
+            )
+        else:
+            deletes.append(act.Prune(task.key, task.phase, task.options.prune_propagation))
+    if deletes:
+        # Within a wave, prune in the reverse of apply order (workloads before their namespace).
+        return Step(OperationPhase.RUNNING, message, (*cleanup, *reversed(deletes)), results)
+    if results != before:
+        return results
+
+    stale = [
+        t
+        for t in writes
+        if t.hook is not None
+        and t.live is not None
+        and hooks.DeletePolicy.BEFORE_HOOK_CREATION in t.hook.delete_policies
+    ]
+    if stale and not request.dry_run:
+        removals: list[act.Action] = []
+        for task in stale:
+            assert task.live is not None
+            if hooks.has_finalizer(task.live):
+                removals.append(act.RemoveHookFinalizer(task.key, task.phase))
+            if not synctasks.is_deleting(task.live):
+                removals.append(
+                    act.DeleteHook(
+                        task.key,
+                        task.phase,
+                        act.DeleteReason.BEFORE_CREATION,
+                        task.options.prune_propagation,
+                    )
+                )
+        waiting = synctasks.waiting_message(stale, deletion=True)
+        return Step(
+            OperationPhase.RUNNING, waiting, (*cleanup, *(removals or [act.Wait(waiting)])), results
+        )
+
+    applies: list[act.Action] = []
+    for task in writes:
+        if request.dry_run and task.skip_dry_run:
+            text = "skipped: the server does not know this kind yet (dry run)"
+            results = synctasks.set_result(
+                results,
+                task,
+                status=ResultCode.SYNCED,
+                hook_phase=HookPhase.SUCCEEDED,
+                message=text,
+            )
+        else:
+            applies.append(synctasks.write(task, dry_run=request.dry_run))
+    if not applies:
+        return results
+    delay = timedelta(0) if final else WAVE_DELAY
+    return Step(OperationPhase.RUNNING, message, (*cleanup, *applies), results, delay=delay)
+
+
+def _terminate(tasks: Sequence[Task], observed: Observed, timeout: timedelta | None) -> Step:
+    """Stop running hooks (remove finalizers, delete the running ones), then fail."""
+    results = observed.results
+    errors = [r for r in results if r.message.startswith((TERMINATION_FAILED, FINALIZER_FAILED))]
+    if errors:
+        return Step(OperationPhase.ERROR, "Operation termination had errors", results=results)
+    actions: list[act.Action] = []
+    for task in tasks:
+        if task.hook is None or task.live is None:
+            continue
+        if hooks.has_finalizer(task.live):
+            actions.append(act.RemoveHookFinalizer(task.key, task.phase))
+        if not task.running:
+            continue
+        verdict = observed.health.get(task.key)
+        still_running = verdict is not None and verdict.status in STILL_RUNNING
+        on_failure = hooks.DeletePolicy.HOOK_FAILED in task.hook.delete_policies
+        if still_running or on_failure:
+            if not synctasks.is_deleting(task.live):
+                reason = act.DeleteReason.TERMINATE
+                actions.append(
+                    act.DeleteHook(task.key, task.phase, reason, task.options.prune_propagation)
+                )
+        else:
+            results = synctasks.refresh(task, observed.health, results)
+    if actions:
+        return Step(
+            OperationPhase.TERMINATING,
+            "terminating: stopping running hooks",
+            tuple(actions),
+            results,
+        )
+    message = "Operation terminated"
+    if timeout is not None:
+        message += f": the sync ran longer than its timeout of {int(timeout.total_seconds())}s"
+    return Step(OperationPhase.FAILED, message, results=results)

@@ -1,0 +1,197 @@
+"""What one sync task needs done to it: its write action, its refreshed result, the messages.
+
+Helpers of ``syncstate``; each is a small pure function over ``plan.Task``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+from tether.core import hooks, ordering, syncactions as act
+from tether.core.plan import Task
+from tether.core.syncoptions import PruneMode
+from tether.core.syncresults import ResourceResult, Results, put
+from tether.model import resources
+from tether.model.resources import ResourceKey
+from tether.model.status import Health, HealthStatus, HookPhase, ResultCode
+
+HOOK_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
+    # Argo's getOperationPhase: a hook is done when healthy, failed when degraded or unknown.
+    HealthStatus.HEALTHY: HookPhase.SUCCEEDED,
+    HealthStatus.PROGRESSING: HookPhase.RUNNING,  # a Job still running
+    HealthStatus.SUSPENDED: HookPhase.RUNNING,  # e.g. a suspended Workflow: not finished
+    HealthStatus.DEGRADED: HookPhase.FAILED,
+    HealthStatus.UNKNOWN: HookPhase.FAILED,  # a hook nobody can judge must not pass
+    # Missing is not listed: Argo then treats the hook like one without a health check.
+}
+
+RESOURCE_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
+    # Non-hooks in a multi-step sync: only Healthy and Degraded end the wait.
+    HealthStatus.HEALTHY: HookPhase.SUCCEEDED,
+    HealthStatus.DEGRADED: HookPhase.FAILED,
+}
+
+
+def result_of(task: Task) -> ResourceResult:
+    """The task's result, or an empty one naming it."""
+    if task.result is not None:
+        return task.result
+    return ResourceResult(
+        task.key,
+        task.phase,
+        hook_type=task.phase if task.is_hook else None,
+        version=resources.version_of(task.obj),
+    )
+
+
+def set_result(
+    results: Results,
+    task: Task,
+    *,
+    status: ResultCode | None,
+    hook_phase: HookPhase | None,
+    message: str = "",
+) -> Results:
+    """Record a task's result, keeping the previous message when the new one is empty."""
+    current = result_of(task)
+    updated = dataclasses.replace(
+        current, status=status, hook_phase=hook_phase, message=message or current.message
+    )
+    return put(results, updated)
+
+
+def refresh(task: Task, health: Mapping[ResourceKey, Health | None], results: Results) -> Results:
+    """Update a running task from its live object's health (Argo's step 3)."""
+    if task.live is None:
+        return results
+    verdict = health.get(task.key)
+    status = task.result.status if task.result else None
+    if task.is_hook:
+        phase = HOOK_PHASE_BY_HEALTH.get(verdict.status) if verdict else None
+        if verdict is None or phase is None:
+            name = resources.name_of(task.live)
+            return set_result(
+                results,
+                task,
+                status=status,
+                hook_phase=HookPhase.SUCCEEDED,
+                message=f"{name} created",
+            )
+        return set_result(results, task, status=status, hook_phase=phase, message=verdict.message)
+    if verdict is None:
+        # Objects without a health check (a Secret) are done once applied.
+        return set_result(results, task, status=status, hook_phase=HookPhase.SUCCEEDED)
+    resource_phase = RESOURCE_PHASE_BY_HEALTH.get(verdict.status)
+    if resource_phase is None:
+        return results
+    return set_result(
+        results, task, status=status, hook_phase=resource_phase, message=verdict.message
+    )
+
+
+def waiting_message(tasks: Sequence[Task], *, deletion: bool = False) -> str:
+    """Argo's "waiting for ..." message, naming the first task and counting the rest."""
+    first = tasks[0]
+    waiting_for, more = (
+        ("completion of hook", "hooks") if first.is_hook else ("healthy state of", "resources")
+    )
+    if deletion:
+        waiting_for = "deletion of"
+    message = f"waiting for {waiting_for} {first.describe()}"
+    if len(tasks) > 1:
+        message += f" and {len(tasks) - 1} more {more}"
+    return message
+
+
+def failure_message(reason: str, tasks: Sequence[Task]) -> str:
+    """``<reason>, reason: <messages of the failed tasks>`` (Argo's setOperationFailed)."""
+    messages = [task.result.message for task in tasks if task.result and task.result.message]
+    return f"{reason}, reason: {','.join(messages)}" if messages else reason
+
+
+def is_deleting(obj: Mapping[str, object] | None) -> bool:
+    """Whether a live object is already going away."""
+    return obj is not None and resources.is_being_deleted(obj)
+
+
+def needs_confirmation(task: Task, prune: bool) -> bool:
+    """A prune that will really delete and was marked ``Prune=confirm``."""
+    return prune and task.options.prune is PruneMode.CONFIRM
+
+
+def prune_skip(task: Task, prune: bool) -> tuple[ResultCode, str] | None:
+    """Why a prune does not delete, as Argo words it; ``None`` when it does."""
+    if not prune:
+        return (ResultCode.PRUNE_SKIPPED, "ignored (requires pruning)")
+    if task.options.prune is PruneMode.DISABLED:
+        return (ResultCode.PRUNE_SKIPPED, "ignored (no prune)")
+    return None
+
+
+def dry_run(task: Task) -> act.DryRun:
+    """The client-side dry run that validates a task before the operation starts."""
+    assert task.target is not None
+    return act.DryRun(task.key, task.phase, task.target, validate=task.options.validate)
+
+
+def write(task: Task, *, dry_run: bool) -> act.Write:
+    """How to write a task's target: apply, create, replace, or a plain update."""
+    target = task.target
+    assert target is not None
+    options = task.options
+    if not options.replace:
+        return act.Apply(
+            task.key,
+            task.phase,
+            target,
+            # SSA is never used for a dry run, as in Argo CD.
+            server_side=options.server_side_apply and not dry_run,
+            force=options.force,
+            dry_run=dry_run,
+            validate=options.validate,
+            hook=task.is_hook,
+        )
+    if task.live is None:
+        return act.Create(
+            task.key, task.phase, target, dry_run, validate=options.validate, hook=task.is_hook
+        )
+    if ordering.is_crd(target) or (task.key.group == "" and task.key.kind == "Namespace"):
+        version = resources.metadata_of(task.live).get("resourceVersion", "")
+        metadata = {**resources.metadata_of(target), "resourceVersion": version}
+        return act.Update(
+            task.key, task.phase, {**target, "metadata": metadata}, dry_run, hook=task.is_hook
+        )
+    return act.Apply(
+        task.key,
+        task.phase,
+        target,
+        server_side=False,
+        force=options.force,
+        replace=True,
+        dry_run=dry_run,
+        validate=options.validate,
+        hook=task.is_hook,
+    )
+
+
+def finalizer_removals(tasks: Sequence[Task]) -> list[act.Action]:
+    """Remove the hook finalizer from completed hooks that still carry it."""
+    return [
+        act.RemoveHookFinalizer(t.key, t.phase)
+        for t in tasks
+        if t.is_hook and t.completed and t.live is not None and hooks.has_finalizer(t.live)
+    ]
+
+
+def policy_deletions(tasks: Sequence[Task], policy: hooks.DeletePolicy) -> list[act.Action]:
+    """Delete finished hooks whose delete policy matches how the operation ended."""
+    return [
+        act.DeleteHook(t.key, t.phase, act.DeleteReason.POLICY, t.options.prune_propagation)
+        for t in tasks
+        if t.hook is not None
+        and policy in t.hook.delete_policies
+        and t.live is not None
+        and not t.running
+        and not is_deleting(t.live)
+    ]
