@@ -10,7 +10,11 @@ have ssh || need+=(openssh-client)
 have ssh-keygen || need+=(openssh-client)
 [[ -x /usr/sbin/sshd ]] || need+=(openssh-server)
 [[ -x /usr/lib/git-core/git-http-backend ]] || need+=(git)
-have lighttpd || need+=(lighttpd)
+# Git test servers (tests/support/gitservers.py): lighttpd fronts git http-backend with basic auth,
+# sshd serves git-shell on a loopback port, git daemon serves git://.
+[[ -x /usr/sbin/lighttpd ]] || have lighttpd || need+=(lighttpd)
+[[ -x /usr/lib/git-core/git-daemon ]] || need+=(git)
+[[ -x /usr/bin/git-shell ]] || have git-shell || need+=(git)
 have flock || need+=(util-linux)
 # kubectl: tests drive the dev cluster as a user would; Debian ships a client old enough to be
 # skewed, but apply, get and wait work against 1.36.

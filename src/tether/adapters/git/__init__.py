@@ -1,1 +1,8 @@
-"""The Git adapter: bare mirrors driven by the git CLI."""
+"""The Git adapter: bare mirrors driven by the git CLI, implementing ``ports.GitRepos``.
+
+Use ``MirrorCache(cache_dir, credentials=store.lookup, known_hosts=...)``.
+"""
+
+from tether.adapters.git.repos import FetchStats, MirrorCache
+
+__all__ = ["FetchStats", "MirrorCache"]

@@ -1,0 +1,464 @@
+"""``GitRepos`` over bare mirrors: resolve revisions, materialise commits read-only, diff them.
+
+Layout under the cache directory: ``repos/<key>.git`` (one bare mirror per repository URL, key a
+hash of the URL without userinfo), ``trees/<key>-<sha>`` (read-only trees, created by an atomic
+rename so readers never see half a tree), ``bin/git-askpass`` (the credential helper, no secrets).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import io
+import logging
+import os
+import shutil
+import stat
+import tarfile
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+from tether.adapters import _process
+from tether.adapters.git import auth, failures, urls
+from tether.core import repocreds, semver
+from tether.model.errors import GitError
+
+log = logging.getLogger(__name__)
+
+RESOLVE_TTL_S = 180.0
+"""How long a listing of a remote's refs is trusted: Argo CD polls Git every 3 minutes."""
+
+LOCK_WAIT_S = 300.0
+"""How long to wait for another process's fetch of the same repository before giving up."""
+
+MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
+"""What every fetch mirrors; other refs (``refs/pull/7/head``) are fetched one by one on demand."""
+
+MIRROR_ATTRIBUTES = "* -export-ignore -export-subst\n"
+"""``info/attributes`` of every mirror: ``git archive`` must hand over the tree exactly as
+committed, so a repository's own ``.gitattributes`` cannot hide files or rewrite them."""
+
+CredentialLookup = Callable[[str], "repocreds.RepoCredentials | None"]
+"""Credentials for a repository URL, e.g. ``CredentialStore.lookup``."""
+
+
+@dataclasses.dataclass
+class FetchStats:
+    """Counters per repository, for metrics and for tests that check fetches are serialised."""
+
+    fetches: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    ls_remotes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Refs:
+    at: float
+    refs: dict[str, str]
+
+
+class MirrorCache:
+    """Implements ``ports.GitRepos`` with the git CLI, one bare mirror per repository."""
+
+    def __init__(
+        self,
+        cache_dir: str,
+        *,
+        credentials: CredentialLookup | None = None,
+        known_hosts: str = "",
+        allow_local: bool = False,
+        resolve_ttl: float = RESOLVE_TTL_S,
+        timeout: float = _process.DEFAULT_TIMEOUT_S,
+        git: str = "git",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """Create (or reuse) the cache under ``cache_dir``.
+
+        Args:
+            cache_dir: Directory for mirrors and trees; created if missing.
+            credentials: Looks up credentials by repository URL; ``None`` means anonymous.
+            known_hosts: OpenSSH ``known_hosts`` text trusted for ssh repositories.
+            allow_local: Permit ``file://`` URLs and absolute paths (development and tests).
+            resolve_ttl: Seconds a remote's ref listing is reused without ``refresh``.
+            timeout: Seconds any single git call may take.
+            git: The git binary.
+            clock: Monotonic seconds, for the TTL.
+        """
+        self._root = os.path.abspath(cache_dir)
+        self._repos_dir = os.path.join(self._root, "repos")
+        self._trees_dir = os.path.join(self._root, "trees")
+        for path in (self._root, self._repos_dir, self._trees_dir):
+            os.makedirs(path, mode=0o700, exist_ok=True)
+        self._askpass = auth.install_askpass(os.path.join(self._root, "bin"))
+        self._credentials = credentials
+        self._known_hosts = known_hosts
+        self._allow_local = allow_local
+        self._ttl = resolve_ttl
+        self._timeout = timeout
+        self._git = git
+        self._clock = clock
+        self._fetch_locks: dict[str, asyncio.Lock] = {}
+        self._refs_locks: dict[str, asyncio.Lock] = {}
+        self._tree_locks: dict[str, asyncio.Lock] = {}
+        self._refs: dict[str, _Refs] = {}
+        self._stats: dict[str, FetchStats] = {}
+
+    def stats(self, repo_url: str) -> FetchStats:
+        """Fetch counters of one repository."""
+        key = urls.parse_repo_url(repo_url, allow_local=self._allow_local).key
+        return self._stats.setdefault(key, FetchStats())
+
+    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+        """Resolve HEAD, a branch, a tag, a semver range, a ref or a (short) SHA to a full SHA.
+
+        The commit is in the mirror when this returns, so ``checkout`` needs no network.
+        Names are looked up as Argo CD does: a semver range over tags first, then ``HEAD``, a
+        fully qualified ref, a branch, a tag (peeled), and last an abbreviated SHA.
+        """
+        repo = self._parse(repo_url)
+        urls.check_revision(revision, repo.display)
+        rev = revision.strip() or "HEAD"
+        if urls.is_full_sha(rev.lower()):
+            await self._ensure_commit(repo, rev.lower(), None, rev)
+            return rev.lower()
+        refs = await self._list_refs(repo, refresh)
+        found, ref = _pick(refs, rev)
+        if found is None and urls.is_short_sha(rev):
+            found = await self._resolve_short(repo, rev)
+        if found is None:
+            raise GitError(
+                f"revision {rev!r} not found in repository {repo.display!r}: unknown revision"
+            )
+        await self._ensure_commit(repo, found, ref, rev)
+        return found
+
+    async def checkout(self, repo_url: str, sha: str) -> str:
+        """A read-only directory with the tree of ``sha``, materialised once and then reused."""
+        repo = self._parse(repo_url)
+        sha = self._full_sha(repo, sha)
+        dest = os.path.join(self._trees_dir, f"{repo.key}-{sha}")
+        if os.path.isdir(dest):
+            return dest
+        async with self._lock(self._tree_locks, f"{repo.key}-{sha}"):
+            if os.path.isdir(dest):
+                return dest
+            await self._ensure_commit(repo, sha, None, sha)
+            archive = await self._run(
+                repo, ["archive", "--format=tar", sha], action="checkout of", network=False
+            )
+            tmp = tempfile.mkdtemp(dir=self._trees_dir, prefix=f".{repo.key}-{sha}.tmp-")
+            try:
+                await asyncio.to_thread(_extract_read_only, archive.stdout, tmp, repo.display, sha)
+                try:
+                    os.rename(tmp, dest)
+                except OSError:
+                    if not os.path.isdir(dest):  # another process won the race: same content
+                        raise
+                    _force_rmtree(tmp)
+            except BaseException:
+                _force_rmtree(tmp)
+                raise
+        return dest
+
+    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+        """Paths added, changed or removed between two commits (both sides of a rename)."""
+        repo = self._parse(repo_url)
+        old, new = self._full_sha(repo, old_sha), self._full_sha(repo, new_sha)
+        await self._ensure_commit(repo, old, None, old)
+        await self._ensure_commit(repo, new, None, new)
+        done = await self._run(
+            repo,
+            [
+                "diff",
+                "--name-only",
+                "-z",
+                "--no-renames",
+                "--no-ext-diff",
+                "--no-textconv",
+                old,
+                new,
+            ],
+            action="diff in",
+            network=False,
+        )
+        return [p for p in done.stdout.decode(errors="surrogateescape").split("\0") if p]
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _parse(self, repo_url: str) -> urls.RepoURL:
+        return urls.parse_repo_url(repo_url, allow_local=self._allow_local)
+
+    def _full_sha(self, repo: urls.RepoURL, sha: str) -> str:
+        if not urls.is_full_sha(sha.lower()):
+            raise GitError(
+                f"repository {repo.display!r}: {sha[:80]!r} is not a full commit SHA "
+                "(resolve the revision first)"
+            )
+        return sha.lower()
+
+    def _mirror(self, repo: urls.RepoURL) -> str:
+        return os.path.join(self._repos_dir, f"{repo.key}.git")
+
+    def _lock(self, locks: dict[str, asyncio.Lock], key: str) -> asyncio.Lock:
+        return locks.setdefault(key, asyncio.Lock())
+
+    async def _run(
+        self,
+        repo: urls.RepoURL,
+        args: Sequence[str],
+        *,
+        action: str,
+        network: bool,
+        check: bool = True,
+    ) -> _process.Completed:
+        mirror = self._mirror(repo)
+        creds = self._lookup(repo) if network else None
+        argv = [self._git, f"--git-dir={mirror}", *args]
+        with auth.git_env(
+            repo,
+            creds,
+            askpass=self._askpass,
+            known_hosts=self._known_hosts,
+            allow_local=self._allow_local,
+        ) as env:
+            try:
+                return await _process.run(
+                    argv, cwd=mirror, env=env, timeout=self._timeout, check=check
+                )
+            except _process.ProcessError as err:
+                # ``from None``: the ProcessError holds git's raw stderr, which may echo secrets.
+                raise failures.to_git_error(err, repo.display, action) from None
+            except OSError:
+                raise GitError(
+                    f"{action} repository {repo.display!r} failed: git cannot run"
+                ) from None
+
+    def _lookup(self, repo: urls.RepoURL) -> repocreds.RepoCredentials | None:
+        if self._credentials is None:
+            return None
+        return self._credentials(repo.fetch_url)
+
+    async def _init_mirror(self, repo: urls.RepoURL) -> str:
+        mirror = self._mirror(repo)
+        if os.path.isdir(mirror):
+            return mirror
+        tmp = tempfile.mkdtemp(dir=self._repos_dir, prefix=f".{repo.key}.init-")
+        try:
+            done = await _process.run(
+                [self._git, "init", "--bare", "--quiet", tmp],
+                env=_process.base_env(
+                    {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
+                ),
+                timeout=self._timeout,
+                check=False,
+            )
+            if done.returncode != 0:
+                raise GitError(f"could not create a mirror for repository {repo.display!r}")
+            os.makedirs(os.path.join(tmp, "info"), exist_ok=True)
+            with open(os.path.join(tmp, "info", "attributes"), "w", encoding="utf-8") as out:
+                out.write(MIRROR_ATTRIBUTES)
+            try:
+                os.rename(tmp, mirror)
+            except OSError:
+                if not os.path.isdir(mirror):
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return mirror
+
+    async def _list_refs(self, repo: urls.RepoURL, refresh: bool) -> dict[str, str]:
+        cached = self._refs.get(repo.key)
+        if not refresh and cached is not None and self._clock() - cached.at < self._ttl:
+            return cached.refs
+        async with self._lock(self._refs_locks, repo.key):
+            cached = self._refs.get(repo.key)
+            # Another caller refreshed while we waited: its listing is as fresh as ours would be.
+            if cached is not None and self._clock() - cached.at < (0.0 if refresh else self._ttl):
+                return cached.refs
+            await self._init_mirror(repo)
+            self._stats.setdefault(repo.key, FetchStats()).ls_remotes += 1
+            log.debug("listing refs of %s", repo.display)
+            done = await self._run(
+                repo, ["ls-remote", "--", repo.fetch_url], action="listing refs of", network=True
+            )
+            refs = _parse_ls_remote(done.stdout)
+            self._refs[repo.key] = _Refs(self._clock(), refs)
+            return refs
+
+    async def _has_commit(self, repo: urls.RepoURL, sha: str) -> bool:
+        if not os.path.isdir(self._mirror(repo)):
+            return False
+        done = await self._run(
+            repo,
+            ["cat-file", "-e", f"{sha}^{{commit}}"],
+            action="reading",
+            network=False,
+            check=False,
+        )
+        return done.returncode == 0
+
+    async def _ensure_commit(
+        self, repo: urls.RepoURL, sha: str, ref: str | None, revision: str
+    ) -> None:
+        if await self._has_commit(repo, sha):
+            return
+        async with self._fetch_lock(repo):
+            if await self._has_commit(repo, sha):
+                return
+            extra = (
+                [f"+{ref}:{ref}"]
+                if ref and not ref.startswith(("refs/heads/", "refs/tags/"))
+                else []
+            )
+            await self._fetch(repo, [*MIRROR_REFSPECS, *extra])
+            if await self._has_commit(repo, sha):
+                return
+            # Not on any branch or tag: servers that allow it hand over a commit by its SHA.
+            with contextlib.suppress(GitError):
+                await self._fetch(repo, [sha])
+            if await self._has_commit(repo, sha):
+                return
+        raise GitError(
+            f"revision {revision[:80]!r} not found in repository {repo.display!r}: unknown revision"
+        )
+
+    async def _resolve_short(self, repo: urls.RepoURL, short: str) -> str | None:
+        for attempt in range(2):
+            if attempt:
+                async with self._fetch_lock(repo):
+                    await self._fetch(repo, list(MIRROR_REFSPECS))
+            done = await self._run(
+                repo,
+                [
+                    "rev-parse",
+                    "--verify",
+                    "--quiet",
+                    "--end-of-options",
+                    f"{short.lower()}^{{commit}}",
+                ],
+                action="reading",
+                network=False,
+                check=False,
+            )
+            if done.returncode == 0:
+                return done.stdout.decode().strip()
+        return None
+
+    async def _fetch(self, repo: urls.RepoURL, refspecs: Sequence[str]) -> None:
+        """Fetch into the mirror; the caller holds the fetch lock."""
+        stats = self._stats.setdefault(repo.key, FetchStats())
+        stats.fetches += 1
+        stats.in_flight += 1
+        stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
+        log.debug("fetching %s", repo.display)
+        try:
+            await self._run(
+                repo,
+                [
+                    "fetch",
+                    "--quiet",
+                    "--prune",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    "--no-recurse-submodules",
+                    "--no-auto-gc",
+                    "--",
+                    repo.fetch_url,
+                    *refspecs,
+                ],
+                action="fetching",
+                network=True,
+            )
+        finally:
+            stats.in_flight -= 1
+
+    @contextlib.asynccontextmanager
+    async def _fetch_lock(self, repo: urls.RepoURL) -> AsyncIterator[None]:
+        """One fetch per repository at a time: an asyncio lock here, ``flock`` across processes."""
+        mirror = await self._init_mirror(repo)
+        async with self._lock(self._fetch_locks, repo.key):
+            fd = os.open(f"{mirror}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                deadline = self._clock() + LOCK_WAIT_S
+                while True:
+                    try:
+                        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        if self._clock() > deadline:
+                            raise GitError(
+                                f"fetching repository {repo.display!r} failed: another process "
+                                f"held its lock for {LOCK_WAIT_S:g}s"
+                            ) from None
+                        await asyncio.sleep(0.05)
+                yield
+            finally:
+                os.close(fd)  # closing the descriptor releases the flock
+
+
+def _parse_ls_remote(stdout: bytes) -> dict[str, str]:
+    refs: dict[str, str] = {}
+    for line in stdout.decode(errors="replace").splitlines():
+        sha, _, name = line.partition("\t")
+        if urls.is_full_sha(sha) and name:
+            refs[name] = sha
+    return refs
+
+
+def _peeled(refs: dict[str, str], name: str) -> str | None:
+    # An annotated tag points at a tag object; ``^{}`` is the commit it points at.
+    return refs.get(f"{name}^{{}}") or refs.get(name)
+
+
+def _pick(refs: dict[str, str], rev: str) -> tuple[str | None, str | None]:
+    if semver.is_constraint(rev):
+        tags = [n.removeprefix("refs/tags/") for n in refs if n.startswith("refs/tags/")]
+        best = semver.best_match(rev, [t for t in tags if not t.endswith("^{}")])
+        if best is not None:
+            return _peeled(refs, f"refs/tags/{best}"), f"refs/tags/{best}"
+    if rev == "HEAD":
+        return refs.get("HEAD"), None
+    if rev.startswith("refs/"):
+        if rev in refs and urls.is_fetchable_ref(rev):
+            return _peeled(refs, rev), rev
+        return None, None
+    # Branches before tags, as Argo CD (its ls-remote listing puts refs/heads first).
+    for name in (f"refs/heads/{rev}", f"refs/tags/{rev}"):
+        if name in refs:
+            return _peeled(refs, name), name
+    return None, None
+
+
+def _extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
+            archive.extractall(dest, filter="data")
+    except tarfile.FilterError as err:
+        member = err.tarinfo.name if err.tarinfo is not None else "?"
+        raise GitError(
+            f"commit {sha} of repository {display!r} refused: {member!r} points outside the "
+            "repository"
+        ) from None
+    for root, dirs, files in os.walk(dest):
+        for name in files:
+            path = os.path.join(root, name)
+            mode = os.lstat(path).st_mode
+            if stat.S_ISREG(mode):
+                os.chmod(path, stat.S_IMODE(mode) & 0o555)
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o555)
+    os.chmod(dest, 0o555)
+
+
+def _force_rmtree(path: str) -> None:
+    for root, dirs, _ in os.walk(path):
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, name), 0o755)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o755)
+    shutil.rmtree(path, ignore_errors=True)
