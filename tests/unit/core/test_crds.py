@@ -141,9 +141,9 @@ def _admit(value: Any, schema: dict[str, Any], path: str) -> Any:
     python_type = {"string": str, "integer": int, "boolean": bool, "object": dict, "array": list}
     assert isinstance(value, python_type[kind]), f"{path}: expected {kind}"
     assert kind != "integer" or not isinstance(value, bool), path
-    if kind == "array":
+    if isinstance(value, list):
         return [_admit(v, schema["items"], f"{path}[{i}]") for i, v in enumerate(value)]
-    if kind != "object":
+    if not isinstance(value, dict):
         return value
     for name in schema.get("required", []):
         assert name in value, f"{path}.{name} is required"
@@ -187,7 +187,7 @@ def _installed(**changes: Any) -> dict[str, Any]:
     crd["status"] = {"conditions": [{"type": "Established", "status": "True"}]}
     for dotted, value in changes.items():
         *parents, last = dotted.split("__")
-        target = crd
+        target: Any = crd
         for part in parents:
             target = target[part] if not part.isdigit() else target[int(part)]
         target[last] = value
