@@ -71,6 +71,7 @@ def compare(
     rules: Sequence[ignore.IgnoreRule] = (),
     jq: ignore.JqEvaluator | None = None,
     options: DiffOptions = DiffOptions(),
+    tracked_by: tracking.Tracking | None = None,
 ) -> ResourceDiff:
     """Compare what Git wants with what the cluster has.
 
@@ -83,6 +84,8 @@ def compare(
         rules: ignoreDifferences rules (app and system-wide); those selecting this object apply.
         jq: evaluator for jq path expressions, with its own deadline.
         options: normalisation and masking settings.
+        tracked_by: when given, a live object tracked only by label takes ``desired``'s
+            tracking annotation first, so switching tracking methods is not drift.
 
     Returns:
         The diff; ``modified`` is false for an extraneous object (its status is decided later).
@@ -95,6 +98,8 @@ def compare(
     if subject is None:
         raise ValueError("compare needs a desired or a live object")
     key = ResourceKey.of(subject)
+    if tracked_by is not None and desired is not None and live is not None:
+        live = tracking.normalize_live_tracking(live, desired, tracked_by)
     ignores = ignore.prepare(rules, key, live)
 
     def prepare(obj: Manifest) -> MutableManifest:

@@ -122,28 +122,31 @@ def app_name_of(obj: Manifest, tracking: Tracking = DEFAULT_TRACKING) -> str:
 def is_self_referenced(
     live: Manifest, tracking: Tracking = DEFAULT_TRACKING, *, desired: Manifest | None = None
 ) -> bool:
-    """Whether ``live``'s tracking annotation names ``live`` itself.
+    """Whether ``live`` is the object its tracking refers to.
 
     Guards against annotations another controller copied from a tracked object onto its own.
-    With ``desired``, the expected group/kind come from it: an object read through another group
-    (``extensions`` vs ``networking.k8s.io`` Ingress) is still itself. The label method always
-    passes, as in Argo CD.
+    With ``desired`` (Argo CD's best case) the expected id is built from it, so group migrations
+    (``extensions`` to ``networking.k8s.io`` Ingress) pass when ``live`` was read at the desired
+    version; without it, the live annotation is parsed. The label method always passes.
     """
     if not tracking.method.uses_annotation:
         return True
-    text = annotation(live, TRACKING_ID)
-    if not text:
-        return True  # Nothing copied: a live object without an id cannot refer elsewhere.
-    parsed = TrackingId.parse(text)
-    if parsed is None:
-        return False
-    reference = desired if desired is not None else live
+    if desired is not None:
+        expected = TrackingId.of(desired, "", namespace_of(live))
+    else:
+        text = annotation(live, TRACKING_ID)
+        if not text:
+            return True  # Nothing copied: a live object without an id cannot refer elsewhere.
+        parsed = TrackingId.parse(text)
+        if parsed is None:
+            return False
+        expected = parsed
     live_namespace = namespace_of(live)
     return (
-        parsed.group == group_of(reference)
-        and parsed.kind == kind_of(reference)
-        and parsed.name == name_of(live)
-        and (not live_namespace or parsed.namespace == live_namespace)
+        expected.group == group_of(live)
+        and expected.kind == kind_of(live)
+        and expected.name == name_of(live)
+        and (not live_namespace or expected.namespace == live_namespace)
     )
 
 

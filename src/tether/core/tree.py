@@ -157,7 +157,11 @@ def build(objects: Iterable[Manifest]) -> ResourceGraph:
 def _resolve_owner(child: ResourceKey, ref: Mapping[str, Any], index: _Index) -> ResourceKey | None:
     uid = str(ref.get("uid") or "")
     if uid:
-        return index.by_uid.get(uid)
+        parent = index.by_uid.get(uid)
+        # Kubernetes only honours owners in the child's namespace or cluster-scoped ones.
+        if parent is not None and parent.namespace in ("", child.namespace):
+            return parent
+        return None
     # No UID (hand-written manifests): find the owner by name, in the child's namespace first.
     group = split_api_version(str(ref.get("apiVersion", "")))[0]
     for namespace in (child.namespace, ""):

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tether.core import tracking
+from tether.core import diff, tracking
 from tether.core.tracking import Tracking, TrackingId, TrackingMethod
 
 ANNOTATION = Tracking()
@@ -92,11 +92,11 @@ def test_an_object_is_self_referenced_only_when_its_id_names_itself():
     assert tracking.is_self_referenced(copied, LABEL)  # the label method always passes
 
 
-def test_the_expected_group_comes_from_desired_when_an_object_moved_groups():
-    live = {**INGRESS, "apiVersion": "extensions/v1beta1"}
-    live = _with_id(live, "shop:networking.k8s.io/Ingress:shop/web")
-    assert not tracking.is_self_referenced(live)
-    assert tracking.is_self_referenced(live, desired=INGRESS)
+def test_with_desired_the_pair_itself_is_checked_not_the_annotation():
+    copied = _with_id(INGRESS, "shop:networking.k8s.io/Ingress:shop/other")
+    assert tracking.is_self_referenced(copied, desired=INGRESS)
+    old_group = {**INGRESS, "apiVersion": "extensions/v1beta1"}
+    assert not tracking.is_self_referenced(old_group, desired=INGRESS)
 
 
 def test_cluster_scoped_objects_skip_the_namespace_check():
@@ -158,3 +158,10 @@ def test_live_tracking_normalisation_leaves_other_cases_alone():
         "metadata": {**CRD["metadata"], "labels": {tracking.INSTANCE_LABEL: "a"}},
     }
     assert tracking.normalize_live_tracking(labelled_crd, CRD) == labelled_crd
+
+
+def test_switching_from_label_to_annotation_tracking_is_not_drift():
+    desired = tracking.stamp([INGRESS], "shop", "dest")[0]
+    live = tracking.stamp([INGRESS], "shop", "dest", LABEL)[0]
+    assert diff.compare(desired, live).modified
+    assert not diff.compare(desired, live, tracked_by=ANNOTATION).modified

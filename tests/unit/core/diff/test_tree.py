@@ -197,3 +197,9 @@ def test_orphan_ignore_entries_glob_group_kind_and_name():
     assert tree.OrphanIgnore(group="*", kind="Config*", name="x").matches(cm)
     assert not tree.OrphanIgnore(kind="Secret").matches(cm)
     assert not tree.OrphanIgnore(name="y").matches(cm)
+
+
+def test_an_owner_in_another_namespace_is_not_a_parent():
+    foreign = obj("apps/v1", "Deployment", "web", namespace="other", uid="F")
+    child = obj("v1", "ConfigMap", "c", owners=[owner(foreign)])
+    assert tree.build([foreign, child]).parents == {}
