@@ -17,6 +17,7 @@ from tether.model.app_spec import (
     ResourceIgnoreDifferences,
 )
 from tether.model.operation import OperationInitiator, OperationState
+from tether.model.resources import ResourceKey
 from tether.model.source import ApplicationSource
 
 
@@ -60,6 +61,11 @@ class ResourceStatus(ArgoModel):
     requires_pruning: bool | None = None
     sync_wave: int | None = None
     requires_deletion_confirmation: bool | None = None
+
+    @property
+    def key(self) -> ResourceKey:
+        """The resource's key (group, kind, namespace, name)."""
+        return ResourceKey(self.group or "", self.kind or "", self.namespace or "", self.name or "")
 
 
 class ApplicationCondition(ArgoModel):

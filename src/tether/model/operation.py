@@ -12,6 +12,7 @@ import re
 from tether.model._base import ArgoModel
 from tether.model.app_spec import Info, ManagedNamespaceMetadata, RetryStrategy
 from tether.model.errors import InvalidInputError
+from tether.model.resources import ResourceKey
 from tether.model.source import ApplicationSource
 
 
@@ -41,6 +42,15 @@ class SyncOperationResource(ArgoModel):
     kind: str
     name: str
     namespace: str | None = None
+
+    def selects(self, key: ResourceKey) -> bool:
+        """Whether this selection names the resource (an unset namespace matches any)."""
+        return (
+            (self.group or "") == key.group
+            and self.kind == key.kind
+            and self.name == key.name
+            and (not self.namespace or self.namespace == key.namespace)
+        )
 
 
 class SyncOperation(ArgoModel):
@@ -94,6 +104,11 @@ class ResourceResult(ArgoModel):
     hook_phase: str | None = None
     sync_phase: str | None = None
     images: list[str] | None = None
+
+    @property
+    def key(self) -> ResourceKey:
+        """The resource's key (group, kind, namespace, name)."""
+        return ResourceKey(self.group or "", self.kind or "", self.namespace or "", self.name or "")
 
     @property
     def result_key(self) -> str:

@@ -6,6 +6,7 @@ from tether.model import operation
 from tether.model.app_spec import RetryStrategy
 from tether.model.errors import InvalidInputError
 from tether.model.operation import ResourceResult
+from tether.model.resources import ResourceKey
 
 
 @pytest.mark.parametrize(
@@ -79,3 +80,27 @@ def test_a_partial_sync_names_its_resources() -> None:
     sync = operation.SyncOperation.model_validate({"resources": [{"kind": "Service", "name": "x"}]})
     assert sync.is_partial
     assert not operation.SyncOperation().is_partial
+
+
+@pytest.mark.parametrize(
+    ("selection", "key", "selected"),
+    [
+        ({"group": "apps", "kind": "Deployment", "name": "web"},
+         ("apps", "Deployment", "a", "web"), True),
+        ({"group": "apps", "kind": "Deployment", "name": "web", "namespace": "b"},
+         ("apps", "Deployment", "a", "web"), False),
+        ({"kind": "ConfigMap", "name": "web"}, ("", "ConfigMap", "a", "web"), True),
+        ({"kind": "ConfigMap", "name": "web"}, ("", "ConfigMap", "a", "api"), False),
+        ({"kind": "Deployment", "name": "web"}, ("apps", "Deployment", "a", "web"), False),
+    ],
+)  # fmt: skip
+def test_a_partial_sync_selects_resources_by_identity(
+    selection: dict[str, str], key: tuple[str, str, str, str], selected: bool
+) -> None:
+    resource = operation.SyncOperationResource.model_validate(selection)
+    assert resource.selects(ResourceKey(*key)) is selected
+
+
+def test_results_and_statuses_give_resource_keys() -> None:
+    result = ResourceResult(group="", kind="Service", namespace="a", name="b")
+    assert result.key == ResourceKey("", "Service", "a", "b")
