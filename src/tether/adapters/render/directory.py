@@ -1,6 +1,6 @@
 """Directory sources: plain YAML, JSON and Jsonnet files, optionally recursive and glob-filtered.
 
-Files are read in sorted path order so a render is deterministic; sizes are checked before parsing.
+Files are read in lexical path order, as Argo CD does; sizes are checked before parsing.
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def _select(
                     f"manifests exceed {limits.max_total_bytes} bytes (at {rel})"
                 )
             selected.append(_File(rel, full, kind))
-    return selected
+    # Lexical order by path components, as Go's filepath.Walk (and so Argo CD) visits files.
+    return sorted(selected, key=lambda file: file.rel.split(os.sep))
 
 
 def _read(path: str) -> bytes:
