@@ -100,10 +100,13 @@ class Slot:
     wave: int
     kind: str
     name: str
+    tiebreak: tuple[str, ...] = ()
+    """Compared only when Argo's key ties (same kind rank and name): keeps steps deterministic
+    where Argo would follow map order."""
 
-    def sort_key(self) -> tuple[int, int, int, str]:
+    def sort_key(self) -> tuple[int, int, int, str, tuple[str, ...]]:
         """Argo's key: phase, wave, kind rank, then name as a plain string."""
-        return (PHASE_RANK[self.phase], self.wave, kind_rank(self.kind), self.name)
+        return (PHASE_RANK[self.phase], self.wave, kind_rank(self.kind), self.name, self.tiebreak)
 
 
 T = TypeVar("T")

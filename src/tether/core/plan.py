@@ -215,7 +215,9 @@ def build(request: Request, observed: Observed) -> Plan:
     tasks = _prune_waves(tasks)
     ordered = ordering.arrange(
         tasks,
-        slot=lambda t: ordering.Slot(t.phase, t.wave, t.key.kind, t.key.name),
+        slot=lambda t: ordering.Slot(
+            t.phase, t.wave, t.key.kind, t.key.name, (t.key.kind, t.key.group, t.key.namespace)
+        ),
         target=lambda t: t.target,
         move=lambda t, phase, wave: dataclasses.replace(t, phase=phase, wave=wave),
     )
