@@ -142,12 +142,22 @@ _UNION_MEMBER_TAGS = frozenset({"int", "str"})
 """Members of ``int | str`` fields, which pydantic appends to error locations; not field names."""
 
 
+_SHOULD = "Input should be "
+
+
+def _either(messages: list[str]) -> str:
+    """``Input should be a valid integer or a valid string`` from one message per union member."""
+    if len(messages) > 1 and all(m.startswith(_SHOULD) for m in messages):
+        return _SHOULD + " or ".join(m.removeprefix(_SHOULD) for m in messages)
+    return "; ".join(messages)
+
+
 def format_validation_error(what: str, error: pydantic.ValidationError) -> str:
     """``"<what>: spec.destination: Field required; ..."``, never echoing the offending values.
 
     Values are left out because they may be secrets (Helm values, plugin environment).
     """
-    problems: list[str] = []
+    by_path: dict[str, list[str]] = {}
     for item in error.errors(include_input=False, include_url=False):
         loc = list(item["loc"])
         if loc and loc[-1] in _UNION_MEMBER_TAGS:
@@ -155,9 +165,10 @@ def format_validation_error(what: str, error: pydantic.ValidationError) -> str:
         path = ""
         for part in loc:
             path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
-        problem = f"{path or '(top level)'}: {item['msg']}"
-        if problem not in problems:
-            problems.append(problem)
+        messages = by_path.setdefault(path or "(top level)", [])
+        if item["msg"] not in messages:
+            messages.append(item["msg"])
+    problems = [f"{path}: {_either(msgs)}" for path, msgs in by_path.items()]
     return f"{what}: " + "; ".join(problems)
 
 

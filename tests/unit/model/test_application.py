@@ -171,7 +171,9 @@ def test_strings_are_not_coerced_to_booleans() -> None:
 def test_an_int_or_string_error_names_the_field_not_the_union_member() -> None:
     source = {"repoURL": "x", "kustomize": {"replicas": [{"name": "a", "count": 1.5}]}}
     message = _error(minimal_application(source=source))
-    assert "spec.source.kustomize.replicas[0].count: Input should be a valid integer" in message
+    assert (
+        "spec.source.kustomize.replicas[0].count: Input should be a valid integer or a valid string"
+    ) in message
     assert ".count.int" not in message and ".count.str" not in message
 
 
