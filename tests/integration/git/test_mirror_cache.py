@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import fcntl
 import logging
 import os
 import stat
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,7 @@ import pytest
 from tests.integration.git.conftest import GitServers
 from tests.support import gitservers
 from tether.adapters import _process
-from tether.adapters.git import MirrorCache
+from tether.adapters.git import MirrorCache, urls
 from tether.core import repocreds
 from tether.model.errors import GitError
 
@@ -66,7 +69,16 @@ def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 def assert_no_secret(servers: GitServers, *texts: str) -> None:
-    secrets = [servers.http.password, "canary", *servers.ssh.client_key.splitlines()[1:-1]]
+    """The sensitive-string sweep: raw, base64 and URL-encoded forms of every secret."""
+    password = servers.http.password
+    secrets = [
+        password,
+        base64.b64encode(password.encode()).decode(),
+        base64.b64encode(f"{servers.http.username}:{password}".encode()).decode(),
+        urllib.parse.quote(password, safe=""),
+        "canary",
+        *servers.ssh.client_key.splitlines()[1:-1],
+    ]
     for text in texts:
         for secret in secrets:
             assert secret not in text
@@ -409,3 +421,18 @@ async def test_trees_keep_export_ignored_files_and_refuse_symlinks_out_of_the_re
     assert not any(
         stat.S_ISLNK(os.lstat(p).st_mode) for p in Path(cache._trees_dir).glob("*/escape")
     )
+
+
+async def test_a_fetch_waits_while_another_process_holds_the_repository_lock(cache, git_servers):
+    url = git_servers.git_url
+    await cache.resolve(url, "main")
+    mirror = cache._mirror(urls.parse_repo_url(url))
+    fd = os.open(f"{mirror}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        task = asyncio.create_task(cache.resolve(url, "refs/pull/7/head"))
+        await asyncio.sleep(0.5)
+        assert not task.done()
+    finally:
+        os.close(fd)
+    assert await task == git_servers.seed.shas["pr7"]
