@@ -15,7 +15,7 @@ from typing import Any
 import jsonpatch
 import yaml
 
-from tether.core import ignore, normalize, secrets, tracking
+from tether.core import ignore, managedfields, normalize, secrets, tracking
 from tether.model.resources import (
     Manifest,
     MutableManifest,
@@ -44,6 +44,10 @@ class DiffOptions:
     normalize: normalize.NormalizeOptions = normalize.DEFAULT_OPTIONS
     sensitive_annotations: frozenset[str] = frozenset()
     """Annotation keys masked on every kind (argocd-cm ``resource.sensitive.mask.annotations``)."""
+    field_manager: str = ""
+    """The manager the dry-run applied as. When set, server-side diffs keep only the fields it
+    owns in ``predicted`` (laid over live), so mutating webhooks never show as drift (Argo CD's
+    default; leave empty for ``IncludeMutationWebhook=true``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,12 +109,14 @@ def compare(
     def prepare(obj: Manifest) -> MutableManifest:
         return ignore.strip(normalize.normalize(obj, options.normalize), ignores, jq)
 
-    live_n = prepare(live) if live is not None else None
     if desired is None:
-        return _result(key, False, DiffReason.EXTRANEOUS, live_n, None, options)
-    if live_n is None:
+        return _result(key, False, DiffReason.EXTRANEOUS, prepare(subject), None, options)
+    if live is None:
         return _result(key, True, DiffReason.MISSING, None, prepare(desired), options)
+    live_n = prepare(live)
     if predicted is not None:
+        if options.field_manager:
+            predicted = without_webhook_mutations(live, predicted, options.field_manager)
         predicted_n = prepare(predicted)
         reason = DiffReason.SERVER_SIDE
     else:
@@ -118,6 +124,25 @@ def compare(
         reason = DiffReason.TWO_WAY
     modified = normalize.canonical_json(predicted_n) != normalize.canonical_json(live_n)
     return _result(key, modified, reason, live_n, predicted_n, options)
+
+
+def without_webhook_mutations(live: Manifest, predicted: Manifest, manager: str) -> Manifest:
+    """The dry-run result reduced to what ``manager`` applied, laid over ``live``.
+
+    Fields ``manager`` owned in ``live`` but that ``predicted`` lacks were removed by the apply, so
+    they go too. Without ownership data for ``manager``, ``predicted`` is returned unchanged.
+    """
+    applied = managedfields.owned_by(predicted, {manager})
+    if applied.empty:
+        return predicted
+    dropped = [
+        path
+        for path in managedfields.paths(managedfields.owned_by(live, {manager}))
+        if not managedfields.lookup(predicted, path)[0]
+    ]
+    base = managedfields.remove(live, managedfields.from_paths(dropped))
+    merged: MutableManifest = managedfields.graft(base, predicted, applied)
+    return merged
 
 
 def overlay(base: Any, top: Any) -> Any:

@@ -255,3 +255,44 @@ def lookup(obj: Any, path: Path) -> tuple[bool, Any]:
                 return False, None
             current = current[found[0]]
     return True, current
+
+
+def graft(target: Any, source: Any, fieldset: FieldSet) -> Any:
+    """Return ``target`` with the values ``fieldset`` names copied over from ``source``.
+
+    Leaves are copied whole; nodes with children only get their listed children, so fields of
+    ``source`` outside the set never reach the result. List items are matched by their key,
+    value or position, and appended when ``target`` lacks them.
+    """
+    if isinstance(source, Mapping):
+        out = dict(target) if isinstance(target, Mapping) else {}
+        for element, child in fieldset.children:
+            if isinstance(element, Field) and element.name in source:
+                value = source[element.name]
+                out[element.name] = (
+                    graft(out.get(element.name), value, child)
+                    if child.children
+                    else copy.deepcopy(value)
+                )
+        return out
+    if isinstance(source, list):
+        items = list(target) if isinstance(target, list) else []
+        for element, child in fieldset.children:
+            for index in _matching_indices(source, element):
+                item = source[index]
+                found = _matching_indices(items, element)
+                at = found[0] if found else None
+                if child.children:
+                    new = graft(items[at] if at is not None else None, item, child)
+                    if isinstance(element, Key) and isinstance(new, dict):
+                        # The key fields identify the item even when no one owns them.
+                        for name, _ in element.fields:
+                            new.setdefault(name, copy.deepcopy(item[name]))
+                else:
+                    new = copy.deepcopy(item)
+                if at is None:
+                    items.append(new)
+                else:
+                    items[at] = new
+        return items
+    return copy.deepcopy(source)

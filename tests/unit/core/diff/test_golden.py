@@ -22,6 +22,7 @@ POINTERS = (
     "/spec/missing/path",
 )
 DEFAULT = DiffOptions()
+OWN_FIELDS = DiffOptions(field_manager="tether")
 MANAGERS = ("kube-controller-manager", "vpa-recommender")
 
 
@@ -151,6 +152,48 @@ CASES = [
     ),
     Case("server-side-defaults", False, SSD),
     Case("server-side-drift", True, SSD, changed=frozenset({"/spec/replicas"})),
+    Case(
+        "webhook-mutation",
+        True,
+        SSD,
+        options=OWN_FIELDS,
+        changed=frozenset({"/metadata/labels/old"}),
+    ),
+    Case("webhook-mutation-only", False, SSD, options=OWN_FIELDS),
+    Case(
+        "webhook-mutation-included",
+        True,
+        SSD,
+        fixture="webhook-mutation",
+        changed=frozenset(
+            {
+                "/metadata/labels/old",
+                "/spec/template/spec/containers/0/env/0/value",
+                "/spec/template/spec/containers/1/image",
+            }
+        ),
+    ),
+    Case(
+        "webhook-mutation-real-drift",
+        True,
+        SSD,
+        options=OWN_FIELDS,
+        changed=frozenset({"/metadata/labels/old", "/spec/template/spec/containers/0/image"}),
+    ),
+    Case(
+        "webhook-mutation-new-item",
+        True,
+        SSD,
+        options=OWN_FIELDS,
+        changed=frozenset({"/spec/template/spec/containers/1"}),
+    ),
+    Case(
+        "webhook-mutation-without-ownership",
+        False,
+        SSD,
+        fixture="server-side-defaults",
+        options=OWN_FIELDS,
+    ),
     Case("custom-resource-status", False, TWO_WAY),
     Case(
         "custom-resource-status-crd-policy",
@@ -227,3 +270,19 @@ def test_a_jq_timeout_fails_the_comparison():
 def test_comparing_nothing_with_nothing_is_refused():
     with pytest.raises(ValueError, match="desired or a live"):
         diff.compare(None, None)
+
+
+def test_a_new_list_item_shows_only_the_fields_tether_applied():
+    result = diff.compare(
+        load("webhook-mutation-new-item", "desired"),
+        load("webhook-mutation-new-item", "live"),
+        predicted=load("webhook-mutation-new-item", "predicted"),
+        options=OWN_FIELDS,
+    )
+    assert result.patch == (
+        {
+            "op": "add",
+            "path": "/spec/template/spec/containers/1",
+            "value": {"name": "worker", "image": "worker:1"},
+        },
+    )

@@ -205,3 +205,42 @@ def test_lookup_follows_every_element_kind():
     assert mf.lookup(DEPLOYMENT, (Field("spec"), Field("nope"))) == (False, None)
     assert mf.lookup(DEPLOYMENT, (Field("spec"), Index(0))) == (False, None)
     assert mf.lookup(DEPLOYMENT, (Field("spec"), Field("args"), Index(9))) == (False, None)
+
+
+def test_graft_copies_only_the_listed_fields_and_matches_list_items():
+    source = {
+        "spec": {
+            "ports": [{"port": 80, "protocol": "TCP", "name": "http", "extra": 1}],
+            "finalizers": ["a", "b"],
+            "args": ["x", "y"],
+            "atomic": {"k": "v"},
+        }
+    }
+    fieldset = mf.parse(
+        {
+            "f:spec": {
+                "f:ports": {'k:{"port":80,"protocol":"TCP"}': {"f:name": {}}},
+                "f:finalizers": {'v:"b"': {}},
+                "f:args": {"i:1": {}},
+                "f:atomic": {},
+                "f:absent": {},
+            }
+        }
+    )
+    target = {
+        "spec": {"ports": [{"port": 80, "protocol": "TCP", "name": "old"}], "args": ["q", "r"]}
+    }
+    out = mf.graft(target, source, fieldset)
+    assert out["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "name": "http"}]
+    assert out["spec"]["finalizers"] == ["b"]
+    assert out["spec"]["args"] == ["q", "y"]
+    assert out["spec"]["atomic"] == {"k": "v"}
+    assert "absent" not in out["spec"]
+    assert target["spec"]["ports"][0]["name"] == "old"  # input untouched
+
+
+def test_graft_into_nothing_builds_the_containers_and_keeps_key_fields():
+    source = {"items": [{"id": 1, "v": "a", "w": "b"}]}
+    fieldset = mf.parse({"f:items": {'k:{"id":1}': {"f:v": {}}}})
+    assert mf.graft(None, source, fieldset) == {"items": [{"v": "a", "id": 1}]}
+    assert mf.graft({"x": 1}, 5, fieldset) == 5
