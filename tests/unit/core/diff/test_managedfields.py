@@ -208,7 +208,7 @@ def test_lookup_follows_every_element_kind():
 
 
 def test_graft_copies_only_the_listed_fields_and_matches_list_items():
-    source = {
+    source: dict[str, Any] = {
         "spec": {
             "ports": [{"port": 80, "protocol": "TCP", "name": "http", "extra": 1}],
             "finalizers": ["a", "b"],
