@@ -227,7 +227,7 @@ def test_graft_copies_only_the_listed_fields_and_matches_list_items():
             }
         }
     )
-    target = {
+    target: dict[str, Any] = {
         "spec": {"ports": [{"port": 80, "protocol": "TCP", "name": "old"}], "args": ["q", "r"]}
     }
     out = mf.graft(target, source, fieldset)
