@@ -62,7 +62,8 @@ class _Term:
 def _tilde(t: _Term, v: _semver.Version) -> bool:
     if v < t.version:
         return False
-    if t.major_wild:
+    # Masterminds quirk kept for compatibility: ``~0.0.0`` (like ``~*``) accepts every release.
+    if t.major_wild or (t.version.compare("0.0.0") == 0 and not t.minor_wild and not t.patch_wild):
         return True
     if v.major != t.version.major:
         return False

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, strategies as st
 
+from tether import ports
 from tether.adapters import _process
-from tether.adapters.git import auth, urls
+from tether.adapters.git import MirrorCache, auth, urls
 from tether.core import repocreds
 from tether.model.errors import GitError
 
@@ -137,3 +138,8 @@ def test_whatever_is_accepted_is_a_known_transport_and_never_an_option(text):
 )
 def test_only_plain_fully_qualified_refs_are_fetched_by_name(ref, ok):
     assert urls.is_fetchable_ref(ref) is ok
+
+
+def test_the_mirror_cache_implements_the_git_port(tmp_path):
+    repos: ports.GitRepos = MirrorCache(str(tmp_path / "cache"))
+    assert callable(repos.resolve)

@@ -66,6 +66,12 @@ def test_pre_releases_are_left_out_unless_the_constraint_names_one():
     assert semver.best_match("<1.3.0", ["1.3.0-rc.1", "1.2.0"]) == "1.2.0"
 
 
+def test_tilde_zero_accepts_every_release_as_masterminds_does():
+    assert allows("~0.0.0", pysemver.Version(3, 1, 4))
+    assert not allows("~0", pysemver.Version(1, 0, 0))
+    assert allows("~0", pysemver.Version(0, 9, 0))
+
+
 def test_equal_versions_spelled_differently_pick_the_smallest_name_whatever_the_order():
     assert semver.best_match("1.x", ["v1.0.0", "1.0.0"]) == "1.0.0"
     assert semver.best_match("1.x", ["1.0.0", "v1.0.0"]) == "1.0.0"
