@@ -378,6 +378,7 @@ async def test_concurrent_resolves_fetch_one_at_a_time_and_readers_never_see_par
     await watcher
     assert seen_partial == []
     assert cache.stats(url).peak_in_flight == 1
+    assert cache.stats(url).ls_remotes <= 2  # a burst of refreshes shares listings
     assert {sha for sha, _ in results} == {shas[k] for k in ("c5", "dev1", "c1", "c2", "pr7")}
     by_sha = dict(results)
     assert by_sha[shas["pr7"]]["app/deploy.yaml"] == "replicas: 7\n"

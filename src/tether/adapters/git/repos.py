@@ -59,6 +59,7 @@ class FetchStats:
 class _Refs:
     at: float
     refs: dict[str, str]
+    generation: int
 
 
 class MirrorCache:
@@ -105,6 +106,7 @@ class MirrorCache:
         self._refs_locks: dict[str, asyncio.Lock] = {}
         self._tree_locks: dict[str, asyncio.Lock] = {}
         self._refs: dict[str, _Refs] = {}
+        self._listings_started: dict[str, int] = {}
         self._stats: dict[str, FetchStats] = {}
 
     def stats(self, repo_url: str) -> FetchStats:
@@ -274,11 +276,18 @@ class MirrorCache:
         cached = self._refs.get(repo.key)
         if not refresh and cached is not None and self._clock() - cached.at < self._ttl:
             return cached.refs
+        # Listings are numbered as they start; only one that started after this call asked is
+        # fresh enough for a refresh. A burst of webhooks then costs two ls-remotes, not one each.
+        asked = self._listings_started.get(repo.key, 0)
         async with self._lock(self._refs_locks, repo.key):
             cached = self._refs.get(repo.key)
-            # Another caller refreshed while we waited: its listing is as fresh as ours would be.
-            if cached is not None and self._clock() - cached.at < (0.0 if refresh else self._ttl):
+            if cached is not None and (
+                cached.generation >= asked
+                or (not refresh and self._clock() - cached.at < self._ttl)
+            ):
                 return cached.refs
+            generation = self._listings_started.get(repo.key, 0)
+            self._listings_started[repo.key] = generation + 1
             await self._init_mirror(repo)
             self._stats.setdefault(repo.key, FetchStats()).ls_remotes += 1
             log.debug("listing refs of %s", repo.display)
@@ -286,7 +295,7 @@ class MirrorCache:
                 repo, ["ls-remote", "--", repo.fetch_url], action="listing refs of", network=True
             )
             refs = _parse_ls_remote(done.stdout)
-            self._refs[repo.key] = _Refs(self._clock(), refs)
+            self._refs[repo.key] = _Refs(self._clock(), refs, generation)
             return refs
 
     async def _has_commit(self, repo: urls.RepoURL, sha: str) -> bool:
