@@ -7,6 +7,7 @@ tool sees it, so a tool never reads outside the checkout on tether's behalf.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 
 from tether.core import sources
@@ -35,9 +36,11 @@ def source_dir(root: str, path: str) -> str:
 def scan_symlinks(root: str) -> None:
     """Refuse a checkout holding any symlink that resolves outside it (Argo CD does the same).
 
-    Checkouts are immutable per commit, so each root is scanned once per process.
+    Read-only checkouts are immutable per commit, so each is scanned once per process; a
+    writable tree (a local working copy) is scanned on every render.
     """
     real_root = os.path.realpath(root)
+    immutable = not stat.S_IMODE(os.stat(real_root).st_mode) & 0o222
     with _scanned_lock:
         if real_root in _scanned:
             return
@@ -53,8 +56,9 @@ def scan_symlinks(root: str) -> None:
                 raise InvalidInputError(
                     f"{rel}: out-of-bounds symlink (resolves outside the repository)"
                 )
-    with _scanned_lock:
-        _scanned.add(real_root)
+    if immutable:
+        with _scanned_lock:
+            _scanned.add(real_root)
 
 
 def scrub(message: str, *paths: str) -> str:

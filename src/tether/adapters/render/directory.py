@@ -26,6 +26,9 @@ MANIFEST_EXTENSIONS: dict[str, str] = {
 @dataclasses.dataclass(frozen=True)
 class _File:
     rel: str
+    """Relative to the source directory: what include/exclude globs see."""
+    shown: str
+    """Relative to the repository root: what errors name."""
     full: str
     kind: str
 
@@ -39,7 +42,7 @@ async def render(
 ) -> list[dict[str, Any]]:
     """Render every manifest file of a directory source, in sorted path order."""
     options = request.source.directory or sources.DirectoryOptions()
-    files = await asyncio.to_thread(_select, directory, options, limits)
+    files = await asyncio.to_thread(_select, request.repo_root, directory, options, limits)
     libs = [
         _jail.resolve(request.repo_root, lib, field="spec.source.directory.jsonnet.libs")
         for lib in options.libs
@@ -55,19 +58,20 @@ async def render(
                 libs=libs,
                 timeout_s=jsonnet_timeout_s,
             )
-            objects.extend(manifests.parse_json(output, file.rel, limits))
+            objects.extend(manifests.parse_json(output, file.shown, limits))
             continue
         data = await asyncio.to_thread(_read, file.full)
         if file.kind == "json":
-            objects.extend(manifests.parse_json(data, file.rel, limits))
+            objects.extend(manifests.parse_json(data, file.shown, limits))
         else:
-            objects.extend(manifests.parse_yaml(data, file.rel, limits))
+            objects.extend(manifests.parse_yaml(data, file.shown, limits))
     return objects
 
 
 def _select(
-    directory: str, options: sources.DirectoryOptions, limits: manifests.Limits
+    root: str, directory: str, options: sources.DirectoryOptions, limits: manifests.Limits
 ) -> list[_File]:
+    real_root = os.path.realpath(root)
     selected: list[_File] = []
     total = 0
     for current, dirs, names in os.walk(directory):
@@ -80,21 +84,25 @@ def _select(
                 continue
             full = os.path.join(current, name)
             rel = os.path.relpath(full, directory)
+            shown = os.path.relpath(full, real_root)
             if options.include and not sources.glob_match(options.include, rel):
                 continue
             if options.exclude and sources.glob_match(options.exclude, rel):
                 continue
-            size = os.path.getsize(full)
+            try:
+                size = os.stat(full).st_size  # follows links; the jail checked where they lead
+            except OSError as err:
+                raise InvalidInputError(f"{shown}: cannot be read ({err.strerror})") from None
             if size > limits.max_file_bytes:
                 raise InvalidInputError(
-                    f"{rel}: {size} bytes exceeds the limit of {limits.max_file_bytes} bytes"
+                    f"{shown}: {size} bytes exceeds the limit of {limits.max_file_bytes} bytes"
                 )
             total += size
             if total > limits.max_total_bytes:
                 raise InvalidInputError(
-                    f"manifests exceed {limits.max_total_bytes} bytes (at {rel})"
+                    f"manifests exceed {limits.max_total_bytes} bytes (at {shown})"
                 )
-            selected.append(_File(rel, full, kind))
+            selected.append(_File(rel, shown, full, kind))
     # Lexical order by path components, as Go's filepath.Walk (and so Argo CD) visits files.
     return sorted(selected, key=lambda file: file.rel.split(os.sep))
 

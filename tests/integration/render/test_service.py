@@ -1,0 +1,211 @@
+"""The manifest use case over real Git: revisions, render cache, single-flight, monorepo reuse."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from tether.adapters import _process
+from tether.adapters.git.repos import MirrorCache
+from tether.adapters.render.renderer import Renderer
+from tether.core import sources
+from tether.services import manifests as service
+
+from .conftest import application, failed, make_renderer, names, ok, write
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class CountingRenderer:
+    """The real renderer, counting how often it is asked (what the cache must avoid)."""
+
+    def __init__(self, inner: Renderer) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    async def render(self, request: sources.RenderRequest) -> list[dict[str, Any]]:
+        self.calls.append(request.source.path)
+        return await self.inner.render(request)
+
+    async def tool_versions(self) -> Mapping[str, str]:
+        return await self.inner.tool_versions()
+
+
+def git(repo: pathlib.Path, *args: str) -> str:
+    env = _process.base_env(
+        {
+            "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com",
+        }
+    )  # fmt: skip
+    return _process.run_sync(["git", *args], cwd=str(repo), env=env).stdout.decode().strip()
+
+
+def commit(repo: pathlib.Path, files: dict[str, str], message: str) -> str:
+    write(repo, files)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def cm(name: str, value: str = "1") -> str:
+    return f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}}}\ndata: {{v: '{value}'}}\n"
+
+
+@pytest.fixture
+def origin(tmp_path: pathlib.Path) -> pathlib.Path:
+    path = tmp_path / "origin"
+    path.mkdir()
+    git(path, "init", "-q", "-b", "main")
+    commit(
+        path,
+        {
+            "apps/a/cm.yaml": cm("a"),
+            "apps/b/cm.yaml": cm("b"),
+            "apps/k/kustomization.yaml": "resources: [../../shared]\nnamePrefix: k-\n",
+            "shared/kustomization.yaml": "resources: [cm.yaml]\n",
+            "shared/cm.yaml": cm("shared"),
+        },
+        "first",
+    )
+    return path
+
+
+@pytest.fixture
+def counting(tmp_path: pathlib.Path) -> CountingRenderer:
+    return CountingRenderer(make_renderer(tmp_path))
+
+
+@pytest.fixture
+def use_case(tmp_path: pathlib.Path, counting: CountingRenderer) -> service.ManifestService:
+    git_repos = MirrorCache(str(tmp_path / "git"), allow_local=True, resolve_ttl=0)
+    return service.ManifestService(git_repos, counting)
+
+
+def app_of(origin: pathlib.Path, path: str, **kwargs: Any) -> dict[str, Any]:
+    return application(
+        {"repoURL": f"file://{origin}", "path": path, "targetRevision": "main"}, **kwargs
+    )
+
+
+async def test_a_render_is_cached_by_commit_and_options(use_case, counting, origin):
+    first = await use_case.render_application(app_of(origin, "apps/a"))
+    second = await use_case.render_application(app_of(origin, "apps/a"))
+    assert names(ok(first)) == ["a"]
+    assert ok(second) == ok(first)
+    assert first.revisions == (git(origin, "rev-parse", "HEAD"),)
+    assert counting.calls == ["apps/a"]
+
+    await use_case.render_application(app_of(origin, "apps/a"), refresh=True)
+    assert len(counting.calls) == 2
+    other_options = app_of(origin, "apps/a")
+    other_options["spec"]["source"]["directory"] = {"recurse": True}
+    await use_case.render_application(other_options)
+    assert len(counting.calls) == 3
+
+
+async def test_concurrent_requests_for_one_render_share_it(use_case, counting, origin):
+    results = await asyncio.gather(
+        *(use_case.render_application(app_of(origin, "apps/k")) for _ in range(5))
+    )
+    assert {tuple(names(ok(r))) for r in results} == {("k-shared",)}
+    assert counting.calls == ["apps/k"]
+
+
+async def test_a_new_commit_is_rendered_from_the_new_tree(use_case, origin):
+    assert ok(await use_case.render_application(app_of(origin, "apps/a")))[0]["data"]["v"] == "1"
+    commit(origin, {"apps/a/cm.yaml": cm("a", "2")}, "change a")
+    result = await use_case.render_application(app_of(origin, "apps/a"), refresh=True)
+    assert ok(result)[0]["data"]["v"] == "2"
+
+
+async def test_a_monorepo_commit_outside_the_apps_paths_reuses_the_previous_render(
+    use_case, counting, origin
+):
+    annotations = {service.MANIFEST_GENERATE_PATHS: ".;/shared"}
+    app = app_of(origin, "apps/a", annotations=annotations)
+    await use_case.render_application(app)
+    assert counting.calls == ["apps/a"]
+
+    commit(origin, {"apps/b/cm.yaml": cm("b", "2")}, "touch b only")
+    result = await use_case.render_application(app, refresh=True)
+    assert names(ok(result)) == ["a"]
+    assert result.revisions == (git(origin, "rev-parse", "HEAD"),)
+    # refresh bypasses caches entirely; a normal refresh after a new commit reuses
+    assert counting.calls == ["apps/a", "apps/a"]
+    commit(origin, {"apps/b/cm.yaml": cm("b", "3")}, "touch b again")
+    await use_case.render_application(app)
+    assert counting.calls == ["apps/a", "apps/a"]
+
+    commit(origin, {"shared/cm.yaml": cm("shared", "2")}, "touch shared")
+    await use_case.render_application(app)
+    assert counting.calls == ["apps/a", "apps/a", "apps/a"]
+
+    without = app_of(origin, "apps/b")
+    await use_case.render_application(without)
+    commit(origin, {"apps/a/cm.yaml": cm("a", "9")}, "touch a")
+    await use_case.render_application(without)
+    assert counting.calls.count("apps/b") == 2, "no annotation: every commit renders"
+
+
+def test_watched_paths_are_relative_to_the_source_or_absolute_in_the_repository():
+    assert service.touches(["apps/a/x.yaml"], "apps/a", ["."])
+    assert not service.touches(["apps/b/x.yaml"], "apps/a", ["."])
+    assert service.touches(["shared/x.yaml"], "apps/a", ["/shared"])
+    assert service.touches(["apps/common/x.yaml"], "apps/a", ["../common"])
+    assert not service.touches(["apps/common-old/x.yaml"], "apps/a", ["../common"])
+    assert service.touches(["anything"], "apps/a", ["/"])
+
+
+async def test_an_unknown_revision_fails_naming_the_app(use_case, origin):
+    app = app_of(origin, "apps/a", name="web")
+    app["spec"]["source"]["targetRevision"] = "no-such-branch"
+    message = failed(await use_case.render_application(app))
+    assert message.startswith("application tether/web: ")
+    assert "no-such-branch" in message
+
+
+async def test_a_multi_source_app_is_all_or_nothing(use_case, origin):
+    app = application(
+        sources_=[
+            {"repoURL": f"file://{origin}", "path": "apps/a", "targetRevision": "main"},
+            {"repoURL": f"file://{origin}", "path": "apps/missing", "targetRevision": "main"},
+        ]
+    )
+    result = await use_case.render_application(app)
+    assert isinstance(result, service.RenderFailed)
+    assert "source 2" in result.message
+    assert "apps/missing" in result.message
+    app["spec"]["sources"][1]["path"] = "apps/b"
+    assert names(ok(await use_case.render_application(app))) == ["a", "b"]
+
+
+async def test_an_invalid_spec_is_reported_as_invalid_input(use_case, origin):
+    app = app_of(origin, "apps/a")
+    app["spec"]["source"]["kustomize"] = {"namePrefx": "x-"}
+    result = await use_case.render_application(app)
+    assert isinstance(result, service.RenderFailed)
+    assert result.invalid_input
+    assert "unknown option spec.source.kustomize.namePrefx" in result.message
+
+
+async def test_the_pydantic_application_model_renders_too(use_case, origin):
+    from tether.model.application import Application
+
+    model = Application.model_validate(app_of(origin, "apps/a"))
+    assert names(ok(await use_case.render_application(model))) == ["a"]
+
+
+async def test_render_manifest_maps_every_repo_url_to_a_local_directory(tmp_path, repo):
+    import yaml
+
+    write(repo, {"apps/a/cm.yaml": cm("local")})
+    text = yaml.safe_dump(application({"path": "apps/a"}))
+    result = await service.render_manifest(text, make_renderer(tmp_path), repo_root=str(repo))
+    assert names(ok(result)) == ["local"]
+    bad = await service.render_manifest("kind: ConfigMap\n", make_renderer(tmp_path), repo_root=".")
+    assert "exactly one Application" in failed(bad)
