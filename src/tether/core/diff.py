@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import enum
+import functools
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -63,8 +64,22 @@ class ResourceDiff:
     reason: DiffReason
     normalized_live: Mapping[str, Any] | None
     predicted_live: Mapping[str, Any] | None
-    patch: tuple[Mapping[str, Any], ...]
-    text: str
+
+    # Computed on first use: a refresh needs only `modified`, a screen needs the rest.
+    @functools.cached_property
+    def patch(self) -> tuple[Mapping[str, Any], ...]:
+        """The JSON patch (RFC 6902) from normalised live to predicted, values masked."""
+        if not self.modified and None not in (self.normalized_live, self.predicted_live):
+            return ()
+        made = jsonpatch.make_patch(self.normalized_live or {}, self.predicted_live or {})
+        return tuple(made.patch)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """A unified diff of the YAML of both sides, values masked; ``""`` when equal."""
+        if not self.modified and None not in (self.normalized_live, self.predicted_live):
+            return ""
+        return unified_text(self.key, self.normalized_live, self.predicted_live)
 
 
 def compare(
@@ -107,7 +122,8 @@ def compare(
     ignores = ignore.prepare(rules, key, live)
 
     def prepare(obj: Manifest) -> MutableManifest:
-        return ignore.strip(normalize.normalize(obj, options.normalize), ignores, jq)
+        normalized = normalize.normalize(obj, options.normalize)
+        return normalized if ignores.empty else ignore.strip(normalized, ignores, jq)
 
     if desired is None:
         return _result(key, False, DiffReason.EXTRANEOUS, prepare(subject), None, options)
@@ -167,15 +183,12 @@ def _result(
     live_m, predicted_m = secrets.mask_pair(
         live, predicted, sensitive_annotations=options.sensitive_annotations
     )
-    patch = jsonpatch.make_patch(live_m or {}, predicted_m or {}).patch
     return ResourceDiff(
         key=key,
         modified=modified,
         reason=reason,
         normalized_live=live_m,
         predicted_live=predicted_m,
-        patch=tuple(patch),
-        text=unified_text(key, live_m, predicted_m),
     )
 
 

@@ -6,7 +6,6 @@ group/kind. jq expressions run through an evaluator the caller injects, which en
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -15,7 +14,7 @@ from typing import Any
 import jsonpatch
 import jsonpointer
 
-from tether.core import managedfields
+from tether.core import managedfields, normalize
 from tether.model.errors import InvalidInputError, TetherError
 from tether.model.resources import Manifest, MutableManifest, ResourceKey
 
@@ -147,7 +146,7 @@ def strip(obj: Manifest, ignores: Ignores, jq: JqEvaluator | None = None) -> Mut
         JqTimeoutError: an expression ran past the evaluator's deadline.
         InvalidInputError: jq expressions are configured but no evaluator was given.
     """
-    out: MutableManifest = copy.deepcopy(dict(obj))
+    out: MutableManifest = normalize.copy_manifest(obj)
     for pointer in ignores.json_pointers:
         try:
             out = jsonpatch.JsonPatch([{"op": "remove", "path": pointer}]).apply(out, in_place=True)
@@ -187,7 +186,7 @@ def respect(
         A new desired object: ignored fields removed, then filled from live where live has them.
     """
     if live is None or ignores.empty:
-        return copy.deepcopy(dict(desired))
+        return normalize.copy_manifest(desired)
     target = strip(desired, ignores, jq)
     stripped_live = strip(live, ignores, jq)
     for field in PRESERVED_AT_SYNC_EXCLUDED:
@@ -203,7 +202,7 @@ def _restore(target: Any, stripped: Any, full: Any) -> Any:
         out = dict(target)
         for name, value in full.items():
             if name not in stripped:
-                out[name] = copy.deepcopy(value)
+                out[name] = normalize.json_copy(value)
             elif name in out:
                 out[name] = _restore(out[name], stripped[name], value)
             elif stripped[name] != value and isinstance(value, dict):
@@ -241,7 +240,7 @@ def _restore_list(target: list[Any], stripped: list[Any], full: list[Any]) -> li
         if key in kept:
             kept.remove(key)
         elif key not in present:
-            out.append(copy.deepcopy(item))
+            out.append(normalize.json_copy(item))
     return out
 
 

@@ -7,12 +7,12 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import json
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
+from tether.core import normalize
 from tether.model.resources import Manifest, MutableManifest, metadata_of
 
 
@@ -203,7 +203,7 @@ def remove(obj: Manifest, fieldset: FieldSet) -> MutableManifest:
     A member node removes the whole value; a non-member node only recurses, so containers stay
     when just some of their fields are owned.
     """
-    out: MutableManifest = copy.deepcopy(dict(obj))
+    out: MutableManifest = normalize.copy_manifest(obj)
     _remove(out, fieldset)
     return out
 
@@ -272,7 +272,7 @@ def graft(target: Any, source: Any, fieldset: FieldSet) -> Any:
                 out[element.name] = (
                     graft(out.get(element.name), value, child)
                     if child.children
-                    else copy.deepcopy(value)
+                    else normalize.json_copy(value)
                 )
         return out
     if isinstance(source, list):
@@ -287,12 +287,12 @@ def graft(target: Any, source: Any, fieldset: FieldSet) -> Any:
                     if isinstance(element, Key) and isinstance(new, dict):
                         # The key fields identify the item even when no one owns them.
                         for name, _ in element.fields:
-                            new.setdefault(name, copy.deepcopy(item[name]))
+                            new.setdefault(name, normalize.json_copy(item[name]))
                 else:
-                    new = copy.deepcopy(item)
+                    new = normalize.json_copy(item)
                 if at is None:
                     items.append(new)
                 else:
                     items[at] = new
         return items
-    return copy.deepcopy(source)
+    return normalize.json_copy(source)

@@ -7,7 +7,6 @@ table, so that only differences a person could act on remain. Every function ret
 from __future__ import annotations
 
 import base64
-import copy
 import dataclasses
 import enum
 import json
@@ -91,8 +90,13 @@ def _default_protocol(ports: Any) -> None:
 
 def _service_ports(obj: MutableManifest) -> None:
     spec = obj.get("spec")
-    if isinstance(spec, dict):
-        _default_protocol(spec.get("ports"))
+    if not isinstance(spec, dict):
+        return
+    ports = spec.get("ports")
+    _default_protocol(ports)
+    for port in ports if isinstance(ports, list) else []:
+        if isinstance(port, dict) and "port" in port and port.get("targetPort") in (None, ""):
+            port["targetPort"] = port["port"]
 
 
 def _endpoints(obj: MutableManifest) -> None:
@@ -129,7 +133,7 @@ Quirk = Callable[[MutableManifest], None]
 
 KNOWN_QUIRKS: dict[GroupKind, tuple[tuple[Quirk, str], ...]] = {
     GroupKind("", "Service"): (
-        (_service_ports, "the server defaults spec.ports[].protocol to TCP"),
+        (_service_ports, "the server defaults ports[].protocol to TCP and targetPort to port"),
     ),
     GroupKind("", "Endpoints"): (
         (_endpoints, "ports default to TCP and the controller reorders subsets"),
@@ -157,7 +161,7 @@ def normalize(obj: Manifest, options: NormalizeOptions = DEFAULT_OPTIONS) -> Mut
         A new object without server-owned fields, with Secret ``stringData`` folded into ``data``
         and the kind's known quirks applied.
     """
-    out: MutableManifest = copy.deepcopy(dict(obj))
+    out = copy_manifest(obj)
     gk = GroupKind(group_of(out), kind_of(out))
     if _drops_status(gk, options.status_field):
         out.pop("status", None)
@@ -201,7 +205,8 @@ def _fold_string_data(secret: MutableManifest) -> None:
     string_data = secret.pop("stringData", None)
     if isinstance(string_data, Mapping):
         for key, value in string_data.items():
-            merged[key] = base64.b64encode(str(value or "").encode()).decode()
+            text = "" if value is None else str(value)
+            merged[key] = base64.b64encode(text.encode()).decode()
     # A null value and an empty one are stored alike.
     merged = {key: value if value is not None else "" for key, value in merged.items()}
     if merged or "data" in secret:
@@ -213,6 +218,20 @@ def _fold_string_data(secret: MutableManifest) -> None:
 def _canonical(value: Any) -> str:
     """A stable sort key for JSON-like values."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def json_copy(value: Any) -> Any:
+    """A deep copy of a JSON-like value (maps become dicts); several times faster than deepcopy."""
+    if isinstance(value, Mapping):
+        return {key: json_copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_copy(item) for item in value]
+    return value
+
+
+def copy_manifest(obj: Manifest) -> MutableManifest:
+    """A deep, mutable copy of one object."""
+    return {key: json_copy(item) for key, item in obj.items()}
 
 
 def canonical_json(value: Any) -> str:

@@ -6,11 +6,11 @@ further one), so equal values keep equal masks and a change stays visible withou
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Collection
 from typing import Any
 
+from tether.core import normalize
 from tether.model.resources import GroupKind, Manifest, MutableManifest, group_of, kind_of
 
 SECRET = GroupKind("", "Secret")
@@ -59,7 +59,7 @@ def mask_pair(
         Masked copies, in the same order.
     """
     masker = _Masker()
-    objects = [copy.deepcopy(dict(obj)) if obj is not None else None for obj in (first, second)]
+    objects = [normalize.copy_manifest(obj) if obj is not None else None for obj in (first, second)]
     present = [obj for obj in objects if obj is not None]
     if any(is_secret(obj) for obj in present):
         for field in VALUE_FIELDS:

@@ -6,11 +6,11 @@ Argo CD's methods and formats: the ``argocd.argoproj.io/tracking-id`` annotation
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import enum
 from collections.abc import Iterable
 
+from tether.core import normalize
 from tether.model.resources import (
     GroupKind,
     Manifest,
@@ -171,7 +171,7 @@ def stamp(
     """
     out: list[MutableManifest] = []
     for manifest in manifests:
-        obj: MutableManifest = copy.deepcopy(dict(manifest))
+        obj: MutableManifest = normalize.copy_manifest(manifest)
         out.append(obj)
         if is_crd(obj):
             continue
@@ -199,7 +199,7 @@ def normalize_live_tracking(
     So switching an installation from the label to the annotation method does not make every
     resource OutOfSync. The label goes too when ``desired`` has none. Existing annotations stay.
     """
-    out: MutableManifest = copy.deepcopy(dict(live))
+    out: MutableManifest = normalize.copy_manifest(live)
     if not tracking.method.uses_annotation or is_crd(live):
         return out
     label = labels_of(live).get(tracking.label_key)

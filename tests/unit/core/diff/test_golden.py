@@ -59,6 +59,7 @@ CASES = [
     ),
     Case("aggregated-role-compared-by-default", True, SSD, changed=frozenset({"/rules"})),
     Case("service-port-protocol", False, TWO_WAY),
+    Case("service-target-port", False, TWO_WAY),
     Case("empty-maps", False, TWO_WAY),
     Case("container-port-protocol", False, TWO_WAY),
     Case("cronjob-port-protocol", False, TWO_WAY),

@@ -61,3 +61,8 @@ def test_canonical_json_ignores_key_order():
     assert normalize.canonical_json({"b": 1, "a": [2]}) == normalize.canonical_json(
         {"a": [2], "b": 1}
     )
+
+
+def test_string_data_values_that_are_not_strings_are_stringified():
+    secret = {"apiVersion": "v1", "kind": "Secret", "stringData": {"n": 0, "e": None}}
+    assert normalize.normalize(secret)["data"] == {"n": "MA==", "e": ""}
