@@ -87,7 +87,7 @@ def advance(request: Request, observed: Observed) -> Step:
     checks = tuple(
         synctasks.dry_run(t)
         for t in _out_of_sync_only(request, observed, tasks)
-        if not t.is_prune and not t.skip_dry_run
+        if not (t.is_prune or t.skip_dry_run or t in namespace)
     )
     if namespace:
         # The destination namespace first: nothing namespaced can be created without it.
