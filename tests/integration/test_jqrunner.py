@@ -60,3 +60,62 @@ def test_the_runner_plugs_into_ignore_rules_as_the_jq_evaluator(runner):
 
     ignores = ignore.prepare([rule], ResourceKey.of(obj), obj)
     assert ignore.strip(obj, ignores, runner)["spec"] == {"paused": False}
+
+
+DEPLOYMENT = {
+    "metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": "now", "keep": "1"}},
+    "spec": {
+        "replicas": 3,
+        "template": {
+            "spec": {
+                "initContainers": [{"name": "istio-init"}, {"name": "migrate"}],
+                "containers": [{"name": "web", "env": [{"name": "X"}, {"name": "Y"}]}],
+            }
+        },
+    },
+    "webhooks": [{"clientConfig": {"caBundle": "abc", "url": "u"}}, {"name": "no-config"}],
+    "data": {"key": "v", "other": "w"},
+}
+
+
+@pytest.mark.parametrize(
+    ("expression", "check"),
+    [
+        (".spec.replicas", lambda o: "replicas" not in o["spec"]),
+        (
+            '.spec.template.spec.initContainers[] | select(.name == "istio-init")',
+            lambda o: o["spec"]["template"]["spec"]["initContainers"] == [{"name": "migrate"}],
+        ),
+        (
+            '.metadata.annotations."kubectl.kubernetes.io/restartedAt"',
+            lambda o: o["metadata"]["annotations"] == {"keep": "1"},
+        ),
+        (
+            ".webhooks[]?.clientConfig.caBundle",
+            lambda o: o["webhooks"][0]["clientConfig"] == {"url": "u"},
+        ),
+        ('.data["key"]', lambda o: o["data"] == {"other": "w"}),
+        (
+            '.spec.template.spec.containers[].env[]? | select(.name == "X")',
+            lambda o: o["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "Y"}],
+        ),
+        (".spec.absent.deeper", lambda o: o == DEPLOYMENT),
+    ],
+)
+def test_expressions_argo_users_write_work_under_jq_1_8(runner, expression, check):
+    assert check(runner(f"del({expression})", DEPLOYMENT))
+
+
+def test_a_dead_worker_is_replaced_on_the_next_call(runner):
+    runner(".", {})
+    runner._process.kill()
+    runner._process.join()
+    assert runner(".", {"a": 1}) == {"a": 1}
+
+
+def test_the_forkserver_start_method_works_too():
+    with JqRunner(start_method="forkserver") as jq:
+        assert jq("del(.a)", {"a": 1, "b": 2}) == {"b": 2}
+    with JqRunner() as jq:
+        jq.close()
+        assert jq(".", 1) == 1
