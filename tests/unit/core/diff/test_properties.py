@@ -7,7 +7,7 @@ from typing import Any
 import jsonpatch
 from hypothesis import given, settings, strategies as st
 
-from tether.core import diff, normalize, secrets
+from tether.core import diff, managedfields, normalize, secrets
 
 KINDS = [
     ("v1", "ConfigMap"),
@@ -54,7 +54,7 @@ def manifests(draw: st.DrawFn) -> dict[str, Any]:
     return obj
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(manifests())
 def test_an_object_compared_with_itself_is_not_modified(obj: dict[str, Any]):
     assert not diff.compare(obj, obj).modified
@@ -62,7 +62,7 @@ def test_an_object_compared_with_itself_is_not_modified(obj: dict[str, Any]):
     assert not same.modified and same.patch == () and same.text == ""
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(manifests(), st.sampled_from(list(normalize.StatusField)), st.booleans())
 def test_normalisation_is_idempotent(
     obj: dict[str, Any], status: normalize.StatusField, aggregated: bool
@@ -72,7 +72,7 @@ def test_normalisation_is_idempotent(
     assert normalize.normalize(once, options) == once
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(manifests(), manifests())
 def test_the_patch_turns_normalized_live_into_normalized_predicted(
     live: dict[str, Any], predicted: dict[str, Any]
@@ -85,7 +85,7 @@ def test_the_patch_turns_normalized_live_into_normalized_predicted(
     assert result.modified == bool(result.patch)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(string_maps, string_maps)
 def test_masked_secrets_differ_exactly_where_the_values_differ(
     old: dict[str, Any], new: dict[str, Any]
@@ -99,3 +99,36 @@ def test_masked_secrets_differ_exactly_where_the_values_differ(
     assert all(
         set(v) == {"+"} for v in (*masked_live["data"].values(), *masked_desired["data"].values())
     )
+
+
+keyed_tokens = (
+    st.builds(lambda n: f"f:{n}", keys)
+    | st.builds(
+        lambda n, v: f'k:{{"{n}":{v}}}', st.sampled_from(["name", "port"]), st.integers(0, 3)
+    )
+    | st.builds(lambda v: f'v:"{v}"', keys)
+)
+"""Elements that name items by content; positions (``i:``) shift when items go."""
+
+
+def tries(elements: st.SearchStrategy[str]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.recursive(
+        st.just({}),
+        lambda inner: st.dictionaries(elements | st.just("."), inner, min_size=1, max_size=3),
+        max_leaves=10,
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(tries(keyed_tokens | st.builds(lambda i: f"i:{i}", st.integers(0, 3))))
+def test_fields_v1_paths_round_trip_through_from_paths(doc: dict[str, Any]):
+    listed = list(managedfields.paths(managedfields.parse(doc)))
+    assert set(managedfields.paths(managedfields.from_paths(listed))) == set(listed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(tries(keyed_tokens), json_values)
+def test_removing_owned_fields_twice_changes_nothing_more(doc: dict[str, Any], value: Any):
+    fieldset = managedfields.parse({"f:spec": doc})
+    once = managedfields.remove({"spec": value}, fieldset)
+    assert managedfields.remove(once, fieldset) == once
