@@ -6,12 +6,16 @@ Entry points never import adapters; they ask this module for wired objects.
 from __future__ import annotations
 
 import dataclasses
+import os
 import pathlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import ports
 from tether.adapters.devcluster import cluster, tools
+from tether.adapters.render import renderer
+from tether.core import sources
+from tether.services import manifests
 from tether.settings import Settings
 
 
@@ -19,6 +23,19 @@ def tool_locator(settings: Settings | None = None) -> ports.ToolLocator:
     """The locator for helm, kustomize and the control-plane binaries."""
     del settings
     return tools.ToolLocator()
+
+
+def manifest_service_for_directory(
+    root: str | os.PathLike[str], by_url: Mapping[str, str] | None = None
+) -> manifests.ManifestService:
+    """A manifest service rendering every repoURL from a local directory (``by_url`` overrides).
+
+    For checks of a working tree without Git (``tether kubeflow init``), with the real tools.
+    """
+    local = manifests.DirectoryRepos(os.fspath(root), by_url)
+    return manifests.ManifestService(
+        local, renderer.Renderer(sources.RenderSettings(), tool_locator()), cache_size=64
+    )
 
 
 def build_tools(*components: str) -> dict[str, str]:

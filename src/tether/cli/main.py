@@ -7,7 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
-from tether.cli.commands import devcluster
+from tether.cli.commands import devcluster, kubeflow
 from tether.model.errors import TetherError
 
 
@@ -31,6 +31,7 @@ def tools_build(components: tuple[str, ...]) -> None:
 
 
 cli.add_command(devcluster.dev_cluster)
+cli.add_command(kubeflow.kubeflow)
 
 
 def main() -> None:

@@ -1,0 +1,128 @@
+"""``tether kubeflow init``: point the Kubeflow distribution at your fork and check it renders."""
+
+from __future__ import annotations
+
+import asyncio
+import pathlib
+
+import click
+
+from tether import bootstrap
+from tether.core import distribution
+from tether.services import kubeflow as use_case
+
+DEFAULT_DIR = pathlib.Path("distributions/kubeflow")
+
+
+@click.group("kubeflow")
+def kubeflow() -> None:
+    """Deploy Kubeflow from a fork of kubeflow/manifests with one root Application."""
+
+
+@kubeflow.command()
+@click.option(
+    "--repo", required=True, help="The Git repository holding the distribution (your fork)."
+)
+@click.option(
+    "--revision", default="HEAD", show_default=True, help="Branch, tag or commit of --repo."
+)
+@click.option(
+    "--manifests-repo",
+    help="The repository with kubeflow/manifests' paths the children render. [default: --repo]",
+)
+@click.option(
+    "--manifests-revision",
+    help="Its revision. [default: --revision when --manifests-repo is not given, otherwise "
+    "each child keeps its own targetRevision]",
+)
+@click.option(
+    "--components",
+    help="Comma-separated components (sub-folders of apps/) or Application names to keep; "
+    "the others are excluded by the root. 'all' enables everything. [default: unchanged]",
+)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    default=DEFAULT_DIR,
+    show_default=True,
+    help="The distribution folder (root.yaml and apps/).",
+)
+@click.option(
+    "--manifests-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    default=pathlib.Path("."),
+    show_default="the current directory",
+    help="The fork's working tree the render check renders from.",
+)
+@click.option(
+    "--check/--no-check", default=True, show_default=True, help="Render-check afterwards."
+)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def init(
+    repo: str,
+    revision: str,
+    manifests_repo: str | None,
+    manifests_revision: str | None,
+    components: str | None,
+    directory: pathlib.Path,
+    manifests_dir: pathlib.Path,
+    check: bool,
+    dry_run: bool,
+) -> None:
+    """Point every Application of the distribution at your fork, then check each one renders.
+
+    Rewrites repoURL and targetRevision structurally, keeping comments and formatting; sources
+    that point elsewhere (Helm chart repositories) stay as they are. Running it twice with the
+    same options changes nothing the second time.
+    """
+    if manifests_revision is None and manifests_repo is None:
+        manifests_revision = revision
+    pointing = distribution.Pointing(
+        repo=repo,
+        revision=revision,
+        manifests_repo=manifests_repo or repo,
+        manifests_revision=manifests_revision,
+    )
+    wanted = None if components is None else [c for c in components.split(",") if c.strip()]
+    result = use_case.init(directory, pointing, wanted, dry_run=dry_run)
+    verb = "would change" if dry_run else "changed"
+    for change in result.changed:
+        click.echo(f"{verb} {directory / change.path}")
+        for line in change.changes:
+            click.echo(f"    {line}")
+    if not result.changed:
+        click.echo(f"{directory}: already points at {repo} ({revision}); nothing to change")
+    enabled = len(result.children) - len(result.excluded)
+    click.echo(f"{enabled} of {len(result.children)} child Applications enabled")
+    for rel in result.excluded:
+        click.echo(f"    excluded: {distribution.CHILDREN_DIR}/{rel}")
+    failed = 0
+    if check and not dry_run:
+        checks = asyncio.run(
+            use_case.check(directory, manifests_dir, bootstrap.manifest_service_for_directory)
+        )
+        failed = _report(checks)
+    if failed:
+        click.echo(f"\n{failed} Application(s) do not render; fix them before pushing.", err=True)
+        raise SystemExit(1)
+    if not dry_run:
+        click.echo(
+            "\nNext: commit and push, create the dex-passwords Secret (docs/kubeflow.md), then\n"
+            f"    kubectl apply -f {directory / use_case.ROOT_FILE}"
+        )
+
+
+def _report(checks: list[use_case.RenderCheck]) -> int:
+    click.echo("\nRender check (from the local working tree):")
+    width = max((len(c.application) for c in checks), default=0)
+    failed = 0
+    for item in checks:
+        if item.problem:
+            failed += 1
+            click.echo(f"  FAIL {item.application:<{width}}  {item.problem}")
+        elif item.skipped:
+            click.echo(f"  skip {item.application:<{width}}  {item.skipped}")
+        else:
+            click.echo(f"  ok   {item.application:<{width}}  {item.objects} objects")
+    return failed
