@@ -93,8 +93,7 @@ def delay(strategy: RetryStrategy, attempt: int) -> timedelta:
     by the already-incremented count, so its first retry waits ``duration * factor`` while
     its message and docs promise ``duration``; tether keeps the documented schedule.
     """
-    wait: timedelta = strategy.duration * strategy.factor ** max(attempt - 1, 0)
-    return min(wait, strategy.max_duration)
+    return _grow(strategy.duration, strategy.factor, attempt - 1, strategy.max_duration)
 
 
 def next_retry(strategy: RetryStrategy, retries_so_far: int, finished_at: datetime) -> Retry | None:
@@ -116,5 +115,16 @@ def self_heal_delay(attempts_so_far: int) -> timedelta:
     """How long a self-heal waits after the previous one finished: 0, 2 s, 6 s, 18 s … 300 s."""
     if attempts_so_far <= 0:
         return timedelta(0)
-    wait: timedelta = SELF_HEAL_BASE * SELF_HEAL_FACTOR ** (attempts_so_far - 1)
-    return min(wait, SELF_HEAL_CAP)
+    return _grow(SELF_HEAL_BASE, SELF_HEAL_FACTOR, attempts_so_far - 1, SELF_HEAL_CAP)
+
+
+def _grow(base: timedelta, factor: int, times: int, cap: timedelta) -> timedelta:
+    """``base * factor**times`` capped, multiplying step by step so large counts cannot overflow."""
+    wait = base
+    if factor <= 1 or not base:
+        return min(wait, cap)  # no growth, and a loop could otherwise run for every attempt
+    for _ in range(max(times, 0)):
+        if wait >= cap:
+            break
+        wait *= factor
+    return min(wait, cap)

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tether.core import backoff
+from tether.core.backoff import Retry, RetryStrategy
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("5s", timedelta(seconds=5)),
+        ("2m", timedelta(minutes=2)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("1.5s", timedelta(seconds=1.5)),
+        ("250ms", timedelta(milliseconds=250)),
+        ("10", timedelta(seconds=10)),
+        (10, timedelta(seconds=10)),
+        (" 3m ", timedelta(minutes=3)),
+        ("", None),
+        ("5 s", None),
+        ("soon", None),
+        ("5d", None),
+        (-1, None),
+    ],
+)
+def test_durations_are_go_durations_or_bare_seconds(
+    text: str | int, expected: timedelta | None
+) -> None:
+    assert backoff.parse_duration(text) == expected
+
+
+def test_a_retry_strategy_is_read_with_argos_defaults() -> None:
+    assert backoff.parse_retry({}) == RetryStrategy()
+    assert backoff.parse_retry(
+        {"limit": 3, "backoff": {"duration": 10, "factor": 3, "maxDuration": "1m"}}
+    ) == RetryStrategy(3, timedelta(seconds=10), 3, timedelta(minutes=1))
+
+
+@pytest.mark.parametrize(
+    ("spec", "named"),
+    [
+        ({"backoff": "fast"}, "retry.backoff"),
+        ({"limit": "3"}, "retry.limit"),
+        ({"limit": True}, "retry.limit"),
+        ({"backoff": {"factor": 0}}, "retry.backoff.factor"),
+        ({"backoff": {"duration": "later"}}, "retry.backoff.duration"),
+        ({"backoff": {"maxDuration": 1.5}}, "retry.backoff.maxDuration"),
+    ],
+)
+def test_a_bad_retry_strategy_names_the_field(spec: dict[str, object], named: str) -> None:
+    error = backoff.parse_retry(spec)
+    assert isinstance(error, str) and named in error
+
+
+def test_the_first_retry_waits_the_documented_duration_then_grows_to_the_cap() -> None:
+    strategy = RetryStrategy(limit=-1)
+    waits = [backoff.delay(strategy, n).total_seconds() for n in range(1, 9)]
+    assert waits == [5, 10, 20, 40, 80, 160, 180, 180]
+
+
+def test_retries_stop_at_the_limit_and_a_negative_limit_never_stops() -> None:
+    limited = RetryStrategy(limit=2)
+    assert backoff.next_retry(limited, 0, T0) == Retry(1, T0 + timedelta(seconds=5))
+    assert backoff.next_retry(limited, 1, T0) == Retry(2, T0 + timedelta(seconds=10))
+    assert backoff.next_retry(limited, 2, T0) is None
+    assert backoff.next_retry(RetryStrategy(limit=0), 0, T0) is None
+    assert backoff.next_retry(RetryStrategy(limit=-1), 100, T0) is not None
+
+
+def test_a_sync_times_out_only_past_its_timeout() -> None:
+    assert not backoff.timed_out(T0, T0 + timedelta(hours=9), None)
+    assert not backoff.timed_out(T0, T0 + timedelta(hours=9), timedelta(0))
+    assert not backoff.timed_out(T0, T0 + timedelta(seconds=60), timedelta(seconds=60))
+    assert backoff.timed_out(T0, T0 + timedelta(seconds=61), timedelta(seconds=60))
+
+
+def test_self_heal_backs_off_two_times_three_to_the_n_capped_at_five_minutes() -> None:
+    waits = [backoff.self_heal_delay(n).total_seconds() for n in range(7)]
+    assert waits == [0, 2, 6, 18, 54, 162, 300]
+
+
+def test_a_factor_of_one_keeps_the_wait_constant_even_for_huge_counts() -> None:
+    strategy = RetryStrategy(limit=-1, factor=1)
+    assert backoff.delay(strategy, 10**9) == timedelta(seconds=5)
+    assert backoff.delay(RetryStrategy(duration=timedelta(0)), 10**9) == timedelta(0)
