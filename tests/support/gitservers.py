@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import getpass
+import http.server
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -348,3 +350,63 @@ LogLevel VERBOSE
         """Stop sshd."""
         if self.daemon is not None:
             self.daemon.stop(grace=5)
+
+
+class _Recorder(http.server.BaseHTTPRequestHandler):
+    """Redirects every request to ``server.redirect_to`` if set, else asks for basic auth."""
+
+    server: _RecordingHTTPServer
+
+    def do_GET(self) -> None:
+        self.server.seen.append((self.path, self.headers.get("Authorization", "")))
+        if self.server.redirect_to:
+            self.send_response(302)
+            self.send_header("Location", self.server.redirect_to + self.path)
+        else:
+            self.send_response(401)
+            self.send_header("WWW-Authenticate", 'Basic realm="trap"')
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, format: str, *args: object) -> None:
+        del format, args  # quiet: tests read ``seen``
+
+
+class _RecordingHTTPServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, redirect_to: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Recorder)
+        self.redirect_to = redirect_to
+        self.seen: list[tuple[str, str]] = []
+
+
+class RecordingHTTPServer:
+    """A plain HTTP server on loopback that records each request's path and Authorization
+    header; it either redirects everything to ``redirect_to`` or answers 401 (a credential trap).
+    """
+
+    def __init__(self, redirect_to: str = "") -> None:
+        self._server = _RecordingHTTPServer(redirect_to)
+        self.port: int = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def seen(self) -> list[tuple[str, str]]:
+        """``(path, Authorization header)`` of every request so far."""
+        return list(self._server.seen)
+
+    def url(self, rel: str = "") -> str:
+        """``http://127.0.0.1:port/rel``."""
+        return f"http://127.0.0.1:{self.port}/{rel}"
+
+    def __enter__(self) -> RecordingHTTPServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(5)

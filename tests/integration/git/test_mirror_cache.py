@@ -437,3 +437,30 @@ async def test_a_fetch_waits_while_another_process_holds_the_repository_lock(cac
     finally:
         os.close(fd)
     assert await task == git_servers.seed.shas["pr7"]
+
+
+async def test_credentials_never_follow_a_redirect_to_another_host(tmp_path):
+    trap = gitservers.RecordingHTTPServer()
+    front = gitservers.RecordingHTTPServer(redirect_to=trap.url().rstrip("/"))
+    with trap, front:
+        url = front.url("org/app.git")
+        creds = repocreds.RepoCredentials(url=url, username="u", password="redirect-canary")
+        cache = MirrorCache(str(tmp_path / "cache"), credentials=lambda _: creds, timeout=30)
+        with pytest.raises(GitError) as caught:
+            await cache.resolve(url, "main")
+    assert "the server redirected" in str(caught.value)
+    assert "redirect-canary" not in str(caught.value)
+    assert front.seen, "git never reached the first server"
+    assert trap.seen == []
+
+
+async def test_after_a_restart_a_commit_only_on_a_pull_ref_is_checked_out_by_its_sha(
+    tmp_path, git_servers
+):
+    # git's upload-pack (protocol v2) serves any reachable commit by SHA; Argo CD relies on it
+    # when a resumed sync names a pinned SHA that no branch or tag holds.
+    cache = MirrorCache(str(tmp_path / "fresh"), timeout=30)
+    sha = git_servers.seed.shas["pr7"]
+    tree = await cache.checkout(git_servers.http_public, sha)
+    assert Path(tree, "app/deploy.yaml").read_text() == "replicas: 7\n"
+    assert await cache.resolve(git_servers.git_url, sha) == sha

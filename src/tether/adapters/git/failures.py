@@ -25,6 +25,11 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
         "authentication failed",
     ),
     (
+        re.compile(r"unable to update url base from redirection|returned error: 30[1-8]", re.I),
+        "the server redirected; credentials are never sent to another address, so use the "
+        "repository's final URL",
+    ),
+    (
         re.compile(r"transport '[^']*' not allowed|unsupported URL protocol", re.I),
         "the transport is not allowed",
     ),
