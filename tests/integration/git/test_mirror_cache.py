@@ -6,6 +6,7 @@ import fcntl
 import logging
 import os
 import stat
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -464,3 +465,17 @@ async def test_after_a_restart_a_commit_only_on_a_pull_ref_is_checked_out_by_its
     tree = await cache.checkout(git_servers.http_public, sha)
     assert Path(tree, "app/deploy.yaml").read_text() == "replicas: 7\n"
     assert await cache.resolve(git_servers.git_url, sha) == sha
+
+
+async def test_prune_deletes_least_recently_used_trees_but_never_recent_ones(cache, git_servers):
+    url = git_servers.git_url
+    shas = git_servers.seed.shas
+    trees = [
+        await cache.checkout(url, await cache.resolve(url, shas[k])) for k in ("c1", "c2", "c3")
+    ]
+    for age, tree in zip((300, 200, 100), trees, strict=True):
+        os.utime(tree, (time.time() - 7200 - age, time.time() - 7200 - age))
+    await cache.checkout(url, shas["c1"])  # a hit makes c1 the most recently used
+    assert cache.prune_trees(keep=0) == [trees[2], trees[1]]
+    assert sorted(os.listdir(cache._trees_dir)) == [os.path.basename(trees[0])]
+    assert cache.prune_trees(keep=0) == []

@@ -34,6 +34,9 @@ RESOLVE_TTL_S = 180.0
 LOCK_WAIT_S = 300.0
 """How long to wait for another process's fetch of the same repository before giving up."""
 
+TREE_MIN_IDLE_S = 3600.0
+"""A tree unused for an hour is safe to delete: no render holds a checkout that long."""
+
 MIRROR_REFSPECS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 """What every fetch mirrors; other refs (``refs/pull/7/head``) are fetched one by one on demand."""
 
@@ -144,6 +147,7 @@ class MirrorCache:
         sha = self._full_sha(repo, sha)
         dest = os.path.join(self._trees_dir, f"{repo.key}-{sha}")
         if os.path.isdir(dest):
+            _touch(dest)
             return dest
         async with self._lock(self._tree_locks, f"{repo.key}-{sha}"):
             if os.path.isdir(dest):
@@ -156,6 +160,7 @@ class MirrorCache:
             try:
                 await asyncio.to_thread(_extract_read_only, archive.stdout, tmp, repo.display, sha)
                 try:
+                    os.utime(tmp)
                     os.rename(tmp, dest)
                 except OSError:
                     if not os.path.isdir(dest):  # another process won the race: same content
@@ -165,6 +170,33 @@ class MirrorCache:
                 _force_rmtree(tmp)
                 raise
         return dest
+
+    def prune_trees(self, keep: int, *, min_idle_s: float = TREE_MIN_IDLE_S) -> list[str]:
+        """Delete the least recently used trees beyond the newest ``keep``; returns their paths.
+
+        A tree used in the last ``min_idle_s`` seconds stays whatever ``keep`` says, because a
+        render may still be reading it. Mirrors are never pruned: they are the fetch cache.
+        """
+        now = time.time()
+        with os.scandir(self._trees_dir) as entries:
+            trees = sorted(
+                (
+                    (entry.stat(follow_symlinks=False).st_mtime, entry.path)
+                    for entry in entries
+                    if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
+                ),
+                reverse=True,
+            )
+        removed = []
+        for used_at, path in trees[keep:]:
+            if now - used_at >= min_idle_s:
+                # Renamed away first, so no reader finds a half-deleted tree under its name.
+                doomed = os.path.join(self._trees_dir, f".{os.path.basename(path)}.evicted")
+                with contextlib.suppress(OSError):
+                    os.rename(path, doomed)
+                    _force_rmtree(doomed)
+                    removed.append(path)
+        return removed
 
     async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
         """Paths added, changed or removed between two commits (both sides of a rename)."""
@@ -461,6 +493,12 @@ def _extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o555)
     os.chmod(dest, 0o555)
+
+
+def _touch(path: str) -> None:
+    # The tree's mtime records its last use, for prune_trees.
+    with contextlib.suppress(OSError):
+        os.utime(path)
 
 
 def _force_rmtree(path: str) -> None:
