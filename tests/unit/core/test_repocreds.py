@@ -4,6 +4,7 @@ import base64
 from typing import Any
 
 import pytest
+from hypothesis import given, strategies as st
 
 from tether.core import repocreds
 from tether.model.errors import InvalidInputError
@@ -205,3 +206,17 @@ def test_split_userinfo_returns_the_decoded_user_and_password():
         "p@ss",
     )
     assert repocreds.split_userinfo("git@h.example:r") == ("git@h.example:r", "", "")
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126)))
+def test_no_secret_value_ever_shows_in_repr(suffix):
+    secret_value = "Zq9-secret-" + suffix
+    creds = repocreds.RepoCredentials(
+        url="https://git.example/r",
+        username="deployer",
+        password=secret_value,
+        bearer_token=secret_value,
+        ssh_private_key=secret_value,
+    )
+    assert "Zq9-secret-" not in repr(creds)
+    assert "Zq9-secret-" not in str(creds)
