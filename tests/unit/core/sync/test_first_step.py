@@ -156,3 +156,11 @@ def test_a_dry_run_operation_validates_every_wave_and_deletes_nothing() -> None:
     assert messages["a"][1] is HookPhase.SUCCEEDED
     assert messages["f"][1] is HookPhase.SUCCEEDED
     assert run.worlds[-1].live == live
+
+
+def test_a_dry_run_of_a_kind_the_server_lacks_is_recorded_as_skipped() -> None:
+    foo = obj("Foo", "f", options="SkipDryRunOnMissingResource=true")
+    run = drive(request(dry_run=True), [foo], server_kinds=frozenset())
+    assert run.final.phase is OperationPhase.SUCCEEDED
+    assert run.work() == []
+    assert run.final.results[0].message.startswith("skipped")

@@ -199,3 +199,7 @@ def test_task_states_follow_the_recorded_hook_phase() -> None:
     assert task.running and not task.pending and not task.completed
     assert task.describe() == "/ConfigMap/a"
     assert plan.Request("r", START, timeout=timedelta(1)).timeout == timedelta(1)
+
+
+def test_a_skipped_object_without_a_live_one_is_simply_left_out() -> None:
+    assert summary(plan.build(request(), observed([obj("ConfigMap", "s", hook="Skip")]))) == []

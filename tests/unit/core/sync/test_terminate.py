@@ -135,3 +135,19 @@ def test_failed_cleanup_ends_the_operation_in_error() -> None:
 def test_resources_are_not_touched_by_termination() -> None:
     step = syncstate.advance(request(), observed([obj("ConfigMap", "a")], terminating=True))
     assert (step.phase, step.actions) == (OperationPhase.FAILED, ())
+
+
+def test_a_completed_hook_only_loses_its_finalizer() -> None:
+    job, result = running_hook("done")
+    finished = ResourceResult(result.key, result.sync_phase, ResultCode.SYNCED, HookPhase.SUCCEEDED)
+    step = syncstate.advance(
+        request(),
+        observed(
+            [obj("Job", "done", hook="PreSync")],
+            live={key(job): job},
+            results=(finished,),
+            terminating=True,
+        ),
+    )
+    assert step.actions == (act.RemoveHookFinalizer(key(job), SyncPhase.PRE_SYNC),)
+    assert step.results == (finished,)
