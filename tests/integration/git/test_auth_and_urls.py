@@ -14,6 +14,8 @@ from tether.adapters.git import MirrorCache, auth, urls
 from tether.core import repocreds
 from tether.model.errors import GitError
 
+pytestmark = pytest.mark.timeout(30)
+
 TOKEN = "bearer-canary-token"
 PASSWORD = "askpass-canary-password"
 
