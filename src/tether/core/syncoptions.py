@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -185,9 +186,16 @@ def of(obj: Manifest | None) -> SyncOptions | OptionError:
     """The options in an object's sync-options annotation (comma separated)."""
     if obj is None:
         return SyncOptions()
-    return parse(resources.annotation(obj, ANNOTATION).split(","))
+    return _parse_annotation(resources.annotation(obj, ANNOTATION))
 
 
+@functools.lru_cache(maxsize=1024)
+def _parse_annotation(value: str) -> SyncOptions | OptionError:
+    # Every step re-plans every object; the same few annotation strings recur.
+    return parse(value.split(","))
+
+
+@functools.lru_cache(maxsize=1024)
 def resolve(operation: SyncOptions, *annotated: SyncOptions) -> Effective:
     """Merge the operation's options with those of a resource's objects (target, then live).
 

@@ -18,7 +18,7 @@ NAMESPACES = st.sampled_from(["app", "team", "ops"])
 KINDS = st.sampled_from(["ConfigMap", "Secret", "Deployment", "Service", "Foo", "Bar", "Job"])
 CRDS = {"Foo": crd("example.com", "Foo"), "Bar": crd("example.com", "Bar")}
 FAST = settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
 
 
@@ -39,7 +39,7 @@ def apps(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[ResourceKey, Manif
             },
         }
     for kind, name, ns, wave in draw(
-        st.lists(st.tuples(KINDS, NAMES, NAMESPACES, WAVES), max_size=8)
+        st.lists(st.tuples(KINDS, NAMES, NAMESPACES, WAVES), max_size=6)
     ):
         manifest = obj(kind, name, ns, wave=wave)
         desired[key(manifest)] = manifest
@@ -130,7 +130,7 @@ def test_waves_never_interleave_within_a_step(
         assert len(slots) <= 1, step
 
 
-@settings(FAST, max_examples=6)
+@settings(FAST, max_examples=5)
 @given(apps())
 def test_a_sync_resumed_from_any_step_continues_exactly_as_it_would_have(
     app: tuple[list[dict[str, Any]], dict[ResourceKey, Manifest], int],
