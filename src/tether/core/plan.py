@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from tether.core import hooks, ordering, syncoptions
-from tether.core.syncresults import ResourceResult, Results
+from tether.core.syncresults import ResourceResult, Results, result_key
 from tether.model import resources
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 from tether.model.status import Health, HookPhase, ResultCode, SyncPhase
@@ -45,6 +45,9 @@ class Request:
     """Argo's ``allowEmpty``: without it, a sync that would prune everything is refused."""
     timeout: timedelta | None = None
     """Terminate the operation once it has run this long; ``None`` never times out."""
+    client_side_apply_manager: str = "kubectl-client-side-apply"
+    """The manager whose fields move to tether before SSA (app annotation
+    ``argocd.argoproj.io/client-side-apply-migration-manager`` overrides it)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Observed:
     """The Application's ``argocd.argoproj.io/deletion-approved`` time, if any."""
     terminating: bool = False
     """A user asked to terminate the operation."""
+    shared: frozenset[ResourceKey] = frozenset()
+    """Desired objects another Application also tracks (Argo's ``SharedResourceWarning``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -228,12 +233,8 @@ def attach(tasks: list[Task] | tuple[Task, ...], results: Results) -> tuple[Task
     """The tasks with the recorded result of each attached (Argo keys by phase too)."""
     by_key = {result.result_key: result for result in results}
     return tuple(
-        dataclasses.replace(t, result=by_key.get(f"{_rkey(t.key)}:{t.phase.value}")) for t in tasks
+        dataclasses.replace(t, result=by_key.get(result_key(t.key, t.phase))) for t in tasks
     )
-
-
-def _rkey(key: ResourceKey) -> str:
-    return f"{key.group}/{key.kind}/{key.namespace}/{key.name}"
 
 
 def _task(

@@ -37,6 +37,9 @@ class Apply:
     dry_run: bool = False
     validate: bool = True
     hook: bool = False
+    migrate_from: str = ""
+    """Before this server-side apply, move field ownership from this client-side manager to
+    tether's, so fields ``kubectl apply`` once set are not left orphaned (Argo's migration)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -67,7 +67,7 @@ def advance(request: Request, observed: Observed) -> Step:
         reasons = "; ".join(refused.message for refused in built.invalid)
         message = f"one or more synchronization tasks are not valid: {reasons}"
         return Step(OperationPhase.FAILED, message, results=results)
-    refusal = _refuse_empty(request, built.tasks)
+    refusal = _refuse_empty(request, built.tasks) or _refuse_shared(request, observed, built.tasks)
     if refusal:
         return Step(OperationPhase.FAILED, refusal, results=results)
     tasks = built.tasks
@@ -92,7 +92,9 @@ def advance(request: Request, observed: Observed) -> Step:
     if namespace:
         # The destination namespace first: nothing namespaced can be created without it.
         message = f"creating namespace {request.destination_namespace}"
-        write = synctasks.write(namespace[0], dry_run=False)
+        write = synctasks.write(
+            namespace[0], dry_run=False, csa_manager=request.client_side_apply_manager
+        )
         return Step(OperationPhase.RUNNING, message, (write,), results, checks)
     return dataclasses.replace(_progress(request, observed, tasks), checks=checks)
 
@@ -114,6 +116,16 @@ def _refuse_empty(request: Request, tasks: Sequence[Task]) -> str | None:
         f"refusing to prune all {len(prunes)} live resources: the desired state is empty "
         "(set allowEmpty to sync an empty application)"
     )
+
+
+def _refuse_shared(request: Request, observed: Observed, tasks: Sequence[Task]) -> str | None:
+    """``FailOnSharedResource=true``: refuse to write objects another Application tracks."""
+    if not request.options.fail_on_shared_resource:
+        return None
+    shared = [t.key for t in tasks if t.target is not None and t.key in observed.shared]
+    if not shared:
+        return None
+    return "Shared resource found: " + ", ".join(str(k) for k in shared)
 
 
 def _out_of_sync_only(request: Request, observed: Observed, tasks: Sequence[Task]) -> list[Task]:
@@ -338,7 +350,11 @@ def _run_wave(
                 message=text,
             )
         else:
-            applies.append(synctasks.write(task, dry_run=request.dry_run))
+            applies.append(
+                synctasks.write(
+                    task, dry_run=request.dry_run, csa_manager=request.client_side_apply_manager
+                )
+            )
     if not applies:
         return results
     delay = timedelta(0) if final else WAVE_DELAY

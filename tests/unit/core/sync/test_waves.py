@@ -189,3 +189,36 @@ def test_a_timeout_terminates_the_operation() -> None:
     step = syncstate.advance(req, late)
     assert step.phase is OperationPhase.FAILED
     assert step.message == "Operation terminated: the sync ran longer than its timeout of 30s"
+
+
+def test_fields_owned_by_kubectl_move_to_tether_before_the_first_server_side_apply() -> None:
+    a = obj("ConfigMap", "a")
+    owned = {
+        **a,
+        "metadata": {**a["metadata"], "managedFields": [{"manager": "kubectl-client-side-apply"}]},
+    }
+    plain = {**a, "metadata": {**a["metadata"], "managedFields": [{"manager": "tether"}]}}
+
+    def apply_of(live: dict[str, object] | None, **kw: object) -> act.Apply:
+        live_map = {key(a): live} if live is not None else {}
+        step = syncstate.advance(request(**kw), observed([a], live=live_map))
+        assert isinstance(step.actions[0], act.Apply)
+        return step.actions[0]
+
+    assert apply_of(owned).migrate_from == "kubectl-client-side-apply"
+    assert apply_of(plain).migrate_from == ""
+    assert apply_of(None).migrate_from == ""
+    assert apply_of(owned, client_side_apply_manager="").migrate_from == ""
+    off = SyncOptions(client_side_apply_migration=False)
+    assert apply_of(owned, options=off).migrate_from == ""
+
+
+def test_fail_on_shared_resource_refuses_objects_another_app_tracks() -> None:
+    a, b = obj("ConfigMap", "a"), obj("ConfigMap", "b")
+    req = request(options=SyncOptions(fail_on_shared_resource=True))
+    step = syncstate.advance(req, observed([a, b], shared=frozenset({key(b)})))
+    assert step.phase is OperationPhase.FAILED
+    assert step.message == "Shared resource found: ConfigMap:app/b"
+    assert syncstate.advance(req, observed([a])).phase is OperationPhase.RUNNING
+    lenient = syncstate.advance(request(), observed([a, b], shared=frozenset({key(b)})))
+    assert lenient.phase is OperationPhase.RUNNING
