@@ -41,6 +41,9 @@ INDENTS: tuple[tuple[int, int, int], ...] = (
     (4, 6, 4),
 )
 
+ARGO_KINDS = frozenset({"Application", "AppProject"})
+"""The objects that live in the control plane's namespace (``--app-namespace`` moves them)."""
+
 _WIDTH = 4096
 """Never re-wrap long lines: the rewrite must not touch lines it does not change."""
 
@@ -51,13 +54,15 @@ _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//)[^\s]+)$
 class Pointing:
     """Where ``init`` points the distribution.
 
-    ``manifests_revision`` ``None`` keeps each child's own ``targetRevision``.
+    ``manifests_revision`` ``None`` keeps each child's own ``targetRevision``; ``app_namespace``
+    ``None`` keeps the namespace the Applications live in (``tether``; Argo CD uses ``argocd``).
     """
 
     repo: str
     revision: str
     manifests_repo: str
     manifests_revision: str | None
+    app_namespace: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -164,13 +169,25 @@ def repoint_root(text: str, pointing: Pointing, *, exclude: str | None = None) -
     changes: list[str] = []
     _set(source, "repoURL", pointing.repo, "spec.source", changes)
     _set(source, "targetRevision", pointing.revision, "spec.source", changes, after="repoURL")
+    if pointing.app_namespace is not None:
+        _move(doc, pointing.app_namespace, changes)
+        # The root creates its children, so it deploys into the namespace they live in.
+        destination = doc["spec"].get("destination")
+        if isinstance(destination, CommentedMap):
+            _set(destination, "namespace", pointing.app_namespace, "spec.destination", changes)
     meta = doc.setdefault("metadata", CommentedMap())
     annotations = meta.get("annotations")
     recorded = annotations.get(MANIFESTS_REPO_ANNOTATION) if annotations else None
     if recorded != pointing.manifests_repo:
         if annotations is None:
             annotations = meta["annotations"] = CommentedMap()
-        _set(annotations, MANIFESTS_REPO_ANNOTATION, pointing.manifests_repo, "metadata", changes)
+        _set(
+            annotations,
+            MANIFESTS_REPO_ANNOTATION,
+            pointing.manifests_repo,
+            "metadata.annotations",
+            changes,
+        )
     if exclude is not None:
         directory = source.get("directory")
         current = directory.get("exclude", "") if isinstance(directory, Mapping) else ""
@@ -195,7 +212,8 @@ def repoint_child(
 
     Sources in ``manifests_repos`` go to ``pointing.manifests_repo``; sources in
     ``distribution_repos`` to ``pointing.repo``; Helm charts and every other repository are left
-    alone. Documents other than Applications (an AppProject) are left alone too.
+    alone. Documents other than Applications are left alone, except that with
+    ``pointing.app_namespace`` Applications and AppProjects move to that namespace.
 
     Raises:
         InvalidInputError: the text is not YAML.
@@ -203,6 +221,8 @@ def repoint_child(
     yaml, docs = _load(text)
     changes: list[str] = []
     for doc in docs:
+        if pointing.app_namespace is not None and _is_argo_object(doc):
+            _move(doc, pointing.app_namespace, changes)
         if not _is_application(doc):
             continue
         spec = doc.get("spec")
@@ -338,6 +358,20 @@ def _result(yaml: YAML, docs: list[Any], text: str, changes: list[str]) -> Rewri
 
 def _is_application(doc: Any) -> bool:
     return isinstance(doc, Mapping) and doc.get("kind") == "Application"
+
+
+def _is_argo_object(doc: Any) -> bool:
+    return (
+        isinstance(doc, Mapping)
+        and doc.get("kind") in ARGO_KINDS
+        and str(doc.get("apiVersion", "")).startswith("argoproj.io/")
+    )
+
+
+def _move(doc: CommentedMap, namespace: str, changes: list[str]) -> None:
+    meta = doc.get("metadata")
+    if isinstance(meta, CommentedMap):
+        _set(meta, "namespace", namespace, "metadata", changes, after="name")
 
 
 def _only_application(docs: list[Any], what: str) -> CommentedMap:

@@ -337,3 +337,32 @@ def test_every_file_of_the_shipped_distribution_is_rewritten_into_valid_applicat
             parse_application(app)
             apps += 1
     assert apps == 28  # the root and 27 children
+
+
+def test_the_application_namespace_moves_applications_and_projects_but_nothing_else():
+    project = textwrap.dedent(
+        """\
+        apiVersion: argoproj.io/v1alpha1
+        kind: AppProject
+        metadata:
+          name: kubeflow
+          namespace: tether
+        """
+    )
+    config = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: tether\n"
+    moved = dist.Pointing(FORK, "main", FORK, "main", app_namespace="argocd")
+
+    result = repoint(f"{project}---\n{config}---\n{CHILD}", moved)
+
+    assert result.text.count("namespace: argocd") == 2
+    assert "name: c\n  namespace: tether\n" in result.text
+    assert "    namespace: auth\n" in result.text  # the child's destination stays
+
+
+def test_the_root_moves_with_its_children_and_deploys_them_into_that_namespace():
+    moved = dist.Pointing(FORK, "main", FORK, "main", app_namespace="argocd")
+
+    doc = yaml.safe_load(dist.repoint_root(ROOT, moved).text)
+
+    assert doc["metadata"]["namespace"] == "argocd"
+    assert doc["spec"]["destination"]["namespace"] == "argocd"

@@ -41,6 +41,11 @@ def kubeflow() -> None:
     "the others are excluded by the root. 'all' enables everything. [default: unchanged]",
 )
 @click.option(
+    "--app-namespace",
+    help="Move the Applications and the AppProject to this namespace (Argo CD: argocd). "
+    "[default: unchanged, tether]",
+)
+@click.option(
     "--dir",
     "directory",
     type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
@@ -65,6 +70,7 @@ def init(
     manifests_repo: str | None,
     manifests_revision: str | None,
     components: str | None,
+    app_namespace: str | None,
     directory: pathlib.Path,
     manifests_dir: pathlib.Path,
     check: bool,
@@ -83,6 +89,7 @@ def init(
         revision=revision,
         manifests_repo=manifests_repo or repo,
         manifests_revision=manifests_revision,
+        app_namespace=app_namespace,
     )
     wanted = None if components is None else [c for c in components.split(",") if c.strip()]
     result = use_case.init(directory, pointing, wanted, dry_run=dry_run)
