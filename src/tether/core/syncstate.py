@@ -14,19 +14,10 @@ from tether.core import backoff, hooks, ordering, plan, syncactions as act, sync
 from tether.core.plan import Observed, Request, Task
 from tether.core.syncresults import FINALIZER_FAILED, TERMINATION_FAILED, Results, put
 from tether.model.resources import ResourceKey
-from tether.model.status import HealthStatus, HookPhase, OperationPhase, ResultCode, SyncPhase
+from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
 
 WAVE_DELAY = timedelta(seconds=2)
 """Argo's ``ARGOCD_SYNC_WAVE_DELAY``: lets controllers react to a wave before the next one."""
-
-STILL_RUNNING = frozenset(
-    {
-        # Termination deletes a hook in these states: it has not finished, or nobody can tell.
-        HealthStatus.PROGRESSING,
-        HealthStatus.SUSPENDED,
-        HealthStatus.UNKNOWN,
-    }
-)
 
 REFUSED_UNKNOWN_DESIRED = (
     "refusing to sync: the desired state could not be computed, and syncing it could prune "
@@ -369,30 +360,11 @@ def _terminate(tasks: Sequence[Task], observed: Observed, timeout: timedelta | N
         return Step(OperationPhase.ERROR, "Operation termination had errors", results=results)
     actions: list[act.Action] = []
     for task in tasks:
-        if task.hook is None or task.live is None:
-            continue
-        if hooks.has_finalizer(task.live):
-            actions.append(act.RemoveHookFinalizer(task.key, task.phase))
-        if not task.running:
-            continue
-        verdict = observed.health.get(task.key)
-        still_running = verdict is not None and verdict.status in STILL_RUNNING
-        on_failure = hooks.DeletePolicy.HOOK_FAILED in task.hook.delete_policies
-        if still_running or on_failure:
-            if not synctasks.is_deleting(task.live):
-                reason = act.DeleteReason.TERMINATE
-                actions.append(
-                    act.DeleteHook(task.key, task.phase, reason, task.options.prune_propagation)
-                )
-        else:
-            results = synctasks.refresh(task, observed.health, results)
+        cleanup, results = synctasks.stop_hook(task, observed.health, results)
+        actions += cleanup
     if actions:
-        return Step(
-            OperationPhase.TERMINATING,
-            "terminating: stopping running hooks",
-            tuple(actions),
-            results,
-        )
+        message = "terminating: stopping running hooks"
+        return Step(OperationPhase.TERMINATING, message, tuple(actions), results)
     message = "Operation terminated"
     if timeout is not None:
         message += f": the sync ran longer than its timeout of {int(timeout.total_seconds())}s"

@@ -29,6 +29,15 @@ HOOK_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
     # Missing is not listed: Argo then treats the hook like one without a health check.
 }
 
+STILL_RUNNING = frozenset(
+    {
+        # Termination deletes a hook in these states: it has not finished, or nobody can tell.
+        HealthStatus.PROGRESSING,
+        HealthStatus.SUSPENDED,
+        HealthStatus.UNKNOWN,
+    }
+)
+
 RESOURCE_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
     # Non-hooks in a multi-step sync: only Healthy and Degraded end the wait.
     HealthStatus.HEALTHY: HookPhase.SUCCEEDED,
@@ -210,3 +219,30 @@ def policy_deletions(tasks: Sequence[Task], policy: hooks.DeletePolicy) -> list[
         and not t.running
         and not is_deleting(t.live)
     ]
+
+
+def stop_hook(
+    task: Task, health: Mapping[ResourceKey, Health | None], results: Results
+) -> tuple[list[act.Action], Results]:
+    """What terminating does to one hook: drop its finalizer, delete it if still running.
+
+    A running hook that has in fact finished gets its phase recorded instead; one with the
+    HookFailed policy is deleted anyway, since the operation is about to fail.
+    """
+    if task.hook is None or task.live is None:
+        return [], results
+    actions: list[act.Action] = []
+    if hooks.has_finalizer(task.live):
+        actions.append(act.RemoveHookFinalizer(task.key, task.phase))
+    if not task.running:
+        return actions, results
+    verdict = health.get(task.key)
+    still_running = verdict is not None and verdict.status in STILL_RUNNING
+    if still_running or hooks.DeletePolicy.HOOK_FAILED in task.hook.delete_policies:
+        if not is_deleting(task.live):
+            reason = act.DeleteReason.TERMINATE
+            actions.append(
+                act.DeleteHook(task.key, task.phase, reason, task.options.prune_propagation)
+            )
+        return actions, results
+    return actions, refresh(task, health, results)
