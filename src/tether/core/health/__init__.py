@@ -1,0 +1,20 @@
+"""Resource and Application health, as Argo CD judges it, plus tether's rules for Kubeflow kinds.
+
+``assess`` judges one live object (deletion, then custom Lua, then a built-in rule);
+``aggregate`` turns the health of an Application's resources into the Application's health.
+"""
+
+from __future__ import annotations
+
+from tether.core.health.application import ResourceHealthInput, aggregate, aggregate_states
+from tether.core.health.lua import LuaHealthOverrides, LuaHealthScript
+from tether.core.health.resource import assess
+
+__all__ = [
+    "LuaHealthOverrides",
+    "LuaHealthScript",
+    "ResourceHealthInput",
+    "aggregate",
+    "aggregate_states",
+    "assess",
+]
