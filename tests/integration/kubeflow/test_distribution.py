@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import copy
 import filecmp
 import json
 import pathlib
 import shutil
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -364,3 +366,50 @@ def test_a_child_that_does_not_render_is_reported_by_name_with_the_reason(fresh_
     failing = [line for line in result.output.splitlines() if "FAIL" in line]
     assert len(failing) == 1
     assert "katib" in failing[0] and "katib-with-typo" in failing[0]
+
+
+# -- What docs/kubeflow.md tells users to do ----------------------------------------------------
+
+
+def doc_yaml_blocks() -> list[str]:
+    text = (PROJECT / "docs" / "kubeflow.md").read_text()
+    return [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
+
+
+def render_one(fork: pathlib.Path, app: dict[str, Any]) -> list[dict[str, Any]]:
+    result = asyncio.run(bootstrap.manifest_service_for_directory(fork).render_application(app))
+    assert not hasattr(result, "message"), result
+    return list(getattr(result, "manifests", ()))
+
+
+def test_the_documented_microk8s_patch_moves_the_istio_cni_host_paths(fork, children):
+    block = next(b for b in doc_yaml_blocks() if "istio-cni-node" in b)
+    patches = yaml.safe_load(textwrap.dedent(block))["spec"]["source"]["kustomize"]["patches"]
+    app = copy.deepcopy(children["istio"])
+    app["spec"]["source"].setdefault("kustomize", {}).setdefault("patches", []).extend(patches)
+
+    objects = render_one(fork, app)
+
+    daemonset = next(o for o in objects if o["kind"] == "DaemonSet")
+    paths = {
+        v["name"]: v["hostPath"]["path"] for v in daemonset["spec"]["template"]["spec"]["volumes"]
+    }
+    assert paths["cni-bin-dir"] == "/var/snap/microk8s/current/opt/cni/bin"
+    assert paths["cni-net-dir"] == "/var/snap/microk8s/current/args/cni-network"
+
+
+@pytest.mark.parametrize(
+    ("child", "path"),
+    [
+        ("oauth2-proxy", "common/oauth2-proxy/overlays/m2m-dex-and-kind"),
+        ("oauth2-proxy", "common/oauth2-proxy/overlays/m2m-dex-and-eks"),
+        ("istio", "common/istio/istio-install/overlays/gke"),
+    ],
+)
+def test_the_documented_per_cluster_overlays_render_in_place_of_the_default(
+    fork, children, child, path
+):
+    app = copy.deepcopy(children[child])
+    app["spec"]["source"]["path"] = path
+
+    assert len(render_one(fork, app)) == len(kustomize_build(KUBEFLOW / path))
