@@ -178,14 +178,7 @@ def _record_hook_delete(
 ) -> Results:
     if action.reason is act.DeleteReason.TERMINATE:
         if outcome.ok:
-            return _set(
-                results,
-                action.key,
-                action.phase,
-                status=current.status,
-                hook_phase=HookPhase.SUCCEEDED,
-                message="Deleted",
-            )
+            return results  # the step already recorded the hook as terminated
         return _set(
             results,
             action.key,

@@ -183,7 +183,7 @@ def _pass(
     if running:
         missing = [t for t in running if t.live is None]
         for task in missing:
-            message = f"{task.key.kind}/{task.key.name} is missing, it might have been deleted"
+            message = f"Resource {task.describe()} is missing, it might have been deleted"
             results = synctasks.set_result(
                 results,
                 task,
@@ -225,7 +225,10 @@ def _fail(
     main = [t for t in tasks if t.phase is not SyncPhase.SYNC_FAIL]
     sync_fail = [t for t in tasks if t.phase is SyncPhase.SYNC_FAIL]
     failed = [t for t in main if t.completed and not t.successful]
-    applied_badly = any(t.result and t.result.status is ResultCode.SYNC_FAILED for t in failed)
+    applied_badly = any(
+        t.result and t.result.status is ResultCode.SYNC_FAILED and t.hook_phase is HookPhase.FAILED
+        for t in failed
+    )
     reason = (
         "one or more objects failed to apply"
         if applied_badly
@@ -235,7 +238,9 @@ def _fail(
     cleanup = [*cleanup, *synctasks.policy_deletions(tasks, hooks.DeletePolicy.HOOK_FAILED)]
     pending = [t for t in sync_fail if t.pending]
     if not pending:
-        failed_hooks = [t for t in sync_fail if t.completed and not t.successful]
+        failed_hooks = [
+            t for t in sync_fail if t.result and t.result.status is ResultCode.SYNC_FAILED
+        ]
         if failed_hooks:
             hooks_failed = "one or more SyncFail hooks failed"
             message += "\n" + synctasks.failure_message(hooks_failed, failed_hooks)
@@ -253,30 +258,82 @@ def _run_wave(
     final: bool,
     message: str = "one or more tasks are running",
 ) -> Step | Results:
-    """One stage of a wave: confirm prunes, prune, delete stale hooks, then write."""
+    """One stage of a wave: confirm prunes, prune, delete stale hooks, then write.
+
+    Each stage is one step, so a stage's actions never depend on an earlier one's outcome.
+    """
     prunes = [t for t in current if t.is_prune]
     writes = [t for t in current if not t.is_prune]
-    approved = observed.prune_approved_at is not None and (
-        observed.prune_approved_at >= request.started_at
-    )
+    if not request.dry_run:
+        # A previous run's finalizer would block the hook's deletion or linger on it.
+        cleanup = [
+            *cleanup,
+            *(
+                act.RemoveHookFinalizer(t.key, t.phase)
+                for t in writes
+                if t.is_hook and t.live is not None and hooks.has_finalizer(t.live)
+            ),
+        ]
+    waiting = _unconfirmed_prunes(request, observed, prunes)
+    if waiting:
+        return Step(OperationPhase.RUNNING, waiting, (*cleanup, act.Wait(waiting)), results)
+    deletes, recorded = _prune_stage(request, prunes, results)
+    if deletes:
+        # Within a wave, prune in the reverse of apply order (workloads before their namespace).
+        return Step(OperationPhase.RUNNING, message, (*cleanup, *reversed(deletes)), recorded)
+    if recorded != results:
+        return recorded
+    stale = [
+        t
+        for t in writes
+        if t.hook is not None
+        and t.live is not None
+        and hooks.DeletePolicy.BEFORE_HOOK_CREATION in t.hook.delete_policies
+    ]
+    if stale and not request.dry_run:
+        waiting = synctasks.waiting_message(stale, deletion=True)
+        removals: list[act.Action] = [
+            act.DeleteHook(
+                t.key, t.phase, act.DeleteReason.BEFORE_CREATION, t.options.prune_propagation
+            )
+            for t in stale
+            if not synctasks.is_deleting(t.live)
+        ]
+        actions = (*cleanup, *(removals or [act.Wait(waiting)]))
+        return Step(OperationPhase.RUNNING, waiting, actions, results)
+    applies, results = _write_stage(request, writes, results)
+    if not applies:
+        return results
+    delay = timedelta(0) if final else WAVE_DELAY
+    return Step(OperationPhase.RUNNING, message, (*cleanup, *applies), results, delay=delay)
+
+
+def _unconfirmed_prunes(request: Request, observed: Observed, prunes: Sequence[Task]) -> str:
+    """Argo's wait for ``Prune=confirm``: an approval given after the operation started."""
+    approved_at = observed.prune_approved_at
+    if approved_at is not None and approved_at >= request.started_at:
+        return ""
     unconfirmed = [
         t
         for t in prunes
         if synctasks.needs_confirmation(t, request.prune)
         and synctasks.prune_skip(t, request.prune) is None
     ]
-    if unconfirmed and not approved:
-        first = unconfirmed[0].obj
-        waiting = "Waiting for pruning confirmation of "
-        waiting += (
-            f"{first.get('apiVersion', '')}/{unconfirmed[0].key.kind}/{unconfirmed[0].key.name}"
-        )
-        if len(unconfirmed) > 1:
-            waiting += f" and {len(unconfirmed) - 1} more resources"
-        return Step(OperationPhase.RUNNING, waiting, (*cleanup, act.Wait(waiting)), results)
+    if not unconfirmed:
+        return ""
+    first = unconfirmed[0]
+    waiting = "Waiting for pruning confirmation of "
+    waiting += f"{first.obj.get('apiVersion', '')}/{first.key.kind}/{first.key.name}"
+    if len(unconfirmed) > 1:
+        waiting += f" and {len(unconfirmed) - 1} more resources"
+    return waiting
 
+
+def _prune_stage(
+    request: Request, prunes: Sequence[Task], results: Results
+) -> tuple[list[act.Action], Results]:
+    """DELETE calls for the wave's prunes; skips are recorded at once, needing no call."""
     deletes: list[act.Action] = []
-    before = results
     for task in prunes:
         skip = synctasks.prune_skip(task, request.prune)
         if skip is not None:
@@ -296,39 +353,13 @@ def _run_wave(
             )
         else:
             deletes.append(act.Prune(task.key, task.phase, task.options.prune_propagation))
-    if deletes:
-        # Within a wave, prune in the reverse of apply order (workloads before their namespace).
-        return Step(OperationPhase.RUNNING, message, (*cleanup, *reversed(deletes)), results)
-    if results != before:
-        return results
+    return deletes, results
 
-    stale = [
-        t
-        for t in writes
-        if t.hook is not None
-        and t.live is not None
-        and hooks.DeletePolicy.BEFORE_HOOK_CREATION in t.hook.delete_policies
-    ]
-    if stale and not request.dry_run:
-        removals: list[act.Action] = []
-        for task in stale:
-            assert task.live is not None
-            if hooks.has_finalizer(task.live):
-                removals.append(act.RemoveHookFinalizer(task.key, task.phase))
-            if not synctasks.is_deleting(task.live):
-                removals.append(
-                    act.DeleteHook(
-                        task.key,
-                        task.phase,
-                        act.DeleteReason.BEFORE_CREATION,
-                        task.options.prune_propagation,
-                    )
-                )
-        waiting = synctasks.waiting_message(stale, deletion=True)
-        return Step(
-            OperationPhase.RUNNING, waiting, (*cleanup, *(removals or [act.Wait(waiting)])), results
-        )
 
+def _write_stage(
+    request: Request, writes: Sequence[Task], results: Results
+) -> tuple[list[act.Action], Results]:
+    """The wave's writes, in order; a dry run skips kinds the server cannot validate yet."""
     applies: list[act.Action] = []
     for task in writes:
         if request.dry_run and task.skip_dry_run:
@@ -341,15 +372,9 @@ def _run_wave(
                 message=text,
             )
         else:
-            applies.append(
-                synctasks.write(
-                    task, dry_run=request.dry_run, csa_manager=request.client_side_apply_manager
-                )
-            )
-    if not applies:
-        return results
-    delay = timedelta(0) if final else WAVE_DELAY
-    return Step(OperationPhase.RUNNING, message, (*cleanup, *applies), results, delay=delay)
+            manager = request.client_side_apply_manager
+            applies.append(synctasks.write(task, dry_run=request.dry_run, csa_manager=manager))
+    return applies, results
 
 
 def _terminate(tasks: Sequence[Task], observed: Observed, timeout: timedelta | None) -> Step:

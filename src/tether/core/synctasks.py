@@ -30,12 +30,8 @@ HOOK_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
 }
 
 STILL_RUNNING = frozenset(
-    {
-        # Termination deletes a hook in these states: it has not finished, or nobody can tell.
-        HealthStatus.PROGRESSING,
-        HealthStatus.SUSPENDED,
-        HealthStatus.UNKNOWN,
-    }
+    # Termination deletes a hook in these states: it has not finished.
+    {HealthStatus.PROGRESSING, HealthStatus.SUSPENDED}
 )
 
 RESOURCE_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
@@ -103,22 +99,29 @@ def refresh(task: Task, health: Mapping[ResourceKey, Health | None], results: Re
 
 
 def waiting_message(tasks: Sequence[Task], *, deletion: bool = False) -> str:
-    """Argo's "waiting for ..." message, naming the first task and counting the rest."""
-    first = tasks[0]
-    waiting_for, more = (
-        ("completion of hook", "hooks") if first.is_hook else ("healthy state of", "resources")
-    )
+    """Argo's "waiting for ..." message: hooks named first, the rest counted."""
+    hook_tasks = [t for t in tasks if t.is_hook]
+    first = hook_tasks[0] if hook_tasks else tasks[0]
+    reason = "completion of hook" if hook_tasks else "healthy state of"
     if deletion:
-        waiting_for = "deletion of"
-    message = f"waiting for {waiting_for} {first.describe()}"
+        reason = "deletion of hook" if hook_tasks else "deletion of"
+    more = "hooks" if len(hook_tasks) == len(tasks) else "resources"
+    message = f"waiting for {reason} {first.describe()}"
     if len(tasks) > 1:
         message += f" and {len(tasks) - 1} more {more}"
     return message
 
 
 def failure_message(reason: str, tasks: Sequence[Task]) -> str:
-    """``<reason>, reason: <messages of the failed tasks>`` (Argo's setOperationFailed)."""
-    messages = [task.result.message for task in tasks if task.result and task.result.message]
+    """``<reason>, reason: <messages>``, from the tasks that failed to apply, as Argo words it.
+
+    Tasks that only turned out unhealthy are not quoted: Argo lists ``SyncFailed`` ones.
+    """
+    messages = [
+        task.result.message
+        for task in tasks
+        if task.result and task.result.status is ResultCode.SYNC_FAILED and task.result.message
+    ]
     return f"{reason}, reason: {','.join(messages)}" if messages else reason
 
 
@@ -224,25 +227,35 @@ def policy_deletions(tasks: Sequence[Task], policy: hooks.DeletePolicy) -> list[
 def stop_hook(
     task: Task, health: Mapping[ResourceKey, Health | None], results: Results
 ) -> tuple[list[act.Action], Results]:
-    """What terminating does to one hook: drop its finalizer, delete it if still running.
+    """What terminating does to one hook (Argo's terminateHooksPreemptively).
 
-    A running hook that has in fact finished gets its phase recorded instead; one with the
-    HookFailed policy is deleted anyway, since the operation is about to fail.
+    Completed hooks only lose their finalizer. A running hook loses it too, is deleted while
+    it still runs (or anyway with the HookFailed policy), and records its real phase if it had
+    in fact finished, else ``Failed: Terminated``.
     """
-    if task.hook is None or task.live is None:
+    if task.hook is None or not (task.running or task.completed):
+        return [], results
+    status = task.result.status if task.result else None
+    if task.live is None:
+        if task.running:
+            results = set_result(
+                results, task, status=status, hook_phase=HookPhase.SUCCEEDED, message="Terminated"
+            )
         return [], results
     actions: list[act.Action] = []
     if hooks.has_finalizer(task.live):
         actions.append(act.RemoveHookFinalizer(task.key, task.phase))
-    if not task.running:
+    if task.completed:
         return actions, results
     verdict = health.get(task.key)
     still_running = verdict is not None and verdict.status in STILL_RUNNING
-    if still_running or hooks.DeletePolicy.HOOK_FAILED in task.hook.delete_policies:
-        if not is_deleting(task.live):
-            reason = act.DeleteReason.TERMINATE
-            actions.append(
-                act.DeleteHook(task.key, task.phase, reason, task.options.prune_propagation)
-            )
+    on_failure = hooks.DeletePolicy.HOOK_FAILED in task.hook.delete_policies
+    if (still_running or on_failure) and not is_deleting(task.live):
+        reason = act.DeleteReason.TERMINATE
+        actions.append(act.DeleteHook(task.key, task.phase, reason, task.options.prune_propagation))
+    if still_running:
+        results = set_result(
+            results, task, status=status, hook_phase=HookPhase.FAILED, message="Terminated"
+        )
         return actions, results
     return actions, refresh(task, health, results)

@@ -80,7 +80,7 @@ def test_a_failed_hook_fails_the_sync_and_hook_failed_hooks_are_deleted() -> Non
     assert step.phase is OperationPhase.FAILED
     assert (
         step.message
-        == "one or more synchronization tasks completed unsuccessfully, reason: crash loop"
+        == "one or more synchronization tasks completed unsuccessfully"  # unhealthy: not quoted
     )
     assert step.actions == (
         act.RemoveHookFinalizer(pre, SyncPhase.PRE_SYNC),
@@ -101,19 +101,14 @@ def test_sync_fail_hooks_run_after_a_failure_then_the_sync_fails() -> None:
     assert running[-1].message == "one or more objects failed to apply, reason: denied"
 
 
-def test_a_failing_sync_fail_hook_is_named_in_the_message() -> None:
-    desired = [obj("ConfigMap", "a"), job("cleanup", "SyncFail")]
-    a, cleanup = key(desired[0]), key(desired[1])
+def test_a_sync_fail_hook_that_failed_to_apply_is_named_in_the_message() -> None:
+    desired = [obj("ConfigMap", "a"), job("cleanup", "SyncFail"), job("notify", "SyncFail")]
+    a, cleanup, notify = (key(d) for d in desired)
+    hook = SyncPhase.SYNC_FAIL
     results = (
         ResourceResult(a, SyncPhase.SYNC, ResultCode.SYNC_FAILED, HookPhase.FAILED, "denied"),
-        ResourceResult(
-            cleanup,
-            SyncPhase.SYNC_FAIL,
-            ResultCode.SYNCED,
-            HookPhase.FAILED,
-            "job failed",
-            SyncPhase.SYNC_FAIL,
-        ),
+        ResourceResult(cleanup, hook, ResultCode.SYNCED, HookPhase.FAILED, "job failed", hook),
+        ResourceResult(notify, hook, ResultCode.SYNC_FAILED, HookPhase.FAILED, "forbidden", hook),
     )
     step = syncstate.advance(
         request(), observed(desired, live={cleanup: desired[1]}, results=results)
@@ -121,7 +116,7 @@ def test_a_failing_sync_fail_hook_is_named_in_the_message() -> None:
     assert step.phase is OperationPhase.FAILED
     assert step.message == (
         "one or more objects failed to apply, reason: denied\n"
-        "one or more SyncFail hooks failed, reason: job failed"
+        "one or more SyncFail hooks failed, reason: forbidden"
     )
 
 
@@ -136,7 +131,7 @@ def test_a_previous_runs_hook_is_deleted_before_it_is_created_again() -> None:
         "Apply:pre",
         "RemoveHookFinalizer:pre",
     ]
-    assert run.steps[0].message == "waiting for deletion of batch/Job/pre"
+    assert run.steps[0].message == "waiting for deletion of hook batch/Job/pre"
     assert run.final.phase is OperationPhase.SUCCEEDED
 
 
@@ -144,7 +139,7 @@ def test_a_hook_still_being_deleted_is_waited_for() -> None:
     pre = job("pre", "PreSync")
     going = {**pre, "metadata": {**pre["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
     step = syncstate.advance(request(), observed([pre], live={key(pre): going}))
-    assert step.actions == (act.Wait("waiting for deletion of batch/Job/pre"),)
+    assert step.actions == (act.Wait("waiting for deletion of hook batch/Job/pre"),)
 
 
 def test_a_failed_before_creation_delete_fails_the_sync() -> None:

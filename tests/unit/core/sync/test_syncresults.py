@@ -38,11 +38,6 @@ def test_the_result_key_is_argos() -> None:
         (act.DryRun(K, S, M), BAD, (ResultCode.SYNC_FAILED, None, "boom")),
         (
             act.DeleteHook(K, S, act.DeleteReason.TERMINATE),
-            OK,
-            (None, HookPhase.SUCCEEDED, "Deleted"),
-        ),
-        (
-            act.DeleteHook(K, S, act.DeleteReason.TERMINATE),
             BAD,
             (None, HookPhase.FAILED, "failed to terminate: boom"),
         ),
@@ -72,6 +67,7 @@ def test_outcomes_map_to_status_and_hook_phase_as_in_argo(
         act.DryRun(K, S, M),
         act.DeleteHook(K, S, act.DeleteReason.BEFORE_CREATION),
         act.DeleteHook(K, S, act.DeleteReason.POLICY),
+        act.DeleteHook(K, S, act.DeleteReason.TERMINATE),
         act.RemoveHookFinalizer(K, S),
         act.Wait("health"),
     ],

@@ -43,13 +43,14 @@ def test_termination_stops_running_hooks_then_fails_the_operation() -> None:
         act.RemoveHookFinalizer(key(job), SyncPhase.PRE_SYNC),
         act.DeleteHook(key(job), SyncPhase.PRE_SYNC, act.DeleteReason.TERMINATE),
     )
+    world.results = step.results
     for action in step.actions:
         world.perform(action)
     done = syncstate.advance(request(), world.observe(desired, terminating=True))
     assert done.phase is OperationPhase.FAILED
     assert done.message == "Operation terminated"
-    assert done.results[0].hook_phase is HookPhase.SUCCEEDED
-    assert done.results[0].message == "Deleted"
+    assert done.results[0].hook_phase is HookPhase.FAILED
+    assert done.results[0].message == "Terminated"
 
 
 def test_a_finished_hook_is_recorded_not_deleted() -> None:
@@ -69,7 +70,7 @@ def test_a_finished_hook_is_recorded_not_deleted() -> None:
     assert step.results[0].hook_phase is HookPhase.SUCCEEDED
 
 
-def test_hooks_with_unknown_health_or_hook_failed_policy_are_deleted_too() -> None:
+def test_a_finished_hook_with_the_hook_failed_policy_is_deleted_and_unknown_is_a_failure() -> None:
     unknown, r1 = running_hook("a")
     failing, r2 = running_hook("b", "HookFailed")
     unknown["metadata"]["finalizers"] = []
@@ -95,7 +96,24 @@ def test_hooks_with_unknown_health_or_hook_failed_policy_are_deleted_too() -> No
             terminating=True,
         ),
     )
-    assert [type(a).__name__ for a in step.actions] == ["DeleteHook", "DeleteHook"]
+    assert step.actions == (
+        act.DeleteHook(key(failing), SyncPhase.PRE_SYNC, act.DeleteReason.TERMINATE),
+    )
+    phases = {r.key.name: r.hook_phase for r in step.results}
+    assert phases == {"a": HookPhase.FAILED, "b": HookPhase.SUCCEEDED}
+
+
+def test_a_running_hook_already_gone_is_recorded_as_terminated() -> None:
+    _, result = running_hook("gone")
+    step = syncstate.advance(
+        request(),
+        observed([obj("Job", "gone", hook="PreSync")], results=(result,), terminating=True),
+    )
+    assert step.phase is OperationPhase.FAILED
+    assert (step.results[0].hook_phase, step.results[0].message) == (
+        HookPhase.SUCCEEDED,
+        "Terminated",
+    )
 
 
 def test_a_hook_already_being_deleted_is_left_alone() -> None:
@@ -125,6 +143,7 @@ def test_failed_cleanup_ends_the_operation_in_error() -> None:
     )
     desired = (obj("Job", "migrate", hook="PreSync"),)
     step = syncstate.advance(request(), world.observe(desired, terminating=True))
+    world.results = step.results
     for action in step.actions:
         world.perform(action)
     done = syncstate.advance(request(), world.observe(desired, terminating=True))

@@ -62,7 +62,7 @@ def test_the_final_wave_is_gated_when_it_has_hooks() -> None:
     ]
     run = drive(request(), desired, World(ticks=2))
     assert run.steps[-2].message == (
-        "waiting for healthy state of apps/Deployment/d and 1 more resources"
+        "waiting for completion of hook batch/Job/j and 1 more resources"
     )
     assert run.final.message == "successfully synced (no more tasks)"
     assert run.final.phase is OperationPhase.SUCCEEDED
@@ -80,7 +80,7 @@ def test_a_degraded_resource_in_an_earlier_wave_fails_the_sync() -> None:
     assert step2.phase is OperationPhase.FAILED
     assert (
         step2.message
-        == "one or more synchronization tasks completed unsuccessfully, reason: crash loop"
+        == "one or more synchronization tasks completed unsuccessfully"  # unhealthy: not quoted
     )
 
 
