@@ -18,7 +18,7 @@ from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 
-from tether.core import manifests, sources
+from tether.core import manifests, repocreds, sources
 from tether.model.errors import InvalidInputError
 
 UPSTREAM_MANIFESTS_REPOS = ("https://github.com/kubeflow/manifests.git",)
@@ -105,11 +105,29 @@ class Child:
         return head if sep else ""
 
 
+def check_pointing(pointing: Pointing) -> None:
+    """Refuse repository URLs that carry credentials: ``init`` writes them into Git.
+
+    Raises:
+        InvalidInputError: a URL has a password, or a user name over HTTP(S) (a token), naming
+            the URL without its credentials.
+    """
+    for url in (pointing.repo, pointing.manifests_repo):
+        bare, user, password = repocreds.split_userinfo(url)
+        if password or (user and url.lower().startswith(("http://", "https://"))):
+            raise InvalidInputError(
+                f"{bare}: the URL carries credentials, which would be committed with the "
+                "distribution; give the plain URL and configure repository credentials instead"
+            )
+
+
 def normalize_repo(url: str) -> str:
     """A repository URL reduced to ``host/path`` so spellings of one repository compare equal.
 
     ``https://GitHub.com/org/x.git/``, ``git@github.com:org/x`` and ``ssh://git@github.com/org/x``
-    all become ``github.com/org/x``.
+    all become ``github.com/org/x``. Broader than Argo CD's comparison form
+    (``repocreds.normalize_url``), which keeps the scheme: here the HTTPS and SSH spellings of a
+    fork are the same fork.
     """
     text = url.strip()
     scp = _SCP_LIKE.match(text)
@@ -266,10 +284,12 @@ def select(children: Sequence[Child], wanted: Iterable[str]) -> tuple[str, ...]:
     Files at the top of the children folder (the AppProject) are never left out.
 
     Raises:
-        InvalidInputError: a wanted name is neither a component nor an Application, naming the
-            known ones.
+        InvalidInputError: no name is given, or a name is neither a component nor an
+            Application (the message lists the components).
     """
     names = [w.strip() for w in wanted if w.strip()]
+    if not names:
+        raise InvalidInputError("no components named; to keep every component, name 'all'")
     if ALL_COMPONENTS in names:
         return ()
     known = {c.component for c in children if c.component} | {c.name for c in children}
@@ -407,5 +427,5 @@ def _set(
         mapping[key] = new
     else:
         mapping.insert(list(mapping).index(after) + 1, key, new)
-    shown = "(unset)" if old is None else repr(str(old))
-    changes.append(f"{where}.{key}: {shown} -> {value!r}")
+    shown = "(unset)" if old is None else repr(repocreds.redact_url(str(old)))
+    changes.append(f"{where}.{key}: {shown} -> {repocreds.redact_url(value)!r}")

@@ -87,9 +87,10 @@ def init(
         dry_run: compute and validate, but write nothing.
 
     Raises:
-        InvalidInputError: a file is missing, not YAML, or would not be a valid Application;
-            a component is unknown.
+        InvalidInputError: a repository URL carries credentials; a file is missing, not YAML, or
+            would not be a valid Application; a component is unknown.
     """
+    distribution.check_pointing(pointing)
     root_path = directory / ROOT_FILE
     if not root_path.is_file():
         raise InvalidInputError(

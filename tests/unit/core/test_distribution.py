@@ -366,3 +366,35 @@ def test_the_root_moves_with_its_children_and_deploys_them_into_that_namespace()
 
     assert doc["metadata"]["namespace"] == "argocd"
     assert doc["spec"]["destination"]["namespace"] == "argocd"
+
+
+def test_an_empty_component_list_is_refused_rather_than_excluding_everything():
+    with pytest.raises(InvalidInputError, match="name 'all'"):
+        dist.select(CHILDREN, [" ", ""])
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://ghp_secret@github.com/acme/fork.git", "https://me:s3cret@git.example/fork.git"],
+)
+def test_a_url_with_credentials_is_refused_without_echoing_them(url):
+    with pytest.raises(InvalidInputError, match="carries credentials") as caught:
+        dist.check_pointing(dist.Pointing(url, "main", FORK, "main"))
+
+    assert "secret" not in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_ssh_urls_with_the_usual_git_user_are_accepted():
+    for url in ("git@github.com:acme/fork.git", "ssh://git@github.com/acme/fork.git"):
+        dist.check_pointing(dist.Pointing(url, "main", url, "main"))
+
+
+def test_credentials_already_in_a_file_are_not_repeated_in_the_change_list():
+    text = CHILD.replace(
+        "https://github.com/kubeflow/manifests.git", "https://tok@github.com/x.git"
+    )
+
+    result = dist.repoint_child(text, POINTING, manifests_repos=["https://github.com/x.git"])
+
+    assert result.changed
+    assert not any("tok" in line for line in result.changes)
