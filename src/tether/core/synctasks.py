@@ -117,11 +117,13 @@ def failure_message(reason: str, tasks: Sequence[Task]) -> str:
 
     Tasks that only turned out unhealthy are not quoted: Argo lists ``SyncFailed`` ones.
     """
-    messages = [
-        task.result.message
-        for task in tasks
-        if task.result and task.result.status is ResultCode.SYNC_FAILED and task.result.message
-    ]
+    messages = list(
+        dict.fromkeys(  # each message once, as Argo does, but in task order to stay stable
+            task.result.message
+            for task in tasks
+            if task.result and task.result.status is ResultCode.SYNC_FAILED and task.result.message
+        )
+    )
     return f"{reason}, reason: {','.join(messages)}" if messages else reason
 
 

@@ -130,6 +130,15 @@ def test_an_apply_error_fails_the_sync_with_its_message() -> None:
     assert key(desired[1]) in world.live  # the rest of the wave was still applied
 
 
+def test_the_same_failure_is_quoted_once() -> None:
+    desired = [obj("ConfigMap", "a"), obj("ConfigMap", "b"), obj("ConfigMap", "c")]
+    world = World(
+        fail=lambda a: "quota exceeded" if isinstance(a, act.Apply) and a.key.name != "b" else None
+    )
+    run = drive(request(), desired, world)
+    assert run.final.message == "one or more objects failed to apply, reason: quota exceeded"
+
+
 def test_objects_are_written_as_their_options_say() -> None:
     ns = obj("Namespace", "team", "", options="Replace=true")
     live_ns = {**ns, "metadata": {**ns["metadata"], "resourceVersion": "42"}}
