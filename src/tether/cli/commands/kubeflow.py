@@ -127,7 +127,9 @@ def _report(checks: list[use_case.RenderCheck]) -> int:
     for item in checks:
         if item.problem:
             failed += 1
-            click.echo(f"  FAIL {item.application:<{width}}  {item.problem}")
+            # Tool errors span lines: keep them under the Application they belong to.
+            problem = item.problem.replace("\n", "\n" + " " * (width + 9))
+            click.echo(f"  FAIL {item.application:<{width}}  {problem}")
         elif item.skipped:
             click.echo(f"  skip {item.application:<{width}}  {item.skipped}")
         else:
