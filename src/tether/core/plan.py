@@ -178,7 +178,7 @@ def build(request: Request, observed: Observed) -> Plan:
     invalid: list[ResourceResult] = []
     targets: dict[ResourceKey, Manifest] = {}
     hook_objs: list[tuple[Manifest, hooks.Classification]] = []
-    skipped: set[ResourceKey] = set()
+    skipped: list[ResourceKey] = []
     for obj in observed.desired:
         classification = hooks.classify(obj)
         if classification.role is hooks.Role.HOOK:
@@ -186,32 +186,15 @@ def build(request: Request, observed: Observed) -> Plan:
         elif classification.role is hooks.Role.RESOURCE:
             targets[ResourceKey.of(obj)] = obj  # the last duplicate wins, as in Argo CD
         elif classification.role is hooks.Role.SKIPPED:
-            skipped.add(ResourceKey.of(obj))
+            skipped.append(ResourceKey.of(obj))
 
-    pool = dict(observed.live)
-    tasks: list[Task] = []
-    ns = request.destination_namespace
-    for key in skipped:
-        found = _find_live(pool, key, ns)
-        if found is not None:
-            del pool[found]
-    for key, target in targets.items():
-        found = _find_live(pool, key, ns)
-        live = pool.pop(found) if found is not None else None
-        tasks.append(_task(key, SyncPhase.SYNC, target, live, op_options, invalid))
-    for key, live in pool.items():
-        if hooks.classify(live).role is hooks.Role.RESOURCE:
-            tasks.append(_task(key, SyncPhase.SYNC, None, live, op_options, invalid))
-    if request.resources is not None:
-        tasks = [task for task in tasks if task.key in request.resources]
-
-    skip_hooks = request.strategy is Strategy.APPLY or request.resources is not None
-    if not skip_hooks:
+    tasks = _resource_tasks(request, observed, targets, skipped, op_options, invalid)
+    # Argo skips hooks for the apply strategy (rollbacks use it) and for selective syncs.
+    if request.strategy is Strategy.HOOK and request.resources is None:
         for obj, classification in hook_objs:
             for phase in classification.sync_phases:
-                tasks.append(_hook_task(request, observed, obj, phase, classification, op_options))
-                tasks[-1] = _check_options(tasks[-1], invalid)
-
+                task = _hook_task(request, observed, obj, phase, classification, op_options)
+                tasks.append(_check_options(task, invalid))
     namespace_task = _namespace_task(request, observed, targets, hook_objs, op_options)
     if namespace_task is not None:
         tasks.append(namespace_task)
@@ -227,6 +210,37 @@ def build(request: Request, observed: Observed) -> Plan:
         move=lambda t, phase, wave: dataclasses.replace(t, phase=phase, wave=wave),
     )
     return Plan(attach(ordered, observed.results), tuple(invalid))
+
+
+def _resource_tasks(
+    request: Request,
+    observed: Observed,
+    targets: Mapping[ResourceKey, Manifest],
+    skipped: list[ResourceKey],
+    op_options: syncoptions.SyncOptions,
+    invalid: list[ResourceResult],
+) -> list[Task]:
+    """Pair targets with live objects; live objects left over become prunes."""
+    pool = dict(observed.live)
+    ns = request.destination_namespace
+    for key in skipped:
+        found = _find_live(pool, key, ns)
+        if found is not None:
+            del pool[found]  # ``hook: Skip`` keeps its live object out of pruning too
+    pairs: list[tuple[ResourceKey, Manifest | None, Manifest | None]] = []
+    for key, target in targets.items():
+        found = _find_live(pool, key, ns)
+        pairs.append((key, target, pool.pop(found) if found is not None else None))
+    for key, live in pool.items():
+        # Live hooks (and skipped or ignored objects) are never pruned.
+        if hooks.classify(live).role is hooks.Role.RESOURCE:
+            pairs.append((key, None, live))
+    selected = request.resources
+    return [
+        _task(key, SyncPhase.SYNC, target, live, op_options, invalid)
+        for key, target, live in pairs
+        if selected is None or key in selected
+    ]
 
 
 def attach(tasks: list[Task] | tuple[Task, ...], results: Results) -> tuple[Task, ...]:

@@ -203,3 +203,11 @@ def test_task_states_follow_the_recorded_hook_phase() -> None:
 
 def test_a_skipped_object_without_a_live_one_is_simply_left_out() -> None:
     assert summary(plan.build(request(), observed([obj("ConfigMap", "s", hook="Skip")]))) == []
+
+
+def test_a_selective_sync_ignores_objects_it_did_not_select() -> None:
+    bad = obj("ConfigMap", "bad", options="Sparkle=true")
+    good = obj("ConfigMap", "good")
+    built = plan.build(request(resources=frozenset({key(good)})), observed([bad, good]))
+    assert built.invalid == ()
+    assert summary(built) == ["ConfigMap/good@Sync/0"]
