@@ -7,10 +7,10 @@ Read this file first to see every boundary tether has.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from tether.core.sources import RenderRequest
-from tether.model.resources import Manifest
+from tether.model.resources import GroupKind, Manifest, ResourceKey
 
 
 class Cluster(Protocol):
@@ -38,6 +38,34 @@ class Cluster(Protocol):
         propagation: str = "Foreground",
     ) -> bool:
         """Delete one object; ``False`` when it was already gone."""
+        ...
+
+    async def create(
+        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Create an object (``generateName`` works); for hooks and Events."""
+        ...
+
+    async def update(
+        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """Replace an object, its resourceVersion acting as an optimistic lock."""
+        ...
+
+    async def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str = "",
+        *,
+        patch: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+        patch_type: Literal["merge", "json", "strategic"] = "merge",
+        subresource: str = "",
+        field_manager: str = "",
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Patch an object: a merge patch (mapping) or a JSON patch (list of operations)."""
         ...
 
     def watch(
@@ -92,4 +120,24 @@ class Renderer(Protocol):
 
     async def tool_versions(self) -> Mapping[str, str]:
         """Versions of the tools renders depend on (part of every render-cache key)."""
+        ...
+
+
+class LiveState(Protocol):
+    """The watch-fed view of a cluster the controller compares against (no requests made)."""
+
+    def manifest(self, key: ResourceKey) -> Mapping[str, Any] | None:
+        """The full live object, when the cache keeps it (tracked objects, CRDs, apps)."""
+        ...
+
+    def managed_by(self, app_instance: str) -> Sequence[ResourceKey]:
+        """Keys of the live objects whose tracking names ``app_instance``."""
+        ...
+
+    def is_namespaced(self, group_kind: GroupKind) -> bool | None:
+        """Whether a kind is namespaced; ``None`` when the cluster does not know the kind."""
+        ...
+
+    def preferred_version(self, group_kind: GroupKind) -> str | None:
+        """The ``apiVersion`` to use for a kind, or ``None`` when the kind is unknown."""
         ...

@@ -1,0 +1,284 @@
+"""Compare an Application with the live cluster: render, pair, diff (server-side), assess health.
+
+The result carries everything a status needs and everything a sync needs. Live state comes from
+the watch-fed cache; the only requests are server-side-apply dry runs, cached by the desired
+object's digest and the live resourceVersion, so an unchanged app costs no request at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import cachetools
+import orjson
+
+from tether import ports
+from tether.core import diff, health, ignore, policy, tracking
+from tether.model.application import Application
+from tether.model.errors import TetherError
+from tether.model.project import AppProject
+from tether.model.resources import (
+    GroupKind,
+    Manifest,
+    ResourceKey,
+    kind_of,
+    metadata_of,
+    namespace_of,
+    spec_of,
+)
+from tether.model.status import Health, HealthStatus, SyncStatus
+from tether.services.manifests import ManifestService, RenderFailed
+
+log = logging.getLogger(__name__)
+
+DRY_RUN_CACHE_SIZE = 50_000
+"""Dry-run results kept: about one per managed object for a large installation."""
+
+DRY_RUN_PARALLELISM = 16
+"""Concurrent dry-run requests per comparison; the API server handles these cheaply."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ResourceState:
+    """One resource of an app: what Git wants, what the cluster has, and the verdicts."""
+
+    key: ResourceKey
+    desired: Manifest | None
+    live: Manifest | None
+    difference: diff.ResourceDiff
+    status: diff.ResourceStatus
+    health: Health | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """The outcome of comparing one Application with the cluster."""
+
+    sync_status: SyncStatus
+    revisions: tuple[str, ...]
+    resources: tuple[ResourceState, ...]
+    health: Health
+    desired: tuple[dict[str, Any], ...]
+    """Every desired object after namespacing and tracking, in source order (hooks included)."""
+
+    errors: tuple[tuple[str, str], ...] = ()
+    """``(condition type, message)`` pairs: ComparisonError, InvalidSpecError, warnings."""
+
+    desired_known: bool = True
+    """False when rendering failed: the desired state is unknown, so nothing may be pruned."""
+
+    def out_of_sync(self) -> list[ResourceState]:
+        """Resources that make the app OutOfSync."""
+        return [r for r in self.resources if r.status.counts]
+
+
+class Comparer:
+    """Compares Applications; one per process, shared by the controller and the CLI."""
+
+    def __init__(
+        self,
+        manifests: ManifestService,
+        cluster: ports.Cluster,
+        live: ports.LiveState,
+        *,
+        field_manager: str,
+        control_plane_namespace: str,
+        jq: ignore.JqEvaluator | None = None,
+        system_rules: Sequence[ignore.IgnoreRule] = (),
+    ) -> None:
+        self._manifests = manifests
+        self._cluster = cluster
+        self._live = live
+        self._field_manager = field_manager
+        self._namespace = control_plane_namespace
+        self._jq = jq
+        self._system_rules = tuple(system_rules)
+        self._options = diff.DiffOptions(field_manager=field_manager)
+        self._dry_runs: cachetools.LRUCache[tuple[ResourceKey, str, str], dict[str, Any]] = (
+            cachetools.LRUCache(DRY_RUN_CACHE_SIZE)
+        )
+        self._slots = asyncio.Semaphore(DRY_RUN_PARALLELISM)
+
+    async def compare(
+        self,
+        app: Application,
+        project: AppProject,
+        *,
+        revisions: Sequence[str] | None = None,
+        hard: bool = False,
+    ) -> Comparison:
+        """Compare ``app`` with the cluster at ``revisions`` (resolved now when ``None``)."""
+        spec_problems = policy.check_application(app, project, self._namespace)
+        if spec_problems:
+            return _unknown(("InvalidSpecError", "; ".join(spec_problems)))
+        rendered = await self._manifests.render_application(
+            app.to_manifest(), refresh=hard, revisions=list(revisions) if revisions else None
+        )
+        if isinstance(rendered, RenderFailed):
+            return _unknown(("ComparisonError", rendered.message), rendered.revisions)
+        destination = app.spec.destination.namespace or ""
+        instance = app.app_instance_name(self._namespace)
+        desired, warnings = self._prepare(rendered.manifests, instance, destination)
+        resource_problems = policy.check_resources(
+            app, project, [ResourceKey.of(obj) for obj in desired]
+        )
+        if resource_problems:
+            return _unknown(("InvalidSpecError", "; ".join(resource_problems)), rendered.revisions)
+        try:
+            states = await self._pair_and_diff(app, desired, instance)
+        except TetherError as err:
+            return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
+        statuses = [s.status for s in states]
+        return Comparison(
+            sync_status=diff.app_sync_status(statuses),
+            revisions=rendered.revisions,
+            resources=tuple(states),
+            health=aggregate_health(states, has_desired=bool(desired)),
+            desired=tuple(desired),
+            errors=tuple(warnings),
+        )
+
+    def _prepare(
+        self, objects: Sequence[Mapping[str, Any]], instance: str, destination: str
+    ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+        """Namespace, de-duplicate and stamp the rendered objects (Argo CD's normalisation)."""
+        crd_scopes = dict(
+            _crd_scope(o) for o in objects if kind_of(o) == "CustomResourceDefinition"
+        )
+        by_key: dict[ResourceKey, dict[str, Any]] = {}
+        warnings: list[tuple[str, str]] = []
+        for obj in objects:
+            placed = self._place(obj, destination, crd_scopes)
+            key = ResourceKey.of(placed)
+            if key in by_key:
+                warnings.append(
+                    ("RepeatedResourceWarning", f"{key} appears more than once; the last one wins")
+                )
+            by_key[key] = placed
+        stamped = tracking.stamp(by_key.values(), instance, destination)
+        return stamped, warnings
+
+    def _place(
+        self, obj: Mapping[str, Any], destination: str, crd_scopes: Mapping[GroupKind, bool]
+    ) -> dict[str, Any]:
+        key = ResourceKey.of(obj)
+        namespaced = self._live.is_namespaced(key.group_kind)
+        if namespaced is None:
+            namespaced = crd_scopes.get(key.group_kind, True)
+        meta = dict(metadata_of(obj))
+        if namespaced and not namespace_of(obj) and destination:
+            meta["namespace"] = destination
+        elif not namespaced:
+            meta.pop("namespace", None)
+        return {**obj, "metadata": meta}
+
+    async def _pair_and_diff(
+        self, app: Application, desired: Sequence[dict[str, Any]], instance: str
+    ) -> list[ResourceState]:
+        rules = list(self._system_rules) + [
+            ignore.IgnoreRule.from_spec(entry.to_manifest())
+            for entry in app.spec.ignore_differences or []
+        ]
+        desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
+        live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
+        for key in self._live.managed_by(instance):
+            live = self._live.manifest(key)
+            if live is not None:
+                live_by_key[key] = live
+        for key in desired_by_key:
+            if key not in live_by_key:
+                live = self._live.manifest(key)
+                if live is not None:
+                    live_by_key[key] = live
+        keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
+
+        async def one(key: ResourceKey) -> ResourceState:
+            want = desired_by_key.get(key)
+            have = live_by_key.get(key)
+            predicted = await self._predict(key, want, have)
+            result = diff.compare(
+                want,
+                have,
+                predicted=predicted,
+                rules=rules,
+                jq=self._jq,
+                options=self._options,
+                tracked_by=tracking.DEFAULT_TRACKING,
+            )
+            status = diff.resource_status(result, want, have)
+            verdict = (
+                health_of(have)
+                if have is not None
+                else (Health(HealthStatus.MISSING, "missing from the cluster") if want else None)
+            )
+            status = dataclasses.replace(status, health=verdict)
+            return ResourceState(key, want, have, result, status, verdict)
+
+        return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    async def _predict(
+        self, key: ResourceKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """The server-side dry-run result of ``desired``, cached by content and live version."""
+        if desired is None or live is None:
+            return None
+        if self._live.preferred_version(key.group_kind) is None:
+            return None  # the kind is not served (yet): compare the fields Git sets
+        digest = hashlib.blake2b(
+            orjson.dumps(desired, option=orjson.OPT_SORT_KEYS), digest_size=16
+        ).hexdigest()
+        live_version = str(metadata_of(live).get("resourceVersion", ""))
+        cache_key = (key, digest, live_version)
+        cached = self._dry_runs.get(cache_key)
+        if cached is not None:
+            return cached
+        async with self._slots:
+            try:
+                predicted = await self._cluster.apply(
+                    desired, field_manager=self._field_manager, force=True, dry_run=True
+                )
+            except TetherError as err:
+                # An invalid object shows as OutOfSync with the server's reason on sync; the
+                # comparison itself stays usable.
+                log.info("dry run of %s failed: %s", key, err)
+                return None
+        self._dry_runs[cache_key] = predicted
+        return predicted
+
+
+def health_of(live: Manifest) -> Health | None:
+    """The health of one live object (built-in rules; Lua overrides come with settings)."""
+    return health.assess(live)
+
+
+def aggregate_health(states: Sequence[ResourceState], *, has_desired: bool) -> Health:
+    """The app's health: the worst of its resources, naming the culprits (Argo CD's rules)."""
+    return health.aggregate_states(
+        [(s.key, s.live, s.desired, s.health, s.status.hook) for s in states],
+        has_desired=has_desired,
+    )
+
+
+def _crd_scope(crd: Manifest) -> tuple[GroupKind, bool]:
+    """The kind a CRD in the same render defines, and whether it is namespaced."""
+    spec = spec_of(crd)
+    names = spec.get("names")
+    kind = str(names.get("kind", "")) if isinstance(names, Mapping) else ""
+    return GroupKind(str(spec.get("group", "")), kind), spec.get("scope") == "Namespaced"
+
+
+def _unknown(condition: tuple[str, str], revisions: Sequence[str] = ()) -> Comparison:
+    return Comparison(
+        sync_status=SyncStatus.UNKNOWN,
+        revisions=tuple(revisions),
+        resources=(),
+        health=Health(HealthStatus.UNKNOWN, condition[1]),
+        desired=(),
+        errors=(condition,),
+        desired_known=False,
+    )
