@@ -37,7 +37,7 @@ DEFAULT_INSTRUCTION_BUDGET = 10_000_000
 """Lua VM instructions a script may run: ~10 ms on a laptop, far more than any real check needs
 (Argo CD's bundled scripts take thousands), and far less than Argo CD's one-second timeout."""
 DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
-"""Bytes a script's runtime may allocate; the largest objects etcd stores are 1.5 MB."""
+"""Bytes a script may allocate beyond the object it reads: far more than a check needs."""
 HOOK_PERIOD = 1_000
 """Instructions between budget checks: often enough to stop close to the budget, rarely enough
 to cost nothing."""
@@ -292,20 +292,24 @@ def run(
     reason when it fails, runs past its budget or returns an invalid status.
     """
     label = script.pattern
+    # The limit is set only once the object is in: running out of memory while lupa builds it
+    # happens outside Lua's protected mode and would abort the process. The object's own size is
+    # bounded by etcd's 1.5 MB; the limit bounds what the script allocates on top of it.
     runtime: Any = lua54.LuaRuntime(
         register_eval=False,
         register_builtins=False,
         unpack_returned_tuples=True,
-        max_memory=memory_limit,
+        max_memory=0,
     )
+    runner: Any = runtime.execute(_sandbox.SOURCE)
+    table: Any = runtime.table_from(_plain(obj), recursive=True)
+    runtime.set_max_memory(int(runtime.get_memory_used()) + memory_limit)
     try:
-        runner: Any = runtime.execute(_sandbox.SOURCE)
-        table: Any = runtime.table_from(_plain(obj), recursive=True)
         answer: object = runner(
             script.source, "=health.lua", table, instruction_budget, HOOK_PERIOD, _epoch(now)
         )
-    except (lua54.LuaError, MemoryError) as error:
-        # Out of memory while building the object or running the script.
+    except lua54.LuaError as error:
+        # Out of memory outside the script's coroutine (e.g. while returning its answer).
         return unknown(f"Lua health check {label} failed: {error}")
     values = answer if isinstance(answer, tuple) else (answer,)
     return _outcome(values, label, instruction_budget)
