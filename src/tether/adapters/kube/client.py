@@ -99,12 +99,13 @@ class KubeClient:
         params: Mapping[str, str] | None = None,
         body: bytes | None = None,
         content_type: str = "application/json",
+        create: str = "",
     ) -> dict[str, Any]:
         response = await self.transport.request(
             verb,
             method,
             res.object_url(name, namespace, subresource) if name else res.collection_url(namespace),
-            what=describe(res.kind, name, namespace),
+            what=describe(res.kind, name or create, namespace),
             params=params,
             content=body,
             content_type=content_type,
@@ -139,10 +140,12 @@ class KubeClient:
         self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
     ) -> dict[str, Any]:
         """Create an object (``metadata.generateName`` works)."""
-        res, _name, namespace = await self._locate(obj)
+        res, name, namespace = await self._locate(obj)
         params = _write_params(field_manager, dry_run)
+        label = name or f"{metadata_of(obj).get('generateName', '')}*"
+        body = json_body(obj)
         return await self._send(
-            "create", "POST", res, "", namespace, params=params, body=json_body(obj)
+            "create", "POST", res, "", namespace, params=params, body=body, create=label
         )
 
     async def update(

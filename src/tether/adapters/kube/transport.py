@@ -1,7 +1,7 @@
-"""The authenticated HTTP/2 connection to one API server, request counting and error mapping.
+"""The authenticated connections to one API server, request counting and error mapping.
 
 lightkube supplies the kubeconfig, auth and TLS; the requests themselves go through its
-``httpx2.AsyncClient`` so list/watch and discovery stay on a thin, fast path.
+``httpx2.AsyncClient`` (HTTP/2) so list/watch and discovery stay on a thin, fast path.
 """
 
 from __future__ import annotations
@@ -79,11 +79,34 @@ def decode_status(body: bytes) -> Status:
         return Status()
 
 
-class Transport:
-    """One API server: an HTTP/2 client with the kubeconfig's credentials and a request counter."""
+MAX_WATCH_CONNECTIONS = 1000
+"""Each watch pins one HTTP/1.1 connection; httpx2's default cap of 100 would silently stall
+the 101st watch, and a cluster with many CRDs has more types than that."""
 
-    def __init__(self, http: httpx2.AsyncClient, *, namespace: str = "default") -> None:
+
+class Transport:
+    """One API server: clients with the kubeconfig's credentials, and a request counter.
+
+    Attributes:
+        http: HTTP/2 client for requests (and the raw escape hatch).
+        watch_http: HTTP/1.1 client for watches. httpx2's HTTP/2 connection reads through one
+            shared lock handed to waiters in FIFO order; an idle watch that gets it blocks on
+            the socket, so every other stream's response waits behind the idle watches (measured:
+            an apply stalled for minutes behind 50 quiet watches). One connection per watch
+            avoids that until multiplexed watches are safe.
+        namespace: The kubeconfig context's namespace.
+        counter: Requests sent, by verb.
+    """
+
+    def __init__(
+        self,
+        http: httpx2.AsyncClient,
+        *,
+        watch_http: httpx2.AsyncClient | None = None,
+        namespace: str = "default",
+    ) -> None:
         self.http = http
+        self.watch_http = watch_http or http
         self.namespace = namespace
         self.counter = RequestCounter()
 
@@ -101,10 +124,17 @@ class Transport:
         single = config.get(context)
         if single is None:
             raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
-        params = client_adapter.ConnectionParams(
-            timeout=httpx2.Timeout(REQUEST_TIMEOUT_S), http2=True, trust_env=False
+        timeout = httpx2.Timeout(REQUEST_TIMEOUT_S)
+        requests = client_adapter.ConnectionParams(timeout=timeout, http2=True, trust_env=False)
+        watches = client_adapter.ConnectionParams(timeout=timeout, http2=False, trust_env=False)
+        limits = httpx2.Limits(
+            max_connections=MAX_WATCH_CONNECTIONS, max_keepalive_connections=MAX_WATCH_CONNECTIONS
         )
-        return cls(client_adapter.AsyncClient(single, params), namespace=single.namespace)
+        return cls(
+            client_adapter.AsyncClient(single, requests),
+            watch_http=httpx2.AsyncClient(**watches.httpx_params(single), limits=limits),
+            namespace=single.namespace,
+        )
 
     async def request(
         self,
@@ -153,9 +183,10 @@ class Transport:
         """Open a watch stream; yields the unread response; errors become ``ClusterError``."""
         self.counter.add("watch")
         timeout = httpx2.Timeout(REQUEST_TIMEOUT_S, read=read_timeout_s)
-        request = self.http.build_request("GET", url, params=dict(params), timeout=timeout)
+        client = self.watch_http
+        request = client.build_request("GET", url, params=dict(params), timeout=timeout)
         try:
-            response = await self.http.send(request, stream=True)
+            response = await client.send(request, stream=True)
         except httpx2.HTTPError as exc:
             raise errors.ClusterError(f"{what}: {type(exc).__name__} opening a watch") from exc
         try:
@@ -177,6 +208,8 @@ class Transport:
     async def aclose(self) -> None:
         """Close the connections."""
         await self.http.aclose()
+        if self.watch_http is not self.http:
+            await self.watch_http.aclose()
 
 
 def json_body(obj: Any) -> bytes:
