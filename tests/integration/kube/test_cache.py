@@ -11,7 +11,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from tether import bootstrap
+from tether import bootstrap, ports
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.discovery import ApiResource
@@ -256,6 +256,12 @@ async def test_a_watch_resumed_from_a_too_old_version_relists_without_losing_or_
     assert reported == [("a", "DELETED"), ("b", "MODIFIED"), ("d", "ADDED")]
 
 
+def test_the_client_implements_the_cluster_port(client: KubeClient) -> None:
+    # Checked by mypy: the assignment fails type checking if a signature drifts.
+    cluster: ports.Cluster = client
+    assert cluster is client
+
+
 async def test_the_request_counter_counts_the_caches_lists_and_watches(client: KubeClient):
     before = client.counter.snapshot()
     async with ClusterCache(client) as cache:
@@ -266,3 +272,40 @@ async def test_the_request_counter_counts_the_caches_lists_and_watches(client: K
     assert after["list"] - before["list"] >= watched
     assert watched > 20  # every built-in type but the excluded ones
     assert GroupKind("", "Event") not in cache.watched()
+
+
+async def test_the_cache_knows_scope_and_preferred_versions_and_ownership(
+    client: KubeClient, namespace: str
+):
+    async with ClusterCache(client) as cache:
+        await cache.wait_synced(30)
+        assert cache.is_namespaced(GroupKind("", "ConfigMap")) is True
+        assert cache.is_namespaced(GroupKind("", "Namespace")) is False
+        assert cache.preferred_version(GroupKind("apps", "Deployment")) == "apps/v1"
+        assert cache.preferred_version(GroupKind("example.com", "Nope")) is None
+
+        parent = await client.apply(tracked_configmap(namespace, "parent"), field_manager="tether")
+        child = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": "child",
+                "namespace": namespace,
+                "ownerReferences": [
+                    {
+                        "apiVersion": "v1",
+                        "kind": "ConfigMap",
+                        "name": "parent",
+                        "uid": parent["metadata"]["uid"],
+                    }
+                ],
+            },
+        }
+        await client.apply(child, field_manager="tether")
+        child_key = ResourceKey("", "ConfigMap", namespace, "child")
+        uid = parent["metadata"]["uid"]
+        await eventually(lambda: [r.key for r in cache.children_of(uid)] == [child_key])
+        record = cache.get(child_key)
+        assert record is not None
+        assert record.app == ""  # descendants belong to an app through their owner
+        assert record.manifest() is not None  # kept in full: it is in a tracked tree

@@ -11,7 +11,7 @@ import contextlib
 import gc
 import logging
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -140,12 +140,26 @@ class ClusterCache:
         return record.manifest() if record else None
 
     def managed_by(self, app: str) -> list[Record]:
-        """The root objects an app instance tracks."""
+        """The root objects an app instance tracks, sorted by key."""
         return self._index.managed_by(app)
 
     def children_of(self, uid: str) -> list[Record]:
-        """The objects owned by the object with this UID."""
+        """The objects owned by the object with this UID, sorted by key."""
         return self._index.children_of(uid)
+
+    def keys_of(self, group_kind: GroupKind) -> set[ResourceKey]:
+        """Every cached object of one kind."""
+        return self._index.keys_of(group_kind)
+
+    def is_namespaced(self, group_kind: GroupKind) -> bool | None:
+        """Whether a kind is namespaced; ``None`` when discovery does not know it."""
+        res = self._client.discovery.catalog.preferred.get(group_kind)
+        return res.namespaced if res else None
+
+    def preferred_version(self, group_kind: GroupKind) -> str | None:
+        """The ``apiVersion`` the cache reads a kind at; ``None`` when the kind is unknown."""
+        res = self._client.discovery.catalog.preferred.get(group_kind)
+        return res.api_version if res else None
 
     def watched(self) -> set[GroupKind]:
         """The types with a running reflector."""
@@ -276,8 +290,3 @@ class ClusterCache:
         unmet = {gk: want for gk, want in self._expected.items() if (gk in served) != want}
         self._expected = unmet
         return not unmet
-
-
-def record_keys(records: Iterable[Record]) -> list[ResourceKey]:
-    """The keys of records, for logs and tests."""
-    return [r.key for r in records]
