@@ -303,13 +303,14 @@ def run(
     )
     runner: Any = runtime.execute(_sandbox.SOURCE)
     table: Any = runtime.table_from(_plain(obj), recursive=True)
+    runtime.execute("collectgarbage()")  # measure the limit from live memory, not from garbage
     runtime.set_max_memory(int(runtime.get_memory_used()) + memory_limit)
     try:
         answer: object = runner(
             script.source, "=health.lua", table, instruction_budget, HOOK_PERIOD, _epoch(now)
         )
-    except lua54.LuaError as error:
-        # Out of memory outside the script's coroutine (e.g. while returning its answer).
-        return unknown(f"Lua health check {label} failed: {error}")
+    except lua54.LuaMemoryError:
+        # Out of memory outside the script's coroutine, e.g. while the sandbox is being set up.
+        return unknown(f"Lua health check {label} failed: not enough memory")
     values = answer if isinstance(answer, tuple) else (answer,)
     return _outcome(values, label, instruction_budget)
