@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tether.core import health
@@ -17,7 +19,9 @@ HEALTHY_DEPLOYMENT = {
 }
 
 
-def _deployment(name: str, *, status: dict[str, object] | None = None, **meta: object) -> Manifest:
+def _deployment(
+    name: str, *, status: dict[str, object] | None = None, **meta: object
+) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -27,11 +31,11 @@ def _deployment(name: str, *, status: dict[str, object] | None = None, **meta: o
     }
 
 
-def _progressing(name: str, **meta: object) -> Manifest:
+def _progressing(name: str, **meta: object) -> dict[str, Any]:
     return _deployment(name, status={"observedGeneration": 0}, **meta)
 
 
-def _degraded_pod(name: str) -> Manifest:
+def _degraded_pod(name: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
@@ -41,15 +45,15 @@ def _degraded_pod(name: str) -> Manifest:
     }
 
 
-def _live(obj: Manifest, **kwargs: bool) -> ResourceHealthInput:
-    return ResourceHealthInput.assessed(obj, obj, **kwargs)
+def _live(obj: Manifest, *, is_self: bool = False) -> ResourceHealthInput:
+    return ResourceHealthInput.assessed(obj, obj, is_self=is_self)
 
 
 def _missing(obj: Manifest) -> ResourceHealthInput:
     return ResourceHealthInput.assessed(obj, None)
 
 
-def _child_app(name: str, health_status: str) -> Manifest:
+def _child_app(name: str, health_status: str) -> dict[str, Any]:
     return {
         "apiVersion": "argoproj.io/v1alpha1",
         "kind": "Application",

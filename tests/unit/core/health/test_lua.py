@@ -22,10 +22,15 @@ def _script(source: str, pattern: str = "example.com/Widget") -> lua.LuaHealthSc
     return lua.LuaHealthScript(pattern, source)
 
 
-def _run(source: str, obj: dict[str, object] | None = None, **kwargs: object) -> Health | None:
+def _run(
+    source: str,
+    obj: dict[str, object] | None = None,
+    *,
+    instruction_budget: int = SMALL_BUDGET,
+    now: datetime.datetime | None = None,
+) -> Health | None:
     widget = obj if obj is not None else {"apiVersion": "example.com/v1", "kind": "Widget"}
-    budget = kwargs.pop("instruction_budget", SMALL_BUDGET)
-    return lua.run(_script(source), widget, instruction_budget=budget, **kwargs)  # type: ignore[arg-type]
+    return lua.run(_script(source), widget, instruction_budget=instruction_budget, now=now)
 
 
 def _widget(**status: object) -> dict[str, object]:
