@@ -86,6 +86,8 @@ def _hpa_v1(obj: resources.Manifest) -> Health:
         decoded = json.loads(raw)
     except (TypeError, ValueError) as error:
         return unknown(f"cannot read the {HPA_CONDITIONS_ANNOTATION} annotation: {error}")
+    if decoded is None:
+        return progressing(WAITING_TO_AUTOSCALE)  # JSON null decodes to no conditions in Go
     if not isinstance(decoded, list):
         return unknown(f"the {HPA_CONDITIONS_ANNOTATION} annotation is not a list")
     return _hpa_conditions([entry for entry in decoded if isinstance(entry, Mapping)])
