@@ -81,6 +81,7 @@ class KustomizeOptions:
     label_include_templates: bool = False
     force_common_labels: bool = False
     force_common_annotations: bool = False
+    common_annotations_envsubst: bool = False
     namespace: str = ""
     patches: tuple[Mapping[str, Any], ...] = ()
     components: tuple[str, ...] = ()
@@ -230,6 +231,7 @@ def _kustomize(raw: Any, where: str) -> KustomizeOptions:
         label_include_templates=bool(raw.get("labelIncludeTemplates")),
         force_common_labels=bool(raw.get("forceCommonLabels")),
         force_common_annotations=bool(raw.get("forceCommonAnnotations")),
+        common_annotations_envsubst=bool(raw.get("commonAnnotationsEnvsubst")),
         namespace=_str(raw, "namespace", where),
         patches=_list_of_mappings(raw, "patches", where),
         components=_strs(raw, "components", where),
@@ -481,7 +483,7 @@ def plugin_env(options: PluginOptions, build: Mapping[str, str]) -> dict[str, st
     """
     env: dict[str, str] = {}
     for name, value in options.env:
-        env["ARGOCD_ENV_" + name] = _expand(value, build)
+        env["ARGOCD_ENV_" + name] = expand_env(value, build)
     for param in options.parameters:
         key = "PARAM_" + _env_name(str(param.get("name", "")))
         if isinstance(param.get("array"), list):
@@ -500,7 +502,8 @@ def _env_name(name: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in name).upper()
 
 
-def _expand(value: str, build: Mapping[str, str]) -> str:
+def expand_env(value: str, build: Mapping[str, str]) -> str:
+    """Replace ``$VAR`` and ``${VAR}`` of the build environment; other text stays as is."""
     for key in sorted(build, key=len, reverse=True):
         value = value.replace("${" + key + "}", build[key]).replace("$" + key, build[key])
     return value

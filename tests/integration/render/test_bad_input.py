@@ -15,7 +15,7 @@ from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n"
 

@@ -11,7 +11,7 @@ from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
 
 def cm(name: str) -> str:
@@ -136,6 +136,19 @@ async def test_jsonnet_with_ext_vars_tlas_and_libs(render, jsonnet_repo):
     [obj] = ok(await render(application({"path": "jsonnet", "directory": directory})))
     assert obj["metadata"]["name"] == "env-prod-blue"
     assert obj["data"] == {"replicas": "3", "code": "3"}
+
+
+async def test_jsonnet_and_yaml_files_keep_their_path_order(render, repo):
+    write(
+        repo,
+        {
+            "mixed/a.jsonnet": "{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'a'}}",
+            "mixed/b.yaml": cm("b"),
+            "mixed/c.jsonnet": "[{apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: n}}"
+            " for n in ['c1', 'c2']]",
+        },
+    )
+    assert names(ok(await render(application({"path": "mixed"})))) == ["a", "b", "c1", "c2"]
 
 
 async def test_a_jsonnet_import_outside_the_repository_is_refused(render, repo):

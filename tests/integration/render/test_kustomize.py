@@ -103,6 +103,15 @@ async def test_replicas_labels_and_annotations(render, kustomize_repo):
     assert deployment["metadata"]["annotations"]["owner"] == "alice"
 
 
+async def test_common_annotations_may_use_the_build_env(render, kustomize_repo):
+    options = {
+        "commonAnnotations": {"app": "$ARGOCD_APP_NAME", "ns": "${ARGOCD_APP_NAMESPACE}"},
+        "commonAnnotationsEnvsubst": True,
+    }
+    objects = ok(await render(application({"path": "overlays/prod", "kustomize": options})))
+    assert objects[0]["metadata"]["annotations"] == {"app": "demo", "ns": "apps"}
+
+
 async def test_label_without_selector_leaves_selectors_alone(render, kustomize_repo):
     options = {"commonLabels": {"team": "payments"}, "labelWithoutSelector": True}
     objects = ok(await render(application({"path": "overlays/prod", "kustomize": options})))

@@ -17,7 +17,7 @@ from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
 
 class CountingRenderer:

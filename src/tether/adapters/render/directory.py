@@ -47,18 +47,20 @@ async def render(
         _jail.resolve(request.repo_root, lib, field="spec.source.directory.jsonnet.libs")
         for lib in options.libs
     ]
+    jsonnet_files = [file for file in files if file.kind == "jsonnet"]
+    outputs = await jsonnet.evaluate(
+        [file.full for file in jsonnet_files],
+        root=request.repo_root,
+        ext_vars=options.ext_vars,
+        tlas=options.tlas,
+        libs=libs,
+        timeout_s=jsonnet_timeout_s,
+    )
+    evaluated = dict(zip((file.full for file in jsonnet_files), outputs, strict=True))
     objects: list[dict[str, Any]] = []
     for file in files:
         if file.kind == "jsonnet":
-            output = await jsonnet.evaluate(
-                file.full,
-                root=request.repo_root,
-                ext_vars=options.ext_vars,
-                tlas=options.tlas,
-                libs=libs,
-                timeout_s=jsonnet_timeout_s,
-            )
-            objects.extend(manifests.parse_json(output, file.shown, limits))
+            objects.extend(manifests.parse_json(evaluated[file.full], file.shown, limits))
             continue
         data = await asyncio.to_thread(_read, file.full)
         if file.kind == "json":

@@ -27,7 +27,8 @@ EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 
 URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
-_pull_locks: dict[str, asyncio.Lock] = {}
+_pull_locks: dict[tuple[int, str], asyncio.Lock] = {}
+"""One pull per chart at a time, per event loop (an asyncio lock belongs to one loop)."""
 
 
 def helm_env(base_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -242,7 +243,7 @@ async def pull(
     exact = os.path.join(base, constraint.lstrip("v"), chart)
     if EXACT_VERSION.match(constraint) and os.path.isfile(os.path.join(exact, "Chart.yaml")):
         return exact
-    lock = _pull_locks.setdefault(key, asyncio.Lock())
+    lock = _pull_locks.setdefault((id(asyncio.get_running_loop()), key), asyncio.Lock())
     async with lock:
         os.makedirs(base, exist_ok=True)
         staging = tempfile.mkdtemp(prefix="pull-", dir=base)

@@ -107,7 +107,11 @@ def _overlay(
             label["includeTemplates"] = options.label_include_templates
         overlay["labels"] = [label]
     if options.common_annotations:
-        overlay["commonAnnotations"] = dict(options.common_annotations)
+        annotations = dict(options.common_annotations)
+        if options.common_annotations_envsubst:
+            build = request.env
+            annotations = {k: sources.expand_env(v, build) for k, v in annotations.items()}
+        overlay["commonAnnotations"] = annotations
     components = []
     for component in options.components:
         path = _jail.resolve(
