@@ -309,3 +309,71 @@ async def test_the_cache_knows_scope_and_preferred_versions_and_ownership(
         assert record is not None
         assert record.app == ""  # descendants belong to an app through their owner
         assert record.manifest() is not None  # kept in full: it is in a tracked tree
+
+
+def ready_replicas(obj: Any) -> object:
+    """A stand-in health fingerprint: how many replicas are ready."""
+    return (obj.get("status") or {}).get("readyReplicas", 0)
+
+
+async def test_with_a_health_fingerprint_status_churn_that_keeps_health_is_not_reported(
+    client: KubeClient, namespace: str
+):
+    changes: list[cachepolicy.Change] = []
+    async with ClusterCache(client, health=ready_replicas) as cache:
+        cache.subscribe(changes.append)
+        await cache.wait_synced(30)
+        manifest = {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {
+                "name": "web",
+                "namespace": namespace,
+                "annotations": {TRACKING: f"guestbook:apps/Deployment:{namespace}/web"},
+            },
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": {"app": "web"}},
+                "template": {
+                    "metadata": {"labels": {"app": "web"}},
+                    "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]},
+                },
+            },
+        }
+        await client.apply(manifest, field_manager="tether")
+        key = ResourceKey("apps", "Deployment", namespace, "web")
+        await eventually(lambda: changes_of(changes, key) == ["ADDED"])
+
+        async def write_status(status: dict[str, Any]) -> str:
+            live = await client.get("apps/v1", "Deployment", "web", namespace)
+            assert live is not None
+            written = await client.update_status({**live, "status": status})
+            return str(written["metadata"]["resourceVersion"])
+
+        # Status moves, health does not: dropped.
+        rv = await write_status({"observedGeneration": 1, "replicas": 1})
+        await eventually(lambda: (r := cache.get(key)) is not None and r.resource_version == rv)
+        assert changes_of(changes, key) == ["ADDED"]
+
+        # Health moves: reported.
+        await write_status({"observedGeneration": 1, "replicas": 1, "readyReplicas": 1})
+        await eventually(lambda: changes_of(changes, key) == ["ADDED", "MODIFIED"])
+
+
+async def test_untracked_objects_outside_any_tree_are_kept_slim(client: KubeClient, namespace: str):
+    async with ClusterCache(client) as cache:
+        await cache.wait_synced(30)
+        plain = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "plain", "namespace": namespace, "labels": {"a": "b"}},
+            "data": {"big": "x" * 10_000},
+        }
+        created = await client.apply(plain, field_manager="tether")
+        key = ResourceKey("", "ConfigMap", namespace, "plain")
+        await eventually(lambda: cache.get(key) is not None)
+        record = cache.get(key)
+        assert record is not None
+        assert record.manifest() is None  # a GET is needed if someone wants it
+        assert record.uid == created["metadata"]["uid"]
+        assert record.resource_version == created["metadata"]["resourceVersion"]

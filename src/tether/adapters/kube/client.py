@@ -7,7 +7,7 @@ so custom resources need no generated classes.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx2
@@ -266,7 +266,7 @@ class KubeClient:
 
     async def watch(
         self, api_version: str, kind: str, namespace: str = "", *, resource_version: str = ""
-    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+    ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
         """Stream ``(type, object)`` events, bookmarks included, until the server ends the watch.
 
         Raises:

@@ -162,8 +162,16 @@ class Catalog:
 class Discovery:
     """Discovers the server's API types and answers lookups; ``refresh`` re-runs it."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, aggregated: bool = True) -> None:
+        """Create an empty discovery.
+
+        Args:
+            transport: The API server connection.
+            aggregated: Ask for aggregated discovery; ``False`` forces the legacy walk (one
+                request per group version), for servers or proxies that mangle the media type.
+        """
         self._transport = transport
+        self._accept = AGGREGATED_ACCEPT if aggregated else "application/json"
         self._catalog = Catalog({}, {})
         self._lock = asyncio.Lock()
         self._loaded = False
@@ -213,7 +221,7 @@ class Discovery:
 
     async def _aggregated(self, root: str) -> list[tuple[str, list[tuple[str, list[ApiResource]]]]]:
         response = await self._transport.request(
-            "get", "GET", root, what=f"discovery {root}", headers={"Accept": AGGREGATED_ACCEPT}
+            "get", "GET", root, what=f"discovery {root}", headers={"Accept": self._accept}
         )
         body = response.content
         if "apidiscovery.k8s.io" in response.headers.get("content-type", ""):

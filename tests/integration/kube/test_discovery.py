@@ -1,0 +1,63 @@
+"""Discovery against a real kube-apiserver: aggregated, legacy, and one-off watches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import pytest
+
+from tether.adapters.kube.client import KubeClient
+from tether.adapters.kube.discovery import Discovery
+from tether.model.resources import GroupKind
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_aggregated_discovery_takes_two_requests_and_describes_each_kind(client: KubeClient):
+    before = client.counter.snapshot()["get"]
+    catalog = await client.discovery.refresh()
+    assert client.counter.snapshot()["get"] - before == 2
+    deployments = catalog.preferred[GroupKind("apps", "Deployment")]
+    assert (deployments.api_version, deployments.plural) == ("apps/v1", "deployments")
+    assert deployments.namespaced
+    assert deployments.has_status
+    assert {"list", "watch", "patch", "create"} <= deployments.verbs
+    namespaces = catalog.preferred[GroupKind("", "Namespace")]
+    assert not namespaces.namespaced
+    assert not catalog.preferred[GroupKind("", "ConfigMap")].has_status
+
+
+async def test_legacy_discovery_finds_the_same_kinds_as_aggregated_discovery(client: KubeClient):
+    aggregated = await client.discovery.refresh()
+    legacy = await Discovery(client.transport, aggregated=False).refresh()
+    assert set(legacy.preferred) == set(aggregated.preferred)
+    for group_kind, res in aggregated.preferred.items():
+        other = legacy.preferred[group_kind]
+        assert (other.version, other.plural, other.namespaced) == (
+            res.version,
+            res.plural,
+            res.namespaced,
+        ), group_kind
+        assert other.has_status == res.has_status, group_kind
+
+
+async def test_a_one_off_watch_streams_events_from_a_lists_resource_version(
+    client: KubeClient, namespace: str
+):
+    _, rv = await client.list("v1", "ConfigMap", namespace)
+
+    async def first_event() -> tuple[str, dict[str, Any]]:
+        stream = client.watch("v1", "ConfigMap", namespace, resource_version=rv)
+        async with contextlib.aclosing(stream):
+            async for event in stream:
+                return event
+        raise AssertionError("the watch ended without an event")
+
+    waiting = asyncio.create_task(first_event())
+    await client.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "w", "namespace": namespace}}
+    )
+    event_type, obj = await asyncio.wait_for(waiting, 10)
+    assert (event_type, obj["metadata"]["name"]) == ("ADDED", "w")
