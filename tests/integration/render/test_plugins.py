@@ -24,8 +24,9 @@ GENERATE = textwrap.dedent(
     print("metadata: {name: %s}" % os.environ["ARGOCD_APP_NAME"])
     data = {k: v for k, v in os.environ.items()
             if k.startswith(("ARGOCD_", "PARAM_", "KUBE_", "PLUGIN_"))}
-    data["cwd_files"] = ",".join(sorted(os.listdir(".")))
+    data["cwd_files"] = ",".join(sorted(f for f in os.listdir(".") if not f.startswith(".")))
     data["initialised"] = str(os.path.exists(os.environ["PLUGIN_MARKER"]))
+    data["init_wrote"] = str(os.path.exists(".init-output"))
     print("data: " + json.dumps(data))
     """
 )
@@ -37,7 +38,11 @@ def plugin_settings(tmp: pathlib.Path, **overrides) -> sources.RenderSettings:
     marker = tmp / "init-ran"
     spec = sources.PluginSpec(
         name="envsubst",
-        init=(sys.executable, "-c", f"open({str(marker)!r}, 'w').close()"),
+        init=(
+            sys.executable,
+            "-c",
+            f"open({str(marker)!r}, 'w').close(); open('.init-output', 'w').close()",
+        ),
         generate=(sys.executable, str(script)),
         discover="*.envsubst",
         env={"PLUGIN_MARKER": str(marker)},
@@ -74,6 +79,7 @@ async def test_a_named_plugin_gets_argo_cds_env_and_parameters(tmp_path, repo):
     assert data["KUBE_VERSION"] == "1.36.0"
     assert data["cwd_files"] == "template.envsubst"
     assert data["initialised"] == "True"
+    assert data["init_wrote"] == "True", "plugins run in a writable copy"
 
 
 async def test_a_plugin_is_discovered_by_its_file_glob(tmp_path, repo):

@@ -209,6 +209,15 @@ def _local_paths(kustomization: dict[str, Any]) -> list[str]:
             if isinstance(generator.get("env"), str):
                 files.append(generator["env"])
             paths += [f.split("=", 1)[-1] for f in files if isinstance(f, str)]
+    for chart in kustomization.get("helmCharts") or []:
+        if isinstance(chart, dict):
+            if isinstance(chart.get("valuesFile"), str):
+                paths.append(chart["valuesFile"])
+            paths += [f for f in chart.get("additionalValuesFiles") or [] if isinstance(f, str)]
+    for holder, key in (("helmGlobals", "chartHome"), ("openapi", "path")):
+        section = kustomization.get(holder)
+        if isinstance(section, dict) and isinstance(section.get(key), str):
+            paths.append(section[key])
     return [p for p in paths if not p.startswith(REMOTE_PREFIXES) and "?ref=" not in p]
 
 

@@ -5,7 +5,9 @@ No shell ever runs: parameters reach the plugin as ``PARAM_*`` variables and JSO
 
 from __future__ import annotations
 
+import asyncio
 import os
+import shutil
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,10 +36,18 @@ async def render(
     request: sources.RenderRequest,
     directory: str,
     plugins: Sequence[sources.PluginSpec],
+    scratch: str,
 ) -> list[dict[str, Any]]:
-    """Run the source's plugin in its directory and parse what ``generate`` prints."""
+    """Run the source's plugin in a writable copy of the repository and parse its output.
+
+    Plugins may write (``helm dependency build``, generated files), and the checkout is
+    read-only and shared, so each run gets its own copy, as Argo CD's plugin sidecar does.
+    """
     options = request.source.plugin or sources.PluginOptions()
     spec = choose(options, plugins, directory)
+    copy = os.path.join(scratch, "repo")
+    await asyncio.to_thread(_writable_copy, request.repo_root, copy)
+    directory = os.path.join(copy, os.path.relpath(directory, os.path.realpath(request.repo_root)))
     build = request.env
     env = _process.base_env({**spec.env, **build, **sources.plugin_env(options, build)})
     label = f"plugin {spec.name}"
@@ -61,6 +71,20 @@ async def render(
         raise RenderError(f"{label}: {err.reason}{_tail(err.stderr)}") from None
     limits = manifests.Limits(max_file_bytes=spec.output_limit)
     return manifests.parse_stream(done.stdout, f"{label} output", limits)
+
+
+def _writable_copy(root: str, copy: str) -> None:
+    # Symlinks are copied as links: the jail already refused any that leave the repository.
+    shutil.copytree(
+        os.path.realpath(root), copy, symlinks=True, ignore=shutil.ignore_patterns(".git"),
+        copy_function=shutil.copyfile,
+    )  # fmt: skip
+    for current, dirs, _ in os.walk(copy):
+        for name in dirs:
+            path = os.path.join(current, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755)
+    os.chmod(copy, 0o755)
 
 
 def _files(directory: str) -> list[str]:

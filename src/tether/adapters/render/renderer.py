@@ -17,7 +17,7 @@ from tether import ports
 from tether.adapters import _process
 from tether.adapters.render import _jail, directory, helm, kustomize, plugin
 from tether.core import manifests, sources
-from tether.model.errors import InvalidInputError, RenderError
+from tether.model.errors import InvalidInputError, RenderError, TetherError
 
 VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
     # How each tool reports the version that goes into every render-cache key.
@@ -51,7 +51,8 @@ class Renderer:
                     try:
                         done = await _process.run([self._tools.path_of(tool), *args], timeout=30)
                         versions[tool] = done.stdout.decode(errors="replace").strip()[:80]
-                    except (_process.ProcessError, OSError):
+                    except (TetherError, _process.ProcessError, OSError):
+                        # A missing tool fails the renders that need it, not every render.
                         versions[tool] = "unavailable"
                 self._versions = versions
             return dict(self._versions)
@@ -96,7 +97,7 @@ class Renderer:
                 helm=self._tools.path_of("helm"), settings=settings, scratch=scratch,
             )  # fmt: skip
         if tool == "plugin":
-            return await plugin.render(request, where, settings.plugins)
+            return await plugin.render(request, where, settings.plugins, scratch)
         return await directory.render(
             request, where, limits=self._limits, jsonnet_timeout_s=settings.jsonnet_timeout_s
         )
