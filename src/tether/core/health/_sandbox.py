@@ -16,7 +16,7 @@ SOURCE = r"""
 -- so an endless loop ends the same way on every machine.
 
 local sethook = debug.sethook
-local load, type, rawget, next = load, type, rawget, next
+local load, type, rawget, next, tonumber = load, type, rawget, next, tonumber
 local error, tostring, ipairs = error, tostring, ipairs
 local create, resume, costatus = coroutine.create, coroutine.resume, coroutine.status
 local pack, unpack = table.pack, table.unpack
@@ -55,7 +55,7 @@ local function days_from_civil(year, month, day)
   if month <= 2 then
     year = year - 1
   end
-  local era = (year >= 0 and year or year - 399) // 400
+  local era = year // 400 -- floor division, so negative years need no special case
   local year_of_era = year - era * 400
   local day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
   local day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
@@ -80,17 +80,13 @@ local function make_os(now)
     if type(date) ~= "table" then
       error("bad argument #1 to 'time' (table expected, got " .. type(date) .. ")", 2)
     end
+    -- Numeric strings count, as in standard Lua (scripts pass string.match captures); a missing
+    -- field takes gopher-lua's default instead of failing, as scripts written for Argo CD expect.
     local function field(name, default)
-      local value = rawget(date, name)
-      if type(value) == "number" then
-        return floor(value)
-      end
-      if default == nil then
-        error("field '" .. name .. "' missing in date table", 3)
-      end
-      return default
+      local value = tonumber(rawget(date, name))
+      return value and floor(value) or default
     end
-    local year, month, day = field("year"), field("month"), field("day")
+    local year, month, day = field("year", -1), field("month", -1), field("day", -1)
     local hour, min, sec = field("hour", 12), field("min", 0), field("sec", 0)
     year = year + (month - 1) // 12
     month = (month - 1) % 12 + 1

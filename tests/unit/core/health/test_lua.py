@@ -414,10 +414,16 @@ def test_os_time_converts_a_date_table_as_utc(table: str, epoch: int):
     )
 
 
-def test_os_time_refuses_bad_arguments():
-    missing = _run("return os.time({year = 2026})")
-    assert missing is not None
-    assert "field 'month' missing" in missing.message
+def test_os_time_reads_numeric_strings_and_defaults_missing_fields_as_gopher_lua_does():
+    source = "return {status = 'Healthy', message = tostring(os.time({%s}))}"
+    strings = _run(source % "year='2026', month='11', day='27', hour='9', min='30', sec='0'")
+    assert strings == Health(HealthStatus.HEALTHY, "1795771800")
+    # year, month and day default to -1 and roll back like Go's time.Date: -2-10-30 12:00.
+    defaults = _run(source % "")
+    assert defaults == Health(HealthStatus.HEALTHY, "-62204155200")
+
+
+def test_os_time_refuses_a_date_that_is_not_a_table():
     wrong = _run("return os.time('today')")
     assert wrong is not None
     assert "table expected" in wrong.message
