@@ -154,7 +154,7 @@ def read_root(text: str) -> RootState:
     Raises:
         InvalidInputError: the text is not one Application with a single ``spec.source``.
     """
-    doc = _only_application(_load(text)[1], "root")
+    doc = _only_application(_load(text), "root")
     source = _single_source(doc, "root")
     meta = doc.get("metadata") or {}
     annotations = meta.get("annotations") or {}
@@ -181,7 +181,7 @@ def repoint_root(text: str, pointing: Pointing, *, exclude: str | None = None) -
     Raises:
         InvalidInputError: the text is not one Application with a single ``spec.source``.
     """
-    yaml, docs = _load(text)
+    docs = _load(text)
     doc = _only_application(docs, "root")
     source = _single_source(doc, "root")
     changes: list[str] = []
@@ -216,7 +216,7 @@ def repoint_root(text: str, pointing: Pointing, *, exclude: str | None = None) -
         elif not exclude and current and isinstance(directory, CommentedMap):
             del directory["exclude"]
             changes.append(f"spec.source.directory.exclude: {current!r} -> (removed)")
-    return _result(yaml, docs, text, changes)
+    return _result(docs, text, changes)
 
 
 def repoint_child(
@@ -236,7 +236,7 @@ def repoint_child(
     Raises:
         InvalidInputError: the text is not YAML.
     """
-    yaml, docs = _load(text)
+    docs = _load(text)
     changes: list[str] = []
     for doc in docs:
         if pointing.app_namespace is not None and _is_argo_object(doc):
@@ -265,7 +265,7 @@ def repoint_child(
             _set(source, "repoURL", repo, where, changes)
             if revision is not None:
                 _set(source, "targetRevision", revision, where, changes, after="repoURL")
-    return _result(yaml, docs, text, changes)
+    return _result(docs, text, changes)
 
 
 def applications_in(text: str, filename: str) -> list[dict[str, Any]]:
@@ -338,25 +338,30 @@ def _yaml(indent: tuple[int, int, int]) -> YAML:
     return yaml
 
 
-def _load(text: str) -> tuple[YAML, list[Any]]:
-    """Parse every document and pick the indentation style that writes the text back unchanged.
-
-    ruamel has one indentation setting per dump, not per node; trying the common styles keeps
-    files in any of them byte-identical outside the changed values.
-    """
-    chosen = _yaml(INDENTS[0])
+def _load(text: str) -> list[Any]:
     try:
-        docs = list(chosen.load_all(text))
+        docs = list(_yaml(INDENTS[0]).load_all(text))
     except YAMLError as err:
         raise InvalidInputError(f"not valid YAML: {str(err).splitlines()[0]}") from None
-    docs = [doc for doc in docs if doc is not None]
+    return [doc for doc in docs if doc is not None]
+
+
+def _writer(text: str) -> YAML:
+    """The indentation style that writes ``text`` back unchanged (the first one otherwise).
+
+    ruamel has one indentation setting per dump, not per node; trying the common styles keeps
+    files in any of them byte-identical outside the changed values. Only asked when a file
+    changes, so a rerun that changes nothing costs one parse per file.
+    """
+    docs = _load(text)
     for indent in INDENTS:
         candidate = _yaml(indent)
         _start(candidate, text)
         if _dump(candidate, docs) == text:
-            return candidate, docs
+            return candidate
+    chosen = _yaml(INDENTS[0])
     _start(chosen, text)
-    return chosen, docs
+    return chosen
 
 
 def _start(yaml: YAML, text: str) -> None:
@@ -370,10 +375,10 @@ def _dump(yaml: YAML, docs: list[Any]) -> str:
     return stream.getvalue()
 
 
-def _result(yaml: YAML, docs: list[Any], text: str, changes: list[str]) -> Rewrite:
+def _result(docs: list[Any], text: str, changes: list[str]) -> Rewrite:
     if not changes:
         return Rewrite(text)
-    return Rewrite(_dump(yaml, docs), tuple(changes))
+    return Rewrite(_dump(_writer(text), docs), tuple(changes))
 
 
 def _is_application(doc: Any) -> bool:

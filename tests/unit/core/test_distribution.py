@@ -326,17 +326,29 @@ def test_a_different_repository_is_not_the_same():
     assert not dist.same_repo("https://gitlab.com/kubeflow/manifests", UPSTREAM)
 
 
-def test_every_file_of_the_shipped_distribution_is_rewritten_into_valid_applications():
-    files = sorted(DISTRIBUTION.rglob("*.yaml"))
-    apps = 0
-    for path in files:
-        text = path.read_text()
-        rewritten = repoint(text).text
-        assert repoint(rewritten).text == rewritten, path
-        for app in dist.applications_in(rewritten, str(path)):
-            parse_application(app)
-            apps += 1
-    assert apps == 28  # the root and 27 children
+def test_every_file_of_the_shipped_distribution_holds_valid_applications():
+    apps = [
+        app
+        for path in sorted(DISTRIBUTION.rglob("*.yaml"))
+        for app in dist.applications_in(path.read_text(), str(path))
+    ]
+
+    assert len(apps) == 28  # the root and 27 children
+    for app in apps:
+        parse_application(app)
+
+
+@pytest.mark.parametrize(
+    "rel", ["apps/auth/dex.yaml", "apps/project.yaml", "apps/istio/istio.yaml"]
+)
+def test_shipped_files_are_rewritten_into_valid_applications_once_and_for_all(rel):
+    text = (DISTRIBUTION / rel).read_text()
+
+    rewritten = repoint(text).text
+
+    assert repoint(rewritten).text == rewritten
+    for app in dist.applications_in(rewritten, rel):
+        assert [s.repo_url for s in parse_application(app).effective_sources()] == [FORK]
 
 
 def test_the_application_namespace_moves_applications_and_projects_but_nothing_else():
