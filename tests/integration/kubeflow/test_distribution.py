@@ -413,3 +413,56 @@ def test_the_documented_per_cluster_overlays_render_in_place_of_the_default(
     app["spec"]["source"]["path"] = path
 
     assert len(render_one(fork, app)) == len(kustomize_build(KUBEFLOW / path))
+
+
+CHART_CHILD = """\
+# A chart from a Helm repository, added by the user: init must leave it alone.
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: extra-chart
+  namespace: tether
+spec:
+  project: kubeflow
+  source:
+    repoURL: https://charts.example/stable
+    chart: extra
+    targetRevision: 1.2.3
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: extra
+"""
+
+
+def test_a_users_chart_child_is_left_alone_and_skipped_by_the_check(fresh_fork):
+    directory = fresh_fork / "distributions" / "kubeflow"
+    (directory / "apps" / "extra").mkdir()
+    (directory / "apps" / "extra" / "chart.yaml").write_text(CHART_CHILD)
+
+    result = kubeflow.init(directory, POINTING, ["extra", "istio-crds"])
+    checks = asyncio.run(
+        kubeflow.check(directory, fresh_fork, bootstrap.manifest_service_for_directory)
+    )
+
+    assert (directory / "apps" / "extra" / "chart.yaml").read_text() == CHART_CHILD
+    assert "apps/extra/chart.yaml" not in {c.path for c in result.changed}
+    assert len(result.children) - len(result.excluded) == 2
+    by_name = {c.application: c for c in checks}
+    assert set(by_name) == {"kubeflow", "istio-crds", "extra-chart"}
+    assert by_name["extra-chart"].skipped == "source https://charts.example/stable is not the fork"
+    assert by_name["istio-crds"].objects == 14
+    assert by_name["kubeflow"].ok and by_name["kubeflow"].objects == 3  # 2 children, 1 project
+
+
+def test_pointing_the_children_at_upstream_keeps_their_pinned_revisions(fresh_fork):
+    directory = fresh_fork / "distributions" / "kubeflow"
+    upstream = distribution.UPSTREAM_MANIFESTS_REPOS[0]
+    pointing = distribution.Pointing(FORK_URL, "main", upstream, None)
+
+    kubeflow.init(directory, pointing)
+
+    dex = distribution.applications_in((directory / "apps/auth/dex.yaml").read_text(), "dex")[0]
+    root = distribution.read_root((directory / "root.yaml").read_text())
+    assert dex["spec"]["source"]["repoURL"] == upstream
+    assert dex["spec"]["source"]["targetRevision"] == golden()["revision"]
+    assert (root.repo, root.revision, root.manifests_repo) == (FORK_URL, "main", upstream)
