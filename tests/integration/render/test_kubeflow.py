@@ -89,3 +89,36 @@ async def test_each_experimental_helm_chart_renders_like_helm_template(render, t
     assert [o for o in objects if o["kind"] != "Secret"] == [
         o for o in expected if o["kind"] != "Secret"
     ]
+
+
+@pytest.mark.timeout(600)
+async def test_the_whole_example_renders_from_a_git_repository_as_27_applications(
+    tmp_path, renderer
+):
+    import shutil
+
+    from tether.adapters.git.repos import MirrorCache
+    from tether.services import manifests as service
+
+    work = tmp_path / "kubeflow"
+    shutil.copytree(KUBEFLOW, work)
+    env = _process.base_env(
+        {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
+         "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    )  # fmt: skip
+    for argv in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "corpus"]):
+        _process.run_sync(["git", *argv], cwd=str(work), env=env, timeout=120)
+
+    use_case = service.ManifestService(
+        MirrorCache(str(tmp_path / "git"), allow_local=True), renderer
+    )
+    total = 0
+    for entry, counts in golden().items():
+        app = application(
+            {"repoURL": f"file://{work}", "path": entry, "targetRevision": "main"},
+            name=entry.replace("/", "-")[:50],
+        )
+        objects = ok(await use_case.render_application(app))
+        assert len(objects) == counts["objects"], entry
+        total += len(objects)
+    assert total == 683
