@@ -1,7 +1,6 @@
 """Resource and Application health, as Argo CD judges it, plus tether's rules for Kubeflow kinds.
 
-``assess`` judges one live object (deletion, then custom Lua, then a built-in rule);
-``aggregate`` turns the health of an Application's resources into the Application's health.
+``assess`` judges one live object; ``aggregate`` judges an Application from its resources.
 """
 
 from __future__ import annotations

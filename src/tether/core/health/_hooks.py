@@ -1,7 +1,6 @@
-"""The hook annotations health needs to read: is an object a sync hook, or skipped.
+"""The hook annotations health reads: is an object a sync hook, or skipped (gitops-engine rules).
 
-Sync planning owns hooks proper; health only needs these two questions, answered as Argo CD's
-gitops-engine does (``sync/hook``), so it keeps its own small reading here.
+Sync planning owns hooks proper; health needs only these two answers, so it reads them itself.
 """
 
 from __future__ import annotations

@@ -1,8 +1,6 @@
-"""Typed reads of raw manifest fields: the one place that turns ``Any`` into ``int``/``str``/...
+"""Typed reads of raw manifest fields: the one place health turns ``Any`` into plain types.
 
-Argo CD converts objects to typed Go structs before checking them; a missing field reads as the Go
-zero value. These helpers give the same zero values, and read a mistyped field as missing instead
-of failing the whole check.
+A missing or mistyped field reads as Go's zero value, as after Argo CD's typed conversion.
 """
 
 from __future__ import annotations

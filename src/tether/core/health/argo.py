@@ -1,7 +1,6 @@
 """Health of argoproj.io kinds: Workflow (Argo CD's Go check) and Application (tether's own).
 
-Argo CD dropped its Application check in 1.8, so an app of apps does not wait for its children
-unless users add Lua. tether judges a child Application by what it reports about itself.
+Argo CD dropped its Application check in 1.8; tether keeps one so an app of apps waits for children.
 """
 
 from __future__ import annotations

@@ -1,11 +1,10 @@
-"""Health of Kubeflow kinds, which Argo CD leaves without checks (tether's own rules).
+"""Health of Kubeflow kinds, which Argo CD leaves without checks (tether's own rules)."""
 
-Status shapes were read from the controllers' sources: kubeflow/dashboard
-``components/profile-controller`` (Profile), kubeflow/notebooks branch ``notebooks-v1``
-(``notebook-controller``, ``tensorboard-controller``, ``pvcviewer-controller``), kubeflow/katib
-``pkg/apis/controller/{experiments,trials,suggestions}/v1beta1`` and kubeflow/trainer
-``pkg/apis/trainer/v1alpha1/trainjob_types.go``.
-"""
+# Status shapes were read from the controllers' sources: kubeflow/dashboard
+# components/profile-controller (Profile), kubeflow/notebooks branch notebooks-v1
+# (notebook-, tensorboard- and pvcviewer-controller), kubeflow/katib
+# pkg/apis/controller/{experiments,trials,suggestions}/v1beta1 and kubeflow/trainer
+# pkg/apis/trainer/v1alpha1/trainjob_types.go.
 
 from __future__ import annotations
 
@@ -74,7 +73,8 @@ def profile(obj: resources.Manifest) -> Health:
 
     The profile controller appends ``{type: Failed, message}`` when it cannot create or adopt the
     user's namespace, and writes nothing on success; a False condition of any type is a failure
-    too (older controllers wrote ``Ready``).
+    too (older controllers wrote ``Ready``). Upstream writes that condition with a plain update
+    while the CRD has a status subresource, so it is dropped and live Profiles read Healthy.
     """
     entries = _read.conditions(obj)
     if not entries:

@@ -1,8 +1,6 @@
 """Custom Lua health checks in Argo CD's format: reading argocd-cm, finding a script, running it.
 
-Scripts run in a fresh sandboxed Lua 5.4 runtime per evaluation, bounded by an instruction
-budget and a memory limit instead of Argo CD's one-second timeout, so the verdict never depends
-on how fast the machine is.
+Each run gets a fresh Lua 5.4 sandbox bounded by instructions and memory, not by the clock.
 """
 
 from __future__ import annotations

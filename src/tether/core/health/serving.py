@@ -1,7 +1,6 @@
 """Health of model serving: KServe InferenceService and Knative Service, as Argo CD's Lua says.
 
-Sources: argo-cd ``resource_customizations/serving.kserve.io/InferenceService/health.lua`` and
-``serving.knative.dev/Service/health.lua`` (engine-algorithms.md 3.4).
+Source: argo-cd ``resource_customizations/serving.{kserve.io,knative.dev}/*/health.lua``.
 """
 
 from __future__ import annotations
