@@ -5,17 +5,28 @@ Entry points never import adapters; they ask this module for wired objects.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import datetime
 import os
 import pathlib
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether import ports
 from tether.adapters.devcluster import cluster, tools
-from tether.adapters.render import renderer
-from tether.core import sources
+from tether.adapters.git import MirrorCache
+from tether.adapters.jqrunner import JqRunner
+from tether.adapters.kube.cache import ClusterCache
+from tether.adapters.kube.client import KubeClient
+from tether.adapters.kube.lease import LeaderElector
+from tether.adapters.kube.livestate import CacheLiveState
+from tether.adapters.render import renderer as render_adapter
+from tether.core import crds, sources
+from tether.model.project import default_project
 from tether.services import manifests
+from tether.services.compare import Comparer
+from tether.services.sync import SyncRunner
 from tether.settings import Settings
 
 
@@ -34,7 +45,7 @@ def manifest_service_for_directory(
     """
     local = manifests.DirectoryRepos(os.fspath(root), by_url)
     return manifests.ManifestService(
-        local, renderer.Renderer(sources.RenderSettings(), tool_locator()), cache_size=64
+        local, render_adapter.Renderer(sources.RenderSettings(), tool_locator()), cache_size=64
     )
 
 
@@ -80,3 +91,165 @@ class DevCluster:
     server: str
     kubeconfig: pathlib.Path
     etcd_url: str
+
+
+@dataclasses.dataclass
+class Runtime:
+    """Everything wired for one cluster: the client, the live cache and the services over them.
+
+    Use ``async with await bootstrap.runtime(settings) as rt:``; closing stops every watch,
+    worker and connection it started.
+    """
+
+    settings: Settings
+    cluster: ports.Cluster
+    live: ports.LiveState
+    manifests: manifests.ManifestService
+    comparer: Comparer
+    syncer: SyncRunner
+    requests: Callable[[], dict[str, int]]
+    """Kubernetes requests sent so far, by verb (for metrics and benchmarks)."""
+    _close: Callable[[], Awaitable[None]]
+    _client: KubeClient
+    _start: Callable[[], Awaitable[None]]
+
+    async def live_start(self) -> None:
+        """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
+        await self._start()
+
+    def cached_objects(self) -> int:
+        """How many objects the live cache holds."""
+        return self._cached()
+
+    _cached: Callable[[], int] = lambda: 0
+
+    def leader_election(self, identity: str) -> ports.LeaderElection:
+        """A candidate for the controller's Lease in the control-plane namespace."""
+        return LeaderElector(
+            self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
+        )
+
+    async def install_crds(self) -> list[str]:
+        """Apply the Application and AppProject CRDs, the namespace and the default project."""
+        done = []
+        for crd in crds.manifests().values():
+            await self._client.apply(crd, field_manager=self.settings.field_manager, force=True)
+            done.append(f"customresourcedefinition/{crd['metadata']['name']}")
+        await self._wait_established()
+        namespace = self.settings.control_plane_namespace
+        await self._client.apply(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
+            field_manager=self.settings.field_manager,
+        )
+        done.append(f"namespace/{namespace}")
+        await self._client.discovery.refresh()
+        await self._client.apply(
+            default_project(namespace), field_manager=self.settings.field_manager
+        )
+        done.append(f"appproject/{namespace}/default")
+        return done
+
+    async def crd_problems(self) -> list[str]:
+        """Why the installed CRDs cannot serve tether (empty when they can)."""
+        problems = []
+        for crd in crds.manifests().values():
+            name = str(crd["metadata"]["name"])
+            live = await self._client.get(
+                "apiextensions.k8s.io/v1", "CustomResourceDefinition", name
+            )
+            if live is None:
+                problems.append(f"CRD {name} is not installed (run `tether install-crds`)")
+                continue
+            problems.extend(f"CRD {name}: {p}" for p in crds.check_installed(live))
+        return problems
+
+    async def _wait_established(self, timeout_s: float = 30.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while asyncio.get_running_loop().time() < deadline:
+            if not await self.crd_problems():
+                return
+            await asyncio.sleep(0.2)
+
+    async def close(self) -> None:
+        """Stop the cache and close connections and workers."""
+        await self._close()
+
+    async def __aenter__(self) -> Runtime:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+def now() -> datetime.datetime:
+    """The wall clock, in UTC: the one place services and entry points get the time from."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+def git_repos(settings: Settings) -> ports.GitRepos:
+    """The Git mirror cache, with credentials found later from Argo CD-format Secrets."""
+    return MirrorCache(
+        os.path.join(settings.cache_dir, "git"),
+        known_hosts=settings.known_hosts,
+        allow_local=settings.allow_local_repos,
+    )
+
+
+def renderer(settings: Settings) -> ports.Renderer:
+    """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
+    return render_adapter.Renderer(
+        sources.RenderSettings(cache_dir=os.path.join(settings.cache_dir, "render")),
+        tools.ToolLocator(),
+    )
+
+
+async def runtime(
+    settings: Settings | None = None,
+    *,
+    kubeconfig: pathlib.Path | str | None = None,
+    start_cache: bool = True,
+) -> Runtime:
+    """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
+    settings = settings or Settings()
+    client = KubeClient.from_kubeconfig(kubeconfig)
+    cache = ClusterCache(client, freeze_gc=True)
+    live = CacheLiveState(cache, client)
+    jq = JqRunner()
+    service = manifests.ManifestService(git_repos(settings), renderer(settings))
+    comparer = Comparer(
+        service,
+        client,
+        live,
+        field_manager=settings.field_manager,
+        control_plane_namespace=settings.control_plane_namespace,
+        jq=jq,
+    )
+    syncer = SyncRunner(
+        client,
+        live,
+        comparer,
+        field_manager=settings.field_manager,
+        clock=now,
+        sync_timeout=settings.sync_timeout,
+    )
+
+    async def close() -> None:
+        await cache.stop()
+        jq.close()
+        await client.aclose()
+
+    if start_cache:
+        await cache.start()
+    return Runtime(
+        settings,
+        client,
+        live,
+        service,
+        comparer,
+        syncer,
+        lambda: dict(client.counter.snapshot()),
+        close,
+        client,
+        cache.start,
+        lambda: len(cache),
+    )

@@ -6,9 +6,10 @@ Read this file first to see every boundary tether has.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
+from tether.core.cachepolicy import Change
 from tether.core.sources import RenderRequest
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 
@@ -140,4 +141,46 @@ class LiveState(Protocol):
 
     def preferred_version(self, group_kind: GroupKind) -> str | None:
         """The ``apiVersion`` to use for a kind, or ``None`` when the kind is unknown."""
+        ...
+
+    def keys_of(self, group_kind: GroupKind) -> set[ResourceKey]:
+        """Every cached object of one kind."""
+        ...
+
+    def subscribe(self, subscriber: Callable[[Change], None]) -> Callable[[], None]:
+        """Hear every real change (no-op updates filtered); returns the unsubscribe function."""
+        ...
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Wait until every watched type has been listed once."""
+        ...
+
+
+class Flag(Protocol):
+    """Something that becomes set, and can be waited for (an ``asyncio.Event``)."""
+
+    def is_set(self) -> bool:
+        """Whether it is set now."""
+        ...
+
+    async def wait(self) -> Literal[True]:
+        """Wait until it is set."""
+        ...
+
+
+class LeaderElection(Protocol):
+    """One candidate for leadership; only a leader reconciles."""
+
+    @property
+    def leading(self) -> Flag:
+        """Set while this candidate leads."""
+        ...
+
+    @property
+    def stopped_leading(self) -> Flag:
+        """Set once this candidate has stopped leading."""
+        ...
+
+    async def run(self) -> None:
+        """Campaign and lead until cancelled, releasing leadership on the way out."""
         ...

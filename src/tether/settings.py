@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import os
 
 FIELD_MANAGER = "tether"
 """The server-side-apply field manager tether applies and dry-runs under."""
+
+
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "tether")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -16,4 +23,42 @@ class Settings:
     """Owns the fields tether applies; server-side diff compares only what it owns."""
 
     app_namespaces: tuple[str, ...] = ("tether",)
-    """Namespaces whose Applications this controller reconciles (Argo CD: ``argocd``)."""
+    """Namespaces whose Applications this controller reconciles; the first is the control-plane
+    namespace (Argo CD's ``argocd``), where Applications get plain tracking names."""
+
+    resync_period: datetime.timedelta = datetime.timedelta(seconds=180)
+    """Argo CD's default reconciliation timeout: re-resolve revisions every 3 minutes."""
+
+    resync_jitter: datetime.timedelta = datetime.timedelta(seconds=30)
+    """Spreads periodic refreshes so 1,000 apps do not all resolve in the same second."""
+
+    hard_resync_period: datetime.timedelta | None = None
+    """Off by default, as in Argo CD: hard refreshes re-render everything."""
+
+    sync_timeout: datetime.timedelta | None = None
+    """No timeout by default (Argo CD's ``--sync-timeout`` 0); retries bound the work."""
+
+    workers: int = 20
+    """Concurrent app reconciles (Argo CD: 20 status processors); each is mostly waiting."""
+
+    cache_dir: str = dataclasses.field(default_factory=_default_cache_dir)
+    """Git mirrors, checked-out trees and pulled charts live under here."""
+
+    allow_local_repos: bool = False
+    """``file://`` and local paths as repoURL; off unless explicitly enabled (tests, demo)."""
+
+    known_hosts: str = ""
+    """SSH known_hosts content for Git over SSH."""
+
+    metrics_address: str = "127.0.0.1:8082"
+    """Where ``/metrics`` is served; loopback unless configured otherwise."""
+
+    leader_election: bool = True
+    """Two replicas never act at once: only the holder of the Lease reconciles."""
+
+    lease_name: str = "tether-controller"
+
+    @property
+    def control_plane_namespace(self) -> str:
+        """The first application namespace."""
+        return self.app_namespaces[0]

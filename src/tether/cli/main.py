@@ -7,7 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
-from tether.cli.commands import devcluster, kubeflow
+from tether.cli.commands import controller, devcluster, kubeflow
 from tether.model.errors import TetherError
 
 
@@ -31,6 +31,8 @@ def tools_build(components: tuple[str, ...]) -> None:
 
 
 cli.add_command(devcluster.dev_cluster)
+cli.add_command(controller.run)
+cli.add_command(controller.install_crds)
 cli.add_command(kubeflow.kubeflow)
 
 

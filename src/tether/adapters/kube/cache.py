@@ -32,6 +32,8 @@ MAX_CONCURRENT_LISTS = 50
 REDISCOVERY_DELAYS_S = tuple(0.5 * 1.5**i for i in range(9))
 """After a CRD change, discovery is retried (500 ms x 1.5, 9 steps, as Argo CD) until it agrees."""
 
+APISERVICE = GroupKind("apiregistration.k8s.io", "APIService")
+
 Subscriber = Callable[[cachepolicy.Change], None]
 
 
@@ -196,6 +198,10 @@ class ClusterCache:
             self._index.upsert(resource, obj, raw)
         if resource.group_kind == cachepolicy.CRD:
             self._expect_crd(event_type, obj, raw)
+        elif resource.group_kind == APISERVICE and self.synced:
+            # An aggregated API (metrics, custom API servers) came, went or changed
+            # availability: its group appears in or vanishes from discovery.
+            self._rediscover.set()
 
     def stopped(self, resource: ApiResource, reason: str) -> None:
         """A reflector stopped for good: its type is gone or forbidden."""

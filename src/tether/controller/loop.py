@@ -1,0 +1,340 @@
+"""The reconcile loop: Applications and cluster changes in, comparisons, statuses and syncs out.
+
+Triggers (Application changes, managed-resource changes, the resync period, refresh requests)
+put an Application's key on one de-duplicating queue; workers take keys and do what the app
+needs next: finish its deletion, advance its operation, or refresh it (and maybe start an
+automated sync). Every decision comes from ``tether.core``; this module only sequences them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from tether import bootstrap
+from tether.controller.queue import WorkQueue
+from tether.core import autosync, policy, refresh
+from tether.core.cachepolicy import Change
+from tether.model.application import Application, parse_application
+from tether.model.errors import ClusterError, TetherError
+from tether.model.project import AppProject, parse_project
+from tether.model.resources import GroupKind, ResourceKey
+from tether.services import appstatus, deletion
+from tether.services.compare import Comparison
+from tether.services.events import EventRecorder
+
+log = logging.getLogger(__name__)
+
+APPLICATION = GroupKind("argoproj.io", "Application")
+APP_PROJECT = GroupKind("argoproj.io", "AppProject")
+API_VERSION = "argoproj.io/v1alpha1"
+
+AppKey = tuple[str, str]
+"""(namespace, name) of an Application."""
+
+
+RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+"""Histogram buckets (seconds): a cached no-op compare takes milliseconds, a big sync seconds."""
+
+
+@dataclasses.dataclass
+class Metrics:
+    """Counters the loop keeps; ``tether.controller.metrics`` exposes them to Prometheus."""
+
+    reconciles: int = 0
+    reconcile_sum: float = 0.0
+    reconcile_buckets: list[int] = dataclasses.field(
+        default_factory=lambda: [0] * len(RECONCILE_BUCKETS)
+    )
+    syncs: dict[str, int] = dataclasses.field(default_factory=dict)
+    errors: int = 0
+
+    def observe(self, seconds: float) -> None:
+        """Count one reconcile that took ``seconds``."""
+        self.reconciles += 1
+        self.reconcile_sum += seconds
+        for index, bound in enumerate(RECONCILE_BUCKETS):
+            if seconds <= bound:
+                self.reconcile_buckets[index] += 1
+
+
+class Controller:
+    """Reconciles every Application in the configured namespaces against one cluster."""
+
+    def __init__(self, rt: bootstrap.Runtime) -> None:
+        self.rt = rt
+        self.settings = rt.settings
+        self.queue: WorkQueue[AppKey] = WorkQueue()
+        self.metrics = Metrics()
+        self._requested: dict[AppKey, refresh.Level] = {}
+        self._last_good: dict[AppKey, Comparison] = {}
+        self._rng = random.Random()
+        self._unsubscribe: Any = None
+        self._events = EventRecorder(rt.cluster, rt.settings.field_manager)
+        self._reconciled: dict[AppKey, Any] = {}
+
+    # Triggers.
+
+    def start_watching(self) -> None:
+        """Hear cluster changes: Applications themselves, and objects apps manage."""
+        self._unsubscribe = self.rt.live.subscribe(self._on_change)
+
+    def enqueue_all(self) -> None:
+        """Queue every known Application (at start, after the cache's initial sync)."""
+        for key in self.rt.live.keys_of(APPLICATION):
+            if key.namespace in self.settings.app_namespaces:
+                self.queue.add((key.namespace, key.name))
+
+    def _on_change(self, change: Change) -> None:
+        key = change.key
+        is_app = key.group_kind == APPLICATION
+        if is_app and key.namespace in self.settings.app_namespaces:
+            self.queue.add((key.namespace, key.name))
+        # The apps whose trees hold the object re-compare; a child Application is such an
+        # object for its parent (app of apps), and an app never refreshes for its own object.
+        for instance in change.apps:
+            app_key = self._app_of_instance(instance)
+            if app_key is None or (is_app and app_key == (key.namespace, key.name)):
+                continue
+            level = max(
+                self._requested.get(app_key, refresh.Level.FROM_CACHE), refresh.Level.RECENT
+            )
+            self._requested[app_key] = level
+            self.queue.add(app_key)
+
+    def _app_of_instance(self, instance: str) -> AppKey | None:
+        namespace, sep, name = instance.partition("_")
+        if sep and namespace in self.settings.app_namespaces:
+            return namespace, name
+        return self.settings.control_plane_namespace, instance
+
+    # Workers.
+
+    async def run_workers(self, count: int) -> None:
+        """Run ``count`` workers until the queue closes."""
+        await asyncio.gather(*(self._worker() for _ in range(count)))
+
+    async def _worker(self) -> None:
+        while (key := await self.queue.get()) is not None:
+            started = time.perf_counter()
+            try:
+                delay = await self.reconcile(key)
+            except (TetherError, OSError) as err:
+                self.metrics.errors += 1
+                log.warning("reconcile of %s/%s failed: %s", key[0], key[1], err)
+                self.queue.done(key)
+                self.queue.retry(key)
+                continue
+            except asyncio.CancelledError:
+                self.queue.done(key)
+                raise
+            finally:
+                self.metrics.observe(time.perf_counter() - started)
+            self.queue.done(key)
+            self.queue.forget(key)
+            if delay is not None:
+                self.queue.add(key, delay)
+
+    async def reconcile(self, key: AppKey) -> float | None:
+        """Do what one Application needs now; returns seconds until it should be seen again."""
+        namespace, name = key
+        obj = self.rt.live.manifest(
+            ResourceKey(APPLICATION.group, APPLICATION.kind, namespace, name)
+        )
+        if obj is None:
+            self._forget(key)
+            return None
+        try:
+            app = parse_application(obj)
+        except TetherError as err:
+            await self._patch_status(
+                namespace, name, appstatus.invalid_spec_patch(str(err), self._now())
+            )
+            return None
+        project = self._project(app)
+        if project is None:
+            await self._patch_status(
+                namespace,
+                name,
+                appstatus.invalid_spec_patch(
+                    f"Application {app.qualified_name} references project "
+                    f"{app.spec.project!r}, which does not exist",
+                    self._now(),
+                ),
+            )
+            return self._resync_delay()
+        if app.is_being_deleted:
+            return await deletion.finalize(
+                self.rt.cluster, self.rt.live, app, self.settings.control_plane_namespace
+            )
+        if app.operation is not None:
+            outcome = await self.rt.syncer.step(app, project)
+            if outcome.completed:
+                self.metrics.syncs[outcome.phase.value] = (
+                    self.metrics.syncs.get(outcome.phase.value, 0) + 1
+                )
+                await self._events.operation_completed(app, outcome.phase.value, outcome.message)
+                self._requested[key] = refresh.Level.LATEST
+                return 0.0
+            return outcome.requeue_after
+        return await self._refresh(key, app, project)
+
+    async def _refresh(self, key: AppKey, app: Application, project: AppProject) -> float:
+        requested = self._requested.pop(key, None)
+        decision = refresh.decide(
+            self._with_reconciled(key, app),
+            now=self._now(),
+            resync_period=self.settings.resync_period,
+            hard_resync_period=self.settings.hard_resync_period,
+            requested=requested,
+        )
+        if decision is None:
+            return self._resync_delay(app)
+        pinned: list[str] | None = None
+        if decision.level <= refresh.Level.RECENT and app.status and app.status.sync:
+            pinned = list(
+                app.status.sync.revisions
+                or ([app.status.sync.revision] if app.status.sync.revision else [])
+            )
+        comparison = await self.rt.comparer.compare(
+            app, project, revisions=pinned or None, hard=decision.hard
+        )
+        if comparison.desired_known:
+            self._last_good[key] = comparison
+        if decision.level >= refresh.Level.LATEST:
+            self._reconciled[key] = self._now()
+        patch = appstatus.status_patch(
+            app,
+            comparison,
+            self._last_good.get(key),
+            level=decision.level,
+            now=self._now(),
+            control_plane_namespace=self.settings.control_plane_namespace,
+        )
+        if patch:
+            await self._patch_status(key[0], key[1], patch)
+            await self._events.status_changed(app, comparison)
+        if decision.level is refresh.Level.FORCE_RESOLVE and refresh.REFRESH_ANNOTATION in (
+            app.metadata.annotations or {}
+        ):
+            await self._clear_refresh_annotation(app)
+        if comparison.desired_known:
+            started = await self._auto_sync(app, comparison)
+            if started:
+                return 0.0
+        return self._resync_delay(app)
+
+    async def _auto_sync(self, app: Application, comparison: Comparison) -> bool:
+        decision = autosync.decide(app, appstatus.autosync_view(comparison), now=self._now())
+        if decision.error:
+            await self._patch_status(
+                app.namespace,
+                app.name,
+                appstatus.condition_patch(app, "SyncError", decision.error, self._now()),
+            )
+            return False
+        if decision.operation is None:
+            if decision.recheck_at is not None:
+                wait = max(0.0, (decision.recheck_at - self._now()).total_seconds())
+                self.queue.add((app.namespace, app.name), wait)
+                self._requested[(app.namespace, app.name)] = refresh.Level.LATEST
+            return False
+        try:
+            await self.rt.cluster.patch(
+                API_VERSION,
+                "Application",
+                app.name,
+                app.namespace,
+                patch={
+                    "operation": decision.operation.to_manifest(),
+                    "status": {"operationState": None},
+                },
+                field_manager=self.settings.field_manager,
+            )
+        except ClusterError as err:
+            log.warning("could not start the automated sync of %s: %s", app.qualified_name, err)
+            return False
+        await self._events.sync_started(app, decision.reason, automated=True)
+        return True
+
+    def _project(self, app: Application) -> AppProject | None:
+        name = app.spec.project or "default"
+        for namespace in (app.namespace, self.settings.control_plane_namespace):
+            obj = self.rt.live.manifest(
+                ResourceKey(APP_PROJECT.group, APP_PROJECT.kind, namespace, name)
+            )
+            if obj is not None:
+                try:
+                    return parse_project(obj)
+                except TetherError:
+                    return None
+        return policy.project_or_default(name, None, self.settings.control_plane_namespace)
+
+    async def _patch_status(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+        await self.rt.cluster.patch(
+            API_VERSION,
+            "Application",
+            name,
+            namespace,
+            patch=patch,
+            field_manager=self.settings.field_manager,
+        )
+
+    def _forget(self, key: AppKey) -> None:
+        self._requested.pop(key, None)
+        self._last_good.pop(key, None)
+        self._reconciled.pop(key, None)
+
+    def _with_reconciled(self, key: AppKey, app: Application) -> Application:
+        """The app as if its last no-change refresh had been written (it is not, on purpose)."""
+        seen = self._reconciled.get(key)
+        if seen is None or app.status is None:
+            return app
+        stamp = seen.strftime("%Y-%m-%dT%H:%M:%SZ")
+        if (app.status.reconciled_at or "") >= stamp:
+            return app
+        return app.model_copy(
+            update={"status": app.status.model_copy(update={"reconciled_at": stamp})}
+        )
+
+    async def _clear_refresh_annotation(self, app: Application) -> None:
+        """Remove the honoured refresh request, unless a newer one replaced it meanwhile."""
+        value = (app.metadata.annotations or {}).get(refresh.REFRESH_ANNOTATION)
+        path = "/metadata/annotations/" + refresh.REFRESH_ANNOTATION.replace("~", "~0").replace(
+            "/", "~1"
+        )
+        try:
+            await self.rt.cluster.patch(
+                API_VERSION,
+                "Application",
+                app.name,
+                app.namespace,
+                patch=[
+                    {"op": "test", "path": path, "value": value},
+                    {"op": "remove", "path": path},
+                ],
+                patch_type="json",
+                field_manager=self.settings.field_manager,
+            )
+        except ClusterError as err:
+            log.info("refresh annotation of %s not removed: %s", app.qualified_name, err)
+
+    def _resync_delay(self, app: Application | None = None) -> float:
+        del app
+        period = self.settings.resync_period.total_seconds()
+        jitter = self.settings.resync_jitter.total_seconds()
+        return period + self._rng.uniform(0, jitter)
+
+    def _now(self) -> Any:
+        return bootstrap.now()
+
+    def stop(self) -> None:
+        """Stop taking work; workers finish what they hold."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self.queue.close()

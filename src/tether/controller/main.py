@@ -1,0 +1,102 @@
+"""The controller process: check the CRDs, win the Lease, start the cache, reconcile, serve metrics.
+
+``tether run`` calls :func:`run`; it returns when the process is asked to stop (SIGTERM/SIGINT),
+after releasing the Lease so a standby replica takes over at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from collections.abc import Awaitable
+
+from tether import bootstrap
+from tether.controller import metrics
+from tether.controller.loop import Controller
+from tether.model.errors import TetherError
+from tether.settings import Settings
+
+log = logging.getLogger(__name__)
+
+CACHE_SYNC_TIMEOUT_S = 300.0
+"""The initial list of every type: seconds on a small cluster, minutes on a very large one."""
+
+
+class StartupError(TetherError):
+    """The controller refuses to start, and says why."""
+
+
+async def run(
+    settings: Settings, *, kubeconfig: str | None = None, ready: asyncio.Event | None = None
+) -> None:
+    """Run the controller until SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
+    try:
+        problems = await rt.crd_problems()
+        if problems:
+            raise StartupError("refusing to start: " + "; ".join(problems))
+        controller = Controller(rt)
+        server = metrics.serve(settings.metrics_address, controller, rt)
+        try:
+            await _lead_and_reconcile(rt, controller, stop, ready)
+        finally:
+            server.close()
+    finally:
+        await rt.close()
+
+
+async def _lead_and_reconcile(
+    rt: bootstrap.Runtime,
+    controller: Controller,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None,
+) -> None:
+    identity = f"{socket.gethostname()}_{os.getpid()}"
+    election = rt.leader_election(identity) if rt.settings.leader_election else None
+    campaign = asyncio.create_task(election.run()) if election else None
+    try:
+        if election is not None:
+            log.info("waiting to lead (%s)", identity)
+            if not await _first(election.leading.wait(), stop.wait()):
+                return
+            log.info("leading as %s", identity)
+        controller.start_watching()
+        await rt.live_start()
+        await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
+        controller.enqueue_all()
+        if ready is not None:
+            ready.set()
+        workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
+        lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
+        waits = [asyncio.create_task(stop.wait()), workers] + ([lost] if lost else [])
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if lost is not None and lost.done():
+            log.warning("lost the lease: stopping so a new leader starts from a clean state")
+        controller.stop()
+        for task in waits:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
+    finally:
+        if campaign is not None:
+            campaign.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await campaign
+
+
+async def _first(wanted: Awaitable[object], stopper: Awaitable[object]) -> bool:
+    """Wait for ``wanted`` or ``stopper``; True when ``wanted`` came first."""
+    want = asyncio.ensure_future(wanted)
+    halt = asyncio.ensure_future(stopper)
+    done, pending = await asyncio.wait({want, halt}, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    return want in done

@@ -1,0 +1,160 @@
+"""Turn a comparison into the Application status Argo CD writes, and only what changed.
+
+Statuses are bounded: resource lists and messages are capped, so one huge app cannot push its
+Application past etcd's object size limit.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from typing import Any
+
+from tether.core import autosync, refresh
+from tether.model.app_status import ApplicationCondition, format_time, set_conditions
+from tether.model.application import Application
+from tether.model.status import SyncStatus
+from tether.services.compare import Comparison
+
+MAX_STATUS_RESOURCES = 5_000
+"""Kubeflow's largest component has a few hundred objects; 5,000 keeps status under ~1.5 MiB."""
+
+MAX_MESSAGE_CHARS = 4_000
+"""Long enough for a render error with context; short enough to keep statuses small."""
+
+COMPARISON_CONDITIONS = frozenset(
+    {
+        # The condition types a comparison evaluates: each refresh replaces exactly these.
+        "ComparisonError",
+        "InvalidSpecError",
+        "RepeatedResourceWarning",
+        "ExcludedResourceWarning",
+        "SharedResourceWarning",
+    }
+)
+
+
+def bounded(message: str) -> str:
+    """A message cut to :data:`MAX_MESSAGE_CHARS`, saying that it was cut."""
+    if len(message) <= MAX_MESSAGE_CHARS:
+        return message
+    return message[: MAX_MESSAGE_CHARS - 20] + " ... (truncated)"
+
+
+def status_patch(
+    app: Application,
+    comparison: Comparison,
+    last_good: Comparison | None,
+    *,
+    level: refresh.Level,
+    now: datetime.datetime,
+    control_plane_namespace: str,
+) -> dict[str, Any] | None:
+    """A merge patch for ``status`` after a comparison, or ``None`` when nothing changed.
+
+    When the desired state is unknown (Git or rendering failed), the last good comparison's
+    sync, health and resources stay as they are; only the conditions say what went wrong.
+    """
+    old = app.status.to_manifest() if app.status else {}
+    existing = list(app.status.conditions or []) if app.status else []
+    new_conditions = [
+        ApplicationCondition(type=kind, message=bounded(message))
+        for kind, message in comparison.errors
+    ]
+    conditions = set_conditions(existing, new_conditions, COMPARISON_CONDITIONS, now)
+    status: dict[str, Any] = {
+        "conditions": [c.to_manifest() for c in conditions] or None,
+        "controllerNamespace": control_plane_namespace,
+    }
+    if comparison.desired_known:
+        status.update(_compared(app, comparison, old, now))
+    elif last_good is None and not old.get("sync"):
+        status["sync"] = {"status": SyncStatus.UNKNOWN.value}
+        status["health"] = {"status": comparison.health.status.value}
+    if comparison.desired_known and (level >= refresh.Level.LATEST or not old.get("reconciledAt")):
+        status["reconciledAt"] = format_time(now)
+    changed = {
+        k: v for k, v in status.items() if old.get(k) != v and not (v is None and k not in old)
+    }
+    # A resync that finds nothing new writes nothing (the steady state costs no API writes),
+    # so reconciledAt moves only together with a real change.
+    if not changed or (set(changed) <= {"reconciledAt"} and old.get("reconciledAt")):
+        return None
+    return {"status": changed}
+
+
+def _compared(
+    app: Application, comparison: Comparison, old: Mapping[str, Any], now: datetime.datetime
+) -> dict[str, Any]:
+    sync: dict[str, Any] = {"status": comparison.sync_status.value}
+    compared_to: dict[str, Any] = {"destination": app.spec.destination.to_manifest()}
+    if app.has_multiple_sources:
+        sync["revisions"] = list(comparison.revisions)
+        compared_to["sources"] = [s.to_manifest() for s in app.spec.sources or []]
+    else:
+        if comparison.revisions:
+            sync["revision"] = comparison.revisions[0]
+        if app.spec.source is not None:
+            compared_to["source"] = app.spec.source.to_manifest()
+    if app.spec.ignore_differences:
+        compared_to["ignoreDifferences"] = [i.to_manifest() for i in app.spec.ignore_differences]
+    sync["comparedTo"] = compared_to
+    health: dict[str, Any] = {"status": comparison.health.status.value}
+    if comparison.health.message:
+        health["message"] = bounded(comparison.health.message)
+    old_health = old.get("health") or {}
+    if old_health.get("status") == health["status"] and old_health.get("lastTransitionTime"):
+        health["lastTransitionTime"] = old_health["lastTransitionTime"]
+    else:
+        health["lastTransitionTime"] = format_time(now)
+    entries = sorted(
+        (r.status.to_status_entry() for r in comparison.resources),
+        key=lambda e: (e.get("group", ""), e["kind"], e.get("namespace", ""), e["name"]),
+    )
+    return {"sync": sync, "health": health, "resources": entries[:MAX_STATUS_RESOURCES]}
+
+
+def condition_patch(
+    app: Application, kind: str, message: str, now: datetime.datetime
+) -> dict[str, Any]:
+    """A status patch setting one condition (e.g. ``SyncError``), keeping the others."""
+    existing = list(app.status.conditions or []) if app.status else []
+    conditions = set_conditions(
+        existing, [ApplicationCondition(type=kind, message=bounded(message))], {kind}, now
+    )
+    return {"status": {"conditions": [c.to_manifest() for c in conditions]}}
+
+
+def invalid_spec_patch(message: str, now: datetime.datetime) -> dict[str, Any]:
+    """The status of an Application tether cannot even read: Unknown, with the reason."""
+    return {
+        "status": {
+            "sync": {"status": SyncStatus.UNKNOWN.value},
+            "health": {"status": "Unknown"},
+            "conditions": [
+                {
+                    "type": "InvalidSpecError",
+                    "message": bounded(message),
+                    "lastTransitionTime": format_time(now),
+                }
+            ],
+        }
+    }
+
+
+def autosync_view(comparison: Comparison) -> autosync.Comparison:
+    """The part of a comparison the automated-sync decision reads."""
+    out = tuple(
+        autosync.OutOfSyncResource(
+            r.key.group,
+            r.key.kind,
+            r.key.namespace,
+            r.key.name,
+            requires_pruning=r.status.requires_pruning,
+        )
+        for r in comparison.resources
+        if r.status.counts
+    )
+    desired = sum(1 for r in comparison.resources if r.desired is not None and not r.status.hook)
+    live = sum(1 for r in comparison.resources if r.live is not None and not r.status.hook)
+    return autosync.Comparison(comparison.sync_status, comparison.revisions, out, desired, live)

@@ -1,0 +1,95 @@
+"""Cascade deletion of an Application's resources, driven by Argo CD's finalizers.
+
+With ``resources-finalizer.argocd.argoproj.io`` (foreground, or its ``/background`` form) the
+managed resources are deleted, highest sync wave first, before the finalizer is removed. Without
+it the resources stay. CRDs, the app's own Application, ``Delete=false`` and Helm's
+``resource-policy: keep`` are never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tether import ports
+from tether.core import diff
+from tether.model.application import Application
+from tether.model.resources import Manifest, ResourceKey, annotation, metadata_of
+
+log = logging.getLogger(__name__)
+
+FINALIZER_PROPAGATION: dict[str, str] = {
+    # Argo CD's finalizer names and the propagation policy each asks for.
+    "resources-finalizer.argocd.argoproj.io": "Foreground",
+    "resources-finalizer.argocd.argoproj.io/foreground": "Foreground",
+    "resources-finalizer.argocd.argoproj.io/background": "Background",
+}
+
+NEVER_DELETED_KINDS = frozenset(
+    {
+        # CRDs carry no tracking and deleting one deletes every instance cluster-wide.
+        ("apiextensions.k8s.io", "CustomResourceDefinition"),
+    }
+)
+
+WAIT_S = 1.0
+"""How soon to look again while resources are still going away."""
+
+
+def _kept(obj: Manifest) -> bool:
+    options = [o.strip() for o in annotation(obj, "argocd.argoproj.io/sync-options").split(",")]
+    return "Delete=false" in options or annotation(obj, "helm.sh/resource-policy") == "keep"
+
+
+async def finalize(
+    cluster: ports.Cluster, live: ports.LiveState, app: Application, control_plane_namespace: str
+) -> float | None:
+    """Take one step of deleting ``app``; seconds until the next step, ``None`` when done."""
+    finalizers = list(app.metadata.finalizers or [])
+    ours = [f for f in finalizers if f in FINALIZER_PROPAGATION]
+    if not ours:
+        return None  # not ours to finish; Kubernetes deletes the app when others are done
+    propagation = FINALIZER_PROPAGATION[ours[0]]
+    instance = app.app_instance_name(control_plane_namespace)
+    own_key = ResourceKey("argoproj.io", "Application", app.namespace, app.name)
+    candidates: list[tuple[ResourceKey, Mapping[str, Any]]] = []
+    for key in live.managed_by(instance):
+        obj = live.manifest(key)
+        if obj is None or key == own_key or (key.group, key.kind) in NEVER_DELETED_KINDS:
+            continue
+        if _kept(obj):
+            continue
+        candidates.append((key, obj))
+    if any(metadata_of(obj).get("deletionTimestamp") for _, obj in candidates):
+        return WAIT_S
+    if candidates:
+        top = max(diff.sync_wave(obj) for _, obj in candidates)
+        await _delete_all(
+            cluster, [(k, o) for k, o in candidates if diff.sync_wave(o) == top], propagation
+        )
+        return WAIT_S
+    remaining = [f for f in finalizers if f not in FINALIZER_PROPAGATION]
+    await cluster.patch(
+        "argoproj.io/v1alpha1",
+        "Application",
+        app.name,
+        app.namespace,
+        patch={"metadata": {"finalizers": remaining or None}},
+    )
+    return None
+
+
+async def _delete_all(
+    cluster: ports.Cluster,
+    items: Sequence[tuple[ResourceKey, Mapping[str, Any]]],
+    propagation: str,
+) -> None:
+    for key, obj in items:
+        await cluster.delete(
+            str(obj.get("apiVersion", "")),
+            key.kind,
+            key.name,
+            key.namespace,
+            propagation=propagation,
+        )
