@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import copy
+import difflib
 import filecmp
 import json
 import pathlib
@@ -466,3 +467,28 @@ def test_pointing_the_children_at_upstream_keeps_their_pinned_revisions(fresh_fo
     assert dex["spec"]["source"]["repoURL"] == upstream
     assert dex["spec"]["source"]["targetRevision"] == golden()["revision"]
     assert (root.repo, root.revision, root.manifests_repo) == (FORK_URL, "main", upstream)
+
+
+def test_a_repoint_changes_exactly_the_repository_and_revision_lines(fresh_fork):
+    directory = fresh_fork / "distributions" / "kubeflow"
+    before = {p: p.read_text() for p in sorted(directory.rglob("*.yaml"))}
+
+    kubeflow.init(directory, POINTING)
+
+    allowed = (
+        "repoURL: ",
+        "targetRevision: ",
+        "annotations:",
+        distribution.MANIFESTS_REPO_ANNOTATION,
+    )
+    changed_files = 0
+    for path, text in before.items():
+        diff = [
+            line
+            for line in difflib.unified_diff(text.splitlines(), path.read_text().splitlines(), n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        changed_files += bool(diff)
+        for line in diff:
+            assert line[1:].strip().startswith(allowed), f"{path.name}: {line}"
+    assert changed_files == 28  # the root and 27 children; the AppProject is untouched
