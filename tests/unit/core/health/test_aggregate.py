@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tether.core import health
 from tether.core.health import ResourceHealthInput
 from tether.model.resources import Manifest, ResourceKey
-from tether.model.status import Health, HealthStatus
+from tether.model.status import HEALTH_SEVERITY, Health, HealthStatus
 
 HEALTHY_DEPLOYMENT = {
     "observedGeneration": 1,
@@ -205,3 +206,30 @@ def test_the_tuple_form_used_by_the_comparison_service_leaves_hooks_out():
         (ResourceKey.of(b), b, b, health.assess(b), True),
     ]
     assert health.aggregate_states(states, has_desired=True) == Health(HealthStatus.HEALTHY)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    statuses=st.lists(
+        st.sampled_from([s for s in HealthStatus if s is not HealthStatus.MISSING]), max_size=8
+    )
+)
+def test_the_worst_live_status_always_wins_and_every_cause_has_it(statuses: list[HealthStatus]):
+    entries = [
+        ResourceHealthInput(
+            ResourceKey("apps", "Deployment", "ns", f"d{index}"),
+            target=None,
+            live={"kind": "Deployment"},
+            health=Health(status),
+        )
+        for index, status in enumerate(statuses)
+    ]
+    verdict = health.aggregate(entries)
+    worst = max(statuses, key=HEALTH_SEVERITY.__getitem__, default=HealthStatus.HEALTHY)
+    assert verdict.status is worst
+    culprits = [index for index, status in enumerate(statuses) if status is worst]
+    if worst is HealthStatus.HEALTHY:
+        assert verdict.message == ""
+    else:
+        assert verdict.message.startswith(f"Caused by apps/Deployment:ns/d{culprits[0]}")
+        assert verdict.message.count("apps/Deployment:") == min(len(culprits), 3)
