@@ -7,6 +7,7 @@ Owns the file I/O (read, validate every result, then write only what changed); t
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import os
 import pathlib
@@ -243,15 +244,19 @@ async def _check_root(
         for rel, t in texts.items()
         if not distribution.is_excluded(root.exclude, rel)
     )
-    found = sum(1 for obj in rendered.manifests if obj.get("kind") == "Application")
-    if found != expected:
-        return RenderCheck(
-            name,
-            ROOT_FILE,
-            len(rendered.manifests),
-            problem=f"renders {found} child Applications, the folder enables {expected}",
-        )
-    return RenderCheck(name, ROOT_FILE, len(rendered.manifests))
+    names = collections.Counter(
+        str(obj.get("metadata", {}).get("name"))
+        for obj in rendered.manifests
+        if obj.get("kind") == "Application"
+    )
+    problem = ""
+    if sum(names.values()) != expected:
+        problem = f"renders {sum(names.values())} child Applications, the folder enables {expected}"
+    twice = sorted(n for n, count in names.items() if count > 1)
+    if twice:
+        # Two files for one Application: the cluster would keep only one of them.
+        problem = f"several enabled files define the Application(s) {', '.join(twice)}"
+    return RenderCheck(name, ROOT_FILE, len(rendered.manifests), problem=problem)
 
 
 async def _check_child(

@@ -492,3 +492,17 @@ def test_a_repoint_changes_exactly_the_repository_and_revision_lines(fresh_fork)
         for line in diff:
             assert line[1:].strip().startswith(allowed), f"{path.name}: {line}"
     assert changed_files == 28  # the root and 27 children; the AppProject is untouched
+
+
+def test_two_enabled_files_for_one_application_are_reported_on_the_root(fresh_fork):
+    directory = fresh_fork / "distributions" / "kubeflow"
+    kubeflow.init(directory, POINTING, ["istio-crds"])
+    shutil.copy(directory / "apps/istio/istio-crds.yaml", directory / "apps/istio/copy.yaml")
+    kubeflow.init(directory, POINTING, ["istio-crds"])  # the copy is not excluded by name
+
+    checks = asyncio.run(
+        kubeflow.check(directory, fresh_fork, bootstrap.manifest_service_for_directory)
+    )
+
+    root = next(c for c in checks if c.path == "root.yaml")
+    assert root.problem == "several enabled files define the Application(s) istio-crds"
