@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -216,27 +217,27 @@ class ManifestService:
         if reused is not None:
             self._cache[key] = reused
             return reused
-        pending = self._inflight.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[tuple[dict[str, Any], ...]] = (
-            asyncio.get_running_loop().create_future()
-        )
-        self._inflight[key] = future
-        try:
-            async with self._slots:
-                objects = tuple(await self._renderer.render(request))
-        except BaseException as err:
-            future.set_exception(err)
-            future.exception()  # retrieved: waiters re-raise it, nobody warns
-            raise
-        finally:
-            self._inflight.pop(key, None)
-        future.set_result(objects)
+        task = self._inflight.get(key)
+        if task is None:
+            # The render runs in its own task, so a caller that gives up (cancelled) does not
+            # cancel it for the others waiting on the same key.
+            task = asyncio.ensure_future(self._render_now(request))
+            self._inflight[key] = task
+            task.add_done_callback(functools.partial(self._finished, key))
+        objects = await asyncio.shield(task)
         if cacheable:
             self._cache[key] = objects
             self._previous[app_key] = _Previous(source.repo_url, request.revision, digest, objects)
         return objects
+
+    async def _render_now(self, request: sources.RenderRequest) -> tuple[dict[str, Any], ...]:
+        async with self._slots:
+            return tuple(await self._renderer.render(request))
+
+    def _finished(self, key: tuple[str, ...], task: asyncio.Future[Any]) -> None:
+        self._inflight.pop(key, None)
+        if not task.cancelled():
+            task.exception()  # retrieved here: every waiter re-raises it, nobody warns
 
     async def _unchanged(
         self,

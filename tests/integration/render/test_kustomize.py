@@ -199,3 +199,39 @@ async def test_build_options_from_settings_reach_kustomize(tmp_path, repo):
     )
     objects = ok(await relaxed.render_application(application({"path": "app"})))
     assert sorted(names(objects)) == ["own", "shared"]
+
+
+async def test_helm_charts_inflate_with_enable_helm_and_the_kube_version(tmp_path, repo):
+    from tether.services import manifests as service
+
+    from .conftest import make_renderer
+
+    write(
+        repo,
+        {
+            "app/kustomization.yaml": """
+                helmGlobals: {chartHome: ../charts}
+                helmCharts:
+                - name: web
+                  releaseName: inflated
+                  namespace: team
+            """,
+            "charts/web/Chart.yaml": "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            "charts/web/values.yaml": "{}\n",
+            "charts/web/templates/cm.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: {{ .Release.Name }}}
+                data: {kube: {{ .Capabilities.KubeVersion.Version | quote }}}
+            """,
+        },
+    )
+    renderer = make_renderer(
+        tmp_path,
+        kustomize_build_options=("--enable-helm", "--load-restrictor LoadRestrictionsNone"),
+    )
+    use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+    app = application({"path": "app", "kustomize": {"kubeVersion": "1.30.2"}})
+    [cm] = ok(await use_case.render_application(app))
+    assert cm["metadata"]["name"] == "inflated"
+    assert cm["data"]["kube"] == "v1.30.2"

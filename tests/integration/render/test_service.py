@@ -116,6 +116,30 @@ async def test_concurrent_requests_for_one_render_share_it(use_case, counting, o
     assert counting.calls == ["apps/k"]
 
 
+async def test_a_cancelled_caller_does_not_cancel_the_render_for_the_others(
+    use_case, counting, origin
+):
+    gate = asyncio.Event()
+    inner_render = counting.render
+
+    async def held(request):
+        await gate.wait()
+        return await inner_render(request)
+
+    counting.render = held
+    first = asyncio.create_task(use_case.render_application(app_of(origin, "apps/a")))
+    second = asyncio.create_task(use_case.render_application(app_of(origin, "apps/a")))
+    for _ in range(200):
+        if use_case._inflight:
+            break
+        await asyncio.sleep(0.01)
+    first.cancel()
+    gate.set()
+    assert names(ok(await second)) == ["a"]
+    assert first.cancelled()
+    assert counting.calls == ["apps/a"]
+
+
 async def test_a_new_commit_is_rendered_from_the_new_tree(use_case, origin):
     assert ok(await use_case.render_application(app_of(origin, "apps/a")))[0]["data"]["v"] == "1"
     commit(origin, {"apps/a/cm.yaml": cm("a", "2")}, "change a")
