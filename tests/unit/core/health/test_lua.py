@@ -6,6 +6,7 @@ import datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tether.core import health
 from tether.core.health import lua
@@ -638,3 +639,29 @@ def test_argo_cds_gateway_class_script_with_goto_runs_unchanged(
     verdict = health.assess(gateway_class, overrides=overrides)
     assert verdict is not None
     assert verdict.status is expected
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=6),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=4), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(body=JSON)
+def test_any_json_object_reaches_a_script_intact_enough_to_walk(body: object):
+    source = (
+        "local n = 0\n"
+        "local function walk(v) n = n + 1 if type(v) == 'table' then"
+        " for _, c in pairs(v) do walk(c) end end end\n"
+        "walk(obj)\n"
+        "return {status = 'Healthy', message = tostring(n > 0)}"
+    )
+    assert _run(source, {"kind": "Widget", "body": body}) == Health(HealthStatus.HEALTHY, "true")

@@ -203,3 +203,5 @@ def test_no_rule_fails_on_malformed_objects(body: dict[str, Any]):
         verdict = rule.assess(obj)
         assert isinstance(verdict, Health)
         assert isinstance(verdict.message, str)
+        judged = health.assess(obj)
+        assert judged is None or isinstance(judged, Health)
