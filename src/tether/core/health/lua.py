@@ -60,7 +60,8 @@ class LuaHealthScript:
     source: str
     use_open_libs: bool = False
     """Argo CD's switch to open all Lua libraries; accepted for compatibility, but tether always
-    gives the same safe set (string, table and math included), never io or a clock."""
+    gives the same safe set (string, table and math included): never io, and no clock but the
+    ``now`` its caller passes."""
 
     @property
     def is_wildcard(self) -> bool:

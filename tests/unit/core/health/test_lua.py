@@ -61,6 +61,16 @@ def test_a_split_health_key_for_a_core_kind_has_no_group():
     assert overrides.script_for(GroupKind("example.com", "PersistentVolumeClaim")) is None
 
 
+def test_a_split_key_may_carry_a_glob_where_the_settings_source_allows_it():
+    # Kubernetes refuses "*" in ConfigMap keys, but settings read from elsewhere may use it.
+    overrides = lua.LuaHealthOverrides.from_config_map(
+        {"resource.customizations.health.*.crossplane.io_*": "return nil"}
+    )
+    found = overrides.script_for(GroupKind("ec2.aws.crossplane.io", "VPC"))
+    assert found is not None
+    assert found.pattern == "*.crossplane.io/*"
+
+
 def test_the_all_key_applies_to_every_kind_with_a_group():
     overrides = lua.LuaHealthOverrides.from_config_map(
         {"resource.customizations.health.all": "return nil"}
