@@ -224,6 +224,31 @@ def test_every_namespace_exists_by_the_wave_that_uses_it(children, rendered):
             assert created[namespace] <= wave(children[name]), f"{name} uses {namespace}"
 
 
+WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"})
+
+
+def test_pods_in_injected_namespaces_come_after_the_istio_sidecar_injector(children, rendered):
+    injector = next(
+        name
+        for name, objects in rendered.items()
+        for o in objects
+        if o["kind"] == "MutatingWebhookConfiguration"
+        and o["metadata"]["name"] == "istio-sidecar-injector"
+    )
+    injected = {
+        o["metadata"]["name"]
+        for objects in rendered.values()
+        for o in objects
+        if o["kind"] == "Namespace"
+        and o["metadata"].get("labels", {}).get("istio-injection") == "enabled"
+    }
+    assert injected == {"kubeflow", "kubeflow-system", "knative-serving"}
+    for name, objects in rendered.items():
+        for obj in objects:
+            if obj["kind"] in WORKLOADS and obj["metadata"].get("namespace") in injected:
+                assert wave(children[injector]) < wave(children[name]), f"{name}: {obj['kind']}"
+
+
 def test_create_namespace_is_set_exactly_where_the_child_does_not_create_its_destination(
     children, rendered
 ):
