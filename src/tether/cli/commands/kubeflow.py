@@ -48,7 +48,7 @@ def kubeflow() -> None:
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
     default=DEFAULT_DIR,
     show_default=True,
     help="The distribution folder (root.yaml and apps/).",
