@@ -73,6 +73,20 @@ class K8sLoader(yaml.CSafeLoader):
     yaml_implicit_resolvers = _dialect_resolvers()
 
 
+def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+EXPLICIT_TAGS_AS_JSON: dict[str, Any] = {
+    # Explicit tags whose PyYAML values have no JSON form; Kubernetes objects must be JSON.
+    "tag:yaml.org,2002:timestamp": _as_text,  # `!!timestamp 2001-12-14` stays the string
+    "tag:yaml.org,2002:binary": _as_text,  # the base64 text, as it would appear in JSON
+    "tag:yaml.org,2002:set": yaml.SafeLoader.construct_yaml_map,  # {a, b} is {a: null, b: null}
+}
+for _tag, _constructor in EXPLICIT_TAGS_AS_JSON.items():
+    K8sLoader.add_constructor(_tag, _constructor)
+
+
 # -- Limits ------------------------------------------------------------------------------------
 
 
@@ -122,6 +136,9 @@ def parse_yaml(
             objects.extend(_accept(doc, filename, index, limits))
     except yaml.YAMLError as err:
         raise InvalidInputError(f"{filename}: invalid YAML: {_yaml_reason(err)}") from None
+    except (ValueError, TypeError, OverflowError) as err:
+        # Explicitly tagged scalars that do not convert (`!!int abc`).
+        raise InvalidInputError(f"{filename}: document {index + 1}: invalid value: {err}") from None
     except RecursionError:
         raise InvalidInputError(
             f"{filename}: document {index + 1} nests deeper than {limits.max_depth} levels"
