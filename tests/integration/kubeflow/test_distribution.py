@@ -26,7 +26,7 @@ from tether import bootstrap
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
 from tether.cli.main import cli
-from tether.core import distribution, ignore, manifests
+from tether.core import distribution, ignore, manifests, syncoptions
 from tether.model.application import parse_application
 from tether.model.resources import ResourceKey
 from tether.services import kubeflow
@@ -269,6 +269,19 @@ def test_namespaces_and_profiles_are_never_pruned_or_deleted(rendered):
     for obj in guarded:
         options = obj["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-options")
         assert options == KEEP, obj["metadata"]["name"]
+
+
+def test_tethers_sync_engine_reads_every_option_and_keeps_guarded_objects(children, rendered):
+    for name, app in children.items():
+        parsed = syncoptions.parse(sync_options(app))
+        assert not isinstance(parsed, syncoptions.OptionError), f"{name}: {parsed}"
+        assert parsed.server_side_apply is True
+    namespace = next(o for o in rendered["kubeflow-namespace"] if o["kind"] == "Namespace")
+    annotated = syncoptions.of(namespace)
+    assert isinstance(annotated, syncoptions.SyncOptions)
+    guarded = syncoptions.resolve(syncoptions.SyncOptions(), annotated)
+    assert guarded.prune is syncoptions.PruneMode.DISABLED
+    assert guarded.delete is syncoptions.DeleteMode.DISABLED
 
 
 def test_the_dex_password_hash_from_git_is_never_applied(children, rendered):
@@ -568,8 +581,7 @@ def jq() -> Iterator[Any]:
 
 
 def compared(obj: dict[str, Any], rules: list[ignore.IgnoreRule], jq: Any) -> dict[str, Any]:
-    live = obj
-    return ignore.strip(obj, ignore.prepare(rules, ResourceKey.of(obj), live), jq)
+    return ignore.strip(obj, ignore.prepare(rules, ResourceKey.of(obj), obj), jq)
 
 
 def test_fields_controllers_write_never_show_as_differences(children, rendered, jq):
