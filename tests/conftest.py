@@ -73,14 +73,14 @@ def _namespace_for(cluster: bootstrap.DevCluster, request: pytest.FixtureRequest
 
     name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
     name = "".join(c for c in name if c.isalnum() or c == "-")
-    client = Client(KubeConfig.from_file(str(cluster.kubeconfig)))
-    client.create(Namespace(metadata=ObjectMeta(name=name)))
-    try:
-        yield name
-    finally:
-        # Without a namespace controller (minimal tier) it stays Terminating, which is harmless:
-        # every test has its own name.
-        client.delete(Namespace, name)
+    with Client(KubeConfig.from_file(str(cluster.kubeconfig))) as client:
+        client.create(Namespace(metadata=ObjectMeta(name=name)))
+        try:
+            yield name
+        finally:
+            # Without a namespace controller (minimal tier) it stays Terminating, which is
+            # harmless: every test has its own name.
+            client.delete(Namespace, name)
 
 
 @pytest.fixture

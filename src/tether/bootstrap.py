@@ -192,6 +192,7 @@ def git_repos(settings: Settings) -> ports.GitRepos:
         os.path.join(settings.cache_dir, "git"),
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
+        resolve_ttl=settings.revision_cache_ttl,
     )
 
 

@@ -59,6 +59,13 @@ class Settings:
     lease_name: str = "tether-controller"
 
     @property
+    def revision_cache_ttl(self) -> float:
+        """Seconds a resolved branch or tag is trusted: a sixth of the resync period, at most a
+        minute, so a pushed commit is seen within one resync while a burst of refreshes of
+        apps sharing a repository still costs one ``ls-remote``."""
+        return min(60.0, self.resync_period.total_seconds() / 6)
+
+    @property
     def control_plane_namespace(self) -> str:
         """The first application namespace."""
         return self.app_namespaces[0]
