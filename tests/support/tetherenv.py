@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lightkube import Client, KubeConfig
+from lightkube import Client, KubeConfig, codecs
 from lightkube.generic_resource import create_namespaced_resource
 
+from tests.support import gitservers
 from tether.controller import main as controller_main
 from tether.settings import Settings
-from tests.support import gitservers
 
 Application = create_namespaced_resource("argoproj.io", "v1alpha1", "Application", "applications")
 
@@ -70,6 +70,22 @@ def serve_repo(tmp: Path, files: Mapping[str, str]) -> ServedRepo:
     repo.commit(files, "initial")
     server.start()
     return repo
+
+
+def create(kube: Client, body: Mapping[str, Any]) -> None:
+    """Create any object from a plain mapping (Applications included)."""
+    kube.create(codecs.from_dict(dict(body)))
+
+
+def get(kube: Client, kind: Any, name: str, namespace: str) -> dict[str, Any]:
+    """Read an object as a plain mapping."""
+    obj: Any = kube.get(kind, name, namespace=namespace)
+    return dict(obj if isinstance(obj, dict) else obj.to_dict())
+
+
+def app_status(kube: Client, namespace: str, name: str) -> dict[str, Any]:
+    """The ``status`` of an Application, ``{}`` before the controller wrote one."""
+    return dict(get(kube, Application, name, namespace).get("status") or {})
 
 
 def yaml_docs(*docs: Mapping[str, Any]) -> str:

@@ -28,9 +28,7 @@ def crds(full_cluster):
     return full_cluster
 
 
-def app_status(kube, namespace, name):
-    obj = kube.get(tetherenv.Application, name, namespace=namespace)
-    return obj.get("status") or {} if isinstance(obj, dict) else (obj.status or {})
+app_status = tetherenv.app_status
 
 
 async def test_an_app_from_git_becomes_synced_and_healthy_and_follows_commits(
@@ -50,7 +48,7 @@ async def test_an_app_from_git_becomes_synced_and_healthy_and_follows_commits(
             full_namespace,
             syncPolicy={"automated": {"prune": False}},
         )
-        kube.create(tetherenv.Application(app))
+        tetherenv.create(kube, app)
         async with tetherenv.running_controller(
             crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=2.0
         ):
@@ -63,10 +61,10 @@ async def test_an_app_from_git_becomes_synced_and_healthy_and_follows_commits(
                 ) and status
 
             status = await tetherenv.eventually(synced_healthy, 60, "Synced and Healthy")
-            cm = kube.get(ConfigMap, "settings", namespace=full_namespace)
-            assert cm.data == {"color": "blue"}
+            cm = tetherenv.get(kube, ConfigMap, "settings", full_namespace)
+            assert cm["data"] == {"color": "blue"}
             # The app lives in the controller's own (control-plane) namespace: plain name.
-            assert cm.metadata.annotations["argocd.argoproj.io/tracking-id"] == (
+            assert cm["metadata"]["annotations"]["argocd.argoproj.io/tracking-id"] == (
                 f"web:/ConfigMap:{full_namespace}/settings"
             )
             assert status["sync"]["revision"] == repo.seed.shas["initial"]
