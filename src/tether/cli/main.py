@@ -7,7 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
-from tether.cli.commands import controller, devcluster, kubeflow
+from tether.cli.commands import app, controller, devcluster, kubeflow, render
 from tether.model.errors import TetherError
 
 
@@ -34,6 +34,8 @@ cli.add_command(devcluster.dev_cluster)
 cli.add_command(controller.run)
 cli.add_command(controller.install_crds)
 cli.add_command(kubeflow.kubeflow)
+cli.add_command(app.app)
+cli.add_command(render.render)
 
 
 def main() -> None:

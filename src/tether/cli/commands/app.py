@@ -1,0 +1,201 @@
+"""``tether app``: list, show, diff and history of Applications, straight from the cluster.
+
+The commands that ask the controller to act (sync, wait, rollback, ...) are in ``app_ops``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+import yaml
+
+from tether.cli import output
+from tether.cli.commands import app_common as common, app_ops
+from tether.model.application import parse_application
+from tether.model.errors import TetherError
+from tether.services import apps
+
+CACHE_SYNC_TIMEOUT_S = 120.0
+"""The first list of every type before a diff; seconds on a small cluster."""
+
+
+class DiffFailed(click.ClickException):
+    """``tether app diff`` could not compare: exit 2, as ``argocd app diff`` does."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        """Print as every tether error prints."""
+        click.echo(f"error: {self.format_message()}", err=True, file=file)
+
+
+@click.group("app")
+def app() -> None:
+    """Inspect Applications and ask the controller to sync, roll back or delete them."""
+
+
+def dump(obj: Any, fmt: str) -> str:
+    """An object as JSON or YAML, unchanged."""
+    if fmt == "json":
+        return json.dumps(obj, indent=2)
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip("\n")
+
+
+@app.command("list")
+@common.target_options
+@click.option("-A", "--all-namespaces", is_flag=True, help="Applications of every namespace.")
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "wide", "json", "yaml", "name"]),
+    default="table",
+    show_default=True,
+)
+def list_(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    all_namespaces: bool,
+    fmt: str,
+) -> None:
+    """List Applications with their sync and health status."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> list[dict[str, Any]]:
+        async with common.connect(target) as rt:
+            return await apps.list_apps(rt.cluster, "" if all_namespaces else namespace)
+
+    found = common.run(target, work())
+    if fmt in ("json", "yaml"):
+        click.echo(dump(found, fmt))
+        return
+    if fmt == "name":
+        for obj in found:
+            click.echo(output.qualified(obj) if all_namespaces else obj["metadata"]["name"])
+        return
+    headers = output.WIDE_HEADERS if fmt == "wide" else output.LIST_HEADERS
+    rows = output.list_rows(found, wide=fmt == "wide", qualify=all_namespaces)
+    click.echo(output.table(headers, rows))
+
+
+@app.command()
+@common.target_options
+@click.argument("name")
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="json and yaml print the Application exactly as stored.",
+)
+@click.option("--refresh", is_flag=True, help="Compare with the latest Git revision first.")
+@click.option("--hard-refresh", is_flag=True, help="Also re-render (ignore the render cache).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="Seconds to wait for a requested refresh.",
+)
+def get(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    fmt: str,
+    refresh: bool,
+    hard_refresh: bool,
+    timeout: float,
+) -> None:
+    """Show an Application: its source, status, resources and last operation."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> dict[str, Any]:
+        async with common.connect(target) as rt:
+            if refresh or hard_refresh:
+                return await app_ops.refreshed(rt, target, name, hard=hard_refresh, timeout=timeout)
+            return await apps.get(rt.cluster, namespace, name)
+
+    obj = common.run(target, work())
+    if fmt != "table":
+        click.echo(dump(obj, fmt))
+        return
+    click.echo(output.summary(obj))
+    rows = output.resource_rows(obj)
+    if rows:
+        click.echo("")
+        click.echo(output.table(output.RESOURCE_HEADERS, rows))
+
+
+@app.command()
+@common.target_options
+@click.argument("name")
+def history(
+    kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
+) -> None:
+    """List the successful syncs kept for rollback (``status.history``)."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> dict[str, Any]:
+        async with common.connect(target) as rt:
+            return await apps.get(rt.cluster, namespace, name)
+
+    obj = common.run(target, work())
+    click.echo(output.table(output.HISTORY_HEADERS, output.history_rows(obj)))
+
+
+@app.command()
+@common.target_options
+@click.argument("name")
+@click.option("--revision", help="Compare with this revision instead of the target revision.")
+@click.option("--hard-refresh", is_flag=True, help="Resolve and re-render, bypassing caches.")
+def diff(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    revision: str | None,
+    hard_refresh: bool,
+) -> None:
+    """Show how the cluster differs from Git; exit 1 when it does, 0 when not, 2 on error.
+
+    The comparison runs here, as the controller's would: render, server-side dry run, diff.
+    Secret values are masked.
+    """
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> tuple[str, int]:
+        async with common.connect(target) as rt:
+            obj = await apps.get(rt.cluster, namespace, name)
+            application = parse_application(obj)
+            project = await apps.project_of(rt.cluster, application, control_plane_namespace)
+            if project is None:
+                raise TetherError(
+                    f"application {application.qualified_name} references project "
+                    f"{application.spec.project!r}, which does not exist"
+                )
+            if revision:
+                application = apps.with_revision(application, revision)
+            await rt.live_start()
+            await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
+            comparison = await rt.comparer.compare(application, project, hard=hard_refresh)
+            if not comparison.desired_known:
+                raise TetherError("; ".join(message for _, message in comparison.errors))
+            return output.diff_report(comparison.resources)
+
+    try:
+        text, count = common.run(target, work())
+    except (TetherError, TimeoutError) as err:
+        raise DiffFailed(str(err) or "timed out reading the cluster") from err
+    if count:
+        click.echo(text, nl=False)
+        raise SystemExit(1)
+
+
+for _command in app_ops.COMMANDS:
+    app.add_command(_command)

@@ -1,0 +1,473 @@
+"""``tether app sync|wait|rollback|terminate-op|refresh|delete``: requests to the controller.
+
+Each writes its request into the Application (``tether.services.apps``) and, unless asked not to,
+follows the Application as the controller works, showing per-resource progress.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from tether import bootstrap
+from tether.cli import output
+from tether.cli.commands import app_common as common
+from tether.model.errors import TetherError
+from tether.model.operation import (
+    SyncOperation,
+    SyncStrategy,
+    SyncStrategyApply,
+    SyncStrategyHook,
+)
+from tether.model.status import OperationPhase
+from tether.services import apps
+
+T = TypeVar("T")
+
+COMPLETED = frozenset(p.value for p in OperationPhase if p.completed)
+
+
+class WaitTimeout(TetherError):
+    """The Application did not reach the awaited state in time."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Awaited:
+    """What ``wait`` waits for."""
+
+    sync: bool = False
+    health: bool = False
+    operation: bool = False
+    deleted: bool = False
+
+    def unmet(self, obj: Mapping[str, Any] | None) -> list[str]:
+        """What does not hold yet (empty: done)."""
+        if self.deleted:
+            return [] if obj is None else ["the Application still exists"]
+        if obj is None:
+            raise TetherError("the Application was deleted while waiting")
+        status = obj.get("status") or {}
+        missing = []
+        if self.operation and not operation_done(obj):
+            phase = (status.get("operationState") or {}).get("phase") or "requested"
+            missing.append(f"operation {phase}")
+        sync = (status.get("sync") or {}).get("status") or "Unknown"
+        if self.sync and sync != "Synced":
+            missing.append(f"sync {sync}")
+        health = (status.get("health") or {}).get("status") or "Unknown"
+        if self.health and health != "Healthy":
+            missing.append(f"health {health}")
+        return missing
+
+
+def operation_done(obj: Mapping[str, Any]) -> bool:
+    """Whether no operation is requested or running."""
+    state = (obj.get("status") or {}).get("operationState") or {}
+    return obj.get("operation") is None and (not state or state.get("phase") in COMPLETED)
+
+
+def succeeded(obj: Mapping[str, Any]) -> bool:
+    """Whether the last operation succeeded."""
+    state = (obj.get("status") or {}).get("operationState") or {}
+    return state.get("phase") == OperationPhase.SUCCEEDED.value
+
+
+async def follow_until(
+    rt: bootstrap.Runtime,
+    namespace: str,
+    name: str,
+    awaited: Awaited,
+    timeout: float,
+    show: Callable[[Mapping[str, Any]], None] | None = None,
+) -> dict[str, Any] | None:
+    """Watch the Application until ``awaited`` holds; the last version seen.
+
+    Raises:
+        WaitTimeout: ``timeout`` seconds (0: no limit) passed first; says what was missing.
+    """
+    last: dict[str, Any] | None = None
+    missing: list[str] = ["nothing seen yet"]
+
+    async def watch() -> None:
+        nonlocal last, missing
+        stream = apps.follow(rt.cluster, namespace, name)
+        try:
+            async for obj in stream:
+                last = obj
+                if obj is not None and show is not None:
+                    show(obj)
+                missing = awaited.unmet(obj)
+                if not missing:
+                    return
+        finally:
+            await stream.aclose()
+
+    try:
+        await asyncio.wait_for(watch(), timeout or None)
+    except TimeoutError:
+        raise WaitTimeout(
+            f"timed out after {timeout:g}s waiting for {namespace}/{name}: " + ", ".join(missing)
+        ) from None
+    return last
+
+
+def _progress() -> output.Progress:
+    return output.progress_for(Console(), click.echo, bootstrap.now)
+
+
+async def _follow_operation(
+    rt: bootstrap.Runtime, target: common.Target, name: str, timeout: float
+) -> dict[str, Any]:
+    progress = _progress()
+    try:
+        done = await follow_until(
+            rt, target.namespace, name, Awaited(operation=True), timeout, progress.update
+        )
+    finally:
+        progress.close()
+    assert done is not None
+    return done
+
+
+def _run_or_time_out(target: common.Target, work: Coroutine[Any, Any, T]) -> T:
+    """Run ``work``; a timeout exits 1 (the awaited state was not reached), not 2 (an error)."""
+    try:
+        return common.run(target, work)
+    except WaitTimeout as err:
+        click.echo(f"error: {err}", err=True)
+        raise SystemExit(1) from None
+
+
+def _report(obj: Mapping[str, Any]) -> None:
+    click.echo("")
+    click.echo(output.operation_summary(obj))
+    if not succeeded(obj):
+        raise SystemExit(1)
+
+
+def strategy_of(strategy: str | None, force: bool) -> SyncStrategy | None:
+    """The sync strategy of ``--strategy``/``--force`` (none: the Application's default, hook)."""
+    if strategy == "apply":
+        return SyncStrategy(apply=SyncStrategyApply(force=True) if force else SyncStrategyApply())
+    if strategy == "hook" or force:
+        return SyncStrategy(hook=SyncStrategyHook(force=True) if force else SyncStrategyHook())
+    return None
+
+
+def sync_operation(
+    revision: str | None,
+    prune: bool,
+    dry_run: bool,
+    resources: tuple[str, ...],
+    sync_options: tuple[str, ...],
+    strategy: str | None,
+    force: bool,
+) -> SyncOperation:
+    """The ``operation.sync`` of ``tether app sync``'s options (only what was given is set)."""
+    fields: dict[str, Any] = {}
+    if revision:
+        fields["revision"] = revision
+    if prune:
+        fields["prune"] = True
+    if dry_run:
+        fields["dry_run"] = True
+    if resources:
+        fields["resources"] = [common.parse_resource(r) for r in resources]
+    if sync_options:
+        fields["sync_options"] = list(sync_options)
+    chosen = strategy_of(strategy, force)
+    if chosen is not None:
+        fields["sync_strategy"] = chosen
+    return SyncOperation(**fields)
+
+
+timeout_option = click.option(
+    "--timeout", type=float, default=0.0, show_default=True, help="Seconds to wait (0: no limit)."
+)
+
+
+@click.command()
+@common.target_options
+@click.argument("name")
+@click.option("--revision", help="Sync this revision instead of the target revision.")
+@click.option("--prune", is_flag=True, help="Delete resources that are no longer in Git.")
+@click.option(
+    "--dry-run", is_flag=True, help="Let the API server check everything; change nothing."
+)
+@click.option(
+    "--resource",
+    "resources",
+    multiple=True,
+    metavar="GROUP:KIND:[NAMESPACE/]NAME",
+    help="Sync only this resource (repeatable); no hooks run.",
+)
+@click.option("--sync-option", "sync_options", multiple=True, help="e.g. CreateNamespace=true.")
+@click.option(
+    "--force", is_flag=True, help="Delete and re-create resources that cannot be applied."
+)
+@click.option("--strategy", type=click.Choice(["apply", "hook"]), help="[default: hook]")
+@click.option("--async", "no_wait", is_flag=True, help="Request the sync and return at once.")
+@timeout_option
+def sync(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    revision: str | None,
+    prune: bool,
+    dry_run: bool,
+    resources: tuple[str, ...],
+    sync_options: tuple[str, ...],
+    force: bool,
+    strategy: str | None,
+    no_wait: bool,
+    timeout: float,
+) -> None:
+    """Sync an Application and show its progress; exit 0 when the sync succeeded, else 1."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    operation = sync_operation(revision, prune, dry_run, resources, sync_options, strategy, force)
+
+    async def work() -> dict[str, Any] | None:
+        async with common.connect(target) as rt:
+            await apps.request_sync(
+                rt.cluster,
+                namespace,
+                name,
+                operation,
+                username=common.username(),
+                field_manager=rt.settings.field_manager,
+            )
+            if no_wait:
+                return None
+            return await _follow_operation(rt, target, name, timeout)
+
+    done = _run_or_time_out(target, work())
+    if done is None:
+        click.echo(f"sync of {namespace}/{name} requested")
+        return
+    _report(done)
+
+
+@click.command()
+@common.target_options
+@click.argument("name")
+@click.option("--sync", "want_sync", is_flag=True, help="Until Synced.")
+@click.option("--health", "want_health", is_flag=True, help="Until Healthy.")
+@click.option("--operation", "want_operation", is_flag=True, help="Until no operation runs.")
+@timeout_option
+def wait(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    want_sync: bool,
+    want_health: bool,
+    want_operation: bool,
+    timeout: float,
+) -> None:
+    """Wait until an Application is synced, healthy and idle (all three unless some are named)."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    every = not (want_sync or want_health or want_operation)
+    awaited = Awaited(
+        sync=want_sync or every, health=want_health or every, operation=want_operation or every
+    )
+
+    async def work() -> dict[str, Any] | None:
+        async with common.connect(target) as rt:
+            await apps.get(rt.cluster, namespace, name)
+            progress = _progress()
+            try:
+                return await follow_until(rt, namespace, name, awaited, timeout, progress.update)
+            finally:
+                progress.close()
+
+    done = _run_or_time_out(target, work())
+    assert done is not None
+    click.echo("")
+    click.echo(output.summary(done))
+
+
+@click.command()
+@common.target_options
+@click.argument("name")
+@click.argument("history_id", metavar="ID", type=int)
+@click.option("--prune", is_flag=True, help="Delete resources the old revision does not have.")
+@click.option("--dry-run", is_flag=True, help="Check only; change nothing.")
+@click.option("--async", "no_wait", is_flag=True, help="Request the rollback and return at once.")
+@timeout_option
+def rollback(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    history_id: int,
+    prune: bool,
+    dry_run: bool,
+    no_wait: bool,
+    timeout: float,
+) -> None:
+    """Sync the revision of history entry ID again; turns automated sync off if it is on."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> tuple[apps.Requested, dict[str, Any] | None]:
+        async with common.connect(target) as rt:
+            requested = await apps.rollback(
+                rt.cluster,
+                namespace,
+                name,
+                history_id,
+                prune=prune,
+                dry_run=dry_run,
+                username=common.username(),
+                field_manager=rt.settings.field_manager,
+                now=bootstrap.now(),
+            )
+            if requested.disabled_auto_sync:
+                click.echo(
+                    f"warning: automated sync of {namespace}/{name} is now off, so the rollback "
+                    "stays (see the AutoSyncDisabled condition)",
+                    err=True,
+                )
+            if no_wait:
+                return requested, None
+            return requested, await _follow_operation(rt, target, name, timeout)
+
+    _, done = _run_or_time_out(target, work())
+    if done is None:
+        click.echo(f"rollback of {namespace}/{name} to {history_id} requested")
+        return
+    _report(done)
+
+
+@click.command("terminate-op")
+@common.target_options
+@click.argument("name")
+def terminate_op(
+    kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
+) -> None:
+    """Stop the running operation of an Application."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> None:
+        async with common.connect(target) as rt:
+            await apps.terminate(
+                rt.cluster, namespace, name, field_manager=rt.settings.field_manager
+            )
+
+    common.run(target, work())
+    click.echo(f"operation of {namespace}/{name} terminating")
+
+
+async def refreshed(
+    rt: bootstrap.Runtime, target: common.Target, name: str, *, hard: bool, timeout: float
+) -> dict[str, Any]:
+    """Request a refresh and wait until the controller has honoured it; the app afterwards."""
+    await apps.refresh(
+        rt.cluster, target.namespace, name, hard=hard, field_manager=rt.settings.field_manager
+    )
+    refreshed_app = _Refreshed()
+    done = await follow_until(rt, target.namespace, name, refreshed_app, timeout)
+    assert done is not None
+    return done
+
+
+@dataclasses.dataclass(frozen=True)
+class _Refreshed(Awaited):
+    def unmet(self, obj: Mapping[str, Any] | None) -> list[str]:
+        if obj is None:
+            raise TetherError("the Application was deleted while waiting")
+        return ["the controller to honour the refresh"] if apps.refresh_pending(obj) else []
+
+
+@click.command()
+@common.target_options
+@click.argument("name")
+@click.option("--hard", is_flag=True, help="Also re-render, bypassing the render cache.")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    show_default=True,
+    help="Wait until the controller has compared again.",
+)
+@click.option("--timeout", type=float, default=120.0, show_default=True)
+def refresh(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    hard: bool,
+    wait: bool,
+    timeout: float,
+) -> None:
+    """Ask the controller to compare an Application with Git again now."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> dict[str, Any]:
+        async with common.connect(target) as rt:
+            if wait:
+                return await refreshed(rt, target, name, hard=hard, timeout=timeout)
+            requested = await apps.refresh(
+                rt.cluster, namespace, name, hard=hard, field_manager=rt.settings.field_manager
+            )
+            return requested.app
+
+    obj = common.run(target, work())
+    if not wait:
+        click.echo(f"{'hard ' if hard else ''}refresh of {namespace}/{name} requested")
+        return
+    click.echo(output.summary(obj))
+
+
+@click.command()
+@common.target_options
+@click.argument("name")
+@click.option(
+    "--cascade/--no-cascade",
+    default=True,
+    show_default=True,
+    help="Delete the Application's resources too.",
+)
+@click.option(
+    "--propagation-policy",
+    type=click.Choice(["foreground", "background"]),
+    default="foreground",
+    show_default=True,
+)
+@click.option("--wait", "wait_gone", is_flag=True, help="Wait until the Application is gone.")
+@timeout_option
+def delete(
+    kubeconfig: str | None,
+    namespace: str,
+    control_plane_namespace: str,
+    name: str,
+    cascade: bool,
+    propagation_policy: str,
+    wait_gone: bool,
+    timeout: float,
+) -> None:
+    """Delete an Application; with --cascade (the default) the controller deletes its resources."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> None:
+        async with common.connect(target) as rt:
+            await apps.delete(
+                rt.cluster,
+                namespace,
+                name,
+                cascade=cascade,
+                propagation=propagation_policy,
+                field_manager=rt.settings.field_manager,
+            )
+            if wait_gone:
+                await follow_until(rt, namespace, name, Awaited(deleted=True), timeout)
+
+    common.run(target, work())
+    click.echo(f"application {namespace}/{name} {'deleted' if wait_gone else 'deletion requested'}")
+
+
+COMMANDS = (sync, wait, rollback, terminate_op, refresh, delete)

@@ -1,0 +1,371 @@
+"""What users ask of Applications, done as Argo CD's API server does: sync, rollback, terminate.
+
+Also refresh, delete and following an Application's changes. The controller does the work; these
+only write the request into the Application (optimistically locked) and record an Event.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import AsyncGenerator, Callable, Mapping
+from typing import Any
+
+from tether import ports
+from tether.core import autosync, policy, refresh as refresh_rules
+from tether.model.application import Application, parse_application
+from tether.model.errors import ClusterError, InvalidInputError, TetherError
+from tether.model.operation import (
+    Operation,
+    OperationInitiator,
+    SyncOperation,
+    SyncStrategy,
+    SyncStrategyApply,
+)
+from tether.model.project import AppProject, parse_project
+from tether.model.resources import metadata_of
+from tether.model.status import OperationPhase
+from tether.services import appstatus
+from tether.services.events import EventRecorder
+
+API_VERSION = "argoproj.io/v1alpha1"
+KIND = "Application"
+
+CASCADE_FINALIZERS: dict[str, str] = {
+    # `argocd app delete --cascade --propagation-policy X` adds the finalizer asking for X; the
+    # controller then deletes the resources before the Application goes.
+    "foreground": "resources-finalizer.argocd.argoproj.io",
+    "background": "resources-finalizer.argocd.argoproj.io/background",
+}
+ALL_CASCADE_FINALIZERS = frozenset(
+    {*CASCADE_FINALIZERS.values(), "resources-finalizer.argocd.argoproj.io/foreground"}
+)
+
+AUTO_SYNC_DISABLED = "AutoSyncDisabled"
+"""The condition a rollback leaves when it turned automated sync off (Argo CD refuses instead)."""
+
+REFRESH_LEVELS = ("normal", "hard")
+
+CONFLICT_RETRIES = 5
+"""Re-reads after a 409: the controller writes status often, so a conflict is ordinary."""
+
+
+class AppNotFoundError(TetherError):
+    """The Application does not exist (in that namespace)."""
+
+
+class RefusedError(TetherError):
+    """The request conflicts with the Application's state (an operation runs, no such entry)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Requested:
+    """A request written into an Application."""
+
+    app: dict[str, Any]
+    """The Application as stored after the write."""
+
+    disabled_auto_sync: bool = False
+    """A rollback turned automated sync off."""
+
+
+async def get(cluster: ports.Cluster, namespace: str, name: str) -> dict[str, Any]:
+    """The Application as stored.
+
+    Raises:
+        AppNotFoundError: There is no such Application in ``namespace``.
+    """
+    obj = await cluster.get(API_VERSION, KIND, name, namespace)
+    if obj is None:
+        raise AppNotFoundError(f"application {name!r} not found in namespace {namespace!r}")
+    return obj
+
+
+async def list_apps(cluster: ports.Cluster, namespace: str = "") -> list[dict[str, Any]]:
+    """Every Application in ``namespace`` (all namespaces when empty), by namespace and name."""
+    items, _ = await cluster.list(API_VERSION, KIND, namespace)
+    return sorted(items, key=lambda o: (metadata_of(o).get("namespace", ""), _name(o)))
+
+
+async def project_of(
+    cluster: ports.Cluster, app: Application, control_plane_namespace: str
+) -> AppProject | None:
+    """The app's AppProject: its namespace first, then the control plane's, then the default."""
+    name = app.spec.project or "default"
+    for namespace in dict.fromkeys((app.namespace, control_plane_namespace)):
+        obj = await cluster.get(API_VERSION, "AppProject", name, namespace)
+        if obj is not None:
+            return parse_project(obj)
+    return policy.project_or_default(name, None, control_plane_namespace)
+
+
+def with_revision(app: Application, revision: str) -> Application:
+    """The app as if its (single or every) source targeted ``revision``."""
+    spec = app.spec
+    if spec.sources:
+        sources = [s.model_copy(update={"target_revision": revision}) for s in spec.sources]
+        spec = spec.model_copy(update={"sources": sources})
+    elif spec.source is not None:
+        source = spec.source.model_copy(update={"target_revision": revision})
+        spec = spec.model_copy(update={"source": source})
+    return app.model_copy(update={"spec": spec})
+
+
+async def request_sync(
+    cluster: ports.Cluster,
+    namespace: str,
+    name: str,
+    sync: SyncOperation,
+    *,
+    username: str,
+    field_manager: str,
+) -> Requested:
+    """Ask the controller to sync: set ``operation`` and clear the last ``operationState``.
+
+    Raises:
+        AppNotFoundError: No such Application.
+        RefusedError: An operation is already running, or auto-sync pins another revision.
+    """
+    operation = Operation(sync=sync, initiated_by=OperationInitiator(username=username))
+
+    def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
+        _refuse_if_running(app)
+        target = _target_revision(app)
+        if autosync.is_enabled(app) and sync.revision and sync.revision != target:
+            raise RefusedError(
+                f"cannot sync {app.qualified_name} to {sync.revision}: auto-sync is on and "
+                f"targets {target or 'HEAD'}"
+            )
+        return _with_operation(obj, operation)
+
+    stored, app = await _update(cluster, namespace, name, change, field_manager)
+    await EventRecorder(cluster, field_manager).record(
+        app, "OperationStarted", f"Initiated sync by {username}"
+    )
+    return Requested(stored)
+
+
+async def rollback(
+    cluster: ports.Cluster,
+    namespace: str,
+    name: str,
+    history_id: int,
+    *,
+    prune: bool,
+    dry_run: bool = False,
+    username: str,
+    field_manager: str,
+    now: datetime.datetime,
+) -> Requested:
+    """Sync the revision and source of history entry ``history_id`` with the apply strategy.
+
+    Unlike Argo CD, which refuses while auto-sync is on, this turns automated sync off in the
+    same write (else the controller would sync forward again at once) and says so with an
+    ``AutoSyncDisabled`` condition and a Warning Event.
+
+    Raises:
+        AppNotFoundError: No such Application.
+        RefusedError: No such history entry, or an operation is running.
+    """
+    disabled: list[str] = []
+
+    def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
+        _refuse_if_running(app)
+        history = (app.status.history if app.status else None) or []
+        entry = next((h for h in history if h.id == history_id), None)
+        if entry is None:
+            known = ", ".join(str(h.id) for h in history) or "none"
+            raise RefusedError(
+                f"application {app.qualified_name} has no history entry {history_id} "
+                f"(known: {known})"
+            )
+        fields: dict[str, Any] = {
+            "revision": entry.revision,
+            "revisions": entry.revisions,
+            "source": entry.source,
+            "sources": entry.sources,
+            "prune": prune,
+            "dry_run": dry_run or None,
+            "sync_strategy": SyncStrategy(apply=SyncStrategyApply()),
+        }
+        sync = SyncOperation(**{k: v for k, v in fields.items() if v is not None})
+        operation = Operation(sync=sync, initiated_by=OperationInitiator(username=username))
+        updated = _with_operation(obj, operation)
+        disabled.clear()
+        if autosync.is_enabled(app) and not dry_run:
+            revision = entry.revision or ", ".join(entry.revisions or []) or "?"
+            message = (
+                f"automated sync disabled by {username}'s rollback to history {history_id} "
+                f"({revision[:12]}); set spec.syncPolicy.automated again to resume it"
+            )
+            disabled.append(message)
+            policy = dict(updated["spec"].get("syncPolicy") or {})
+            policy.pop("automated", None)
+            updated["spec"] = {**updated["spec"], "syncPolicy": policy}
+            conditions = appstatus.condition_patch(app, AUTO_SYNC_DISABLED, message, now)
+            updated["status"] = {**(updated.get("status") or {}), **conditions["status"]}
+        return updated
+
+    stored, app = await _update(cluster, namespace, name, change, field_manager)
+    events = EventRecorder(cluster, field_manager)
+    await events.record(app, "OperationStarted", f"Initiated rollback to {history_id}")
+    for message in disabled:
+        await events.record(app, AUTO_SYNC_DISABLED, message, warning=True)
+    return Requested(stored, disabled_auto_sync=bool(disabled))
+
+
+async def terminate(
+    cluster: ports.Cluster, namespace: str, name: str, *, field_manager: str
+) -> Requested:
+    """Ask the controller to stop the running operation (``operationState.phase: Terminating``).
+
+    Raises:
+        AppNotFoundError: No such Application.
+        RefusedError: No operation is in progress.
+    """
+
+    def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
+        state = app.status.operation_state if app.status else None
+        if app.operation is None or state is None or state.phase != OperationPhase.RUNNING.value:
+            raise RefusedError(
+                f"unable to terminate the operation of {app.qualified_name}: none is in progress"
+            )
+        status = dict(obj.get("status") or {})
+        status["operationState"] = {
+            **status["operationState"],
+            "phase": OperationPhase.TERMINATING.value,
+        }
+        return {**obj, "status": status}
+
+    stored, _ = await _update(cluster, namespace, name, change, field_manager)
+    return Requested(stored)
+
+
+async def refresh(
+    cluster: ports.Cluster, namespace: str, name: str, *, hard: bool, field_manager: str
+) -> Requested:
+    """Ask for a refresh (the annotation the controller removes once it has compared)."""
+    await get(cluster, namespace, name)
+    level = "hard" if hard else "normal"
+    stored = await cluster.patch(
+        API_VERSION,
+        KIND,
+        name,
+        namespace,
+        patch={"metadata": {"annotations": {refresh_rules.REFRESH_ANNOTATION: level}}},
+        field_manager=field_manager,
+    )
+    return Requested(stored)
+
+
+def refresh_pending(obj: Mapping[str, Any]) -> bool:
+    """Whether a requested refresh has not been honoured yet."""
+    annotations = metadata_of(obj).get("annotations") or {}
+    return refresh_rules.REFRESH_ANNOTATION in annotations
+
+
+async def delete(
+    cluster: ports.Cluster,
+    namespace: str,
+    name: str,
+    *,
+    cascade: bool,
+    propagation: str = "foreground",
+    field_manager: str,
+) -> None:
+    """Delete an Application; with ``cascade`` its resources go too (the controller deletes them).
+
+    Raises:
+        AppNotFoundError: No such Application.
+        InvalidInputError: ``propagation`` is neither foreground nor background.
+    """
+    if propagation not in CASCADE_FINALIZERS:
+        raise InvalidInputError(f"propagation policy {propagation!r}: use foreground or background")
+    wanted = CASCADE_FINALIZERS[propagation]
+
+    def change(obj: dict[str, Any], app: Application) -> dict[str, Any] | None:
+        del app
+        meta = dict(metadata_of(obj))
+        present = list(meta.get("finalizers") or [])
+        kept = [f for f in present if f not in ALL_CASCADE_FINALIZERS]
+        finalizers = [*kept, wanted] if cascade else kept
+        if finalizers == present:
+            return None
+        meta["finalizers"] = finalizers
+        return {**obj, "metadata": meta}
+
+    await _update(cluster, namespace, name, change, field_manager)
+    # Background for the Application itself: foreground would add Kubernetes' own finalizer,
+    # which only the garbage collector removes.
+    await cluster.delete(API_VERSION, KIND, name, namespace, propagation="Background")
+
+
+async def follow(
+    cluster: ports.Cluster, namespace: str, name: str
+) -> AsyncGenerator[dict[str, Any] | None, None]:
+    """Yield the Application now and after every change; ``None`` while it does not exist.
+
+    Lists, then watches from the list's resourceVersion, and lists again when a watch ends.
+    """
+    while True:
+        items, version = await cluster.list(API_VERSION, KIND, namespace)
+        yield next((o for o in items if _name(o) == name), None)
+        try:
+            async for kind, obj in cluster.watch(
+                API_VERSION, KIND, namespace, resource_version=version
+            ):
+                if kind in ("ADDED", "MODIFIED", "DELETED") and _name(obj) == name:
+                    yield None if kind == "DELETED" else obj
+        except ClusterError as err:
+            if getattr(err, "code", None) != 410:  # too old: list again
+                raise
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str(metadata_of(obj).get("name", ""))
+
+
+def _target_revision(app: Application) -> str:
+    sources = app.effective_sources()
+    return (sources[0].target_revision or "") if sources else ""
+
+
+def _refuse_if_running(app: Application) -> None:
+    if app.operation is not None:
+        raise RefusedError(
+            f"another operation is already in progress on {app.qualified_name} "
+            "(wait for it, or stop it with `tether app terminate-op`)"
+        )
+
+
+def _with_operation(obj: Mapping[str, Any], operation: Operation) -> dict[str, Any]:
+    status = dict(obj.get("status") or {})
+    status.pop("operationState", None)
+    return {**obj, "operation": operation.to_manifest(), "status": status}
+
+
+async def _update(
+    cluster: ports.Cluster,
+    namespace: str,
+    name: str,
+    change: Callable[[dict[str, Any], Application], dict[str, Any] | None],
+    field_manager: str,
+) -> tuple[dict[str, Any], Application]:
+    """Read, change and write back under the read's resourceVersion, again on a conflict."""
+    for attempt in range(CONFLICT_RETRIES + 1):
+        obj = await get(cluster, namespace, name)
+        app = parse_application(obj)
+        updated = change(obj, app)
+        if updated is None:
+            return obj, app
+        try:
+            stored = await cluster.update(updated, field_manager=field_manager)
+        except ClusterError as err:
+            if getattr(err, "code", None) == 409 and attempt < CONFLICT_RETRIES:
+                continue
+            raise
+        return stored, parse_application(stored)
+    raise AssertionError("unreachable")  # pragma: no cover
