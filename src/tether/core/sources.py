@@ -18,24 +18,11 @@ from tether.model.errors import InvalidInputError
 
 # -- Options, with Argo CD's camelCase field names ---------------------------------------------
 
-SOURCE_FIELDS = frozenset(
-    {"repoURL", "path", "targetRevision", "chart", "ref", "name"}
-    | {"helm", "kustomize", "directory", "plugin"}
-)
-HELM_FIELDS = frozenset(
-    {"valueFiles", "values", "valuesObject", "parameters", "fileParameters", "releaseName"}
-    | {"namespace", "skipCrds", "skipTests", "skipSchemaValidation", "kubeVersion", "apiVersions"}
-    | {"ignoreMissingValueFiles", "passCredentials", "version"}
-)
-KUSTOMIZE_FIELDS = frozenset(
-    {"namePrefix", "nameSuffix", "images", "replicas", "commonLabels", "commonAnnotations"}
-    | {"labelWithoutSelector", "forceCommonLabels", "forceCommonAnnotations", "namespace"}
-    | {"patches", "components", "kubeVersion", "apiVersions", "version"}
-    | {"ignoreMissingComponents", "labelIncludeTemplates", "commonAnnotationsEnvsubst"}
-)
-DIRECTORY_FIELDS = frozenset({"recurse", "include", "exclude", "jsonnet"})
-JSONNET_FIELDS = frozenset({"extVars", "tlas", "libs"})
-PLUGIN_FIELDS = frozenset({"name", "env", "parameters"})
+IGNORED_OPTIONS: dict[str, str] = {
+    # Accepted for compatibility but without effect, and why.
+    "version": "selects one of several installed tool versions in Argo CD; tether runs one",
+}
+"""Every other key is known by its dataclass field (``value_files`` → ``valueFiles``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,10 +138,18 @@ def parse_source(raw: Any, where: str = "spec.source") -> Source:
     if hasattr(raw, "model_dump"):
         raw = raw.model_dump(by_alias=True, exclude_none=True)
     raw = _mapping(raw, where)
-    _known(raw, SOURCE_FIELDS, where)
+    tools = {"helm": HelmOptions, "kustomize": KustomizeOptions, "plugin": PluginOptions}
+    known = {"repoURL", "path", "targetRevision", "chart", "ref", "name", "directory", *tools}
+    _known(raw, frozenset(known), where)
     repo_url = _str(raw, "repoURL", where)
     if not repo_url:
         raise InvalidInputError(f"{where}.repoURL is required")
+    options = {
+        key: _options(cls, raw[key], f"{where}.{key}")
+        for key, cls in tools.items()
+        if raw.get(key) is not None
+    }
+    directory = raw.get("directory")
     return Source(
         repo_url=repo_url,
         path=_str(raw, "path", where),
@@ -162,122 +157,89 @@ def parse_source(raw: Any, where: str = "spec.source") -> Source:
         chart=_str(raw, "chart", where),
         ref=_str(raw, "ref", where),
         name=_str(raw, "name", where),
-        helm=_helm(raw["helm"], f"{where}.helm") if raw.get("helm") is not None else None,
-        kustomize=_kustomize(raw["kustomize"], f"{where}.kustomize")
-        if raw.get("kustomize") is not None
-        else None,
-        directory=_directory(raw["directory"], f"{where}.directory")
-        if raw.get("directory") is not None
-        else None,
-        plugin=_plugin(raw["plugin"], f"{where}.plugin") if raw.get("plugin") is not None else None,
+        directory=_directory(directory, f"{where}.directory") if directory is not None else None,
         raw=raw,
+        **options,
     )
 
 
-def _helm(raw: Any, where: str) -> HelmOptions:
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(part.title() for part in rest)
+
+
+def _jsonnet_vars(value: Any, where: str) -> tuple[JsonnetVar, ...]:
+    return tuple(
+        JsonnetVar(_str(v, "name", where), _scalar(v.get("value")), bool(v.get("code")))
+        for v in _mappings(value, where)
+    )
+
+
+def _replica(entry: Mapping[str, Any], where: str) -> tuple[str, int]:
+    try:
+        return _str(entry, "name", where), int(str(entry.get("count")))
+    except ValueError:
+        raise InvalidInputError(f"{where}.count must be an integer") from None
+
+
+SPECIAL_OPTIONS: dict[str, Callable[[Any, str], Any]] = {
+    # Options whose shape is not a plain string, boolean, string list or string map.
+    "valuesObject": lambda v, where: _mapping(v, where),  # free-form YAML, kept as is
+    "parameters": lambda v, where: _mappings(v, where),  # helm: converted below; plugin: JSON
+    "fileParameters": lambda v, where: tuple(
+        (_str(p, "name", where), _str(p, "path", where)) for p in _mappings(v, where)
+    ),
+    "replicas": lambda v, where: tuple(_replica(r, where) for r in _mappings(v, where)),
+    "patches": lambda v, where: _mappings(v, where),
+    "env": lambda v, where: tuple(
+        (_str(e, "name", where), _scalar(e.get("value"))) for e in _mappings(v, where)
+    ),
+}
+
+
+def _options(cls: Any, raw: Any, where: str) -> Any:
+    """Build an options dataclass from its camelCase mapping, checking names and types."""
     raw = _mapping(raw, where)
-    _known(raw, HELM_FIELDS, where)
-    values_object = raw.get("valuesObject")
-    if values_object is not None and not isinstance(values_object, Mapping):
-        raise InvalidInputError(f"{where}.valuesObject must be an object")
-    params = tuple(
-        (
-            _str(p, "name", f"{where}.parameters"),
-            _scalar(p.get("value")),
-            bool(p.get("forceString")),
+    fields = {_camel(f.name): f for f in dataclasses.fields(cls)}
+    _known(raw, frozenset(fields) | frozenset(IGNORED_OPTIONS), where)
+    values: dict[str, Any] = {}
+    for key, field in fields.items():
+        if raw.get(key) is None:
+            continue
+        if key in SPECIAL_OPTIONS:
+            values[field.name] = SPECIAL_OPTIONS[key](raw[key], f"{where}.{key}")
+        elif isinstance(field.default, bool):
+            values[field.name] = bool(raw[key])
+        elif isinstance(field.default, str):
+            values[field.name] = _str(raw, key, where)
+        elif field.default == ():
+            values[field.name] = _strs(raw, key, where)
+        else:
+            values[field.name] = _str_map(raw, key, where)
+    if cls is HelmOptions and "parameters" in values:
+        values["parameters"] = tuple(
+            (
+                _str(p, "name", f"{where}.parameters"),
+                _scalar(p.get("value")),
+                bool(p.get("forceString")),
+            )
+            for p in values["parameters"]
         )
-        for p in _list_of_mappings(raw, "parameters", where)
-    )
-    files = tuple(
-        (_str(p, "name", f"{where}.fileParameters"), _str(p, "path", f"{where}.fileParameters"))
-        for p in _list_of_mappings(raw, "fileParameters", where)
-    )
-    return HelmOptions(
-        value_files=_strs(raw, "valueFiles", where),
-        values=_str(raw, "values", where),
-        values_object=values_object,
-        parameters=params,
-        file_parameters=files,
-        release_name=_str(raw, "releaseName", where),
-        namespace=_str(raw, "namespace", where),
-        skip_crds=bool(raw.get("skipCrds")),
-        skip_tests=bool(raw.get("skipTests")),
-        skip_schema_validation=bool(raw.get("skipSchemaValidation")),
-        kube_version=_str(raw, "kubeVersion", where),
-        api_versions=_strs(raw, "apiVersions", where),
-        ignore_missing_value_files=bool(raw.get("ignoreMissingValueFiles")),
-        pass_credentials=bool(raw.get("passCredentials")),
-    )
-
-
-def _kustomize(raw: Any, where: str) -> KustomizeOptions:
-    raw = _mapping(raw, where)
-    _known(raw, KUSTOMIZE_FIELDS, where)
-    replicas = []
-    for entry in _list_of_mappings(raw, "replicas", where):
-        count = entry.get("count")
-        try:
-            replicas.append((_str(entry, "name", f"{where}.replicas"), int(str(count))))
-        except ValueError:
-            raise InvalidInputError(f"{where}.replicas.count must be an integer") from None
-    return KustomizeOptions(
-        name_prefix=_str(raw, "namePrefix", where),
-        name_suffix=_str(raw, "nameSuffix", where),
-        images=_strs(raw, "images", where),
-        replicas=tuple(replicas),
-        common_labels=_str_map(raw, "commonLabels", where),
-        common_annotations=_str_map(raw, "commonAnnotations", where),
-        label_without_selector=bool(raw.get("labelWithoutSelector")),
-        label_include_templates=bool(raw.get("labelIncludeTemplates")),
-        force_common_labels=bool(raw.get("forceCommonLabels")),
-        force_common_annotations=bool(raw.get("forceCommonAnnotations")),
-        common_annotations_envsubst=bool(raw.get("commonAnnotationsEnvsubst")),
-        namespace=_str(raw, "namespace", where),
-        patches=_list_of_mappings(raw, "patches", where),
-        components=_strs(raw, "components", where),
-        ignore_missing_components=bool(raw.get("ignoreMissingComponents")),
-        kube_version=_str(raw, "kubeVersion", where),
-        api_versions=_strs(raw, "apiVersions", where),
-    )
+    return cls(**values)
 
 
 def _directory(raw: Any, where: str) -> DirectoryOptions:
     raw = _mapping(raw, where)
-    _known(raw, DIRECTORY_FIELDS, where)
+    _known(raw, frozenset({"recurse", "include", "exclude", "jsonnet"}), where)
     jsonnet = _mapping(raw.get("jsonnet") or {}, f"{where}.jsonnet")
-    _known(jsonnet, JSONNET_FIELDS, f"{where}.jsonnet")
-
-    def variables(key: str) -> tuple[JsonnetVar, ...]:
-        return tuple(
-            JsonnetVar(
-                _str(v, "name", f"{where}.jsonnet.{key}"),
-                _scalar(v.get("value")),
-                bool(v.get("code")),
-            )
-            for v in _list_of_mappings(jsonnet, key, f"{where}.jsonnet")
-        )
-
+    _known(jsonnet, frozenset({"extVars", "tlas", "libs"}), f"{where}.jsonnet")
     return DirectoryOptions(
         recurse=bool(raw.get("recurse")),
         include=_str(raw, "include", where),
         exclude=_str(raw, "exclude", where),
-        ext_vars=variables("extVars"),
-        tlas=variables("tlas"),
+        ext_vars=_jsonnet_vars(jsonnet.get("extVars"), f"{where}.jsonnet.extVars"),
+        tlas=_jsonnet_vars(jsonnet.get("tlas"), f"{where}.jsonnet.tlas"),
         libs=_strs(jsonnet, "libs", f"{where}.jsonnet"),
-    )
-
-
-def _plugin(raw: Any, where: str) -> PluginOptions:
-    raw = _mapping(raw, where)
-    _known(raw, PLUGIN_FIELDS, where)
-    env = tuple(
-        (_str(e, "name", f"{where}.env"), _scalar(e.get("value")))
-        for e in _list_of_mappings(raw, "env", where)
-    )
-    return PluginOptions(
-        name=_str(raw, "name", where),
-        env=env,
-        parameters=_list_of_mappings(raw, "parameters", where),
     )
 
 
@@ -326,12 +288,10 @@ def _str_map(raw: Mapping[str, Any], key: str, where: str) -> dict[str, str]:
     return {str(k): _scalar(v) for k, v in value.items()}
 
 
-def _list_of_mappings(
-    raw: Mapping[str, Any], key: str, where: str
-) -> tuple[Mapping[str, Any], ...]:
-    value = raw.get(key) or []
+def _mappings(value: Any, where: str) -> tuple[Mapping[str, Any], ...]:
+    value = value or []
     if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
-        raise InvalidInputError(f"{where}.{key} must be a list of objects")
+        raise InvalidInputError(f"{where} must be a list of objects")
     return tuple(value)
 
 
