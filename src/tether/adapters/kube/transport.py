@@ -6,7 +6,9 @@ lightkube supplies the kubeconfig, auth and TLS; the requests themselves go thro
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import pathlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -186,7 +188,7 @@ class Transport:
         client = self.watch_http
         request = client.build_request("GET", url, params=dict(params), timeout=timeout)
         try:
-            response = await client.send(request, stream=True)
+            response = await _send_to_completion(client, request)
         except httpx2.HTTPError as exc:
             raise errors.ClusterError(f"{what}: {type(exc).__name__} opening a watch") from exc
         try:
@@ -210,6 +212,25 @@ class Transport:
         await self.http.aclose()
         if self.watch_http is not self.http:
             await self.watch_http.aclose()
+
+
+async def _send_to_completion(
+    client: httpx2.AsyncClient, request: httpx2.Request
+) -> httpx2.Response:
+    """Send a streaming request; a cancellation waits for the connection, then closes it.
+
+    Cancelling httpx2 inside a TLS handshake leaks the half-open socket (no pool owns it yet),
+    and a cache stopping right after its start cancels dozens of watches at exactly that
+    point. The API server answers a watch's headers at once, so the wait is short.
+    """
+    sending = asyncio.ensure_future(client.send(request, stream=True))
+    try:
+        return await asyncio.shield(sending)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            response = await sending
+            await response.aclose()
+        raise
 
 
 def json_body(obj: Any) -> bytes:
