@@ -100,6 +100,7 @@ class ManifestService:
         app: Mapping[str, Any],
         *,
         refresh: bool = False,
+        hard_refresh: bool = False,
         revisions: Sequence[str] | None = None,
         kube_version: str = "",
         api_versions: Sequence[str] = (),
@@ -108,7 +109,9 @@ class ManifestService:
 
         Args:
             app: the Application object as a mapping (or a pydantic model with ``model_dump``).
-            refresh: bypass revision resolution and render caches (a hard refresh).
+            refresh: resolve symbolic revisions afresh (Argo CD's level 3, a webhook).
+            hard_refresh: also bypass the render cache and monorepo reuse (Argo CD's hard
+                refresh, which sets ``noCache``).
             revisions: already resolved commits per source (compare with the recent revision).
             kube_version: the destination cluster's version for Helm and plugins.
             api_versions: the destination cluster's API versions for Helm and plugins.
@@ -122,7 +125,7 @@ class ManifestService:
         except InvalidInputError as err:
             return RenderFailed(f"{label}: {err}", invalid_input=True)
         try:
-            resolved = await self._resolve(parsed, refresh, revisions)
+            resolved = await self._resolve(parsed, refresh or hard_refresh, revisions)
             checkouts = await self._checkouts(parsed, resolved)
         except TetherError as err:
             return RenderFailed(f"{label}: {err}")
@@ -151,7 +154,9 @@ class ManifestService:
                 api_versions=tuple(api_versions),
             )
             app_key = (str(meta.get("namespace", "")), str(meta.get("name", "")), str(index))
-            jobs.append((index, self._render_source(request, context, app_key, watched, refresh)))
+            jobs.append(
+                (index, self._render_source(request, context, app_key, watched, hard_refresh))
+            )
         outcomes = await asyncio.gather(*(job for _, job in jobs), return_exceptions=True)
         objects: list[dict[str, Any]] = []
         for (index, _), outcome in zip(jobs, outcomes, strict=True):
@@ -201,7 +206,7 @@ class ManifestService:
         context: Mapping[str, Any],
         app_key: tuple[str, ...],
         watched: Sequence[str],
-        refresh: bool,
+        hard_refresh: bool,
     ) -> tuple[dict[str, Any], ...]:
         source = request.source
         digest = sources.options_hash(source, context)
@@ -211,9 +216,9 @@ class ManifestService:
         cacheable = not source.is_helm_repository or bool(
             _EXACT.match(source.target_revision or "")
         )
-        if cacheable and not refresh and key in self._cache:
+        if cacheable and not hard_refresh and key in self._cache:
             return self._cache[key]
-        reused = None if refresh else await self._unchanged(app_key, request, digest, watched)
+        reused = None if hard_refresh else await self._unchanged(app_key, request, digest, watched)
         if reused is not None:
             self._cache[key] = reused
             return reused

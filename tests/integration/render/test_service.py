@@ -101,6 +101,8 @@ async def test_a_render_is_cached_by_commit_and_options(use_case, counting, orig
     assert counting.calls == ["apps/a"]
 
     await use_case.render_application(app_of(origin, "apps/a"), refresh=True)
+    assert len(counting.calls) == 1, "a refresh re-resolves; the commit is the same"
+    await use_case.render_application(app_of(origin, "apps/a"), hard_refresh=True)
     assert len(counting.calls) == 2
     other_options = app_of(origin, "apps/a")
     other_options["spec"]["source"]["directory"] = {"recurse": True}
@@ -159,15 +161,18 @@ async def test_a_monorepo_commit_outside_the_apps_paths_reuses_the_previous_rend
     result = await use_case.render_application(app, refresh=True)
     assert names(ok(result)) == ["a"]
     assert result.revisions == (git(origin, "rev-parse", "HEAD"),)
-    # refresh bypasses caches entirely; a normal refresh after a new commit reuses
-    assert counting.calls == ["apps/a", "apps/a"]
-    commit(origin, {"apps/b/cm.yaml": cm("b", "3")}, "touch b again")
-    await use_case.render_application(app)
-    assert counting.calls == ["apps/a", "apps/a"]
+    assert counting.calls == ["apps/a"], "the new commit reused the previous render"
 
     commit(origin, {"shared/cm.yaml": cm("shared", "2")}, "touch shared")
-    await use_case.render_application(app)
+    await use_case.render_application(app, refresh=True)
+    assert counting.calls == ["apps/a", "apps/a"]
+    commit(origin, {"apps/a/cm.yaml": cm("a", "2")}, "touch a itself")
+    result = await use_case.render_application(app, refresh=True)
+    assert ok(result)[0]["data"]["v"] == "2"
     assert counting.calls == ["apps/a", "apps/a", "apps/a"]
+
+    await use_case.render_application(app, hard_refresh=True)
+    assert len(counting.calls) == 4, "a hard refresh never reuses"
 
     without = app_of(origin, "apps/b")
     await use_case.render_application(without)
