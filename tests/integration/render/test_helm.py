@@ -173,6 +173,35 @@ async def test_value_files_are_repository_absolute_with_a_leading_slash(render, 
     assert cm["data"]["greeting"] == "from-env-repo"
 
 
+async def test_value_file_globs_expand_in_lexical_order(render, chart_repo):
+    write(
+        chart_repo,
+        {
+            "charts/web/env/10-base.yaml": "greeting: base\nreplicas: 2\n",
+            "charts/web/env/20-prod.yaml": "greeting: prod\n",
+        },
+    )
+    cm = configmap(
+        ok(
+            await render(
+                application({"path": "charts/web", "helm": {"valueFiles": ["env/*.yaml"]}})
+            )
+        )
+    )
+    assert cm["data"]["greeting"] == "prod"
+    assert cm["data"]["replicas"] == "2"
+    helm = {"valueFiles": ["nothing-*.yaml"]}
+    assert "does not exist" in failed(
+        await render(application({"path": "charts/web", "helm": helm}))
+    )
+
+
+async def test_a_value_file_glob_cannot_reach_outside_the_repository(render, chart_repo):
+    helm = {"valueFiles": ["../../../outside/*.yaml"]}
+    message = failed(await render(application({"path": "charts/web", "helm": helm})))
+    assert "escapes the repository root" in message
+
+
 async def test_remote_value_files_are_refused_unless_allowed(render, chart_repo):
     helm = {"valueFiles": ["http://169.254.169.254/latest/meta-data"]}
     message = failed(await render(application({"path": "charts/web", "helm": helm})))

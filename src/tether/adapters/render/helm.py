@@ -7,6 +7,7 @@ local ``file://`` dependencies are built in a scratch copy, never in the read-on
 from __future__ import annotations
 
 import asyncio
+import glob
 import hashlib
 import os
 import re
@@ -114,12 +115,21 @@ def _value_args(
                 )
             args += ["--values", value_file]
             continue
-        path = _resolve_value_file(request, value_file, chart_dir, jail_root)
-        if not os.path.isfile(path):
+        root, path = _resolve_value_file(request, value_file, chart_dir, jail_root)
+        # A glob (Argo CD 2.10+) expands in lexical order; every match is jailed like the rest.
+        matches = sorted(glob.glob(path)) if glob.has_magic(value_file) else [path]
+        for match in matches:
+            if not sources.is_inside(os.path.realpath(root), os.path.realpath(match)):
+                raise InvalidInputError(
+                    f"{where}.valueFiles: {value_file!r} matches a path outside the repository"
+                )
+        matches = [m for m in matches if os.path.isfile(m)]
+        if not matches:
             if options.ignore_missing_value_files:
                 continue
             raise InvalidInputError(f"{where}.valueFiles: {value_file!r} does not exist")
-        args += ["--values", path]
+        for match in matches:
+            args += ["--values", match]
     if options.values_object is not None or options.values:
         inline = os.path.join(scratch, "inline-values.yaml")
         with open(inline, "wb") as handle:
@@ -136,7 +146,7 @@ def _value_args(
     for name, path in options.file_parameters:
         if not name or name.startswith("-"):
             raise InvalidInputError(f"{where}.fileParameters: invalid parameter name {name!r}")
-        resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")
+        _, resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")
         if not os.path.isfile(resolved):
             raise InvalidInputError(f"{where}.fileParameters: {path!r} does not exist")
         args += ["--set-file", f"{name}={resolved}"]
@@ -149,15 +159,16 @@ def _resolve_value_file(
     chart_dir: str,
     jail_root: str,
     field: str = "valueFiles",
-) -> str:
+) -> tuple[str, str]:
+    """The jail root and the resolved path of a value or file parameter path."""
     where = f"spec.source.helm.{field}"
     if value_file.startswith("$"):
         ref, _, rest = value_file[1:].partition("/")
         root = request.refs.get(ref)
         if root is None:
             raise InvalidInputError(f"{where}: {value_file!r} names no ref source {ref!r}")
-        return _jail.resolve(root, rest, field=where)
-    return _jail.resolve(jail_root, value_file, base=chart_dir, field=where)
+        return root, _jail.resolve(root, rest, field=where)
+    return jail_root, _jail.resolve(jail_root, value_file, base=chart_dir, field=where)
 
 
 def escape_set_value(value: str) -> str:
