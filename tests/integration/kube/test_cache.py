@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -267,6 +268,7 @@ async def test_the_request_counter_counts_the_caches_lists_and_watches(client: K
     async with ClusterCache(client) as cache:
         await cache.wait_synced(30)
         watched = len(cache.watched())
+        assert cache.unsynced() == set()
         await eventually(lambda: client.counter.snapshot()["watch"] - before["watch"] >= watched)
     after = client.counter.snapshot()
     assert after["list"] - before["list"] >= watched
@@ -377,3 +379,15 @@ async def test_untracked_objects_outside_any_tree_are_kept_slim(client: KubeClie
         assert record.manifest() is None  # a GET is needed if someone wants it
         assert record.uid == created["metadata"]["uid"]
         assert record.resource_version == created["metadata"]["resourceVersion"]
+
+
+async def test_the_cache_can_freeze_what_it_built_while_syncing_out_of_the_collectors_way(
+    client: KubeClient,
+):
+    try:
+        async with ClusterCache(client, freeze_gc=True) as cache:
+            await cache.wait_synced(30)
+            assert gc.get_freeze_count() > 0
+            assert len(cache) > 0
+    finally:
+        gc.unfreeze()

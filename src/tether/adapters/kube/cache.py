@@ -163,6 +163,10 @@ class ClusterCache:
         res = self._client.discovery.catalog.preferred.get(group_kind)
         return res.api_version if res else None
 
+    def unsynced(self) -> set[GroupKind]:
+        """Watched types not listed yet (failing lists): their objects are unknown, not absent."""
+        return {gk for gk, (r, _) in self._reflectors.items() if not r.state.synced}
+
     def watched(self) -> set[GroupKind]:
         """The types with a running reflector."""
         return set(self._reflectors)

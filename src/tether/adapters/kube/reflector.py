@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 BACKOFF_JITTER = 0.2
 """Up to 20 % added to each backoff so that many reflectors failing together spread out."""
 
+INITIAL_LIST_ATTEMPTS = 3
+"""After this many failed first lists a type stops holding up the cache's initial sync (it keeps
+retrying): one CRD with a broken conversion webhook must not stall every Application."""
+
 
 class OwnerRef(msgspec.Struct, frozen=True, gc=False):
     """An owner reference (the fields a resource tree needs)."""
@@ -102,7 +106,9 @@ class Reflector:
     Attributes:
         resource: The type reflected.
         state: The pure state machine's state (for tests and diagnostics).
-        synced: Set once the first list completed, or the reflector stopped.
+        synced: Set once the first list completed, the first lists failed
+            ``INITIAL_LIST_ATTEMPTS`` times, or the reflector stopped; ``state.synced`` tells
+            whether the type was really listed.
         lists: LISTs started (the first one plus every re-list).
     """
 
@@ -129,7 +135,7 @@ class Reflector:
 
     def _feed(self, observed: reflection.Input) -> reflection.Action:
         self.state, action = reflection.step(self.state, observed)
-        if self.state.synced:
+        if self.state.synced or self.state.failures >= INITIAL_LIST_ATTEMPTS:
             self.synced.set()
         return action
 
