@@ -12,7 +12,8 @@ import dataclasses
 import functools
 import posixpath
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import cachetools
@@ -29,6 +30,11 @@ _EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 
 DEFAULT_CACHE_SIZE = 1024
 """Rendered sources kept in memory; Argo CD keeps manifests 24 h in Redis, we keep the newest."""
+
+FAILURES_BEFORE_PAUSE = 3
+FAILURE_PAUSE_S = 60.0
+"""After 3 failures of one (commit, options) render, answer its error for a minute without
+running tools again (Argo CD pauses generation likewise); a hard refresh retries at once."""
 
 DEFAULT_PARALLELISM = 4
 """Concurrent renders: each forks a tool that may take hundreds of MiB (Argo's parallelismlimit)."""
@@ -66,6 +72,13 @@ RenderResult = Rendered | RenderFailed
 
 
 @dataclasses.dataclass(frozen=True)
+class _Failure:
+    error: TetherError
+    count: int
+    paused_until: float
+
+
+@dataclasses.dataclass(frozen=True)
 class _Previous:
     repo_url: str
     commit: str
@@ -83,8 +96,13 @@ class ManifestService:
         *,
         cache_size: int = DEFAULT_CACHE_SIZE,
         parallelism: int = DEFAULT_PARALLELISM,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._git = git
+        self._clock = clock
+        self._failures: cachetools.LRUCache[tuple[str, ...], _Failure] = cachetools.LRUCache(
+            cache_size
+        )
         self._renderer = renderer
         self._cache: cachetools.LRUCache[tuple[str, ...], tuple[dict[str, Any], ...]] = (
             cachetools.LRUCache(cache_size)
@@ -218,6 +236,9 @@ class ManifestService:
         )
         if cacheable and not hard_refresh and key in self._cache:
             return self._cache[key]
+        failure = self._failures.get(key)
+        if failure is not None and not hard_refresh and failure.paused_until > self._clock():
+            raise failure.error
         reused = None if hard_refresh else await self._unchanged(app_key, request, digest, watched)
         if reused is not None:
             self._cache[key] = reused
@@ -229,11 +250,22 @@ class ManifestService:
             task = asyncio.ensure_future(self._render_now(request))
             self._inflight[key] = task
             task.add_done_callback(functools.partial(self._finished, key))
-        objects = await asyncio.shield(task)
+        try:
+            objects = await asyncio.shield(task)
+        except TetherError as err:
+            self._record_failure(key, err)
+            raise
+        self._failures.pop(key, None)
         if cacheable:
             self._cache[key] = objects
             self._previous[app_key] = _Previous(source.repo_url, request.revision, digest, objects)
         return objects
+
+    def _record_failure(self, key: tuple[str, ...], error: TetherError) -> None:
+        previous = self._failures.get(key)
+        count = (previous.count if previous else 0) + 1
+        pause = FAILURE_PAUSE_S if count >= FAILURES_BEFORE_PAUSE else 0.0
+        self._failures[key] = _Failure(error, count, self._clock() + pause)
 
     async def _render_now(self, request: sources.RenderRequest) -> tuple[dict[str, Any], ...]:
         async with self._slots:

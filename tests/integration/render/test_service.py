@@ -142,6 +142,25 @@ async def test_a_cancelled_caller_does_not_cancel_the_render_for_the_others(
     assert counting.calls == ["apps/a"]
 
 
+async def test_a_render_failing_repeatedly_is_paused_until_a_hard_refresh(
+    tmp_path, counting, origin
+):
+    commit(origin, {"apps/bad/x.yaml": "kind: [unclosed\n"}, "break")
+    now = [1000.0]
+    git_repos = MirrorCache(str(tmp_path / "git2"), allow_local=True, resolve_ttl=0)
+    use_case = service.ManifestService(git_repos, counting, clock=lambda: now[0])
+    app = app_of(origin, "apps/bad")
+    messages = [failed(await use_case.render_application(app)) for _ in range(5)]
+    assert len(set(messages)) == 1
+    assert "apps/bad/x.yaml: invalid YAML" in messages[0]
+    assert counting.calls == ["apps/bad"] * 3
+    now[0] += service.FAILURE_PAUSE_S + 1
+    failed(await use_case.render_application(app))
+    assert len(counting.calls) == 4
+    failed(await use_case.render_application(app, hard_refresh=True))
+    assert len(counting.calls) == 5
+
+
 async def test_a_new_commit_is_rendered_from_the_new_tree(use_case, origin):
     assert ok(await use_case.render_application(app_of(origin, "apps/a")))[0]["data"]["v"] == "1"
     commit(origin, {"apps/a/cm.yaml": cm("a", "2")}, "change a")
