@@ -1,4 +1,4 @@
-"""The ``tether kubeflow init`` use case: re-point the distribution's files, then render-check them.
+"""``tether kubeflow init`` and ``bootstrap``: re-point the distribution, render-check it, apply it.
 
 Owns the file I/O (read, validate every result, then write only what changed); the rewrites are
 ``tether.core.distribution``; renders go through ``ManifestService`` over local directories.
@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tether import ports
 from tether.core import distribution
 from tether.model import application
 from tether.model.errors import InvalidInputError
@@ -278,3 +279,69 @@ async def _check_child(
     if isinstance(rendered, RenderFailed):
         return RenderCheck(name, where, problem=rendered.message)
     return RenderCheck(name, where, len(rendered.manifests))
+
+
+DEX_PASSWORD = ("auth", "dex-passwords", "DEX_USER_PASSWORD")
+"""Namespace, Secret and key Dex reads the static user's hash from (docs/kubeflow.md)."""
+
+DEX_SOURCE_PATH = "common/dex/"
+"""Children rendering from here run Dex, so they need the password Secret."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Bootstrapped:
+    """The root Application as applied, and what the user should still do."""
+
+    application: str
+    """``namespace/name`` of the root."""
+    warnings: tuple[str, ...] = ()
+
+
+async def apply_root(
+    cluster: ports.Cluster, directory: pathlib.Path, *, field_manager: str
+) -> Bootstrapped:
+    """Apply the distribution's root Application (server-side), once ``init`` has pointed it.
+
+    Warns, without blocking, when Dex is enabled and its password Secret has no hash: Dex then
+    waits for it (docs/kubeflow.md). Only the key's presence is read, never its value.
+
+    Raises:
+        InvalidInputError: the root is not a valid Application or still points at upstream.
+        ClusterError: the API server refused the apply.
+    """
+    text = (directory / ROOT_FILE).read_text(encoding="utf-8")
+    root = distribution.read_root(text)
+    app = distribution.applications_in(text, ROOT_FILE)[0]
+    parsed = application.parse_application(app)
+    if any(distribution.same_repo(root.repo, u) for u in distribution.UPSTREAM_MANIFESTS_REPOS):
+        raise InvalidInputError(
+            f"{directory / ROOT_FILE} still points at kubeflow/manifests: run "
+            "`tether kubeflow init --repo <your fork>` and push first"
+        )
+    warnings = []
+    if _dex_enabled(directory, root) and not await _has_dex_password(cluster):
+        namespace, secret, key = DEX_PASSWORD
+        warnings.append(
+            f"Secret {namespace}/{secret} has no {key}: Dex will not start until you create it "
+            "(docs/kubeflow.md, 'The Dex password')"
+        )
+    await cluster.apply(app, field_manager=field_manager)
+    return Bootstrapped(parsed.qualified_name, tuple(warnings))
+
+
+def _dex_enabled(directory: pathlib.Path, root: distribution.RootState) -> bool:
+    for rel, text in _child_texts(directory).items():
+        if distribution.is_excluded(root.exclude, rel):
+            continue
+        for app in distribution.applications_in(text, rel):
+            for source in application.parse_application(app).effective_sources():
+                if (source.path or "").startswith(DEX_SOURCE_PATH):
+                    return True
+    return False
+
+
+async def _has_dex_password(cluster: ports.Cluster) -> bool:
+    namespace, secret, key = DEX_PASSWORD
+    live = await cluster.get("v1", "Secret", secret, namespace)
+    data = (live or {}).get("data") or {}
+    return bool(isinstance(data, Mapping) and data.get(key))

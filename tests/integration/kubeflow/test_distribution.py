@@ -31,13 +31,15 @@ from tether.model.application import parse_application
 from tether.model.resources import ResourceKey
 from tether.services import kubeflow
 
-PROJECT = pathlib.Path(__file__).resolve().parents[3]
-DISTRIBUTION = PROJECT / "distributions" / "kubeflow"
-CORPUS = PROJECT.parent / "shared" / "corpus"
-KUBEFLOW = CORPUS / "kubeflow-manifests"
-GOLDEN = CORPUS / "kubeflow-manifests.golden.json"
-FORK_URL = "https://git.example/acme/kubeflow.git"
-POINTING = distribution.Pointing(FORK_URL, "main", FORK_URL, "main")
+from .conftest import (
+    FORK_URL,
+    GOLDEN,
+    KUBEFLOW,
+    POINTING,
+    PROJECT,
+    make_fork,
+)
+
 KEEP = "Prune=false,Delete=false"
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
 ALWAYS_THERE = frozenset({"kube-system", "default"})
@@ -48,13 +50,6 @@ pytestmark = [
     pytest.mark.timeout(300),
     pytest.mark.skipif(not KUBEFLOW.is_dir(), reason="the Kubeflow corpus is not present"),
 ]
-
-
-def make_fork(where: pathlib.Path) -> pathlib.Path:
-    fork = where / "fork"
-    shutil.copytree(KUBEFLOW, fork, symlinks=True)
-    shutil.copytree(DISTRIBUTION, fork / "distributions" / "kubeflow")
-    return fork
 
 
 @pytest.fixture(scope="module")
@@ -349,7 +344,7 @@ def test_the_command_points_the_fork_checks_renders_and_a_rerun_changes_nothing(
     assert first.exit_code == 0, first.output
     assert "FAIL" not in first.output
     assert first.output.count("  ok   ") == 28
-    assert "kubectl apply -f distributions/kubeflow/root.yaml" in first.output
+    assert "tether kubeflow bootstrap --dir distributions/kubeflow" in first.output
 
     snapshot = tmp_path / "snapshot"
     shutil.copytree(fresh_fork / "distributions" / "kubeflow", snapshot)

@@ -1,4 +1,4 @@
-"""``tether kubeflow init``: point the Kubeflow distribution at your fork and check it renders."""
+"""``tether kubeflow init`` points the Kubeflow distribution at a fork; ``bootstrap`` applies it."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import click
 from tether import bootstrap
 from tether.core import distribution
 from tether.services import kubeflow as use_case
+from tether.settings import Settings
 
 DEFAULT_DIR = pathlib.Path("distributions/kubeflow")
 
@@ -116,8 +117,58 @@ def init(
     if not dry_run:
         click.echo(
             "\nNext: commit and push, create the dex-passwords Secret (docs/kubeflow.md), then\n"
-            f"    kubectl apply -f {directory / use_case.ROOT_FILE}"
+            f"    tether kubeflow bootstrap --dir {directory}\n"
+            f"or  kubectl apply --server-side -f {directory / use_case.ROOT_FILE}"
         )
+
+
+@kubeflow.command("bootstrap")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=DEFAULT_DIR,
+    show_default=True,
+    help="The distribution folder (root.yaml and apps/).",
+)
+@click.option(
+    "--kubeconfig",
+    envvar="KUBECONFIG",
+    default=None,
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+)
+def bootstrap_root(directory: pathlib.Path, kubeconfig: str | None) -> None:
+    """Apply the root Application to the cluster: everything else follows from Git.
+
+    Needs tether's CRDs (`tether install-crds`) and a controller (`tether run`) watching the
+    root's namespace. Warns when Dex's password Secret has no hash yet.
+    """
+    path = directory / use_case.ROOT_FILE
+    if not path.is_file():
+        raise click.ClickException(f"{path} does not exist (see --dir)")
+    text = path.read_text(encoding="utf-8")
+    root = distribution.read_root(text)
+    meta = distribution.applications_in(text, str(path))[0].get("metadata") or {}
+    # The controller must watch the root's namespace; its first namespace names tracked objects.
+    namespace = str(meta.get("namespace") or "tether")
+
+    async def apply() -> use_case.Bootstrapped:
+        settings = Settings(app_namespaces=(namespace,))
+        async with await bootstrap.runtime(
+            settings, kubeconfig=kubeconfig, start_cache=False
+        ) as rt:
+            problems = await rt.crd_problems()
+            if problems:
+                raise click.ClickException("; ".join(problems))
+            return await use_case.apply_root(
+                rt.cluster, directory, field_manager=settings.field_manager
+            )
+
+    done = asyncio.run(apply())
+    for warning in done.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"application {done.application} applied ({root.repo} {root.revision})")
+    click.echo(f"Watch it converge: tether app list -n {namespace}")
 
 
 def _report(checks: list[use_case.RenderCheck]) -> int:
