@@ -32,6 +32,10 @@ MAX_CONCURRENT_LISTS = 50
 REDISCOVERY_DELAYS_S = tuple(0.5 * 1.5**i for i in range(9))
 """After a CRD change, discovery is retried (500 ms x 1.5, 9 steps, as Argo CD) until it agrees."""
 
+PRUNE_INTERVAL_S = 600.0
+"""How often manifests of objects that left every tree (or arrived before untracked owners)
+are dropped; Argo CD's watch resync period."""
+
 APISERVICE = GroupKind("apiregistration.k8s.io", "APIService")
 
 Subscriber = Callable[[cachepolicy.Change], None]
@@ -270,6 +274,9 @@ class ClusterCache:
             gc.collect()
             gc.freeze()
         self._synced.set()
+        while True:
+            await asyncio.sleep(PRUNE_INTERVAL_S)
+            self._index.prune()
 
     def _expect_crd(self, event_type: str, obj: SlimObject, raw: bytes) -> None:
         with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
