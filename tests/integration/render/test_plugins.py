@@ -159,3 +159,20 @@ async def test_plugin_parameters_never_reach_a_shell(tmp_path, repo):
     [obj] = ok(await manifests.render_application(application({"path": "app", "plugin": plugin})))
     assert obj["data"]["PARAM_P"].startswith("$(touch")
     assert not canary.exists()
+
+
+@pytest.mark.skip(
+    reason="_process.run waits forever when a flood pauses the pipe reader before the kill "
+    "(the pipe never reaches EOF); un-skip once _process discards output after killing"
+)
+async def test_a_fast_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
+    write(repo, {"app/template.envsubst": "x"})
+    flood = "import sys\nwhile True: sys.stdout.write('x' * 65536)\n"
+    spec = sources.PluginSpec(
+        name="flood", generate=(sys.executable, "-c", flood), output_limit=1024 * 1024
+    )
+    manifests = service_with(tmp_path, repo, sources.RenderSettings(plugins=(spec,)))
+    for _ in range(5):
+        app = application({"path": "app", "plugin": {"name": "flood"}})
+        message = failed(await manifests.render_application(app, hard_refresh=True))
+        assert "printed more than 1048576 bytes" in message
