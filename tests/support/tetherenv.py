@@ -158,3 +158,142 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str 
             return last
         await asyncio.sleep(0.2)
     raise AssertionError(f"timed out waiting for {what or check}: last value {last!r}")
+
+
+# --- helpers for the controller's end-to-end scenarios -----------------------------------------
+
+
+def synced_healthy(kube: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """The app's status once it is Synced and Healthy, else ``None`` (for :func:`eventually`)."""
+    status = app_status(kube, namespace, name)
+    if (
+        status.get("sync", {}).get("status") == "Synced"
+        and status.get("health", {}).get("status") == "Healthy"
+    ):
+        return status
+    return None
+
+
+def patch_app(kube: Client, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
+    """Merge-patch an Application as ``kubectl patch --type merge`` does."""
+    from lightkube.types import PatchType
+
+    kube.patch(Application, name, dict(patch), namespace=namespace, patch_type=PatchType.MERGE)
+
+
+def start_sync(kube: Client, namespace: str, name: str, **sync: Any) -> None:
+    """Request a sync by writing ``.operation`` the way Argo CD's API server does."""
+    patch_app(
+        kube,
+        namespace,
+        name,
+        {
+            "operation": {
+                "sync": {"syncStrategy": {"hook": {}}, **sync},
+                "initiatedBy": {"username": "tester"},
+            },
+            "status": {"operationState": None},
+        },
+    )
+
+
+def resource_versions(kube: Client, kind: Any, namespace: str) -> dict[str, str]:
+    """Name to resourceVersion of every object of ``kind`` in ``namespace``."""
+    return {
+        str(o.metadata.name): str(o.metadata.resourceVersion)
+        for o in kube.list(kind, namespace=namespace)
+    }
+
+
+@dataclasses.dataclass
+class ControllerProcess:
+    """``python -m tether run`` as a child process, as an operator would start it."""
+
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def kill(self) -> None:
+        """``kill -9``: no clean-up, no Lease release."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+        self.popen.wait(10)
+
+    def stop(self) -> None:
+        """SIGTERM, as a rolling update would; SIGKILL if it does not exit."""
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.popen.wait(10)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_controller_process(
+    kubeconfig: Path,
+    namespace: str,
+    cache_dir: Path,
+    log_path: Path,
+    *,
+    resync_s: int = 300,
+    leader_election: bool = False,
+) -> ControllerProcess:
+    """Start the controller with ``tether run`` in a subprocess, logging to ``log_path``."""
+    argv = [
+        sys.executable,
+        "-m",
+        "tether",
+        "run",
+        "--kubeconfig",
+        str(kubeconfig),
+        "--namespace",
+        namespace,
+        "--metrics-address",
+        "127.0.0.1:0",
+        "--leader-election" if leader_election else "--no-leader-election",
+        "--resync",
+        str(resync_s),
+        "--cache-dir",
+        str(cache_dir),
+        "-v",
+    ]
+    with open(log_path, "ab") as log:
+        popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    return ControllerProcess(popen, log_path)
+
+
+def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> None:
+    """Stop the dev cluster's kube-apiserver and start it again with the same arguments.
+
+    The new pid goes into ``state.json`` so the cluster's ``down`` stops it; returns once
+    ``/readyz`` answers.
+    """
+    from tether.adapters import _process
+    from tether.adapters.devcluster import cluster
+
+    state = cluster.ClusterState.load(cluster_directory)
+    assert state is not None, f"no state.json in {cluster_directory}"
+    pid = state.pids["kube-apiserver"]
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
+    _process.stop_pid(pid, grace=20)
+    daemon = _process.spawn(
+        "kube-apiserver",
+        [a.decode() for a in argv],
+        log_path=str(cluster_directory / "kube-apiserver.log"),
+        die_with_parent=True,
+    )
+    state.pids["kube-apiserver"] = daemon.pid
+    state.save()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cluster.status(cluster_directory).get("ready"):
+            return
+        time.sleep(0.2)
+    raise AssertionError("kube-apiserver did not become ready after its restart")

@@ -1,0 +1,191 @@
+"""The controller runs hooks and waves in order, and a failing PreSync hook stops the sync."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from lightkube import ApiError
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import ConfigMap
+
+from tests.support import tetherenv
+
+pytestmark = pytest.mark.timeout(90)
+
+CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+  annotations: {argocd.argoproj.io/sync-wave: "%d"}
+data: {a: "1"}
+"""
+
+JOB = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: %s
+  annotations: {argocd.argoproj.io/hook: %s}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox, command: ["true"]}]
+"""
+
+# A Job that fails for real: its Pod can never be scheduled, and the Job controller fails the
+# Job once its deadline passes (kwok completes every Pod that runs, so none would fail).
+FAILING_JOB = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: pre
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  backoffLimit: 0
+  activeDeadlineSeconds: 2
+  template:
+    spec:
+      restartPolicy: Never
+      nodeSelector: {tether.test/no-such-node: "true"}
+      containers: [{name: main, image: busybox, command: ["true"]}]
+"""
+
+
+@pytest.fixture(scope="module")
+def crds(full_cluster):
+    tetherenv.install_crds(full_cluster.kubeconfig)
+    return full_cluster
+
+
+def snapshot(kube, namespace: str) -> tuple[set[str], dict[str, bool], set[str]]:
+    """ConfigMap names, then Jobs (name to completed), then ConfigMap names again.
+
+    Lists in this order let one snapshot prove orders: a ConfigMap in the first list existed
+    before the Job list was taken, and a Job in that list existed before the last ConfigMap list.
+    """
+    before = {str(o.metadata.name) for o in kube.list(ConfigMap, namespace=namespace)}
+    jobs = {
+        str(o.metadata.name): bool(o.status and o.status.succeeded)
+        for o in kube.list(Job, namespace=namespace)
+    }
+    after = {str(o.metadata.name) for o in kube.list(ConfigMap, namespace=namespace)}
+    return before, jobs, after
+
+
+async def record(kube, namespace: str, into: list[Any], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        into.append(await asyncio.to_thread(snapshot, kube, namespace))
+        await asyncio.sleep(0.05)
+
+
+async def test_a_presync_hook_waves_and_a_postsync_hook_run_in_order(
+    crds, full_namespace, tmp_path
+):
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {
+            "app/pre.yaml": JOB % ("pre", "PreSync"),
+            "app/wave0.yaml": CM % ("wave0", 0),
+            "app/wave1.yaml": CM % ("wave1", 1),
+            "app/post.yaml": JOB % ("post", "PostSync"),
+        },
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    snapshots: list[Any] = []
+    stop = asyncio.Event()
+    recorder = asyncio.create_task(record(kube, full_namespace, snapshots, stop))
+    try:
+        tetherenv.create(
+            kube,
+            tetherenv.application(
+                "ordered",
+                full_namespace,
+                repo.url,
+                "app",
+                full_namespace,
+                syncPolicy={"automated": {}, "retry": {"limit": 0}},
+            ),
+        )
+        async with tetherenv.running_controller(
+            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=300.0
+        ):
+
+            def succeeded():
+                state = tetherenv.app_status(kube, full_namespace, "ordered").get("operationState")
+                return state if state and state.get("phase") in ("Succeeded", "Failed") else None
+
+            state = await tetherenv.eventually(succeeded, 75, "the sync finished")
+        stop.set()
+        await recorder
+        assert state["phase"] == "Succeeded", state
+        results = {r["name"]: r for r in state["syncResult"]["resources"]}
+        assert results["pre"]["hookType"] == "PreSync"
+        assert results["pre"]["hookPhase"] == "Succeeded"
+        assert results["post"]["hookType"] == "PostSync"
+        assert results["post"]["hookPhase"] == "Succeeded"
+        assert results["wave0"]["status"] == results["wave1"]["status"] == "Synced"
+
+        snapshots.append(snapshot(kube, full_namespace))
+        first: dict[str, int] = {}
+        for index, (before, jobs, after) in enumerate(snapshots):
+            for name in (*before, *jobs, *after):
+                first.setdefault(name, index)
+            if "wave0" in before:
+                assert jobs.get("pre"), "wave 0 was created before the PreSync hook completed"
+            if "wave1" in before:
+                assert "wave0" in before, "wave 1 was created before wave 0"
+            if "post" in jobs:
+                assert "wave1" in after, "the PostSync hook was created before wave 1"
+        assert first["pre"] <= first["wave0"] <= first["wave1"] <= first["post"]
+    finally:
+        stop.set()
+        await recorder
+        repo.server.stop()
+        kube.close()
+
+
+async def test_a_failing_presync_hook_fails_the_sync_before_wave_zero(
+    crds, full_namespace, tmp_path
+):
+    repo = tetherenv.serve_repo(
+        tmp_path / "git", {"app/pre.yaml": FAILING_JOB, "app/wave0.yaml": CM % ("wave0", 0)}
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(
+            kube,
+            tetherenv.application(
+                "blocked",
+                full_namespace,
+                repo.url,
+                "app",
+                full_namespace,
+                syncPolicy={"automated": {}, "retry": {"limit": 0}},
+            ),
+        )
+        async with tetherenv.running_controller(
+            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=300.0
+        ):
+
+            def finished():
+                state = tetherenv.app_status(kube, full_namespace, "blocked").get("operationState")
+                return state if state and state.get("phase") in ("Succeeded", "Failed") else None
+
+            state = await tetherenv.eventually(finished, 60, "the sync finished")
+            assert state["phase"] == "Failed", state
+            results = {r["name"]: r for r in state["syncResult"]["resources"]}
+            assert results["pre"]["hookPhase"] == "Failed"
+            assert "wave0" not in results or results["wave0"].get("status") is None
+            await asyncio.sleep(3)  # and it stays that way: no retry, no later wave
+            with pytest.raises(ApiError) as missing:
+                kube.get(ConfigMap, "wave0", namespace=full_namespace)
+            assert missing.value.status.code == 404
+            app = tetherenv.get(kube, tetherenv.Application, "blocked", full_namespace)
+            assert not app.get("operation")
+            assert app["status"]["operationState"]["phase"] == "Failed"
+            assert not app["status"].get("history")
+    finally:
+        repo.server.stop()
+        kube.close()
