@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import pytest
+import yaml
 
+from tether import bootstrap
 from tether.adapters.kube import errors
+from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 
 pytestmark = pytest.mark.timeout(60)
@@ -194,3 +198,39 @@ async def test_the_raw_escape_hatch_is_authenticated_and_speaks_http2(client: Ku
     assert response.json()["major"] == "1"
     if client.raw.base_url.scheme == "https":
         assert response.http_version == "HTTP/2"
+
+
+async def token_kubeconfig(
+    client: KubeClient, admin: pathlib.Path, namespace: str, directory: pathlib.Path
+) -> pathlib.Path:
+    """A kubeconfig for a fresh ServiceAccount that no RBAC rule grants anything."""
+    account = {"name": "nobody", "namespace": namespace}
+    await client.create({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": account})
+    response = await client.raw.post(
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/nobody/token",
+        json={"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+    )
+    response.raise_for_status()
+    config = yaml.safe_load(admin.read_text())
+    for user in config["users"]:
+        user["user"] = {"token": response.json()["status"]["token"]}
+    path = directory / "nobody.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+async def test_a_refused_request_is_a_forbidden_error_and_the_cache_drops_types_it_may_not_list(
+    client: KubeClient, namespace: str, kube_cluster: bootstrap.DevCluster, tmp_path: pathlib.Path
+):
+    kubeconfig = await token_kubeconfig(client, kube_cluster.kubeconfig, namespace, tmp_path)
+    async with KubeClient.from_kubeconfig(kubeconfig) as nobody:
+        with pytest.raises(errors.ForbiddenError) as refused:
+            await nobody.get("v1", "ConfigMap", "x", namespace)
+        assert refused.value.reason == "Forbidden"
+        assert f"ConfigMap {namespace}/x" in str(refused.value)
+
+        # Discovery is open to every authenticated user; lists are not (respect RBAC).
+        async with ClusterCache(nobody) as cache:
+            await cache.wait_synced(30)
+            assert cache.watched() == set()
+            assert len(cache) == 0
