@@ -100,6 +100,9 @@ class Limits:
     max_total_bytes: int = 64 * 1024 * 1024
     """All files of one source; Kubeflow's whole example renders to about 12 MiB."""
 
+    max_files: int = 10_000
+    """Manifest files per directory source; Kubeflow's whole tree has about 1,250."""
+
     max_nodes: int = 2_000_000
     """Expanded nodes per document: stops billion-laughs aliases, which share nodes until dumped."""
 

@@ -108,6 +108,14 @@ async def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path, re
     assert "exceeds the limit of 4096 bytes" in message
 
 
+async def test_too_many_files_are_refused_before_parsing(tmp_path, repo):
+    write(repo, {f"many/{i:03}.yaml": "" for i in range(30)})
+    renderer = make_renderer(tmp_path, limits=manifests.Limits(max_files=20))
+    use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+    message = failed(await use_case.render_application(application({"path": "many"})))
+    assert "more than 20 manifest files" in message
+
+
 async def test_invalid_yaml_names_the_file_and_line(render, repo):
     write(repo, {"app/ok.yaml": CM, "app/broken.yaml": "kind: A\nmetadata: {name: [x\n"})
     message = failed(await render(application({"path": "app"})))

@@ -105,6 +105,8 @@ def _select(
                     f"manifests exceed {limits.max_total_bytes} bytes (at {shown})"
                 )
             selected.append(_File(rel, shown, full, kind))
+            if len(selected) > limits.max_files:
+                raise InvalidInputError(f"more than {limits.max_files} manifest files")
     # Lexical order by path components, as Go's filepath.Walk (and so Argo CD) visits files.
     return sorted(selected, key=lambda file: file.rel.split(os.sep))
 
