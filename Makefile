@@ -55,7 +55,7 @@ test: system-deps install tools check ## Everything: install what is missing, ch
 
 .PHONY: demo
 demo: system-deps install tools ## Bring up the local control plane and run tether's main job on it
-	@$(RUN) python -m tether.demo
+	@$(RUN) tether demo
 
 .PHONY: bench
 bench: system-deps install tools ## Benchmarks side by side with their baselines (bench/results/latest.json)

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from tether import ports
-from tether.adapters.devcluster import cluster, tools
+from tether.adapters.devcluster import cluster, gitserver, tools
 from tether.adapters.git import MirrorCache
 from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube.cache import ClusterCache
@@ -213,7 +213,7 @@ async def runtime(
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
     settings = settings or Settings()
     client = KubeClient.from_kubeconfig(kubeconfig)
-    cache = ClusterCache(client, freeze_gc=True)
+    cache = ClusterCache(client, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     service = manifests.ManifestService(git_repos(settings), renderer(settings))
@@ -254,3 +254,12 @@ async def runtime(
         cache.start,
         lambda: len(cache),
     )
+
+
+def serve_git_folder(
+    content: pathlib.Path, cluster_dir: pathlib.Path, name: str, *, replace: dict[str, str]
+) -> gitserver.ServedRepo:
+    """Commit a folder into a Git repository served on 127.0.0.1, stopped with the dev cluster."""
+    served = gitserver.serve_folder(content, cluster_dir / "git", name, replace=replace)
+    cluster.adopt(cluster_dir, f"git-daemon-{name}", served.pid)
+    return served

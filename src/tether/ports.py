@@ -147,6 +147,10 @@ class LiveState(Protocol):
         """Every cached object of one kind."""
         ...
 
+    def served_kinds(self) -> frozenset[GroupKind]:
+        """Every kind the API server serves, per the last discovery."""
+        ...
+
     def subscribe(self, subscriber: Callable[[Change], None]) -> Callable[[], None]:
         """Hear every real change (no-op updates filtered); returns the unsubscribe function."""
         ...

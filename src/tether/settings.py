@@ -58,11 +58,17 @@ class Settings:
 
     lease_name: str = "tether-controller"
 
+    freeze_gc: bool = True
+    """``gc.freeze()`` after the cache's first sync, so collections skip the objects it built
+    (a full collection over 50k dicts took over a second). Process-wide: tests turn it off."""
+
     @property
     def revision_cache_ttl(self) -> float:
-        """Seconds a resolved branch or tag is trusted: a sixth of the resync period, at most a
-        minute, so a pushed commit is seen within one resync while a burst of refreshes of
-        apps sharing a repository still costs one ``ls-remote``."""
+        """Seconds a resolved branch or tag is trusted: a sixth of the resync period, at most 60.
+
+        A pushed commit is seen within one resync, while a burst of refreshes of apps sharing a
+        repository still costs one ``ls-remote``.
+        """
         return min(60.0, self.resync_period.total_seconds() / 6)
 
     @property

@@ -130,6 +130,7 @@ async def running_controller(
         leader_election=leader_election,
         cache_dir=str(cache_dir),
         workers=8,
+        freeze_gc=False,
     )
     ready = asyncio.Event()
     task = asyncio.create_task(

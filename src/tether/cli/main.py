@@ -7,7 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
-from tether.cli.commands import app, controller, devcluster, kubeflow, render
+from tether.cli.commands import app, controller, demo, devcluster, kubeflow, render
 from tether.model.errors import TetherError
 
 
@@ -33,6 +33,7 @@ def tools_build(components: tuple[str, ...]) -> None:
 cli.add_command(devcluster.dev_cluster)
 cli.add_command(controller.run)
 cli.add_command(controller.install_crds)
+cli.add_command(demo.demo)
 cli.add_command(kubeflow.kubeflow)
 cli.add_command(app.app)
 cli.add_command(render.render)

@@ -23,6 +23,40 @@ class ClusterError(TetherError):
     """The Kubernetes API refused or failed a request."""
 
 
+class KubeApiError(ClusterError):
+    """The API server answered with an error status.
+
+    Attributes:
+        code: The HTTP status code.
+        reason: The ``Status.reason`` (``NotFound``, ``Conflict``, ``Invalid``, ...).
+    """
+
+    def __init__(self, message: str, *, code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+class NotFoundError(KubeApiError):
+    """404: the object, or its type, does not exist."""
+
+
+class ConflictError(KubeApiError):
+    """409: a stale resourceVersion, an existing name, or an apply conflict without force."""
+
+
+class ForbiddenError(KubeApiError):
+    """403 (or 401): RBAC or admission refused the request."""
+
+
+class InvalidError(KubeApiError):
+    """422: validation failed."""
+
+
+class GoneError(KubeApiError):
+    """410: the resourceVersion or continue token is too old; re-list."""
+
+
 class ToolBuildError(TetherError):
     """A control-plane component or CLI could not be built."""
 

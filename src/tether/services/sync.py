@@ -246,8 +246,7 @@ class SyncRunner:
                 live[resource.key] = obj
                 verdicts[resource.key] = health.assess(obj)
             out_of_sync[resource.key] = resource.difference.modified or resource.live is None
-        kinds = {ResourceKey.of(o).group_kind for o in comparison.desired}
-        server_kinds = frozenset(k for k in kinds if self._live.preferred_version(k) is not None)
+        server_kinds = self._live.served_kinds()
         namespace_key = ResourceKey("", "Namespace", "", destination)
         return plan.Observed(
             desired=comparison.desired,

@@ -459,3 +459,12 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def adopt(directory: pathlib.Path, name: str, pid: int) -> None:
+    """Record another process of this run (a local Git server), so ``down`` stops it too."""
+    state = ClusterState.load(directory.resolve())
+    if state is None:
+        raise DevClusterError(f"no control plane state in {directory}")
+    state.pids[name] = pid
+    state.save()

@@ -6,42 +6,15 @@ reason and the offending field names appear, never the server's message (it may 
 
 from __future__ import annotations
 
-from tether.model.errors import ClusterError
-
-
-class KubeApiError(ClusterError):
-    """The API server answered with an error status.
-
-    Attributes:
-        code: The HTTP status code.
-        reason: The ``Status.reason`` (``NotFound``, ``Conflict``, ``Invalid``, ...).
-    """
-
-    def __init__(self, message: str, *, code: int, reason: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.reason = reason
-
-
-class NotFoundError(KubeApiError):
-    """404: the object, or its type, does not exist."""
-
-
-class ConflictError(KubeApiError):
-    """409: a stale resourceVersion, an existing name, or an apply conflict without force."""
-
-
-class ForbiddenError(KubeApiError):
-    """403 (or 401): RBAC or admission refused the request."""
-
-
-class InvalidError(KubeApiError):
-    """422: validation failed."""
-
-
-class GoneError(KubeApiError):
-    """410: the resourceVersion or continue token is too old; re-list."""
-
+from tether.model.errors import (
+    ClusterError,
+    ConflictError,
+    ForbiddenError,
+    GoneError,
+    InvalidError,
+    KubeApiError,
+    NotFoundError,
+)
 
 ERROR_OF_CODE: dict[int, type[KubeApiError]] = {
     # Distinguished because callers react differently: treat as absent, retry with a fresh

@@ -36,6 +36,10 @@ class CacheLiveState:
         found = self._client.discovery.catalog.preferred.get(group_kind)
         return None if found is None else found.api_version
 
+    def served_kinds(self) -> frozenset[GroupKind]:
+        """Every kind the API server serves, per the last discovery."""
+        return frozenset(self._client.discovery.catalog.preferred)
+
     def keys_of(self, group_kind: GroupKind) -> set[ResourceKey]:
         """Every cached object of one kind."""
         return self._cache.keys_of(group_kind)

@@ -1,0 +1,165 @@
+"""``tether demo``: the main job on a real local control plane, start to finish.
+
+It starts the full-tier dev cluster, installs the CRDs, serves the sample app of apps from a local
+Git server, runs the controller, applies one root Application, and shows every app converge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import pathlib
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import click
+import yaml
+
+from tether import bootstrap
+from tether.cli.commands.devcluster import default_dir
+from tether.controller import main as controller_main
+from tether.model.resources import ResourceKey
+from tether.settings import Settings
+
+EXAMPLE = pathlib.Path(__file__).resolve().parents[4] / "examples" / "demo"
+APPS = ("demo-root", "demo-plain", "demo-kustomize", "demo-helm")
+CONVERGE_TIMEOUT_S = 300.0
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=pathlib.Path),
+    default=lambda: default_dir().parent / "demo",
+    show_default="~/.local/state/tether/demo",
+)
+@click.option(
+    "--keep/--no-keep",
+    default=True,
+    show_default=True,
+    help="Leave the cluster running afterwards, to look around.",
+)
+def demo(directory: pathlib.Path, keep: bool) -> None:
+    """Deploy a sample app of apps from Git to a local cluster and watch it converge."""
+    if not EXAMPLE.is_dir():
+        raise click.ClickException(f"the demo repository is missing: {EXAMPLE}")
+    with contextlib.suppress(Exception):
+        bootstrap.dev_cluster_down(directory)
+    say("starting a real control plane (etcd, kube-apiserver, controllers, kwok nodes)")
+    cluster = bootstrap.dev_cluster_up(directory, "full", progress=lambda m: say(f"  {m}"))
+    try:
+        served = bootstrap.serve_git_folder(
+            EXAMPLE, directory, "demo", replace={"REPO_URL": "{url}"}
+        )
+        say(f"serving the demo repository at {served.url}")
+        converged = asyncio.run(_run(cluster, served.working_copy))
+    except BaseException:
+        if not keep:
+            bootstrap.dev_cluster_down(directory)
+        raise
+    _summary(cluster, served.working_copy, converged, keep)
+    if not keep:
+        bootstrap.dev_cluster_down(directory)
+    if not converged:
+        sys.exit(1)
+
+
+async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
+    settings = Settings(
+        app_namespaces=("tether",),
+        metrics_address="127.0.0.1:0",
+        leader_election=False,
+        resync_period=datetime.timedelta(seconds=30),
+        cache_dir=str(cluster.directory / "cache"),
+    )
+    async with await bootstrap.runtime(
+        settings, kubeconfig=cluster.kubeconfig, start_cache=False
+    ) as rt:
+        for line in await rt.install_crds():
+            say(f"  {line}")
+    ready = asyncio.Event()
+    controller = asyncio.create_task(
+        controller_main.run(settings, kubeconfig=str(cluster.kubeconfig), ready=ready)
+    )
+    try:
+        await asyncio.wait_for(ready.wait(), 120)
+        say("the controller is running; applying the root Application")
+        async with await bootstrap.runtime(settings, kubeconfig=cluster.kubeconfig) as rt:
+            root = yaml.safe_load((work / "root.yaml").read_text())
+            await rt.cluster.apply(root, field_manager="tether-demo")
+            await rt.live.wait_synced(60)
+            return await _watch(rt)
+    finally:
+        controller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await controller
+
+
+async def _watch(rt: bootstrap.Runtime) -> bool:
+    deadline = time.monotonic() + CONVERGE_TIMEOUT_S
+    last = ""
+    while time.monotonic() < deadline:
+        rows = [
+            _row(rt.live.manifest(ResourceKey("argoproj.io", "Application", "tether", n)), n)
+            for n in APPS
+        ]
+        table = "\n".join(
+            f"  {name:<16} {sync:<10} {health:<12} {revision}"
+            for name, sync, health, revision in rows
+        )
+        if table != last:
+            say(f"  {'APPLICATION':<16} {'SYNC':<10} {'HEALTH':<12} REVISION\n{table}")
+            last = table
+        if all(r[1] == "Synced" and r[2] == "Healthy" for r in rows):
+            return True
+        await asyncio.sleep(1.0)
+    return False
+
+
+def _row(obj: Mapping[str, Any] | None, name: str) -> tuple[str, str, str, str]:
+    status = (obj or {}).get("status") or {}
+    sync = status.get("sync") or {}
+    health = status.get("health") or {}
+    return (
+        name,
+        sync.get("status", "-"),
+        health.get("status", "-"),
+        str(sync.get("revision", ""))[:7],
+    )
+
+
+def _summary(
+    cluster: bootstrap.DevCluster, work: pathlib.Path, converged: bool, keep: bool
+) -> None:
+    verdict = (
+        "Every application is Synced and Healthy."
+        if converged
+        else ("Not every application converged in time; see the table above and the logs below.")
+    )
+    say("")
+    say(verdict)
+    if not keep:
+        return
+    say(f"""
+What to look at now:
+  export KUBECONFIG={cluster.kubeconfig}
+  kubectl get applications -n tether            # the root app and its three children
+  kubectl get all -n demo-plain -n demo-helm    # what they deployed
+  kubectl get application demo-plain -n tether -o yaml   # Argo CD-shaped status
+  uv run tether run --allow-local-repos         # keep reconciling (Ctrl-C to stop)
+
+Change something the GitOps way: edit {work}/plain/web.yaml, then
+  git -C {work} commit -am "change" && git -C {work} push served main
+and, with `tether run` going, see it applied.
+
+Logs: {cluster.directory}/*.log
+Stop everything: uv run tether dev-cluster down --dir {cluster.directory}""")
+
+
+def say(message: str) -> None:
+    """Print a line of progress."""
+    click.echo(message)
