@@ -95,17 +95,13 @@ async def run(
             _communicate_bounded(proc, stdin, output_limit), timeout
         )
     except TimeoutError:
-        _kill_group(proc.pid)
-        await proc.wait()
+        await _kill_and_reap(proc)
         raise ProcessError(name, f"timed out after {timeout:g}s") from None
     except _OutputTooLarge:
-        _kill_group(proc.pid)
-        await proc.wait()
+        await _kill_and_reap(proc)
         raise ProcessError(name, f"printed more than {output_limit} bytes") from None
     except asyncio.CancelledError:
-        _kill_group(proc.pid)
-        with contextlib.suppress(ProcessLookupError):
-            await proc.wait()
+        await asyncio.shield(_kill_and_reap(proc))
         raise
     code = proc.returncode if proc.returncode is not None else -1
     if check and code != 0:
@@ -115,6 +111,27 @@ async def run(
 
 class _OutputTooLarge(Exception):
     pass
+
+
+async def _kill_and_reap(proc: asyncio.subprocess.Process) -> None:
+    """Kill the child's process group and collect it.
+
+    The pipes are drained to EOF first: once nobody reads them, asyncio's ``wait()`` can block
+    forever on a child that flooded its output before it died.
+    """
+    _kill_group(proc.pid)
+
+    async def discard(stream: asyncio.StreamReader | None) -> None:
+        if stream is None:
+            return
+        with contextlib.suppress(Exception):
+            while await stream.read(1 << 16):
+                pass
+
+    with contextlib.suppress(TimeoutError, ProcessLookupError):
+        await asyncio.wait_for(
+            asyncio.gather(discard(proc.stdout), discard(proc.stderr), proc.wait()), 10
+        )
 
 
 async def _communicate_bounded(

@@ -161,10 +161,6 @@ async def test_plugin_parameters_never_reach_a_shell(tmp_path, repo):
     assert not canary.exists()
 
 
-@pytest.mark.skip(
-    reason="_process.run waits forever when a flood pauses the pipe reader before the kill "
-    "(the pipe never reaches EOF); un-skip once _process discards output after killing"
-)
 async def test_a_fast_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
     write(repo, {"app/template.envsubst": "x"})
     flood = "import sys\nwhile True: sys.stdout.write('x' * 65536)\n"
