@@ -22,7 +22,7 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
-from tether.core import crds, sources
+from tether.core import crds, health, sources
 from tether.model.project import default_project
 from tether.services import manifests
 from tether.services.compare import Comparer
@@ -181,6 +181,12 @@ class Runtime:
         await self.close()
 
 
+def _health_fingerprint(obj: Mapping[str, Any]) -> object:
+    """What of an object's status matters: its health verdict. Other status churn is dropped."""
+    verdict = health.assess(obj)
+    return None if verdict is None else (verdict.status, verdict.message)
+
+
 def now() -> datetime.datetime:
     """The wall clock, in UTC: the one place services and entry points get the time from."""
     return datetime.datetime.now(datetime.UTC)
@@ -213,7 +219,7 @@ async def runtime(
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
     settings = settings or Settings()
     client = KubeClient.from_kubeconfig(kubeconfig)
-    cache = ClusterCache(client, freeze_gc=settings.freeze_gc)
+    cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     service = manifests.ManifestService(git_repos(settings), renderer(settings))
