@@ -354,10 +354,11 @@ def _writer(text: str) -> YAML:
     changes, so a rerun that changes nothing costs one parse per file.
     """
     docs = _load(text)
+    plain = text.replace("\r\n", "\n")
     for indent in INDENTS:
         candidate = _yaml(indent)
         _start(candidate, text)
-        if _dump(candidate, docs) == text:
+        if _dump(candidate, docs) == plain:
             return candidate
     chosen = _yaml(INDENTS[0])
     _start(chosen, text)
@@ -378,7 +379,10 @@ def _dump(yaml: YAML, docs: list[Any]) -> str:
 def _result(docs: list[Any], text: str, changes: list[str]) -> Rewrite:
     if not changes:
         return Rewrite(text)
-    return Rewrite(_dump(_writer(text), docs), tuple(changes))
+    out = _dump(_writer(text), docs)
+    if "\r\n" in text:
+        out = out.replace("\n", "\r\n")  # a Windows checkout (core.autocrlf) stays one
+    return Rewrite(out, tuple(changes))
 
 
 def _is_application(doc: Any) -> bool:

@@ -410,3 +410,32 @@ def test_credentials_already_in_a_file_are_not_repeated_in_the_change_list():
 
     assert result.changed
     assert not any("tok" in line for line in result.changes)
+
+
+def test_a_windows_checkout_keeps_its_line_endings():
+    text = CHILD.replace("\n", "\r\n")
+
+    result = repoint(text)
+
+    assert changed_lines(CHILD, result.text.replace("\r\n", "\n")) == changed_lines(
+        CHILD, repoint(CHILD).text
+    )
+    assert result.text.count("\r\n") == text.count("\r\n")
+    assert repoint(result.text).text == result.text
+
+
+def test_a_file_in_an_unusual_style_is_still_rewritten_to_the_same_data():
+    text = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n   name: odd\n"
+    text += "spec:\n   project: p\n   source:\n      repoURL: " + UPSTREAM + "\n      path: x\n"
+    text += "   destination:\n      server: https://kubernetes.default.svc\n"
+
+    result = repoint(text)
+
+    expected = yaml.safe_load(text)
+    expected["spec"]["source"].update(repoURL=FORK, targetRevision="main")
+    assert yaml.safe_load(result.text) == expected
+    assert list(yaml.safe_load(result.text)["spec"]["source"]) == [
+        "repoURL",
+        "targetRevision",
+        "path",
+    ]
