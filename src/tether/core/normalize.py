@@ -198,6 +198,18 @@ def _normalize_metadata(obj: MutableManifest) -> None:
             del metadata[field]
 
 
+def with_string_data_folded(secret: Manifest) -> MutableManifest:
+    """A copy of a Secret whose ``stringData`` is merged into ``data``.
+
+    Server-side diff dry-runs this form: the server records ownership of ``stringData`` (a
+    write-only field) rather than of the ``data`` keys it fills, so a dry run of the original
+    would hide a changed value behind the ownership filter.
+    """
+    copy = copy_manifest(secret)
+    _fold_string_data(copy)
+    return copy
+
+
 def _fold_string_data(secret: MutableManifest) -> None:
     """Merge ``stringData`` into base64 ``data``, as the API server does on write."""
     data = secret.get("data")

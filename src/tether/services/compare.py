@@ -18,7 +18,7 @@ import cachetools
 import orjson
 
 from tether import ports
-from tether.core import diff, health, ignore, policy, tracking
+from tether.core import diff, health, ignore, normalize, policy, tracking
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.model.project import AppProject
@@ -237,6 +237,8 @@ class Comparer:
         cached = self._dry_runs.get(cache_key)
         if cached is not None:
             return cached
+        if key.group == "" and key.kind == "Secret":
+            desired = normalize.with_string_data_folded(desired)
         async with self._slots:
             try:
                 predicted = await self._cluster.apply(
