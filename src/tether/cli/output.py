@@ -378,7 +378,8 @@ class LiveProgress:
         """Redraw with the latest state."""
         grid = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         for header in RESOURCE_HEADERS:
-            grid.add_column(header, overflow="fold")
+            # Names stay whole so they can be copied; long messages wrap instead.
+            grid.add_column(header, no_wrap=header != "MESSAGE", overflow="fold")
         for row in progress_rows(app):
             grid.add_row(*row)
         phase = _operation(app) or "Waiting"

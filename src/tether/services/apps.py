@@ -14,7 +14,7 @@ from typing import Any
 from tether import ports
 from tether.core import autosync, policy, refresh as refresh_rules
 from tether.model.application import Application, parse_application
-from tether.model.errors import ClusterError, InvalidInputError, TetherError
+from tether.model.errors import ConflictError, GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
     Operation,
     OperationInitiator,
@@ -316,9 +316,8 @@ async def follow(
             ):
                 if kind in ("ADDED", "MODIFIED", "DELETED") and _name(obj) == name:
                     yield None if kind == "DELETED" else obj
-        except ClusterError as err:
-            if getattr(err, "code", None) != 410:  # too old: list again
-                raise
+        except GoneError:
+            pass  # the resourceVersion is too old: list again
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -363,8 +362,8 @@ async def _update(
             return obj, app
         try:
             stored = await cluster.update(updated, field_manager=field_manager)
-        except ClusterError as err:
-            if getattr(err, "code", None) == 409 and attempt < CONFLICT_RETRIES:
+        except ConflictError:
+            if attempt < CONFLICT_RETRIES:
                 continue
             raise
         return stored, parse_application(stored)

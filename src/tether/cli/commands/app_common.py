@@ -15,7 +15,7 @@ import click
 import yaml
 
 from tether import bootstrap
-from tether.model.errors import ClusterError, InvalidInputError
+from tether.model.errors import ClusterError, InvalidInputError, KubeApiError
 from tether.model.operation import SyncOperationResource
 from tether.settings import Settings
 
@@ -110,7 +110,7 @@ def run(target: Target, work: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(work)
     except ClusterError as err:
-        if getattr(err, "code", None) is None and any(m in str(err) for m in _UNREACHABLE):
+        if not isinstance(err, KubeApiError) and any(m in str(err) for m in _UNREACHABLE):
             server = server_of(target.kubeconfig)
             raise ClusterError(f"cannot reach the Kubernetes API server {server}: {err}") from err
         raise
