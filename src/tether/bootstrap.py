@@ -10,7 +10,7 @@ import dataclasses
 import datetime
 import os
 import pathlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
@@ -22,7 +22,8 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
-from tether.core import crds, health, sources
+from tether.core import crds, health, repocreds, sources
+from tether.model.errors import TetherError
 from tether.model.project import default_project
 from tether.services import manifests
 from tether.services.compare import Comparer
@@ -122,6 +123,21 @@ class Runtime:
         return self._cached()
 
     _cached: Callable[[], int] = lambda: 0
+    _credentials: RepoCredentialSource = dataclasses.field(
+        default_factory=lambda: RepoCredentialSource()
+    )
+
+    async def reload_credentials(self) -> list[str]:
+        """Read the repository Secrets of the control-plane namespace; returns problems found."""
+        secrets, _ = await self._client.list("v1", "Secret", self.settings.control_plane_namespace)
+        wanted = [
+            s
+            for s in secrets
+            if ((s.get("metadata") or {}).get("labels") or {}).get(repocreds.SECRET_TYPE_LABEL)
+            in ("repository", "repo-creds")
+        ]
+        self._credentials.load(wanted)
+        return list(self._credentials.problems)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease in the control-plane namespace."""
@@ -192,10 +208,39 @@ def now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
-def git_repos(settings: Settings) -> ports.GitRepos:
-    """The Git mirror cache, with credentials found later from Argo CD-format Secrets."""
+class RepoCredentialSource:
+    """Repository credentials from Argo CD-format Secrets, swapped whole on every reload."""
+
+    def __init__(self) -> None:
+        self.store = repocreds.CredentialStore()
+        self.problems: list[str] = []
+
+    def lookup(self, url: str) -> repocreds.RepoCredentials | None:
+        """The credentials for a Git repository URL, if any Secret provides them."""
+        return self.store.lookup(url, "git")
+
+    def load(self, secrets: Sequence[Mapping[str, Any]]) -> None:
+        """Rebuild from Secrets; a malformed one is skipped and named, never quoted."""
+        good: list[Mapping[str, Any]] = []
+        self.problems = []
+        for secret in secrets:
+            try:
+                repocreds.CredentialStore.from_secrets([secret])
+            except TetherError as err:
+                name = (secret.get("metadata") or {}).get("name", "?")
+                self.problems.append(f"repository Secret {name}: {err}")
+                continue
+            good.append(secret)
+        self.store = repocreds.CredentialStore.from_secrets(good)
+
+
+def git_repos(
+    settings: Settings, credentials: RepoCredentialSource | None = None
+) -> ports.GitRepos:
+    """The Git mirror cache, with credentials from Argo CD-format Secrets."""
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
+        credentials=credentials.lookup if credentials else None,
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
@@ -222,7 +267,8 @@ async def runtime(
     cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
-    service = manifests.ManifestService(git_repos(settings), renderer(settings))
+    credentials = RepoCredentialSource()
+    service = manifests.ManifestService(git_repos(settings, credentials), renderer(settings))
     comparer = Comparer(
         service,
         client,
@@ -259,6 +305,7 @@ async def runtime(
         client,
         cache.start,
         lambda: len(cache),
+        credentials,
     )
 
 

@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION = GroupKind("argoproj.io", "Application")
 APP_PROJECT = GroupKind("argoproj.io", "AppProject")
+SECRET = GroupKind("", "Secret")
 API_VERSION = "argoproj.io/v1alpha1"
 
 AppKey = tuple[str, str]
@@ -77,6 +78,7 @@ class Controller:
         self._unsubscribe: Any = None
         self._events = EventRecorder(rt.cluster, rt.settings.field_manager)
         self._reconciled: dict[AppKey, Any] = {}
+        self._credentials_task: asyncio.Task[None] | None = None
 
     # Triggers.
 
@@ -92,6 +94,8 @@ class Controller:
 
     def _on_change(self, change: Change) -> None:
         key = change.key
+        if key.group_kind == SECRET and key.namespace == self.settings.control_plane_namespace:
+            self._schedule_credentials_reload()
         is_app = key.group_kind == APPLICATION
         if is_app and key.namespace in self.settings.app_namespaces:
             self.queue.add((key.namespace, key.name))
@@ -106,6 +110,18 @@ class Controller:
             )
             self._requested[app_key] = level
             self.queue.add(app_key)
+
+    def _schedule_credentials_reload(self) -> None:
+        if self._credentials_task is None or self._credentials_task.done():
+            self._credentials_task = asyncio.create_task(self.reload_credentials())
+
+    async def reload_credentials(self) -> None:
+        """Read repository credentials again from the control-plane namespace's Secrets."""
+        try:
+            for problem in await self.rt.reload_credentials():
+                log.warning("%s", problem)
+        except TetherError as err:
+            log.warning("could not read repository Secrets: %s", err)
 
     def _app_of_instance(self, instance: str) -> AppKey | None:
         namespace, sep, name = instance.partition("_")

@@ -72,6 +72,7 @@ async def _lead_and_reconcile(
         controller.start_watching()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
+        await controller.reload_credentials()
         controller.enqueue_all()
         if ready is not None:
             ready.set()
