@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
 from lightkube.resources.apps_v1 import Deployment
@@ -362,3 +363,44 @@ def test_delete_without_cascade_keeps_the_resources(env):
     assert deleted.returncode == 0, deleted.stdout + deleted.stderr
 
     assert tetherenv.get(env.kube, ConfigMap, "web-config", env.namespace)["data"]
+
+
+# ---- tether render: no cluster ------------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo"
+
+
+def render(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tether", "render", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_render_prints_the_objects_of_an_application_as_a_yaml_stream():
+    rendered = render("-f", str(DEMO / "apps" / "plain.yaml"), "--repo-root", str(DEMO))
+
+    assert rendered.returncode == 0, rendered.stderr
+    objects = list(yaml.safe_load_all(rendered.stdout))
+    assert {(o["kind"], o["metadata"]["name"]) for o in objects} == {
+        ("ConfigMap", "web-config"),
+        ("Service", "web"),
+        ("Deployment", "web"),
+    }
+
+
+def test_render_names_the_app_the_file_and_the_reason_when_it_cannot(tmp_path):
+    app = (DEMO / "apps" / "plain.yaml").read_text().replace("path: plain", "path: missing")
+    manifest = tmp_path / "app.yaml"
+    manifest.write_text(app)
+
+    rendered = render("-f", str(manifest), "--repo-root", str(DEMO))
+
+    assert rendered.returncode == 1
+    assert str(manifest) in rendered.stderr
+    assert "demo-plain" in rendered.stderr
+    assert "'missing' is not a directory" in rendered.stderr
+    assert rendered.stdout == ""

@@ -186,6 +186,8 @@ def diff(
             comparison = await rt.comparer.compare(application, project, hard=hard_refresh)
             if not comparison.desired_known:
                 raise TetherError("; ".join(message for _, message in comparison.errors))
+            for kind, message in comparison.errors:
+                click.echo(f"warning: {kind}: {message}", err=True)
             return output.diff_report(comparison.resources)
 
     try:
