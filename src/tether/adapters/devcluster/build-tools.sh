@@ -30,7 +30,7 @@ key_of() {
     etcd) echo "etcd-$ETCD_VERSION-$GOVER" ;;
     helm) echo "helm-$HELM_VERSION-k8s$MINOR-$GOVER" ;;
     kustomize) echo "kustomize-$KUSTOMIZE_VERSION-$GOVER" ;;
-    kwok) echo "kwok-$KWOK_VERSION-$GOVER" ;;
+    kwok) echo "kwok-$KWOK_VERSION-stages2-$GOVER" ;;  # bump "stagesN" when the stage set changes
     *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok)"; exit 2 ;;
   esac
 }
@@ -94,18 +94,23 @@ build_kustomize() {
 build_kwok() {
   GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   "$1/kwok" --version >&2 || true
-  # kwok needs Stage definitions to move nodes and pods through their lifecycle; take the
-  # "fast" ones from the very module version just compiled, so stages and binary always match.
+  # kwok needs Stage definitions to move nodes, pods and volumes through their lifecycle; take
+  # the "fast" ones from the very module version just compiled, so stages and binary match.
+  # Objects that are not Stages (the volume StorageClass) go to objects/, applied at start.
   local src; src="$(go env GOMODCACHE)/sigs.k8s.io/kwok@$KWOK_VERSION/kustomize/stage"
-  mkdir -p "$1/stages"
+  mkdir -p "$1/stages" "$1/objects"
   local d f
-  for d in node/fast node/heartbeat-with-lease pod/fast; do
+  for d in node/fast node/heartbeat-with-lease pod/fast volume/fast; do
     for f in "$src/$d"/*.yaml; do
       [[ $(basename "$f") == kustomization.yaml ]] && continue
-      cp "$f" "$1/stages/$(basename "$f")"
+      if grep -q '^kind: Stage$' "$f"; then
+        cp "$f" "$1/stages/$(basename "$f")"
+      else
+        cp "$f" "$1/objects/$(basename "$f")"
+      fi
     done
   done
-  chmod u+w "$1/stages"/*.yaml
+  chmod u+w "$1/stages"/*.yaml "$1/objects"/*.yaml
   ls "$1/stages"/*.yaml >/dev/null
 }
 

@@ -262,6 +262,11 @@ def _start_full_tier(
     )
     for node in FAKE_NODES:
         _create_fake_node(state, node)
+    # kwok's volume stages bind claims of its default StorageClass, so PVCs become Bound.
+    for path in sorted((bins["kwok"] / "objects").glob("*.yaml")):
+        for obj in yaml.safe_load_all(path.read_text()):
+            if obj and obj.get("kind") == "StorageClass":
+                _create(state, "/apis/storage.k8s.io/v1/storageclasses", obj)
     _wait_for(lambda: _nodes_ready(state), NODES_READY_TIMEOUT_S, "kwok", launcher)
 
 
@@ -401,9 +406,16 @@ def _create_fake_node(state: ClusterState, name: str) -> None:
             "capacity": {"cpu": "64", "memory": "256Gi", "pods": "500"},
         },
     }
-    code, body = _request(state, "/api/v1/nodes", "POST", node)
+    _create(state, "/api/v1/nodes", node)
+
+
+def _create(state: ClusterState, collection: str, obj: Mapping[str, Any]) -> None:
+    code, body = _request(state, collection, "POST", obj)
     if code not in (201, 409):
-        raise DevClusterError(f"could not create fake node {name}: HTTP {code} {body[:300]!r}")
+        name = obj.get("metadata", {}).get("name", "?")
+        raise DevClusterError(
+            f"could not create {obj.get('kind')} {name}: HTTP {code} {body[:300]!r}"
+        )
 
 
 def _nodes_ready(state: ClusterState) -> bool:
