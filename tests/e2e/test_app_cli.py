@@ -235,6 +235,17 @@ def test_a_second_sync_is_refused_while_the_first_is_pending(env):
     assert stopped.returncode == 2
     assert "none is in progress" in stopped.stderr
 
+    # As if a controller had started it: now there is something to terminate.
+    tetherenv.patch_app(
+        env.kube,
+        env.namespace,
+        env.name,
+        {"status": {"operationState": {"phase": "Running", "message": "waiting"}}},
+    )
+    stopped = env.tether("terminate-op", env.name)
+    assert stopped.returncode == 0, stopped.stderr
+    assert env.status()["operationState"]["phase"] == "Terminating"
+
 
 def test_history_lists_two_syncs_and_rollback_to_the_first_turns_auto_sync_off(env):
     env.create_app()
