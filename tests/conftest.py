@@ -23,16 +23,24 @@ CLUSTER_TEST_TIMEOUT_S = 120
 
 CLUSTER_FIXTURES = {"kube_cluster": "cluster", "full_cluster": "full_cluster"}
 
+SLOW_TIER_TIMEOUT_S = 60
+"""Integration and e2e tests run real tools; with module fixtures (servers, clusters) a 2 s
+budget fails under load. Tests that need longer say so themselves."""
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark tests by the tier they use, give them a longer timeout, and keep tiers per worker."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
+        path = str(getattr(item, "path", ""))
         for fixture, marker in CLUSTER_FIXTURES.items():
             if fixture in fixtures:
                 item.add_marker(getattr(pytest.mark, marker))
                 if item.get_closest_marker("timeout") is None:
                     item.add_marker(pytest.mark.timeout(CLUSTER_TEST_TIMEOUT_S))
+        slow_tier = "/tests/integration/" in path or "/tests/e2e/" in path
+        if slow_tier and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(SLOW_TIER_TIMEOUT_S))
         if "full_cluster" in fixtures:
             # One worker runs every full-tier test, so only one full tier starts per run.
             item.add_marker(pytest.mark.xdist_group("full-tier"))

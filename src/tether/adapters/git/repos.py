@@ -153,9 +153,12 @@ class MirrorCache:
             if os.path.isdir(dest):
                 return dest
             await self._ensure_commit(repo, sha, None, sha)
-            archive = await self._run(
-                repo, ["archive", "--format=tar", sha], action="checkout of", network=False
-            )
+            # Under the fetch lock: an archive racing a fetch of the same mirror failed under
+            # load (git exit 255); an archive takes milliseconds, so readers barely wait.
+            async with self._fetch_lock(repo):
+                archive = await self._run(
+                    repo, ["archive", "--format=tar", sha], action="checkout of", network=False
+                )
             tmp = tempfile.mkdtemp(dir=self._trees_dir, prefix=f".{repo.key}-{sha}.tmp-")
             try:
                 await asyncio.to_thread(_extract_read_only, archive.stdout, tmp, repo.display, sha)
