@@ -208,3 +208,70 @@ def test_self_heal_backs_off_between_attempts():
     decision = autosync.decide(healing, comparison(OUT), now=NOW)
     assert decision.operation is None
     assert decision.recheck_at == NOW + datetime.timedelta(seconds=6)
+
+
+def test_timestamps_parse_zulu_naive_and_garbage():
+    from tether.core import timestamps
+
+    assert timestamps.parse("2026-11-27T09:00:00Z") == NOW
+    assert timestamps.parse("2026-11-27T09:00:00") == NOW
+    assert timestamps.parse("yesterday") is None
+    assert timestamps.parse(None) is None
+
+
+def test_a_changed_destination_or_ignore_rule_triggers_a_refresh():
+    fresh = app(status=compared_status(NOW))
+    moved = fresh.model_copy(
+        update={
+            "spec": fresh.spec.model_copy(
+                update={
+                    "destination": fresh.spec.destination.model_copy(update={"namespace": "other"})
+                }
+            )
+        }
+    )
+    decision = refresh.decide(moved, now=NOW, resync_period=RESYNC)
+    assert decision is not None and "destination" in decision.reason
+    ignoring = app(
+        spec={
+            "project": "default",
+            "source": SOURCE,
+            "destination": DEST,
+            "ignoreDifferences": [{"kind": "ConfigMap", "jsonPointers": ["/data"]}],
+        },
+        status=compared_status(NOW),
+    )
+    decision = refresh.decide(ignoring, now=NOW, resync_period=RESYNC)
+    assert decision is not None and "ignoreDifferences" in decision.reason
+
+
+def test_multi_source_apps_compare_their_sources_and_sync_every_revision():
+    multi = app(
+        spec={
+            "project": "default",
+            "sources": [SOURCE, {**SOURCE, "path": "b"}],
+            "destination": DEST,
+            "syncPolicy": {"automated": {}},
+        },
+        status=compared_status(NOW),
+    )
+    decision = refresh.decide(multi, now=NOW, resync_period=RESYNC)
+    assert decision is not None and "spec.source" in decision.reason
+    both = autosync.Comparison(SyncStatus.OUT_OF_SYNC, ("a" * 40, "b" * 40), (OUT,), 1, 1)
+    started = autosync.decide(multi, both, now=NOW)
+    assert started.operation is not None and started.operation.sync is not None
+    assert started.operation.sync.revisions == ["a" * 40, "b" * 40]
+
+
+def test_no_automated_sync_while_an_operation_runs_or_the_app_is_being_deleted():
+    busy = app(spec=automated(), operation={"sync": {}})
+    assert autosync.decide(busy, comparison(OUT), now=NOW).operation is None
+    deleting = app(
+        spec=automated(),
+        metadata={
+            "name": "web",
+            "namespace": "tether",
+            "deletionTimestamp": "2026-11-27T08:00:00Z",
+        },
+    )
+    assert autosync.decide(deleting, comparison(OUT), now=NOW).operation is None
