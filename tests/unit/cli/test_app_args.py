@@ -7,7 +7,7 @@ import pathlib
 import pytest
 from click.testing import CliRunner
 
-from tether.cli.commands import app_common, app_ops
+from tether.cli.commands import app_common, app_ops, app_wait
 from tether.cli.main import cli
 from tether.model.errors import InvalidInputError, TetherError
 
@@ -63,14 +63,14 @@ def app(**fields):
 
 
 def test_waiting_for_everything_names_what_is_missing():
-    awaited = app_ops.Awaited(sync=True, health=True, operation=True)
+    awaited = app_wait.Awaited(sync=True, health=True, operation=True)
     busy = app(operation={"sync": {}}, status={"sync": {"status": "OutOfSync"}})
 
     assert awaited.unmet(busy) == ["operation requested", "sync OutOfSync", "health Unknown"]
 
 
 def test_an_app_synced_healthy_and_idle_satisfies_every_wait():
-    awaited = app_ops.Awaited(sync=True, health=True, operation=True)
+    awaited = app_wait.Awaited(sync=True, health=True, operation=True)
     done = app(
         status={
             "sync": {"status": "Synced"},
@@ -85,17 +85,17 @@ def test_an_app_synced_healthy_and_idle_satisfies_every_wait():
 def test_a_terminating_operation_is_not_done():
     busy = app(status={"operationState": {"phase": "Terminating"}})
 
-    assert not app_ops.operation_done(busy)
+    assert not app_wait.operation_done(busy)
 
 
 def test_an_app_deleted_while_waiting_for_health_is_an_error():
     with pytest.raises(TetherError, match="deleted"):
-        app_ops.Awaited(health=True).unmet(None)
+        app_wait.Awaited(health=True).unmet(None)
 
 
 def test_waiting_for_deletion_ends_when_the_app_is_gone():
-    assert app_ops.Awaited(deleted=True).unmet(None) == []
-    assert app_ops.Awaited(deleted=True).unmet(app()) == ["the Application still exists"]
+    assert app_wait.Awaited(deleted=True).unmet(None) == []
+    assert app_wait.Awaited(deleted=True).unmet(app()) == ["the Application still exists"]
 
 
 def test_the_server_of_the_current_context_is_read_from_the_kubeconfig(tmp_path: pathlib.Path):

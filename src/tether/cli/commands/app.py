@@ -12,7 +12,7 @@ import click
 import yaml
 
 from tether.cli import output
-from tether.cli.commands import app_common as common, app_ops
+from tether.cli.commands import app_common as common, app_ops, app_wait
 from tether.model.application import parse_application
 from tether.model.errors import TetherError
 from tether.services import apps
@@ -118,7 +118,9 @@ def get(
     async def work() -> dict[str, Any]:
         async with common.connect(target) as rt:
             if refresh or hard_refresh:
-                return await app_ops.refreshed(rt, target, name, hard=hard_refresh, timeout=timeout)
+                return await app_wait.refreshed(
+                    rt, target, name, hard=hard_refresh, timeout=timeout
+                )
             return await apps.get(rt.cluster, namespace, name)
 
     obj = common.run(target, work())

@@ -6,148 +6,20 @@ follows the Application as the controller works, showing per-resource progress.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-from rich.console import Console
 
 from tether import bootstrap
 from tether.cli import output
-from tether.cli.commands import app_common as common
-from tether.model.errors import TetherError
+from tether.cli.commands import app_common as common, app_wait as waiting
 from tether.model.operation import (
     SyncOperation,
     SyncStrategy,
     SyncStrategyApply,
     SyncStrategyHook,
 )
-from tether.model.status import OperationPhase
 from tether.services import apps
-
-T = TypeVar("T")
-
-COMPLETED = frozenset(p.value for p in OperationPhase if p.completed)
-
-
-class WaitTimeout(TetherError):
-    """The Application did not reach the awaited state in time."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Awaited:
-    """What ``wait`` waits for."""
-
-    sync: bool = False
-    health: bool = False
-    operation: bool = False
-    deleted: bool = False
-
-    def unmet(self, obj: Mapping[str, Any] | None) -> list[str]:
-        """What does not hold yet (empty: done)."""
-        if self.deleted:
-            return [] if obj is None else ["the Application still exists"]
-        if obj is None:
-            raise TetherError("the Application was deleted while waiting")
-        status = obj.get("status") or {}
-        missing = []
-        if self.operation and not operation_done(obj):
-            phase = (status.get("operationState") or {}).get("phase") or "requested"
-            missing.append(f"operation {phase}")
-        sync = (status.get("sync") or {}).get("status") or "Unknown"
-        if self.sync and sync != "Synced":
-            missing.append(f"sync {sync}")
-        health = (status.get("health") or {}).get("status") or "Unknown"
-        if self.health and health != "Healthy":
-            missing.append(f"health {health}")
-        return missing
-
-
-def operation_done(obj: Mapping[str, Any]) -> bool:
-    """Whether no operation is requested or running."""
-    state = (obj.get("status") or {}).get("operationState") or {}
-    return obj.get("operation") is None and (not state or state.get("phase") in COMPLETED)
-
-
-def succeeded(obj: Mapping[str, Any]) -> bool:
-    """Whether the last operation succeeded."""
-    state = (obj.get("status") or {}).get("operationState") or {}
-    return state.get("phase") == OperationPhase.SUCCEEDED.value
-
-
-async def follow_until(
-    rt: bootstrap.Runtime,
-    namespace: str,
-    name: str,
-    awaited: Awaited,
-    timeout: float,
-    show: Callable[[Mapping[str, Any]], None] | None = None,
-) -> dict[str, Any] | None:
-    """Watch the Application until ``awaited`` holds; the last version seen.
-
-    Raises:
-        WaitTimeout: ``timeout`` seconds (0: no limit) passed first; says what was missing.
-    """
-    last: dict[str, Any] | None = None
-    missing: list[str] = ["nothing seen yet"]
-
-    async def watch() -> None:
-        nonlocal last, missing
-        stream = apps.follow(rt.cluster, namespace, name)
-        try:
-            async for obj in stream:
-                last = obj
-                if obj is not None and show is not None:
-                    show(obj)
-                missing = awaited.unmet(obj)
-                if not missing:
-                    return
-        finally:
-            await stream.aclose()
-
-    try:
-        await asyncio.wait_for(watch(), timeout or None)
-    except TimeoutError:
-        raise WaitTimeout(
-            f"timed out after {timeout:g}s waiting for {namespace}/{name}: " + ", ".join(missing)
-        ) from None
-    return last
-
-
-def _progress() -> output.Progress:
-    return output.progress_for(Console(), click.echo, bootstrap.now)
-
-
-async def _follow_operation(
-    rt: bootstrap.Runtime, target: common.Target, name: str, timeout: float
-) -> dict[str, Any]:
-    progress = _progress()
-    try:
-        done = await follow_until(
-            rt, target.namespace, name, Awaited(operation=True), timeout, progress.update
-        )
-    finally:
-        progress.close()
-    assert done is not None
-    return done
-
-
-def _run_or_time_out(target: common.Target, work: Coroutine[Any, Any, T]) -> T:
-    """Run ``work``; a timeout exits 1 (the awaited state was not reached), not 2 (an error)."""
-    try:
-        return common.run(target, work)
-    except WaitTimeout as err:
-        click.echo(f"error: {err}", err=True)
-        raise SystemExit(1) from None
-
-
-def _report(obj: Mapping[str, Any]) -> None:
-    click.echo("")
-    click.echo(output.operation_summary(obj))
-    if not succeeded(obj):
-        raise SystemExit(1)
 
 
 def strategy_of(strategy: str | None, force: bool) -> SyncStrategy | None:
@@ -244,13 +116,13 @@ def sync(
             )
             if no_wait:
                 return None
-            return await _follow_operation(rt, target, name, timeout)
+            return await waiting.follow_operation(rt, target, name, timeout)
 
-    done = _run_or_time_out(target, work())
+    done = waiting.run_or_time_out(target, work())
     if done is None:
         click.echo(f"sync of {namespace}/{name} requested")
         return
-    _report(done)
+    waiting.report(done)
 
 
 @click.command()
@@ -273,20 +145,22 @@ def wait(
     """Wait until an Application is synced, healthy and idle (all three unless some are named)."""
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
     every = not (want_sync or want_health or want_operation)
-    awaited = Awaited(
+    awaited = waiting.Awaited(
         sync=want_sync or every, health=want_health or every, operation=want_operation or every
     )
 
     async def work() -> dict[str, Any] | None:
         async with common.connect(target) as rt:
             await apps.get(rt.cluster, namespace, name)
-            progress = _progress()
+            progress = waiting.progress()
             try:
-                return await follow_until(rt, namespace, name, awaited, timeout, progress.update)
+                return await waiting.follow_until(
+                    rt, namespace, name, awaited, timeout, progress.update
+                )
             finally:
                 progress.close()
 
-    done = _run_or_time_out(target, work())
+    done = waiting.run_or_time_out(target, work())
     assert done is not None
     click.echo("")
     click.echo(output.summary(done))
@@ -335,13 +209,13 @@ def rollback(
                 )
             if no_wait:
                 return requested, None
-            return requested, await _follow_operation(rt, target, name, timeout)
+            return requested, await waiting.follow_operation(rt, target, name, timeout)
 
-    _, done = _run_or_time_out(target, work())
+    _, done = waiting.run_or_time_out(target, work())
     if done is None:
         click.echo(f"rollback of {namespace}/{name} to {history_id} requested")
         return
-    _report(done)
+    waiting.report(done)
 
 
 @click.command("terminate-op")
@@ -361,27 +235,6 @@ def terminate_op(
 
     common.run(target, work())
     click.echo(f"operation of {namespace}/{name} terminating")
-
-
-async def refreshed(
-    rt: bootstrap.Runtime, target: common.Target, name: str, *, hard: bool, timeout: float
-) -> dict[str, Any]:
-    """Request a refresh and wait until the controller has honoured it; the app afterwards."""
-    await apps.refresh(
-        rt.cluster, target.namespace, name, hard=hard, field_manager=rt.settings.field_manager
-    )
-    refreshed_app = _Refreshed()
-    done = await follow_until(rt, target.namespace, name, refreshed_app, timeout)
-    assert done is not None
-    return done
-
-
-@dataclasses.dataclass(frozen=True)
-class _Refreshed(Awaited):
-    def unmet(self, obj: Mapping[str, Any] | None) -> list[str]:
-        if obj is None:
-            raise TetherError("the Application was deleted while waiting")
-        return ["the controller to honour the refresh"] if apps.refresh_pending(obj) else []
 
 
 @click.command()
@@ -410,7 +263,7 @@ def refresh(
     async def work() -> dict[str, Any]:
         async with common.connect(target) as rt:
             if wait:
-                return await refreshed(rt, target, name, hard=hard, timeout=timeout)
+                return await waiting.refreshed(rt, target, name, hard=hard, timeout=timeout)
             requested = await apps.refresh(
                 rt.cluster, namespace, name, hard=hard, field_manager=rt.settings.field_manager
             )
@@ -464,7 +317,9 @@ def delete(
                 field_manager=rt.settings.field_manager,
             )
             if wait_gone:
-                await follow_until(rt, namespace, name, Awaited(deleted=True), timeout)
+                await waiting.follow_until(
+                    rt, namespace, name, waiting.Awaited(deleted=True), timeout
+                )
 
     common.run(target, work())
     click.echo(f"application {namespace}/{name} {'deleted' if wait_gone else 'deletion requested'}")
