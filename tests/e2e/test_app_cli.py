@@ -349,6 +349,40 @@ def test_a_sync_with_create_namespace_succeeds(env):
     assert synced.returncode == 0, synced.stdout
 
 
+STUCK_HOOK = """apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck-hook
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  nodeSelector: {no-such-node: "true"}
+  containers: [{name: x, image: busybox}]
+"""
+
+
+def test_terminate_op_stops_a_sync_waiting_on_a_hook_that_never_completes(env):
+    env.repo.commit({"app/hook.yaml": STUCK_HOOK}, "stuck")
+    env.create_app()
+    compared(env)
+    requested = env.tether("sync", env.name, "--async")
+    assert requested.returncode == 0, requested.stderr
+    until(
+        lambda: (
+            "waiting for completion of hook"
+            in (env.status().get("operationState") or {}).get("message", "")
+        ),
+        what="the sync to wait on its hook",
+    )
+
+    stopped = env.tether("terminate-op", env.name)
+    assert stopped.returncode == 0, stopped.stderr
+
+    waited = env.tether("wait", env.name, "--operation", "--timeout", "60")
+    assert waited.returncode == 0, waited.stderr
+    state = env.status()["operationState"]
+    assert (state["phase"], state["message"]) == ("Failed", "Operation terminated")
+
+
 def test_delete_with_cascade_removes_the_resources_and_the_app(env):
     env.create_app()
     compared(env)
