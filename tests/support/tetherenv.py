@@ -120,13 +120,18 @@ async def running_controller(
     *,
     resync_s: float = 3.0,
     leader_election: bool = False,
+    metrics_address: str = "127.0.0.1:0",
 ) -> AsyncIterator[asyncio.Task[None]]:
-    """The controller, in this process, reconciling Applications of ``app_namespace``."""
+    """The controller, in this process, reconciling Applications of ``app_namespace``.
+
+    Pass a fixed ``metrics_address`` (:func:`free_metrics_address`) to read the controller's
+    counters with :func:`controller_requests`.
+    """
     settings = Settings(
         app_namespaces=(app_namespace,),
         resync_period=datetime.timedelta(seconds=resync_s),
         resync_jitter=datetime.timedelta(seconds=0.5),
-        metrics_address="127.0.0.1:0",
+        metrics_address=metrics_address,
         leader_election=leader_election,
         cache_dir=str(cache_dir),
         workers=8,
@@ -149,6 +154,34 @@ async def running_controller(
             await task
 
 
+def free_metrics_address() -> str:
+    """A ``host:port`` on 127.0.0.1 for :func:`running_controller`'s metrics server."""
+    return f"127.0.0.1:{gitservers.free_port()}"
+
+
+REQUESTS_METRIC = "tether_kubectl_requests_total"
+"""The controller's Kubernetes request counter (its runtime's ``requests()``), by verb."""
+
+
+def controller_requests(metrics_address: str) -> dict[str, int]:
+    """The Kubernetes requests the running controller has sent so far, by verb.
+
+    Read from its ``/metrics``, which exports the runtime's request counter as it is: the same
+    numbers as ``Runtime.requests()``, without reaching into the controller's task.
+    """
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://{metrics_address}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith(REQUESTS_METRIC + "{"):
+            labels, _, value = line.rpartition(" ")
+            verb = labels.split('verb="', 1)[1].split('"', 1)[0]
+            counts[verb] = int(float(value))
+    return counts
+
+
 async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str = "") -> Any:
     """Poll ``check`` until it returns something truthy; fail with its last value."""
     deadline = time.monotonic() + timeout
@@ -166,7 +199,14 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str 
 
 def synced_healthy(kube: Client, namespace: str, name: str) -> dict[str, Any] | None:
     """The app's status once it is Synced and Healthy, else ``None`` (for :func:`eventually`)."""
-    status = app_status(kube, namespace, name)
+    from lightkube import ApiError
+
+    try:
+        status = app_status(kube, namespace, name)
+    except ApiError as err:
+        if err.status.code == 404:
+            return None
+        raise
     if (
         status.get("sync", {}).get("status") == "Synced"
         and status.get("health", {}).get("status") == "Healthy"
@@ -270,11 +310,12 @@ def start_controller_process(
     return ControllerProcess(popen, log_path)
 
 
-def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> None:
+async def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> None:
     """Stop the dev cluster's kube-apiserver and start it again with the same arguments.
 
     The new pid goes into ``state.json`` so the cluster's ``down`` stops it; returns once
-    ``/readyz`` answers.
+    ``/readyz`` answers. The process is started from the calling (main) thread: the kernel's
+    parent-death signal follows the thread that forked, and a worker thread may exit first.
     """
     from tether.adapters import _process
     from tether.adapters.devcluster import cluster
@@ -283,7 +324,7 @@ def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> None:
     assert state is not None, f"no state.json in {cluster_directory}"
     pid = state.pids["kube-apiserver"]
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-    _process.stop_pid(pid, grace=20)
+    await asyncio.to_thread(_process.stop_pid, pid, 20)
     daemon = _process.spawn(
         "kube-apiserver",
         [a.decode() for a in argv],
@@ -292,9 +333,8 @@ def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> None:
     )
     state.pids["kube-apiserver"] = daemon.pid
     state.save()
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cluster.status(cluster_directory).get("ready"):
-            return
-        time.sleep(0.2)
-    raise AssertionError("kube-apiserver did not become ready after its restart")
+
+    def ready() -> bool:
+        return bool(cluster.status(cluster_directory).get("ready"))
+
+    await eventually(ready, timeout, "kube-apiserver ready after its restart")
