@@ -6,6 +6,7 @@ UV ?= uv
 RUN := $(UV) run --frozen
 # Test workers: integration tests share one control plane per worker; 2 cores, so 2 at most.
 PYTEST_WORKERS ?= 2
+LINT_PATHS := src tests $(wildcard bench)
 
 .PHONY: help
 help: ## List the tasks
@@ -26,13 +27,13 @@ tools: install ## Build (once per machine) kube-apiserver, etcd, helm, kustomize
 
 .PHONY: fmt
 fmt: install ## Format and autofix
-	@$(RUN) ruff format src tests bench
-	@$(RUN) ruff check --fix src tests bench
+	@$(RUN) ruff format $(LINT_PATHS)
+	@$(RUN) ruff check --fix $(LINT_PATHS)
 
 .PHONY: lint
 lint: install ## ruff lint and format check
-	@$(RUN) ruff check src tests bench
-	@$(RUN) ruff format --check src tests bench
+	@$(RUN) ruff check $(LINT_PATHS)
+	@$(RUN) ruff format --check $(LINT_PATHS)
 
 .PHONY: typecheck
 typecheck: install ## mypy --strict
