@@ -17,8 +17,12 @@ pytestmark = pytest.mark.timeout(240)
 
 def tether(*args: str, **kwargs) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tether", *args], capture_output=True, text=True, check=False,
-        timeout=180, **kwargs,
+        [sys.executable, "-m", "tether", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=180,
+        **kwargs,
     )
 
 
@@ -46,12 +50,23 @@ def test_a_full_dev_cluster_brings_a_deployment_to_available_and_stops_cleanly(t
         env = {**os.environ, "KUBECONFIG": str(directory / "kubeconfig")}
         kubectl = shutil.which("kubectl")
         assert kubectl, "kubectl is needed for this test (installed by hack/system-deps.sh)"
-        created = subprocess.run([kubectl, "apply", "-f", "-"], input=DEPLOYMENT, env=env,
-                                 capture_output=True, text=True, timeout=30, check=False)
+        created = subprocess.run(
+            [kubectl, "apply", "-f", "-"],
+            input=DEPLOYMENT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
         assert created.returncode == 0, created.stderr
         waited = subprocess.run(
             [kubectl, "wait", "deployment/web", "--for=condition=Available", "--timeout=60s"],
-            env=env, capture_output=True, text=True, timeout=90, check=False,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
         )
         assert waited.returncode == 0, waited.stderr
         status = tether("dev-cluster", "status", "--dir", str(directory))
@@ -63,8 +78,13 @@ def test_a_full_dev_cluster_brings_a_deployment_to_available_and_stops_cleanly(t
     import json
 
     pids = json.loads(state)["pids"]
-    assert set(pids) == {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler",
-                         "kwok"}
+    assert set(pids) == {
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+    }
     deadline = time.monotonic() + 10
     while any(_process.pid_alive(p) for p in pids.values()) and time.monotonic() < deadline:
         time.sleep(0.1)
