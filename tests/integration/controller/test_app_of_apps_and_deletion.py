@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 from typing import Any
 
@@ -110,7 +111,7 @@ async def test_an_app_of_apps_syncs_its_children_wave_by_wave_once_each_is_healt
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             for name in CHILDREN:
                 await tetherenv.eventually(
-                    lambda name=name: tetherenv.synced_healthy(kube, ns, name),
+                    functools.partial(tetherenv.synced_healthy, kube, ns, name),
                     60,
                     f"{name} Synced and Healthy",
                 )
@@ -122,7 +123,8 @@ async def test_an_app_of_apps_syncs_its_children_wave_by_wave_once_each_is_healt
         assert sorted(r["name"] for r in status["resources"]) == list(CHILDREN)
         for name in CHILDREN:
             assert kube.get(ConfigMap, f"{name}-settings", namespace=ns).data == {"a": "1"}
-            assert kube.get(Deployment, name, namespace=ns).status.availableReplicas == 1
+            deployment = tetherenv.get(kube, Deployment, name, ns)
+            assert deployment["status"]["availableReplicas"] == 1
         # A child of wave n+1 never existed before the child of wave n was Synced and Healthy.
         for seen in snapshots:
             for earlier, later in itertools.pairwise(CHILDREN):
@@ -162,7 +164,7 @@ async def test_deleting_an_app_with_the_resources_finalizer_deletes_its_resource
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             for name in ("cascade", "kept"):
                 await tetherenv.eventually(
-                    lambda name=name: tetherenv.synced_healthy(kube, ns, name), 60, name
+                    functools.partial(tetherenv.synced_healthy, kube, ns, name), 60, name
                 )
 
             kube.delete(tetherenv.Application, "cascade", namespace=ns)

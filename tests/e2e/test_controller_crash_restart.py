@@ -1,0 +1,125 @@
+"""``tether run`` killed with SIGKILL mid-sync resumes the operation without writing twice."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from lightkube.resources.core_v1 import ConfigMap
+
+from tests.support import tetherenv
+
+pytestmark = pytest.mark.timeout(150)
+
+OBJECTS = 200
+WAVES = 5
+
+
+def config_maps() -> dict[str, str]:
+    files = {}
+    for wave in range(WAVES):
+        docs = [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {
+                    "name": f"cm-{index:03d}",
+                    "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
+                },
+                "data": {"index": str(index)},
+            }
+            for index in range(wave, OBJECTS, WAVES)
+        ]
+        files[f"app/wave-{wave}.yaml"] = tetherenv.yaml_docs(*docs)
+    return files
+
+
+def ours(kube, namespace: str) -> dict[str, Any]:
+    return {
+        str(o.metadata.name): o
+        for o in kube.list(ConfigMap, namespace=namespace)
+        if str(o.metadata.name).startswith("cm-")
+    }
+
+
+async def test_a_controller_killed_mid_sync_resumes_it_and_writes_each_object_once(
+    full_cluster, full_namespace, tmp_path
+):
+    tetherenv.install_crds(full_cluster.kubeconfig)
+    ns = full_namespace
+    repo = tetherenv.serve_repo(tmp_path / "git", config_maps())
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    controller = tetherenv.start_controller_process(
+        full_cluster.kubeconfig, ns, tmp_path / "cache", logs / "first.log"
+    )
+    restarted: tetherenv.ControllerProcess | None = None
+    try:
+        tetherenv.create(kube, tetherenv.application("big", ns, repo.url, "app", ns))
+        await tetherenv.eventually(
+            lambda: (
+                tetherenv.app_status(kube, ns, "big").get("sync", {}).get("status") == "OutOfSync"
+            ),
+            60,
+            "the app compared",
+        )
+        tetherenv.start_sync(kube, ns, "big", prune=True)
+
+        def part_done():
+            state = tetherenv.app_status(kube, ns, "big").get("operationState") or {}
+            done = len((state.get("syncResult") or {}).get("resources") or [])
+            return state.get("phase") == "Running" and 0 < done < OBJECTS and state
+
+        await tetherenv.eventually(part_done, 60, "the sync part done")
+        controller.kill()
+        assert "Traceback" not in controller.log()
+
+        app = tetherenv.get(kube, tetherenv.Application, "big", ns)
+        assert app.get("operation"), "the operation ended before the kill"
+        state = app["status"]["operationState"]
+        assert state["phase"] == "Running"
+        recorded = {r["name"] for r in state["syncResult"]["resources"]}
+        assert 0 < len(recorded) < OBJECTS
+        before = {name: o.metadata.resourceVersion for name, o in ours(kube, ns).items()}
+        assert 0 < len(before) < OBJECTS
+        assert recorded <= set(before)
+
+        restarted = tetherenv.start_controller_process(
+            full_cluster.kubeconfig, ns, tmp_path / "cache", logs / "second.log"
+        )
+
+        def finished():
+            app = tetherenv.get(kube, tetherenv.Application, "big", ns)
+            state = (app.get("status") or {}).get("operationState") or {}
+            return not app.get("operation") and state.get("phase") != "Running" and app
+
+        app = await tetherenv.eventually(finished, 90, "the resumed sync finished")
+        state = app["status"]["operationState"]
+        assert state["phase"] == "Succeeded", state["message"]
+        assert len(state["syncResult"]["resources"]) == OBJECTS
+        assert state["startedAt"] <= state["finishedAt"]
+        assert len(app["status"]["history"]) == 1, app["status"]["history"]
+        assert app["status"]["history"][0]["revision"] == repo.seed.shas["initial"]
+
+        live = ours(kube, ns)
+        assert len(live) == OBJECTS
+        for name, obj in live.items():
+            entries = [m for m in obj.metadata.managedFields or [] if m.manager == "tether"]
+            assert [m.operation for m in entries] == ["Apply"], (name, entries)
+            assert obj.data == {"index": str(int(name[3:]))}
+        # Objects written before the kill were not written again after the restart.
+        after = {name: o.metadata.resourceVersion for name, o in live.items()}
+        assert {name: after[name] for name in before} == before
+
+        # Nor later: the restarted controller leaves the synced objects alone.
+        await asyncio.sleep(3)
+        assert {n: o.metadata.resourceVersion for n, o in ours(kube, ns).items()} == after
+        assert "Traceback" not in restarted.log()
+    finally:
+        controller.kill()
+        if restarted is not None:
+            restarted.stop()
+        repo.server.stop()
+        kube.close()
