@@ -1,0 +1,113 @@
+"""``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
+
+Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
+and S6 on control planes of its own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2 need S1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pathlib
+import platform
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bench import (
+    env,
+    report,
+    s1_throughput,
+    s2_steady,
+    s3_latency,
+    s4_render,
+    s5_diff,
+    s6_bootstrap,
+)
+
+RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
+
+
+def _wanted() -> set[str]:
+    only = os.environ.get("BENCH_ONLY", "")
+    names = {"s1", "s2", "s3", "s4", "s5", "s6"}
+    return {n.strip() for n in only.split(",") if n.strip()} if only else names
+
+
+async def _guarded(
+    results: report.Results, name: str, work: Callable[[], Awaitable[dict[str, Any]]]
+) -> None:
+    """Run one scenario; a failure is recorded as the scenario's result, the others go on."""
+    started = time.perf_counter()
+    try:
+        results[name] = await work()
+    except Exception as err:
+        traceback.print_exc()
+        results[name] = {"failed": f"{type(err).__name__}: {err}"[:500]}
+    results[name]["wall_s"] = round(time.perf_counter() - started, 1)
+    report.write(results, RESULTS)
+
+
+async def main() -> report.Results:
+    wanted = _wanted()
+    results: report.Results = {
+        "machine": {
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "quick": env.QUICK,
+            "nproc": os.cpu_count() or 0,
+            "python": platform.python_version(),
+        }
+    }
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix="tether-bench-work-"))
+    env.log(f"work directory {workdir}{' (quick run)' if env.QUICK else ''}")
+    try:
+        if "s4" in wanted:
+            await _guarded(results, "s4", lambda: s4_render.run(workdir))
+        if wanted & {"s1", "s2", "s3", "s5"}:
+            with env.dev_cluster("full") as cluster:
+                await env.install_crds(cluster.kubeconfig)
+                if wanted & {"s1", "s2", "s3"}:
+                    await _fleet_scenarios(results, wanted, cluster.kubeconfig, workdir)
+                if "s5" in wanted:
+                    await _guarded(results, "s5", lambda: s5_diff.run(cluster.kubeconfig, workdir))
+        if "s6" in wanted:
+            await _guarded(results, "s6", lambda: s6_bootstrap.run(workdir))
+    finally:
+        if not env.PROFILE:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            env.log(f"profiles kept in {workdir}")
+    return results
+
+
+async def _fleet_scenarios(
+    results: report.Results, wanted: set[str], kubeconfig: pathlib.Path, workdir: pathlib.Path
+) -> None:
+    fleet: s1_throughput.Fleet | None = None
+
+    async def s1() -> dict[str, Any]:
+        nonlocal fleet
+        outcome, fleet = await s1_throughput.run(kubeconfig, workdir)
+        return outcome
+
+    await _guarded(results, "s1", s1)
+    if fleet is None:
+        return
+    try:
+        if "s3" in wanted:
+            await _guarded(results, "s3", lambda: s3_latency.run(fleet))
+        fleet.controller.stop()
+        if "s2" in wanted:
+            await _guarded(results, "s2", lambda: s2_steady.run(fleet))
+    finally:
+        fleet.controller.stop()
+        fleet.repo.stop()
+
+
+if __name__ == "__main__":
+    outcome = asyncio.run(main())
+    print(report.table(outcome))
+    print(f"\nwritten to {RESULTS}")

@@ -1,0 +1,102 @@
+"""The bench's report arithmetic: percentiles, parsed /metrics and /proc text, the tables."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from bench import report
+
+METRICS = """\
+# HELP tether_kubectl_requests_total Kubernetes API requests by verb.
+# TYPE tether_kubectl_requests_total counter
+tether_kubectl_requests_total{verb="apply"} 300.0
+tether_kubectl_requests_total{verb="get"} 4.0
+tether_kubectl_requests_total{verb="watch"} 40.0
+tether_app_info{namespace="tether",name="a",project="default"} 1.0
+tether_app_reconcile_count 200.0
+tether_cluster_cache_objects 1616.0
+"""
+
+
+def test_a_percentile_interpolates_between_the_closest_ranks():
+    assert report.percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert report.percentile([1.0, 2.0], 50) == 1.5
+    assert report.percentile([5.0], 95) == 5.0
+    assert report.percentile(list(map(float, range(1, 101))), 95) == pytest.approx(95.05)
+
+
+def test_a_percentile_of_nothing_is_an_error():
+    with pytest.raises(ValueError):
+        report.percentile([], 50)
+
+
+def test_a_percentile_landing_on_a_miss_is_unknown_and_misses_sort_last():
+    assert report.percentile_with_misses([1.0, None, 2.0], 50) == 2.0
+    assert report.percentile_with_misses([1.0, None, 2.0], 95) is None
+    assert report.percentile_with_misses([None, None], 50) is None
+    assert report.percentile_with_misses([0.5, 1.5], 50) == 1.0
+
+
+def test_metrics_are_parsed_by_name_and_labels_and_skipped_prefixes_are_left_out():
+    samples = report.parse_metrics(METRICS, skip_prefixes=("tether_app_info",))
+    assert samples["tether_app_reconcile_count"] == 200.0
+    assert samples['tether_kubectl_requests_total{verb="get"}'] == 4.0
+    assert not any(key.startswith("tether_app_info") for key in samples)
+
+
+def test_requests_are_read_by_verb_and_split_into_writes_and_reads():
+    by_verb = report.requests_by_verb(report.parse_metrics(METRICS))
+    assert by_verb == {"apply": 300.0, "get": 4.0, "watch": 40.0}
+    assert report.writes_and_reads(by_verb) == (300.0, 4.0)
+
+
+def test_a_delta_covers_keys_seen_on_either_side():
+    assert report.delta({"get": 5.0, "apply": 1.0}, {"get": 2.0, "list": 1.0}) == {
+        "apply": 1.0,
+        "get": 3.0,
+        "list": -1.0,
+    }
+
+
+def test_proc_status_gives_the_kilobyte_fields():
+    text = "Name:\tpython\nVmHWM:\t  90000 kB\nVmRSS:\t  85300 kB\nThreads:\t4\n"
+    assert report.parse_proc_status(text) == {"VmHWM": 90000, "VmRSS": 85300}
+
+
+def test_a_ratio_over_nothing_is_unknown():
+    assert report.ratio(3.0, 1.5) == 2.0
+    assert report.ratio(3.0, 0.0) is None
+
+
+def test_values_are_shown_with_three_significant_digits():
+    assert report.format_value(0.123456) == "0.123"
+    assert report.format_value(12345.6) == "12,346"
+    assert report.format_value(1000) == "1,000"
+    assert report.format_value(None) == "None"
+    assert report.format_value(True) == "True"
+    assert report.format_value(math.inf) == "inf"
+
+
+def test_the_table_lists_every_metric_under_its_scenario_in_order():
+    text = report.table({"s2": {"rss_mib": 83.3}, "s1": {"apps_per_s": 4.19, "apps": 100}})
+    lines = text.splitlines()
+    assert lines[0].split() == ["scenario", "metric", "value"]
+    assert [line.split()[:2] for line in lines[2:]] == [
+        ["s1", "apps_per_s"],
+        ["s1", "apps"],
+        ["s2", "rss_mib"],
+    ]
+
+
+def test_the_markdown_table_has_a_row_per_metric():
+    text = report.markdown({"s6": {"skipped": "full runs only"}})
+    assert text.splitlines()[-1] == "| s6 | `skipped` | full runs only |"
+
+
+def test_results_are_written_as_sorted_json(tmp_path):
+    path = tmp_path / "results" / "latest.json"
+    report.write({"s2": {"b": 1}, "s1": {"a": None}}, path)
+    assert json.loads(path.read_text()) == {"s1": {"a": None}, "s2": {"b": 1}}
+    assert path.read_text().index('"s1"') < path.read_text().index('"s2"')
