@@ -366,13 +366,16 @@ def test_terminate_op_stops_a_sync_waiting_on_a_hook_that_never_completes(env):
     compared(env)
     requested = env.tether("sync", env.name, "--async")
     assert requested.returncode == 0, requested.stderr
-    until(
-        lambda: (
-            "waiting for completion of hook"
-            in (env.status().get("operationState") or {}).get("message", "")
-        ),
-        what="the sync to wait on its hook",
-    )
+    try:
+        until(
+            lambda: (
+                "waiting for completion of hook"
+                in (env.status().get("operationState") or {}).get("message", "")
+            ),
+            what="the sync to wait on its hook",
+        )
+    except AssertionError:
+        pytest.fail(f"the sync never waited on its hook: {env.status().get('operationState')}")
 
     stopped = env.tether("terminate-op", env.name)
     assert stopped.returncode == 0, stopped.stderr
