@@ -372,6 +372,7 @@ def test_terminate_op_stops_a_sync_waiting_on_a_hook_that_never_completes(env):
                 "waiting for completion of hook"
                 in (env.status().get("operationState") or {}).get("message", "")
             ),
+            timeout=120,
             what="the sync to wait on its hook",
         )
     except AssertionError:
