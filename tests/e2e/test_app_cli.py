@@ -288,11 +288,6 @@ def test_history_lists_two_syncs_and_rollback_to_the_first_turns_auto_sync_off(e
     assert env.status()["operationState"]["syncResult"]["revision"] == first
 
 
-@pytest.mark.xfail(
-    reason="services/sync.py writes every history entry with id 0 (it never calls "
-    "next_history_id), so rollback by ID cannot tell the entries apart",
-    strict=True,
-)
 def test_history_ids_increase_with_each_sync(env):
     env.create_app()
     compared(env)
@@ -306,12 +301,6 @@ def test_history_ids_increase_with_each_sync(env):
     assert ids == [0, 1]
 
 
-@pytest.mark.xfail(
-    reason="a sync right after a push pins the revision the resolution cache still holds: "
-    "SyncRunner._start compares with hard=False, so MirrorCache.resolve answers from refs "
-    "listed up to resync/6 ago; Argo CD resolves afresh for a sync",
-    strict=True,
-)
 def test_a_sync_right_after_a_push_deploys_the_new_commit(env):
     env.create_app()
     compared(env)
@@ -322,12 +311,6 @@ def test_a_sync_right_after_a_push_deploys_the_new_commit(env):
     assert f"Sync Revision: {second}" in synced.stdout
 
 
-@pytest.mark.xfail(
-    reason="a normal refresh request is Level.FORCE_RESOLVE, documented to bypass the "
-    "resolution cache, but Controller._refresh passes only hard=decision.hard to compare, so "
-    "the cached refs answer and the new commit is not seen",
-    strict=True,
-)
 def test_a_normal_refresh_right_after_a_push_sees_the_new_commit(env):
     env.create_app()
     compared(env)

@@ -218,7 +218,11 @@ class Controller:
                 or ([app.status.sync.revision] if app.status.sync.revision else [])
             )
         comparison = await self.rt.comparer.compare(
-            app, project, revisions=pinned or None, hard=decision.hard
+            app,
+            project,
+            revisions=pinned or None,
+            resolve=decision.level >= refresh.Level.FORCE_RESOLVE,
+            hard=decision.hard,
         )
         if comparison.desired_known:
             self._last_good[key] = comparison
@@ -266,7 +270,10 @@ class Controller:
                 "Application",
                 app.name,
                 app.namespace,
+                # The resourceVersion makes the write conditional: a sync or rollback a user
+                # requested since our read wins (409), and the app is looked at again.
                 patch={
+                    "metadata": {"resourceVersion": app.metadata.resource_version},
                     "operation": decision.operation.to_manifest(),
                     "status": {"operationState": None},
                 },

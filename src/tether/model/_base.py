@@ -56,3 +56,5 @@ class ObjectMeta(ArgoModel):
     annotations: dict[str, str] | None = None
     finalizers: list[str] | None = None
     deletion_timestamp: str | None = None
+    resource_version: str | None = None
+    uid: str | None = None

@@ -141,6 +141,7 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "RepeatedResourceWarning": ConditionKind.WARNING,  # the same resource is rendered twice
     "ExcludedResourceWarning": ConditionKind.WARNING,  # a rendered kind is excluded by settings
     "OrphanedResourceWarning": ConditionKind.WARNING,  # unmanaged objects in the namespace
+    "AutoSyncDisabled": ConditionKind.WARNING,  # a rollback turned automated sync off
 }
 
 

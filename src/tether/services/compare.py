@@ -110,14 +110,22 @@ class Comparer:
         project: AppProject,
         *,
         revisions: Sequence[str] | None = None,
+        resolve: bool = False,
         hard: bool = False,
     ) -> Comparison:
-        """Compare ``app`` with the cluster at ``revisions`` (resolved now when ``None``)."""
+        """Compare ``app`` with the cluster at ``revisions`` (resolved now when ``None``).
+
+        ``resolve`` bypasses the short revision-resolution cache (a refresh request, a sync);
+        ``hard`` also re-renders an unchanged commit.
+        """
         spec_problems = policy.check_application(app, project, self._namespace)
         if spec_problems:
             return _unknown(("InvalidSpecError", "; ".join(spec_problems)))
         rendered = await self._manifests.render_application(
-            app.to_manifest(), refresh=hard, revisions=list(revisions) if revisions else None
+            app.to_manifest(),
+            refresh=resolve or hard,
+            hard_refresh=hard,
+            revisions=list(revisions) if revisions else None,
         )
         if isinstance(rendered, RenderFailed):
             return _unknown(("ComparisonError", rendered.message), rendered.revisions)

@@ -44,7 +44,7 @@ class EventRecorder:
                 "kind": "Application",
                 "name": app.name,
                 "namespace": app.namespace,
-                "uid": str((app.metadata.model_extra or {}).get("uid", "")),
+                "uid": app.metadata.uid or "",
             },
             "reason": reason,
             "message": bounded(message),

@@ -32,6 +32,7 @@ from tether.model.app_status import (
     RevisionHistory,
     append_history,
     format_time,
+    next_history_id,
 )
 from tether.model.application import Application
 from tether.model.errors import TetherError
@@ -108,7 +109,8 @@ class SyncRunner:
         self, app: Application, project: AppProject, operation: Operation, now: datetime.datetime
     ) -> Pass:
         target = _at_operation_revision(app, operation)
-        comparison = await self._comparer.compare(target, project, hard=False)
+        # A sync resolves its revision afresh (as Argo CD does): a push moments ago counts.
+        comparison = await self._comparer.compare(target, project, resolve=True)
         state = OperationState(
             operation=operation,
             phase=OperationPhase.RUNNING.value,
@@ -496,7 +498,7 @@ class SyncRunner:
         if phase is OperationPhase.SUCCEEDED and not sync.dry_run and not sync.is_partial:
             history = list((app.status.history if app.status else None) or [])
             entry = RevisionHistory(
-                id=0,
+                id=next_history_id(history),
                 revision=(sync_result.revision if not app.has_multiple_sources else None),
                 revisions=(list(sync_result.revisions or []) if app.has_multiple_sources else None),
                 source=(app.spec.source if not app.has_multiple_sources else None),

@@ -21,7 +21,7 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "UnknownError",
         "DeletionError",
     }
-    assert len(app_status.CONDITION_TYPES) == 9
+    assert len(app_status.CONDITION_TYPES) == 10  # Argo CD's nine, and tether's AutoSyncDisabled
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True
 
