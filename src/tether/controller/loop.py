@@ -21,7 +21,7 @@ from tether.controller.queue import WorkQueue
 from tether.core import autosync, policy, refresh
 from tether.core.cachepolicy import Change
 from tether.model.application import Application, parse_application
-from tether.model.errors import ClusterError, TetherError
+from tether.model.errors import ClusterError, ConflictError, TetherError
 from tether.model.project import AppProject, parse_project
 from tether.model.resources import GroupKind, ResourceKey
 from tether.services import appstatus, deletion
@@ -237,8 +237,16 @@ class Controller:
             control_plane_namespace=self.settings.control_plane_namespace,
         )
         if patch:
-            await self._patch_status(key[0], key[1], patch)
+            stored = await self._patch_status(key[0], key[1], patch)
             await self._events.status_changed(app, comparison)
+            # Our own write moved the resourceVersion; the auto-sync write is conditional on it.
+            version = str((stored.get("metadata") or {}).get("resourceVersion") or "")
+            if version:
+                app = app.model_copy(
+                    update={
+                        "metadata": app.metadata.model_copy(update={"resource_version": version})
+                    }
+                )
         if decision.level is refresh.Level.FORCE_RESOLVE and refresh.REFRESH_ANNOTATION in (
             app.metadata.annotations or {}
         ):
@@ -279,6 +287,10 @@ class Controller:
                 },
                 field_manager=self.settings.field_manager,
             )
+        except ConflictError:
+            # Someone wrote the app since we read it (maybe a user's sync): look again now.
+            self.queue.add((app.namespace, app.name), 0.5)
+            return False
         except ClusterError as err:
             log.warning("could not start the automated sync of %s: %s", app.qualified_name, err)
             return False
@@ -298,8 +310,10 @@ class Controller:
                     return None
         return policy.project_or_default(name, None, self.settings.control_plane_namespace)
 
-    async def _patch_status(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        await self.rt.cluster.patch(
+    async def _patch_status(
+        self, namespace: str, name: str, patch: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        return await self.rt.cluster.patch(
             API_VERSION,
             "Application",
             name,
