@@ -119,7 +119,7 @@ async def test_a_presync_hook_waves_and_a_postsync_hook_run_in_order(
             state = await tetherenv.eventually(succeeded, 75, "the sync finished")
         stop.set()
         await recorder
-        assert state["phase"] == "Succeeded", state
+        assert state["phase"] == "Succeeded", state["message"]
         results = {r["name"]: r for r in state["syncResult"]["resources"]}
         assert results["pre"]["hookType"] == "PreSync"
         assert results["pre"]["hookPhase"] == "Succeeded"
