@@ -247,15 +247,16 @@ class Controller:
                         "metadata": app.metadata.model_copy(update={"resource_version": version})
                     }
                 )
+        started = False
+        if comparison.desired_known:
+            started = await self._auto_sync(app, comparison)
+        # Last: removing the honoured refresh request moves the resourceVersion, which the
+        # conditional auto-sync write above must not trip over.
         if decision.level is refresh.Level.FORCE_RESOLVE and refresh.REFRESH_ANNOTATION in (
             app.metadata.annotations or {}
         ):
             await self._clear_refresh_annotation(app)
-        if comparison.desired_known:
-            started = await self._auto_sync(app, comparison)
-            if started:
-                return 0.0
-        return self._resync_delay(app)
+        return 0.0 if started else self._resync_delay(app)
 
     async def _auto_sync(self, app: Application, comparison: Comparison) -> bool:
         decision = autosync.decide(app, appstatus.autosync_view(comparison), now=self._now())
@@ -288,8 +289,12 @@ class Controller:
                 field_manager=self.settings.field_manager,
             )
         except ConflictError:
-            # Someone wrote the app since we read it (maybe a user's sync): look again now.
-            self.queue.add((app.namespace, app.name), 0.5)
+            # Someone wrote the app since we read it (maybe a user's sync): compare again now.
+            key = (app.namespace, app.name)
+            self._requested[key] = max(
+                self._requested.get(key, refresh.Level.FROM_CACHE), refresh.Level.LATEST
+            )
+            self.queue.add(key, 0.5)
             return False
         except ClusterError as err:
             log.warning("could not start the automated sync of %s: %s", app.qualified_name, err)

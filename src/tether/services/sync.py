@@ -186,7 +186,7 @@ class SyncRunner:
             destination_namespace=app.spec.destination.namespace or "",
             prune=bool(sync.prune),
             dry_run=bool(sync.dry_run),
-            resources=_selected(sync),
+            resources=_selected(sync, comparison),
             options=options,
             strategy=plan.Strategy.APPLY if _apply_strategy(sync) else plan.Strategy.HOOK,
             force=_forced(sync),
@@ -586,12 +586,24 @@ def _pinned(state: OperationState) -> tuple[str, ...]:
     return (result.revision,) if result.revision else ()
 
 
-def _selected(sync: SyncOperation) -> frozenset[ResourceKey] | None:
+def _selected(sync: SyncOperation, comparison: Comparison) -> frozenset[ResourceKey] | None:
+    """The keys a selective sync names; one without a namespace matches every namespace.
+
+    That is Argo CD's rule (``argocd app sync --resource :ConfigMap:a`` writes no namespace).
+    """
     if not sync.resources:
         return None
-    return frozenset(
-        ResourceKey(r.group or "", r.kind, r.namespace or "", r.name) for r in sync.resources
-    )
+    known = [r.key for r in comparison.resources]
+    chosen: set[ResourceKey] = set()
+    for wanted in sync.resources:
+        group, namespace = wanted.group or "", wanted.namespace or ""
+        exact = ResourceKey(group, wanted.kind, namespace, wanted.name)
+        chosen.add(exact)
+        if not namespace:
+            chosen.update(
+                k for k in known if (k.group, k.kind, k.name) == (group, wanted.kind, wanted.name)
+            )
+    return frozenset(chosen)
 
 
 def _apply_strategy(sync: SyncOperation) -> bool:

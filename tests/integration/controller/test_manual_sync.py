@@ -147,11 +147,6 @@ async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_nam
         kube.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services/sync.py _selected keys a resource without namespace as namespace '', so "
-    "plan's exact-key filter selects nothing; Argo CD's HasIdentity matches any namespace",
-)
 async def test_a_selective_sync_naming_no_namespace_matches_the_resource_in_any_namespace(
     crds, full_namespace, tmp_path
 ):

@@ -144,13 +144,6 @@ async def test_self_heal_restores_a_deleted_object_and_reverts_a_hand_edit(
         kube.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="controller/loop.py _refresh: the refresh annotation's removal (a JSON patch) moves "
-    "the resourceVersion after the status write, so the conditional auto-sync write gets 409; "
-    "_auto_sync requeues without a requested level, refresh.decide returns None, and the "
-    "commit waits for the 300 s resync",
-)
 async def test_a_refresh_annotation_picks_up_a_commit_at_once_and_is_removed(
     crds, full_namespace, tmp_path
 ):
