@@ -91,6 +91,8 @@ class SyncRunner:
         self._clock = clock
         self._sync_timeout = sync_timeout
         self._recent: dict[ResourceKey, tuple[float, dict[str, Any] | None]] = {}
+        self._written: dict[tuple[str, str], tuple[int, OperationState, bool]] = {}
+        """Per app: the resourceVersion, state and completion of our last operation write."""
 
     async def step(self, app: Application, project: AppProject) -> Pass:
         """Advance ``app``'s requested operation by one pass and persist the outcome."""
@@ -98,6 +100,20 @@ class SyncRunner:
         if operation is None or operation.sync is None:
             return Pass(OperationPhase.SUCCEEDED, "no operation", True, 0.0)
         now = self._clock()
+        key = (app.namespace, app.name)
+        written = self._written.get(key)
+        if written is not None:
+            version, remembered, finished = written
+            if _int(app.metadata.resource_version) < version:
+                # The watch has not delivered our last write yet: trust what we wrote, never an
+                # older state (acting on it would redo or restart work).
+                if finished:
+                    return Pass(
+                        OperationPhase.RUNNING, "waiting for the cache to catch up", False, 0.2
+                    )
+                app = _with_state(app, remembered)
+            else:
+                del self._written[key]
         state = app.status.operation_state if app.status else None
         if state is None or _completed(state) or state.operation != operation:
             return await self._start(app, project, operation, now)
@@ -512,14 +528,21 @@ class SyncRunner:
             kept = append_history(history, entry, app.spec.revision_history_limit)
             patch["status"]["history"] = [h.to_manifest() for h in kept]
         del revisions
-        await self._patch_app(app, patch)
+        await self._patch_app(app, patch, final, finished=True)
         return Pass(phase, message, True, 0.0)
 
     async def _save(self, app: Application, state: OperationState) -> None:
-        await self._patch_app(app, {"status": {"operationState": state.to_manifest()}})
+        await self._patch_app(app, {"status": {"operationState": state.to_manifest()}}, state)
 
-    async def _patch_app(self, app: Application, patch: Mapping[str, Any]) -> None:
-        await self._cluster.patch(
+    async def _patch_app(
+        self,
+        app: Application,
+        patch: Mapping[str, Any],
+        state: OperationState,
+        *,
+        finished: bool = False,
+    ) -> None:
+        stored = await self._cluster.patch(
             "argoproj.io/v1alpha1",
             "Application",
             app.name,
@@ -527,6 +550,8 @@ class SyncRunner:
             patch=patch,
             field_manager=self._field_manager,
         )
+        version = _int(str((stored.get("metadata") or {}).get("resourceVersion") or ""))
+        self._written[(app.namespace, app.name)] = (version, state, finished)
 
 
 def _completed(state: OperationState) -> bool:
@@ -666,6 +691,13 @@ def _to_model(result: syncresults.ResourceResult) -> ResourceResult:
 
 def _parse(text: str | None) -> datetime.datetime | None:
     return timestamps.parse(text)
+
+
+def _int(text: str | None) -> int:
+    try:
+        return int(text or 0)
+    except ValueError:
+        return 0
 
 
 def _rv_text(obj: Manifest) -> str:

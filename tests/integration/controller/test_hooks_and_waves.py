@@ -53,17 +53,6 @@ spec:
 """
 
 
-STALE_OPERATION_STATE = (
-    "race, so not strict: controller/loop.py reconcile reads the Application from the watch "
-    "cache and services/sync.py SyncRunner.step trusts its status.operationState; after "
-    "_progress writes the state it requeues at 0 s, and a pass that runs before the watch "
-    "delivers that write replays an older state: the first-pass dry run repeats, recorded "
-    "results (a Pruned one) are overwritten, a just-created hook counts as pending and is "
-    "deleted (BeforeHookCreation, then 'is missing'), and wave 1 is applied without waiting "
-    "for wave 0's health or the 2 s wave delay"
-)
-
-
 @pytest.fixture(scope="module")
 def crds(full_cluster):
     tetherenv.install_crds(full_cluster.kubeconfig)
@@ -91,7 +80,6 @@ async def record(kube, namespace: str, into: list[Any], stop: asyncio.Event) -> 
         await asyncio.sleep(0.05)
 
 
-@pytest.mark.xfail(strict=False, reason=STALE_OPERATION_STATE)
 async def test_a_presync_hook_waves_and_a_postsync_hook_run_in_order(
     crds, full_namespace, tmp_path
 ):
@@ -158,7 +146,6 @@ async def test_a_presync_hook_waves_and_a_postsync_hook_run_in_order(
         kube.close()
 
 
-@pytest.mark.xfail(strict=False, reason=STALE_OPERATION_STATE)
 async def test_a_failing_presync_hook_fails_the_sync_before_wave_zero(
     crds, full_namespace, tmp_path
 ):

@@ -35,17 +35,6 @@ spec:
 """
 
 
-STALE_OPERATION_STATE = (
-    "race, so not strict: controller/loop.py reconcile reads the Application from the watch "
-    "cache and services/sync.py SyncRunner.step trusts its status.operationState; after "
-    "_progress writes the state it requeues at 0 s, and a pass that runs before the watch "
-    "delivers that write replays an older state: the first-pass dry run repeats, recorded "
-    "results (a Pruned one) are overwritten, a just-created hook counts as pending and is "
-    "deleted (BeforeHookCreation, then 'is missing'), and wave 1 is applied without waiting "
-    "for wave 0's health or the 2 s wave delay"
-)
-
-
 @pytest.fixture(scope="module")
 def crds(full_cluster):
     tetherenv.install_crds(full_cluster.kubeconfig)
@@ -77,7 +66,6 @@ async def finished_operation(kube, namespace: str, name: str, seen: list[str]) -
     return app
 
 
-@pytest.mark.xfail(strict=False, reason=STALE_OPERATION_STATE)
 async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_namespace, tmp_path):
     ns = full_namespace
     repo = tetherenv.serve_repo(

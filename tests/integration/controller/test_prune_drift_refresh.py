@@ -21,15 +21,6 @@ data: {color: %s}
 """
 
 
-STALE_OPERATION_STATE = (
-    "race, so not strict: controller/loop.py reconcile reads the Application from the watch "
-    "cache and services/sync.py SyncRunner.step trusts its status.operationState; after "
-    "_progress writes the state it requeues at 0 s, and a pass that runs before the watch "
-    "delivers that write replays an older state, so the Pruned result recorded by the pass "
-    "before is overwritten (the object is gone, so the replay records nothing for it)"
-)
-
-
 @pytest.fixture(scope="module")
 def crds(full_cluster):
     tetherenv.install_crds(full_cluster.kubeconfig)
@@ -99,7 +90,6 @@ async def test_a_file_removed_from_git_is_pruned_when_automated_prune_is_on(
     await prune_a_removed_file(crds, full_namespace, tmp_path)
 
 
-@pytest.mark.xfail(strict=False, reason=STALE_OPERATION_STATE)
 async def test_the_prune_is_recorded_in_the_sync_result(crds, full_namespace, tmp_path):
     status = await prune_a_removed_file(crds, full_namespace, tmp_path)
     results = status["operationState"]["syncResult"]["resources"]
