@@ -28,6 +28,14 @@ def holder(kube, namespace: str) -> str:
     return str((lease.spec.holderIdentity if lease.spec else None) or "")
 
 
+def application_writes(log: str) -> list[str]:
+    return [
+        line
+        for line in log.splitlines()
+        if "HTTP Request: PATCH" in line and "/applications/led" in line
+    ]
+
+
 def held_by(kube, namespace: str, replica: tetherenv.ControllerProcess) -> bool:
     return holder(kube, namespace).endswith(f"_{replica.pid}")
 
@@ -73,6 +81,9 @@ async def test_only_the_leader_reconciles_and_a_standby_takes_over_when_it_dies(
         assert held_by(kube, ns, first)
         assert "leading as" not in standby.log()
         assert "leading as" in first.log()
+        # Only the leader writes the Application (its client logs each request at -v).
+        assert application_writes(first.log())
+        assert not application_writes(standby.log())
 
         first.kill()  # no release: the standby must wait for the Lease to expire
         await tetherenv.eventually(
