@@ -37,6 +37,13 @@ def _wanted() -> set[str]:
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
+def _cpu_model() -> str:
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor()
+
+
 async def _guarded(
     results: report.Results, name: str, work: Callable[[], Awaitable[dict[str, Any]]]
 ) -> None:
@@ -59,6 +66,8 @@ async def main() -> report.Results:
             "quick": env.QUICK,
             "nproc": os.cpu_count() or 0,
             "python": platform.python_version(),
+            "cpu": _cpu_model(),
+            "loadavg_1m_at_start": round(os.getloadavg()[0], 2),
         }
     }
     workdir = pathlib.Path(tempfile.mkdtemp(prefix="tether-bench-work-"))
@@ -76,6 +85,8 @@ async def main() -> report.Results:
         if "s6" in wanted:
             await _guarded(results, "s6", lambda: s6_bootstrap.run(workdir))
     finally:
+        results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
+        report.write(results, RESULTS)
         if not env.PROFILE:
             shutil.rmtree(workdir, ignore_errors=True)
         else:

@@ -2,6 +2,7 @@
 
 ``tether run`` cannot set the resync jitter; this entry point can, and it touches ``--ready-file``
 once the cache has synced, and optionally profiles the whole run with cProfile.
+``BENCH_CONTROLLER_LOG=INFO`` (or DEBUG) raises its log level; the log is in the work directory.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import cProfile
 import datetime
 import logging
+import os
 import pathlib
 
 from tether.controller import main as controller_main
@@ -53,7 +55,8 @@ def main() -> None:
     parser.add_argument("--profile", default="")
     args = parser.parse_args()
     logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=os.environ.get("BENCH_CONTROLLER_LOG", "WARNING"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if not args.profile:
         asyncio.run(_run(args))

@@ -24,7 +24,7 @@ from bench.s1_throughput import API
 DISTRIBUTION = pathlib.Path(__file__).resolve().parent.parent / "distributions" / "kubeflow"
 LOOP_SLEEP_S = 20.0
 LOOP_ATTEMPTS = 30
-TETHER_TIMEOUT_S = 900.0
+TETHER_TIMEOUT_S = 600.0
 
 
 def kubectl_loop(kubeconfig: pathlib.Path) -> tuple[float, int]:
@@ -135,6 +135,7 @@ async def tether_bootstrap(
         return {
             "tether_applied_s": applied_s,
             "tether_synced_s": synced_s,
+            "children_applied_at_end": last.get("done", 0),
             "children_synced_at_end": last.get("synced", 0),
             "children_healthy_at_end": last.get("healthy", 0),
             "controller_cpu_s": controller.stats().cpu_s,
