@@ -188,10 +188,7 @@ class Comparer:
     async def _pair_and_diff(
         self, app: Application, desired: Sequence[dict[str, Any]], instance: str
     ) -> list[ResourceState]:
-        rules = list(self._system_rules) + [
-            ignore.IgnoreRule.from_spec(entry.to_manifest())
-            for entry in app.spec.ignore_differences or []
-        ]
+        rules = self.ignore_rules(app)
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
         for key in self._live.managed_by(instance):
@@ -228,6 +225,28 @@ class Comparer:
             return ResourceState(key, want, have, result, status, verdict)
 
         return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
+        """The system-wide and the app's ``ignoreDifferences`` rules."""
+        return list(self._system_rules) + [
+            ignore.IgnoreRule.from_spec(entry.to_manifest())
+            for entry in app.spec.ignore_differences or []
+        ]
+
+    def respecting_ignored_fields(
+        self,
+        app: Application,
+        desired: Sequence[Mapping[str, Any]],
+        live: Mapping[ResourceKey, Mapping[str, Any]],
+    ) -> tuple[dict[str, Any], ...]:
+        """``RespectIgnoreDifferences=true``: desired objects carrying live's ignored fields."""
+        rules = self.ignore_rules(app)
+        out = []
+        for obj in desired:
+            key = ResourceKey.of(obj)
+            have = live.get(key)
+            out.append(ignore.respect(obj, have, ignore.prepare(rules, key, have), self._jq))
+        return tuple(out)
 
     async def _predict(
         self, key: ResourceKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None

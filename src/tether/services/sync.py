@@ -215,6 +215,14 @@ class SyncRunner:
             else ()
         )
         observed = self._observe(comparison, results, now, state, request.destination_namespace)
+        if options.respect_ignore_differences:
+            # Fields the app ignores keep their live values: a sync never reverts them.
+            observed = dataclasses.replace(
+                observed,
+                desired=self._comparer.respecting_ignored_fields(
+                    target, observed.desired, observed.live
+                ),
+            )
         step = syncstate.advance(request, observed)
         results = step.results
         failed_checks = []
