@@ -151,6 +151,14 @@ class LiveState(Protocol):
         """Every kind the API server serves, per the last discovery."""
         ...
 
+    def namespace_outline(self, namespace: str) -> Sequence[tuple[Manifest, str]]:
+        """Every cached object of a namespace as ``(identity and owners, tracking app)`` pairs.
+
+        The manifests carry only apiVersion, kind, name, namespace and ownerReferences: enough
+        for orphan detection, cheap for objects the cache keeps slim.
+        """
+        ...
+
     def subscribe(self, subscriber: Callable[[Change], None]) -> Callable[[], None]:
         """Hear every real change (no-op updates filtered); returns the unsubscribe function."""
         ...

@@ -22,6 +22,7 @@ from tether.controller import main as controller_main
 from tether.settings import Settings
 
 Application = create_namespaced_resource("argoproj.io", "v1alpha1", "Application", "applications")
+AppProject = create_namespaced_resource("argoproj.io", "v1alpha1", "AppProject", "appprojects")
 
 
 def install_crds(kubeconfig: Path) -> None:

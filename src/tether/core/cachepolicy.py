@@ -84,10 +84,12 @@ IGNORE_UPDATES_ANNOTATION = "argocd.argoproj.io/ignore-resource-updates"
 
 CRD = GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
 APPLICATION = GroupKind("argoproj.io", "Application")
+APP_PROJECT = GroupKind("argoproj.io", "AppProject")
 
 ALWAYS_FULL: dict[GroupKind, str] = {
     CRD: "the cache needs their versions and scope to watch custom resources",
     APPLICATION: "the controller reads Applications from the cache",
+    APP_PROJECT: "every comparison checks its app against its project, read from the cache",
 }
 """Kinds kept in full whether tracked or not, with the reason."""
 

@@ -30,6 +30,7 @@ COMPARISON_CONDITIONS = frozenset(
         "RepeatedResourceWarning",
         "ExcludedResourceWarning",
         "SharedResourceWarning",
+        "OrphanedResourceWarning",
     }
 )
 

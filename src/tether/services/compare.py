@@ -18,7 +18,7 @@ import cachetools
 import orjson
 
 from tether import ports
-from tether.core import diff, health, ignore, normalize, policy, tracking
+from tether.core import diff, health, ignore, normalize, policy, tracking, tree
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.model.project import AppProject
@@ -38,6 +38,12 @@ log = logging.getLogger(__name__)
 
 DRY_RUN_CACHE_SIZE = 50_000
 """Dry-run results kept: about one per managed object for a large installation."""
+
+CONTROL_OBJECTS = (
+    # Applications and projects are the controller's own objects, not workloads anyone forgot.
+    tree.OrphanIgnore("argoproj.io", "Application"),
+    tree.OrphanIgnore("argoproj.io", "AppProject"),
+)
 
 DRY_RUN_PARALLELISM = 16
 """Concurrent dry-run requests per comparison; the API server handles these cheaply."""
@@ -142,6 +148,7 @@ class Comparer:
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         statuses = [s.status for s in states]
+        warnings.extend(self._orphans(project, destination, states))
         return Comparison(
             sync_status=diff.app_sync_status(statuses),
             revisions=rendered.revisions,
@@ -225,6 +232,45 @@ class Comparer:
             return ResourceState(key, want, have, result, status, verdict)
 
         return list(await asyncio.gather(*(one(key) for key in keys)))
+
+    def _orphans(
+        self,
+        project: AppProject,
+        destination: str,
+        states: Sequence[ResourceState],
+    ) -> list[tuple[str, str]]:
+        """An ``OrphanedResourceWarning`` when the project monitors orphans and finds some."""
+        settings = project.spec.orphaned_resources if project.spec else None
+        if settings is None or not destination or settings.warn is False:
+            return []
+        outline = self._live.namespace_outline(destination)
+        app_of = {ResourceKey.of(obj): owner for obj, owner in outline}
+        existing = {
+            self._instance_of(key)
+            for key in self._live.keys_of(GroupKind("argoproj.io", "Application"))
+        }
+        orphans = tree.orphaned(
+            tree.build(obj for obj, _ in outline),
+            destination_namespace=destination,
+            managed={s.key for s in states},
+            app_of=lambda obj: app_of.get(ResourceKey.of(obj), ""),
+            existing_apps=existing,
+            ignore=[
+                *CONTROL_OBJECTS,
+                *(
+                    tree.OrphanIgnore(i.group or "", i.kind or "", i.name or "")
+                    for i in settings.ignore or []
+                ),
+            ],
+        )
+        if not orphans:
+            return []
+        return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
+
+    def _instance_of(self, key: ResourceKey) -> str:
+        if key.namespace == self._namespace:
+            return key.name
+        return f"{key.namespace}_{key.name}"
 
     def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
         """The system-wide and the app's ``ignoreDifferences`` rules."""

@@ -157,6 +157,10 @@ class ClusterCache:
         """Every cached object of one kind."""
         return self._index.keys_of(group_kind)
 
+    def records_in(self, namespace: str) -> list[Record]:
+        """Every cached object of one namespace (a scan: for orphan monitoring only)."""
+        return [r for k, r in self._index.records.items() if k.namespace == namespace]
+
     def is_namespaced(self, group_kind: GroupKind) -> bool | None:
         """Whether a kind is namespaced; ``None`` when discovery does not know it."""
         res = self._client.discovery.catalog.preferred.get(group_kind)

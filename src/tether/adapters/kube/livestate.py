@@ -40,6 +40,32 @@ class CacheLiveState:
         """Every kind the API server serves, per the last discovery."""
         return frozenset(self._client.discovery.catalog.preferred)
 
+    def namespace_outline(self, namespace: str) -> Sequence[tuple[Mapping[str, Any], str]]:
+        """Identity, owners and tracking app of every cached object in ``namespace``."""
+        return [
+            (
+                {
+                    "apiVersion": record.api_version,
+                    "kind": record.key.kind,
+                    "metadata": {
+                        "name": record.key.name,
+                        "namespace": record.key.namespace,
+                        "ownerReferences": [
+                            {
+                                "apiVersion": o.apiVersion,
+                                "kind": o.kind,
+                                "name": o.name,
+                                "uid": o.uid,
+                            }
+                            for o in record.owners
+                        ],
+                    },
+                },
+                record.app,
+            )
+            for record in self._cache.records_in(namespace)
+        ]
+
     def keys_of(self, group_kind: GroupKind) -> set[ResourceKey]:
         """Every cached object of one kind."""
         return self._cache.keys_of(group_kind)
