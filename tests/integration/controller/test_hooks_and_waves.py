@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
 import pytest
@@ -186,6 +187,53 @@ async def test_a_failing_presync_hook_fails_the_sync_before_wave_zero(
             assert not app.get("operation")
             assert app["status"]["operationState"]["phase"] == "Failed"
             assert not app["status"].get("history")
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="controller/loop.py: syncstate's 2 s WAVE_DELAY is only the requeue delay the "
+    "worker passes to queue.add; _on_change re-queues the app at once on the watch event of "
+    "the wave's own objects, and nothing in services/sync.py or core/syncstate.py holds the "
+    "next wave back until the delay has passed, so wave 1 follows wave 0 within milliseconds",
+)
+async def test_consecutive_waves_are_at_least_two_seconds_apart(crds, full_namespace, tmp_path):
+    # Argo CD sleeps ARGOCD_SYNC_WAVE_DELAY (2 s) after every wave but the last, so controllers
+    # can react to one wave before the next; tether's WAVE_DELAY says it does the same.
+    repo = tetherenv.serve_repo(
+        tmp_path / "git", {"app/wave0.yaml": CM % ("wave0", 0), "app/wave1.yaml": CM % ("wave1", 1)}
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(
+            kube,
+            tetherenv.application(
+                "paced",
+                full_namespace,
+                repo.url,
+                "app",
+                full_namespace,
+                syncPolicy={"automated": {}},
+            ),
+        )
+        async with tetherenv.running_controller(
+            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=300.0
+        ):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, full_namespace, "paced"), 60, "Synced"
+            )
+        created = [
+            datetime.datetime.fromisoformat(
+                tetherenv.get(kube, ConfigMap, name, full_namespace)["metadata"][
+                    "creationTimestamp"
+                ].replace("Z", "+00:00")
+            )
+            for name in ("wave0", "wave1")
+        ]
+        # Whole seconds: a 2 s pause moves the second count by at least 2.
+        assert (created[1] - created[0]).total_seconds() >= 2, created
     finally:
         repo.server.stop()
         kube.close()

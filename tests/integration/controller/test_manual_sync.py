@@ -27,6 +27,7 @@ kind: Deployment
 metadata: {name: web}
 spec:
   replicas: 1
+  minReadySeconds: 3  # kwok readies a Pod in ~0.1 s; this keeps wave 0 Progressing a while
   selector: {matchLabels: {app: web}}
   template:
     metadata: {labels: {app: web}}
