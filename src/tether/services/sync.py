@@ -92,6 +92,7 @@ class SyncRunner:
         self._sync_timeout = sync_timeout
         self._recent: dict[ResourceKey, tuple[float, dict[str, Any] | None]] = {}
         self._written: dict[tuple[str, str], tuple[int, OperationState, bool]] = {}
+        self._not_before: dict[tuple[str, str], datetime.datetime] = {}
         """Per app: the resourceVersion, state and completion of our last operation write."""
 
     async def step(self, app: Application, project: AppProject) -> Pass:
@@ -101,6 +102,12 @@ class SyncRunner:
             return Pass(OperationPhase.SUCCEEDED, "no operation", True, 0.0)
         now = self._clock()
         key = (app.namespace, app.name)
+        not_before = self._not_before.get(key)
+        if not_before is not None:
+            if now < not_before:
+                wait = (not_before - now).total_seconds()
+                return Pass(OperationPhase.RUNNING, "waiting between waves", False, wait)
+            del self._not_before[key]
         written = self._written.get(key)
         if written is not None:
             version, remembered, finished = written
@@ -250,6 +257,9 @@ class SyncRunner:
                 revisions=comparison.revisions,
             )
         delay = step.delay.total_seconds()
+        if delay > 0:
+            # The pause between waves holds whatever wakes the app next (cluster events too).
+            self._not_before[(app.namespace, app.name)] = now + step.delay
         wrote = any(not isinstance(a, act.Wait) for a in step.actions)
         return await self._progress(
             app, state, results, step.message, 0.0 if wrote and not delay else (delay or 1.0)

@@ -192,13 +192,6 @@ async def test_a_failing_presync_hook_fails_the_sync_before_wave_zero(
         kube.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="controller/loop.py: syncstate's 2 s WAVE_DELAY is only the requeue delay the "
-    "worker passes to queue.add; _on_change re-queues the app at once on the watch event of "
-    "the wave's own objects, and nothing in services/sync.py or core/syncstate.py holds the "
-    "next wave back until the delay has passed, so wave 1 follows wave 0 within milliseconds",
-)
 async def test_consecutive_waves_are_at_least_two_seconds_apart(crds, full_namespace, tmp_path):
     # Argo CD sleeps ARGOCD_SYNC_WAVE_DELAY (2 s) after every wave but the last, so controllers
     # can react to one wave before the next; tether's WAVE_DELAY says it does the same.
