@@ -81,13 +81,16 @@ def _namespace_for(cluster: bootstrap.DevCluster, request: pytest.FixtureRequest
 
     name = f"t-{request.node.name[:40].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:6]}"
     name = "".join(c for c in name if c.isalnum() or c == "-")
-    with Client(KubeConfig.from_file(str(cluster.kubeconfig))) as client:
+    config = KubeConfig.from_file(str(cluster.kubeconfig))
+    with Client(config) as client:
         client.create(Namespace(metadata=ObjectMeta(name=name)))
-        try:
-            yield name
-        finally:
-            # Without a namespace controller (minimal tier) it stays Terminating, which is
-            # harmless: every test has its own name.
+    try:
+        yield name
+    finally:
+        # A fresh client: a test may have restarted the API server under the first one.
+        # Without a namespace controller (minimal tier) the namespace stays Terminating, which
+        # is harmless: every test has its own name.
+        with Client(config) as client:
             client.delete(Namespace, name)
 
 
