@@ -66,9 +66,9 @@ def _rank(obj: dict[str, Any]) -> int:
     return 0 if kind == "Namespace" else 1 if kind == "CustomResourceDefinition" else 2
 
 
-async def apply_everything(kube: KubeClient, objects: list[dict[str, Any]]) -> int:
+async def apply_everything(kube: KubeClient, objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Server-side apply the objects (Namespaces, then CRDs, then the rest), retrying what
-    fails while CRDs become established; returns how many never applied."""
+    fails while CRDs become established; returns those that never applied."""
     pending = sorted(objects, key=_rank)
     for attempt in range(APPLY_PASSES):
         failed: list[dict[str, Any]] = []
@@ -83,12 +83,12 @@ async def apply_everything(kube: KubeClient, objects: list[dict[str, Any]]) -> i
 
             await env.bounded(8, [one(o) for o in batch])
         if not failed:
-            return 0
+            return []
         pending = failed
         env.log(f"S5: {len(failed)} objects to retry (pass {attempt + 1})")
         await kube.discovery.refresh()
         await asyncio.sleep(2)
-    return len(pending)
+    return pending
 
 
 def kubectl_diff(kubeconfig: pathlib.Path, manifest: pathlib.Path) -> float:
@@ -184,7 +184,10 @@ async def run(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]
             warm_requests = sum(report.delta(rt.requests(), before).values())
 
             manifest = workdir / "kubeflow-desired.yaml"
-            manifest.write_text(yaml.safe_dump_all(desired, sort_keys=False))
+            # kubectl diff stops at the first object whose kind is not served (a quick run's
+            # subset may lack another app's CRDs): give it only what the cluster accepted.
+            accepted = [o for o in desired if not any(o is u for u in unapplied)]
+            manifest.write_text(yaml.safe_dump_all(accepted, sort_keys=False))
             kubectl_s = kubectl_diff(kubeconfig, manifest)
     finally:
         jq.close()
@@ -194,7 +197,7 @@ async def run(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]
     return {
         "apps": len(apps),
         "objects": len(desired),
-        "unapplied": unapplied,
+        "unapplied": len(unapplied),
         "not_cached": not_cached,
         "warm_s": warm_s,
         "warm_requests": warm_requests,
