@@ -81,8 +81,12 @@ class TrackingId:
 
     @classmethod
     def parse(cls, text: str) -> TrackingId | None:
-        """Parse ``app:group/kind:namespace/name``; ``None`` when it is not in that shape."""
-        parts = text.split(":")
+        """Parse ``app:group/kind:namespace/name``; ``None`` when it is not in that shape.
+
+        Only the name may contain ``:`` (RBAC objects such as ``cert-manager-webhook:dynamic-
+        serving``), so the text splits at its first two colons only.
+        """
+        parts = text.split(":", 2)
         if len(parts) != 3:
             return None
         app, group_kind, namespaced_name = parts

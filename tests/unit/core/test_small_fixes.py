@@ -1,4 +1,4 @@
-"""A Secret's stringData folds into data for the server-side dry run, leaving the original alone."""
+"""Small regressions: Secret folding for the dry run, tracking ids with colons in names."""
 
 from __future__ import annotations
 
@@ -19,3 +19,15 @@ def test_string_data_is_folded_into_base64_data_on_a_copy():
     assert folded["data"] == {"a": "eA==", "b": "eQ=="}
     assert "stringData" not in folded
     assert secret["stringData"] == {"b": "y"}  # the original is untouched
+
+
+def test_a_tracking_id_whose_name_holds_colons_parses():
+    from tether.core.tracking import TrackingId
+
+    parsed = TrackingId.parse(
+        "cert-manager:rbac.authorization.k8s.io/Role:kube-system/cert-manager-webhook:dynamic-serving"
+    )
+    assert parsed is not None
+    assert parsed.name == "cert-manager-webhook:dynamic-serving"
+    assert parsed.namespace == "kube-system"
+    assert str(parsed).endswith("/cert-manager-webhook:dynamic-serving")
