@@ -93,7 +93,10 @@ async def render(
     except _process.ProcessError as err:
         raise RenderError(f"helm template {err.reason}{_tail(err.stderr)}") from None
     limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
-    return manifests.parse_yaml(done.stdout, "helm template output", limits)
+    # Off the event loop: a big chart takes seconds to parse.
+    return await asyncio.to_thread(
+        manifests.parse_yaml, done.stdout, "helm template output", limits
+    )
 
 
 def _value_args(

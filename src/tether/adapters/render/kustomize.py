@@ -67,7 +67,10 @@ async def render(
     except _process.ProcessError as err:
         raise RenderError(f"kustomize build {err.reason}{_tail(err.stderr)}") from None
     limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
-    return manifests.parse_yaml(done.stdout, "kustomize build output", limits)
+    # Parsing a big render takes seconds of CPU: off the event loop, so the controller stays live.
+    return await asyncio.to_thread(
+        manifests.parse_yaml, done.stdout, "kustomize build output", limits
+    )
 
 
 def build_flags(options: Sequence[str], helm: str) -> list[str]:
