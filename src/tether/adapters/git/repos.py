@@ -111,6 +111,7 @@ class MirrorCache:
         self._refs: dict[str, _Refs] = {}
         self._listings_started: dict[str, int] = {}
         self._stats: dict[str, FetchStats] = {}
+        self._known_commits: set[tuple[str, str]] = set()
 
     def stats(self, repo_url: str) -> FetchStats:
         """Fetch counters of one repository."""
@@ -334,6 +335,10 @@ class MirrorCache:
             return refs
 
     async def _has_commit(self, repo: urls.RepoURL, sha: str) -> bool:
+        # Commits are immutable and mirrors are never pruned: one seen stays, so a resync that
+        # resolves the same commit again costs no git process.
+        if (repo.key, sha) in self._known_commits:
+            return True
         if not os.path.isdir(self._mirror(repo)):
             return False
         done = await self._run(
@@ -343,6 +348,8 @@ class MirrorCache:
             network=False,
             check=False,
         )
+        if done.returncode == 0:
+            self._known_commits.add((repo.key, sha))
         return done.returncode == 0
 
     async def _ensure_commit(
