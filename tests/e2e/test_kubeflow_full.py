@@ -46,9 +46,10 @@ pytestmark = [
     pytest.mark.skipif(not KUBEFLOW.is_dir(), reason="the Kubeflow corpus is not present"),
     pytest.mark.xfail(
         strict=True,
-        reason="controller bugs, reported to the lead: (1) core/tracking.py TrackingId.parse "
-        "rejects names with ':' (10 cert-manager RBAC objects stay Missing, cert-manager never "
-        "Synced); (2) services/sync.py SyncRunner._dry_run matches 'namespaces ... not found' "
+        reason="controller bugs, reported to the lead: (1, fixed in 29cf445) "
+        "core/tracking.py TrackingId.parse rejected names with ':' (10 cert-manager RBAC "
+        "objects stayed Missing, cert-manager never Synced); (2) services/sync.py "
+        "SyncRunner._dry_run matches 'namespaces ... not found' "
         "in the message, which adapters/kube/errors.py drops for Secrets, so a Secret in a "
         "Namespace the same sync creates fails its dry run forever (oauth2-proxy, "
         "knative-serving); (3) services/appstatus.py _compared never nulls a stale "
