@@ -284,6 +284,7 @@ async def runtime(
         field_manager=settings.field_manager,
         clock=now,
         sync_timeout=settings.sync_timeout,
+        status_field_manager=settings.status_field_manager,
     )
 
     async def close() -> None:

@@ -22,6 +22,11 @@ class Settings:
     field_manager: str = FIELD_MANAGER
     """Owns the fields tether applies; server-side diff compares only what it owns."""
 
+    status_field_manager: str = "tether-controller"
+    """Owns what the controller writes to Applications (status, operation, annotations). Not
+    the apply manager: a parent app applies its children as ``tether``, and a child's
+    operation written under that same name would look like drift to the parent."""
+
     app_namespaces: tuple[str, ...] = ("tether",)
     """Namespaces whose Applications this controller reconciles; the first is the control-plane
     namespace (Argo CD's ``argocd``), where Applications get plain tracking names."""

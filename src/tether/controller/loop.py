@@ -76,7 +76,7 @@ class Controller:
         self._last_good: dict[AppKey, Comparison] = {}
         self._rng = random.Random()
         self._unsubscribe: Any = None
-        self._events = EventRecorder(rt.cluster, rt.settings.field_manager)
+        self._events = EventRecorder(rt.cluster, rt.settings.status_field_manager)
         self._reconciled: dict[AppKey, Any] = {}
         self._credentials_task: asyncio.Task[None] | None = None
 
@@ -286,7 +286,7 @@ class Controller:
                     "operation": decision.operation.to_manifest(),
                     "status": {"operationState": None},
                 },
-                field_manager=self.settings.field_manager,
+                field_manager=self.settings.status_field_manager,
             )
         except ConflictError:
             # Someone wrote the app since we read it (maybe a user's sync): compare again now.
@@ -324,7 +324,7 @@ class Controller:
             name,
             namespace,
             patch=patch,
-            field_manager=self.settings.field_manager,
+            field_manager=self.settings.status_field_manager,
         )
 
     def _forget(self, key: AppKey) -> None:
@@ -361,7 +361,7 @@ class Controller:
                     {"op": "remove", "path": path},
                 ],
                 patch_type="json",
-                field_manager=self.settings.field_manager,
+                field_manager=self.settings.status_field_manager,
             )
         except ClusterError as err:
             log.info("refresh annotation of %s not removed: %s", app.qualified_name, err)

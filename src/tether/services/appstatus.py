@@ -74,8 +74,12 @@ def status_patch(
         status["health"] = {"status": comparison.health.status.value}
     if comparison.desired_known and (level >= refresh.Level.LATEST or not old.get("reconciledAt")):
         status["reconciledAt"] = format_time(now)
+    # Compared without nulls: a null in the patch removes a field (a stale health message),
+    # and a removed field must not look like a change on the next pass.
     changed = {
-        k: v for k, v in status.items() if old.get(k) != v and not (v is None and k not in old)
+        k: v
+        for k, v in status.items()
+        if _without_nulls(old.get(k)) != _without_nulls(v) and not (v is None and k not in old)
     }
     # A resync that finds nothing new writes nothing (the steady state costs no API writes),
     # so reconciledAt moves only together with a real change.
@@ -100,9 +104,10 @@ def _compared(
     if app.spec.ignore_differences:
         compared_to["ignoreDifferences"] = [i.to_manifest() for i in app.spec.ignore_differences]
     sync["comparedTo"] = compared_to
-    health: dict[str, Any] = {"status": comparison.health.status.value}
-    if comparison.health.message:
-        health["message"] = bounded(comparison.health.message)
+    health: dict[str, Any] = {
+        "status": comparison.health.status.value,
+        "message": bounded(comparison.health.message) if comparison.health.message else None,
+    }
     old_health = old.get("health") or {}
     if old_health.get("status") == health["status"] and old_health.get("lastTransitionTime"):
         health["lastTransitionTime"] = old_health["lastTransitionTime"]
@@ -113,6 +118,14 @@ def _compared(
         key=lambda e: (e.get("group", ""), e["kind"], e.get("namespace", ""), e["name"]),
     )
     return {"sync": sync, "health": health, "resources": entries[:MAX_STATUS_RESOURCES]}
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
 
 
 def condition_patch(

@@ -35,7 +35,7 @@ from tether.model.app_status import (
     next_history_id,
 )
 from tether.model.application import Application
-from tether.model.errors import TetherError
+from tether.model.errors import NotFoundError, TetherError
 from tether.model.operation import (
     Operation,
     OperationState,
@@ -44,7 +44,7 @@ from tether.model.operation import (
     SyncOperationResult,
 )
 from tether.model.project import AppProject
-from tether.model.resources import GroupKind, Manifest, ResourceKey, metadata_of
+from tether.model.resources import GroupKind, Manifest, ResourceKey, metadata_of, namespace_of
 from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
 from tether.services.compare import Comparer, Comparison
 
@@ -83,11 +83,13 @@ class SyncRunner:
         field_manager: str,
         clock: Callable[[], datetime.datetime],
         sync_timeout: datetime.timedelta | None = None,
+        status_field_manager: str = "",
     ) -> None:
         self._cluster = cluster
         self._live = live
         self._comparer = comparer
         self._field_manager = field_manager
+        self._status_field_manager = status_field_manager or field_manager
         self._clock = clock
         self._sync_timeout = sync_timeout
         self._recent: dict[ResourceKey, tuple[float, dict[str, Any] | None]] = {}
@@ -438,13 +440,16 @@ class SyncRunner:
             await self._cluster.apply(
                 check.manifest, field_manager=self._field_manager, force=True, dry_run=True
             )
-        except TetherError as err:
-            text = str(err)
+        except NotFoundError as err:
             # The namespace may be created earlier in this very sync; Argo CD's client-side dry
-            # run cannot see that either, so it does not count as a failure.
-            if "namespaces" in text and "not found" in text:
+            # run cannot see that either, so a missing namespace does not count as a failure.
+            namespace = namespace_of(check.manifest)
+            missing = ResourceKey("", "Namespace", "", namespace)
+            if namespace and self._freshest(missing, self._live.manifest(missing)) is None:
                 return act.Outcome(True)
-            return act.Outcome(False, text)
+            return act.Outcome(False, str(err))
+        except TetherError as err:
+            return act.Outcome(False, str(err))
         return act.Outcome(True)
 
     def _api_version_of(self, key: ResourceKey) -> str | None:
@@ -566,7 +571,7 @@ class SyncRunner:
             app.name,
             app.namespace,
             patch=patch,
-            field_manager=self._field_manager,
+            field_manager=self._status_field_manager,
         )
         version = _int(str((stored.get("metadata") or {}).get("resourceVersion") or ""))
         self._written[(app.namespace, app.name)] = (version, state, finished)
