@@ -44,23 +44,6 @@ from tether.settings import Settings
 
 pytestmark = [
     pytest.mark.skipif(not KUBEFLOW.is_dir(), reason="the Kubeflow corpus is not present"),
-    pytest.mark.xfail(
-        strict=True,
-        reason="controller bugs, reported to the lead: (1, fixed in 29cf445) "
-        "core/tracking.py TrackingId.parse rejected names with ':' (10 cert-manager RBAC "
-        "objects stayed Missing, cert-manager never Synced); (2) services/sync.py "
-        "SyncRunner._dry_run matches 'namespaces ... not found' "
-        "in the message, which adapters/kube/errors.py drops for Secrets, so a Secret in a "
-        "Namespace the same sync creates fails its dry run forever (oauth2-proxy, "
-        "knative-serving); (3) services/appstatus.py _compared never nulls a stale "
-        "health.message in its merge patch, so every Application whose health once had a "
-        "message (the root, istio-crds, istio, cluster-local-gateway, knative-serving) is "
-        "re-patched every resync; (4) controller/loop.py _auto_sync writes a child's `operation` "
-        "with the field manager tether also applies with, so the root's server-side dry run "
-        "of that child predicts the field's removal, the root goes OutOfSync and syncs too "
-        "when a child syncs (a race, seen in step 4). "
-        "With (1)-(3) fixed the test passed in 160 s; (4) then fails it at times.",
-    ),
 ]
 
 APP_NAMESPACE = "tether"
