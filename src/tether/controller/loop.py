@@ -149,6 +149,14 @@ class Controller:
             except asyncio.CancelledError:
                 self.queue.done(key)
                 raise
+            except Exception:
+                # A bug while reconciling one app must not stop the others: log it with its
+                # traceback and back off on that app alone.
+                self.metrics.errors += 1
+                log.exception("unexpected error reconciling %s/%s", key[0], key[1])
+                self.queue.done(key)
+                self.queue.retry(key)
+                continue
             finally:
                 self.metrics.observe(time.perf_counter() - started)
             self.queue.done(key)
