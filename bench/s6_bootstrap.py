@@ -159,7 +159,14 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
     repo = make_fork(workdir / "s6")
     try:
         with env.dev_cluster("full") as cluster:
-            outcome = await tether_bootstrap(cluster.kubeconfig, repo, workdir / "s6")
+            # Nothing of Kubeflow really runs here, so the controllers whose status the waves
+            # wait for (cert-manager's issuers, metrics-server's API) are played the way the
+            # Kubeflow e2e test plays them (its STAND_INS table says what and why). The
+            # kubectl loop needs none: it never waits on health.
+            from tests.e2e.test_kubeflow_full import stand_ins
+
+            async with stand_ins(cluster):
+                outcome = await tether_bootstrap(cluster.kubeconfig, repo, workdir / "s6")
     finally:
         repo.stop()
     applied = outcome["tether_applied_s"]
