@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
-from tether.core import timestamps
+from tether.core import backoff, timestamps
 from tether.model.application import Application
 from tether.model.operation import (
     Operation,
@@ -20,12 +20,6 @@ from tether.model.operation import (
     SyncOperationResult,
 )
 from tether.model.status import OperationPhase, SyncStatus
-
-SELF_HEAL_BASE = datetime.timedelta(seconds=2)
-SELF_HEAL_FACTOR = 3
-SELF_HEAL_CAP = datetime.timedelta(minutes=5)
-"""Argo CD's self-heal backoff: 2 s, 6 s, 18 s ... capped at 5 minutes, so a fight with another
-controller over a field slows down instead of hammering the API server."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,14 +66,6 @@ def is_enabled(app: Application) -> bool:
     policy = app.spec.sync_policy
     automated = policy.automated if policy else None
     return automated is not None and automated.enabled is not False
-
-
-def self_heal_wait(attempts: int) -> datetime.timedelta:
-    """The wait before self-heal attempt ``attempts + 1``: none for the first."""
-    if attempts <= 0:
-        return datetime.timedelta(0)
-    wait: datetime.timedelta = SELF_HEAL_BASE * SELF_HEAL_FACTOR ** (attempts - 1)
-    return min(SELF_HEAL_CAP, wait)
 
 
 def decide(app: Application, comparison: Comparison, *, now: datetime.datetime) -> Decision:
@@ -151,7 +137,7 @@ def _self_heal(
     attempts = (previous_sync.auto_heal_attempts_count or 0) if previous_sync else 0
     finished = timestamps.parse(finished_at)
     if finished is not None:
-        due = finished + self_heal_wait(attempts)
+        due = finished + backoff.self_heal_delay(attempts)
         if due > now:
             return Decision(recheck_at=due, reason=f"self-heal backing off until {due.isoformat()}")
     # Self-heal re-applies only what drifted: a partial sync, so no hooks and no history entry.

@@ -256,7 +256,6 @@ class SyncRunner:
                 step.message,
                 results,
                 now,
-                revisions=comparison.revisions,
             )
         delay = step.delay.total_seconds()
         if delay > 0:
@@ -491,8 +490,6 @@ class SyncRunner:
         message: str,
         results: Sequence[syncresults.ResourceResult],
         now: datetime.datetime,
-        *,
-        revisions: Sequence[str] = (),
     ) -> Pass:
         sync_result = (state.sync_result or SyncOperationResult()).model_copy(
             update={"resources": [_to_model(r) for r in results]}
@@ -550,7 +547,6 @@ class SyncRunner:
                 entry = entry.model_copy(update={"source": sync.source})
             kept = append_history(history, entry, app.spec.revision_history_limit)
             patch["status"]["history"] = [h.to_manifest() for h in kept]
-        del revisions
         await self._patch_app(app, patch, final, finished=True)
         return Pass(phase, message, True, 0.0)
 

@@ -200,10 +200,6 @@ def test_drift_on_a_synced_revision_is_healed_only_with_self_heal():
 
 
 def test_self_heal_backs_off_between_attempts():
-    assert autosync.self_heal_wait(0) == datetime.timedelta(0)
-    assert autosync.self_heal_wait(1) == datetime.timedelta(seconds=2)
-    assert autosync.self_heal_wait(3) == datetime.timedelta(seconds=18)
-    assert autosync.self_heal_wait(20) == autosync.SELF_HEAL_CAP
     healing = app(spec=automated(selfHeal=True), status=last_op("Succeeded", NOW, attempts=2))
     decision = autosync.decide(healing, comparison(OUT), now=NOW)
     assert decision.operation is None
