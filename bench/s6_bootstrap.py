@@ -12,6 +12,7 @@ until all are Synced. Full runs only: the bootstrap cannot be cut to a tenth.
 from __future__ import annotations
 
 import asyncio
+import os
 import pathlib
 import shutil
 import sys
@@ -91,8 +92,8 @@ async def tether_bootstrap(
     controller = await env.ControllerProcess.start(
         kubeconfig,
         workdir / "controller-s6",
-        resync_s=180,
-        jitter_s=30,
+        resync_s=float(os.environ.get("BENCH_S6_RESYNC_S", "180")),
+        jitter_s=30 if "BENCH_S6_RESYNC_S" not in os.environ else 1,
         cache_dir=workdir / "cache-s6",
     )
     kube = env.client(kubeconfig)
