@@ -16,7 +16,7 @@ from typing import Any
 import jsonpatch
 import yaml
 
-from tether.core import ignore, managedfields, normalize, secrets, tracking
+from tether.core import hooks, ignore, managedfields, normalize, ordering, secrets, tracking
 from tether.model.resources import (
     Manifest,
     MutableManifest,
@@ -216,24 +216,6 @@ def unified_text(
 
 COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 IGNORE_EXTRANEOUS = "IgnoreExtraneous"
-SYNC_WAVE = "argocd.argoproj.io/sync-wave"
-HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
-ARGO_HOOK = "argocd.argoproj.io/hook"
-HELM_HOOK = "helm.sh/hook"
-
-ARGO_HOOK_TYPES = frozenset({"PreSync", "Sync", "PostSync", "SyncFail", "PreDelete", "PostDelete"})
-"""Hook types Argo CD runs; ``Skip`` is not a hook but a "never apply" marker."""
-HELM_HOOK_TYPES: dict[str, str] = {
-    "pre-install": "PreSync",
-    "pre-upgrade": "PreSync",
-    "post-install": "PostSync",
-    "post-upgrade": "PostSync",
-    "pre-delete": "PreDelete",  # Run only by app deletion, still a hook for status purposes.
-    "post-delete": "PostDelete",
-}
-"""Helm hooks Argo CD maps; other Helm hooks (test, rollback) are typeless, so ignored."""
-
-
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -249,30 +231,22 @@ class HookKind(enum.Enum):
     """Hook annotations with no type Argo knows: neither applied nor shown."""
 
 
+_KIND_OF_ROLE: dict[hooks.Role, HookKind] = {
+    hooks.Role.RESOURCE: HookKind.RESOURCE,
+    hooks.Role.HOOK: HookKind.HOOK,
+    hooks.Role.SKIPPED: HookKind.SKIP,
+    hooks.Role.IGNORED: HookKind.IGNORED,
+}
+
+
 def hook_kind(obj: Manifest) -> HookKind:
-    """Classify ``obj`` by its Argo CD or Helm hook annotations."""
-    argo = _csv(annotation(obj, ARGO_HOOK))
-    if argo:
-        if set(argo) == {"Skip"}:
-            return HookKind.SKIP
-        known = [t for t in argo if t in ARGO_HOOK_TYPES]
-        return HookKind.HOOK if known else HookKind.IGNORED
-    helm = _csv(annotation(obj, HELM_HOOK))
-    if not helm or helm == ["crd-install"]:
-        return HookKind.RESOURCE
-    return HookKind.HOOK if any(t in HELM_HOOK_TYPES for t in helm) else HookKind.IGNORED
+    """Classify ``obj`` by its Argo CD or Helm hook annotations (``hooks.classify``'s rules)."""
+    return _KIND_OF_ROLE[hooks.classify(obj).role]
 
 
 def sync_wave(obj: Manifest | None) -> int:
     """The sync wave: ``sync-wave``, else Helm's ``hook-weight``, else 0; garbage reads as 0."""
-    if obj is None:
-        return 0
-    for name in (SYNC_WAVE, HELM_HOOK_WEIGHT):
-        try:
-            return int(annotation(obj, name).strip())
-        except ValueError:
-            continue
-    return 0
+    return 0 if obj is None else ordering.wave_of(obj)
 
 
 @dataclasses.dataclass(frozen=True)
