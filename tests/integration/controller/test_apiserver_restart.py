@@ -22,12 +22,6 @@ data: {color: %s}
 """
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 @pytest.fixture
 def restart_namespace(crds) -> Iterator[str]:
     """A namespace deleted with a client made after the restart.

@@ -22,12 +22,6 @@ data: {a: "1"}
 """
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 app_status = tetherenv.app_status
 
 

@@ -54,12 +54,6 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 def snapshot(kube, namespace: str) -> tuple[set[str], dict[str, bool], set[str]]:
     """ConfigMap names, then Jobs (name to completed), then ConfigMap names again.
 

@@ -36,12 +36,6 @@ spec:
 """
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 def exists(kube, kind, name: str, namespace: str) -> bool:
     try:
         kube.get(kind, name, namespace=namespace)

@@ -11,12 +11,6 @@ pytestmark = pytest.mark.timeout(150)
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: managed}\ndata: {a: '1'}\n"
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 async def test_an_unmanaged_object_in_the_destination_raises_an_orphaned_resource_warning(
     crds, full_namespace, tmp_path
 ):

@@ -21,12 +21,6 @@ data: {color: %s}
 """
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 def exists(kube, name: str, namespace: str) -> bool:
     try:
         kube.get(ConfigMap, name, namespace=namespace)

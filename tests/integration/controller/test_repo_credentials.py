@@ -14,12 +14,6 @@ pytestmark = pytest.mark.timeout(120)
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: private-settings}\ndata: {a: '1'}\n"
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 async def test_a_private_repository_syncs_with_credentials_from_a_repository_secret(
     crds, full_namespace, tmp_path
 ):

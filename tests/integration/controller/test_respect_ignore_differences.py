@@ -13,12 +13,6 @@ pytestmark = pytest.mark.timeout(150)
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: tuned}\ndata: {color: blue, size: '%s'}\n"
 
 
-@pytest.fixture(scope="module")
-def crds(full_cluster):
-    tetherenv.install_crds(full_cluster.kubeconfig)
-    return full_cluster
-
-
 @pytest.mark.parametrize("respect", [True, False])
 async def test_a_sync_keeps_an_ignored_field_only_with_respect_ignore_differences(
     crds, full_namespace, tmp_path, respect
