@@ -246,7 +246,7 @@ class Comparer:
         outline = self._live.namespace_outline(destination)
         app_of = {ResourceKey.of(obj): owner for obj, owner in outline}
         existing = {
-            self._instance_of(key)
+            tracking.app_instance(key.name, key.namespace, self._namespace)
             for key in self._live.keys_of(GroupKind("argoproj.io", "Application"))
         }
         orphans = tree.orphaned(
@@ -266,11 +266,6 @@ class Comparer:
         if not orphans:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
-
-    def _instance_of(self, key: ResourceKey) -> str:
-        if key.namespace == self._namespace:
-            return key.name
-        return f"{key.namespace}_{key.name}"
 
     def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
         """The system-wide and the app's ``ignoreDifferences`` rules."""

@@ -158,7 +158,7 @@ class SyncRunner:
     ) -> Pass:
         """A failed attempt waiting for its retry: restart it once the backoff has passed."""
         strategy = _retry_strategy(app, operation)
-        finished = _parse(state.finished_at) or now
+        finished = timestamps.parse(state.finished_at) or now
         retries = state.retry_count or 0
         due = finished + backoff.delay(strategy, retries)
         if due > now:
@@ -207,7 +207,7 @@ class SyncRunner:
             )
         request = plan.Request(
             revision=(pinned[0] if pinned else ""),
-            started_at=_parse(state.started_at) or now,
+            started_at=timestamps.parse(state.started_at) or now,
             destination_namespace=app.spec.destination.namespace or "",
             prune=bool(sync.prune),
             dry_run=bool(sync.dry_run),
@@ -708,10 +708,6 @@ def _to_model(result: syncresults.ResourceResult) -> ResourceResult:
     )
 
 
-def _parse(text: str | None) -> datetime.datetime | None:
-    return timestamps.parse(text)
-
-
 def _int(text: str | None) -> int:
     try:
         return int(text or 0)
@@ -724,10 +720,7 @@ def _rv_text(obj: Manifest) -> str:
 
 
 def _rv(obj: Manifest) -> int:
-    try:
-        return int(_rv_text(obj))
-    except ValueError:
-        return 0
+    return _int(_rv_text(obj))
 
 
 def _is_deleting(obj: Manifest) -> bool:
