@@ -216,6 +216,8 @@ def unified_text(
 
 COMPARE_OPTIONS = "argocd.argoproj.io/compare-options"
 IGNORE_EXTRANEOUS = "IgnoreExtraneous"
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
