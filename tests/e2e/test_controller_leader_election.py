@@ -89,7 +89,10 @@ async def test_only_the_leader_reconciles_and_a_standby_takes_over_when_it_dies(
         await tetherenv.eventually(
             lambda: held_by(kube, ns, standby), 45, "the second took the Lease"
         )
-        assert "leading as" in standby.log()
+        # The Lease write lands before the log line that reports it: wait for both.
+        await tetherenv.eventually(
+            lambda: "leading as" in standby.log(), 15, "the second says it leads"
+        )
         lease = kube.get(Lease, "tether-controller", namespace=ns)
         assert lease.spec is not None and (lease.spec.leaseTransitions or 0) >= 1
 
