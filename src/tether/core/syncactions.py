@@ -40,6 +40,9 @@ class Apply:
     migrate_from: str = ""
     """Before this server-side apply, move field ownership from this client-side manager to
     tether's, so fields ``kubectl apply`` once set are not left orphaned (Argo's migration)."""
+    validates: bool = False
+    """The write stands in for the object's dry run (the only object of the sync): a failure is
+    recorded as a failed dry run."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Create:
     dry_run: bool = False
     validate: bool = True
     hook: bool = False
+    validates: bool = False
+    """As :attr:`Apply.validates`."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -148,6 +148,9 @@ def record(results: Results, action: act.Action, outcome: act.Outcome) -> Result
 
 def _record_write(results: Results, action: act.Write, outcome: act.Outcome) -> Results:
     hook_type = action.phase if action.hook else None
+    if not outcome.ok and isinstance(action, act.Apply | act.Create) and action.validates:
+        # Nothing was written, exactly as after a failed dry run: record it as one.
+        return record(results, act.DryRun(action.key, action.phase, action.manifest), outcome)
     if not outcome.ok:
         return _set(
             results,

@@ -87,7 +87,30 @@ def advance(request: Request, observed: Observed) -> Step:
             namespace[0], dry_run=False, csa_manager=request.client_side_apply_manager
         )
         return Step(OperationPhase.RUNNING, message, (write,), results, checks)
-    return dataclasses.replace(_progress(request, observed, tasks), checks=checks)
+    return _lone_write(
+        dataclasses.replace(_progress(request, observed, tasks), checks=checks), tasks
+    )
+
+
+def _lone_write(step: Step, tasks: Sequence[Task]) -> Step:
+    """A sync of one object needs no separate dry run: its write validates it just as well.
+
+    A failed write leaves nothing written, all a dry run guarantees, and is recorded as the
+    failed dry run, so the operation fails the same way; a good one saves a request.
+    """
+    if len(tasks) != 1 or tasks[0].is_hook or len(step.checks) != 1 or len(step.actions) != 1:
+        return step
+    check, action = step.checks[0], step.actions[0]
+    if (
+        not isinstance(action, act.Apply | act.Create)
+        or action.dry_run
+        or action.key != check.key
+        or action.manifest is not check.manifest
+    ):
+        return step
+    return dataclasses.replace(
+        step, checks=(), actions=(dataclasses.replace(action, validates=True),)
+    )
 
 
 def _creates_destination_namespace(task: Task, request: Request) -> bool:

@@ -164,3 +164,37 @@ def test_a_dry_run_of_a_kind_the_server_lacks_is_recorded_as_skipped() -> None:
     assert run.final.phase is OperationPhase.SUCCEEDED
     assert run.work() == []
     assert run.final.results[0].message.startswith("skipped")
+
+
+def test_a_lone_object_is_validated_by_its_own_apply_without_a_separate_dry_run() -> None:
+    step = syncstate.advance(request(), observed([obj("ConfigMap", "a")]))
+    assert step.checks == ()
+    assert [(type(a).__name__, a.key.name, a.validates) for a in step.actions] == [  # type: ignore[union-attr]
+        ("Apply", "a", True)
+    ]
+    assert drive(request(), [obj("ConfigMap", "a")]).final.phase is OperationPhase.SUCCEEDED
+
+
+def test_a_lone_object_that_fails_to_apply_fails_as_its_dry_run_would_have() -> None:
+    world = World(fail=lambda a: "bad field" if a.key.name == "a" else None)  # type: ignore[union-attr]
+    run = drive(request(), [obj("ConfigMap", "a")], world)
+    assert run.final.phase is OperationPhase.FAILED
+    assert run.final.message == "one or more objects failed to apply (dry run), reason: bad field"
+    assert [(r.status, r.hook_phase) for r in run.final.results] == [(ResultCode.SYNC_FAILED, None)]
+    assert run.worlds[-1].live == {}
+
+
+def test_objects_with_company_are_all_dry_run_before_any_is_written() -> None:
+    for desired in (
+        [obj("ConfigMap", "a"), obj("ConfigMap", "b")],
+        [obj("ConfigMap", "a"), obj("Job", "on-fail", hook="SyncFail")],
+        [obj("Job", "h", hook="Sync")],
+    ):
+        step = syncstate.advance(request(), observed(desired))
+        assert step.checks, desired
+        assert not any(getattr(a, "validates", False) for a in step.actions)
+    live = {key(obj("Secret", "gone")): obj("Secret", "gone")}
+    with_prune = syncstate.advance(
+        request(prune=True), observed([obj("ConfigMap", "a")], live=live)
+    )
+    assert [c.key.name for c in with_prune.checks] == ["a"]

@@ -179,7 +179,9 @@ def test_objects_are_written_as_their_options_say() -> None:
 def test_server_side_apply_is_the_default() -> None:
     step = syncstate.advance(request(), observed([obj("ConfigMap", "a")]))
     assert step.actions == (
-        act.Apply(key(obj("ConfigMap", "a")), SyncPhase.SYNC, obj("ConfigMap", "a")),
+        act.Apply(
+            key(obj("ConfigMap", "a")), SyncPhase.SYNC, obj("ConfigMap", "a"), validates=True
+        ),
     )
     assert isinstance(step.actions[0], act.Apply) and step.actions[0].server_side
     off = syncstate.advance(
