@@ -144,9 +144,13 @@ class SyncRunner:
             retry_count=0,
             sync_result=_sync_result(app, comparison.revisions, ()),
         )
-        await self._save(app, state)
+        # Not written yet: the pass's first write carries it with its results (or the final
+        # state), so a sync finished in one pass costs one status write. A crash before that
+        # write only repeats the (idempotent) pass.
         app = _with_state(app, state)
-        return await self._advance(app, project, operation, state, now, comparison=comparison)
+        return await self._advance(
+            app, project, operation, state, now, comparison=comparison, unsaved=True
+        )
 
     async def _maybe_restart_retry(
         self,
@@ -173,8 +177,7 @@ class SyncRunner:
                 "message": f"retrying (attempt #{retries})",
             }
         )
-        await self._save(app, restarted)
-        return await self._advance(app, project, operation, restarted, now)
+        return await self._advance(app, project, operation, restarted, now, unsaved=True)
 
     async def _advance(
         self,
@@ -185,7 +188,9 @@ class SyncRunner:
         now: datetime.datetime,
         *,
         comparison: Comparison | None = None,
+        unsaved: bool = False,
     ) -> Pass:
+        """One pass of the state machine; ``unsaved``: ``state`` is not stored yet."""
         sync = operation.sync or SyncOperation()
         target = _at_operation_revision(app, operation)
         pinned = _pinned(state)
@@ -246,7 +251,18 @@ class SyncRunner:
         phase = step.phase
         if failed_checks and not phase.completed:
             # The dry-run failures are recorded: the next pass fails the operation with them.
-            return await self._progress(app, state, results, "dry run failed", 0.0)
+            return await self._progress(app, state, results, "dry run failed", 0.0, unsaved)
+        wrote = any(not isinstance(a, act.Wait) for a in step.actions)
+        if not phase.completed and wrote and not step.delay:
+            # Argo CD ends a sync right after applying its final wave (no hooks there); ask the
+            # core at once with what the writes returned instead of a pass later, which would
+            # cost a status write, a comparison and a dry run of what was just applied.
+            after = syncstate.advance(
+                request, self._reobserve(observed, comparison, results, request)
+            )
+            if after.phase is OperationPhase.SUCCEEDED:
+                results = await self._perform(after.actions, after.results)
+                step, phase = after, after.phase
         if phase.completed:
             return await self._finish(
                 app,
@@ -261,9 +277,40 @@ class SyncRunner:
         if delay > 0:
             # The pause between waves holds whatever wakes the app next (cluster events too).
             self._not_before[(app.namespace, app.name)] = now + step.delay
-        wrote = any(not isinstance(a, act.Wait) for a in step.actions)
         return await self._progress(
-            app, state, results, step.message, 0.0 if wrote and not delay else (delay or 1.0)
+            app,
+            state,
+            results,
+            step.message,
+            0.0 if wrote and not delay else (delay or 1.0),
+            unsaved,
+        )
+
+    def _reobserve(
+        self,
+        observed: plan.Observed,
+        comparison: Comparison,
+        results: tuple[syncresults.ResourceResult, ...],
+        request: plan.Request,
+    ) -> plan.Observed:
+        """``observed`` after this pass's writes: their responses and results."""
+        live = dict(observed.live)
+        verdicts = dict(observed.health)
+        for resource in comparison.resources:
+            obj = self._freshest(resource.key, resource.live)
+            if obj is None:
+                live.pop(resource.key, None)
+                verdicts.pop(resource.key, None)
+            elif obj is not live.get(resource.key):
+                live[resource.key] = obj
+                verdicts[resource.key] = health.assess(obj)
+        namespace_key = ResourceKey("", "Namespace", "", request.destination_namespace)
+        return dataclasses.replace(
+            observed,
+            live=live,
+            health=verdicts,
+            results=results,
+            namespace_live=self._freshest(namespace_key, self._live.manifest(namespace_key)),
         )
 
     def _observe(
@@ -472,12 +519,13 @@ class SyncRunner:
         results: tuple[syncresults.ResourceResult, ...],
         message: str,
         requeue_after: float,
+        unsaved: bool = False,
     ) -> Pass:
         sync_result = (state.sync_result or SyncOperationResult()).model_copy(
             update={"resources": [_to_model(r) for r in results]}
         )
         updated = state.model_copy(update={"message": message, "sync_result": sync_result})
-        if updated != state:
+        if unsaved or updated != state:
             await self._save(app, updated)
         return Pass(OperationPhase.RUNNING, message, False, min(requeue_after, MAX_WAIT_S))
 
