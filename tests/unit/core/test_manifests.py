@@ -180,3 +180,94 @@ def test_arbitrary_text_parses_to_objects_or_fails_with_a_clean_error(text):
     else:
         assert all(isinstance(o, dict) for o in objects)
         orjson.dumps(objects)  # everything parsed has a JSON form
+
+
+TOOL_OUTPUT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  labels:
+    app.kubernetes.io/name: x
+  name: x
+  namespace: kubeflow
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+      - args:
+        - --port=8080
+        env:
+        - name: ENABLED
+          value: "true"
+        image: ghcr.io/x/y:v1.0
+        resources:
+          limits:
+            cpu: 500m
+            memory: 1.5Gi
+      volumes:
+      - configMap:
+          defaultMode: 0644
+        name: config
+---
+apiVersion: v1
+data:
+  script.sh: |
+    #!/bin/sh
+    echo "on: yes"
+kind: ConfigMap
+metadata:
+  name: y
+optional: ~
+ratio: 0.5
+enabled: yes
+"""
+
+
+def test_tool_output_is_built_from_parser_events_without_the_general_path(monkeypatch):
+    def general(*args):
+        raise AssertionError("plain tool output went through the general path")
+
+    monkeypatch.setattr(manifests, "_parse_composed", general)
+    deployment, config = manifests.parse_yaml(TOOL_OUTPUT, "out")
+    assert deployment["spec"]["template"]["spec"]["volumes"][0]["configMap"]["defaultMode"] == 420
+    assert config["data"]["script.sh"] == '#!/bin/sh\necho "on: yes"\n'
+    assert (config["optional"], config["ratio"], config["enabled"]) == (None, 0.5, True)
+
+
+def outcome(parse, text):
+    try:
+        return orjson.dumps(parse(text, "x.yaml", manifests.DEFAULT_LIMITS))
+    except InvalidInputError as err:
+        return str(err)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list("ab:-[]{}&*!?|>'\"#\n ,0123.x=~<")), max_size=80)
+    | st.builds(
+        lambda obj: yaml.safe_dump({**obj, "kind": "X"}), st.dictionaries(WORDS, JSON_VALUES)
+    )
+)
+def test_the_event_path_gives_the_general_paths_objects_and_errors(text):
+    assert outcome(manifests.parse_yaml, text) == outcome(manifests._parse_composed, text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(f"kind: X\nv: {scalar}\n" for scalar, _ in DIALECT_CASES),
+        "kind: X\non: 1\n3: a\nnull: b\n",
+        "kind: X\n1: a\ntrue: b\n",
+        "kind: X\na: 1\na: {b: 2}\n",
+        "kind: X\nb: &b {a: 1}\nc:\n  <<: *b\n",
+        "kind: X\nv: 0b_\n",
+        "kind: List\nitems: [{kind: A}, 2]\n",
+        "kind: A\n---\n[1]\n",
+        "--- !!map\nkind: A\n",
+        "kind: X\nv: !!str 1\n",
+        billion_laughs(3),
+    ],
+)
+def test_streams_the_event_path_leaves_alone_parse_as_before(text):
+    assert outcome(manifests.parse_yaml, text) == outcome(manifests._parse_composed, text)
