@@ -10,10 +10,12 @@ import dataclasses
 import difflib
 import enum
 import functools
-from collections.abc import Collection, Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Collection, Hashable, Iterable, Mapping, MutableMapping, Sequence
 from typing import Any
 
 import jsonpatch
+import orjson
 import yaml
 
 from tether.core import hooks, ignore, managedfields, normalize, ordering, secrets, tracking
@@ -22,6 +24,7 @@ from tether.model.resources import (
     MutableManifest,
     ResourceKey,
     annotation,
+    metadata_of,
     version_of,
 )
 from tether.model.status import Health, SyncStatus
@@ -140,6 +143,115 @@ def compare(
         reason = DiffReason.TWO_WAY
     modified = normalize.canonical_json(predicted_n) != normalize.canonical_json(live_n)
     return _result(key, modified, reason, live_n, predicted_n, options)
+
+
+# --- Memoised comparison -------------------------------------------------------------------
+
+Memo = MutableMapping[Hashable, ResourceDiff]
+"""Where ``compare_memoised`` keeps results; the caller bounds it (an LRU)."""
+
+
+def digest(obj: Manifest) -> str:
+    """A digest of an object's content: equal objects give equal digests, whatever the key order."""
+    return hashlib.blake2b(
+        orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
+
+
+def live_identity(live: Manifest) -> tuple[str, ...]:
+    """What identifies the content of a live object, cheaply.
+
+    The API server gives every write a new ``resourceVersion``, so uid and resourceVersion name
+    one content; ``apiVersion`` is added because the same stored object reads differently through
+    another served version. An object without a resourceVersion (not from a server) is digested.
+    """
+    meta = metadata_of(live)
+    version = meta.get("resourceVersion")
+    if not version:
+        return ("digest", digest(live))
+    return ("version", str(live.get("apiVersion", "")), str(meta.get("uid", "")), str(version))
+
+
+def memo_key(
+    desired: Manifest | None,
+    live: Manifest | None,
+    *,
+    predicted: Manifest | None = None,
+    rules: Sequence[ignore.IgnoreRule] = (),
+    jq: ignore.JqEvaluator | None = None,
+    options: DiffOptions = DiffOptions(),
+    tracked_by: tracking.Tracking | None = None,
+    desired_digest: str | None = None,
+    predicted_digest: str | None = None,
+) -> Hashable:
+    """A key naming everything ``compare`` reads, so equal keys mean equal results.
+
+    ``desired_digest`` and ``predicted_digest``, when given, must be ``digest`` of those objects
+    (callers that already hashed them for another cache save the work).
+    """
+    subject = desired if desired is not None else live
+    if subject is None:
+        raise ValueError("compare needs a desired or a live object")
+    if desired is not None and desired_digest is None:
+        desired_digest = digest(desired)
+    if predicted is not None and predicted_digest is None:
+        predicted_digest = digest(predicted)
+    return (
+        ResourceKey.of(subject),
+        desired_digest if desired is not None else None,
+        live_identity(live) if live is not None else None,
+        predicted_digest if predicted is not None else None,
+        tuple(rules),
+        jq,
+        options,
+        tracked_by,
+    )
+
+
+def compare_memoised(
+    memo: Memo,
+    desired: Manifest | None,
+    live: Manifest | None,
+    *,
+    predicted: Manifest | None = None,
+    rules: Sequence[ignore.IgnoreRule] = (),
+    jq: ignore.JqEvaluator | None = None,
+    options: DiffOptions = DiffOptions(),
+    tracked_by: tracking.Tracking | None = None,
+    desired_digest: str | None = None,
+    predicted_digest: str | None = None,
+) -> ResourceDiff:
+    """``compare``, answered from ``memo`` when nothing it reads has changed.
+
+    An unchanged pair (the common case of a periodic resync) then costs a digest and a lookup
+    instead of normalising, stripping and masking both objects again. Results are shared between
+    calls, which is safe because nothing mutates a ``ResourceDiff``. Errors are never memoised.
+    """
+    key = memo_key(
+        desired,
+        live,
+        predicted=predicted,
+        rules=rules,
+        jq=jq,
+        options=options,
+        tracked_by=tracked_by,
+        desired_digest=desired_digest,
+        predicted_digest=predicted_digest,
+    )
+    found = memo.get(key)
+    if found is not None:
+        return found
+    result = compare(
+        desired,
+        live,
+        predicted=predicted,
+        rules=rules,
+        jq=jq,
+        options=options,
+        tracked_by=tracked_by,
+    )
+    memo[key] = result
+    return result
 
 
 def without_webhook_mutations(live: Manifest, predicted: Manifest, manager: str) -> Manifest:

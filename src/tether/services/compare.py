@@ -2,20 +2,19 @@
 
 The result carries everything a status needs and everything a sync needs. Live state comes from
 the watch-fed cache; the only requests are server-side-apply dry runs, cached by the desired
-object's digest and the live resourceVersion, so an unchanged app costs no request at all.
+object's digest and the live resourceVersion, so an unchanged app costs no request at all. Each
+resource's diff is memoised on everything it reads, so an unchanged app costs little CPU too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import cachetools
-import orjson
 
 from tether import ports
 from tether.core import diff, health, ignore, normalize, policy, tracking, tree
@@ -38,6 +37,11 @@ log = logging.getLogger(__name__)
 
 DRY_RUN_CACHE_SIZE = 50_000
 """Dry-run results kept: about one per managed object for a large installation."""
+
+DIFF_CACHE_SIZE = 50_000
+"""Per-resource comparison results kept (``diff.compare_memoised``): one per managed object, like
+the dry runs. Each holds the normalised live and predicted objects, which the controller's last
+comparison of each app holds anyway, so the extra memory is only superseded results."""
 
 CONTROL_OBJECTS = (
     # Applications and projects are the controller's own objects, not workloads anyone forgot.
@@ -83,6 +87,14 @@ class Comparison:
         return [r for r in self.resources if r.status.counts]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Prediction:
+    """A dry-run result and its ``diff.digest``."""
+
+    obj: dict[str, Any]
+    digest: str
+
+
 class Comparer:
     """Compares Applications; one per process, shared by the controller and the CLI."""
 
@@ -105,8 +117,11 @@ class Comparer:
         self._jq = jq
         self._system_rules = tuple(system_rules)
         self._options = diff.DiffOptions(field_manager=field_manager)
-        self._dry_runs: cachetools.LRUCache[tuple[ResourceKey, str, str], dict[str, Any]] = (
+        self._dry_runs: cachetools.LRUCache[tuple[ResourceKey, str, str], _Prediction] = (
             cachetools.LRUCache(DRY_RUN_CACHE_SIZE)
+        )
+        self._diffs: cachetools.LRUCache[Hashable, diff.ResourceDiff] = cachetools.LRUCache(
+            DIFF_CACHE_SIZE
         )
         self._slots = asyncio.Semaphore(DRY_RUN_PARALLELISM)
 
@@ -195,7 +210,7 @@ class Comparer:
     async def _pair_and_diff(
         self, app: Application, desired: Sequence[dict[str, Any]], instance: str
     ) -> list[ResourceState]:
-        rules = self.ignore_rules(app)
+        rules = tuple(self.ignore_rules(app))
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
         for key in self._live.managed_by(instance):
@@ -212,15 +227,19 @@ class Comparer:
         async def one(key: ResourceKey) -> ResourceState:
             want = desired_by_key.get(key)
             have = live_by_key.get(key)
-            predicted = await self._predict(key, want, have)
-            result = diff.compare(
+            desired_digest = diff.digest(want) if want is not None else None
+            prediction = await self._predict(key, want, have, desired_digest)
+            result = diff.compare_memoised(
+                self._diffs,
                 want,
                 have,
-                predicted=predicted,
+                predicted=prediction.obj if prediction else None,
                 rules=rules,
                 jq=self._jq,
                 options=self._options,
                 tracked_by=tracking.DEFAULT_TRACKING,
+                desired_digest=desired_digest,
+                predicted_digest=prediction.digest if prediction else None,
             )
             status = diff.resource_status(result, want, have)
             verdict = (
@@ -290,18 +309,19 @@ class Comparer:
         return tuple(out)
 
     async def _predict(
-        self, key: ResourceKey, desired: Mapping[str, Any] | None, live: Mapping[str, Any] | None
-    ) -> dict[str, Any] | None:
+        self,
+        key: ResourceKey,
+        desired: Mapping[str, Any] | None,
+        live: Mapping[str, Any] | None,
+        desired_digest: str | None,
+    ) -> _Prediction | None:
         """The server-side dry-run result of ``desired``, cached by content and live version."""
-        if desired is None or live is None:
+        if desired is None or live is None or desired_digest is None:
             return None
         if self._live.preferred_version(key.group_kind) is None:
             return None  # the kind is not served (yet): compare the fields Git sets
-        digest = hashlib.blake2b(
-            orjson.dumps(desired, option=orjson.OPT_SORT_KEYS), digest_size=16
-        ).hexdigest()
         live_version = str(metadata_of(live).get("resourceVersion", ""))
-        cache_key = (key, digest, live_version)
+        cache_key = (key, desired_digest, live_version)
         cached = self._dry_runs.get(cache_key)
         if cached is not None:
             return cached
@@ -317,8 +337,10 @@ class Comparer:
                 # comparison itself stays usable.
                 log.info("dry run of %s failed: %s", key, err)
                 return None
-        self._dry_runs[cache_key] = predicted
-        return predicted
+        # Hashed once here, so the comparison memo keys on it without hashing it every resync.
+        prediction = _Prediction(predicted, diff.digest(predicted))
+        self._dry_runs[cache_key] = prediction
+        return prediction
 
 
 def health_of(live: Manifest) -> Health | None:
