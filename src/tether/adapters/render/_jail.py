@@ -17,6 +17,8 @@ SKIPPED_DIRS = frozenset({".git"})
 """Git metadata is not content; its links (hooks, alternates) are not the user's files."""
 
 _scanned: set[str] = set()
+_scanning: dict[str, threading.Lock] = {}
+"""Per checkout being scanned, the lock its other renders wait on."""
 _scanned_lock = threading.Lock()
 
 
@@ -36,14 +38,32 @@ def source_dir(root: str, path: str) -> str:
 def scan_symlinks(root: str) -> None:
     """Refuse a checkout holding any symlink that resolves outside it (Argo CD does the same).
 
-    Read-only checkouts are immutable per commit, so each is scanned once per process; a
-    writable tree (a local working copy) is scanned on every render.
+    Read-only checkouts are immutable per commit, so each is scanned once per process (renders
+    of a commit that arrive together wait for the one scan); a writable tree (a local working
+    copy) is scanned on every render.
     """
     real_root = os.path.realpath(root)
-    immutable = not stat.S_IMODE(os.stat(real_root).st_mode) & 0o222
+    if stat.S_IMODE(os.stat(real_root).st_mode) & 0o222:
+        _scan(real_root)
+        return
     with _scanned_lock:
         if real_root in _scanned:
             return
+        lock = _scanning.setdefault(real_root, threading.Lock())
+    with lock:
+        with _scanned_lock:
+            if real_root in _scanned:
+                return
+        try:
+            _scan(real_root)
+            with _scanned_lock:
+                _scanned.add(real_root)
+        finally:
+            with _scanned_lock:
+                _scanning.pop(real_root, None)
+
+
+def _scan(real_root: str) -> None:
     for directory, dirs, files in os.walk(real_root):
         dirs[:] = [d for d in dirs if d not in SKIPPED_DIRS]
         for name in (*dirs, *files):
@@ -56,9 +76,6 @@ def scan_symlinks(root: str) -> None:
                 raise InvalidInputError(
                     f"{rel}: out-of-bounds symlink (resolves outside the repository)"
                 )
-    if immutable:
-        with _scanned_lock:
-            _scanned.add(real_root)
 
 
 def scrub(message: str, *paths: str) -> str:

@@ -46,16 +46,19 @@ class Renderer:
         """``helm`` and ``kustomize`` versions, asked once per process."""
         async with self._versions_lock:
             if self._versions is None:
-                versions = {}
-                for tool, args in VERSION_COMMANDS.items():
-                    try:
-                        done = await _process.run([self._tools.path_of(tool), *args], timeout=30)
-                        versions[tool] = done.stdout.decode(errors="replace").strip()[:80]
-                    except (TetherError, _process.ProcessError, OSError):
-                        # A missing tool fails the renders that need it, not every render.
-                        versions[tool] = "unavailable"
-                self._versions = versions
+                # Together: the first render of a process waits for both.
+                found = await asyncio.gather(
+                    *(self._version(t, a) for t, a in VERSION_COMMANDS.items())
+                )
+                self._versions = dict(zip(VERSION_COMMANDS, found, strict=True))
             return dict(self._versions)
+
+    async def _version(self, tool: str, args: tuple[str, ...]) -> str:
+        try:
+            done = await _process.run([self._tools.path_of(tool), *args], timeout=30)
+        except (TetherError, _process.ProcessError, OSError):
+            return "unavailable"  # a missing tool fails the renders that need it, not every render
+        return done.stdout.decode(errors="replace").strip()[:80]
 
     async def render(self, request: sources.RenderRequest) -> list[dict[str, Any]]:
         """All objects of one source, in the tool's order.
