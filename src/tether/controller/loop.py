@@ -78,6 +78,11 @@ class Controller:
         self._unsubscribe: Any = None
         self._events = EventRecorder(rt.cluster, rt.settings.status_field_manager)
         self._reconciled: dict[AppKey, Any] = {}
+        self._desired_by: dict[ResourceKey, set[AppKey]] = {}
+        """Which apps' last good comparison wanted each object. Tracking alone misses some:
+        CRDs carry none (Argo CD never tracks them), and an object created by someone else is
+        untracked until synced; their changes must still reach the apps that want them."""
+        self._desires: dict[AppKey, frozenset[ResourceKey]] = {}
         self._credentials_task: asyncio.Task[None] | None = None
 
     # Triggers.
@@ -99,10 +104,12 @@ class Controller:
         is_app = key.group_kind == APPLICATION
         if is_app and key.namespace in self.settings.app_namespaces:
             self.queue.add((key.namespace, key.name))
-        # The apps whose trees hold the object re-compare; a child Application is such an
-        # object for its parent (app of apps), and an app never refreshes for its own object.
-        for instance in change.apps:
-            app_key = self._app_of_instance(instance)
+        # The apps whose trees hold the object or whose Git wants it re-compare; a child
+        # Application is such an object for its parent (app of apps), and an app never
+        # refreshes for its own object.
+        wanting = {self._app_of_instance(instance) for instance in change.apps}
+        wanting.update(self._desired_by.get(key, ()))
+        for app_key in wanting:
             if app_key is None or (is_app and app_key == (key.namespace, key.name)):
                 continue
             level = max(
@@ -198,6 +205,12 @@ class Controller:
             )
         if app.operation is not None:
             outcome = await self.rt.syncer.step(app, project)
+            log.debug(
+                "%s/%s: operation %s, again in %s s",
+                *key,
+                outcome.phase.value,
+                outcome.requeue_after,
+            )
             if outcome.completed:
                 self.metrics.syncs[outcome.phase.value] = (
                     self.metrics.syncs.get(outcome.phase.value, 0) + 1
@@ -218,7 +231,9 @@ class Controller:
             requested=requested,
         )
         if decision is None:
+            log.debug("%s/%s: no refresh due", *key)
             return self._resync_delay(app)
+        log.debug("%s/%s: refresh level %d: %s", *key, decision.level, decision.reason)
         pinned: list[str] | None = None
         if decision.level <= refresh.Level.RECENT and app.status and app.status.sync:
             pinned = list(
@@ -234,6 +249,9 @@ class Controller:
         )
         if comparison.desired_known:
             self._last_good[key] = comparison
+            self._remember_desired(
+                key, frozenset(r.key for r in comparison.resources if r.desired is not None)
+            )
         if decision.level >= refresh.Level.LATEST:
             self._reconciled[key] = self._now()
         patch = appstatus.status_patch(
@@ -276,6 +294,7 @@ class Controller:
             )
             return False
         if decision.operation is None:
+            log.debug("%s: no automated sync: %s", app.qualified_name, decision.reason)
             if decision.recheck_at is not None:
                 wait = max(0.0, (decision.recheck_at - self._now()).total_seconds())
                 self.queue.add((app.namespace, app.name), wait)
@@ -339,6 +358,25 @@ class Controller:
         self._requested.pop(key, None)
         self._last_good.pop(key, None)
         self._reconciled.pop(key, None)
+        self._remember_desired(key, frozenset())
+
+    def _remember_desired(self, app: AppKey, keys: frozenset[ResourceKey]) -> None:
+        """Record what the app's Git wants now, updating the reverse index by difference."""
+        before = self._desires.get(app, frozenset())
+        if keys == before:
+            return
+        for gone in before - keys:
+            apps = self._desired_by.get(gone)
+            if apps is not None:
+                apps.discard(app)
+                if not apps:
+                    del self._desired_by[gone]
+        for new in keys - before:
+            self._desired_by.setdefault(new, set()).add(app)
+        if keys:
+            self._desires[app] = keys
+        else:
+            self._desires.pop(app, None)
 
     def _with_reconciled(self, key: AppKey, app: Application) -> Application:
         """The app as if its last no-change refresh had been written (it is not, on purpose)."""
