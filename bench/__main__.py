@@ -87,10 +87,10 @@ async def main() -> report.Results:
     finally:
         results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         report.write(results, RESULTS)
-        if not env.PROFILE:
+        if not (env.PROFILE or env.KEEP):
             shutil.rmtree(workdir, ignore_errors=True)
         else:
-            env.log(f"profiles kept in {workdir}")
+            env.log(f"logs, timelines and profiles kept in {workdir}")
     return results
 
 

@@ -58,6 +58,9 @@ def main() -> None:
         level=os.environ.get("BENCH_CONTROLLER_LOG", "WARNING"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # tether's own DEBUG lines, not the HTTP stack's per-frame ones.
+    for noisy in ("httpcore", "hpack", "h2"):
+        logging.getLogger(noisy).setLevel(logging.INFO)
     if not args.profile:
         asyncio.run(_run(args))
         return

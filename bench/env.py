@@ -42,6 +42,9 @@ CORPUS = pathlib.Path(
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 """Run the controller under cProfile and keep ``*.prof`` files in the work directory."""
 
+KEEP = os.environ.get("BENCH_KEEP") == "1"
+"""Keep the work directory (controller logs, S6's timeline) instead of removing it."""
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 

@@ -17,6 +17,7 @@ import pathlib
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from bench import env
@@ -97,6 +98,7 @@ async def tether_bootstrap(
         cache_dir=workdir / "cache-s6",
     )
     kube = env.client(kubeconfig)
+    timeline = (workdir / "timeline.txt").open("w")
     try:
         started = time.perf_counter()
         env.run(
@@ -115,6 +117,7 @@ async def tether_bootstrap(
         applied_s: float | None = None
         synced_s: float | None = None
         last: dict[str, Any] = {}
+        seen: dict[str, str] = {}
         while time.perf_counter() - started < TETHER_TIMEOUT_S and synced_s is None:
             items, _ = await kube.list(API, "Application", env.APP_NAMESPACE)
             children = [i for i in items if i["metadata"]["name"] != "kubeflow"]
@@ -126,6 +129,7 @@ async def tether_bootstrap(
             healthy = sum(1 for s in states if (s.get("health") or {}).get("status") == "Healthy")
             last = {"children": len(children), "synced": synced, "healthy": healthy, "done": done}
             now = time.perf_counter() - started
+            _record_transitions(timeline, now, items, seen)
             if applied_s is None and len(children) >= 27 and done == len(children):
                 applied_s = now
                 env.log(f"S6 tether: every child synced once after {now:.0f} s")
@@ -143,8 +147,31 @@ async def tether_bootstrap(
             "controller_rss_mib": controller.stats().rss_mib,
         }
     finally:
+        timeline.close()
         await kube.aclose()
         controller.stop()
+
+
+def _record_transitions(
+    timeline: Any, now: float, items: Sequence[dict[str, Any]], seen: dict[str, str]
+) -> None:
+    """Write one line per Application whose sync, health, operation or conditions changed:
+    the timeline shows which step of the bootstrap waited and for how long."""
+    for item in items:
+        status = item.get("status") or {}
+        state = " ".join(
+            (
+                (status.get("sync") or {}).get("status", "-"),
+                (status.get("health") or {}).get("status", "-"),
+                (status.get("operationState") or {}).get("phase", "-"),
+                ",".join(sorted(c.get("type", "") for c in status.get("conditions") or [])) or "-",
+            )
+        )
+        name = item["metadata"]["name"]
+        if seen.get(name) != state:
+            seen[name] = state
+            timeline.write(f"{now:7.1f} {name:40} {state}\n")
+    timeline.flush()
 
 
 async def run(workdir: pathlib.Path) -> dict[str, Any]:
