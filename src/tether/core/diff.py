@@ -125,8 +125,9 @@ def compare(
     ignores = ignore.prepare(rules, key, live)
 
     def prepare(obj: Manifest) -> MutableManifest:
+        # The one copy of each side: everything after it changes the copy in place.
         normalized = normalize.normalize(obj, options.normalize)
-        return normalized if ignores.empty else ignore.strip(normalized, ignores, jq)
+        return normalized if ignores.empty else ignore.strip_in_place(normalized, ignores, jq)
 
     if desired is None:
         return _result(key, False, DiffReason.EXTRANEOUS, prepare(subject), None, options)
@@ -268,8 +269,10 @@ def without_webhook_mutations(live: Manifest, predicted: Manifest, manager: str)
         for path in managedfields.paths(managedfields.owned_by(live, {manager}))
         if not managedfields.lookup(predicted, path)[0]
     ]
-    base = managedfields.remove(live, managedfields.from_paths(dropped))
-    merged: MutableManifest = managedfields.graft(base, predicted, applied)
+    # graft copies only along the paths it writes, so with nothing to drop the result may share
+    # the rest with ``live``: callers must not change it in place (compare normalises a copy).
+    base = managedfields.remove(live, managedfields.from_paths(dropped)) if dropped else live
+    merged: Manifest = managedfields.graft(base, predicted, applied)
     return merged
 
 
@@ -291,16 +294,18 @@ def _result(
     predicted: MutableManifest | None,
     options: DiffOptions,
 ) -> ResourceDiff:
-    # Mask first: the patch and the text are built only from masked objects.
-    live_m, predicted_m = secrets.mask_pair(
-        live, predicted, sensitive_annotations=options.sensitive_annotations
-    )
+    # Mask first: the patch and the text are built only from masked objects. With nothing to
+    # mask, mask_pair would only copy objects built for this result alone.
+    if options.sensitive_annotations or secrets.is_secret(live) or secrets.is_secret(predicted):
+        live, predicted = secrets.mask_pair(
+            live, predicted, sensitive_annotations=options.sensitive_annotations
+        )
     return ResourceDiff(
         key=key,
         modified=modified,
         reason=reason,
-        normalized_live=live_m,
-        predicted_live=predicted_m,
+        normalized_live=live,
+        predicted_live=predicted,
     )
 
 

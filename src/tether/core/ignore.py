@@ -146,7 +146,17 @@ def strip(obj: Manifest, ignores: Ignores, jq: JqEvaluator | None = None) -> Mut
         JqTimeoutError: an expression ran past the evaluator's deadline.
         InvalidInputError: jq expressions are configured but no evaluator was given.
     """
-    out: MutableManifest = normalize.copy_manifest(obj)
+    return strip_in_place(normalize.copy_manifest(obj), ignores, jq)
+
+
+def strip_in_place(
+    obj: MutableManifest, ignores: Ignores, jq: JqEvaluator | None = None
+) -> MutableManifest:
+    """``strip`` without the first copy, for an object the caller owns.
+
+    ``obj`` may be changed, and the result may be another object (a jq result): use the result.
+    """
+    out = obj
     for pointer in ignores.json_pointers:
         try:
             out = jsonpatch.JsonPatch([{"op": "remove", "path": pointer}]).apply(out, in_place=True)
@@ -163,7 +173,7 @@ def strip(obj: Manifest, ignores: Ignores, jq: JqEvaluator | None = None) -> Mut
             if isinstance(result, dict):
                 out = result
     if not ignores.owned.empty:
-        out = managedfields.remove(out, ignores.owned)
+        out = managedfields.remove_in_place(out, ignores.owned)
     return out
 
 

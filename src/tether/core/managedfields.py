@@ -203,9 +203,13 @@ def remove(obj: Manifest, fieldset: FieldSet) -> MutableManifest:
     A member node removes the whole value; a non-member node only recurses, so containers stay
     when just some of their fields are owned.
     """
-    out: MutableManifest = normalize.copy_manifest(obj)
-    _remove(out, fieldset)
-    return out
+    return remove_in_place(normalize.copy_manifest(obj), fieldset)
+
+
+def remove_in_place(obj: MutableManifest, fieldset: FieldSet) -> MutableManifest:
+    """``remove`` without the copy, for an object the caller owns; returns it."""
+    _remove(obj, fieldset)
+    return obj
 
 
 def _remove(value: Any, node: FieldSet) -> None:

@@ -232,8 +232,22 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+_IMMUTABLE = frozenset({str, int, float, bool, type(None)})
+"""Leaf types a copy can share: checking ``type`` first skips the slow ABC ``isinstance``."""
+
+
 def json_copy(value: Any) -> Any:
     """A deep copy of a JSON-like value (maps become dicts); several times faster than deepcopy."""
+    kind = type(value)
+    if kind is dict:
+        return {
+            key: item if type(item) in _IMMUTABLE else json_copy(item)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [item if type(item) in _IMMUTABLE else json_copy(item) for item in value]
+    if kind in _IMMUTABLE:
+        return value
     if isinstance(value, Mapping):
         return {key: json_copy(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -243,7 +257,7 @@ def json_copy(value: Any) -> Any:
 
 def copy_manifest(obj: Manifest) -> MutableManifest:
     """A deep, mutable copy of one object."""
-    return {key: json_copy(item) for key, item in obj.items()}
+    return {key: item if type(item) in _IMMUTABLE else json_copy(item) for key, item in obj.items()}
 
 
 def canonical_json(value: Any) -> str:

@@ -197,19 +197,20 @@ def stamp(
 
 def normalize_live_tracking(
     live: Manifest, desired: Manifest, tracking: Tracking = DEFAULT_TRACKING
-) -> MutableManifest:
+) -> Manifest:
     """Pre-diff: a live object tracked by label only gets ``desired``'s annotation.
 
     So switching an installation from the label to the annotation method does not make every
     resource OutOfSync. The label goes too when ``desired`` has none. Existing annotations stay.
+    ``live`` itself comes back when nothing changes (the diff copies it anyway).
     """
-    out: MutableManifest = normalize.copy_manifest(live)
     if not tracking.method.uses_annotation or is_crd(live):
-        return out
+        return live
     label = labels_of(live).get(tracking.label_key)
     wanted = annotation(desired, TRACKING_ID)
     if not label or annotation(live, TRACKING_ID) or not wanted:
-        return out
+        return live
+    out: MutableManifest = normalize.copy_manifest(live)
     metadata = out.setdefault("metadata", {})
     annotations = metadata.get("annotations") or {}
     annotations[TRACKING_ID] = wanted

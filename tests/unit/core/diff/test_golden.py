@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import jsonpatch
@@ -223,6 +224,34 @@ def test_each_golden_pair_compares_as_recorded(case: Case):
     if result.normalized_live is not None and result.predicted_live is not None:
         patched = jsonpatch.apply_patch(result.normalized_live, list(result.patch))
         assert patched == result.predicted_live
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_a_comparison_neither_changes_its_inputs_nor_shares_containers_with_them(case: Case):
+    fixture = case.fixture or case.name
+    sides = [load(fixture, side) for side in ("desired", "live", "predicted")]
+    before = copy.deepcopy(sides)
+    desired, live, predicted = sides
+    result = diff.compare(
+        desired, live, predicted=predicted, rules=case.rules, jq=local_jq, options=case.options
+    )
+    assert sides == before
+    for side in (result.normalized_live, result.predicted_live):
+        if side is not None:
+            _scribble(side)
+    assert sides == before
+
+
+def _scribble(value: object) -> None:
+    """Change every container in ``value``, so any container shared with an input shows."""
+    if isinstance(value, dict):
+        for item in list(value.values()):
+            _scribble(item)
+        value["scribbled"] = True
+    elif isinstance(value, list):
+        for item in value:
+            _scribble(item)
+        value.append("scribbled")
 
 
 def test_every_fixture_file_belongs_to_a_case():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 from tether.core import normalize
@@ -66,3 +67,22 @@ def test_canonical_json_ignores_key_order():
 def test_string_data_values_that_are_not_strings_are_stringified():
     secret = {"apiVersion": "v1", "kind": "Secret", "stringData": {"n": 0, "e": None}}
     assert normalize.normalize(secret)["data"] == {"n": "MA==", "e": ""}
+
+
+def test_a_json_copy_shares_no_container_with_its_source():
+    source = {"a": [{"b": [1, "x", None, True, 2.5]}, ("t", {"u": 1})], "c": {"d": {}}}
+    copied = normalize.copy_manifest(source)
+    assert copied == {"a": [{"b": [1, "x", None, True, 2.5]}, ["t", {"u": 1}]], "c": {"d": {}}}
+    copied["a"][0]["b"].append(3)
+    copied["a"][1][1]["u"] = 2
+    copied["c"]["d"]["e"] = 1
+    assert source == {"a": [{"b": [1, "x", None, True, 2.5]}, ("t", {"u": 1})], "c": {"d": {}}}
+
+
+def test_a_json_copy_turns_other_mappings_and_tuples_into_dicts_and_lists():
+    frozen = types.MappingProxyType({"k": (1, types.MappingProxyType({"v": [2]}))})
+    copied = normalize.json_copy(frozen)
+    assert copied == {"k": [1, {"v": [2]}]}
+    assert type(copied) is dict
+    assert type(copied["k"]) is list
+    assert type(copied["k"][1]) is dict
