@@ -3,7 +3,8 @@
 The 27 Applications of ``distributions/kubeflow`` (ad-hoc ones when it is missing) render from
 the corpus directory. Their desired objects (tracking included) are server-side applied first, so
 the comparison has nothing to find. Cold: a fresh ``Comparer`` (renders cached, no dry run cached)
-against one ``kubectl diff --server-side`` of the same objects. Warm: the same comparison again.
+against one ``kubectl diff --server-side`` of the same objects. Warm: the same comparison again
+(wall and CPU seconds of the bench process), then repeated for the best wall time.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from tether.settings import Settings
 
 DISTRIBUTION = pathlib.Path(__file__).resolve().parent.parent / "distributions" / "kubeflow"
 APPLY_PASSES = 12
+WARM_REPEATS = 5
+"""Warm comparisons after the measured one, for ``warm_min_s``."""
 
 
 def distribution_apps() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
@@ -175,12 +178,19 @@ async def run(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]
             profiler = cProfile.Profile() if env.PROFILE else None
             if profiler:
                 profiler.enable()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             warm = await compare_all(cold_comparer, apps, project)
             warm_s = time.perf_counter() - started
+            warm_cpu_s = time.process_time() - cpu_started
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(workdir / "s5-warm.prof")
+            # On a shared machine one wall reading is noisy: the best of a few repeats is less so.
+            repeats = []
+            for _ in range(WARM_REPEATS):
+                started = time.perf_counter()
+                await compare_all(cold_comparer, apps, project)
+                repeats.append(time.perf_counter() - started)
             warm_requests = sum(report.delta(rt.requests(), before).values())
 
             manifest = workdir / "kubeflow-desired.yaml"
@@ -193,13 +203,19 @@ async def run(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]
         jq.close()
         await kube.aclose()
     out_of_sync = sum(len(c.out_of_sync()) for c in warm)
-    env.log(f"S5: warm {warm_s * 1000:.0f} ms, cold {cold_s:.2f} s vs kubectl {kubectl_s:.2f} s")
+    warm_min_s = min([warm_s, *repeats])
+    env.log(
+        f"S5: warm {warm_s * 1000:.0f} ms ({warm_cpu_s * 1000:.0f} ms CPU, best"
+        f" {warm_min_s * 1000:.0f} ms), cold {cold_s:.2f} s vs kubectl {kubectl_s:.2f} s"
+    )
     return {
         "apps": len(apps),
         "objects": len(desired),
         "unapplied": len(unapplied),
         "not_cached": not_cached,
         "warm_s": warm_s,
+        "warm_cpu_s": warm_cpu_s,
+        "warm_min_s": warm_min_s,
         "warm_requests": warm_requests,
         "cold_s": cold_s,
         "cold_requests": cold_requests,
