@@ -5,8 +5,6 @@ Names and shapes follow Argo CD's ``v1alpha1`` types; unknown fields are kept (s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from tether.model._base import ArgoModel
 from tether.model.source import ApplicationSource
 
@@ -14,37 +12,6 @@ DEFAULT_REVISION_HISTORY_LIMIT = 10
 """History entries kept when ``spec.revisionHistoryLimit`` is unset (Argo CD's default)."""
 
 DEFAULT_PROJECT = "default"
-
-
-SYNC_OPTIONS: dict[str, str] = {
-    # The sync options Argo CD understands, as `Key=value` strings in `spec.syncPolicy.syncOptions`,
-    # `operation.sync.syncOptions` or a resource's `argocd.argoproj.io/sync-options` annotation.
-    "Prune": "false: never prune; confirm: wait for the deletion-approved annotation",
-    "Delete": "false: keep on app deletion; confirm: wait for approval",
-    "PruneLast": "true: prune after every wave has synced",
-    "PrunePropagationPolicy": "foreground | background | orphan, for prune deletes",
-    "Validate": "false: field validation Ignore instead of Strict",
-    "SkipDryRunOnMissingResource": "true: no dry-run when the kind is not known yet",
-    "ApplyOutOfSyncOnly": "true: skip resources that are already in sync",
-    "Replace": "true: replace (or create) instead of apply",
-    "Force": "true: delete and re-create on conflict",
-    "ServerSideApply": "true: server-side apply; false on a resource overrides the app",
-    "ClientSideApplyMigration": "false: keep kubectl client-side field ownership",
-    "CreateNamespace": "true: create the destination namespace",
-    "RespectIgnoreDifferences": "true: keep live values of ignored fields when syncing",
-    "FailOnSharedResource": "true: fail if another app manages a resource",
-}
-
-
-def sync_option(options: Sequence[str], key: str) -> str | None:
-    """The value of ``Key=value`` in a list of sync options (the first one wins), or None."""
-    prefix = f"{key}="
-    return next((o[len(prefix) :] for o in options if o.startswith(prefix)), None)
-
-
-def parse_sync_options_annotation(value: str) -> list[str]:
-    """The options of an ``argocd.argoproj.io/sync-options`` annotation (comma-separated)."""
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 class ApplicationDestination(ArgoModel):

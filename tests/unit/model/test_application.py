@@ -5,7 +5,8 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from tether.model import app_spec, application
+from tether.core import syncoptions
+from tether.model import application
 from tether.model.app_spec import ApplicationDestination
 from tether.model.errors import InvalidInputError
 from tether.model.source import ApplicationSource
@@ -245,20 +246,8 @@ def test_an_unknown_field_survives_a_round_trip_wherever_it_is(
 # ---- sync options -------------------------------------------------------------------------------
 
 
-def test_a_sync_option_value_is_found_by_key_and_the_first_wins() -> None:
-    options = ["CreateNamespace=true", "Prune=false", "Prune=confirm"]
-    assert app_spec.sync_option(options, "Prune") == "false"
-    assert app_spec.sync_option(options, "Replace") is None
-    assert app_spec.sync_option(["PruneLast=true"], "Prune") is None
-
-
-def test_the_sync_options_annotation_is_comma_separated() -> None:
-    value = "Prune=false, ServerSideApply=true,,"
-    assert app_spec.parse_sync_options_annotation(value) == ["Prune=false", "ServerSideApply=true"]
-
-
 def test_every_sync_option_in_the_examples_is_known() -> None:
     for name in APPLICATION_FILES:
         app = application.parse_application(load(name))
         for option in app.spec.sync_options():
-            assert option.split("=", 1)[0] in app_spec.SYNC_OPTIONS, option
+            assert option.split("=", 1)[0] in syncoptions.OPTIONS, option
