@@ -262,7 +262,14 @@ class Controller:
             now=self._now(),
             control_plane_namespace=self.settings.control_plane_namespace,
         )
-        if patch:
+        auto = (
+            autosync.decide(app, appstatus.autosync_view(comparison), now=self._now())
+            if comparison.desired_known
+            else None
+        )
+        # An automated sync's start carries the comparison's status: one write, not two.
+        merged = bool(patch) and auto is not None and auto.operation is not None
+        if patch and not merged:
             stored = await self._patch_status(key[0], key[1], patch)
             await self._events.status_changed(app, comparison)
             # Our own write moved the resourceVersion; the auto-sync write is conditional on it.
@@ -274,18 +281,25 @@ class Controller:
                     }
                 )
         started = False
-        if comparison.desired_known:
-            started = await self._auto_sync(app, comparison)
+        if auto is not None:
+            started = await self._auto_sync(app, comparison, auto, patch if merged else None)
         # Last: removing the honoured refresh request moves the resourceVersion, which the
         # conditional auto-sync write above must not trip over.
         if decision.level is refresh.Level.FORCE_RESOLVE and refresh.REFRESH_ANNOTATION in (
             app.metadata.annotations or {}
         ):
             await self._clear_refresh_annotation(app)
-        return 0.0 if started else self._resync_delay(app)
+        # A started sync wakes the app through its own watch event: a read before that event
+        # would see the app without its operation and compare (and write) again.
+        return 1.0 if started else self._resync_delay(app)
 
-    async def _auto_sync(self, app: Application, comparison: Comparison) -> bool:
-        decision = autosync.decide(app, appstatus.autosync_view(comparison), now=self._now())
+    async def _auto_sync(
+        self,
+        app: Application,
+        comparison: Comparison,
+        decision: autosync.Decision,
+        status: Mapping[str, Any] | None = None,
+    ) -> bool:
         if decision.error:
             await self._patch_status(
                 app.namespace,
@@ -311,7 +325,7 @@ class Controller:
                 patch={
                     "metadata": {"resourceVersion": app.metadata.resource_version},
                     "operation": decision.operation.to_manifest(),
-                    "status": {"operationState": None},
+                    "status": {**(status or {}).get("status", {}), "operationState": None},
                 },
                 field_manager=self.settings.status_field_manager,
             )
@@ -324,8 +338,12 @@ class Controller:
             self.queue.add(key, 0.5)
             return False
         except ClusterError as err:
+            if status:
+                raise  # the status went unwritten too: retry as for any failed status write
             log.warning("could not start the automated sync of %s: %s", app.qualified_name, err)
             return False
+        if status:
+            await self._events.status_changed(app, comparison)
         await self._events.sync_started(app, decision.reason, automated=True)
         return True
 
