@@ -5,11 +5,13 @@ The resync period is set far beyond every wait, so only a watch event can move t
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from typing import Any
 
 import pytest
 import yaml
+from lightkube import ApiError
 from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 
 from tests.support import tetherenv
@@ -59,7 +61,7 @@ async def test_a_crd_whose_names_get_accepted_later_turns_its_app_healthy_at_onc
     squatter = crd(group, "Widget", "squatters")
     wanted = crd(group, "Widget", "widgets")
     kube = tetherenv.client(crds.kubeconfig)
-    kube.create(CustomResourceDefinition.from_dict(squatter))  # type: ignore[attr-defined]
+    tetherenv.create(kube, squatter)
     repo = tetherenv.serve_repo(tmp_path / "git", {"crds/widgets.yaml": yaml.safe_dump(wanted)})
     try:
         tetherenv.create(
@@ -90,10 +92,8 @@ async def test_a_crd_whose_names_get_accepted_later_turns_its_app_healthy_at_onc
     finally:
         repo.server.stop()
         for name in (squatter["metadata"]["name"], wanted["metadata"]["name"]):
-            try:
+            with contextlib.suppress(ApiError):  # cluster-scoped: clean up for other tests
                 kube.delete(CustomResourceDefinition, name)
-            except Exception:  # noqa: BLE001 - best-effort cleanup of cluster-scoped objects
-                pass
         kube.close()
 
 
@@ -127,15 +127,15 @@ async def test_deleting_a_crd_an_app_wants_makes_the_app_out_of_sync_at_once(
             )
             kube.delete(CustomResourceDefinition, wanted["metadata"]["name"])
             await tetherenv.eventually(
-                lambda: tetherenv.app_status(kube, full_namespace, "crds")["sync"]["status"]
-                == "OutOfSync",
+                lambda: (
+                    tetherenv.app_status(kube, full_namespace, "crds")["sync"]["status"]
+                    == "OutOfSync"
+                ),
                 30,
                 "OutOfSync from the CRD's deletion event, not from a resync",
             )
     finally:
         repo.server.stop()
-        try:
+        with contextlib.suppress(ApiError):  # cluster-scoped: clean up for other tests
             kube.delete(CustomResourceDefinition, wanted["metadata"]["name"])
-        except Exception:  # noqa: BLE001 - best-effort cleanup of cluster-scoped objects
-            pass
         kube.close()
