@@ -148,8 +148,10 @@ def compare(
 
 # --- Memoised comparison -------------------------------------------------------------------
 
-Memo = MutableMapping[Hashable, ResourceDiff]
-"""Where ``compare_memoised`` keeps results; the caller bounds it (an LRU)."""
+Memo = MutableMapping[Hashable, tuple[Hashable, ResourceDiff]]
+"""Where ``compare_memoised`` keeps results: one per resource and rule set, with the key it was
+computed for, so a newer result replaces the one it supersedes instead of piling up beside it.
+The caller bounds it (an LRU)."""
 
 
 def digest(obj: Manifest) -> str:
@@ -184,7 +186,7 @@ def memo_key(
     tracked_by: tracking.Tracking | None = None,
     desired_digest: str | None = None,
     predicted_digest: str | None = None,
-) -> Hashable:
+) -> tuple[Hashable, ...]:
     """A key naming everything ``compare`` reads, so equal keys mean equal results.
 
     ``desired_digest`` and ``predicted_digest``, when given, must be ``digest`` of those objects
@@ -199,14 +201,19 @@ def memo_key(
         predicted_digest = digest(predicted)
     return (
         ResourceKey.of(subject),
-        desired_digest if desired is not None else None,
-        live_identity(live) if live is not None else None,
-        predicted_digest if predicted is not None else None,
         tuple(rules),
         jq,
         options,
         tracked_by,
+        desired_digest if desired is not None else None,
+        live_identity(live) if live is not None else None,
+        predicted_digest if predicted is not None else None,
     )
+
+
+_SLOT_LENGTH = 5
+"""The leading ``memo_key`` parts that name a memo slot: the resource and the rules, not the
+contents, which change over time."""
 
 
 def compare_memoised(
@@ -239,9 +246,10 @@ def compare_memoised(
         desired_digest=desired_digest,
         predicted_digest=predicted_digest,
     )
-    found = memo.get(key)
-    if found is not None:
-        return found
+    slot = key[:_SLOT_LENGTH]
+    found = memo.get(slot)
+    if found is not None and found[0] == key:
+        return found[1]
     result = compare(
         desired,
         live,
@@ -251,7 +259,7 @@ def compare_memoised(
         options=options,
         tracked_by=tracked_by,
     )
-    memo[key] = result
+    memo[slot] = (key, result)
     return result
 
 

@@ -39,9 +39,10 @@ DRY_RUN_CACHE_SIZE = 50_000
 """Dry-run results kept: about one per managed object for a large installation."""
 
 DIFF_CACHE_SIZE = 50_000
-"""Per-resource comparison results kept (``diff.compare_memoised``): one per managed object, like
-the dry runs. Each holds the normalised live and predicted objects, which the controller's last
-comparison of each app holds anyway, so the extra memory is only superseded results."""
+"""Per-resource comparison results kept (``diff.compare_memoised``, which keeps one per resource
+and rule set): room for every managed object of a large installation, like the dry runs. Each
+holds the normalised live and predicted objects; the controller's last comparison of each app
+holds the same results, so the memo adds little memory of its own."""
 
 CONTROL_OBJECTS = (
     # Applications and projects are the controller's own objects, not workloads anyone forgot.
@@ -120,8 +121,8 @@ class Comparer:
         self._dry_runs: cachetools.LRUCache[tuple[ResourceKey, str, str], _Prediction] = (
             cachetools.LRUCache(DRY_RUN_CACHE_SIZE)
         )
-        self._diffs: cachetools.LRUCache[Hashable, diff.ResourceDiff] = cachetools.LRUCache(
-            DIFF_CACHE_SIZE
+        self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
+            cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
         self._slots = asyncio.Semaphore(DRY_RUN_PARALLELISM)
 

@@ -70,6 +70,16 @@ def test_a_live_object_without_resource_version_is_keyed_by_its_content() -> Non
     assert memoised(memo, deployment(), deployment(replicas=5, version="")).modified
 
 
+def test_a_newer_result_replaces_the_one_it_supersedes() -> None:
+    memo: diff.Memo = {}
+    for version in range(5):
+        memoised(memo, deployment(), deployment(replicas=version, version=str(100 + version)))
+    assert len(memo) == 1
+    other_rules = (IgnoreRule(group="apps", kind="Deployment", json_pointers=("/spec/replicas",)),)
+    memoised(memo, deployment(), deployment(), rules=other_rules)
+    assert len(memo) == 2
+
+
 def test_a_changed_desired_object_is_compared_again() -> None:
     memo: diff.Memo = {}
     assert not memoised(memo, deployment(), deployment()).modified
