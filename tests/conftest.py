@@ -23,6 +23,9 @@ CLUSTER_TEST_TIMEOUT_S = 120
 
 CLUSTER_FIXTURES = {"kube_cluster": "cluster", "full_cluster": "full_cluster"}
 
+PROPERTY_TEST_TIMEOUT_S = 30
+"""A hypothesis test's whole run (its examples share one timeout)."""
+
 SLOW_TIER_TIMEOUT_S = 60
 """Integration and e2e tests run real tools; with module fixtures (servers, clusters) a 2 s
 budget fails under load. Tests that need longer say so themselves."""
@@ -41,6 +44,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         slow_tier = "/tests/integration/" in path or "/tests/e2e/" in path
         if slow_tier and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(SLOW_TIER_TIMEOUT_S))
+        # A property test runs its body dozens of times under one timeout: on a loaded
+        # 2-core CI machine, 2 s for the whole run fails tests that are not slow.
+        is_property = getattr(getattr(item, "obj", None), "is_hypothesis_test", False)
+        if is_property and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(PROPERTY_TEST_TIMEOUT_S))
         if "full_cluster" in fixtures:
             # One worker runs every full-tier test, so only one full tier starts per run.
             item.add_marker(pytest.mark.xdist_group("full-tier"))
