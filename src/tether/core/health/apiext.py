@@ -25,7 +25,7 @@ def custom_resource_definition(obj: resources.Manifest) -> Health:
     entries = _read.conditions(obj)
     if not entries:
         return progressing("Waiting for the CRD's status conditions")
-    established = False
+    established: bool | None = None
     for entry in entries:
         message = _read.text(entry, "message")
         if _read.condition_is(entry, "Terminating", "True"):
@@ -39,6 +39,13 @@ def custom_resource_definition(obj: resources.Manifest) -> Health:
                 established = True
             elif entry.get("reason") == "Installing":
                 return progressing("CRD is being installed")
+            else:
+                established = False
+    if established is None:
+        # Unlike Argo CD's Lua: the API server's controllers add their conditions one by one
+        # (the API-approval one may come first), so a young CRD without an Established
+        # condition yet is on its way, not broken. Judging it Degraded failed app-of-apps waves.
+        return progressing("Waiting for the CRD to be established")
     if not established:
         return degraded("CRD is not established")
     return healthy("CRD is established")
