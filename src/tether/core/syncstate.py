@@ -14,7 +14,7 @@ from tether.core import backoff, hooks, ordering, plan, syncactions as act, sync
 from tether.core.plan import Observed, Request, Task
 from tether.core.syncresults import FINALIZER_FAILED, TERMINATION_FAILED, Results, put
 from tether.model.resources import ResourceKey
-from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
+from tether.model.status import HealthStatus, HookPhase, OperationPhase, ResultCode, SyncPhase
 
 WAVE_DELAY = timedelta(seconds=2)
 """Argo's ``ARGOCD_SYNC_WAVE_DELAY``: lets controllers react to a wave before the next one."""
@@ -324,11 +324,58 @@ def _run_wave(
         ]
         actions = (*cleanup, *(removals or [act.Wait(waiting)]))
         return Step(OperationPhase.RUNNING, waiting, actions, results)
+    awaiting = _awaiting_their_crd(request, observed, writes)
+    if awaiting:
+        writes = [t for t in writes if t.key not in awaiting]
+        if not writes:
+            crd = next(iter(awaiting.values()))
+            waiting = f"waiting for {crd.kind}/{crd.name} to be established"
+            return Step(OperationPhase.RUNNING, waiting, (*cleanup, act.Wait(waiting)), results)
     applies, results = _write_stage(request, writes, results)
     if not applies:
         return results
-    delay = timedelta(0) if final else WAVE_DELAY
+    # The wave is not over while custom resources wait for their CRD: no pause before them.
+    delay = timedelta(0) if final or awaiting else WAVE_DELAY
     return Step(OperationPhase.RUNNING, message, (*cleanup, *applies), results, delay=delay)
+
+
+def _awaiting_their_crd(
+    request: Request, observed: Observed, writes: Sequence[Task]
+) -> dict[ResourceKey, ResourceKey]:
+    """Custom resources to hold back until the CRD this sync brings for them is served.
+
+    Applied together, the CRD is written first but its kind is served only once the API server
+    has established it, so its objects would fail ("no kind") and the whole sync retry with
+    backoff: Argo CD's most common ordering failure. Held only while the CRD is on its way (in
+    this write stage, or live and Progressing); a Degraded or Healthy CRD releases them, so a
+    broken CRD fails the sync with the server's own error instead of waiting forever.
+
+    Returns:
+        Each held task's key mapped to the key of the CRD it waits for.
+    """
+    if request.dry_run or observed.server_kinds is None:
+        return {}
+    crds = {
+        defined: ResourceKey.of(obj)
+        for obj in observed.desired
+        if (defined := ordering.crd_kind(obj)) is not None
+    }
+    written_now = {t.key for t in writes}
+    held: dict[ResourceKey, ResourceKey] = {}
+    for task in writes:
+        kind = task.key.group_kind
+        crd = crds.get(kind)
+        if crd is None or kind in observed.server_kinds:
+            continue
+        verdict = observed.health.get(crd)
+        on_its_way = (
+            crd in written_now
+            if observed.live.get(crd) is None
+            else verdict is not None and verdict.status is HealthStatus.PROGRESSING
+        )
+        if on_its_way:
+            held[task.key] = crd
+    return held
 
 
 def _unconfirmed_prunes(request: Request, observed: Observed, prunes: Sequence[Task]) -> str:

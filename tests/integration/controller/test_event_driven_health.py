@@ -139,3 +139,50 @@ async def test_deleting_a_crd_an_app_wants_makes_the_app_out_of_sync_at_once(
         with contextlib.suppress(ApiError):  # cluster-scoped: clean up for other tests
             kube.delete(CustomResourceDefinition, wanted["metadata"]["name"])
         kube.close()
+
+
+async def test_a_crd_and_its_custom_resources_sync_in_one_attempt(crds, full_namespace, tmp_path):
+    group = f"t{uuid.uuid4().hex[:8]}.example.com"
+    definition = crd(group, "Gizmo", "gizmos")
+    gizmos = [
+        {"apiVersion": f"{group}/v1", "kind": "Gizmo", "metadata": {"name": f"g{index}"}}
+        for index in range(3)
+    ]
+    kube = tetherenv.client(crds.kubeconfig)
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {
+            "app/crd.yaml": yaml.safe_dump(definition),
+            "app/gizmos.yaml": tetherenv.yaml_docs(*gizmos),
+        },
+    )
+    try:
+        tetherenv.create(
+            kube,
+            tetherenv.application(
+                "gizmos",
+                full_namespace,
+                repo.url,
+                "app",
+                full_namespace,
+                syncPolicy={"automated": {}, "syncOptions": ["SkipDryRunOnMissingResource=true"]},
+            ),
+        )
+        async with tetherenv.running_controller(
+            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=LONG_RESYNC_S
+        ):
+            status = await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, full_namespace, "gizmos"),
+                60,
+                "Synced and Healthy",
+            )
+        state = status["operationState"]
+        assert state["phase"] == "Succeeded"
+        assert not state.get("retryCount"), state.get("message")
+        names = {r["name"] for r in state["syncResult"]["resources"] if r["kind"] == "Gizmo"}
+        assert names == {"g0", "g1", "g2"}
+    finally:
+        repo.server.stop()
+        with contextlib.suppress(ApiError):  # cluster-scoped: clean up for other tests
+            kube.delete(CustomResourceDefinition, definition["metadata"]["name"])
+        kube.close()
