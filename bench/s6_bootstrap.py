@@ -165,8 +165,17 @@ def _record_transitions(
                 (status.get("health") or {}).get("status", "-"),
                 (status.get("operationState") or {}).get("phase", "-"),
                 ",".join(sorted(c.get("type", "") for c in status.get("conditions") or [])) or "-",
+                (status.get("operationState") or {}).get("message", "")[:160],
             )
         )
+        failed = [
+            f"{r.get('kind')}/{r.get('name')}: {r.get('message', '')[:120]}"
+            for r in ((status.get("operationState") or {}).get("syncResult") or {}).get("resources")
+            or []
+            if r.get("hookPhase") in ("Failed", "Error") or r.get("status") == "SyncFailed"
+        ]
+        if failed:
+            state += " | failed: " + "; ".join(failed)
         name = item["metadata"]["name"]
         if seen.get(name) != state:
             seen[name] = state
