@@ -144,13 +144,11 @@ class SyncRunner:
             retry_count=0,
             sync_result=_sync_result(app, comparison.revisions, ()),
         )
-        # Not written yet: the pass's first write carries it with its results (or the final
-        # state), so a sync finished in one pass costs one status write. A crash before that
-        # write only repeats the (idempotent) pass.
+        # Written before anything is applied, as Argo CD does: a watcher (``tether app sync``,
+        # a UI) sees the operation Running even when it finishes in this very pass.
+        await self._save(app, state)
         app = _with_state(app, state)
-        return await self._advance(
-            app, project, operation, state, now, comparison=comparison, unsaved=True
-        )
+        return await self._advance(app, project, operation, state, now, comparison=comparison)
 
     async def _maybe_restart_retry(
         self,
@@ -177,7 +175,8 @@ class SyncRunner:
                 "message": f"retrying (attempt #{retries})",
             }
         )
-        return await self._advance(app, project, operation, restarted, now, unsaved=True)
+        await self._save(app, restarted)
+        return await self._advance(app, project, operation, restarted, now)
 
     async def _advance(
         self,
@@ -188,9 +187,7 @@ class SyncRunner:
         now: datetime.datetime,
         *,
         comparison: Comparison | None = None,
-        unsaved: bool = False,
     ) -> Pass:
-        """One pass of the state machine; ``unsaved``: ``state`` is not stored yet."""
         sync = operation.sync or SyncOperation()
         target = _at_operation_revision(app, operation)
         pinned = _pinned(state)
@@ -251,12 +248,14 @@ class SyncRunner:
         phase = step.phase
         if failed_checks and not phase.completed:
             # The dry-run failures are recorded: the next pass fails the operation with them.
-            return await self._progress(app, state, results, "dry run failed", 0.0, unsaved)
+            return await self._progress(app, state, results, "dry run failed", 0.0)
         wrote = any(not isinstance(a, act.Wait) for a in step.actions)
-        if not phase.completed and wrote and not step.delay:
+        only_writes = all(isinstance(a, act.Apply | act.Create | act.Update) for a in step.actions)
+        if not phase.completed and wrote and only_writes and not step.delay:
             # Argo CD ends a sync right after applying its final wave (no hooks there); ask the
             # core at once with what the writes returned instead of a pass later, which would
-            # cost a status write, a comparison and a dry run of what was just applied.
+            # cost a status write, a comparison and a dry run of what was just applied. Not
+            # after deletions: only the cache shows when a pruned object is really gone.
             after = syncstate.advance(
                 request, self._reobserve(observed, comparison, results, request)
             )
@@ -278,12 +277,7 @@ class SyncRunner:
             # The pause between waves holds whatever wakes the app next (cluster events too).
             self._not_before[(app.namespace, app.name)] = now + step.delay
         return await self._progress(
-            app,
-            state,
-            results,
-            step.message,
-            0.0 if wrote and not delay else (delay or 1.0),
-            unsaved,
+            app, state, results, step.message, 0.0 if wrote and not delay else (delay or 1.0)
         )
 
     def _reobserve(
@@ -519,13 +513,12 @@ class SyncRunner:
         results: tuple[syncresults.ResourceResult, ...],
         message: str,
         requeue_after: float,
-        unsaved: bool = False,
     ) -> Pass:
         sync_result = (state.sync_result or SyncOperationResult()).model_copy(
             update={"resources": [_to_model(r) for r in results]}
         )
         updated = state.model_copy(update={"message": message, "sync_result": sync_result})
-        if unsaved or updated != state:
+        if updated != state:
             await self._save(app, updated)
         return Pass(OperationPhase.RUNNING, message, False, min(requeue_after, MAX_WAIT_S))
 
