@@ -66,8 +66,9 @@ class EventRecorder:
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 log.warning("event queue full: %d events dropped so far", self.dropped)
             return
-        if not self._senders:
-            self._senders = [asyncio.create_task(self._drain()) for _ in range(SENDERS)]
+        self._senders = [task for task in self._senders if not task.done()]
+        if len(self._senders) < SENDERS:
+            self._senders.append(asyncio.create_task(self._drain()))
 
     async def flush(self) -> None:
         """Wait until every queued event has been sent (or failed)."""
@@ -81,13 +82,16 @@ class EventRecorder:
         self._senders = []
 
     async def _drain(self) -> None:
-        while True:
-            event = await self._queue.get()
+        # A sender ends once the queue is empty (the next event starts one), so no task
+        # outlives the work: nothing is left sending when the controller stops idle.
+        while not self._queue.empty():
+            event = self._queue.get_nowait()
             try:
                 await self._send(event)
-            except Exception:
-                # A sender must outlive any one event: the queue has no other consumers.
-                log.exception("recording event %s failed", event["reason"])
+            except Exception as err:
+                # A sender must outlive any one event: the queue has no other consumers. (At
+                # shutdown the client closes under queued events; that is no error worth more.)
+                log.info("could not record event %s: %s", event["reason"], err)
             finally:
                 self._queue.task_done()
 
