@@ -101,11 +101,13 @@ class ClusterCache:
         self._rediscover = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
+        self._stopping = False
 
     # Lifecycle.
 
     async def start(self) -> None:
         """Discover the API and start one reflector per watched type."""
+        self._stopping = False
         await self._client.discovery.refresh()
         self._reconcile()
         self._spawn(self._after_initial_sync())
@@ -121,11 +123,17 @@ class ClusterCache:
         return self._synced.is_set()
 
     async def stop(self) -> None:
-        """Stop every watch and background task."""
-        tasks = [task for _, task in self._reflectors.values()] + list(self._background)
-        self._reflectors.clear()
-        for task in tasks:
-            await cancel(task)
+        """Stop every watch and background task.
+
+        Until everything is gone: while one task is being cancelled, the discovery loop could
+        otherwise start a reflector that would outlive the client it uses.
+        """
+        self._stopping = True
+        while tasks := [task for _, task in self._reflectors.values()] + list(self._background):
+            self._reflectors.clear()
+            self._background.difference_update(tasks)
+            for task in tasks:
+                await cancel(task)
 
     async def __aenter__(self) -> ClusterCache:
         await self.start()
@@ -237,6 +245,9 @@ class ClusterCache:
                 log.exception("cache subscriber failed on %s", change.key)
 
     def _spawn(self, work: Any) -> None:
+        if self._stopping:
+            work.close()  # a coroutine never awaited would warn
+            return
         task: asyncio.Task[None] = asyncio.create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
@@ -250,6 +261,8 @@ class ClusterCache:
 
     def _reconcile(self) -> None:
         """Start reflectors for newly served types; stop those no longer served."""
+        if self._stopping:
+            return
         wanted = self._wanted()
         for group_kind in set(self._reflectors) - set(wanted):
             _, task = self._reflectors.pop(group_kind)
