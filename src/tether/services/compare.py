@@ -309,6 +309,21 @@ class Comparer:
             out.append(ignore.respect(obj, have, ignore.prepare(rules, key, have), self._jq))
         return tuple(out)
 
+    def remember_applied(self, desired: Mapping[str, Any], applied: Mapping[str, Any]) -> None:
+        """Keep a real server-side apply's response as the dry run of the same object.
+
+        Applying ``desired`` again onto the object the apply produced changes nothing, so a dry
+        run would return exactly ``applied``: the comparison after a sync then needs no request.
+        Keyed like ``_predict`` (the object's digest and the resulting resourceVersion), so a
+        later change by anyone, or a different desired object, misses and dry-runs as usual.
+        """
+        key = ResourceKey.of(desired)
+        version = str(metadata_of(applied).get("resourceVersion", ""))
+        if not version or (key.group == "" and key.kind == "Secret"):
+            return  # Secrets are dry-run with stringData folded: not the object applied
+        prediction = _Prediction(dict(applied), diff.digest(applied))
+        self._dry_runs[(key, diff.digest(desired), version)] = prediction
+
     async def _predict(
         self,
         key: ResourceKey,

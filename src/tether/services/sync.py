@@ -446,6 +446,8 @@ class SyncRunner:
                 dry_run=action.dry_run,
             )
         self._remember(action.key, applied, action.dry_run)
+        if not action.dry_run:
+            self._comparer.remember_applied(action.manifest, applied)
         return act.Outcome(True, "configured")
 
     async def _delete(self, key: ResourceKey, propagation: str) -> act.Outcome:
