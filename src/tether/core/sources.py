@@ -473,8 +473,17 @@ def expand_env(value: str, build: Mapping[str, str]) -> str:
 
 
 def options_hash(source: Source, context: Mapping[str, Any]) -> str:
-    """A digest of everything besides the commit that changes a render: options and context."""
-    payload = {"source": dict(source.raw), "context": dict(context)}
+    """A digest of everything besides the commit that changes a render: options and context.
+
+    A Git source's ``targetRevision`` is left out: the commit it resolved to is in the cache key,
+    and the name that reached it (``main``, a tag, the SHA a sync pins) renders the same. With
+    it, a sync (which pins the SHA) and the comparisons around it rendered the same commit three
+    times. A chart version (Helm repository) stays in: it is what gets rendered.
+    """
+    raw = dict(source.raw)
+    if not source.is_helm_repository:
+        raw.pop("targetRevision", None)
+    payload = {"source": raw, "context": dict(context)}
     blob = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.sha256(blob).hexdigest()[:32]
 

@@ -234,6 +234,20 @@ def test_the_cache_key_changes_with_options_and_tool_versions():
     )
 
 
+def test_a_git_source_renders_the_same_under_any_name_for_its_commit():
+    # A sync pins the SHA; the comparisons around it name the branch: one render, not three.
+    branch = sources.parse_source({"repoURL": "r", "path": "p", "targetRevision": "main"})
+    pinned = sources.parse_source({"repoURL": "r", "path": "p", "targetRevision": "0" * 40})
+    context = {"app": "x"}
+    assert sources.options_hash(branch, context) == sources.options_hash(pinned, context)
+
+
+def test_a_helm_chart_version_still_keys_its_render():
+    one = sources.parse_source({"repoURL": "https://c", "chart": "c", "targetRevision": "1.0.0"})
+    two = sources.parse_source({"repoURL": "https://c", "chart": "c", "targetRevision": "2.0.0"})
+    assert sources.options_hash(one, {}) != sources.options_hash(two, {})
+
+
 def test_kustomize_options_with_only_versions_count_as_empty():
     assert sources.KustomizeOptions(kube_version="1.30").is_empty
     assert not sources.KustomizeOptions(name_prefix="x-").is_empty
