@@ -91,9 +91,9 @@ async def run(
         start_new_session=True,
     )
     try:
-        stdout, stderr = await asyncio.wait_for(
-            _communicate_bounded(proc, stdin, output_limit), timeout
-        )
+        # asyncio.timeout, not wait_for: wait_for can swallow a cancellation on Python 3.11.
+        async with asyncio.timeout(timeout):
+            stdout, stderr = await _communicate_bounded(proc, stdin, output_limit)
     except TimeoutError:
         await _kill_and_reap(proc)
         raise ProcessError(name, f"timed out after {timeout:g}s") from None

@@ -79,13 +79,17 @@ async def _lead_and_reconcile(
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
         waits = [asyncio.create_task(stop.wait()), workers] + ([lost] if lost else [])
-        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        if lost is not None and lost.done():
-            log.warning("lost the lease: stopping so a new leader starts from a clean state")
-        controller.stop()
-        for task in waits:
-            task.cancel()
-        await asyncio.gather(*waits, return_exceptions=True)
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            if lost is not None and lost.done():
+                log.warning("lost the lease: stopping so a new leader starts from a clean state")
+        finally:
+            # Also when this task is cancelled: asyncio.wait leaves its tasks running, and
+            # workers must not outlive the controller (or the client it is about to close).
+            controller.stop()
+            for task in waits:
+                task.cancel()
+            await asyncio.gather(*waits, return_exceptions=True)
     finally:
         if campaign is not None:
             campaign.cancel()

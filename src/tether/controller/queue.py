@@ -109,8 +109,12 @@ class WorkQueue(Generic[K]):
                     return key
                 timeout = wait
             self._changed.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation
+            # that lands as the event fires, and a worker then loops on here forever (a test
+            # run hung in teardown with exactly that worker "cancelling").
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait()
         return None
 
     def done(self, key: K) -> None:
