@@ -147,8 +147,9 @@ def _parse_composed(text: str | bytes, filename: str, limits: Limits) -> list[di
             objects.extend(_accept(doc, filename, index, limits))
     except yaml.YAMLError as err:
         raise InvalidInputError(f"{filename}: invalid YAML: {_yaml_reason(err)}") from None
-    except (ValueError, TypeError, OverflowError) as err:
-        # Explicitly tagged scalars that do not convert (`!!int abc`).
+    except (ValueError, TypeError, OverflowError, IndexError) as err:
+        # Explicitly tagged scalars that do not convert (`!!int abc`; `!!int ""` is an
+        # IndexError inside PyYAML).
         raise InvalidInputError(f"{filename}: document {index + 1}: invalid value: {err}") from None
     except RecursionError:
         raise InvalidInputError(

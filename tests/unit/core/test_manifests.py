@@ -146,9 +146,10 @@ def test_explicit_tags_without_a_json_form_become_json_values():
     assert obj == {"kind": "A", "t": "2001-01-01", "b": "aGk=", "s": {"x": None, "y": None}}
 
 
-def test_an_explicit_tag_that_does_not_convert_is_a_clean_error():
+@pytest.mark.parametrize("value", ["abc", '""', "''"])
+def test_an_explicit_tag_that_does_not_convert_is_a_clean_error(value: str):
     with pytest.raises(InvalidInputError, match=r"x\.yaml: document 2: invalid value"):
-        manifests.parse_yaml("kind: A\n---\nkind: B\nn: !!int abc\n", "x.yaml")
+        manifests.parse_yaml(f"kind: A\n---\nkind: B\nn: !!int {value}\n", "x.yaml")
 
 
 # Strings without digits: PyYAML's dumper leaves `1e3` unquoted, which go-yaml (and so
