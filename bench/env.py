@@ -11,12 +11,10 @@ import contextlib
 import dataclasses
 import os
 import pathlib
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -153,14 +151,8 @@ def proc_stats(pid: int) -> ProcStats:
 @contextlib.contextmanager
 def dev_cluster(tier: str = "full") -> Iterator[bootstrap.DevCluster]:
     """A fresh local control plane in a temporary directory (tmpfs when there is one)."""
-    root = "/dev/shm" if os.path.isdir("/dev/shm") else None
-    directory = pathlib.Path(tempfile.mkdtemp(prefix="tether-bench-", dir=root))
-    cluster = bootstrap.dev_cluster_up(directory, tier, die_with_parent=True)
-    try:
+    with bootstrap.temporary_dev_cluster(tier, prefix="tether-bench-") as cluster:
         yield cluster
-    finally:
-        bootstrap.dev_cluster_down(directory)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def install_crds(kubeconfig: pathlib.Path) -> None:

@@ -7,10 +7,6 @@ Both are real components built from Go modules; there is no fake API server anyw
 
 from __future__ import annotations
 
-import os
-import pathlib
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
 
@@ -54,20 +50,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("full-tier"))
 
 
-def _state_root() -> pathlib.Path:
-    # tmpfs when available: etcd writes are free there.
-    root = pathlib.Path("/dev/shm") if os.path.isdir("/dev/shm") else None
-    return pathlib.Path(tempfile.mkdtemp(prefix="tether-test-", dir=root))
-
-
 def _start(tier: str) -> Iterator[bootstrap.DevCluster]:
-    directory = _state_root()
-    cluster = bootstrap.dev_cluster_up(directory, tier, die_with_parent=True)
-    try:
+    with bootstrap.temporary_dev_cluster(tier, prefix="tether-test-") as cluster:
         yield cluster
-    finally:
-        bootstrap.dev_cluster_down(directory)
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

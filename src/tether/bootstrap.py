@@ -6,11 +6,14 @@ Entry points never import adapters; they ask this module for wired objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import os
 import pathlib
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from tether import ports
@@ -76,6 +79,23 @@ def dev_cluster_up(
 def dev_cluster_down(directory: pathlib.Path) -> list[str]:
     """Stop the local control plane started from ``directory``."""
     return cluster.down(directory)
+
+
+@contextlib.contextmanager
+def temporary_dev_cluster(tier: str, *, prefix: str) -> Iterator[DevCluster]:
+    """A local control plane in a fresh temporary directory, for tests and benchmarks.
+
+    On tmpfs when there is one (etcd's writes are then free); its processes die with this one,
+    and the directory is removed afterwards.
+    """
+    root = "/dev/shm" if os.path.isdir("/dev/shm") else None
+    directory = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    started = dev_cluster_up(directory, tier, die_with_parent=True)
+    try:
+        yield started
+    finally:
+        dev_cluster_down(directory)
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def dev_cluster_status(directory: pathlib.Path) -> dict[str, Any]:

@@ -89,6 +89,38 @@ def app_status(kube: Client, namespace: str, name: str) -> dict[str, Any]:
     return dict(get(kube, Application, name, namespace).get("status") or {})
 
 
+def crd_manifest(
+    group: str, kind: str, plural: str, *, status_subresource: bool = False
+) -> dict[str, Any]:
+    """A namespaced CustomResourceDefinition (v1, any fields) for ``group/kind``."""
+    version: dict[str, Any] = {
+        "name": "v1",
+        "served": True,
+        "storage": True,
+        "schema": {
+            "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+        },
+    }
+    if status_subresource:
+        version["subresources"] = {"status": {}}
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind,
+                "plural": plural,
+                "singular": kind.lower(),
+                "listKind": f"{kind}List",
+            },
+            "versions": [version],
+        },
+    }
+
+
 def yaml_docs(*docs: Mapping[str, Any]) -> str:
     return yaml.safe_dump_all(list(docs), sort_keys=False)
 
@@ -153,6 +185,30 @@ async def running_controller(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def app_under_controller(
+    kubeconfig: Path,
+    namespace: str,
+    tmp: Path,
+    name: str,
+    files: Mapping[str, str],
+    *,
+    resync_s: float = 3.0,
+    **spec: Any,
+) -> AsyncIterator[tuple[Client, ServedRepo]]:
+    """``files`` served from Git, one Application ``name`` on their ``app/`` folder (deploying
+    into ``namespace``) and the controller running; everything is stopped afterwards."""
+    repo = serve_repo(tmp / "git", files)
+    kube = client(kubeconfig)
+    try:
+        create(kube, application(name, namespace, repo.url, "app", namespace, **spec))
+        async with running_controller(kubeconfig, namespace, tmp / "cache", resync_s=resync_s):
+            yield kube, repo
+    finally:
+        repo.server.stop()
+        kube.close()
 
 
 def free_metrics_address() -> str:

@@ -26,27 +26,20 @@ def controller_tasks() -> list[asyncio.Task[object]]:
 async def test_cancelling_the_controller_stops_its_workers_and_watches(
     crds, full_namespace, tmp_path
 ):
-    repo = tetherenv.serve_repo(tmp_path / "git", {"app/cm.yaml": CM})
-    kube = tetherenv.client(crds.kubeconfig)
-    try:
-        tetherenv.create(
-            kube,
-            tetherenv.application(
-                "web", full_namespace, repo.url, "app", full_namespace,
-                syncPolicy={"automated": {}},
-            ),
-        )  # fmt: skip
-        async with tetherenv.running_controller(
-            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=1.0
-        ):
-            await tetherenv.eventually(
-                lambda: tetherenv.synced_healthy(kube, full_namespace, "web"), 60, "Synced"
-            )
-            assert controller_tasks()  # workers and reflectors are running
-        # running_controller cancelled the controller's task and awaited it: a worker left
-        # behind would loop on in the event loop (and hang its teardown, as one did in CI).
-        await asyncio.sleep(0)
-        assert [task.get_name() for task in controller_tasks()] == []
-    finally:
-        repo.server.stop()
-        kube.close()
+    async with tetherenv.app_under_controller(
+        crds.kubeconfig,
+        full_namespace,
+        tmp_path,
+        "web",
+        {"app/cm.yaml": CM},
+        resync_s=1.0,
+        syncPolicy={"automated": {}},
+    ) as (kube, _):
+        await tetherenv.eventually(
+            lambda: tetherenv.synced_healthy(kube, full_namespace, "web"), 60, "Synced"
+        )
+        assert controller_tasks()  # workers and reflectors are running
+    # The controller's task was cancelled and awaited: a worker left behind would loop on in
+    # the event loop (and hang its teardown, as one did in CI).
+    await asyncio.sleep(0)
+    assert [task.get_name() for task in controller_tasks()] == []

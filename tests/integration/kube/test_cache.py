@@ -12,6 +12,7 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.support import tetherenv
 from tether import bootstrap, ports
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
@@ -102,30 +103,7 @@ async def test_updates_that_only_touch_server_bookkeeping_are_not_reported(
 
 
 def crd(group: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {
-                            "type": "object",
-                            "x-kubernetes-preserve-unknown-fields": True,
-                        }
-                    },
-                    "subresources": {"status": {}},
-                }
-            ],
-        },
-    }
+    return tetherenv.crd_manifest(group, "Widget", "widgets", status_subresource=True)
 
 
 async def test_the_cache_starts_watching_a_crd_added_at_run_time_and_stops_when_it_is_deleted(
