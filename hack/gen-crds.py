@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pathlib
 
-from tether.core import crds
+from tether.core.app import crds
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "deploy" / "crds"
 

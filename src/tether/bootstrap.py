@@ -25,7 +25,9 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
-from tether.core import crds, health, repocreds, sources
+from tether.core import health
+from tether.core.app import crds
+from tether.core.sources import rendering, repocreds
 from tether.model.errors import TetherError
 from tether.model.project import default_project
 from tether.services import manifests
@@ -49,7 +51,7 @@ def manifest_service_for_directory(
     """
     local = manifests.DirectoryRepos(os.fspath(root), by_url)
     return manifests.ManifestService(
-        local, render_adapter.Renderer(sources.RenderSettings(), tool_locator()), cache_size=64
+        local, render_adapter.Renderer(rendering.RenderSettings(), tool_locator()), cache_size=64
     )
 
 
@@ -270,7 +272,7 @@ def git_repos(
 def renderer(settings: Settings) -> ports.Renderer:
     """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
     return render_adapter.Renderer(
-        sources.RenderSettings(cache_dir=os.path.join(settings.cache_dir, "render")),
+        rendering.RenderSettings(cache_dir=os.path.join(settings.cache_dir, "render")),
         tools.ToolLocator(),
     )
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
-from tether.core.cachepolicy import Change
-from tether.core.sources import RenderRequest
+from tether.core.cluster.cachepolicy import Change
+from tether.core.sources.rendering import RenderRequest
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 
 

@@ -38,7 +38,8 @@ from tests.integration.kubeflow.conftest import KUBEFLOW, make_fork
 from tests.support import gitservers, tetherenv
 from tether import bootstrap
 from tether.cli.main import cli
-from tether.core import distribution, tracking
+from tether.core.diff import tracking
+from tether.core.sources import distribution
 from tether.services import kubeflow
 from tether.settings import Settings
 

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from tether.adapters.jqrunner import JqRunner
-from tether.core import ignore
+from tether.core.diff import ignore
 
 pytestmark = pytest.mark.timeout(20)
 

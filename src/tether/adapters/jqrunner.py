@@ -12,7 +12,7 @@ import threading
 from multiprocessing.context import ForkServerContext, SpawnContext
 from typing import Any, Literal
 
-from tether.core.ignore import JqError, JqEvaluationError, JqTimeoutError
+from tether.core.diff.ignore import JqError, JqEvaluationError, JqTimeoutError
 
 DEADLINE_S = 1.0
 """Argo CD's jq timeout for ignoreDifferences: a diff must not hang on one user expression."""
@@ -52,7 +52,7 @@ def _worker(conn: multiprocessing.connection.Connection) -> None:  # pragma: no 
 
 
 class JqRunner:
-    """A ``tether.core.ignore.JqEvaluator``: call it with a jq program and one JSON input.
+    """A ``tether.core.diff.ignore.JqEvaluator``: call it with a jq program and one JSON input.
 
     Thread-safe (calls are serialised). Close it, or use it as a context manager, to stop the
     worker.

@@ -18,8 +18,8 @@ from typing import Any
 
 from tether import bootstrap
 from tether.controller.queue import WorkQueue
-from tether.core import autosync, policy, refresh
-from tether.core.cachepolicy import Change
+from tether.core.app import autosync, policy, refresh
+from tether.core.cluster.cachepolicy import Change
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
 from tether.model.project import AppProject, parse_project

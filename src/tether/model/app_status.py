@@ -19,6 +19,7 @@ from tether.model.app_spec import (
 from tether.model.operation import OperationInitiator, OperationState
 from tether.model.resources import ResourceKey
 from tether.model.source import ApplicationSource
+from tether.model.timestamps import format_time
 
 
 class ComparedTo(ArgoModel):
@@ -143,13 +144,6 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "OrphanedResourceWarning": ConditionKind.WARNING,  # unmanaged objects in the namespace
     "AutoSyncDisabled": ConditionKind.WARNING,  # a rollback turned automated sync off
 }
-
-
-def format_time(now: datetime.datetime) -> str:
-    """A Kubernetes timestamp: RFC 3339 in UTC, whole seconds, ``Z`` suffix."""
-    if now.tzinfo is not None:
-        now = now.astimezone(datetime.UTC)
-    return now.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 def set_conditions(

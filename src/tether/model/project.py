@@ -105,7 +105,7 @@ class DestinationServiceAccount(ArgoModel):
 
 
 class AppProjectSpec(ArgoModel):
-    """The rules of a project. Unset and empty lists differ: see ``tether.core.policy``."""
+    """The rules of a project. Unset and empty lists differ: see ``tether.core.app.policy``."""
 
     source_repos: list[str] | None = None
     source_namespaces: list[str] | None = None

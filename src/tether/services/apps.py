@@ -12,7 +12,7 @@ from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 from tether import ports
-from tether.core import autosync, policy, refresh as refresh_rules
+from tether.core.app import autosync, policy, refresh as refresh_rules
 from tether.model.application import Application, parse_application
 from tether.model.errors import ConflictError, GoneError, InvalidInputError, TetherError
 from tether.model.operation import (

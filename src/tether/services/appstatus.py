@@ -10,8 +10,9 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
-from tether.core import autosync, refresh
-from tether.model.app_status import ApplicationCondition, format_time, set_conditions
+from tether.core.app import autosync, refresh
+from tether.model import timestamps
+from tether.model.app_status import ApplicationCondition, set_conditions
 from tether.model.application import Application
 from tether.model.status import SyncStatus
 from tether.services.compare import Comparison
@@ -73,7 +74,7 @@ def status_patch(
         status["sync"] = {"status": SyncStatus.UNKNOWN.value}
         status["health"] = {"status": comparison.health.status.value}
     if comparison.desired_known and (level >= refresh.Level.LATEST or not old.get("reconciledAt")):
-        status["reconciledAt"] = format_time(now)
+        status["reconciledAt"] = timestamps.format_time(now)
     # Compared without nulls: a null in the patch removes a field (a stale health message),
     # and a removed field must not look like a change on the next pass.
     changed = {
@@ -112,7 +113,7 @@ def _compared(
     if old_health.get("status") == health["status"] and old_health.get("lastTransitionTime"):
         health["lastTransitionTime"] = old_health["lastTransitionTime"]
     else:
-        health["lastTransitionTime"] = format_time(now)
+        health["lastTransitionTime"] = timestamps.format_time(now)
     entries = sorted(
         (r.status.to_status_entry() for r in comparison.resources),
         key=lambda e: (e.get("group", ""), e["kind"], e.get("namespace", ""), e["name"]),
@@ -149,7 +150,7 @@ def invalid_spec_patch(message: str, now: datetime.datetime) -> dict[str, Any]:
                 {
                     "type": "InvalidSpecError",
                     "message": bounded(message),
-                    "lastTransitionTime": format_time(now),
+                    "lastTransitionTime": timestamps.format_time(now),
                 }
             ],
         }

@@ -17,7 +17,9 @@ from typing import Any
 import cachetools
 
 from tether import ports
-from tether.core import diff, health, ignore, normalize, policy, tracking, tree
+from tether.core import health
+from tether.core.app import policy, tree
+from tether.core.diff import diff, ignore, normalize, tracking
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.model.project import AppProject

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import diff
+from tether.core.diff import diff
 from tether.model.application import Application
 from tether.model.resources import Manifest, ResourceKey, annotation, metadata_of
 

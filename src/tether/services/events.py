@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from tether import ports
-from tether.model.app_status import format_time
+from tether.model import timestamps
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.services.appstatus import bounded
@@ -142,7 +142,7 @@ class EventRecorder:
 
 
 def _event(app: Application, reason: str, message: str, *, warning: bool) -> dict[str, Any]:
-    now = format_time(datetime.datetime.now(datetime.UTC))
+    now = timestamps.format_time(datetime.datetime.now(datetime.UTC))
     return {
         "apiVersion": "v1",
         "kind": "Event",

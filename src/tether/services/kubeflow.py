@@ -1,7 +1,7 @@
 """``tether kubeflow init`` and ``bootstrap``: re-point the distribution, render-check it, apply it.
 
 Owns the file I/O (read, validate every result, then write only what changed); the rewrites are
-``tether.core.distribution``; renders go through ``ManifestService`` over local directories.
+``tether.core.sources.distribution``; renders go through ``ManifestService`` over local directories.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import distribution
+from tether.core.sources import distribution
 from tether.model import application
 from tether.model.errors import InvalidInputError
 from tether.services.manifests import ManifestService, RenderFailed

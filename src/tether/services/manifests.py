@@ -19,7 +19,7 @@ from typing import Any
 import cachetools
 
 from tether import ports
-from tether.core import manifests, sources
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, TetherError
 
 MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
@@ -161,7 +161,7 @@ class ManifestService:
         for index, source in enumerate(parsed):
             if source.ref and not source.path and not source.chart:
                 continue  # a pure ``ref`` source only lends its files to the others
-            request = sources.RenderRequest(
+            request = rendering.RenderRequest(
                 app_name=str(meta.get("name", "")),
                 app_namespace=str(context["namespace"]),
                 source=source,
@@ -191,7 +191,7 @@ class ManifestService:
         return Rendered(tuple(objects), tuple(resolved))
 
     async def _resolve(
-        self, parsed: Sequence[sources.Source], refresh: bool, revisions: Sequence[str] | None
+        self, parsed: Sequence[rendering.Source], refresh: bool, revisions: Sequence[str] | None
     ) -> list[str]:
         if revisions is not None and len(revisions) == len(parsed):
             return list(revisions)
@@ -206,7 +206,9 @@ class ManifestService:
             )
         )
 
-    async def _checkouts(self, parsed: Sequence[sources.Source], resolved: list[str]) -> list[str]:
+    async def _checkouts(
+        self, parsed: Sequence[rendering.Source], resolved: list[str]
+    ) -> list[str]:
         return list(
             await asyncio.gather(
                 *(
@@ -220,16 +222,16 @@ class ManifestService:
 
     async def _render_source(
         self,
-        request: sources.RenderRequest,
+        request: rendering.RenderRequest,
         context: Mapping[str, Any],
         app_key: tuple[str, ...],
         watched: Sequence[str],
         hard_refresh: bool,
     ) -> tuple[dict[str, Any], ...]:
         source = request.source
-        digest = sources.options_hash(source, context)
+        digest = rendering.options_hash(source, context)
         versions = await self._renderer.tool_versions()
-        key = sources.cache_key(source.repo_url, request.revision, source.path, digest, versions)
+        key = rendering.cache_key(source.repo_url, request.revision, source.path, digest, versions)
         # A chart version constraint is not a fixed revision: only Git commits are cacheable.
         cacheable = not source.is_helm_repository or bool(
             _EXACT.match(source.target_revision or "")
@@ -267,7 +269,7 @@ class ManifestService:
         pause = FAILURE_PAUSE_S if count >= FAILURES_BEFORE_PAUSE else 0.0
         self._failures[key] = _Failure(error, count, self._clock() + pause)
 
-    async def _render_now(self, request: sources.RenderRequest) -> tuple[dict[str, Any], ...]:
+    async def _render_now(self, request: rendering.RenderRequest) -> tuple[dict[str, Any], ...]:
         async with self._slots:
             return tuple(await self._renderer.render(request))
 
@@ -279,7 +281,7 @@ class ManifestService:
     async def _unchanged(
         self,
         app_key: tuple[str, ...],
-        request: sources.RenderRequest,
+        request: rendering.RenderRequest,
         digest: str,
         watched: Sequence[str],
     ) -> tuple[dict[str, Any], ...] | None:
@@ -332,7 +334,7 @@ def _watched_paths(meta: Mapping[str, Any]) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
-def _sources_of(app: Mapping[str, Any]) -> list[sources.Source]:
+def _sources_of(app: Mapping[str, Any]) -> list[rendering.Source]:
     spec = app.get("spec")
     if not isinstance(spec, Mapping):
         raise InvalidInputError("spec is missing")
@@ -340,11 +342,11 @@ def _sources_of(app: Mapping[str, Any]) -> list[sources.Source]:
     if many:
         if not isinstance(many, list):
             raise InvalidInputError("spec.sources must be a list")
-        return [sources.parse_source(s, f"spec.sources[{i}]") for i, s in enumerate(many)]
+        return [rendering.parse_source(s, f"spec.sources[{i}]") for i, s in enumerate(many)]
     one = spec.get("source")
     if not isinstance(one, Mapping):
         raise InvalidInputError("spec.source is missing")
-    return [sources.parse_source(one)]
+    return [rendering.parse_source(one)]
 
 
 def _destination_namespace(app: Mapping[str, Any]) -> str:
@@ -352,7 +354,7 @@ def _destination_namespace(app: Mapping[str, Any]) -> str:
     return str(destination.get("namespace") or "") if isinstance(destination, Mapping) else ""
 
 
-def _describe(source: sources.Source, index: int, count: int) -> str:
+def _describe(source: rendering.Source, index: int, count: int) -> str:
     what = f"chart {source.chart}" if source.chart else f"path {source.path or '.'!r}"
     prefix = f"source {index + 1} " if count > 1 else "source "
     return f"{prefix}({source.repo_url} {what})"
@@ -401,7 +403,7 @@ async def render_manifest(
     The core of ``tether render -f app.yaml --repo-root DIR``.
     """
     try:
-        docs = manifests.parse_yaml(text, "application manifest")
+        docs = kubeyaml.parse_yaml(text, "application manifest")
     except InvalidInputError as err:
         return RenderFailed(str(err), invalid_input=True)
     apps = [d for d in docs if d.get("kind") == "Application"]

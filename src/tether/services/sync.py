@@ -16,22 +16,21 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import (
+from tether.core import health
+from tether.core.sync import (
+    actions as act,
     backoff,
-    health,
     hooks,
+    machine,
+    options as sync_options,
     plan,
-    syncactions as act,
-    syncoptions,
-    syncresults,
-    syncstate,
-    timestamps,
+    results as sync_results,
 )
+from tether.model import timestamps
 from tether.model.app_status import (
     ApplicationStatus,
     RevisionHistory,
     append_history,
-    format_time,
     next_history_id,
 )
 from tether.model.application import Application
@@ -140,7 +139,7 @@ class SyncRunner:
             operation=operation,
             phase=OperationPhase.RUNNING.value,
             message="starting sync",
-            started_at=format_time(now),
+            started_at=timestamps.format_time(now),
             retry_count=0,
             sync_result=_sync_result(app, comparison.revisions, ()),
         )
@@ -193,11 +192,11 @@ class SyncRunner:
         pinned = _pinned(state)
         if comparison is None:
             comparison = await self._comparer.compare(target, project, revisions=pinned or None)
-        options = syncoptions.parse(
+        options = sync_options.parse(
             list((app.spec.sync_policy.sync_options if app.spec.sync_policy else None) or [])
             + list(sync.sync_options or [])
         )
-        if isinstance(options, syncoptions.OptionError):
+        if isinstance(options, sync_options.OptionError):
             return await self._finish(
                 app,
                 operation,
@@ -234,7 +233,7 @@ class SyncRunner:
                     target, observed.desired, observed.live
                 ),
             )
-        step = syncstate.advance(request, observed)
+        step = machine.advance(request, observed)
         results = step.results
         failed_checks = []
         for check in step.checks:
@@ -242,7 +241,7 @@ class SyncRunner:
             if not outcome.ok:
                 failed_checks.append((check, outcome))
         for check, outcome in failed_checks:
-            results = syncresults.record(results, check, outcome)
+            results = sync_results.record(results, check, outcome)
         if not failed_checks:
             results = await self._perform(step.actions, results)
         phase = step.phase
@@ -256,7 +255,7 @@ class SyncRunner:
             # core at once with what the writes returned instead of a pass later, which would
             # cost a status write, a comparison and a dry run of what was just applied. Not
             # after deletions: only the cache shows when a pruned object is really gone.
-            after = syncstate.advance(
+            after = machine.advance(
                 request, self._reobserve(observed, comparison, results, request)
             )
             if after.phase is OperationPhase.SUCCEEDED:
@@ -284,7 +283,7 @@ class SyncRunner:
         self,
         observed: plan.Observed,
         comparison: Comparison,
-        results: tuple[syncresults.ResourceResult, ...],
+        results: tuple[sync_results.ResourceResult, ...],
         request: plan.Request,
     ) -> plan.Observed:
         """``observed`` after this pass's writes: their responses and results."""
@@ -310,7 +309,7 @@ class SyncRunner:
     def _observe(
         self,
         comparison: Comparison,
-        results: tuple[syncresults.ResourceResult, ...],
+        results: tuple[sync_results.ResourceResult, ...],
         now: datetime.datetime,
         state: OperationState,
         destination: str,
@@ -356,8 +355,8 @@ class SyncRunner:
         return obj
 
     async def _perform(
-        self, actions: Sequence[act.Action], results: tuple[syncresults.ResourceResult, ...]
-    ) -> tuple[syncresults.ResourceResult, ...]:
+        self, actions: Sequence[act.Action], results: tuple[sync_results.ResourceResult, ...]
+    ) -> tuple[sync_results.ResourceResult, ...]:
         """Carry out actions in order; consecutive actions on one kind run concurrently."""
         groups: list[list[act.Action]] = []
         for action in actions:
@@ -377,7 +376,7 @@ class SyncRunner:
         for group in groups:
             outcomes = await asyncio.gather(*(run(a) for a in group))
             for action, outcome in zip(group, outcomes, strict=True):
-                results = syncresults.record(results, action, outcome)
+                results = sync_results.record(results, action, outcome)
         return results
 
     async def _execute(self, action: act.Action) -> act.Outcome:
@@ -512,7 +511,7 @@ class SyncRunner:
         self,
         app: Application,
         state: OperationState,
-        results: tuple[syncresults.ResourceResult, ...],
+        results: tuple[sync_results.ResourceResult, ...],
         message: str,
         requeue_after: float,
     ) -> Pass:
@@ -531,7 +530,7 @@ class SyncRunner:
         state: OperationState,
         phase: OperationPhase,
         message: str,
-        results: Sequence[syncresults.ResourceResult],
+        results: Sequence[sync_results.ResourceResult],
         now: datetime.datetime,
     ) -> Pass:
         sync_result = (state.sync_result or SyncOperationResult()).model_copy(
@@ -548,8 +547,8 @@ class SyncRunner:
                     update={
                         "phase": OperationPhase.RUNNING.value,
                         "message": f"{message}. Retrying attempt #{upcoming.attempt} at "
-                        f"{format_time(upcoming.at)}",
-                        "finished_at": format_time(now),
+                        f"{timestamps.format_time(upcoming.at)}",
+                        "finished_at": timestamps.format_time(now),
                         "retry_count": upcoming.attempt,
                         "sync_result": sync_result,
                     }
@@ -565,7 +564,7 @@ class SyncRunner:
             update={
                 "phase": phase.value,
                 "message": message,
-                "finished_at": format_time(now),
+                "finished_at": timestamps.format_time(now),
                 "sync_result": sync_result,
             }
         )
@@ -582,7 +581,7 @@ class SyncRunner:
                 revisions=(list(sync_result.revisions or []) if app.has_multiple_sources else None),
                 source=(app.spec.source if not app.has_multiple_sources else None),
                 sources=(app.spec.sources if app.has_multiple_sources else None),
-                deployed_at=format_time(now),
+                deployed_at=timestamps.format_time(now),
                 deploy_started_at=state.started_at,
                 initiated_by=operation.initiated_by,
             )
@@ -722,8 +721,8 @@ def _retry_strategy(app: Application, operation: Operation) -> backoff.RetryStra
     return parsed if isinstance(parsed, backoff.RetryStrategy) else backoff.RetryStrategy()
 
 
-def _to_core(result: ResourceResult) -> syncresults.ResourceResult:
-    return syncresults.ResourceResult(
+def _to_core(result: ResourceResult) -> sync_results.ResourceResult:
+    return sync_results.ResourceResult(
         key=ResourceKey(
             result.group or "", result.kind or "", result.namespace or "", result.name or ""
         ),
@@ -736,7 +735,7 @@ def _to_core(result: ResourceResult) -> syncresults.ResourceResult:
     )
 
 
-def _to_model(result: syncresults.ResourceResult) -> ResourceResult:
+def _to_model(result: sync_results.ResourceResult) -> ResourceResult:
     return ResourceResult(
         group=result.key.group,
         version=result.version,

@@ -11,7 +11,7 @@ from hypothesis import given, strategies as st
 from tether import ports
 from tether.adapters import _process
 from tether.adapters.git import MirrorCache, auth, urls
-from tether.core import repocreds
+from tether.core.sources import repocreds
 from tether.model.errors import GitError
 
 pytestmark = pytest.mark.timeout(30)

@@ -16,7 +16,7 @@ from tests.integration.git.conftest import GitServers
 from tests.support import gitservers
 from tether.adapters import _process
 from tether.adapters.git import MirrorCache, urls
-from tether.core import repocreds
+from tether.core.sources import repocreds
 from tether.model.errors import GitError
 
 pytestmark = pytest.mark.timeout(90)

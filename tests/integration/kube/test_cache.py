@@ -19,7 +19,7 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.index import Index
 from tether.adapters.kube.reflector import Reflector, SlimObject, cancel
-from tether.core import cachepolicy, reflection
+from tether.core.cluster import cachepolicy, reflection
 from tether.model.resources import GroupKind, ResourceKey
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,7 +9,8 @@ import msgspec
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.index import Index
 from tether.adapters.kube.reflector import SlimObject
-from tether.core import cachepolicy, tracking
+from tether.core.cluster import cachepolicy
+from tether.core.diff import tracking
 from tether.model.resources import ResourceKey
 
 TRACKING = "argocd.argoproj.io/tracking-id"

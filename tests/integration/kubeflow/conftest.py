@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 import shutil
 
-from tether.core import distribution
+from tether.core.sources import distribution
 
 PROJECT = pathlib.Path(__file__).resolve().parents[3]
 DISTRIBUTION = PROJECT / "distributions" / "kubeflow"

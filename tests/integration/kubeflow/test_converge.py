@@ -22,7 +22,7 @@ from lightkube.resources.core_v1 import Namespace
 from tests.support import gitservers, tetherenv
 from tether import bootstrap
 from tether.cli.main import cli
-from tether.core import distribution
+from tether.core.sources import distribution
 from tether.services import kubeflow
 
 from .conftest import KUBEFLOW, make_fork

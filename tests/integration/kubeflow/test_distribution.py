@@ -26,7 +26,9 @@ from tether import bootstrap
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
 from tether.cli.main import cli
-from tether.core import distribution, ignore, manifests, syncoptions
+from tether.core.diff import ignore
+from tether.core.sources import distribution, kubeyaml
+from tether.core.sync import options
 from tether.model.application import parse_application
 from tether.model.resources import ResourceKey
 from tether.services import kubeflow
@@ -90,7 +92,7 @@ def rendered(
 
 def kustomize_build(path: pathlib.Path) -> list[dict[str, Any]]:
     done = _process.run_sync([tools.path_of("kustomize"), "build", str(path)], timeout=120)
-    return manifests.parse_yaml(done.stdout, str(path))
+    return kubeyaml.parse_yaml(done.stdout, str(path))
 
 
 def golden() -> dict[str, Any]:
@@ -268,15 +270,15 @@ def test_namespaces_and_profiles_are_never_pruned_or_deleted(rendered):
 
 def test_tethers_sync_engine_reads_every_option_and_keeps_guarded_objects(children, rendered):
     for name, app in children.items():
-        parsed = syncoptions.parse(sync_options(app))
-        assert not isinstance(parsed, syncoptions.OptionError), f"{name}: {parsed}"
+        parsed = options.parse(sync_options(app))
+        assert not isinstance(parsed, options.OptionError), f"{name}: {parsed}"
         assert parsed.server_side_apply is True
     namespace = next(o for o in rendered["kubeflow-namespace"] if o["kind"] == "Namespace")
-    annotated = syncoptions.of(namespace)
-    assert isinstance(annotated, syncoptions.SyncOptions)
-    guarded = syncoptions.resolve(syncoptions.SyncOptions(), annotated)
-    assert guarded.prune is syncoptions.PruneMode.DISABLED
-    assert guarded.delete is syncoptions.DeleteMode.DISABLED
+    annotated = options.of(namespace)
+    assert isinstance(annotated, options.SyncOptions)
+    guarded = options.resolve(options.SyncOptions(), annotated)
+    assert guarded.prune is options.PruneMode.DISABLED
+    assert guarded.delete is options.DeleteMode.DISABLED
 
 
 def test_the_dex_password_hash_from_git_is_never_applied(children, rendered):

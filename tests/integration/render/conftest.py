@@ -12,7 +12,7 @@ import pytest
 
 from tether.adapters.devcluster import tools
 from tether.adapters.render.renderer import Renderer
-from tether.core import manifests, sources
+from tether.core.sources import kubeyaml, rendering
 from tether.services import manifests as service
 
 CORPUS = pathlib.Path(__file__).resolve().parents[4] / "shared" / "corpus"
@@ -23,11 +23,11 @@ CANARY = "tether-canary-7f3a9c"
 
 
 def make_renderer(
-    tmp: pathlib.Path, limits: manifests.Limits = manifests.DEFAULT_LIMITS, **settings: Any
+    tmp: pathlib.Path, limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS, **settings: Any
 ) -> Renderer:
     """The real renderer with scratch and chart caches under ``tmp``."""
     return Renderer(
-        sources.RenderSettings(cache_dir=str(tmp / "render-cache"), **settings),
+        rendering.RenderSettings(cache_dir=str(tmp / "render-cache"), **settings),
         tools.ToolLocator(),
         limits,
     )

@@ -10,7 +10,7 @@ import pathlib
 
 import pytest
 
-from tether.core import manifests
+from tether.core.sources import kubeyaml
 from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
@@ -101,7 +101,7 @@ async def test_a_deeply_nested_document_is_refused(render, repo):
 
 async def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path, repo):
     write(repo, {"app/big.yaml": CM + "#" * 5000 + "\n"})
-    renderer = make_renderer(tmp_path, limits=manifests.Limits(max_file_bytes=4096))
+    renderer = make_renderer(tmp_path, limits=kubeyaml.Limits(max_file_bytes=4096))
     use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
     message = failed(await use_case.render_application(application({"path": "app"})))
     assert "big.yaml: " in message
@@ -110,7 +110,7 @@ async def test_a_file_over_the_size_limit_is_refused_before_parsing(tmp_path, re
 
 async def test_too_many_files_are_refused_before_parsing(tmp_path, repo):
     write(repo, {f"many/{i:03}.yaml": "" for i in range(30)})
-    renderer = make_renderer(tmp_path, limits=manifests.Limits(max_files=20))
+    renderer = make_renderer(tmp_path, limits=kubeyaml.Limits(max_files=20))
     use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
     message = failed(await use_case.render_application(application({"path": "many"})))
     assert "more than 20 manifest files" in message

@@ -6,7 +6,7 @@ import pathlib
 
 import pytest
 
-from tether.core import manifests as limits
+from tether.core.sources import kubeyaml as limits
 from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write

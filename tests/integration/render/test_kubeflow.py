@@ -10,7 +10,7 @@ import yaml
 
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
-from tether.core import manifests
+from tether.core.sources import kubeyaml
 from tether.model.resources import ResourceKey
 
 from .conftest import KUBEFLOW, application, ok
@@ -49,7 +49,7 @@ async def test_each_example_entry_renders_exactly_what_kustomize_build_gives(ren
     expected_text = _process.run_sync(
         [tools.path_of("kustomize"), "build", str(KUBEFLOW / entry)], timeout=110
     ).stdout
-    expected = manifests.parse_yaml(expected_text, "expected")
+    expected = kubeyaml.parse_yaml(expected_text, "expected")
     assert [ResourceKey.of(o) for o in objects] == [ResourceKey.of(o) for o in expected]
     assert objects == expected
 
@@ -83,7 +83,7 @@ async def test_each_experimental_helm_chart_renders_like_helm_template(render, t
                                "HELM_DATA_HOME": str(tmp_path / "d")}),
         timeout=110,
     ).stdout  # fmt: skip
-    expected = manifests.parse_yaml(expected_text, "expected")
+    expected = kubeyaml.parse_yaml(expected_text, "expected")
     assert [ResourceKey.of(o) for o in objects] == [ResourceKey.of(o) for o in expected]
     # Charts generate random passwords into Secrets; everything else is deterministic.
     assert [o for o in objects if o["kind"] != "Secret"] == [

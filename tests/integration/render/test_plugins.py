@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from tether.core import sources
+from tether.core.sources import rendering
 from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, ok, write
@@ -32,11 +32,11 @@ GENERATE = textwrap.dedent(
 )
 
 
-def plugin_settings(tmp: pathlib.Path, **overrides) -> sources.RenderSettings:
+def plugin_settings(tmp: pathlib.Path, **overrides) -> rendering.RenderSettings:
     script = tmp / "generate.py"
     script.write_text(GENERATE)
     marker = tmp / "init-ran"
-    spec = sources.PluginSpec(
+    spec = rendering.PluginSpec(
         name="envsubst",
         init=(
             sys.executable,
@@ -48,10 +48,10 @@ def plugin_settings(tmp: pathlib.Path, **overrides) -> sources.RenderSettings:
         env={"PLUGIN_MARKER": str(marker)},
         **overrides,
     )
-    return sources.RenderSettings(plugins=(spec,))
+    return rendering.RenderSettings(plugins=(spec,))
 
 
-def service_with(tmp: pathlib.Path, repo: pathlib.Path, settings: sources.RenderSettings):
+def service_with(tmp: pathlib.Path, repo: pathlib.Path, settings: rendering.RenderSettings):
     renderer = make_renderer(tmp, plugins=settings.plugins)
     return service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
 
@@ -102,10 +102,10 @@ async def test_no_matching_plugin_is_a_clear_error(tmp_path, repo):
 
 async def test_a_hanging_plugin_is_killed_at_its_timeout(tmp_path, repo):
     write(repo, {"app/template.envsubst": "x"})
-    spec = sources.PluginSpec(
+    spec = rendering.PluginSpec(
         name="hang", generate=(sys.executable, "-c", "import time; time.sleep(60)"), timeout_s=1.0
     )
-    manifests = service_with(tmp_path, repo, sources.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
     started = time.monotonic()
     app = application({"path": "app", "plugin": {"name": "hang"}}, name="stuck")
     message = failed(await manifests.render_application(app))
@@ -124,10 +124,10 @@ async def test_a_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
         "while True:\n"
         "    sys.stdout.write('x' * 4096); sys.stdout.flush(); time.sleep(0.001)\n"
     )
-    spec = sources.PluginSpec(
+    spec = rendering.PluginSpec(
         name="flood", generate=(sys.executable, "-c", flood), output_limit=1024 * 1024
     )
-    manifests = service_with(tmp_path, repo, sources.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
     message = failed(
         await manifests.render_application(
             application({"path": "app", "plugin": {"name": "flood"}})
@@ -140,8 +140,8 @@ async def test_a_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
 async def test_a_failing_plugin_reports_its_stderr(tmp_path, repo):
     write(repo, {"app/template.envsubst": "x"})
     fail = "import sys; sys.stderr.write('bad template'); sys.exit(3)"
-    spec = sources.PluginSpec(name="fail", generate=(sys.executable, "-c", fail))
-    manifests = service_with(tmp_path, repo, sources.RenderSettings(plugins=(spec,)))
+    spec = rendering.PluginSpec(name="fail", generate=(sys.executable, "-c", fail))
+    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
     message = failed(
         await manifests.render_application(application({"path": "app", "plugin": {"name": "fail"}}))
     )
@@ -164,10 +164,10 @@ async def test_plugin_parameters_never_reach_a_shell(tmp_path, repo):
 async def test_a_fast_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
     write(repo, {"app/template.envsubst": "x"})
     flood = "import sys\nwhile True: sys.stdout.write('x' * 65536)\n"
-    spec = sources.PluginSpec(
+    spec = rendering.PluginSpec(
         name="flood", generate=(sys.executable, "-c", flood), output_limit=1024 * 1024
     )
-    manifests = service_with(tmp_path, repo, sources.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
     for _ in range(5):
         app = application({"path": "app", "plugin": {"name": "flood"}})
         message = failed(await manifests.render_application(app, hard_refresh=True))

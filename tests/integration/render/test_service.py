@@ -12,7 +12,7 @@ import pytest
 from tether.adapters import _process
 from tether.adapters.git.repos import MirrorCache
 from tether.adapters.render.renderer import Renderer
-from tether.core import sources
+from tether.core.sources import rendering
 from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
@@ -27,7 +27,7 @@ class CountingRenderer:
         self.inner = inner
         self.calls: list[str] = []
 
-    async def render(self, request: sources.RenderRequest) -> list[dict[str, Any]]:
+    async def render(self, request: rendering.RenderRequest) -> list[dict[str, Any]]:
         self.calls.append(request.source.path)
         return await self.inner.render(request)
 

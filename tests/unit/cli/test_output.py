@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 from tether.cli import output
-from tether.core import diff
+from tether.core.diff import diff
 from tether.services.compare import ResourceState
 
 SHA1 = "b12af150f917826d9ff3cc918378454054304f97"

@@ -2,7 +2,7 @@ import datetime
 
 import pytest
 
-from tether.model import app_status
+from tether.model import app_status, timestamps
 from tether.model.app_status import ApplicationCondition as Cond, RevisionHistory
 
 T0 = datetime.datetime(2026, 11, 27, 9, 0, 0, tzinfo=datetime.UTC)
@@ -71,7 +71,7 @@ def test_set_conditions_does_not_mutate_its_inputs() -> None:
 
 def test_times_are_kubernetes_timestamps_in_utc() -> None:
     berlin = datetime.timezone(datetime.timedelta(hours=1))
-    assert app_status.format_time(datetime.datetime(2026, 1, 2, 4, 5, 6, 789, berlin)) == (
+    assert timestamps.format_time(datetime.datetime(2026, 1, 2, 4, 5, 6, 789, berlin)) == (
         "2026-01-02T03:05:06Z"
     )
 

@@ -5,7 +5,7 @@ import hypothesis
 import pytest
 from hypothesis import strategies as st
 
-from tether.core import syncoptions
+from tether.core.sync import options
 from tether.model import application
 from tether.model.app_spec import ApplicationDestination
 from tether.model.errors import InvalidInputError
@@ -250,4 +250,4 @@ def test_every_sync_option_in_the_examples_is_known() -> None:
     for name in APPLICATION_FILES:
         app = application.parse_application(load(name))
         for option in app.spec.sync_options():
-            assert option.split("=", 1)[0] in syncoptions.OPTIONS, option
+            assert option.split("=", 1)[0] in options.OPTIONS, option

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from tether.adapters import _process
 from tether.adapters.git import urls
-from tether.core import repocreds
+from tether.core.sources import repocreds
 
 ASKPASS_SCRIPT = """#!/bin/sh
 # git runs this for a username or password; the answers are in this process's environment.

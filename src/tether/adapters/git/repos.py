@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 from tether.adapters import _process
 from tether.adapters.git import auth, failures, urls
-from tether.core import repocreds, semver
+from tether.core.sources import repocreds, semver
 from tether.model.errors import GitError
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import hashlib
 import re
 import urllib.parse
 
-from tether.core import repocreds
+from tether.core.sources import repocreds
 from tether.model.errors import GitError
 
 MAX_URL_LENGTH = 2048

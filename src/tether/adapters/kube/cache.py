@@ -21,7 +21,8 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.index import HealthFingerprint, Index, Record
 from tether.adapters.kube.reflector import Reflector, SlimObject, cancel
-from tether.core import cachepolicy, tracking
+from tether.core.cluster import cachepolicy
+from tether.core.diff import tracking
 from tether.model.resources import GroupKind, ResourceKey
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ import msgspec
 
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.reflector import OwnerRef, SlimObject
-from tether.core import cachepolicy, reflection, tracking
+from tether.core.cluster import cachepolicy, reflection
+from tether.core.diff import tracking
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 
 HealthFingerprint = Callable[[Manifest], object]

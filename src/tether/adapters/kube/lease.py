@@ -16,7 +16,7 @@ from typing import Any
 
 from tether.adapters.kube import errors
 from tether.adapters.kube.client import KubeClient
-from tether.core import leasing
+from tether.core.cluster import leasing
 
 log = logging.getLogger(__name__)
 

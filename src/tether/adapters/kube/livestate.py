@@ -7,7 +7,7 @@ from typing import Any
 
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
-from tether.core.cachepolicy import Change
+from tether.core.cluster.cachepolicy import Change
 from tether.model.resources import GroupKind, ResourceKey
 
 

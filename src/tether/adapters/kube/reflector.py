@@ -18,7 +18,7 @@ import msgspec
 from tether.adapters.kube import errors
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.transport import WATCH_READ_SLACK_S, Transport, decode_status
-from tether.core import reflection
+from tether.core.cluster import reflection
 
 log = logging.getLogger(__name__)
 

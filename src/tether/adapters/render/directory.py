@@ -11,7 +11,8 @@ import os
 from typing import Any
 
 from tether.adapters.render import _jail, jsonnet
-from tether.core import manifests, sources
+from tether.core import globs
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError
 
 MANIFEST_EXTENSIONS: dict[str, str] = {
@@ -34,14 +35,14 @@ class _File:
 
 
 async def render(
-    request: sources.RenderRequest,
+    request: rendering.RenderRequest,
     directory: str,
     *,
-    limits: manifests.Limits,
+    limits: kubeyaml.Limits,
     jsonnet_timeout_s: float,
 ) -> list[dict[str, Any]]:
     """Render every manifest file of a directory source, in sorted path order."""
-    options = request.source.directory or sources.DirectoryOptions()
+    options = request.source.directory or rendering.DirectoryOptions()
     files = await asyncio.to_thread(_select, request.repo_root, directory, options, limits)
     libs = [
         _jail.resolve(request.repo_root, lib, field="spec.source.directory.jsonnet.libs")
@@ -60,18 +61,18 @@ async def render(
     objects: list[dict[str, Any]] = []
     for file in files:
         if file.kind == "jsonnet":
-            objects.extend(manifests.parse_json(evaluated[file.full], file.shown, limits))
+            objects.extend(kubeyaml.parse_json(evaluated[file.full], file.shown, limits))
             continue
         data = await asyncio.to_thread(_read, file.full)
         if file.kind == "json":
-            objects.extend(manifests.parse_json(data, file.shown, limits))
+            objects.extend(kubeyaml.parse_json(data, file.shown, limits))
         else:
-            objects.extend(manifests.parse_yaml(data, file.shown, limits))
+            objects.extend(kubeyaml.parse_yaml(data, file.shown, limits))
     return objects
 
 
 def _select(
-    root: str, directory: str, options: sources.DirectoryOptions, limits: manifests.Limits
+    root: str, directory: str, options: rendering.DirectoryOptions, limits: kubeyaml.Limits
 ) -> list[_File]:
     real_root = os.path.realpath(root)
     selected: list[_File] = []
@@ -87,9 +88,9 @@ def _select(
             full = os.path.join(current, name)
             rel = os.path.relpath(full, directory)
             shown = os.path.relpath(full, real_root)
-            if options.include and not sources.glob_match(options.include, rel):
+            if options.include and not globs.match(options.include, rel):
                 continue
-            if options.exclude and sources.glob_match(options.exclude, rel):
+            if options.exclude and globs.match(options.exclude, rel):
                 continue
             try:
                 size = os.stat(full).st_size  # follows links; the jail checked where they lead

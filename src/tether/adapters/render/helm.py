@@ -20,7 +20,7 @@ import orjson
 
 from tether.adapters import _process
 from tether.adapters.render import _jail
-from tether.core import manifests, sources
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
 
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
@@ -45,17 +45,17 @@ def helm_env(base_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
 
 
 async def render(
-    request: sources.RenderRequest,
+    request: rendering.RenderRequest,
     directory: str,
     *,
     helm: str,
-    settings: sources.RenderSettings,
+    settings: rendering.RenderSettings,
     cache_dir: str,
     scratch: str,
 ) -> list[dict[str, Any]]:
     """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart."""
     source = request.source
-    options = source.helm or sources.HelmOptions()
+    options = source.helm or rendering.HelmOptions()
     env = helm_env(os.path.join(cache_dir, "helm-home"), request.env)
     if source.chart:
         chart_dir = await pull(
@@ -92,19 +92,17 @@ async def render(
         )
     except _process.ProcessError as err:
         raise RenderError(f"helm template {err.reason}{_tail(err.stderr)}") from None
-    limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
+    limits = kubeyaml.Limits(max_file_bytes=settings.max_output_bytes)
     # Off the event loop: a big chart takes seconds to parse.
-    return await asyncio.to_thread(
-        manifests.parse_yaml, done.stdout, "helm template output", limits
-    )
+    return await asyncio.to_thread(kubeyaml.parse_yaml, done.stdout, "helm template output", limits)
 
 
 def _value_args(
-    request: sources.RenderRequest,
-    options: sources.HelmOptions,
+    request: rendering.RenderRequest,
+    options: rendering.HelmOptions,
     chart_dir: str,
     jail_root: str,
-    settings: sources.RenderSettings,
+    settings: rendering.RenderSettings,
     scratch: str,
 ) -> list[str]:
     where = "spec.source.helm"
@@ -122,7 +120,7 @@ def _value_args(
         # A glob (Argo CD 2.10+) expands in lexical order; every match is jailed like the rest.
         matches = sorted(glob.glob(path)) if glob.has_magic(value_file) else [path]
         for match in matches:
-            if not sources.is_inside(os.path.realpath(root), os.path.realpath(match)):
+            if not rendering.is_inside(os.path.realpath(root), os.path.realpath(match)):
                 raise InvalidInputError(
                     f"{where}.valueFiles: {value_file!r} matches a path outside the repository"
                 )
@@ -157,7 +155,7 @@ def _value_args(
 
 
 def _resolve_value_file(
-    request: sources.RenderRequest,
+    request: rendering.RenderRequest,
     value_file: str,
     chart_dir: str,
     jail_root: str,
@@ -226,7 +224,7 @@ def _read_chart(chart_dir: str) -> dict[str, Any]:
     if not os.path.isfile(path):
         raise InvalidInputError("spec.source.path: no Chart.yaml in the chart directory")
     with open(path, "rb") as handle:
-        docs = manifests.parse_yaml(handle.read(), "Chart.yaml")
+        docs = kubeyaml.parse_yaml(handle.read(), "Chart.yaml")
     return docs[0] if docs else {}
 
 

@@ -18,7 +18,7 @@ import orjson
 
 from tether.adapters import _process
 from tether.adapters.render import _jail
-from tether.core import manifests, sources
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
 
 PATH_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations")
@@ -32,17 +32,17 @@ REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "github.com/", "gitl
 
 
 async def render(
-    request: sources.RenderRequest,
+    request: rendering.RenderRequest,
     directory: str,
     *,
     kustomize: str,
     helm: str,
-    settings: sources.RenderSettings,
+    settings: rendering.RenderSettings,
     scratch: str,
 ) -> list[dict[str, Any]]:
     """Build the source with kustomize, through an overlay when inline options are set."""
     await asyncio.to_thread(check_references, request.repo_root, directory)
-    options = request.source.kustomize or sources.KustomizeOptions()
+    options = request.source.kustomize or rendering.KustomizeOptions()
     target = directory
     if not options.is_empty:
         target = tempfile.mkdtemp(prefix="overlay-", dir=scratch)
@@ -66,10 +66,10 @@ async def render(
         )
     except _process.ProcessError as err:
         raise RenderError(f"kustomize build {err.reason}{_tail(err.stderr)}") from None
-    limits = manifests.Limits(max_file_bytes=settings.max_output_bytes)
+    limits = kubeyaml.Limits(max_file_bytes=settings.max_output_bytes)
     # Parsing a big render takes seconds of CPU: off the event loop, so the controller stays live.
     return await asyncio.to_thread(
-        manifests.parse_yaml, done.stdout, "kustomize build output", limits
+        kubeyaml.parse_yaml, done.stdout, "kustomize build output", limits
     )
 
 
@@ -82,8 +82,8 @@ def build_flags(options: Sequence[str], helm: str) -> list[str]:
 
 
 def _overlay(
-    request: sources.RenderRequest,
-    options: sources.KustomizeOptions,
+    request: rendering.RenderRequest,
+    options: rendering.KustomizeOptions,
     directory: str,
     overlay_dir: str,
 ) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def _overlay(
         annotations = dict(options.common_annotations)
         if options.common_annotations_envsubst:
             build = request.env
-            annotations = {k: sources.expand_env(v, build) for k, v in annotations.items()}
+            annotations = {k: rendering.expand_env(v, build) for k, v in annotations.items()}
         overlay["commonAnnotations"] = annotations
     components = []
     for component in options.components:
@@ -179,7 +179,7 @@ def check_references(root: str, directory: str) -> None:
         file = next(
             (
                 os.path.join(current, name)
-                for name in sources.KUSTOMIZATION_FILES
+                for name in rendering.KUSTOMIZATION_FILES
                 if os.path.isfile(os.path.join(current, name))
             ),
             None,
@@ -187,7 +187,7 @@ def check_references(root: str, directory: str) -> None:
         if file is None:
             continue
         with open(file, "rb") as handle:
-            docs = manifests.parse_yaml(handle.read(), os.path.relpath(file, root))
+            docs = kubeyaml.parse_yaml(handle.read(), os.path.relpath(file, root))
         for path in _local_paths(docs[0] if docs else {}):
             where = f"{os.path.relpath(file, root)}: {path!r}"
             resolved = _jail.resolve(root, path, base=current, field=where)

@@ -12,13 +12,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.adapters import _process
-from tether.core import manifests, sources
+from tether.core import globs
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
 
 
 def choose(
-    options: sources.PluginOptions, plugins: Sequence[sources.PluginSpec], directory: str
-) -> sources.PluginSpec:
+    options: rendering.PluginOptions, plugins: Sequence[rendering.PluginSpec], directory: str
+) -> rendering.PluginSpec:
     """The plugin named by the source, or the first whose discovery glob matches a file."""
     if options.name:
         for spec in plugins:
@@ -27,15 +28,15 @@ def choose(
         raise InvalidInputError(f"spec.source.plugin.name: no plugin named {options.name!r}")
     rel_paths = list(_files(directory))
     for spec in plugins:
-        if spec.discover and any(sources.glob_match(spec.discover, rel) for rel in rel_paths):
+        if spec.discover and any(globs.match(spec.discover, rel) for rel in rel_paths):
             return spec
     raise InvalidInputError("spec.source.plugin: no configured plugin matches this source")
 
 
 async def render(
-    request: sources.RenderRequest,
+    request: rendering.RenderRequest,
     directory: str,
-    plugins: Sequence[sources.PluginSpec],
+    plugins: Sequence[rendering.PluginSpec],
     scratch: str,
 ) -> list[dict[str, Any]]:
     """Run the source's plugin in a writable copy of the repository and parse its output.
@@ -43,13 +44,13 @@ async def render(
     Plugins may write (``helm dependency build``, generated files), and the checkout is
     read-only and shared, so each run gets its own copy, as Argo CD's plugin sidecar does.
     """
-    options = request.source.plugin or sources.PluginOptions()
+    options = request.source.plugin or rendering.PluginOptions()
     spec = choose(options, plugins, directory)
     copy = os.path.join(scratch, "repo")
     await asyncio.to_thread(_writable_copy, request.repo_root, copy)
     directory = os.path.join(copy, os.path.relpath(directory, os.path.realpath(request.repo_root)))
     build = request.env
-    env = _process.base_env({**spec.env, **build, **sources.plugin_env(options, build)})
+    env = _process.base_env({**spec.env, **build, **rendering.plugin_env(options, build)})
     label = f"plugin {spec.name}"
     try:
         if spec.init:
@@ -69,8 +70,8 @@ async def render(
         )
     except _process.ProcessError as err:
         raise RenderError(f"{label}: {err.reason}{_tail(err.stderr)}") from None
-    limits = manifests.Limits(max_file_bytes=spec.output_limit)
-    return manifests.parse_stream(done.stdout, f"{label} output", limits)
+    limits = kubeyaml.Limits(max_file_bytes=spec.output_limit)
+    return kubeyaml.parse_stream(done.stdout, f"{label} output", limits)
 
 
 def _writable_copy(root: str, copy: str) -> None:

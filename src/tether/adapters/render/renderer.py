@@ -16,7 +16,7 @@ from typing import Any
 from tether import ports
 from tether.adapters import _process
 from tether.adapters.render import _jail, directory, helm, kustomize, plugin
-from tether.core import manifests, sources
+from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError, TetherError
 
 VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -31,9 +31,9 @@ class Renderer:
 
     def __init__(
         self,
-        settings: sources.RenderSettings,
+        settings: rendering.RenderSettings,
         tools: ports.ToolLocator,
-        limits: manifests.Limits = manifests.DEFAULT_LIMITS,
+        limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS,
     ) -> None:
         self._settings = settings
         self._tools = tools
@@ -60,7 +60,7 @@ class Renderer:
             return "unavailable"  # a missing tool fails the renders that need it, not every render
         return done.stdout.decode(errors="replace").strip()[:80]
 
-    async def render(self, request: sources.RenderRequest) -> list[dict[str, Any]]:
+    async def render(self, request: rendering.RenderRequest) -> list[dict[str, Any]]:
         """All objects of one source, in the tool's order.
 
         Raises:
@@ -78,7 +78,7 @@ class Renderer:
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
 
-    async def _render(self, request: sources.RenderRequest, scratch: str) -> list[dict[str, Any]]:
+    async def _render(self, request: rendering.RenderRequest, scratch: str) -> list[dict[str, Any]]:
         source = request.source
         settings = self._settings
         if source.is_helm_repository:
@@ -88,7 +88,7 @@ class Renderer:
             )  # fmt: skip
         await asyncio.to_thread(_jail.scan_symlinks, request.repo_root)
         where = _jail.source_dir(request.repo_root, source.path)
-        tool = sources.detect_tool(source, os.listdir(where))
+        tool = rendering.detect_tool(source, os.listdir(where))
         if tool == "helm":
             return await helm.render(
                 request, where, helm=self._tools.path_of("helm"), settings=settings,

@@ -8,7 +8,7 @@ import pathlib
 import click
 
 from tether import bootstrap
-from tether.core import distribution
+from tether.core.sources import distribution
 from tether.services import kubeflow as use_case
 from tether.settings import Settings
 

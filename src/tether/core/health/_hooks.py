@@ -1,11 +1,11 @@
 """The hook answers health needs: is an object a sync hook, or skipped.
 
-Both come from ``tether.core.hooks``, which owns hook classification; health only asks.
+Both come from ``tether.core.sync.hooks``, which owns hook classification; health only asks.
 """
 
 from __future__ import annotations
 
-from tether.core import hooks
+from tether.core.sync import hooks
 from tether.model import resources
 
 HOOK_FINALIZER = hooks.FINALIZER

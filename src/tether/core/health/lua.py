@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import Any
 
 import lupa.lua54 as lua54
 import yaml
 
+from tether.core import globs
 from tether.core.health import _sandbox
 from tether.core.health._rule import unknown
 from tether.model import resources
@@ -66,12 +65,12 @@ class LuaHealthScript:
     @property
     def is_wildcard(self) -> bool:
         """Whether the pattern is a glob rather than one exact group and kind."""
-        return any(char in self.pattern for char in "*?[{")
+        return globs.is_pattern(self.pattern)
 
     def matches(self, key: str) -> bool:
         """Whether this script applies to the config key of a group and kind."""
         if self.is_wildcard:
-            return _glob(self.pattern).fullmatch(key) is not None
+            return globs.match(self.pattern, key)
         return self.pattern == key
 
 
@@ -183,49 +182,6 @@ def _go_bool(key: str, value: str) -> bool:
     if value in GO_FALSE:
         return False
     raise InvalidInputError(f"argocd-cm key {key!r}: {value!r} is not a boolean")
-
-
-@lru_cache(maxsize=256)
-def _glob(pattern: str) -> re.Pattern[str]:
-    r"""A glob as Argo CD matches it (gobwas/glob, no separators: ``*`` also crosses ``/``).
-
-    Supports ``*``, ``?``, ``[abc]``, ``[!abc]``, ``[a-z]``, ``{a,b}`` and ``\`` escapes.
-    """
-    out: list[str] = []
-    index, depth = 0, 0
-    while index < len(pattern):
-        char = pattern[index]
-        index += 1
-        if char == "\\" and index < len(pattern):
-            out.append(re.escape(pattern[index]))
-            index += 1
-        elif char == "*":
-            out.append(".*")
-        elif char == "?":
-            out.append(".")
-        elif char == "[":
-            end = pattern.find("]", index)
-            if end == -1:
-                out.append(re.escape(char))
-                continue
-            body = pattern[index:end]
-            negate = body.startswith("!")
-            body = body[1:] if negate else body
-            escaped = "".join(re.escape(c) if c != "-" else "-" for c in body)
-            out.append(f"[{'^' if negate else ''}{escaped}]")
-            index = end + 1
-        elif char == "{":
-            depth += 1
-            out.append("(?:")
-        elif char == "}" and depth:
-            depth -= 1
-            out.append(")")
-        elif char == "," and depth:
-            out.append("|")
-        else:
-            out.append(re.escape(char))
-    out.extend(")" * depth)
-    return re.compile("".join(out))
 
 
 def _plain(value: object) -> object:

@@ -9,7 +9,7 @@ from typing import Any
 import jq
 import yaml
 
-from tether.core import ignore
+from tether.core.diff import ignore
 
 FIXTURES = pathlib.Path(__file__).parents[3] / "fixtures" / "diff"
 

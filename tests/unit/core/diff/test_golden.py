@@ -8,9 +8,9 @@ import dataclasses
 import jsonpatch
 import pytest
 
-from tether.core import diff, ignore, normalize
-from tether.core.diff import DiffOptions, DiffReason
-from tether.core.ignore import IgnoreRule
+from tether.core.diff import diff, ignore, normalize
+from tether.core.diff.diff import DiffOptions, DiffReason
+from tether.core.diff.ignore import IgnoreRule
 
 from .support import FIXTURES, load, local_jq
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tether.core import ignore, managedfields
-from tether.core.ignore import IgnoreRule
+from tether.core.diff import ignore, managedfields
+from tether.core.diff.ignore import IgnoreRule
 from tether.model.errors import InvalidInputError
 from tether.model.resources import ResourceKey
 

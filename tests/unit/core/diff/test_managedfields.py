@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from tether.core import managedfields as mf
-from tether.core.managedfields import Field, Index, Key, Value
+from tether.core.diff import managedfields as mf
+from tether.core.diff.managedfields import Field, Index, Key, Value
 
 # As written by kube-apiserver 1.36 for `kubectl apply --server-side` of a Deployment.
 DEPLOYMENT_APPLY = json.loads("""

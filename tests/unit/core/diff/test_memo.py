@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from tether.core import diff, ignore, normalize, tracking
-from tether.core.diff import DiffOptions
-from tether.core.ignore import IgnoreRule
+from tether.core.diff import diff, ignore, normalize, tracking
+from tether.core.diff.diff import DiffOptions
+from tether.core.diff.ignore import IgnoreRule
 
 from .support import local_jq
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import types
 from typing import Any
 
-from tether.core import normalize
-from tether.core.normalize import NormalizeOptions, StatusField
+from tether.core.diff import normalize
+from tether.core.diff.normalize import NormalizeOptions, StatusField
 
 
 def test_status_policy_none_keeps_status_everywhere():
@@ -86,3 +87,17 @@ def test_a_json_copy_turns_other_mappings_and_tuples_into_dicts_and_lists():
     assert type(copied) is dict
     assert type(copied["k"]) is list
     assert type(copied["k"][1]) is dict
+
+
+def test_string_data_is_folded_into_base64_data_on_a_copy():
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {"a": base64.b64encode(b"x").decode()},
+        "stringData": {"b": "y"},
+    }
+    folded = normalize.with_string_data_folded(secret)
+    assert folded["data"] == {"a": "eA==", "b": "eQ=="}
+    assert "stringData" not in folded
+    assert secret["stringData"] == {"b": "y"}  # the original is untouched

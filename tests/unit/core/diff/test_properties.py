@@ -7,7 +7,7 @@ from typing import Any
 import jsonpatch
 from hypothesis import given, settings, strategies as st
 
-from tether.core import diff, managedfields, normalize, secrets
+from tether.core.diff import diff, managedfields, normalize, secrets
 
 KINDS = [
     ("v1", "ConfigMap"),

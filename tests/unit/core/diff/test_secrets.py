@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tether.core import diff, secrets
+from tether.core.diff import diff, secrets
 
 from .support import load
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tether.core import diff, tracking
+from tether.core.diff import diff, tracking
 from tether.model.status import Health, HealthStatus, SyncStatus
 
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from tether.core import diff, tracking
-from tether.core.tracking import Tracking, TrackingId, TrackingMethod
+from tether.core.diff import diff, tracking
+from tether.core.diff.tracking import Tracking, TrackingId, TrackingMethod
 
 ANNOTATION = Tracking()
 LABEL = Tracking(method=TrackingMethod.LABEL)
@@ -165,3 +165,13 @@ def test_switching_from_label_to_annotation_tracking_is_not_drift():
     live = tracking.stamp([INGRESS], "shop", "dest", LABEL)[0]
     assert diff.compare(desired, live).modified
     assert not diff.compare(desired, live, tracked_by=ANNOTATION).modified
+
+
+def test_a_tracking_id_whose_name_holds_colons_parses():
+    parsed = TrackingId.parse(
+        "cert-manager:rbac.authorization.k8s.io/Role:kube-system/cert-manager-webhook:dynamic-serving"
+    )
+    assert parsed is not None
+    assert parsed.name == "cert-manager-webhook:dynamic-serving"
+    assert parsed.namespace == "kube-system"
+    assert str(parsed).endswith("/cert-manager-webhook:dynamic-serving")

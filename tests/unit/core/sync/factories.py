@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tether.core import hooks, plan, syncactions as act, syncstate
-from tether.core.syncresults import Results, record
+from tether.core.sync import actions as act, hooks, machine, plan
+from tether.core.sync.results import Results, record
 from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import Health, HealthStatus, OperationPhase
 
@@ -95,7 +95,7 @@ def observed(desired: list[dict[str, Any]] | tuple[Manifest, ...], **kw: Any) ->
     return plan.Observed(tuple(desired), **kw)
 
 
-def writes(step: syncstate.Step) -> list[act.Action]:
+def writes(step: machine.Step) -> list[act.Action]:
     """The actions of a step that write or delete objects (not cleanup, not waits)."""
     return [a for a in step.actions if is_work(a)]
 
@@ -187,11 +187,11 @@ class World:
 class Run:
     """A recorded drive: the steps and the world before each of them."""
 
-    steps: list[syncstate.Step]
+    steps: list[machine.Step]
     worlds: list[World]
 
     @property
-    def final(self) -> syncstate.Step:
+    def final(self) -> machine.Step:
         """The last step."""
         return self.steps[-1]
 
@@ -212,11 +212,11 @@ def drive(
     world = world or World()
     desired = tuple(desired)
     world.desired_keys = frozenset(ResourceKey.of(d) for d in desired)
-    steps: list[syncstate.Step] = []
+    steps: list[machine.Step] = []
     worlds: list[World] = []
     for _ in range(max_steps):
         worlds.append(world.snapshot())
-        step = syncstate.advance(req, world.observe(desired, **observe))
+        step = machine.advance(req, world.observe(desired, **observe))
         steps.append(step)
         world.results = step.results
         failed = False

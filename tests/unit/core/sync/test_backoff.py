@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tether.core import backoff
-from tether.core.backoff import Retry, RetryStrategy
+from tether.core.sync import backoff
+from tether.core.sync.backoff import Retry, RetryStrategy
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

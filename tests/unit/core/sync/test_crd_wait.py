@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.core import syncactions as act, syncstate
+from tether.core.sync import actions as act, machine
 from tether.model.resources import GroupKind
 from tether.model.status import Health, HealthStatus, OperationPhase
 
@@ -19,7 +19,7 @@ CM = obj("ConfigMap", "c")
 
 
 def advance(world: World, desired: list[dict[str, object]], kinds: frozenset[GroupKind]):
-    step = syncstate.advance(request(), world.observe(tuple(desired), server_kinds=kinds))
+    step = machine.advance(request(), world.observe(tuple(desired), server_kinds=kinds))
     world.results = step.results
     for action in step.actions:
         world.perform(action)
@@ -70,7 +70,7 @@ def test_a_crd_already_live_and_progressing_still_holds_its_resources() -> None:
 
 def test_a_dry_run_operation_never_waits_for_a_crd() -> None:
     world = World()
-    step = syncstate.advance(
+    step = machine.advance(
         request(dry_run=True), world.observe((FOO_CRD, FOO), server_kinds=BASE_KINDS)
     )
     assert "established" not in step.message

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tether.core import syncactions as act, syncstate
-from tether.core.syncoptions import SyncOptions
+from tether.core.sync import actions as act, machine
+from tether.core.sync.options import SyncOptions
 from tether.model.resources import GroupKind
 from tether.model.status import HookPhase, OperationPhase, ResultCode
 
@@ -12,7 +12,7 @@ from .factories import World, crd, drive, key, obj, observed, request
 
 def test_nothing_is_done_when_the_desired_state_could_not_be_computed() -> None:
     live = {key(obj("ConfigMap", "a")): obj("ConfigMap", "a")}
-    step = syncstate.advance(request(prune=True), observed([], live=live, desired_known=False))
+    step = machine.advance(request(prune=True), observed([], live=live, desired_known=False))
     assert step.phase is OperationPhase.ERROR
     assert "could not be computed" in step.message
     assert step.actions == () and step.checks == ()
@@ -20,7 +20,7 @@ def test_nothing_is_done_when_the_desired_state_could_not_be_computed() -> None:
 
 def test_a_sync_that_would_prune_everything_is_refused_without_allow_empty() -> None:
     live = {key(obj("ConfigMap", "a")): obj("ConfigMap", "a")}
-    step = syncstate.advance(
+    step = machine.advance(
         request(prune=True), observed([obj("Job", "j", hook="PreSync")], live=live)
     )
     assert step.phase is OperationPhase.FAILED
@@ -43,7 +43,7 @@ def test_pruning_disabled_or_a_selective_sync_is_not_refused() -> None:
 
 def test_invalid_tasks_fail_the_operation_with_their_reasons_recorded() -> None:
     desired = [obj("Foo", "f"), obj("ConfigMap", "a")]
-    step = syncstate.advance(
+    step = machine.advance(
         request(), observed(desired, server_kinds=frozenset({GroupKind("", "ConfigMap")}))
     )
     assert step.phase is OperationPhase.FAILED
@@ -61,7 +61,7 @@ def test_the_first_step_dry_runs_everything_and_starts_the_first_wave() -> None:
         obj("Foo", "f", options="SkipDryRunOnMissingResource=true"),
     ]
     live = {key(obj("Secret", "gone")): obj("Secret", "gone")}
-    step = syncstate.advance(
+    step = machine.advance(
         request(prune=True),
         observed(
             desired,
@@ -167,7 +167,7 @@ def test_a_dry_run_of_a_kind_the_server_lacks_is_recorded_as_skipped() -> None:
 
 
 def test_a_lone_object_is_validated_by_its_own_apply_without_a_separate_dry_run() -> None:
-    step = syncstate.advance(request(), observed([obj("ConfigMap", "a")]))
+    step = machine.advance(request(), observed([obj("ConfigMap", "a")]))
     assert step.checks == ()
     assert [(type(a).__name__, a.key.name, a.validates) for a in step.actions] == [  # type: ignore[union-attr]
         ("Apply", "a", True)
@@ -190,11 +190,9 @@ def test_objects_with_company_are_all_dry_run_before_any_is_written() -> None:
         [obj("ConfigMap", "a"), obj("Job", "on-fail", hook="SyncFail")],
         [obj("Job", "h", hook="Sync")],
     ):
-        step = syncstate.advance(request(), observed(desired))
+        step = machine.advance(request(), observed(desired))
         assert step.checks, desired
         assert not any(getattr(a, "validates", False) for a in step.actions)
     live = {key(obj("Secret", "gone")): obj("Secret", "gone")}
-    with_prune = syncstate.advance(
-        request(prune=True), observed([obj("ConfigMap", "a")], live=live)
-    )
+    with_prune = machine.advance(request(prune=True), observed([obj("ConfigMap", "a")], live=live))
     assert [c.key.name for c in with_prune.checks] == ["a"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.core import hooks, syncactions as act, syncstate
-from tether.core.syncresults import ResourceResult
+from tether.core.sync import actions as act, hooks, machine
+from tether.core.sync.results import ResourceResult
 from tether.model.status import (
     Health,
     HealthStatus,
@@ -74,7 +74,7 @@ def test_a_failed_hook_fails_the_sync_and_hook_failed_hooks_are_deleted() -> Non
             hook_type=SyncPhase.PRE_SYNC,
         ),
     )
-    step = syncstate.advance(
+    step = machine.advance(
         request(), observed(desired, live=live, health={pre: DEGRADED}, results=results)
     )
     assert step.phase is OperationPhase.FAILED
@@ -110,7 +110,7 @@ def test_a_sync_fail_hook_that_failed_to_apply_is_named_in_the_message() -> None
         ResourceResult(cleanup, hook, ResultCode.SYNCED, HookPhase.FAILED, "job failed", hook),
         ResourceResult(notify, hook, ResultCode.SYNC_FAILED, HookPhase.FAILED, "forbidden", hook),
     )
-    step = syncstate.advance(
+    step = machine.advance(
         request(), observed(desired, live={cleanup: desired[1]}, results=results)
     )
     assert step.phase is OperationPhase.FAILED
@@ -138,7 +138,7 @@ def test_a_previous_runs_hook_is_deleted_before_it_is_created_again() -> None:
 def test_a_hook_still_being_deleted_is_waited_for() -> None:
     pre = job("pre", "PreSync")
     going = {**pre, "metadata": {**pre["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
-    step = syncstate.advance(request(), observed([pre], live={key(pre): going}))
+    step = machine.advance(request(), observed([pre], live={key(pre): going}))
     assert step.actions == (act.Wait("waiting for deletion of hook batch/Job/pre"),)
 
 
@@ -177,7 +177,7 @@ def test_hook_health_maps_to_hook_phases_as_argo_does() -> None:
         None: (HookPhase.SUCCEEDED, "pre created"),
     }
     for verdict, (phase, message) in table.items():
-        step = syncstate.advance(
+        step = machine.advance(
             request(), observed([pre, later], live={k: pre}, health={k: verdict}, results=running)
         )
         result = step.results[0]

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tether.core import hooks
-from tether.core.hooks import DeletePolicy, Role
+from tether.core.sync import hooks
+from tether.core.sync.hooks import DeletePolicy, Role
 from tether.model.status import SyncPhase
 
 from .factories import obj

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from tether.core import ordering
+from tether.core.sync import ordering
 from tether.model.resources import Manifest
 from tether.model.status import SyncPhase
 

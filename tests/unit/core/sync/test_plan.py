@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tether.core import hooks, plan
-from tether.core.syncoptions import PruneMode, SyncOptions
-from tether.core.syncresults import ResourceResult
+from tether.core.sync import hooks, plan
+from tether.core.sync.options import PruneMode, SyncOptions
+from tether.core.sync.results import ResourceResult
 from tether.model.resources import GroupKind, ResourceKey
 from tether.model.status import HookPhase, ResultCode, SyncPhase
 

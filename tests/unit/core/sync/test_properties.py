@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tether.core import ordering, plan, syncactions as act
+from tether.core.sync import actions as act, ordering, plan
 from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import OperationPhase, SyncPhase
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from tether.core import syncactions as act, syncstate
-from tether.core.syncoptions import Propagation, PruneMode, SyncOptions
-from tether.core.syncresults import ResourceResult
+from tether.core.sync import actions as act, machine
+from tether.core.sync.options import Propagation, PruneMode, SyncOptions
+from tether.core.sync.results import ResourceResult
 from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
 
 from .factories import START, World, drive, key, obj, observed, request
@@ -78,30 +78,30 @@ def test_prune_confirm_waits_for_an_approval_given_after_the_operation_started()
     other = obj("Secret", "other", options="Prune=confirm")
     req = request(prune=True)
     live = live_of(careful, other)
-    step = syncstate.advance(req, observed([obj("ConfigMap", "a")], live=live, results=()))
+    step = machine.advance(req, observed([obj("ConfigMap", "a")], live=live, results=()))
     assert step.phase is OperationPhase.RUNNING
     assert (
         step.message == "Waiting for pruning confirmation of v1/Secret/careful and 1 more resources"
     )
     assert isinstance(step.actions[-1], act.Wait)
-    stale = syncstate.advance(
+    stale = machine.advance(
         req,
         observed(
             [obj("ConfigMap", "a")], live=live, prune_approved_at=START - timedelta(seconds=1)
         ),
     )
     assert stale.message.startswith("Waiting for pruning confirmation")
-    approved = syncstate.advance(
+    approved = machine.advance(
         req, observed([obj("ConfigMap", "a")], live=live, prune_approved_at=START)
     )
     assert [type(a).__name__ for a in approved.actions] == ["Prune", "Prune"]
-    single = syncstate.advance(req, observed([obj("ConfigMap", "a")], live=live_of(careful)))
+    single = machine.advance(req, observed([obj("ConfigMap", "a")], live=live_of(careful)))
     assert single.message == "Waiting for pruning confirmation of v1/Secret/careful"
 
 
 def test_a_confirm_default_on_the_operation_asks_for_confirmation_too() -> None:
     req = request(prune=True, options=SyncOptions(prune=PruneMode.CONFIRM))
-    step = syncstate.advance(
+    step = machine.advance(
         req, observed([obj("ConfigMap", "a")], live=live_of(obj("Secret", "old")))
     )
     assert step.message == "Waiting for pruning confirmation of v1/Secret/old"
@@ -113,7 +113,7 @@ def test_a_pruned_object_still_being_deleted_is_waited_for() -> None:
     results = (
         ResourceResult(key(old), SyncPhase.SYNC, ResultCode.PRUNED, HookPhase.SUCCEEDED, "pruned"),
     )
-    step = syncstate.advance(
+    step = machine.advance(
         request(prune=True), observed([obj("ConfigMap", "a")], live=live_of(going), results=results)
     )
     assert step.actions == (act.Wait("waiting for deletion of /Secret/old"),)
@@ -127,7 +127,7 @@ def test_an_object_already_being_deleted_is_not_deleted_again() -> None:
             key(obj("Pod", "x")), SyncPhase.SYNC, ResultCode.SYNCED, HookPhase.SUCCEEDED
         ),
     )
-    step = syncstate.advance(
+    step = machine.advance(
         request(prune=True), observed([obj("ConfigMap", "a")], live=live_of(going), results=started)
     )
     assert all(not isinstance(a, act.Prune) for a in step.actions)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tether.core import hooks, syncactions as act, syncstate
-from tether.core.syncresults import ResourceResult
+from tether.core.sync import actions as act, hooks, machine
+from tether.core.sync.results import ResourceResult
 from tether.model.status import (
     Health,
     HealthStatus,
@@ -37,7 +37,7 @@ def test_termination_stops_running_hooks_then_fails_the_operation() -> None:
     job, result = running_hook("migrate")
     world = World(live={key(job): job}, health={key(job): PROGRESSING}, results=(result,))
     desired = (obj("Job", "migrate", hook="PreSync"),)
-    step = syncstate.advance(request(), world.observe(desired, terminating=True))
+    step = machine.advance(request(), world.observe(desired, terminating=True))
     assert step.phase is OperationPhase.TERMINATING
     assert step.actions == (
         act.RemoveHookFinalizer(key(job), SyncPhase.PRE_SYNC),
@@ -46,7 +46,7 @@ def test_termination_stops_running_hooks_then_fails_the_operation() -> None:
     world.results = step.results
     for action in step.actions:
         world.perform(action)
-    done = syncstate.advance(request(), world.observe(desired, terminating=True))
+    done = machine.advance(request(), world.observe(desired, terminating=True))
     assert done.phase is OperationPhase.FAILED
     assert done.message == "Operation terminated"
     assert done.results[0].hook_phase is HookPhase.FAILED
@@ -56,7 +56,7 @@ def test_termination_stops_running_hooks_then_fails_the_operation() -> None:
 def test_a_finished_hook_is_recorded_not_deleted() -> None:
     job, result = running_hook("migrate")
     healthy = Health(HealthStatus.HEALTHY, "complete")
-    step = syncstate.advance(
+    step = machine.advance(
         request(),
         observed(
             [obj("Job", "migrate", hook="PreSync")],
@@ -75,7 +75,7 @@ def test_a_finished_hook_with_the_hook_failed_policy_is_deleted_and_unknown_is_a
     failing, r2 = running_hook("b", "HookFailed")
     unknown["metadata"]["finalizers"] = []
     failing["metadata"]["finalizers"] = []
-    step = syncstate.advance(
+    step = machine.advance(
         request(),
         observed(
             [
@@ -105,7 +105,7 @@ def test_a_finished_hook_with_the_hook_failed_policy_is_deleted_and_unknown_is_a
 
 def test_a_running_hook_already_gone_is_recorded_as_terminated() -> None:
     _, result = running_hook("gone")
-    step = syncstate.advance(
+    step = machine.advance(
         request(),
         observed([obj("Job", "gone", hook="PreSync")], results=(result,), terminating=True),
     )
@@ -120,7 +120,7 @@ def test_a_hook_already_being_deleted_is_left_alone() -> None:
     job, result = running_hook("migrate")
     job["metadata"]["finalizers"] = []
     job["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
-    step = syncstate.advance(
+    step = machine.advance(
         request(),
         observed(
             [obj("Job", "migrate", hook="PreSync")],
@@ -142,24 +142,24 @@ def test_failed_cleanup_ends_the_operation_in_error() -> None:
         fail=lambda a: "forbidden",
     )
     desired = (obj("Job", "migrate", hook="PreSync"),)
-    step = syncstate.advance(request(), world.observe(desired, terminating=True))
+    step = machine.advance(request(), world.observe(desired, terminating=True))
     world.results = step.results
     for action in step.actions:
         world.perform(action)
-    done = syncstate.advance(request(), world.observe(desired, terminating=True))
+    done = machine.advance(request(), world.observe(desired, terminating=True))
     assert done.phase is OperationPhase.ERROR
     assert done.message == "Operation termination had errors"
 
 
 def test_resources_are_not_touched_by_termination() -> None:
-    step = syncstate.advance(request(), observed([obj("ConfigMap", "a")], terminating=True))
+    step = machine.advance(request(), observed([obj("ConfigMap", "a")], terminating=True))
     assert (step.phase, step.actions) == (OperationPhase.FAILED, ())
 
 
 def test_a_completed_hook_only_loses_its_finalizer() -> None:
     job, result = running_hook("done")
     finished = ResourceResult(result.key, result.sync_phase, ResultCode.SYNCED, HookPhase.SUCCEEDED)
-    step = syncstate.advance(
+    step = machine.advance(
         request(),
         observed(
             [obj("Job", "done", hook="PreSync")],

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tether.core import syncactions as act, syncstate
-from tether.core.syncoptions import SyncOptions
-from tether.core.syncresults import ResourceResult
+from tether.core.sync import actions as act, machine
+from tether.core.sync.options import SyncOptions
+from tether.core.sync.results import ResourceResult
 from tether.model.status import (
     Health,
     HealthStatus,
@@ -17,7 +17,7 @@ from tether.model.status import (
 from .factories import DEGRADED, PROGRESSING, World, crd, drive, key, obj, observed, request
 
 
-def names(step: syncstate.Step) -> list[str]:
+def names(step: machine.Step) -> list[str]:
     return [a.key.name for a in step.actions if not isinstance(a, act.Wait)]
 
 
@@ -26,9 +26,7 @@ def test_a_single_wave_succeeds_once_applied_without_waiting_for_health() -> Non
     assert [names(s) for s in run.steps] == [["a", "d"], []]
     assert run.final.phase is OperationPhase.SUCCEEDED
     assert run.final.message == "successfully synced (all tasks run)"
-    assert (
-        syncstate.advance(request(), observed([])).message == "successfully synced (no more tasks)"
-    )
+    assert machine.advance(request(), observed([])).message == "successfully synced (no more tasks)"
 
 
 def test_the_next_wave_starts_once_the_previous_one_is_healthy() -> None:
@@ -37,7 +35,7 @@ def test_the_next_wave_starts_once_the_previous_one_is_healthy() -> None:
     assert [names(s) for s in run.steps] == [["a"], [], ["s", "d"], []]
     assert run.steps[1].message == "waiting for healthy state of /ConfigMap/a"
     assert run.steps[1].actions == (act.Wait("waiting for healthy state of /ConfigMap/a"),)
-    assert run.steps[0].delay == syncstate.WAVE_DELAY
+    assert run.steps[0].delay == machine.WAVE_DELAY
     assert run.steps[2].delay.total_seconds() == 0  # the final wave
     assert run.final.phase is OperationPhase.SUCCEEDED
 
@@ -50,7 +48,7 @@ def test_the_final_wave_is_not_health_gated_even_if_it_degrades() -> None:
     # Replay the last step with the deployment degraded: still a success, as in Argo CD.
     last = run.worlds[-1]
     last.health[key(desired[1])] = DEGRADED
-    step = syncstate.advance(request(), last.observe(tuple(desired)))
+    step = machine.advance(request(), last.observe(tuple(desired)))
     assert step.phase is OperationPhase.SUCCEEDED
 
 
@@ -71,12 +69,12 @@ def test_the_final_wave_is_gated_when_it_has_hooks() -> None:
 def test_a_degraded_resource_in_an_earlier_wave_fails_the_sync() -> None:
     desired = [obj("Deployment", "d"), obj("ConfigMap", "later", wave=1)]
     world = World(ticks=1)
-    step1 = syncstate.advance(request(), world.observe(tuple(desired)))
+    step1 = machine.advance(request(), world.observe(tuple(desired)))
     for action in step1.actions:
         world.results = step1.results
         world.perform(action)
     world.health[key(desired[0])] = DEGRADED
-    step2 = syncstate.advance(request(), world.observe(tuple(desired)))
+    step2 = machine.advance(request(), world.observe(tuple(desired)))
     assert step2.phase is OperationPhase.FAILED
     assert (
         step2.message
@@ -89,7 +87,7 @@ def test_suspended_or_progressing_resources_block_the_next_wave() -> None:
     d = key(desired[0])
     running = (ResourceResult(d, SyncPhase.SYNC, ResultCode.SYNCED, HookPhase.RUNNING),)
     for verdict in (Health(HealthStatus.SUSPENDED), PROGRESSING, Health(HealthStatus.MISSING)):
-        step = syncstate.advance(
+        step = machine.advance(
             request(), observed(desired, live={d: desired[0]}, health={d: verdict}, results=running)
         )
         assert step.phase is OperationPhase.RUNNING
@@ -100,7 +98,7 @@ def test_an_object_without_health_check_succeeds_once_applied() -> None:
     desired = [obj("Secret", "s"), obj("ConfigMap", "later", wave=1)]
     s = key(desired[0])
     running = (ResourceResult(s, SyncPhase.SYNC, ResultCode.SYNCED, HookPhase.RUNNING, "created"),)
-    step = syncstate.advance(request(), observed(desired, live={s: desired[0]}, results=running))
+    step = machine.advance(request(), observed(desired, live={s: desired[0]}, results=running))
     assert names(step) == ["later"]
     assert step.results[0].hook_phase is HookPhase.SUCCEEDED
     assert step.results[0].message == "created"
@@ -110,7 +108,7 @@ def test_a_running_resource_that_vanished_fails_the_sync() -> None:
     desired = [obj("Deployment", "d"), obj("ConfigMap", "later", wave=1)]
     d = key(desired[0])
     running = (ResourceResult(d, SyncPhase.SYNC, ResultCode.SYNCED, HookPhase.RUNNING),)
-    step = syncstate.advance(request(), observed(desired, results=running))
+    step = machine.advance(request(), observed(desired, results=running))
     assert step.phase is OperationPhase.FAILED
     assert "Deployment/d is missing, it might have been deleted" in step.message
     assert step.results[0].hook_phase is HookPhase.ERROR
@@ -147,7 +145,7 @@ def test_objects_are_written_as_their_options_say() -> None:
     created = obj("ConfigMap", "new", options="Replace=true")
     client_side = obj("ConfigMap", "csa", options="ServerSideApply=false,Validate=false")
     live = {key(ns): live_ns, key(the_crd): the_crd, key(replaced): replaced}
-    step = syncstate.advance(
+    step = machine.advance(
         request(force=True),
         observed(
             [ns, the_crd, replaced, created, client_side],
@@ -177,14 +175,14 @@ def test_objects_are_written_as_their_options_say() -> None:
 
 
 def test_server_side_apply_is_the_default() -> None:
-    step = syncstate.advance(request(), observed([obj("ConfigMap", "a")]))
+    step = machine.advance(request(), observed([obj("ConfigMap", "a")]))
     assert step.actions == (
         act.Apply(
             key(obj("ConfigMap", "a")), SyncPhase.SYNC, obj("ConfigMap", "a"), validates=True
         ),
     )
     assert isinstance(step.actions[0], act.Apply) and step.actions[0].server_side
-    off = syncstate.advance(
+    off = machine.advance(
         request(options=SyncOptions(server_side_apply=False)), observed([obj("ConfigMap", "a")])
     )
     assert off.actions[0].server_side is False  # type: ignore[union-attr]
@@ -197,7 +195,7 @@ def test_a_timeout_terminates_the_operation() -> None:
 
     req = request(timeout=timedelta(seconds=30))
     late = observed([obj("ConfigMap", "a")], now=START + timedelta(seconds=31))
-    step = syncstate.advance(req, late)
+    step = machine.advance(req, late)
     assert step.phase is OperationPhase.FAILED
     assert step.message == "Operation terminated: the sync ran longer than its timeout of 30s"
 
@@ -212,7 +210,7 @@ def test_fields_owned_by_kubectl_move_to_tether_before_the_first_server_side_app
 
     def apply_of(live: dict[str, object] | None, **kw: object) -> act.Apply:
         live_map = {key(a): live} if live is not None else {}
-        step = syncstate.advance(request(**kw), observed([a], live=live_map))
+        step = machine.advance(request(**kw), observed([a], live=live_map))
         assert isinstance(step.actions[0], act.Apply)
         return step.actions[0]
 
@@ -227,9 +225,9 @@ def test_fields_owned_by_kubectl_move_to_tether_before_the_first_server_side_app
 def test_fail_on_shared_resource_refuses_objects_another_app_tracks() -> None:
     a, b = obj("ConfigMap", "a"), obj("ConfigMap", "b")
     req = request(options=SyncOptions(fail_on_shared_resource=True))
-    step = syncstate.advance(req, observed([a, b], shared=frozenset({key(b)})))
+    step = machine.advance(req, observed([a, b], shared=frozenset({key(b)})))
     assert step.phase is OperationPhase.FAILED
     assert step.message == "Shared resource found: ConfigMap:app/b"
-    assert syncstate.advance(req, observed([a])).phase is OperationPhase.RUNNING
-    lenient = syncstate.advance(request(), observed([a, b], shared=frozenset({key(b)})))
+    assert machine.advance(req, observed([a])).phase is OperationPhase.RUNNING
+    lenient = machine.advance(request(), observed([a, b], shared=frozenset({key(b)})))
     assert lenient.phase is OperationPhase.RUNNING

@@ -1,0 +1,133 @@
+"""The effects a sync step asks for, as data: the driver performs them, the core never does.
+
+Every action names its task (``key`` and ``phase``) so its outcome can be recorded with
+``syncresults.record``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+
+from tether.core.sync.options import Propagation
+from tether.model.resources import Manifest, ResourceKey
+from tether.model.status import SyncPhase
+
+
+@dataclasses.dataclass(frozen=True)
+class DryRun:
+    """Validate one object with a client-side dry run (never server-side: see Argo #13874)."""
+
+    key: ResourceKey
+    phase: SyncPhase
+    manifest: Manifest
+    validate: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Apply:
+    """Apply one object; ``replace`` means ``kubectl replace`` of an existing object."""
+
+    key: ResourceKey
+    phase: SyncPhase
+    manifest: Manifest
+    server_side: bool = True
+    force: bool = False
+    replace: bool = False
+    dry_run: bool = False
+    validate: bool = True
+    hook: bool = False
+    migrate_from: str = ""
+    """Before this server-side apply, move field ownership from this client-side manager to
+    tether's, so fields ``kubectl apply`` once set are not left orphaned (Argo's migration)."""
+    validates: bool = False
+    """The write stands in for the object's dry run (the only object of the sync): a failure is
+    recorded as a failed dry run."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Create:
+    """Create an object that does not exist (``Replace=true`` with nothing live)."""
+
+    key: ResourceKey
+    phase: SyncPhase
+    manifest: Manifest
+    dry_run: bool = False
+    validate: bool = True
+    hook: bool = False
+    validates: bool = False
+    """As :attr:`Apply.validates`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Update:
+    """A plain update carrying the live ``resourceVersion``.
+
+    ``Replace=true`` on a CRD or a Namespace becomes this: a replace could delete and
+    re-create it, taking every custom resource or every namespaced object with it.
+    """
+
+    key: ResourceKey
+    phase: SyncPhase
+    manifest: Manifest
+    dry_run: bool = False
+    hook: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Prune:
+    """Delete a live object that left Git."""
+
+    key: ResourceKey
+    phase: SyncPhase
+    propagation: Propagation = Propagation.FOREGROUND
+
+
+class DeleteReason(enum.Enum):
+    """Why a hook's object is deleted; decides what its result records afterwards."""
+
+    BEFORE_CREATION = "BeforeHookCreation"
+    """The previous run's object goes before this run creates it again."""
+    POLICY = "policy"
+    """HookSucceeded / HookFailed cleanup when the operation ends."""
+    TERMINATE = "terminate"
+    """The operation was terminated while the hook ran."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DeleteHook:
+    """Delete a hook's live object (``NotFound`` counts as success)."""
+
+    key: ResourceKey
+    phase: SyncPhase
+    reason: DeleteReason
+    propagation: Propagation = Propagation.FOREGROUND
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoveHookFinalizer:
+    """Remove ``argocd.argoproj.io/hook-finalizer`` from a hook's live object."""
+
+    key: ResourceKey
+    phase: SyncPhase
+
+
+@dataclasses.dataclass(frozen=True)
+class Wait:
+    """Nothing to do until the cluster changes (health, deletion) or an approval arrives."""
+
+    reason: str
+
+
+Write = Apply | Create | Update
+"""Actions that write a desired object."""
+
+Action = DryRun | Apply | Create | Update | Prune | DeleteHook | RemoveHookFinalizer | Wait
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What happened when the driver performed one action."""
+
+    ok: bool
+    message: str = ""

@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pytest
+from hypothesis import given, strategies as st
+
+from tether.core.sources import repocreds
+from tether.model.errors import InvalidInputError
+
+PASSWORD = "s3cr3t-canary-pass"
+KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ncanary-key\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def secret(name: str, kind: str, *, data=None, string_data=None) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": "argocd",
+            "labels": {repocreds.SECRET_TYPE_LABEL: kind},
+        },
+    }
+    if data is not None:
+        obj["data"] = {k: b64(v) for k, v in data.items()}
+    if string_data is not None:
+        obj["stringData"] = string_data
+    return obj
+
+
+def test_a_repository_secret_decodes_base64_data_into_credentials():
+    kind, creds = repocreds.from_secret(  # type: ignore[misc]
+        secret(
+            "repo-1",
+            "repository",
+            data={
+                "url": "https://git.example/org/app.git",
+                "username": "deploy",
+                "password": PASSWORD,
+                "insecure": "true",
+                "project": "team-a",
+                "name": "app",
+            },
+        )
+    )
+    assert kind == "repository"
+    assert creds.url == "https://git.example/org/app.git"
+    assert (creds.username, creds.password, creds.insecure) == ("deploy", PASSWORD, True)
+    assert (creds.project, creds.name, creds.type, creds.source) == (
+        "team-a",
+        "app",
+        "git",
+        "argocd/repo-1",
+    )
+
+
+def test_string_data_wins_over_data_field_by_field():
+    _, creds = repocreds.from_secret(  # type: ignore[misc]
+        secret(
+            "repo-1",
+            "repository",
+            data={"url": "https://old.example/x", "username": "kept"},
+            string_data={"url": "https://new.example/x", "sshPrivateKey": KEY},
+        )
+    )
+    assert creds.url == "https://new.example/x"
+    assert creds.username == "kept"
+    assert creds.ssh_private_key == KEY
+
+
+def test_secrets_without_the_label_are_ignored():
+    plain = secret("other", "repository")
+    plain["metadata"]["labels"] = {}
+    assert repocreds.from_secret(plain) is None
+    assert repocreds.from_secret(secret("cluster", "cluster")) is None
+
+
+def test_bad_base64_names_the_secret_and_field_but_not_the_value():
+    bad = secret("repo-1", "repository", string_data={"url": "https://x.example/r"})
+    bad["data"] = {"password": "!!!" + PASSWORD}
+    with pytest.raises(InvalidInputError) as caught:
+        repocreds.from_secret(bad)
+    assert "argocd/repo-1" in str(caught.value)
+    assert "data.password" in str(caught.value)
+    assert PASSWORD not in str(caught.value)
+
+
+def test_a_labelled_secret_without_url_is_refused():
+    with pytest.raises(InvalidInputError, match="argocd/empty has no url"):
+        repocreds.from_secret(secret("empty", "repository", string_data={"password": PASSWORD}))
+
+
+def test_repr_and_str_never_show_secret_values():
+    creds = repocreds.RepoCredentials(
+        url="https://user:" + PASSWORD + "@git.example/r",
+        username="user",
+        password=PASSWORD,
+        bearer_token=PASSWORD + "-bearer",
+        ssh_private_key=KEY,
+    )
+    for text in (repr(creds), str(creds), f"{creds}", repr([creds])):
+        assert PASSWORD not in text
+        assert "canary-key" not in text
+        assert "<set>" in text
+
+
+def store(*secrets: dict[str, Any]) -> repocreds.CredentialStore:
+    return repocreds.CredentialStore.from_secrets(secrets)
+
+
+def test_the_longest_template_prefix_wins():
+    s = store(
+        secret(
+            "org", "repo-creds", string_data={"url": "https://git.example/org", "password": "o"}
+        ),
+        secret(
+            "team",
+            "repo-creds",
+            string_data={"url": "https://git.example/org/team", "password": "t"},
+        ),
+        secret("all", "repo-creds", string_data={"url": "https://git.example", "password": "a"}),
+    )
+    got = s.lookup("https://git.example/org/team/app.git")
+    assert got is not None
+    assert got.password == "t"
+    assert got.url == "https://git.example/org/team/app.git"
+    other = s.lookup("https://git.example/elsewhere/app")
+    assert other is not None
+    assert other.password == "a"
+    assert s.lookup("https://other.example/org/app") is None
+
+
+def test_an_exact_repository_beats_any_template():
+    s = store(
+        secret("tmpl", "repo-creds", string_data={"url": "https://git.example/", "password": "t"}),
+        secret(
+            "repo", "repository", string_data={"url": "https://git.example/a.git", "password": "r"}
+        ),
+    )
+    assert s.lookup("https://GIT.example/a/").password == "r"  # type: ignore[union-attr]
+
+
+def test_a_repository_without_secrets_inherits_them_from_its_template():
+    s = store(
+        secret(
+            "tmpl",
+            "repo-creds",
+            string_data={"url": "git@git.example:", "sshPrivateKey": KEY},
+        ),
+        secret("repo", "repository", string_data={"url": "git@git.example:org/a.git", "name": "a"}),
+    )
+    got = s.lookup("git@git.example:org/a.git")
+    assert got is not None
+    assert (got.name, got.ssh_private_key) == ("a", KEY)
+
+
+def test_helm_credentials_are_never_used_for_git():
+    s = store(
+        secret(
+            "helm",
+            "repository",
+            string_data={"url": "https://charts.example/", "type": "helm", "password": "h"},
+        )
+    )
+    assert s.lookup("https://charts.example/") is None
+    assert s.lookup("https://charts.example/", "helm") is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Git.Example/Org/Repo.git/", "https://git.example/org/repo"),
+        ("git@git.example:org/repo.git", "ssh://git@git.example/org/repo"),
+        ("ssh://git@git.example/org/repo", "ssh://git@git.example/org/repo"),
+    ],
+)
+def test_urls_normalise_like_argo_cd(url, expected):
+    assert repocreds.normalize_url(url) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://user:{PASSWORD}@git.example/r.git",
+        f"https://{PASSWORD}@git.example/r.git",
+        f"http://user:{PASSWORD}@127.0.0.1:8080/r.git",
+    ],
+)
+def test_redacted_urls_carry_no_userinfo(url):
+    redacted = repocreds.redact_url(url)
+    assert PASSWORD not in redacted
+    assert "@" not in redacted
+    assert redacted.endswith("/r.git")
+
+
+def test_split_userinfo_returns_the_decoded_user_and_password():
+    assert repocreds.split_userinfo("https://me:p%40ss@h.example/r") == (
+        "https://h.example/r",
+        "me",
+        "p@ss",
+    )
+    assert repocreds.split_userinfo("git@h.example:r") == ("git@h.example:r", "", "")
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126)))
+def test_no_secret_value_ever_shows_in_repr(suffix):
+    secret_value = "Zq9-secret-" + suffix
+    creds = repocreds.RepoCredentials(
+        url="https://git.example/r",
+        username="deployer",
+        password=secret_value,
+        bearer_token=secret_value,
+        ssh_private_key=secret_value,
+    )
+    assert "Zq9-secret-" not in repr(creds)
+    assert "Zq9-secret-" not in str(creds)
