@@ -21,6 +21,7 @@ import yaml
 
 from bench import env
 from tether import bootstrap
+from tether.model.application import API_VERSION, Application, parse_application
 from tether.services import manifests
 
 CORPUS_URL = "https://github.com/kubeflow/manifests.git"
@@ -38,18 +39,20 @@ def entry_name(path: str) -> str:
     return path.replace("/", "-").replace("_", "-").lower()[-63:].strip("-")
 
 
-def application(path: str, namespace: str = "kubeflow") -> dict[str, Any]:
+def application(path: str, namespace: str = "kubeflow") -> Application:
     """An ad-hoc Application rendering one entry from the corpus."""
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": {"name": entry_name(path), "namespace": env.APP_NAMESPACE},
-        "spec": {
-            "project": "default",
-            "source": {"repoURL": CORPUS_URL, "targetRevision": "HEAD", "path": path},
-            "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
-        },
-    }
+    return parse_application(
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Application",
+            "metadata": {"name": entry_name(path), "namespace": env.APP_NAMESPACE},
+            "spec": {
+                "project": "default",
+                "source": {"repoURL": CORPUS_URL, "targetRevision": "HEAD", "path": path},
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": namespace},
+            },
+        }
+    )
 
 
 def service() -> manifests.ManifestService:
@@ -57,13 +60,13 @@ def service() -> manifests.ManifestService:
     return bootstrap.manifest_service_for_directory(env.CORPUS)
 
 
-async def render_all(svc: manifests.ManifestService, apps: list[dict[str, Any]]) -> int:
+async def render_all(svc: manifests.ManifestService, apps: list[Application]) -> int:
     """Render every app concurrently; returns how many objects they produced."""
     results = await asyncio.gather(*(svc.render_application(a) for a in apps))
     count = 0
     for app, result in zip(apps, results, strict=True):
         if isinstance(result, manifests.RenderFailed):
-            raise RuntimeError(f"{app['metadata']['name']}: {result.message}")
+            raise RuntimeError(f"{app.name}: {result.message}")
         count += len(result.manifests)
     return count
 

@@ -46,7 +46,7 @@ def distribution_apps() -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
                 project = doc
     if len(apps) == len(s4_render.example_paths()):
         return apps, project
-    return [s4_render.application(p) for p in s4_render.example_paths()], None
+    return [s4_render.application(p).to_manifest() for p in s4_render.example_paths()], None
 
 
 async def compare_all(

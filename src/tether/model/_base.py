@@ -6,7 +6,7 @@ back loses nothing, even fields a newer Argo CD added that tether does not know 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import pydantic
 from pydantic import alias_generators
@@ -45,6 +45,34 @@ class ArgoModel(pydantic.BaseModel):
     def to_manifest(self) -> dict[str, Any]:
         """The object as a plain mapping with wire names, keeping only the fields that were set."""
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def unknown_fields(self, where: str) -> list[UnknownField]:
+        """Fields set here or below that no type declares: kept for round trips, never honoured.
+
+        ``where`` is this object's path (``spec.source``); each finding names its full path.
+        """
+        fields = type(self).model_fields
+        found = [
+            UnknownField(f"{where}.{key}", tuple(sorted(f.alias or n for n, f in fields.items())))
+            for key in sorted(self.model_extra or {})
+        ]
+        for name, field in fields.items():
+            value = getattr(self, name)
+            path = f"{where}.{field.alias or name}"
+            if isinstance(value, ArgoModel):
+                found += value.unknown_fields(path)
+            elif isinstance(value, list):
+                for index, item in enumerate(value):
+                    if isinstance(item, ArgoModel):
+                        found += item.unknown_fields(f"{path}[{index}]")
+        return found
+
+
+class UnknownField(NamedTuple):
+    """A field no type declares, with the names its object does declare (for the message)."""
+
+    path: str
+    known: tuple[str, ...]
 
 
 class ObjectMeta(ArgoModel):

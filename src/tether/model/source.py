@@ -43,6 +43,7 @@ class ApplicationSourceHelm(ArgoModel):
     api_versions: list[str] | None = None
     ignore_missing_value_files: bool | None = None
     pass_credentials: bool | None = None
+    # Selects one of several installed Helm versions in Argo CD; tether runs one, so no effect.
     version: str | None = None
 
 
@@ -95,7 +96,13 @@ class ApplicationSourceKustomize(ArgoModel):
     ignore_missing_components: bool | None = None
     kube_version: str | None = None
     api_versions: list[str] | None = None
+    # Selects one of several installed kustomize versions in Argo CD; tether runs one.
     version: str | None = None
+
+    def has_inline_options(self) -> bool:
+        """Whether anything besides the versions is set, so the build needs an overlay."""
+        versions = ("kube_version", "api_versions", "version")
+        return any(getattr(self, name) for name in type(self).model_fields if name not in versions)
 
 
 class JsonnetVar(ArgoModel):
@@ -170,6 +177,11 @@ class ApplicationSource(ArgoModel):
     kustomize: ApplicationSourceKustomize | None = None
     directory: ApplicationSourceDirectory | None = None
     plugin: ApplicationSourcePlugin | None = None
+
+    @property
+    def revision(self) -> str:
+        """The revision to resolve: ``targetRevision``, else ``HEAD`` (Argo CD's default)."""
+        return self.target_revision or "HEAD"
 
     @property
     def is_helm_chart(self) -> bool:

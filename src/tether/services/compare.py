@@ -146,7 +146,7 @@ class Comparer:
         if spec_problems:
             return _unknown(("InvalidSpecError", "; ".join(spec_problems)))
         rendered = await self._manifests.render_application(
-            app.to_manifest(),
+            app,
             refresh=resolve or hard,
             hard_refresh=hard,
             revisions=list(revisions) if revisions else None,

@@ -237,7 +237,11 @@ async def _check_root(
             f"{directory / distribution.CHILDREN_DIR} from the fork's working tree",
         )
     apps = distribution.applications_in(text, ROOT_FILE)
-    rendered = await services(str(dist_root), {}).render_application(apps[0])
+    try:
+        parsed = application.parse_application(apps[0])
+    except InvalidInputError as err:
+        return RenderCheck(name, ROOT_FILE, problem=str(err))
+    rendered = await services(str(dist_root), {}).render_application(parsed)
     if isinstance(rendered, RenderFailed):
         return RenderCheck(name, ROOT_FILE, problem=rendered.message)
     expected = sum(
@@ -275,7 +279,7 @@ async def _check_child(
         url = source.repo_url or ""
         if source.chart or not any(distribution.same_repo(url, r) for r in local_repos):
             return RenderCheck(name, where, skipped=f"source {url} is not the fork")
-    rendered = await service.render_application(app)
+    rendered = await service.render_application(parsed)
     if isinstance(rendered, RenderFailed):
         return RenderCheck(name, where, problem=rendered.message)
     return RenderCheck(name, where, len(rendered.manifests))

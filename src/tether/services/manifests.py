@@ -20,7 +20,9 @@ import cachetools
 
 from tether import ports
 from tether.core.sources import kubeyaml, rendering
+from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError, TetherError
+from tether.model.source import ApplicationSource
 
 MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 """Paths (``;``-separated) whose changes invalidate a monorepo app's render (Argo CD)."""
@@ -115,7 +117,7 @@ class ManifestService:
 
     async def render_application(
         self,
-        app: Mapping[str, Any],
+        app: Application,
         *,
         refresh: bool = False,
         hard_refresh: bool = False,
@@ -126,7 +128,7 @@ class ManifestService:
         """Render every source of an Application (``spec.source`` or ``spec.sources``).
 
         Args:
-            app: the Application object as a mapping (or a pydantic model with ``model_dump``).
+            app: the Application, as parsed (validated) from the cluster or a file.
             refresh: resolve symbolic revisions afresh (Argo CD's level 3, a webhook).
             hard_refresh: also bypass the render cache and monorepo reuse (Argo CD's hard
                 refresh, which sets ``noCache``).
@@ -134,10 +136,7 @@ class ManifestService:
             kube_version: the destination cluster's version for Helm and plugins.
             api_versions: the destination cluster's API versions for Helm and plugins.
         """
-        if hasattr(app, "model_dump"):
-            app = app.model_dump(by_alias=True, exclude_none=True)
-        meta = app.get("metadata") or {}
-        label = f"application {meta.get('namespace') or '-'}/{meta.get('name') or '?'}"
+        label = f"application {app.namespace or '-'}/{app.name or '?'}"
         try:
             parsed = _sources_of(app)
         except InvalidInputError as err:
@@ -149,21 +148,22 @@ class ManifestService:
             return RenderFailed(f"{label}: {err}")
         refs = {s.ref: checkouts[i] for i, s in enumerate(parsed) if s.ref and checkouts[i]}
         ref_commits = {s.ref: resolved[i] for i, s in enumerate(parsed) if s.ref}
+        destination = app.spec.destination.namespace or ""
         context = {
-            "app": meta.get("name", ""),
-            "namespace": _destination_namespace(app),
+            "app": app.name,
+            "namespace": destination,
             "kubeVersion": kube_version,
             "apiVersions": list(api_versions),
             "refs": ref_commits,
         }
-        watched = _watched_paths(meta)
+        watched = _watched_paths(app.metadata.annotations or {})
         jobs = []
         for index, source in enumerate(parsed):
-            if source.ref and not source.path and not source.chart:
+            if source.is_ref_only:
                 continue  # a pure ``ref`` source only lends its files to the others
             request = rendering.RenderRequest(
-                app_name=str(meta.get("name", "")),
-                app_namespace=str(context["namespace"]),
+                app_name=app.name,
+                app_namespace=destination,
                 source=source,
                 repo_root=checkouts[index],
                 revision=resolved[index],
@@ -171,7 +171,7 @@ class ManifestService:
                 kube_version=kube_version,
                 api_versions=tuple(api_versions),
             )
-            app_key = (str(meta.get("namespace", "")), str(meta.get("name", "")), str(index))
+            app_key = (app.namespace, app.name, str(index))
             jobs.append(
                 (index, self._render_source(request, context, app_key, watched, hard_refresh))
             )
@@ -191,29 +191,29 @@ class ManifestService:
         return Rendered(tuple(objects), tuple(resolved))
 
     async def _resolve(
-        self, parsed: Sequence[rendering.Source], refresh: bool, revisions: Sequence[str] | None
+        self, parsed: Sequence[ApplicationSource], refresh: bool, revisions: Sequence[str] | None
     ) -> list[str]:
         if revisions is not None and len(revisions) == len(parsed):
             return list(revisions)
         return list(
             await asyncio.gather(
                 *(
-                    _constant(s.target_revision)
-                    if s.is_helm_repository
-                    else self._git.resolve(s.repo_url, s.target_revision, refresh=refresh)
+                    _constant(s.revision)
+                    if s.is_helm_chart
+                    else self._git.resolve(s.repo_url, s.revision, refresh=refresh)
                     for s in parsed
                 )
             )
         )
 
     async def _checkouts(
-        self, parsed: Sequence[rendering.Source], resolved: list[str]
+        self, parsed: Sequence[ApplicationSource], resolved: list[str]
     ) -> list[str]:
         return list(
             await asyncio.gather(
                 *(
                     _constant("")
-                    if s.is_helm_repository
+                    if s.is_helm_chart
                     else self._git.checkout(s.repo_url, resolved[i])
                     for i, s in enumerate(parsed)
                 )
@@ -231,11 +231,11 @@ class ManifestService:
         source = request.source
         digest = rendering.options_hash(source, context)
         versions = await self._renderer.tool_versions()
-        key = rendering.cache_key(source.repo_url, request.revision, source.path, digest, versions)
-        # A chart version constraint is not a fixed revision: only Git commits are cacheable.
-        cacheable = not source.is_helm_repository or bool(
-            _EXACT.match(source.target_revision or "")
+        key = rendering.cache_key(
+            source.repo_url, request.revision, source.path or "", digest, versions
         )
+        # A chart version constraint is not a fixed revision: only Git commits are cacheable.
+        cacheable = not source.is_helm_chart or bool(_EXACT.match(source.target_revision or ""))
         if cacheable and not hard_refresh and key in self._cache:
             return self._cache[key]
         failure = self._failures.get(key)
@@ -291,7 +291,7 @@ class ManifestService:
         if (
             not watched
             or previous is None
-            or source.is_helm_repository
+            or source.is_helm_chart
             or previous.repo_url != source.repo_url
             or previous.digest != digest
         ):
@@ -299,7 +299,7 @@ class ManifestService:
         if previous.commit == request.revision:
             return previous.objects
         changed = await self._git.changed_paths(source.repo_url, previous.commit, request.revision)
-        if touches(changed, source.path, watched):
+        if touches(changed, source.path or "", watched):
             return None
         self._previous[app_key] = dataclasses.replace(previous, commit=request.revision)
         return previous.objects
@@ -326,35 +326,24 @@ def touches(changed: Iterable[str], source_path: str, watched: Sequence[str]) ->
     return False
 
 
-def _watched_paths(meta: Mapping[str, Any]) -> list[str]:
-    annotations = meta.get("annotations") or {}
-    value = annotations.get(MANIFEST_GENERATE_PATHS) if isinstance(annotations, Mapping) else None
-    if not isinstance(value, str):
-        return []
+def _watched_paths(annotations: Mapping[str, str]) -> list[str]:
+    value = annotations.get(MANIFEST_GENERATE_PATHS) or ""
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
-def _sources_of(app: Mapping[str, Any]) -> list[rendering.Source]:
-    spec = app.get("spec")
-    if not isinstance(spec, Mapping):
-        raise InvalidInputError("spec is missing")
-    many = spec.get("sources")
-    if many:
-        if not isinstance(many, list):
-            raise InvalidInputError("spec.sources must be a list")
-        return [rendering.parse_source(s, f"spec.sources[{i}]") for i, s in enumerate(many)]
-    one = spec.get("source")
-    if not isinstance(one, Mapping):
+def _sources_of(app: Application) -> list[ApplicationSource]:
+    """The sources to render, each refused if it holds an option tether would not honour."""
+    if app.spec.sources:
+        for index, source in enumerate(app.spec.sources):
+            rendering.refuse_unknown_options(source, f"spec.sources[{index}]")
+        return list(app.spec.sources)
+    if app.spec.source is None:
         raise InvalidInputError("spec.source is missing")
-    return [rendering.parse_source(one)]
+    rendering.refuse_unknown_options(app.spec.source)
+    return [app.spec.source]
 
 
-def _destination_namespace(app: Mapping[str, Any]) -> str:
-    destination = (app.get("spec") or {}).get("destination") or {}
-    return str(destination.get("namespace") or "") if isinstance(destination, Mapping) else ""
-
-
-def _describe(source: rendering.Source, index: int, count: int) -> str:
+def _describe(source: ApplicationSource, index: int, count: int) -> str:
     what = f"chart {source.chart}" if source.chart else f"path {source.path or '.'!r}"
     prefix = f"source {index + 1} " if count > 1 else "source "
     return f"{prefix}({source.repo_url} {what})"
@@ -406,10 +395,14 @@ async def render_manifest(
         docs = kubeyaml.parse_yaml(text, "application manifest")
     except InvalidInputError as err:
         return RenderFailed(str(err), invalid_input=True)
-    apps = [d for d in docs if d.get("kind") == "Application"]
-    if len(apps) != 1:
+    found = [d for d in docs if d.get("kind") == "Application"]
+    if len(found) != 1:
         return RenderFailed("the manifest must hold exactly one Application", invalid_input=True)
+    try:
+        app = parse_application(found[0])
+    except InvalidInputError as err:
+        return RenderFailed(str(err), invalid_input=True)
     service = ManifestService(DirectoryRepos(repo_root), renderer, cache_size=8)
     return await service.render_application(
-        apps[0], kube_version=kube_version, api_versions=api_versions
+        app, kube_version=kube_version, api_versions=api_versions
     )

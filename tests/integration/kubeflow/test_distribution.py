@@ -80,7 +80,9 @@ def rendered(
     service = bootstrap.manifest_service_for_directory(fork)
 
     async def render_all() -> dict[str, list[dict[str, Any]]]:
-        results = await asyncio.gather(*(service.render_application(a) for a in children.values()))
+        results = await asyncio.gather(
+            *(service.render_application(parse_application(a)) for a in children.values())
+        )
         out = {}
         for name, result in zip(children, results, strict=True):
             assert not hasattr(result, "message"), result
@@ -152,7 +154,7 @@ def test_the_root_enables_every_child_and_renders_them_with_the_project(fork, ch
     assert root["spec"]["source"]["directory"] == {"recurse": True}
 
     service = bootstrap.manifest_service_for_directory(fork)
-    result = asyncio.run(service.render_application(root))
+    result = asyncio.run(service.render_application(parse_application(root)))
 
     objects = list(getattr(result, "manifests", ()))
     kinds = collections.Counter(o["kind"] for o in objects)
@@ -413,7 +415,8 @@ def doc_yaml_blocks() -> list[str]:
 
 
 def render_one(fork: pathlib.Path, app: dict[str, Any]) -> list[dict[str, Any]]:
-    result = asyncio.run(bootstrap.manifest_service_for_directory(fork).render_application(app))
+    service = bootstrap.manifest_service_for_directory(fork)
+    result = asyncio.run(service.render_application(parse_application(app)))
     assert not hasattr(result, "message"), result
     return list(getattr(result, "manifests", ()))
 

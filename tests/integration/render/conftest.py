@@ -13,6 +13,7 @@ import pytest
 from tether.adapters.devcluster import tools
 from tether.adapters.render.renderer import Renderer
 from tether.core.sources import kubeyaml, rendering
+from tether.model.application import API_VERSION, Application, parse_application
 from tether.services import manifests as service
 
 CORPUS = pathlib.Path(__file__).resolve().parents[4] / "shared" / "corpus"
@@ -67,8 +68,8 @@ def application(
     name: str = "demo",
     namespace: str = "apps",
     annotations: Mapping[str, str] | None = None,
-) -> dict[str, Any]:
-    """An Application object as the controller reads it from the cluster."""
+) -> Application:
+    """An Application as the controller reads it from the cluster."""
     spec: dict[str, Any] = {"project": "default", "destination": {"namespace": namespace}}
     if sources_ is not None:
         spec["sources"] = sources_
@@ -77,12 +78,16 @@ def application(
     meta: dict[str, Any] = {"name": name, "namespace": "tether"}
     if annotations:
         meta["annotations"] = dict(annotations)
-    return {
-        "apiVersion": "argoproj.io/v1alpha1",
-        "kind": "Application",
-        "metadata": meta,
-        "spec": spec,
-    }
+    return parse_application(
+        {"apiVersion": API_VERSION, "kind": "Application", "metadata": meta, "spec": spec}
+    )
+
+
+def edited(app: Application, change: Callable[[dict[str, Any]], object]) -> Application:
+    """``app`` after ``change`` edits its manifest in place (parsed again, as from the cluster)."""
+    manifest = app.to_manifest()
+    change(manifest)
+    return parse_application(manifest)
 
 
 RenderFn = Callable[..., Any]
@@ -92,7 +97,7 @@ RenderFn = Callable[..., Any]
 def render(renderer: Renderer, repo: pathlib.Path) -> RenderFn:
     """Render an Application over ``repo`` through the service the controller uses."""
 
-    async def run(app: Mapping[str, Any], root: pathlib.Path | None = None, **kwargs: Any) -> Any:
+    async def run(app: Application, root: pathlib.Path | None = None, **kwargs: Any) -> Any:
         use_case = service.ManifestService(service.DirectoryRepos(str(root or repo)), renderer)
         return await use_case.render_application(app, **kwargs)
 

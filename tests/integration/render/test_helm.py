@@ -7,13 +7,14 @@ import http.server
 import pathlib
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
 
-from .conftest import CANARY, application, by_kind, failed, names, ok, write
+from .conftest import CANARY, application, by_kind, edited, failed, names, ok, write
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
@@ -242,10 +243,15 @@ async def test_multi_source_apps_take_value_files_from_a_ref_source(render, char
     )
     cm = configmap(ok(await render(app)))
     assert cm["data"]["greeting"] == "from-env-repo"
-    app["spec"]["sources"][0]["helm"]["valueFiles"] = ["$values/../outside/secret.yaml"]
-    assert "escapes the repository root" in failed(await render(app))
-    app["spec"]["sources"][0]["helm"]["valueFiles"] = ["$nope/values.yaml"]
-    assert "names no ref source" in failed(await render(app))
+    for value_file, reason in [
+        ("$values/../outside/secret.yaml", "escapes the repository root"),
+        ("$nope/values.yaml", "names no ref source"),
+    ]:
+
+        def set_value_file(manifest: dict[str, Any], value_file: str = value_file) -> None:
+            manifest["spec"]["sources"][0]["helm"]["valueFiles"] = [value_file]
+
+        assert reason in failed(await render(edited(app, set_value_file)))
 
 
 # -- A real Helm chart repository over HTTP -----------------------------------------------------

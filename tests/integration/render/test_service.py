@@ -13,9 +13,10 @@ from tether.adapters import _process
 from tether.adapters.git.repos import MirrorCache
 from tether.adapters.render.renderer import Renderer
 from tether.core.sources import rendering
+from tether.model.application import Application
 from tether.services import manifests as service
 
-from .conftest import application, failed, make_renderer, names, ok, write
+from .conftest import application, edited, failed, make_renderer, names, ok, write
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
@@ -28,7 +29,7 @@ class CountingRenderer:
         self.calls: list[str] = []
 
     async def render(self, request: rendering.RenderRequest) -> list[dict[str, Any]]:
-        self.calls.append(request.source.path)
+        self.calls.append(request.source.path or "")
         return await self.inner.render(request)
 
     async def tool_versions(self) -> Mapping[str, str]:
@@ -86,7 +87,7 @@ def use_case(tmp_path: pathlib.Path, counting: CountingRenderer) -> service.Mani
     return service.ManifestService(git_repos, counting)
 
 
-def app_of(origin: pathlib.Path, path: str, **kwargs: Any) -> dict[str, Any]:
+def app_of(origin: pathlib.Path, path: str, **kwargs: Any) -> Application:
     return application(
         {"repoURL": f"file://{origin}", "path": path, "targetRevision": "main"}, **kwargs
     )
@@ -104,8 +105,10 @@ async def test_a_render_is_cached_by_commit_and_options(use_case, counting, orig
     assert len(counting.calls) == 1, "a refresh re-resolves; the commit is the same"
     await use_case.render_application(app_of(origin, "apps/a"), hard_refresh=True)
     assert len(counting.calls) == 2
-    other_options = app_of(origin, "apps/a")
-    other_options["spec"]["source"]["directory"] = {"recurse": True}
+    other_options = edited(
+        app_of(origin, "apps/a"),
+        lambda m: m["spec"]["source"].update(directory={"recurse": True}),
+    )
     await use_case.render_application(other_options)
     assert len(counting.calls) == 3
 
@@ -210,8 +213,10 @@ def test_watched_paths_are_relative_to_the_source_or_absolute_in_the_repository(
 
 
 async def test_an_unknown_revision_fails_naming_the_app(use_case, origin):
-    app = app_of(origin, "apps/a", name="web")
-    app["spec"]["source"]["targetRevision"] = "no-such-branch"
+    app = edited(
+        app_of(origin, "apps/a", name="web"),
+        lambda m: m["spec"]["source"].update(targetRevision="no-such-branch"),
+    )
     message = failed(await use_case.render_application(app))
     assert message.startswith("application tether/web: ")
     assert "no-such-branch" in message
@@ -228,31 +233,26 @@ async def test_a_multi_source_app_is_all_or_nothing(use_case, origin):
     assert isinstance(result, service.RenderFailed)
     assert "source 2" in result.message
     assert "apps/missing" in result.message
-    app["spec"]["sources"][1]["path"] = "apps/b"
+    app = edited(app, lambda m: m["spec"]["sources"][1].update(path="apps/b"))
     assert names(ok(await use_case.render_application(app))) == ["a", "b"]
 
 
 async def test_an_invalid_spec_is_reported_as_invalid_input(use_case, origin):
-    app = app_of(origin, "apps/a")
-    app["spec"]["source"]["kustomize"] = {"namePrefx": "x-"}
+    app = edited(
+        app_of(origin, "apps/a"),
+        lambda m: m["spec"]["source"].update(kustomize={"namePrefx": "x-"}),
+    )
     result = await use_case.render_application(app)
     assert isinstance(result, service.RenderFailed)
     assert result.invalid_input
     assert "unknown option spec.source.kustomize.namePrefx" in result.message
 
 
-async def test_the_pydantic_application_model_renders_too(use_case, origin):
-    from tether.model.application import Application
-
-    model = Application.model_validate(app_of(origin, "apps/a"))
-    assert names(ok(await use_case.render_application(model))) == ["a"]
-
-
 async def test_render_manifest_maps_every_repo_url_to_a_local_directory(tmp_path, repo):
     import yaml
 
     write(repo, {"apps/a/cm.yaml": cm("local")})
-    text = yaml.safe_dump(application({"path": "apps/a"}))
+    text = yaml.safe_dump(application({"path": "apps/a"}).to_manifest())
     result = await service.render_manifest(text, make_renderer(tmp_path), repo_root=str(repo))
     assert names(ok(result)) == ["local"]
     bad = await service.render_manifest("kind: ConfigMap\n", make_renderer(tmp_path), repo_root=".")

@@ -10,7 +10,7 @@ import os
 import stat
 import threading
 
-from tether.core.sources import rendering
+from tether.core.sources import jail
 from tether.model.errors import InvalidInputError
 
 SKIPPED_DIRS = frozenset({".git"})
@@ -24,7 +24,7 @@ _scanned_lock = threading.Lock()
 
 def resolve(root: str, path: str, *, field: str, base: str = "") -> str:
     """Resolve a user-given path inside ``root`` (symlinks followed), or refuse it."""
-    return rendering.resolve_in_repo(root, path, base=base, field=field, realpath=os.path.realpath)
+    return jail.resolve_in_repo(root, path, base=base, field=field, realpath=os.path.realpath)
 
 
 def source_dir(root: str, path: str) -> str:
@@ -71,7 +71,7 @@ def _scan(real_root: str) -> None:
             if not os.path.islink(full):
                 continue
             target = os.path.realpath(full)
-            if not rendering.is_inside(real_root, target):
+            if not jail.is_inside(real_root, target):
                 rel = os.path.relpath(full, real_root)
                 raise InvalidInputError(
                     f"{rel}: out-of-bounds symlink (resolves outside the repository)"

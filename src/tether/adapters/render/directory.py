@@ -14,6 +14,7 @@ from tether.adapters.render import _jail, jsonnet
 from tether.core import globs
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError
+from tether.model.source import ApplicationSourceDirectory, ApplicationSourceJsonnet
 
 MANIFEST_EXTENSIONS: dict[str, str] = {
     # Extension → how it is read; everything else (README.md, .libsonnet, scripts) is ignored.
@@ -42,18 +43,19 @@ async def render(
     jsonnet_timeout_s: float,
 ) -> list[dict[str, Any]]:
     """Render every manifest file of a directory source, in sorted path order."""
-    options = request.source.directory or rendering.DirectoryOptions()
+    options = request.source.directory or ApplicationSourceDirectory()
+    settings = options.jsonnet or ApplicationSourceJsonnet()
     files = await asyncio.to_thread(_select, request.repo_root, directory, options, limits)
     libs = [
         _jail.resolve(request.repo_root, lib, field="spec.source.directory.jsonnet.libs")
-        for lib in options.libs
+        for lib in settings.libs or []
     ]
     jsonnet_files = [file for file in files if file.kind == "jsonnet"]
     outputs = await jsonnet.evaluate(
         [file.full for file in jsonnet_files],
         root=request.repo_root,
-        ext_vars=options.ext_vars,
-        tlas=options.tlas,
+        ext_vars=settings.ext_vars or [],
+        tlas=settings.tlas or [],
         libs=libs,
         timeout_s=jsonnet_timeout_s,
     )
@@ -72,7 +74,7 @@ async def render(
 
 
 def _select(
-    root: str, directory: str, options: rendering.DirectoryOptions, limits: kubeyaml.Limits
+    root: str, directory: str, options: ApplicationSourceDirectory, limits: kubeyaml.Limits
 ) -> list[_File]:
     real_root = os.path.realpath(root)
     selected: list[_File] = []

@@ -20,8 +20,9 @@ import orjson
 
 from tether.adapters import _process
 from tether.adapters.render import _jail
-from tether.core.sources import kubeyaml, rendering
+from tether.core.sources import jail, kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
+from tether.model.source import ApplicationSourceHelm
 
 EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 """Only exact versions can be served from the chart cache; constraints need the index."""
@@ -55,12 +56,12 @@ async def render(
 ) -> list[dict[str, Any]]:
     """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart."""
     source = request.source
-    options = source.helm or rendering.HelmOptions()
+    options = source.helm or ApplicationSourceHelm()
     env = helm_env(os.path.join(cache_dir, "helm-home"), request.env)
     if source.chart:
         chart_dir = await pull(
-            helm, source.repo_url, source.chart, source.target_revision,
-            cache_dir=cache_dir, env=env, pass_credentials=options.pass_credentials,
+            helm, source.repo_url, source.chart, source.revision,
+            cache_dir=cache_dir, env=env, pass_credentials=bool(options.pass_credentials),
             timeout=settings.tool_timeout_s,
         )  # fmt: skip
         jail_root = chart_dir
@@ -99,7 +100,7 @@ async def render(
 
 def _value_args(
     request: rendering.RenderRequest,
-    options: rendering.HelmOptions,
+    options: ApplicationSourceHelm,
     chart_dir: str,
     jail_root: str,
     settings: rendering.RenderSettings,
@@ -107,7 +108,7 @@ def _value_args(
 ) -> list[str]:
     where = "spec.source.helm"
     args: list[str] = []
-    for value_file in options.value_files:
+    for value_file in options.value_files or []:
         if URL.match(value_file):
             scheme = value_file.split(":", 1)[0].lower()
             if scheme not in settings.helm_value_url_schemes:
@@ -120,7 +121,7 @@ def _value_args(
         # A glob (Argo CD 2.10+) expands in lexical order; every match is jailed like the rest.
         matches = sorted(glob.glob(path)) if glob.has_magic(value_file) else [path]
         for match in matches:
-            if not rendering.is_inside(os.path.realpath(root), os.path.realpath(match)):
+            if not jail.is_inside(os.path.realpath(root), os.path.realpath(match)):
                 raise InvalidInputError(
                     f"{where}.valueFiles: {value_file!r} matches a path outside the repository"
                 )
@@ -137,14 +138,16 @@ def _value_args(
             if options.values_object is not None:  # valuesObject wins over values, as in Argo CD
                 handle.write(orjson.dumps(dict(options.values_object)))
             else:
-                handle.write(options.values.encode())
+                handle.write((options.values or "").encode())
         args += ["--values", inline]
-    for name, value, force_string in options.parameters:
+    for parameter in options.parameters or []:
+        name = parameter.name or ""
         if not name or name.startswith("-"):
             raise InvalidInputError(f"{where}.parameters: invalid parameter name {name!r}")
-        flag = "--set-string" if force_string else "--set"
-        args += [flag, f"{name}={escape_set_value(value)}"]
-    for name, path in options.file_parameters:
+        flag = "--set-string" if parameter.force_string else "--set"
+        args += [flag, f"{name}={escape_set_value(parameter.value or '')}"]
+    for file_parameter in options.file_parameters or []:
+        name, path = file_parameter.name or "", file_parameter.path or ""
         if not name or name.startswith("-"):
             raise InvalidInputError(f"{where}.fileParameters: invalid parameter name {name!r}")
         _, resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")

@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
-from tether.core.sources import rendering
+from tether.core.sources import jail
 from tether.model.errors import InvalidInputError, RenderError
+from tether.model.source import JsonnetVar
 
 
 async def evaluate(
     filenames: Sequence[str],
     *,
     root: str,
-    ext_vars: Sequence[rendering.JsonnetVar] = (),
-    tlas: Sequence[rendering.JsonnetVar] = (),
+    ext_vars: Sequence[JsonnetVar] = (),
+    tlas: Sequence[JsonnetVar] = (),
     libs: Sequence[str] = (),
     timeout_s: float = 30.0,
 ) -> list[str]:
@@ -86,7 +87,7 @@ def _worker(conn: Connection, job: dict[str, Any]) -> None:  # pragma: no cover 
         for directory in (base, *libs):
             candidate = os.path.normpath(os.path.join(directory, rel))
             real = os.path.realpath(candidate)
-            if not rendering.is_inside(root, real):
+            if not jail.is_inside(root, real):
                 raise _Escape(f"import {rel!r} escapes the repository root")
             if os.path.isfile(real):
                 with open(real, "rb") as handle:

@@ -20,6 +20,7 @@ from tether.adapters import _process
 from tether.adapters.render import _jail
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
+from tether.model.source import ApplicationSourceKustomize
 
 PATH_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations")
 """Kustomization fields listing local paths (or remote URLs, which are not jailed)."""
@@ -42,9 +43,9 @@ async def render(
 ) -> list[dict[str, Any]]:
     """Build the source with kustomize, through an overlay when inline options are set."""
     await asyncio.to_thread(check_references, request.repo_root, directory)
-    options = request.source.kustomize or rendering.KustomizeOptions()
+    options = request.source.kustomize or ApplicationSourceKustomize()
     target = directory
-    if not options.is_empty:
+    if options.has_inline_options():
         target = tempfile.mkdtemp(prefix="overlay-", dir=scratch)
         overlay = _overlay(request, options, directory, target)
         with open(os.path.join(target, "kustomization.yaml"), "wb") as handle:
@@ -83,7 +84,7 @@ def build_flags(options: Sequence[str], helm: str) -> list[str]:
 
 def _overlay(
     request: rendering.RenderRequest,
-    options: rendering.KustomizeOptions,
+    options: ApplicationSourceKustomize,
     directory: str,
     overlay_dir: str,
 ) -> dict[str, Any]:
@@ -102,13 +103,16 @@ def _overlay(
     if options.images:
         overlay["images"] = [parse_image(image) for image in options.images]
     if options.replicas:
-        overlay["replicas"] = [{"name": n, "count": c} for n, c in options.replicas]
+        overlay["replicas"] = [
+            {"name": r.name, "count": _count(r.count, f"{where}.replicas")}
+            for r in options.replicas
+        ]
     if options.common_labels:
         label: dict[str, Any] = {"pairs": dict(options.common_labels), "includeSelectors": True}
         if options.label_without_selector:
             # includeTemplates is only meaningful (and only accepted) without selectors.
             label["includeSelectors"] = False
-            label["includeTemplates"] = options.label_include_templates
+            label["includeTemplates"] = bool(options.label_include_templates)
         overlay["labels"] = [label]
     if options.common_annotations:
         annotations = dict(options.common_annotations)
@@ -117,7 +121,7 @@ def _overlay(
             annotations = {k: rendering.expand_env(v, build) for k, v in annotations.items()}
         overlay["commonAnnotations"] = annotations
     components = []
-    for component in options.components:
+    for component in options.components or []:
         path = _jail.resolve(
             request.repo_root, component, base=directory, field=f"{where}.components"
         )
@@ -129,8 +133,8 @@ def _overlay(
     if components:
         overlay["components"] = components
     patches = []
-    for index, patch in enumerate(options.patches):
-        entry = dict(patch)
+    for index, patch in enumerate(options.patches or []):
+        entry = patch.to_manifest()
         if isinstance(entry.get("path"), str):
             path = _jail.resolve(
                 request.repo_root, entry["path"], base=directory, field=f"{where}.patches.path"
@@ -143,6 +147,14 @@ def _overlay(
     if patches:
         overlay["patches"] = patches
     return overlay
+
+
+def _count(count: int | str, where: str) -> int:
+    """A replica count: Argo CD declares it int-or-string, kustomize needs an integer."""
+    try:
+        return int(count)
+    except ValueError:
+        raise InvalidInputError(f"{where}.count must be an integer") from None
 
 
 def parse_image(spec: str) -> dict[str, str]:

@@ -15,10 +15,11 @@ from tether.adapters import _process
 from tether.core import globs
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
+from tether.model.source import ApplicationSourcePlugin
 
 
 def choose(
-    options: rendering.PluginOptions, plugins: Sequence[rendering.PluginSpec], directory: str
+    options: ApplicationSourcePlugin, plugins: Sequence[rendering.PluginSpec], directory: str
 ) -> rendering.PluginSpec:
     """The plugin named by the source, or the first whose discovery glob matches a file."""
     if options.name:
@@ -44,7 +45,7 @@ async def render(
     Plugins may write (``helm dependency build``, generated files), and the checkout is
     read-only and shared, so each run gets its own copy, as Argo CD's plugin sidecar does.
     """
-    options = request.source.plugin or rendering.PluginOptions()
+    options = request.source.plugin or ApplicationSourcePlugin()
     spec = choose(options, plugins, directory)
     copy = os.path.join(scratch, "repo")
     await asyncio.to_thread(_writable_copy, request.repo_root, copy)

@@ -81,13 +81,13 @@ class Renderer:
     async def _render(self, request: rendering.RenderRequest, scratch: str) -> list[dict[str, Any]]:
         source = request.source
         settings = self._settings
-        if source.is_helm_repository:
+        if source.is_helm_chart:
             return await helm.render(
                 request, "", helm=self._tools.path_of("helm"), settings=settings,
                 cache_dir=self._cache_dir, scratch=scratch,
             )  # fmt: skip
         await asyncio.to_thread(_jail.scan_symlinks, request.repo_root)
-        where = _jail.source_dir(request.repo_root, source.path)
+        where = _jail.source_dir(request.repo_root, source.path or "")
         tool = rendering.detect_tool(source, os.listdir(where))
         if tool == "helm":
             return await helm.render(

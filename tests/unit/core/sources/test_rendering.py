@@ -1,82 +1,49 @@
-"""Source options, tool detection, the path jail, globs, build env and cache keys."""
+"""Render inputs: unknown options refused, tool detection, build env and cache keys."""
 
 from __future__ import annotations
-
-import posixpath
 
 import pytest
 
 from tether.core.sources import rendering
+from tether.model.application import parse_application
 from tether.model.errors import InvalidInputError
 from tether.model.source import ApplicationSource
 
 
-def test_a_full_source_parses_into_typed_options():
-    source = rendering.parse_source(
-        {
-            "repoURL": "https://git.example/repo.git",
-            "path": "apps/web",
-            "targetRevision": "main",
-            "helm": {
-                "valueFiles": ["values-prod.yaml"],
-                "parameters": [{"name": "a", "value": "1", "forceString": True}],
-                "fileParameters": [{"name": "cfg", "path": "files/cfg.txt"}],
-                "valuesObject": {"replicas": 2},
-                "skipCrds": True,
-            },
-        }
-    )
-    assert source.helm is not None
-    assert source.helm.parameters == (("a", "1", True),)
-    assert source.helm.file_parameters == (("cfg", "files/cfg.txt"),)
-    assert source.helm.values_object == {"replicas": 2}
-    assert source.helm.skip_crds
+def src(raw: dict[str, object]) -> ApplicationSource:
+    return ApplicationSource.model_validate(raw)
 
 
 def test_an_unknown_tool_option_is_refused_naming_the_field():
     with pytest.raises(
-        InvalidInputError, match=r"unknown option spec\.source\.kustomize\.nameprefix"
+        InvalidInputError, match=r"unknown option spec\.source\.kustomize\.nameprefix \(known: "
     ):
-        rendering.parse_source({"repoURL": "r", "kustomize": {"nameprefix": "x-"}})
+        rendering.refuse_unknown_options(src({"repoURL": "r", "kustomize": {"nameprefix": "x-"}}))
 
 
-def test_a_wrongly_typed_option_is_refused():
-    with pytest.raises(InvalidInputError, match=r"spec\.source\.helm\.valueFiles must be a list"):
-        rendering.parse_source({"repoURL": "r", "helm": {"valueFiles": "values.yaml"}})
+def test_an_unknown_field_deep_in_a_source_is_refused_with_its_path():
+    typo = src({"repoURL": "r", "helm": {"parameters": [{"name": "a", "valu": "1"}]}})
+    with pytest.raises(InvalidInputError, match=r"spec\.sources\[2\]\.helm\.parameters\[0\]\.valu"):
+        rendering.refuse_unknown_options(typo, "spec.sources[2]")
 
 
-def test_the_pydantic_model_is_accepted_too():
-    model = ApplicationSource.model_validate(
-        {
-            "repoURL": "https://r",
-            "path": "p",
-            "directory": {"recurse": True, "jsonnet": {"libs": ["l"]}},
-        }
+def test_a_known_source_passes():
+    rendering.refuse_unknown_options(
+        src({"repoURL": "r", "path": "p", "helm": {"valueFiles": ["v.yaml"], "version": "v3"}})
     )
-    source = rendering.parse_source(model)
-    assert source.directory == rendering.DirectoryOptions(recurse=True, libs=("l",))
 
 
-def test_jsonnet_variables_keep_code_and_string_apart():
-    source = rendering.parse_source(
-        {
-            "repoURL": "r",
-            "directory": {
-                "jsonnet": {
-                    "extVars": [
-                        {"name": "a", "value": "x"},
-                        {"name": "b", "value": "1+1", "code": True},
-                    ],
-                    "tlas": [{"name": "t", "value": "y"}],
-                }
-            },
-        }
-    )
-    assert source.directory is not None
-    assert source.directory.ext_vars == (
-        rendering.JsonnetVar("a", "x"),
-        rendering.JsonnetVar("b", "1+1", code=True),
-    )
+def test_a_wrongly_typed_option_is_refused_when_the_application_is_parsed():
+    app = {
+        "metadata": {"name": "a"},
+        "spec": {
+            "project": "default",
+            "destination": {},
+            "source": {"repoURL": "r", "helm": {"valueFiles": "values.yaml"}},
+        },
+    }
+    with pytest.raises(InvalidInputError, match=r"spec\.source\.helm\.valueFiles: Input should be"):
+        parse_application(app)
 
 
 @pytest.mark.parametrize(
@@ -92,81 +59,19 @@ def test_jsonnet_variables_keep_code_and_string_apart():
     ],
 )
 def test_the_tool_is_detected_from_marker_files(files, expected):
-    source = rendering.parse_source({"repoURL": "r"})
+    source = src({"repoURL": "r"})
     assert rendering.detect_tool(source, files) == expected
 
 
 def test_explicit_options_choose_the_tool_over_markers():
-    plugin = rendering.parse_source({"repoURL": "r", "plugin": {}})
+    plugin = src({"repoURL": "r", "plugin": {}})
     assert rendering.detect_tool(plugin, ["kustomization.yaml"]) == "plugin"
-    chart = rendering.parse_source({"repoURL": "r", "chart": "nginx"})
+    chart = src({"repoURL": "r", "chart": "nginx"})
     assert rendering.detect_tool(chart, []) == "helm"
 
 
-def fake_realpath(links: dict[str, str]):
-    def realpath(path: str) -> str:
-        path = posixpath.normpath(path)
-        for link, target in links.items():
-            if path == link or path.startswith(link + "/"):
-                return posixpath.normpath(target + path[len(link) :])
-        return path
-
-    return realpath
-
-
-@pytest.mark.parametrize(
-    "path",
-    ["../../other-repo/secret.yaml", "../../../../etc/passwd", "a/../../../x", "a/b/../../../../x"],
-)
-def test_paths_that_escape_the_repository_are_refused(path):
-    with pytest.raises(InvalidInputError, match="escapes the repository root"):
-        rendering.resolve_in_repo(
-            "/repo", path, base="/repo/app", field="valueFiles", realpath=fake_realpath({})
-        )
-
-
-def test_relative_paths_may_reach_other_directories_of_the_same_repository():
-    resolved = rendering.resolve_in_repo(
-        "/repo", "../other-app/values.yaml", base="/repo/app", field="f", realpath=fake_realpath({})
-    )
-    assert resolved == "/repo/other-app/values.yaml"
-
-
-def test_absolute_paths_are_repository_relative():
-    resolved = rendering.resolve_in_repo(
-        "/repo", "/etc/passwd", field="f", realpath=fake_realpath({})
-    )
-    assert resolved == "/repo/etc/passwd"
-
-
-def test_a_symlink_out_of_the_repository_is_refused():
-    realpath = fake_realpath({"/repo/app/link": "/etc"})
-    with pytest.raises(InvalidInputError, match="escapes"):
-        rendering.resolve_in_repo(
-            "/repo", "link/passwd", base="/repo/app", field="f", realpath=realpath
-        )
-
-
-def test_a_symlink_inside_the_repository_is_fine():
-    realpath = fake_realpath({"/repo/app/shared": "/repo/shared"})
-    resolved = rendering.resolve_in_repo(
-        "/repo", "shared/v.yaml", base="/repo/app", field="f", realpath=realpath
-    )
-    assert resolved == "/repo/shared/v.yaml"
-
-
-def test_a_sibling_with_the_root_as_prefix_is_outside():
-    assert not rendering.is_inside("/repo", "/repo-other/x")
-    assert rendering.is_inside("/repo", "/repo")
-
-
-def test_a_nul_byte_is_refused():
-    with pytest.raises(InvalidInputError, match="NUL"):
-        rendering.resolve_in_repo("/repo", "a\x00b", field="f", realpath=fake_realpath({}))
-
-
 def test_the_build_env_has_argo_cds_variables():
-    source = rendering.parse_source({"repoURL": "https://r", "path": "p", "targetRevision": "main"})
+    source = src({"repoURL": "https://r", "path": "p", "targetRevision": "main"})
     env = rendering.build_env(
         app_name="web", app_namespace="prod", revision="0123456789abcdef", source=source,
         kube_version="1.36.0", api_versions=["v1", "apps/v1"],
@@ -177,7 +82,7 @@ def test_the_build_env_has_argo_cds_variables():
 
 
 def test_plugin_env_prefixes_user_env_and_exports_parameters():
-    options = rendering.parse_source(
+    options = src(
         {
             "repoURL": "r",
             "plugin": {
@@ -200,8 +105,8 @@ def test_plugin_env_prefixes_user_env_and_exports_parameters():
 
 
 def test_the_cache_key_changes_with_options_and_tool_versions():
-    a = rendering.parse_source({"repoURL": "r", "path": "p", "kustomize": {"namePrefix": "a-"}})
-    b = rendering.parse_source({"repoURL": "r", "path": "p", "kustomize": {"namePrefix": "b-"}})
+    a = src({"repoURL": "r", "path": "p", "kustomize": {"namePrefix": "a-"}})
+    b = src({"repoURL": "r", "path": "p", "kustomize": {"namePrefix": "b-"}})
     context = {"app": "x"}
     key_a = rendering.cache_key(
         "r", "sha", "p", rendering.options_hash(a, context), {"kustomize": "v5"}
@@ -220,18 +125,20 @@ def test_the_cache_key_changes_with_options_and_tool_versions():
 
 def test_a_git_source_renders_the_same_under_any_name_for_its_commit():
     # A sync pins the SHA; the comparisons around it name the branch: one render, not three.
-    branch = rendering.parse_source({"repoURL": "r", "path": "p", "targetRevision": "main"})
-    pinned = rendering.parse_source({"repoURL": "r", "path": "p", "targetRevision": "0" * 40})
+    branch = src({"repoURL": "r", "path": "p", "targetRevision": "main"})
+    pinned = src({"repoURL": "r", "path": "p", "targetRevision": "0" * 40})
     context = {"app": "x"}
     assert rendering.options_hash(branch, context) == rendering.options_hash(pinned, context)
 
 
 def test_a_helm_chart_version_still_keys_its_render():
-    one = rendering.parse_source({"repoURL": "https://c", "chart": "c", "targetRevision": "1.0.0"})
-    two = rendering.parse_source({"repoURL": "https://c", "chart": "c", "targetRevision": "2.0.0"})
+    one = src({"repoURL": "https://c", "chart": "c", "targetRevision": "1.0.0"})
+    two = src({"repoURL": "https://c", "chart": "c", "targetRevision": "2.0.0"})
     assert rendering.options_hash(one, {}) != rendering.options_hash(two, {})
 
 
-def test_kustomize_options_with_only_versions_count_as_empty():
-    assert rendering.KustomizeOptions(kube_version="1.30").is_empty
-    assert not rendering.KustomizeOptions(name_prefix="x-").is_empty
+def test_kustomize_options_with_only_versions_need_no_overlay():
+    versions_only = src({"repoURL": "r", "kustomize": {"kubeVersion": "1.30"}}).kustomize
+    prefixed = src({"repoURL": "r", "kustomize": {"namePrefix": "x-"}}).kustomize
+    assert versions_only is not None and not versions_only.has_inline_options()
+    assert prefixed is not None and prefixed.has_inline_options()
