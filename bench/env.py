@@ -159,7 +159,7 @@ async def install_crds(kubeconfig: pathlib.Path) -> None:
     """tether's CRDs, its namespace and the default project."""
     settings = Settings(app_namespaces=(APP_NAMESPACE,))
     async with await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False) as rt:
-        await rt.install_crds()
+        await rt.installer.install()
 
 
 def client(kubeconfig: pathlib.Path) -> KubeClient:

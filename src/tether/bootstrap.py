@@ -5,7 +5,6 @@ Entry points never import adapters; they ask this module for wired objects.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -13,7 +12,7 @@ import os
 import pathlib
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tether import ports
@@ -26,19 +25,19 @@ from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
 from tether.core import health
-from tether.core.app import crds
-from tether.core.sources import rendering, repocreds
-from tether.model.errors import TetherError
-from tether.model.project import default_project
+from tether.core.sources import rendering
 from tether.services import manifests
+from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer
-from tether.services.sync import SyncRunner
+from tether.services.credentials import RepoCredentials
+from tether.services.install import Installer
+from tether.services.sync.runner import SyncRunner
+from tether.services.sync.writer import SyncWriter
 from tether.settings import Settings
 
 
-def tool_locator(settings: Settings | None = None) -> ports.ToolLocator:
+def tool_locator() -> ports.ToolLocator:
     """The locator for helm, kustomize and the control-plane binaries."""
-    del settings
     return tools.ToolLocator()
 
 
@@ -116,7 +115,12 @@ class DevCluster:
     etcd_url: str
 
 
-@dataclasses.dataclass
+def now() -> datetime.datetime:
+    """The wall clock, in UTC: the one clock services and entry points are given."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+@dataclasses.dataclass(kw_only=True)
 class Runtime:
     """Everything wired for one cluster: the client, the live cache and the services over them.
 
@@ -125,41 +129,36 @@ class Runtime:
     """
 
     settings: Settings
+    clock: Callable[[], datetime.datetime]
+    """The wall clock every service and entry point reads (``now`` unless a test gives another)."""
     cluster: ports.Cluster
     live: ports.LiveState
     manifests: manifests.ManifestService
     comparer: Comparer
     syncer: SyncRunner
-    requests: Callable[[], dict[str, int]]
-    """Kubernetes requests sent so far, by verb (for metrics and benchmarks)."""
-    _close: Callable[[], Awaitable[None]]
+    apps: AppWriter
+    """Writes Applications as the controller (``settings.status_field_manager``)."""
+    installer: Installer
+    credentials: RepoCredentials
     _client: KubeClient
-    _start: Callable[[], Awaitable[None]]
+    _cache: ClusterCache
+    _jq: JqRunner
 
     async def live_start(self) -> None:
         """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
-        await self._start()
+        await self._cache.start()
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""
-        return self._cached()
+        return len(self._cache)
 
-    _cached: Callable[[], int] = lambda: 0
-    _credentials: RepoCredentialSource = dataclasses.field(
-        default_factory=lambda: RepoCredentialSource()
-    )
+    def requests(self) -> dict[str, int]:
+        """Kubernetes requests sent so far, by verb (for metrics and benchmarks)."""
+        return dict(self._client.counter.snapshot())
 
     async def reload_credentials(self) -> list[str]:
         """Read the repository Secrets of the control-plane namespace; returns problems found."""
-        secrets, _ = await self._client.list("v1", "Secret", self.settings.control_plane_namespace)
-        wanted = [
-            s
-            for s in secrets
-            if ((s.get("metadata") or {}).get("labels") or {}).get(repocreds.SECRET_TYPE_LABEL)
-            in ("repository", "repo-creds")
-        ]
-        self._credentials.load(wanted)
-        return list(self._credentials.problems)
+        return await self.credentials.reload(self.cluster, self.settings.control_plane_namespace)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease in the control-plane namespace."""
@@ -167,50 +166,11 @@ class Runtime:
             self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
         )
 
-    async def install_crds(self) -> list[str]:
-        """Apply the Application and AppProject CRDs, the namespace and the default project."""
-        done = []
-        for crd in crds.manifests().values():
-            await self._client.apply(crd, field_manager=self.settings.field_manager, force=True)
-            done.append(f"customresourcedefinition/{crd['metadata']['name']}")
-        await self._wait_established()
-        namespace = self.settings.control_plane_namespace
-        await self._client.apply(
-            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}},
-            field_manager=self.settings.field_manager,
-        )
-        done.append(f"namespace/{namespace}")
-        await self._client.discovery.refresh()
-        await self._client.apply(
-            default_project(namespace), field_manager=self.settings.field_manager
-        )
-        done.append(f"appproject/{namespace}/default")
-        return done
-
-    async def crd_problems(self) -> list[str]:
-        """Why the installed CRDs cannot serve tether (empty when they can)."""
-        problems = []
-        for crd in crds.manifests().values():
-            name = str(crd["metadata"]["name"])
-            live = await self._client.get(
-                "apiextensions.k8s.io/v1", "CustomResourceDefinition", name
-            )
-            if live is None:
-                problems.append(f"CRD {name} is not installed (run `tether install-crds`)")
-                continue
-            problems.extend(f"CRD {name}: {p}" for p in crds.check_installed(live))
-        return problems
-
-    async def _wait_established(self, timeout_s: float = 30.0) -> None:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        while asyncio.get_running_loop().time() < deadline:
-            if not await self.crd_problems():
-                return
-            await asyncio.sleep(0.2)
-
     async def close(self) -> None:
         """Stop the cache and close connections and workers."""
-        await self._close()
+        await self._cache.stop()
+        self._jq.close()
+        await self._client.aclose()
 
     async def __aenter__(self) -> Runtime:
         return self
@@ -225,40 +185,7 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-def now() -> datetime.datetime:
-    """The wall clock, in UTC: the one place services and entry points get the time from."""
-    return datetime.datetime.now(datetime.UTC)
-
-
-class RepoCredentialSource:
-    """Repository credentials from Argo CD-format Secrets, swapped whole on every reload."""
-
-    def __init__(self) -> None:
-        self.store = repocreds.CredentialStore()
-        self.problems: list[str] = []
-
-    def lookup(self, url: str) -> repocreds.RepoCredentials | None:
-        """The credentials for a Git repository URL, if any Secret provides them."""
-        return self.store.lookup(url, "git")
-
-    def load(self, secrets: Sequence[Mapping[str, Any]]) -> None:
-        """Rebuild from Secrets; a malformed one is skipped and named, never quoted."""
-        good: list[Mapping[str, Any]] = []
-        self.problems = []
-        for secret in secrets:
-            try:
-                repocreds.CredentialStore.from_secrets([secret])
-            except TetherError as err:
-                name = (secret.get("metadata") or {}).get("name", "?")
-                self.problems.append(f"repository Secret {name}: {err}")
-                continue
-            good.append(secret)
-        self.store = repocreds.CredentialStore.from_secrets(good)
-
-
-def git_repos(
-    settings: Settings, credentials: RepoCredentialSource | None = None
-) -> ports.GitRepos:
+def git_repos(settings: Settings, credentials: RepoCredentials | None = None) -> ports.GitRepos:
     """The Git mirror cache, with credentials from Argo CD-format Secrets."""
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
@@ -282,6 +209,7 @@ async def runtime(
     *,
     kubeconfig: pathlib.Path | str | None = None,
     start_cache: bool = True,
+    clock: Callable[[], datetime.datetime] = now,
 ) -> Runtime:
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
     settings = settings or Settings()
@@ -289,7 +217,7 @@ async def runtime(
     cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
-    credentials = RepoCredentialSource()
+    credentials = RepoCredentials()
     service = manifests.ManifestService(git_repos(settings, credentials), renderer(settings))
     comparer = Comparer(
         service,
@@ -299,36 +227,37 @@ async def runtime(
         control_plane_namespace=settings.control_plane_namespace,
         jq=jq,
     )
+    apps = AppWriter(client, settings.status_field_manager)
     syncer = SyncRunner(
-        client,
         live,
         comparer,
-        field_manager=settings.field_manager,
-        clock=now,
+        SyncWriter(client, live, comparer, field_manager=settings.field_manager),
+        apps,
+        clock=clock,
         sync_timeout=settings.sync_timeout,
-        status_field_manager=settings.status_field_manager,
     )
-
-    async def close() -> None:
-        await cache.stop()
-        jq.close()
-        await client.aclose()
-
+    installer = Installer(
+        client,
+        field_manager=settings.field_manager,
+        namespace=settings.control_plane_namespace,
+        rediscover=client.discovery.refresh,
+    )
     if start_cache:
         await cache.start()
     return Runtime(
-        settings,
-        client,
-        live,
-        service,
-        comparer,
-        syncer,
-        lambda: dict(client.counter.snapshot()),
-        close,
-        client,
-        cache.start,
-        lambda: len(cache),
-        credentials,
+        settings=settings,
+        clock=clock,
+        cluster=client,
+        live=live,
+        manifests=service,
+        comparer=comparer,
+        syncer=syncer,
+        apps=apps,
+        installer=installer,
+        credentials=credentials,
+        _client=client,
+        _cache=cache,
+        _jq=jq,
     )
 
 

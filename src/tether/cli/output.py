@@ -11,12 +11,14 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import pydantic
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from tether.model.app_spec import SyncPolicy
 from tether.services.compare import ResourceState
 
 Row = Sequence[str]
@@ -89,10 +91,14 @@ def qualified(app: Mapping[str, Any]) -> str:
 
 def sync_policy(app: Mapping[str, Any]) -> str:
     """``Auto``, ``Auto-Prune`` or ``Manual`` (Argo CD's SYNCPOLICY column)."""
-    automated = _get(app, "spec", "syncPolicy", "automated")
-    if not isinstance(automated, Mapping) or automated.get("enabled") is False:
+    raw = _get(app, "spec", "syncPolicy")
+    try:
+        policy = SyncPolicy.model_validate(raw) if isinstance(raw, Mapping) else None
+    except pydantic.ValidationError:
+        policy = None  # shown as the controller treats it: an invalid spec syncs nothing
+    if policy is None or policy.automated is None or not policy.is_automated:
         return "Manual"
-    return "Auto-Prune" if automated.get("prune") else "Auto"
+    return "Auto-Prune" if policy.automated.prune else "Auto"
 
 
 def _revision(app: Mapping[str, Any]) -> str:

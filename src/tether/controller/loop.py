@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import logging
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import bootstrap
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, policy, refresh
 from tether.core.cluster.cachepolicy import Change
+from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
 from tether.model.project import AppProject, parse_project
@@ -30,10 +32,9 @@ from tether.services.events import EventRecorder
 
 log = logging.getLogger(__name__)
 
-APPLICATION = GroupKind("argoproj.io", "Application")
-APP_PROJECT = GroupKind("argoproj.io", "AppProject")
+APPLICATION = application.GROUP_KIND
+APP_PROJECT = project.GROUP_KIND
 SECRET = GroupKind("", "Secret")
-API_VERSION = "argoproj.io/v1alpha1"
 
 AppKey = tuple[str, str]
 """(namespace, name) of an Application."""
@@ -72,12 +73,15 @@ class Controller:
         self.settings = rt.settings
         self.queue: WorkQueue[AppKey] = WorkQueue()
         self.metrics = Metrics()
+        self._now = rt.clock
         self._requested: dict[AppKey, refresh.Level] = {}
         self._last_good: dict[AppKey, Comparison] = {}
         self._rng = random.Random()
-        self._unsubscribe: Any = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._events = EventRecorder(rt.cluster, rt.settings.status_field_manager)
-        self._reconciled: dict[AppKey, Any] = {}
+        self._reconciled: dict[AppKey, datetime.datetime] = {}
+        """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
+        changed, on purpose: see ``_with_reconciled``)."""
         self._desired_by: dict[ResourceKey, set[AppKey]] = {}
         """Which apps' last good comparison wanted each object. Tracking alone misses some:
         CRDs carry none (Argo CD never tracks them), and an object created by someone else is
@@ -201,7 +205,11 @@ class Controller:
             return self._resync_delay()
         if app.is_being_deleted:
             return await deletion.finalize(
-                self.rt.cluster, self.rt.live, app, self.settings.control_plane_namespace
+                self.rt.cluster,
+                self.rt.live,
+                self.rt.apps,
+                app,
+                self.settings.control_plane_namespace,
             )
         if app.operation is not None:
             outcome = await self.rt.syncer.step(app, project)
@@ -232,14 +240,11 @@ class Controller:
         )
         if decision is None:
             log.debug("%s/%s: no refresh due", *key)
-            return self._resync_delay(app)
+            return self._resync_delay()
         log.debug("%s/%s: refresh level %d: %s", *key, decision.level, decision.reason)
-        pinned: list[str] | None = None
+        pinned: tuple[str, ...] = ()
         if decision.level <= refresh.Level.RECENT and app.status and app.status.sync:
-            pinned = list(
-                app.status.sync.revisions
-                or ([app.status.sync.revision] if app.status.sync.revision else [])
-            )
+            pinned = app.status.sync.all_revisions()
         comparison = await self.rt.comparer.compare(
             app,
             project,
@@ -291,7 +296,7 @@ class Controller:
             await self._clear_refresh_annotation(app)
         # A started sync wakes the app through its own watch event: a read before that event
         # would see the app without its operation and compare (and write) again.
-        return 1.0 if started else self._resync_delay(app)
+        return 1.0 if started else self._resync_delay()
 
     async def _auto_sync(
         self,
@@ -315,19 +320,14 @@ class Controller:
                 self._requested[(app.namespace, app.name)] = refresh.Level.LATEST
             return False
         try:
-            await self.rt.cluster.patch(
-                API_VERSION,
-                "Application",
-                app.name,
-                app.namespace,
-                # The resourceVersion makes the write conditional: a sync or rollback a user
-                # requested since our read wins (409), and the app is looked at again.
-                patch={
-                    "metadata": {"resourceVersion": app.metadata.resource_version},
+            # Conditional: a sync or rollback a user requested since our read wins (409), and
+            # the app is looked at again.
+            await self.rt.apps.patch_if_unchanged(
+                app,
+                {
                     "operation": decision.operation.to_manifest(),
                     "status": {**(status or {}).get("status", {}), "operationState": None},
                 },
-                field_manager=self.settings.status_field_manager,
             )
         except ConflictError:
             # Someone wrote the app since we read it (maybe a user's sync): compare again now.
@@ -363,14 +363,7 @@ class Controller:
     async def _patch_status(
         self, namespace: str, name: str, patch: Mapping[str, Any]
     ) -> dict[str, Any]:
-        return await self.rt.cluster.patch(
-            API_VERSION,
-            "Application",
-            name,
-            namespace,
-            patch=patch,
-            field_manager=self.settings.status_field_manager,
-        )
+        return await self.rt.apps.patch(namespace, name, patch)
 
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
@@ -401,7 +394,7 @@ class Controller:
         seen = self._reconciled.get(key)
         if seen is None or app.status is None:
             return app
-        stamp = seen.strftime("%Y-%m-%dT%H:%M:%SZ")
+        stamp = timestamps.format_time(seen)
         if (app.status.reconciled_at or "") >= stamp:
             return app
         return app.model_copy(
@@ -410,34 +403,15 @@ class Controller:
 
     async def _clear_refresh_annotation(self, app: Application) -> None:
         """Remove the honoured refresh request, unless a newer one replaced it meanwhile."""
-        value = (app.metadata.annotations or {}).get(refresh.REFRESH_ANNOTATION)
-        path = "/metadata/annotations/" + refresh.REFRESH_ANNOTATION.replace("~", "~0").replace(
-            "/", "~1"
-        )
         try:
-            await self.rt.cluster.patch(
-                API_VERSION,
-                "Application",
-                app.name,
-                app.namespace,
-                patch=[
-                    {"op": "test", "path": path, "value": value},
-                    {"op": "remove", "path": path},
-                ],
-                patch_type="json",
-                field_manager=self.settings.status_field_manager,
-            )
+            await self.rt.apps.remove_annotation(app, refresh.REFRESH_ANNOTATION)
         except ClusterError as err:
             log.info("refresh annotation of %s not removed: %s", app.qualified_name, err)
 
-    def _resync_delay(self, app: Application | None = None) -> float:
-        del app
+    def _resync_delay(self) -> float:
         period = self.settings.resync_period.total_seconds()
         jitter = self.settings.resync_jitter.total_seconds()
         return period + self._rng.uniform(0, jitter)
-
-    def _now(self) -> Any:
-        return bootstrap.now()
 
     def stop(self) -> None:
         """Stop taking work; workers finish what they hold."""

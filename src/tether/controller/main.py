@@ -41,7 +41,7 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
     try:
-        problems = await rt.crd_problems()
+        problems = await rt.installer.problems()
         if problems:
             raise StartupError("refusing to start: " + "; ".join(problems))
         controller = Controller(rt)

@@ -101,6 +101,11 @@ class ApplicationSpec(ArgoModel):
     revision_history_limit: int | None = None
 
     @property
+    def is_automated(self) -> bool:
+        """Whether automated sync is on (see ``SyncPolicy.is_automated``)."""
+        return self.sync_policy is not None and self.sync_policy.is_automated
+
+    @property
     def has_multiple_sources(self) -> bool:
         """Whether ``sources`` is used; Argo CD then ignores ``source``."""
         return bool(self.sources)

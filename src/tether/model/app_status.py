@@ -6,9 +6,13 @@ reads the same to Argo CD tooling. Time comes in as ``now``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from typing import Annotated, Any
+
+import pydantic
 
 from tether.model._base import ArgoModel
 from tether.model.app_spec import (
@@ -18,7 +22,9 @@ from tether.model.app_spec import (
 )
 from tether.model.operation import OperationInitiator, OperationState
 from tether.model.resources import ResourceKey
+from tether.model.revisions import Revisioned
 from tether.model.source import ApplicationSource
+from tether.model.status import Health, HealthStatus, SyncStatus
 from tether.model.timestamps import format_time
 
 
@@ -31,7 +37,7 @@ class ComparedTo(ArgoModel):
     ignore_differences: list[ResourceIgnoreDifferences] | None = None
 
 
-class SyncStatusInfo(ArgoModel):
+class SyncStatusInfo(Revisioned, ArgoModel):
     """Whether live state matches Git, and at which resolved revision(s)."""
 
     status: str | None = None
@@ -48,7 +54,48 @@ class HealthInfo(ArgoModel):
     last_transition_time: str | None = None
 
 
-class ResourceStatus(ArgoModel):
+@dataclasses.dataclass(frozen=True)
+class ResourceStatus:
+    """One managed resource as ``status.resources[]`` lists it.
+
+    ``status`` is ``None`` for entries Argo CD shows with an empty status (hooks, skipped objects,
+    objects whose tracking id names another object).
+    """
+
+    key: ResourceKey
+    version: str
+    status: SyncStatus | None
+    hook: bool = False
+    requires_pruning: bool = False
+    sync_wave: int = 0
+    health: Health | None = None
+    requires_deletion_confirmation: bool = False
+    unknown: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    """Fields a newer Argo CD wrote that tether does not know, kept for the round trip."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The entry as Argo CD serialises it (empty fields left out)."""
+        entry: dict[str, Any] = {
+            "group": self.key.group,
+            "version": self.version,
+            "kind": self.key.kind,
+            "namespace": self.key.namespace,
+            "name": self.key.name,
+            "status": self.status.value if self.status else "",
+            "hook": self.hook,
+            "requiresPruning": self.requires_pruning,
+            "syncWave": self.sync_wave,
+            "requiresDeletionConfirmation": self.requires_deletion_confirmation,
+        }
+        if self.health is not None:
+            entry["health"] = {"status": self.health.status.value}
+            if self.health.message:
+                entry["health"]["message"] = self.health.message
+        required = ("version", "kind", "name")
+        return {**self.unknown, **{k: v for k, v in entry.items() if v or k in required}}
+
+
+class _ResourceStatusJson(ArgoModel):
     """One managed resource as listed in ``status.resources``."""
 
     group: str | None = None
@@ -63,10 +110,35 @@ class ResourceStatus(ArgoModel):
     sync_wave: int | None = None
     requires_deletion_confirmation: bool | None = None
 
-    @property
-    def key(self) -> ResourceKey:
-        """The resource's key (group, kind, namespace, name)."""
-        return ResourceKey(self.group or "", self.kind or "", self.namespace or "", self.name or "")
+
+def _status_from_json(value: object) -> ResourceStatus:
+    if isinstance(value, ResourceStatus):
+        return value
+    read = _ResourceStatusJson.model_validate(value)
+    health = read.health
+    return ResourceStatus(
+        key=ResourceKey(read.group or "", read.kind or "", read.namespace or "", read.name or ""),
+        version=read.version or "",
+        status=SyncStatus(read.status) if read.status else None,
+        hook=bool(read.hook),
+        requires_pruning=bool(read.requires_pruning),
+        sync_wave=read.sync_wave or 0,
+        health=(
+            Health(HealthStatus(health.status), health.message or "")
+            if health is not None and health.status
+            else None
+        ),
+        requires_deletion_confirmation=bool(read.requires_deletion_confirmation),
+        unknown=dict(read.model_extra or {}),
+    )
+
+
+ResourceStatusField = Annotated[
+    ResourceStatus,
+    pydantic.PlainValidator(_status_from_json, json_schema_input_type=_ResourceStatusJson),
+    pydantic.PlainSerializer(ResourceStatus.to_json),
+]
+"""An entry as the wire carries it: validated and written in Argo CD's JSON shape."""
 
 
 class ApplicationCondition(ArgoModel):
@@ -82,7 +154,7 @@ class ApplicationCondition(ArgoModel):
         return CONDITION_TYPES.get(self.type, ConditionKind.ERROR) is ConditionKind.ERROR
 
 
-class RevisionHistory(ArgoModel):
+class RevisionHistory(Revisioned, ArgoModel):
     """One successful full sync, kept for rollback."""
 
     id: int
@@ -107,7 +179,7 @@ class ApplicationStatus(ArgoModel):
 
     sync: SyncStatusInfo | None = None
     health: HealthInfo | None = None
-    resources: list[ResourceStatus] | None = None
+    resources: list[ResourceStatusField] | None = None
     conditions: list[ApplicationCondition] | None = None
     reconciled_at: str | None = None
     operation_state: OperationState | None = None

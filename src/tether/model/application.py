@@ -33,13 +33,16 @@ from tether.model.app_status import (
 )
 from tether.model.errors import InvalidInputError
 from tether.model.operation import Operation, OperationState, SyncOperation
+from tether.model.resources import GroupKind
 from tether.model.source import ApplicationSource
 
 __all__ = [
     "API_VERSION",
+    "CASCADE_FINALIZERS",
     "CONDITION_TYPES",
     "DEFAULT_REVISION_HISTORY_LIMIT",
     "GROUP",
+    "GROUP_KIND",
     "KIND",
     "VERSION",
     "Application",
@@ -68,6 +71,15 @@ GROUP = "argoproj.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "Application"
+GROUP_KIND = GroupKind(GROUP, KIND)
+
+CASCADE_FINALIZERS: dict[str, str] = {
+    # Argo CD's finalizers that make deleting an Application delete its resources first, and
+    # the propagation policy each asks for (the plain name is foreground).
+    "resources-finalizer.argocd.argoproj.io": "Foreground",
+    "resources-finalizer.argocd.argoproj.io/foreground": "Foreground",
+    "resources-finalizer.argocd.argoproj.io/background": "Background",
+}
 
 
 class Application(ArgoModel):
@@ -128,6 +140,13 @@ class Application(ArgoModel):
     def is_being_deleted(self) -> bool:
         """Whether the Application has a deletion timestamp."""
         return bool(self.metadata.deletion_timestamp)
+
+    def with_operation_state(self, state: OperationState) -> Application:
+        """The app as if ``state`` were its ``status.operationState``."""
+        status = self.status or ApplicationStatus()
+        return self.model_copy(
+            update={"status": status.model_copy(update={"operation_state": state})}
+        )
 
 
 def _describe(obj: Mapping[str, Any]) -> str:

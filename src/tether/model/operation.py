@@ -6,10 +6,18 @@ every pass, so these types carry everything needed to resume after a restart.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import pydantic
+
 from tether.model._base import ArgoModel
 from tether.model.app_spec import Info, ManagedNamespaceMetadata, RetryStrategy
 from tether.model.resources import ResourceKey
+from tether.model.revisions import Revisioned
 from tether.model.source import ApplicationSource
+from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
 
 
 class SyncStrategyApply(ArgoModel):
@@ -49,7 +57,7 @@ class SyncOperationResource(ArgoModel):
         )
 
 
-class SyncOperation(ArgoModel):
+class SyncOperation(Revisioned, ArgoModel):
     """A sync request: what revision(s), which resources, with which options."""
 
     revision: str | None = None
@@ -69,6 +77,18 @@ class SyncOperation(ArgoModel):
         """Whether only selected resources are synced (then no hooks run and no history is kept)."""
         return bool(self.resources)
 
+    @property
+    def uses_apply_strategy(self) -> bool:
+        """Whether ``syncStrategy.apply`` asks for a plain apply (no hooks) instead of hooks."""
+        return bool(self.sync_strategy and self.sync_strategy.apply is not None)
+
+    @property
+    def forced(self) -> bool:
+        """Whether the chosen strategy says ``force`` (delete and re-create on conflict)."""
+        strategy = self.sync_strategy
+        chosen = (strategy.apply or strategy.hook) if strategy else None
+        return bool(chosen and chosen.force)
+
 
 class OperationInitiator(ArgoModel):
     """Who started an operation: a user, or the controller (``automated``)."""
@@ -86,7 +106,43 @@ class Operation(ArgoModel):
     retry: RetryStrategy | None = None
 
 
-class ResourceResult(ArgoModel):
+@dataclasses.dataclass(frozen=True)
+class ResourceResult:
+    """One task's result (``syncResult.resources[]``); with no ``hook_phase`` it has not run yet.
+
+    The only memory a sync has: the engine reloads these on every pass.
+    """
+
+    key: ResourceKey
+    sync_phase: SyncPhase
+    status: ResultCode | None = None
+    hook_phase: HookPhase | None = None
+    message: str = ""
+    hook_type: SyncPhase | None = None
+    """The hook type for hooks (Argo's ``hookType``), ``None`` for plain resources."""
+    version: str = ""
+    images: tuple[str, ...] = ()
+    """Images Argo CD found in the object; tether keeps them, it does not compute them."""
+    unknown: Mapping[str, Any] = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    """Fields a newer Argo CD wrote that tether does not know, kept for the round trip."""
+
+    @property
+    def result_key(self) -> str:
+        """Argo's key: ``group/kind/namespace/name:syncPhase``."""
+        return result_key(self.key, self.sync_phase)
+
+    @property
+    def failed_validation(self) -> bool:
+        """Refused before anything was applied (dry run or discovery): no hook phase yet."""
+        return self.status is ResultCode.SYNC_FAILED and self.hook_phase is None
+
+
+def result_key(key: ResourceKey, phase: SyncPhase) -> str:
+    """Argo's result key for one task."""
+    return f"{key.group}/{key.kind}/{key.namespace}/{key.name}:{phase.value}"
+
+
+class _ResourceResultJson(ArgoModel):
     """The outcome of one resource or hook in one sync phase."""
 
     group: str | None = None
@@ -101,19 +157,50 @@ class ResourceResult(ArgoModel):
     sync_phase: str | None = None
     images: list[str] | None = None
 
-    @property
-    def key(self) -> ResourceKey:
-        """The resource's key (group, kind, namespace, name)."""
-        return ResourceKey(self.group or "", self.kind or "", self.namespace or "", self.name or "")
 
-    @property
-    def result_key(self) -> str:
-        """The key the engine reloads results by: ``group/kind/namespace/name:syncPhase``."""
-        where = f"{self.group or ''}/{self.kind or ''}/{self.namespace or ''}/{self.name or ''}"
-        return f"{where}:{self.sync_phase or ''}"
+def _result_from_json(value: object) -> ResourceResult:
+    if isinstance(value, ResourceResult):
+        return value
+    read = _ResourceResultJson.model_validate(value)
+    return ResourceResult(
+        key=ResourceKey(read.group or "", read.kind or "", read.namespace or "", read.name or ""),
+        sync_phase=SyncPhase(read.sync_phase or SyncPhase.SYNC.value),
+        status=ResultCode(read.status) if read.status else None,
+        hook_phase=HookPhase(read.hook_phase) if read.hook_phase else None,
+        message=read.message or "",
+        hook_type=SyncPhase(read.hook_type) if read.hook_type else None,
+        version=read.version or "",
+        images=tuple(read.images or ()),
+        unknown=dict(read.model_extra or {}),
+    )
 
 
-class SyncOperationResult(ArgoModel):
+def _result_to_json(result: ResourceResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "group": result.key.group,
+        "version": result.version,
+        "kind": result.key.kind,
+        "namespace": result.key.namespace,
+        "name": result.key.name,
+        "status": result.status.value if result.status else None,
+        "message": result.message or None,
+        "hookType": result.hook_type.value if result.hook_type else None,
+        "hookPhase": result.hook_phase.value if result.hook_phase else None,
+        "syncPhase": result.sync_phase.value,
+        "images": list(result.images) or None,
+    }
+    return {**result.unknown, **{k: v for k, v in entry.items() if v is not None}}
+
+
+ResourceResultField = Annotated[
+    ResourceResult,
+    pydantic.PlainValidator(_result_from_json, json_schema_input_type=_ResourceResultJson),
+    pydantic.PlainSerializer(_result_to_json),
+]
+"""A result as the wire carries it: validated and written in Argo CD's JSON shape."""
+
+
+class SyncOperationResult(Revisioned, ArgoModel):
     """What a sync did: the resolved revision(s) it pinned and one result per task."""
 
     revision: str | None = None
@@ -121,7 +208,7 @@ class SyncOperationResult(ArgoModel):
     source: ApplicationSource | None = None
     sources: list[ApplicationSource] | None = None
     managed_namespace_metadata: ManagedNamespaceMetadata | None = None
-    resources: list[ResourceResult] | None = None
+    resources: list[ResourceResultField] | None = None
 
 
 class OperationState(ArgoModel):
@@ -134,3 +221,15 @@ class OperationState(ArgoModel):
     finished_at: str | None = None
     retry_count: int | None = None
     sync_result: SyncOperationResult | None = None
+
+    @property
+    def completed(self) -> bool:
+        """Whether the operation has ended (Succeeded, Failed or Error)."""
+        return self.phase in _COMPLETED_PHASES
+
+    def pinned_revisions(self) -> tuple[str, ...]:
+        """The revision(s) the operation resolved and pinned at its start (none yet: empty)."""
+        return self.sync_result.all_revisions() if self.sync_result else ()
+
+
+_COMPLETED_PHASES = frozenset(p.value for p in OperationPhase if p.completed)

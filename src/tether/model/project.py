@@ -11,10 +11,16 @@ from typing import Any
 import pydantic
 
 from tether.model._base import ArgoModel, ObjectMeta
-from tether.model.application import API_VERSION, format_validation_error
+from tether.model.application import (
+    API_VERSION,
+    GROUP as APPLICATION_GROUP,
+    format_validation_error,
+)
 from tether.model.errors import InvalidInputError
+from tether.model.resources import GroupKind
 
 KIND = "AppProject"
+GROUP_KIND = GroupKind(APPLICATION_GROUP, KIND)
 DEFAULT_PROJECT_NAME = "default"
 
 

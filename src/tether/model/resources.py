@@ -141,3 +141,19 @@ def condition(obj: Manifest, condition_type: str) -> Mapping[str, Any] | None:
 def is_being_deleted(obj: Manifest) -> bool:
     """Whether the object has a deletion timestamp."""
     return bool(metadata_of(obj).get("deletionTimestamp"))
+
+
+def resource_version(obj: Manifest) -> str:
+    """``metadata.resourceVersion``, empty when unset."""
+    return str(metadata_of(obj).get("resourceVersion") or "")
+
+
+def version_number(resource_version_text: str | None) -> int:
+    """A resourceVersion as a number, to tell which of two reads is newer; 0 if not a number.
+
+    Kubernetes calls resourceVersions opaque, but every one it hands out is etcd's revision.
+    """
+    try:
+        return int(resource_version_text or 0)
+    except ValueError:
+        return 0

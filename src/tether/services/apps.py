@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import AsyncGenerator, Callable, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from tether import ports
-from tether.core.app import autosync, policy, refresh as refresh_rules
-from tether.model.application import Application, parse_application
-from tether.model.errors import ConflictError, GoneError, InvalidInputError, TetherError
+from tether.core.app import policy, refresh as refresh_rules
+from tether.model import application
+from tether.model.application import Application
+from tether.model.errors import GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
     Operation,
     OperationInitiator,
@@ -26,32 +27,20 @@ from tether.model.project import AppProject, parse_project
 from tether.model.resources import metadata_of
 from tether.model.status import OperationPhase
 from tether.services import appstatus
+from tether.services.appwriter import AppNotFoundError, AppWriter
 from tether.services.events import EventRecorder
 
-API_VERSION = "argoproj.io/v1alpha1"
-KIND = "Application"
-
-CASCADE_FINALIZERS: dict[str, str] = {
+FINALIZER_FOR_PROPAGATION: dict[str, str] = {
     # `argocd app delete --cascade --propagation-policy X` adds the finalizer asking for X; the
     # controller then deletes the resources before the Application goes.
     "foreground": "resources-finalizer.argocd.argoproj.io",
     "background": "resources-finalizer.argocd.argoproj.io/background",
 }
-ALL_CASCADE_FINALIZERS = frozenset(
-    {*CASCADE_FINALIZERS.values(), "resources-finalizer.argocd.argoproj.io/foreground"}
-)
 
 AUTO_SYNC_DISABLED = "AutoSyncDisabled"
 """The condition a rollback leaves when it turned automated sync off (Argo CD refuses instead)."""
 
 REFRESH_LEVELS = ("normal", "hard")
-
-CONFLICT_RETRIES = 5
-"""Re-reads after a 409: the controller writes status often, so a conflict is ordinary."""
-
-
-class AppNotFoundError(TetherError):
-    """The Application does not exist (in that namespace)."""
 
 
 class RefusedError(TetherError):
@@ -75,7 +64,7 @@ async def get(cluster: ports.Cluster, namespace: str, name: str) -> dict[str, An
     Raises:
         AppNotFoundError: There is no such Application in ``namespace``.
     """
-    obj = await cluster.get(API_VERSION, KIND, name, namespace)
+    obj = await cluster.get(application.API_VERSION, application.KIND, name, namespace)
     if obj is None:
         raise AppNotFoundError(f"application {name!r} not found in namespace {namespace!r}")
     return obj
@@ -83,7 +72,7 @@ async def get(cluster: ports.Cluster, namespace: str, name: str) -> dict[str, An
 
 async def list_apps(cluster: ports.Cluster, namespace: str = "") -> list[dict[str, Any]]:
     """Every Application in ``namespace`` (all namespaces when empty), by namespace and name."""
-    items, _ = await cluster.list(API_VERSION, KIND, namespace)
+    items, _ = await cluster.list(application.API_VERSION, application.KIND, namespace)
     return sorted(items, key=lambda o: (metadata_of(o).get("namespace", ""), _name(o)))
 
 
@@ -93,7 +82,7 @@ async def project_of(
     """The app's AppProject: its namespace first, then the control plane's, then the default."""
     name = app.spec.project or "default"
     for namespace in dict.fromkeys((app.namespace, control_plane_namespace)):
-        obj = await cluster.get(API_VERSION, "AppProject", name, namespace)
+        obj = await cluster.get(application.API_VERSION, "AppProject", name, namespace)
         if obj is not None:
             return parse_project(obj)
     return policy.project_or_default(name, None, control_plane_namespace)
@@ -131,14 +120,14 @@ async def request_sync(
     def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
         _refuse_if_running(app)
         target = _target_revision(app)
-        if autosync.is_enabled(app) and sync.revision and sync.revision != target:
+        if app.spec.is_automated and sync.revision and sync.revision != target:
             raise RefusedError(
                 f"cannot sync {app.qualified_name} to {sync.revision}: auto-sync is on and "
                 f"targets {target or 'HEAD'}"
             )
         return _with_operation(obj, operation)
 
-    stored, app = await _update(cluster, namespace, name, change, field_manager)
+    stored, app = await AppWriter(cluster, field_manager).update(namespace, name, change)
     await EventRecorder(cluster, field_manager).record(
         app, "OperationStarted", f"Initiated sync by {username}"
     )
@@ -192,8 +181,8 @@ async def rollback(
         operation = Operation(sync=sync, initiated_by=OperationInitiator(username=username))
         updated = _with_operation(obj, operation)
         disabled.clear()
-        if autosync.is_enabled(app) and not dry_run:
-            revision = entry.revision or ", ".join(entry.revisions or []) or "?"
+        if app.spec.is_automated and not dry_run:
+            revision = ", ".join(entry.all_revisions()) or "?"
             message = (
                 f"automated sync disabled by {username}'s rollback to history {history_id} "
                 f"({revision[:12]}); set spec.syncPolicy.automated again to resume it"
@@ -206,7 +195,7 @@ async def rollback(
             updated["status"] = {**(updated.get("status") or {}), **conditions["status"]}
         return updated
 
-    stored, app = await _update(cluster, namespace, name, change, field_manager)
+    stored, app = await AppWriter(cluster, field_manager).update(namespace, name, change)
     events = EventRecorder(cluster, field_manager)
     await events.record(app, "OperationStarted", f"Initiated rollback to {history_id}")
     for message in disabled:
@@ -237,7 +226,7 @@ async def terminate(
         }
         return {**obj, "status": status}
 
-    stored, _ = await _update(cluster, namespace, name, change, field_manager)
+    stored, _ = await AppWriter(cluster, field_manager).update(namespace, name, change)
     return Requested(stored)
 
 
@@ -247,13 +236,8 @@ async def refresh(
     """Ask for a refresh (the annotation the controller removes once it has compared)."""
     await get(cluster, namespace, name)
     level = "hard" if hard else "normal"
-    stored = await cluster.patch(
-        API_VERSION,
-        KIND,
-        name,
-        namespace,
-        patch={"metadata": {"annotations": {refresh_rules.REFRESH_ANNOTATION: level}}},
-        field_manager=field_manager,
+    stored = await AppWriter(cluster, field_manager).patch(
+        namespace, name, {"metadata": {"annotations": {refresh_rules.REFRESH_ANNOTATION: level}}}
     )
     return Requested(stored)
 
@@ -279,25 +263,27 @@ async def delete(
         AppNotFoundError: No such Application.
         InvalidInputError: ``propagation`` is neither foreground nor background.
     """
-    if propagation not in CASCADE_FINALIZERS:
+    if propagation not in FINALIZER_FOR_PROPAGATION:
         raise InvalidInputError(f"propagation policy {propagation!r}: use foreground or background")
-    wanted = CASCADE_FINALIZERS[propagation]
+    wanted = FINALIZER_FOR_PROPAGATION[propagation]
 
     def change(obj: dict[str, Any], app: Application) -> dict[str, Any] | None:
         del app
         meta = dict(metadata_of(obj))
         present = list(meta.get("finalizers") or [])
-        kept = [f for f in present if f not in ALL_CASCADE_FINALIZERS]
+        kept = [f for f in present if f not in application.CASCADE_FINALIZERS]
         finalizers = [*kept, wanted] if cascade else kept
         if finalizers == present:
             return None
         meta["finalizers"] = finalizers
         return {**obj, "metadata": meta}
 
-    await _update(cluster, namespace, name, change, field_manager)
+    await AppWriter(cluster, field_manager).update(namespace, name, change)
     # Background for the Application itself: foreground would add Kubernetes' own finalizer,
     # which only the garbage collector removes.
-    await cluster.delete(API_VERSION, KIND, name, namespace, propagation="Background")
+    await cluster.delete(
+        application.API_VERSION, application.KIND, name, namespace, propagation="Background"
+    )
 
 
 async def follow(
@@ -308,11 +294,11 @@ async def follow(
     Lists, then watches from the list's resourceVersion, and lists again when a watch ends.
     """
     while True:
-        items, version = await cluster.list(API_VERSION, KIND, namespace)
+        items, version = await cluster.list(application.API_VERSION, application.KIND, namespace)
         yield next((o for o in items if _name(o) == name), None)
         try:
             async for kind, obj in cluster.watch(
-                API_VERSION, KIND, namespace, resource_version=version
+                application.API_VERSION, application.KIND, namespace, resource_version=version
             ):
                 if kind in ("ADDED", "MODIFIED", "DELETED") and _name(obj) == name:
                     yield None if kind == "DELETED" else obj
@@ -344,27 +330,3 @@ def _with_operation(obj: Mapping[str, Any], operation: Operation) -> dict[str, A
     status = dict(obj.get("status") or {})
     status.pop("operationState", None)
     return {**obj, "operation": operation.to_manifest(), "status": status}
-
-
-async def _update(
-    cluster: ports.Cluster,
-    namespace: str,
-    name: str,
-    change: Callable[[dict[str, Any], Application], dict[str, Any] | None],
-    field_manager: str,
-) -> tuple[dict[str, Any], Application]:
-    """Read, change and write back under the read's resourceVersion, again on a conflict."""
-    for attempt in range(CONFLICT_RETRIES + 1):
-        obj = await get(cluster, namespace, name)
-        app = parse_application(obj)
-        updated = change(obj, app)
-        if updated is None:
-            return obj, app
-        try:
-            stored = await cluster.update(updated, field_manager=field_manager)
-        except ConflictError:
-            if attempt < CONFLICT_RETRIES:
-                continue
-            raise
-        return stored, parse_application(stored)
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether.core.app import autosync, refresh
-from tether.model import timestamps
+from tether.core.diff import diff
+from tether.model import revisions, timestamps
 from tether.model.app_status import ApplicationCondition, set_conditions
 from tether.model.application import Application
 from tether.model.status import SyncStatus
@@ -94,14 +95,11 @@ def _compared(
 ) -> dict[str, Any]:
     sync: dict[str, Any] = {"status": comparison.sync_status.value}
     compared_to: dict[str, Any] = {"destination": app.spec.destination.to_manifest()}
+    sync.update(revisions.fields(comparison.revisions, multiple_sources=app.has_multiple_sources))
     if app.has_multiple_sources:
-        sync["revisions"] = list(comparison.revisions)
         compared_to["sources"] = [s.to_manifest() for s in app.spec.sources or []]
-    else:
-        if comparison.revisions:
-            sync["revision"] = comparison.revisions[0]
-        if app.spec.source is not None:
-            compared_to["source"] = app.spec.source.to_manifest()
+    elif app.spec.source is not None:
+        compared_to["source"] = app.spec.source.to_manifest()
     if app.spec.ignore_differences:
         compared_to["ignoreDifferences"] = [i.to_manifest() for i in app.spec.ignore_differences]
     sync["comparedTo"] = compared_to
@@ -114,10 +112,7 @@ def _compared(
         health["lastTransitionTime"] = old_health["lastTransitionTime"]
     else:
         health["lastTransitionTime"] = timestamps.format_time(now)
-    entries = sorted(
-        (r.status.to_status_entry() for r in comparison.resources),
-        key=lambda e: (e.get("group", ""), e["kind"], e.get("namespace", ""), e["name"]),
-    )
+    entries = diff.status_entries([r.status for r in comparison.resources])
     return {"sync": sync, "health": health, "resources": entries[:MAX_STATUS_RESOURCES]}
 
 
@@ -168,7 +163,7 @@ def autosync_view(comparison: Comparison) -> autosync.Comparison:
             requires_pruning=r.status.requires_pruning,
         )
         for r in comparison.resources
-        if r.status.counts
+        if r.counts
     )
     desired = sum(1 for r in comparison.resources if r.desired is not None and not r.status.hook)
     live = sum(1 for r in comparison.resources if r.live is not None and not r.status.hook)

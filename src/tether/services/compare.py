@@ -20,6 +20,8 @@ from tether import ports
 from tether.core import health
 from tether.core.app import policy, tree
 from tether.core.diff import diff, ignore, normalize, tracking
+from tether.model import application, project as project_model
+from tether.model.app_status import ResourceStatus
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.model.project import AppProject
@@ -48,8 +50,8 @@ holds the same results, so the memo adds little memory of its own."""
 
 CONTROL_OBJECTS = (
     # Applications and projects are the controller's own objects, not workloads anyone forgot.
-    tree.OrphanIgnore("argoproj.io", "Application"),
-    tree.OrphanIgnore("argoproj.io", "AppProject"),
+    tree.OrphanIgnore(application.GROUP_KIND.group, application.GROUP_KIND.kind),
+    tree.OrphanIgnore(project_model.GROUP_KIND.group, project_model.GROUP_KIND.kind),
 )
 
 DRY_RUN_PARALLELISM = 16
@@ -64,8 +66,10 @@ class ResourceState:
     desired: Manifest | None
     live: Manifest | None
     difference: diff.ResourceDiff
-    status: diff.ResourceStatus
+    status: ResourceStatus
     health: Health | None
+    counts: bool
+    """Whether this resource makes the app OutOfSync (``diff.counts_against_sync``)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +91,7 @@ class Comparison:
 
     def out_of_sync(self) -> list[ResourceState]:
         """Resources that make the app OutOfSync."""
-        return [r for r in self.resources if r.status.counts]
+        return [r for r in self.resources if r.counts]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -165,10 +169,9 @@ class Comparer:
             states = await self._pair_and_diff(app, desired, instance)
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
-        statuses = [s.status for s in states]
         warnings.extend(self._orphans(project, destination, states))
         return Comparison(
-            sync_status=diff.app_sync_status(statuses),
+            sync_status=diff.app_sync_status(s.counts for s in states),
             revisions=rendered.revisions,
             resources=tuple(states),
             health=aggregate_health(states, has_desired=bool(desired)),
@@ -251,7 +254,8 @@ class Comparer:
                 else (Health(HealthStatus.MISSING, "missing from the cluster") if want else None)
             )
             status = dataclasses.replace(status, health=verdict)
-            return ResourceState(key, want, have, result, status, verdict)
+            counts = diff.counts_against_sync(status, have)
+            return ResourceState(key, want, have, result, status, verdict, counts)
 
         return list(await asyncio.gather(*(one(key) for key in keys)))
 
@@ -269,7 +273,7 @@ class Comparer:
         app_of = {ResourceKey.of(obj): owner for obj, owner in outline}
         existing = {
             tracking.app_instance(key.name, key.namespace, self._namespace)
-            for key in self._live.keys_of(GroupKind("argoproj.io", "Application"))
+            for key in self._live.keys_of(application.GROUP_KIND)
         }
         orphans = tree.orphaned(
             tree.build(obj for obj, _ in outline),

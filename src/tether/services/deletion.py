@@ -14,17 +14,11 @@ from typing import Any
 
 from tether import ports
 from tether.core.diff import diff
-from tether.model.application import Application
+from tether.model.application import CASCADE_FINALIZERS, GROUP, KIND, Application
 from tether.model.resources import Manifest, ResourceKey, annotation, metadata_of
+from tether.services.appwriter import AppWriter
 
 log = logging.getLogger(__name__)
-
-FINALIZER_PROPAGATION: dict[str, str] = {
-    # Argo CD's finalizer names and the propagation policy each asks for.
-    "resources-finalizer.argocd.argoproj.io": "Foreground",
-    "resources-finalizer.argocd.argoproj.io/foreground": "Foreground",
-    "resources-finalizer.argocd.argoproj.io/background": "Background",
-}
 
 NEVER_DELETED_KINDS = frozenset(
     {
@@ -43,16 +37,20 @@ def _kept(obj: Manifest) -> bool:
 
 
 async def finalize(
-    cluster: ports.Cluster, live: ports.LiveState, app: Application, control_plane_namespace: str
+    cluster: ports.Cluster,
+    live: ports.LiveState,
+    apps: AppWriter,
+    app: Application,
+    control_plane_namespace: str,
 ) -> float | None:
     """Take one step of deleting ``app``; seconds until the next step, ``None`` when done."""
     finalizers = list(app.metadata.finalizers or [])
-    ours = [f for f in finalizers if f in FINALIZER_PROPAGATION]
+    ours = [f for f in finalizers if f in CASCADE_FINALIZERS]
     if not ours:
         return None  # not ours to finish; Kubernetes deletes the app when others are done
-    propagation = FINALIZER_PROPAGATION[ours[0]]
+    propagation = CASCADE_FINALIZERS[ours[0]]
     instance = app.app_instance_name(control_plane_namespace)
-    own_key = ResourceKey("argoproj.io", "Application", app.namespace, app.name)
+    own_key = ResourceKey(GROUP, KIND, app.namespace, app.name)
     candidates: list[tuple[ResourceKey, Mapping[str, Any]]] = []
     for key in live.managed_by(instance):
         obj = live.manifest(key)
@@ -69,14 +67,7 @@ async def finalize(
             cluster, [(k, o) for k, o in candidates if diff.sync_wave(o) == top], propagation
         )
         return WAIT_S
-    remaining = [f for f in finalizers if f not in FINALIZER_PROPAGATION]
-    await cluster.patch(
-        "argoproj.io/v1alpha1",
-        "Application",
-        app.name,
-        app.namespace,
-        patch={"metadata": {"finalizers": remaining or None}},
-    )
+    await apps.set_finalizers(app, [f for f in finalizers if f not in CASCADE_FINALIZERS])
     return None
 
 

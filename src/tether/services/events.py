@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 from tether import ports
-from tether.model import timestamps
+from tether.model import application, timestamps
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.services.appstatus import bounded
@@ -148,8 +148,8 @@ def _event(app: Application, reason: str, message: str, *, warning: bool) -> dic
         "kind": "Event",
         "metadata": {"name": f"{app.name}.{uuid.uuid4().hex[:12]}", "namespace": app.namespace},
         "involvedObject": {
-            "apiVersion": "argoproj.io/v1alpha1",
-            "kind": "Application",
+            "apiVersion": application.API_VERSION,
+            "kind": application.KIND,
             "name": app.name,
             "namespace": app.namespace,
             "uid": app.metadata.uid or "",

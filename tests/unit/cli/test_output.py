@@ -36,7 +36,8 @@ def application(**status: Any) -> dict[str, Any]:
 def state(desired: dict[str, Any] | None, live: dict[str, Any] | None) -> ResourceState:
     difference = diff.compare(desired, live)
     status = diff.resource_status(difference, desired, live)
-    return ResourceState(difference.key, desired, live, difference, status, None)
+    counts = diff.counts_against_sync(status, live)
+    return ResourceState(difference.key, desired, live, difference, status, None, counts)
 
 
 def config_map(value: str) -> dict[str, Any]:

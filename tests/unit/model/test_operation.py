@@ -1,16 +1,48 @@
+import pydantic
 import pytest
 
 from tether.model import operation
-from tether.model.operation import ResourceResult
+from tether.model.operation import ResourceResult, SyncOperationResult
 from tether.model.resources import ResourceKey
+from tether.model.status import HookPhase, ResultCode, SyncPhase
 
 
 def test_a_result_is_keyed_by_resource_and_phase() -> None:
-    result = ResourceResult(
-        group="apps", kind="Deployment", namespace="a", name="b", sync_phase="Sync"
-    )
+    result = ResourceResult(ResourceKey("apps", "Deployment", "a", "b"), SyncPhase.SYNC)
     assert result.result_key == "apps/Deployment/a/b:Sync"
-    assert ResourceResult(kind="Namespace", name="a").result_key == "/Namespace//a:"
+    namespace = ResourceResult(ResourceKey("", "Namespace", "", "a"), SyncPhase.PRE_SYNC)
+    assert namespace.result_key == "/Namespace//a:PreSync"
+
+
+def test_a_result_reads_and_writes_argo_cds_json() -> None:
+    wire = {
+        "group": "apps",
+        "version": "v1",
+        "kind": "Deployment",
+        "namespace": "a",
+        "name": "b",
+        "status": "Synced",
+        "message": "configured",
+        "hookPhase": "Running",
+        "syncPhase": "Sync",
+    }
+    read = SyncOperationResult.model_validate({"revision": "abc", "resources": [wire]})
+    assert read.resources == [
+        ResourceResult(
+            ResourceKey("apps", "Deployment", "a", "b"),
+            SyncPhase.SYNC,
+            ResultCode.SYNCED,
+            HookPhase.RUNNING,
+            "configured",
+            version="v1",
+        )
+    ]
+    assert read.to_manifest()["resources"] == [wire]
+
+
+def test_a_result_with_a_status_argo_cd_does_not_have_is_refused_naming_the_entry() -> None:
+    with pytest.raises(pydantic.ValidationError, match=r"resources\.0\n.*'Sort of' is not a valid"):
+        SyncOperationResult.model_validate({"resources": [{"status": "Sort of"}]})
 
 
 def test_a_partial_sync_names_its_resources() -> None:
@@ -38,6 +70,6 @@ def test_a_partial_sync_selects_resources_by_identity(
     assert resource.selects(ResourceKey(*key)) is selected
 
 
-def test_results_and_statuses_give_resource_keys() -> None:
-    result = ResourceResult(group="", kind="Service", namespace="a", name="b")
-    assert result.key == ResourceKey("", "Service", "a", "b")
+def test_a_result_without_a_phase_reads_as_the_sync_phase() -> None:
+    read = SyncOperationResult.model_validate({"resources": [{"kind": "Service", "name": "b"}]})
+    assert read.resources == [ResourceResult(ResourceKey("", "Service", "", "b"), SyncPhase.SYNC)]

@@ -99,7 +99,7 @@ def install_crds(kubeconfig: str | None, namespace: str) -> None:
         async with await bootstrap.runtime(
             settings, kubeconfig=kubeconfig, start_cache=False
         ) as rt:
-            return await rt.install_crds()
+            return await rt.installer.install()
 
     for line in asyncio.run(install()):
         click.echo(f"{line} configured")

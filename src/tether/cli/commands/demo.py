@@ -21,6 +21,7 @@ import yaml
 from tether import bootstrap
 from tether.cli.commands.devcluster import default_dir
 from tether.controller import main as controller_main
+from tether.model import application
 from tether.model.resources import ResourceKey
 from tether.settings import Settings
 
@@ -79,7 +80,7 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
     async with await bootstrap.runtime(
         settings, kubeconfig=cluster.kubeconfig, start_cache=False
     ) as rt:
-        for line in await rt.install_crds():
+        for line in await rt.installer.install():
             say(f"  {line}")
     ready = asyncio.Event()
     controller = asyncio.create_task(
@@ -104,7 +105,7 @@ async def _watch(rt: bootstrap.Runtime) -> bool:
     last = ""
     while time.monotonic() < deadline:
         rows = [
-            _row(rt.live.manifest(ResourceKey("argoproj.io", "Application", "tether", n)), n)
+            _row(rt.live.manifest(ResourceKey(application.GROUP, application.KIND, "tether", n)), n)
             for n in APPS
         ]
         table = "\n".join(

@@ -157,7 +157,7 @@ def bootstrap_root(directory: pathlib.Path, kubeconfig: str | None) -> None:
         async with await bootstrap.runtime(
             settings, kubeconfig=kubeconfig, start_cache=False
         ) as rt:
-            problems = await rt.crd_problems()
+            problems = await rt.installer.problems()
             if problems:
                 raise click.ClickException("; ".join(problems))
             return await use_case.apply_root(

@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 
 from tether.core.sync import backoff
-from tether.model import timestamps
+from tether.model import revisions, timestamps
 from tether.model.application import Application
 from tether.model.operation import (
     Operation,
@@ -62,18 +62,11 @@ class Decision:
     reason: str = ""
 
 
-def is_enabled(app: Application) -> bool:
-    """Whether the app has automated sync on (``automated: {}`` counts; ``enabled: false`` not)."""
-    policy = app.spec.sync_policy
-    automated = policy.automated if policy else None
-    return automated is not None and automated.enabled is not False
-
-
 def decide(app: Application, comparison: Comparison, *, now: datetime.datetime) -> Decision:
     """Whether to start an automated sync now, per Argo CD's rules."""
     policy = app.spec.sync_policy
     automated = policy.automated if policy else None
-    if automated is None or automated.enabled is False:
+    if automated is None or not app.spec.is_automated:
         return Decision(reason="automated sync is off")
     if app.operation is not None:
         return Decision(reason="an operation is already requested")
@@ -97,10 +90,8 @@ def decide(app: Application, comparison: Comparison, *, now: datetime.datetime) 
     sync = SyncOperation(
         prune=prune, sync_options=list(policy.sync_options or []) if policy else None
     )
-    if app.has_multiple_sources:
-        sync = sync.model_copy(update={"revisions": list(comparison.revisions)})
-    elif comparison.revisions:
-        sync = sync.model_copy(update={"revision": comparison.revisions[0]})
+    pinned = revisions.fields(comparison.revisions, multiple_sources=app.has_multiple_sources)
+    sync = sync.model_copy(update=dict(pinned))
     last = app.status.operation_state if app.status else None
     if last is not None and _same_target(last.sync_result, comparison):
         phase = last.phase or ""
@@ -122,8 +113,8 @@ def decide(app: Application, comparison: Comparison, *, now: datetime.datetime) 
 def _same_target(result: SyncOperationResult | None, comparison: Comparison) -> bool:
     if result is None:
         return False
-    revisions = result.revisions or ([result.revision] if result.revision else [])
-    return bool(revisions) and tuple(revisions) == comparison.revisions
+    revisions = result.all_revisions()
+    return bool(revisions) and revisions == comparison.revisions
 
 
 def _self_heal(

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from tether.core import globs
+from tether.model import application, project
 from tether.model.resources import GroupKind, ResourceKey
 
 
@@ -83,8 +84,8 @@ IGNORE_UPDATES_ANNOTATION = "argocd.argoproj.io/ignore-resource-updates"
 
 
 CRD = GroupKind("apiextensions.k8s.io", "CustomResourceDefinition")
-APPLICATION = GroupKind("argoproj.io", "Application")
-APP_PROJECT = GroupKind("argoproj.io", "AppProject")
+APPLICATION = application.GROUP_KIND
+APP_PROJECT = project.GROUP_KIND
 
 ALWAYS_FULL: dict[GroupKind, str] = {
     CRD: "the cache needs their versions and scope to watch custom resources",

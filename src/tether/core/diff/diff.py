@@ -20,6 +20,7 @@ import yaml
 
 from tether.core.diff import ignore, managedfields, normalize, secrets, tracking
 from tether.core.sync import hooks, ordering
+from tether.model.app_status import ResourceStatus
 from tether.model.resources import (
     Manifest,
     MutableManifest,
@@ -28,7 +29,7 @@ from tether.model.resources import (
     metadata_of,
     version_of,
 )
-from tether.model.status import Health, SyncStatus
+from tether.model.status import SyncStatus
 
 _Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -377,63 +378,20 @@ def sync_wave(obj: Manifest | None) -> int:
     return 0 if obj is None else ordering.wave_of(obj)
 
 
-@dataclasses.dataclass(frozen=True)
-class ResourceStatus:
-    """One ``status.resources[]`` entry, plus whether it makes the app OutOfSync.
-
-    ``status`` is ``None`` for entries Argo CD shows with an empty status (hooks, skipped
-    objects, objects whose tracking id names another object). ``health`` is filled by the caller.
-    """
-
-    key: ResourceKey
-    version: str
-    status: SyncStatus | None
-    hook: bool = False
-    requires_pruning: bool = False
-    sync_wave: int = 0
-    counts: bool = False
-    """Whether this resource makes the Application OutOfSync."""
-    health: Health | None = None
-
-    def to_status_entry(self) -> dict[str, Any]:
-        """The entry as Argo CD serialises it (empty fields left out)."""
-        entry: dict[str, Any] = {
-            "group": self.key.group,
-            "version": self.version,
-            "kind": self.key.kind,
-            "namespace": self.key.namespace,
-            "name": self.key.name,
-            "status": self.status.value if self.status else "",
-            "hook": self.hook,
-            "requiresPruning": self.requires_pruning,
-            "syncWave": self.sync_wave,
-        }
-        if self.health is not None:
-            entry["health"] = {"status": self.health.status.value}
-            if self.health.message:
-                entry["health"]["message"] = self.health.message
-        required = ("version", "kind", "name")
-        return {k: v for k, v in entry.items() if v or k in required}
-
-
 def resource_status(
     diff: ResourceDiff,
     desired: Manifest | None,
     live: Manifest | None,
     *,
     tracked_by: tracking.Tracking = tracking.DEFAULT_TRACKING,
-    permitted: bool = True,
-    managed_namespace: bool = False,
 ) -> ResourceStatus:
-    """Decide one resource's sync status (Argo CD's rules, in their order).
+    """Decide one resource's sync status (Argo CD's rules, in their order); health is left unset.
 
     Args:
         diff: from ``compare`` for this pair.
         desired: the manifest from Git, or ``None``.
         live: the live object, or ``None``.
         tracked_by: the installation's tracking settings, for the self-reference check.
-        permitted: whether the project permits this group/kind/namespace.
-        managed_namespace: the pair is the synthetic Namespace of ``CreateNamespace``.
     """
     obj = live if live is not None else desired
     assert obj is not None  # compare() refused a pair of two Nones.
@@ -451,44 +409,31 @@ def resource_status(
     )
     if is_hook or classified in (HookKind.SKIP, HookKind.IGNORED) or not self_referenced:
         return base
-    requires_pruning = desired is None and live is not None
-    if managed_namespace and live is None:
-        status, counts = SyncStatus.SYNCED, False
-    elif diff.modified or desired is None or live is None:
-        extraneous_ignored = desired is None and IGNORE_EXTRANEOUS in _csv(
-            annotation(live, COMPARE_OPTIONS) if live is not None else ""
-        )
-        status, counts = SyncStatus.OUT_OF_SYNC, not extraneous_ignored
-    else:
-        status, counts = SyncStatus.SYNCED, False
-    if not permitted:
-        status = SyncStatus.UNKNOWN
+    modified = diff.modified or desired is None or live is None
     return dataclasses.replace(
-        base, status=status, counts=counts, requires_pruning=requires_pruning
+        base,
+        status=SyncStatus.OUT_OF_SYNC if modified else SyncStatus.SYNCED,
+        requires_pruning=desired is None and live is not None,
     )
 
 
-def app_sync_status(
-    statuses: Iterable[ResourceStatus],
-    *,
-    load_failed: bool = False,
-    managed_namespace_metadata_changed: bool = False,
-) -> SyncStatus:
-    """The Application's ``status.sync.status`` from its resources.
+def counts_against_sync(status: ResourceStatus, live: Manifest | None) -> bool:
+    """Whether a resource makes its Application OutOfSync.
 
-    Args:
-        statuses: every resource's status.
-        load_failed: desired or live state could not be loaded: the app is Unknown.
-        managed_namespace_metadata_changed: ``syncPolicy.managedNamespaceMetadata`` differs from
-            the last sync result, which forces OutOfSync.
+    Every OutOfSync resource does, except one that only waits for pruning while its live object
+    says ``compare-options: IgnoreExtraneous``.
     """
-    if load_failed:
-        return SyncStatus.UNKNOWN
-    if managed_namespace_metadata_changed or any(s.counts for s in statuses):
-        return SyncStatus.OUT_OF_SYNC
-    return SyncStatus.SYNCED
+    if status.status is not SyncStatus.OUT_OF_SYNC:
+        return False
+    options = annotation(live, COMPARE_OPTIONS) if live is not None else ""
+    return not (status.requires_pruning and IGNORE_EXTRANEOUS in _csv(options))
+
+
+def app_sync_status(counted: Iterable[bool]) -> SyncStatus:
+    """The Application's ``status.sync.status``: OutOfSync when any resource counts against it."""
+    return SyncStatus.OUT_OF_SYNC if any(counted) else SyncStatus.SYNCED
 
 
 def status_entries(statuses: Collection[ResourceStatus]) -> list[dict[str, Any]]:
     """``status.resources[]``: entries sorted by group, kind, namespace and name."""
-    return [s.to_status_entry() for s in sorted(statuses, key=lambda s: s.key)]
+    return [s.to_json() for s in sorted(statuses, key=lambda s: s.key)]

@@ -7,14 +7,14 @@ import datetime
 from collections.abc import Iterable, Sequence
 
 from tether.core.health import _hooks, lua, resource
-from tether.model import resources
-from tether.model.resources import GroupKind, ResourceKey
+from tether.model import application, resources
+from tether.model.resources import ResourceKey
 from tether.model.status import Health, HealthStatus, is_worse
 
 IGNORE_HEALTHCHECK = "argocd.argoproj.io/ignore-healthcheck"
 """A live object annotated ``"true"`` is left out of its Application's health."""
 
-APPLICATION = GroupKind("argoproj.io", "Application")
+APPLICATION = application.GROUP_KIND
 CHILD_APP_IGNORED = frozenset({HealthStatus.MISSING, HealthStatus.UNKNOWN})
 """A child Application not created yet, or not reporting, does not hold its parent back."""
 

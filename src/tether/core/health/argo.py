@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tether.core.health import _read
 from tether.core.health._rule import Rule, degraded, healthy, progressing, suspended, unknown
-from tether.model import resources
+from tether.model import application as app_model, resources
 from tether.model.resources import GroupKind
 from tether.model.status import Health, HealthStatus, OperationPhase, SyncStatus
 
@@ -68,7 +68,7 @@ def application(obj: resources.Manifest) -> Health:
 
 CHECKS: dict[GroupKind, Rule] = {
     GroupKind("argoproj.io", "Workflow"): Rule(workflow, "Argo CD Go check"),
-    GroupKind("argoproj.io", "Application"): Rule(
+    app_model.GROUP_KIND: Rule(
         application, "tether: an app of apps waits for its children without user Lua"
     ),
 }

@@ -16,12 +16,11 @@ from tether.model.status import SyncPhase
 
 @dataclasses.dataclass(frozen=True)
 class DryRun:
-    """Validate one object with a client-side dry run (never server-side: see Argo #13874)."""
+    """Validate one object with a dry-run apply before the operation writes anything."""
 
     key: ResourceKey
     phase: SyncPhase
     manifest: Manifest
-    validate: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,15 +30,10 @@ class Apply:
     key: ResourceKey
     phase: SyncPhase
     manifest: Manifest
-    server_side: bool = True
     force: bool = False
     replace: bool = False
     dry_run: bool = False
-    validate: bool = True
     hook: bool = False
-    migrate_from: str = ""
-    """Before this server-side apply, move field ownership from this client-side manager to
-    tether's, so fields ``kubectl apply`` once set are not left orphaned (Argo's migration)."""
     validates: bool = False
     """The write stands in for the object's dry run (the only object of the sync): a failure is
     recorded as a failed dry run."""
@@ -53,7 +47,6 @@ class Create:
     phase: SyncPhase
     manifest: Manifest
     dry_run: bool = False
-    validate: bool = True
     hook: bool = False
     validates: bool = False
     """As :attr:`Apply.validates`."""

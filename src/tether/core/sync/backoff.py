@@ -1,12 +1,15 @@
-"""Retry, timeout and self-heal schedules for sync operations; the caller supplies ``now``."""
+"""Retry, timeout and self-heal schedules for sync operations; the caller supplies ``now``.
+
+Retries follow the Application's own ``RetryStrategy`` (the model's), read field by field here.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+
+from tether.model.app_spec import Backoff, RetryStrategy
 
 DEFAULT_DURATION = timedelta(seconds=5)
 """Argo's default first back-off: long enough for a webhook or CRD to come up."""
@@ -35,17 +38,6 @@ _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 @dataclasses.dataclass(frozen=True)
-class RetryStrategy:
-    """``spec.syncPolicy.retry``: how often and how patiently a failed sync is retried."""
-
-    limit: int = 0
-    """Retries after the first attempt; negative means no limit."""
-    duration: timedelta = DEFAULT_DURATION
-    factor: int = DEFAULT_FACTOR
-    max_duration: timedelta = DEFAULT_MAX_DURATION
-
-
-@dataclasses.dataclass(frozen=True)
 class Retry:
     """The next attempt: its number (1 for the first retry) and when it may start."""
 
@@ -65,25 +57,34 @@ def parse_duration(value: str | int) -> timedelta | None:
     return timedelta(seconds=sum(float(n) * UNITS[unit] for n, unit in _PART.findall(text)))
 
 
-def parse_retry(spec: Mapping[str, Any]) -> RetryStrategy | str:
-    """Read a retry strategy; an error message naming the bad field when it is invalid."""
-    backoff = spec.get("backoff") or {}
-    if not isinstance(backoff, Mapping):
-        return "retry.backoff must be an object"
-    limit = spec.get("limit", 0)
-    factor = backoff.get("factor", DEFAULT_FACTOR)
-    if not isinstance(limit, int) or isinstance(limit, bool):
-        return f"retry.limit must be an integer, not {limit!r}"
-    if not isinstance(factor, int) or isinstance(factor, bool) or factor < 1:
-        return f"retry.backoff.factor must be a positive integer, not {factor!r}"
-    durations: dict[str, timedelta] = {}
-    for field, default in (("duration", "5s"), ("maxDuration", "3m")):
-        raw = backoff.get(field, default)
-        parsed = parse_duration(raw) if isinstance(raw, str | int) else None
-        if parsed is None:
-            return f"retry.backoff.{field} is not a duration: {raw!r}"
-        durations[field] = parsed
-    return RetryStrategy(limit, durations["duration"], factor, durations["maxDuration"])
+def problem(strategy: RetryStrategy) -> str | None:
+    """Why ``spec.syncPolicy.retry`` cannot be followed, naming the field; ``None`` if it can."""
+    backoff = strategy.backoff or Backoff()
+    if backoff.factor is not None and backoff.factor < 1:
+        return f"retry.backoff.factor must be a positive integer, not {backoff.factor!r}"
+    for field, value in (("duration", backoff.duration), ("maxDuration", backoff.max_duration)):
+        if value is not None and parse_duration(value) is None:
+            return f"retry.backoff.{field} is not a duration: {value!r}"
+    return None
+
+
+def _growth(strategy: RetryStrategy) -> tuple[timedelta, int, timedelta]:
+    """The first wait, the factor and the cap; Argo CD's defaults for what is unset or invalid."""
+    backoff = strategy.backoff or Backoff()
+    if problem(strategy) is not None:
+        return DEFAULT_DURATION, DEFAULT_FACTOR, DEFAULT_MAX_DURATION
+    first = parse_duration(backoff.duration) if backoff.duration is not None else None
+    cap = parse_duration(backoff.max_duration) if backoff.max_duration is not None else None
+    return (
+        DEFAULT_DURATION if first is None else first,
+        DEFAULT_FACTOR if backoff.factor is None else backoff.factor,
+        DEFAULT_MAX_DURATION if cap is None else cap,
+    )
+
+
+def _limit(strategy: RetryStrategy) -> int:
+    """Retries after the first attempt (negative: no limit); none for a strategy that is invalid."""
+    return 0 if problem(strategy) is not None else strategy.limit or 0
 
 
 def delay(strategy: RetryStrategy, attempt: int) -> timedelta:
@@ -93,12 +94,13 @@ def delay(strategy: RetryStrategy, attempt: int) -> timedelta:
     by the already-incremented count, so its first retry waits ``duration * factor`` while
     its message and docs promise ``duration``; tether keeps the documented schedule.
     """
-    return _grow(strategy.duration, strategy.factor, attempt - 1, strategy.max_duration)
+    first, factor, cap = _growth(strategy)
+    return _grow(first, factor, attempt - 1, cap)
 
 
 def next_retry(strategy: RetryStrategy, retries_so_far: int, finished_at: datetime) -> Retry | None:
     """The next retry after a failed attempt, or ``None`` once the limit is spent."""
-    if 0 <= strategy.limit <= retries_so_far:
+    if 0 <= _limit(strategy) <= retries_so_far:
         return None
     attempt = retries_so_far + 1
     return Retry(attempt, finished_at + delay(strategy, attempt))

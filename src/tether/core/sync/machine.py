@@ -83,9 +83,7 @@ def advance(request: Request, observed: Observed) -> Step:
     if namespace:
         # The destination namespace first: nothing namespaced can be created without it.
         message = f"creating namespace {request.destination_namespace}"
-        write = taskops.write(
-            namespace[0], dry_run=False, csa_manager=request.client_side_apply_manager
-        )
+        write = taskops.write(namespace[0], dry_run=False)
         return Step(OperationPhase.RUNNING, message, (write,), results, checks)
     return _lone_write(
         dataclasses.replace(_progress(request, observed, tasks), checks=checks), tasks
@@ -442,8 +440,7 @@ def _write_stage(
                 message=text,
             )
         else:
-            manager = request.client_side_apply_manager
-            applies.append(taskops.write(task, dry_run=request.dry_run, csa_manager=manager))
+            applies.append(taskops.write(task, dry_run=request.dry_run))
     return applies, results
 
 

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from tether.core.sync import hooks, options as sync_options, ordering
-from tether.core.sync.results import ResourceResult, Results, result_key
+from tether.core.sync.results import Results
 from tether.model import resources
+from tether.model.operation import ResourceResult, result_key
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 from tether.model.status import Health, HookPhase, ResultCode, SyncPhase
 
@@ -45,9 +46,6 @@ class Request:
     """Argo's ``allowEmpty``: without it, a sync that would prune everything is refused."""
     timeout: timedelta | None = None
     """Terminate the operation once it has run this long; ``None`` never times out."""
-    client_side_apply_manager: str = "kubectl-client-side-apply"
-    """The manager whose fields move to tether before SSA (app annotation
-    ``argocd.argoproj.io/client-side-apply-migration-manager`` overrides it)."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Per-resource sync results (``syncResult.resources[]``): the only memory a sync has.
+"""Folding what a sync did into its per-resource results (``syncResult.resources[]``).
 
 ``record`` folds one performed action's outcome into the results, with Argo CD's mapping from
-action result to ``status`` and ``hookPhase``.
+action result to ``status`` and ``hookPhase``. ``ResourceResult`` itself is the model's.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from tether.core.sync import actions as act
 from tether.model import resources
+from tether.model.operation import ResourceResult, result_key
 from tether.model.resources import ResourceKey
 from tether.model.status import HookPhase, ResultCode, SyncPhase
 
@@ -20,35 +21,6 @@ TERMINATION_FAILED = "failed to terminate: "
 
 FINALIZER_FAILED = "failed to remove hook finalizer: "
 """Prefix of a hook's message when its finalizer could not be removed."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ResourceResult:
-    """One task's result; a task with no result, or no ``hook_phase``, has not run yet."""
-
-    key: ResourceKey
-    sync_phase: SyncPhase
-    status: ResultCode | None = None
-    hook_phase: HookPhase | None = None
-    message: str = ""
-    hook_type: SyncPhase | None = None
-    """The hook type for hooks (Argo's ``hookType``), ``None`` for plain resources."""
-    version: str = ""
-
-    @property
-    def result_key(self) -> str:
-        """Argo's key: ``group/kind/namespace/name:syncPhase``."""
-        return result_key(self.key, self.sync_phase)
-
-    @property
-    def failed_validation(self) -> bool:
-        """Refused before anything was applied (dry run or discovery): no hook phase yet."""
-        return self.status is ResultCode.SYNC_FAILED and self.hook_phase is None
-
-
-def result_key(key: ResourceKey, phase: SyncPhase) -> str:
-    """Argo's result key for one task."""
-    return f"{key.group}/{key.kind}/{key.namespace}/{key.name}:{phase.value}"
 
 
 Results = tuple[ResourceResult, ...]

@@ -11,13 +11,11 @@ from collections.abc import Mapping, Sequence
 from tether.core.sync import actions as act, hooks, ordering
 from tether.core.sync.options import PruneMode
 from tether.core.sync.plan import Task
-from tether.core.sync.results import ResourceResult, Results, put
+from tether.core.sync.results import Results, put
 from tether.model import resources
-from tether.model.resources import Manifest, ResourceKey
+from tether.model.operation import ResourceResult
+from tether.model.resources import ResourceKey
 from tether.model.status import Health, HealthStatus, HookPhase, ResultCode
-
-CSA_MANAGER = "kubectl-client-side-apply"
-"""The field manager ``kubectl apply`` uses: Argo migrates its fields before the first SSA."""
 
 HOOK_PHASE_BY_HEALTH: dict[HealthStatus, HookPhase] = {
     # Argo's getOperationPhase: a hook is done when healthy, failed when degraded or unknown.
@@ -149,42 +147,20 @@ def prune_skip(task: Task, prune: bool) -> tuple[ResultCode, str] | None:
 def dry_run(task: Task) -> act.DryRun:
     """The client-side dry run that validates a task before the operation starts."""
     assert task.target is not None
-    return act.DryRun(task.key, task.phase, task.target, validate=task.options.validate)
+    return act.DryRun(task.key, task.phase, task.target)
 
 
-def client_side_manager(live: Manifest | None, manager: str) -> str:
-    """``manager`` when it still owns fields of the live object, else ``""``."""
-    if live is None or not manager:
-        return ""
-    entries = resources.metadata_of(live).get("managedFields") or []
-    owns = any(isinstance(e, Mapping) and e.get("manager") == manager for e in entries)
-    return manager if owns else ""
-
-
-def write(task: Task, *, dry_run: bool, csa_manager: str = CSA_MANAGER) -> act.Write:
+def write(task: Task, *, dry_run: bool) -> act.Write:
     """How to write a task's target: apply, create, replace, or a plain update."""
     target = task.target
     assert target is not None
     options = task.options
     if not options.replace:
-        # SSA is never used for a dry run, as in Argo CD.
-        server_side = options.server_side_apply and not dry_run
-        migrate = server_side and options.client_side_apply_migration
         return act.Apply(
-            task.key,
-            task.phase,
-            target,
-            server_side=server_side,
-            force=options.force,
-            dry_run=dry_run,
-            validate=options.validate,
-            hook=task.is_hook,
-            migrate_from=client_side_manager(task.live, csa_manager) if migrate else "",
+            task.key, task.phase, target, force=options.force, dry_run=dry_run, hook=task.is_hook
         )
     if task.live is None:
-        return act.Create(
-            task.key, task.phase, target, dry_run, validate=options.validate, hook=task.is_hook
-        )
+        return act.Create(task.key, task.phase, target, dry_run, hook=task.is_hook)
     if ordering.is_crd(target) or (task.key.group == "" and task.key.kind == "Namespace"):
         version = resources.metadata_of(task.live).get("resourceVersion", "")
         metadata = {**resources.metadata_of(target), "resourceVersion": version}
@@ -195,11 +171,9 @@ def write(task: Task, *, dry_run: bool, csa_manager: str = CSA_MANAGER) -> act.W
         task.key,
         task.phase,
         target,
-        server_side=False,
         force=options.force,
         replace=True,
         dry_run=dry_run,
-        validate=options.validate,
         hook=task.is_hook,
     )
 

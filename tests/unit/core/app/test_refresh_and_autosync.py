@@ -134,7 +134,7 @@ def test_an_out_of_sync_app_with_a_new_revision_is_synced_automatically():
 def test_automated_sync_is_off_without_the_policy_or_when_disabled():
     assert autosync.decide(app(), comparison(OUT), now=NOW).operation is None
     off = app(spec=automated(enabled=False))
-    assert not autosync.is_enabled(off)
+    assert not off.spec.is_automated
     assert autosync.decide(off, comparison(OUT), now=NOW).operation is None
 
 

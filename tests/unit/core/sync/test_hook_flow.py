@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tether.core.sync import actions as act, hooks, machine
-from tether.core.sync.results import ResourceResult
+from tether.model.operation import ResourceResult
 from tether.model.status import (
     Health,
     HealthStatus,

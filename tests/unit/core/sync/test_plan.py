@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from tether.core.sync import hooks, plan
 from tether.core.sync.options import PruneMode, SyncOptions
-from tether.core.sync.results import ResourceResult
+from tether.model.operation import ResourceResult
 from tether.model.resources import GroupKind, ResourceKey
 from tether.model.status import HookPhase, ResultCode, SyncPhase
 

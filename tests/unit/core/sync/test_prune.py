@@ -7,7 +7,7 @@ from typing import Any
 
 from tether.core.sync import actions as act, machine
 from tether.core.sync.options import Propagation, PruneMode, SyncOptions
-from tether.core.sync.results import ResourceResult
+from tether.model.operation import ResourceResult
 from tether.model.status import HookPhase, OperationPhase, ResultCode, SyncPhase
 
 from .factories import START, World, drive, key, obj, observed, request

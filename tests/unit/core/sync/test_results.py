@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from tether.core.sync import actions as act
-from tether.core.sync.results import ResourceResult, index, put, record, result_key
+from tether.core.sync.results import index, put, record
+from tether.model.operation import ResourceResult, result_key
 from tether.model.resources import ResourceKey
 from tether.model.status import HookPhase, ResultCode, SyncPhase
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tether.core.sync import actions as act, machine
 from tether.core.sync.options import SyncOptions
-from tether.core.sync.results import ResourceResult
+from tether.model.operation import ResourceResult
 from tether.model.status import (
     Health,
     HealthStatus,
@@ -166,26 +166,19 @@ def test_objects_are_written_as_their_options_say() -> None:
     assert update.manifest["metadata"]["resourceVersion"] == "42"
     assert isinstance(by_name["foos.x.io"], act.Update)
     assert by_name["r"] == act.Apply(
-        key(replaced), SyncPhase.SYNC, replaced, server_side=False, force=True, replace=True
+        key(replaced), SyncPhase.SYNC, replaced, force=True, replace=True
     )
     assert isinstance(by_name["new"], act.Create)
-    assert by_name["csa"] == act.Apply(
-        key(client_side), SyncPhase.SYNC, client_side, server_side=False, force=True, validate=False
-    )
+    assert by_name["csa"] == act.Apply(key(client_side), SyncPhase.SYNC, client_side, force=True)
 
 
-def test_server_side_apply_is_the_default() -> None:
+def test_a_lone_object_is_applied_and_its_apply_stands_in_for_its_dry_run() -> None:
     step = machine.advance(request(), observed([obj("ConfigMap", "a")]))
     assert step.actions == (
         act.Apply(
             key(obj("ConfigMap", "a")), SyncPhase.SYNC, obj("ConfigMap", "a"), validates=True
         ),
     )
-    assert isinstance(step.actions[0], act.Apply) and step.actions[0].server_side
-    off = machine.advance(
-        request(options=SyncOptions(server_side_apply=False)), observed([obj("ConfigMap", "a")])
-    )
-    assert off.actions[0].server_side is False  # type: ignore[union-attr]
 
 
 def test_a_timeout_terminates_the_operation() -> None:
@@ -198,28 +191,6 @@ def test_a_timeout_terminates_the_operation() -> None:
     step = machine.advance(req, late)
     assert step.phase is OperationPhase.FAILED
     assert step.message == "Operation terminated: the sync ran longer than its timeout of 30s"
-
-
-def test_fields_owned_by_kubectl_move_to_tether_before_the_first_server_side_apply() -> None:
-    a = obj("ConfigMap", "a")
-    owned = {
-        **a,
-        "metadata": {**a["metadata"], "managedFields": [{"manager": "kubectl-client-side-apply"}]},
-    }
-    plain = {**a, "metadata": {**a["metadata"], "managedFields": [{"manager": "tether"}]}}
-
-    def apply_of(live: dict[str, object] | None, **kw: object) -> act.Apply:
-        live_map = {key(a): live} if live is not None else {}
-        step = machine.advance(request(**kw), observed([a], live=live_map))
-        assert isinstance(step.actions[0], act.Apply)
-        return step.actions[0]
-
-    assert apply_of(owned).migrate_from == "kubectl-client-side-apply"
-    assert apply_of(plain).migrate_from == ""
-    assert apply_of(None).migrate_from == ""
-    assert apply_of(owned, client_side_apply_manager="").migrate_from == ""
-    off = SyncOptions(client_side_apply_migration=False)
-    assert apply_of(owned, options=off).migrate_from == ""
 
 
 def test_fail_on_shared_resource_refuses_objects_another_app_tracks() -> None:

@@ -1,0 +1,367 @@
+"""Run a sync operation: loop the core's state machine, perform its actions, persist progress.
+
+One call of :meth:`SyncRunner.step` is one pass: compare at the pinned revision, ask the core
+for the next step, have the writer carry out its actions, and write ``status.operationState``.
+All progress lives in that status, so a controller killed between passes resumes where it
+stopped; server-side apply is idempotent, so a pass replayed after a crash writes nothing new.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from tether import ports
+from tether.core import health
+from tether.core.sync import actions as act, backoff, machine, plan, request
+from tether.core.sync.results import Results, record
+from tether.model import resources, timestamps
+from tether.model.application import Application
+from tether.model.operation import Operation, OperationState, ResourceResult, SyncOperation
+from tether.model.project import AppProject
+from tether.model.resources import Manifest, ResourceKey
+from tether.model.status import OperationPhase
+from tether.services.appwriter import AppWriter
+from tether.services.compare import Comparer, Comparison
+from tether.services.sync.writer import SyncWriter
+
+MAX_WAIT_S = 30.0
+"""Re-check a running operation at least this often, even without a cluster event."""
+
+CACHE_CATCH_UP_S = 0.2
+"""How soon to look again when the watch has not delivered our own last write yet."""
+
+AppKey = tuple[str, str]
+"""(namespace, name) of an Application."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Pass:
+    """What one pass of an operation did."""
+
+    phase: OperationPhase
+    message: str
+    completed: bool
+    requeue_after: float
+    """Seconds until the operation should be looked at again (cluster events may come sooner)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class _Written:
+    """Our last write of one app's operation: its resourceVersion, state and completion."""
+
+    version: int
+    state: OperationState
+    finished: bool
+
+
+class SyncRunner:
+    """Drives sync operations of Applications; one per process."""
+
+    def __init__(
+        self,
+        live: ports.LiveState,
+        comparer: Comparer,
+        writer: SyncWriter,
+        apps: AppWriter,
+        *,
+        clock: Callable[[], datetime.datetime],
+        sync_timeout: datetime.timedelta | None = None,
+    ) -> None:
+        self._live = live
+        self._comparer = comparer
+        self._writer = writer
+        self._apps = apps
+        self._clock = clock
+        self._sync_timeout = sync_timeout
+        self._written: dict[AppKey, _Written] = {}
+        self._not_before: dict[AppKey, datetime.datetime] = {}
+        """Per app: the end of the pause between waves."""
+
+    async def step(self, app: Application, project: AppProject) -> Pass:
+        """Advance ``app``'s requested operation by one pass and persist the outcome."""
+        operation = app.operation
+        if operation is None or operation.sync is None:
+            return Pass(OperationPhase.SUCCEEDED, "no operation", True, 0.0)
+        now = self._clock()
+        key = (app.namespace, app.name)
+        not_before = self._not_before.get(key)
+        if not_before is not None:
+            if now < not_before:
+                wait = (not_before - now).total_seconds()
+                return Pass(OperationPhase.RUNNING, "waiting between waves", False, wait)
+            del self._not_before[key]
+        written = self._written.get(key)
+        if written is not None:
+            if resources.version_number(app.metadata.resource_version) < written.version:
+                # The watch has not delivered our last write yet: trust what we wrote, never an
+                # older state (acting on it would redo or restart work).
+                if written.finished:
+                    message = "waiting for the cache to catch up"
+                    return Pass(OperationPhase.RUNNING, message, False, CACHE_CATCH_UP_S)
+                app = app.with_operation_state(written.state)
+            else:
+                del self._written[key]
+        state = app.status.operation_state if app.status else None
+        if state is None or state.completed or state.operation != operation:
+            return await self._start(app, project, operation, now)
+        if state.finished_at and state.phase == OperationPhase.RUNNING.value:
+            return await self._maybe_restart_retry(app, project, operation, state, now)
+        return await self._advance(app, project, operation, state, now)
+
+    async def _start(
+        self, app: Application, project: AppProject, operation: Operation, now: datetime.datetime
+    ) -> Pass:
+        target = request.at_operation_revision(app, operation)
+        # A sync resolves its revision afresh (as Argo CD does): a push moments ago counts.
+        comparison = await self._comparer.compare(target, project, resolve=True)
+        state = OperationState(
+            operation=operation,
+            phase=OperationPhase.RUNNING.value,
+            message="starting sync",
+            started_at=timestamps.format_time(now),
+            retry_count=0,
+            sync_result=request.result(app, comparison.revisions),
+        )
+        # Written before anything is applied, as Argo CD does: a watcher (``tether app sync``,
+        # a UI) sees the operation Running even when it finishes in this very pass.
+        await self._save(app, state)
+        app = app.with_operation_state(state)
+        return await self._advance(app, project, operation, state, now, comparison=comparison)
+
+    async def _maybe_restart_retry(
+        self,
+        app: Application,
+        project: AppProject,
+        operation: Operation,
+        state: OperationState,
+        now: datetime.datetime,
+    ) -> Pass:
+        """A failed attempt waiting for its retry: restart it once the backoff has passed."""
+        strategy = request.retry_strategy(app, operation)
+        finished = timestamps.parse(state.finished_at) or now
+        retries = state.retry_count or 0
+        due = finished + backoff.delay(strategy, retries)
+        if due > now:
+            wait = (due - now).total_seconds()
+            return Pass(OperationPhase.RUNNING, state.message or "", False, wait)
+        refresh = bool(operation.retry and operation.retry.refresh)
+        restarted = state.model_copy(
+            update={
+                "finished_at": None,
+                "sync_result": request.result(app, () if refresh else state.pinned_revisions()),
+                "message": f"retrying (attempt #{retries})",
+            }
+        )
+        await self._save(app, restarted)
+        return await self._advance(app, project, operation, restarted, now)
+
+    async def _advance(
+        self,
+        app: Application,
+        project: AppProject,
+        operation: Operation,
+        state: OperationState,
+        now: datetime.datetime,
+        *,
+        comparison: Comparison | None = None,
+    ) -> Pass:
+        sync = operation.sync or SyncOperation()
+        target = request.at_operation_revision(app, operation)
+        if comparison is None:
+            pinned = state.pinned_revisions()
+            comparison = await self._comparer.compare(target, project, revisions=pinned or None)
+        options = request.options_of(app, sync)
+        if isinstance(options, str):
+            return await self._finish(app, operation, state, OperationPhase.ERROR, options, (), now)
+        wanted = request.build(
+            app,
+            sync,
+            state,
+            options=options,
+            known=(r.key for r in comparison.resources),
+            now=now,
+            timeout=self._sync_timeout,
+        )
+        results = tuple(state.sync_result.resources or []) if state.sync_result else ()
+        observed = self._observe(comparison, results, now, state, wanted.destination_namespace)
+        if options.respect_ignore_differences:
+            # Fields the app ignores keep their live values: a sync never reverts them.
+            observed = dataclasses.replace(
+                observed,
+                desired=self._comparer.respecting_ignored_fields(
+                    target, observed.desired, observed.live
+                ),
+            )
+        step = machine.advance(wanted, observed)
+        results = step.results
+        failed_checks = []
+        for check in step.checks:
+            outcome = await self._writer.dry_run(check)
+            if not outcome.ok:
+                failed_checks.append((check, outcome))
+        for check, outcome in failed_checks:
+            results = record(results, check, outcome)
+        if not failed_checks:
+            results = await self._writer.perform(step.actions, results)
+        phase = step.phase
+        if failed_checks and not phase.completed:
+            # The dry-run failures are recorded: the next pass fails the operation with them.
+            return await self._progress(app, state, results, "dry run failed", 0.0)
+        wrote = any(not isinstance(a, act.Wait) for a in step.actions)
+        only_writes = all(isinstance(a, act.Apply | act.Create | act.Update) for a in step.actions)
+        if not phase.completed and wrote and only_writes and not step.delay:
+            # Argo CD ends a sync right after applying its final wave (no hooks there); ask the
+            # core at once with what the writes returned instead of a pass later, which would
+            # cost a status write, a comparison and a dry run of what was just applied. Not
+            # after deletions: only the cache shows when a pruned object is really gone.
+            after = machine.advance(wanted, self._reobserve(observed, comparison, results, wanted))
+            if after.phase is OperationPhase.SUCCEEDED:
+                results = await self._writer.perform(after.actions, after.results)
+                step, phase = after, after.phase
+        if phase.completed:
+            return await self._finish(app, operation, state, phase, step.message, results, now)
+        delay = step.delay.total_seconds()
+        if delay > 0:
+            # The pause between waves holds whatever wakes the app next (cluster events too).
+            self._not_before[(app.namespace, app.name)] = now + step.delay
+        requeue = 0.0 if wrote and not delay else (delay or 1.0)
+        return await self._progress(app, state, results, step.message, requeue)
+
+    def _reobserve(
+        self,
+        observed: plan.Observed,
+        comparison: Comparison,
+        results: Results,
+        wanted: plan.Request,
+    ) -> plan.Observed:
+        """``observed`` after this pass's writes: their responses and results."""
+        live = dict(observed.live)
+        verdicts = dict(observed.health)
+        for resource in comparison.resources:
+            obj = self._writer.freshest(resource.key, resource.live)
+            if obj is None:
+                live.pop(resource.key, None)
+                verdicts.pop(resource.key, None)
+            elif obj is not live.get(resource.key):
+                live[resource.key] = obj
+                verdicts[resource.key] = health.assess(obj)
+        return dataclasses.replace(
+            observed,
+            live=live,
+            health=verdicts,
+            results=results,
+            namespace_live=self._namespace(wanted.destination_namespace),
+        )
+
+    def _observe(
+        self,
+        comparison: Comparison,
+        results: Results,
+        now: datetime.datetime,
+        state: OperationState,
+        destination: str,
+    ) -> plan.Observed:
+        live: dict[ResourceKey, Manifest] = {}
+        verdicts: dict[ResourceKey, Any] = {}
+        out_of_sync: dict[ResourceKey, bool] = {}
+        for resource in comparison.resources:
+            obj = self._writer.freshest(resource.key, resource.live)
+            if obj is not None:
+                live[resource.key] = obj
+                verdicts[resource.key] = health.assess(obj)
+            out_of_sync[resource.key] = resource.difference.modified or resource.live is None
+        return plan.Observed(
+            desired=comparison.desired,
+            live=live,
+            now=now,
+            results=results,
+            health=verdicts,
+            out_of_sync=out_of_sync,
+            server_kinds=self._live.served_kinds(),
+            namespace_live=self._namespace(destination),
+            desired_known=comparison.desired_known,
+            terminating=state.phase == OperationPhase.TERMINATING.value,
+        )
+
+    def _namespace(self, name: str) -> Manifest | None:
+        """The destination Namespace as this process last saw or wrote it."""
+        key = ResourceKey("", "Namespace", "", name)
+        return self._writer.freshest(key, self._live.manifest(key))
+
+    async def _progress(
+        self,
+        app: Application,
+        state: OperationState,
+        results: Results,
+        message: str,
+        requeue_after: float,
+    ) -> Pass:
+        updated = request.with_results(state, results).model_copy(update={"message": message})
+        if updated != state:
+            await self._save(app, updated)
+        return Pass(OperationPhase.RUNNING, message, False, min(requeue_after, MAX_WAIT_S))
+
+    async def _finish(
+        self,
+        app: Application,
+        operation: Operation,
+        state: OperationState,
+        phase: OperationPhase,
+        message: str,
+        results: Sequence[ResourceResult],
+        now: datetime.datetime,
+    ) -> Pass:
+        with_results = request.with_results(state, results)
+        retries = state.retry_count or 0
+        failed = phase in (OperationPhase.FAILED, OperationPhase.ERROR)
+        if failed and state.phase != OperationPhase.TERMINATING.value:
+            strategy = request.retry_strategy(app, operation)
+            upcoming = backoff.next_retry(strategy, retries, now)
+            if upcoming is not None:
+                retrying = with_results.model_copy(
+                    update={
+                        "phase": OperationPhase.RUNNING.value,
+                        "message": f"{message}. Retrying attempt #{upcoming.attempt} at "
+                        f"{timestamps.format_time(upcoming.at)}",
+                        "finished_at": timestamps.format_time(now),
+                        "retry_count": upcoming.attempt,
+                    }
+                )
+                await self._save(app, retrying)
+                wait = (upcoming.at - now).total_seconds()
+                return Pass(OperationPhase.RUNNING, retrying.message or "", False, wait)
+        final = with_results.model_copy(
+            update={
+                "phase": phase.value,
+                "message": message,
+                "finished_at": timestamps.format_time(now),
+            }
+        )
+        patch: dict[str, Any] = {
+            "operation": None,
+            "status": {"operationState": final.to_manifest()},
+        }
+        if phase is OperationPhase.SUCCEEDED:
+            history = request.history(app, operation, final, now)
+            if history is not None:
+                patch["status"]["history"] = [entry.to_manifest() for entry in history]
+        await self._write(app, patch, final, finished=True)
+        return Pass(phase, message, True, 0.0)
+
+    async def _save(self, app: Application, state: OperationState) -> None:
+        await self._write(app, {"status": {"operationState": state.to_manifest()}}, state)
+
+    async def _write(
+        self,
+        app: Application,
+        patch: Mapping[str, Any],
+        state: OperationState,
+        *,
+        finished: bool = False,
+    ) -> None:
+        stored = await self._apps.patch(app.namespace, app.name, patch)
+        version = resources.version_number(resources.resource_version(stored))
+        self._written[(app.namespace, app.name)] = _Written(version, state, finished)
