@@ -90,9 +90,6 @@ class ToolLocator(Protocol):
         ...
 
 
-JsonLike = Mapping[str, Any]
-
-
 class GitRepos(Protocol):
     """Git repositories by URL: resolve revisions, materialise commits read-only."""
 

@@ -267,8 +267,7 @@ async def delete(
         raise InvalidInputError(f"propagation policy {propagation!r}: use foreground or background")
     wanted = FINALIZER_FOR_PROPAGATION[propagation]
 
-    def change(obj: dict[str, Any], app: Application) -> dict[str, Any] | None:
-        del app
+    def change(obj: dict[str, Any], _app: Application) -> dict[str, Any] | None:
         meta = dict(metadata_of(obj))
         present = list(meta.get("finalizers") or [])
         kept = [f for f in present if f not in application.CASCADE_FINALIZERS]

@@ -174,7 +174,7 @@ class Comparer:
             sync_status=diff.app_sync_status(s.counts for s in states),
             revisions=rendered.revisions,
             resources=tuple(states),
-            health=aggregate_health(states, has_desired=bool(desired)),
+            health=aggregate_health(states),
             desired=tuple(desired),
             errors=tuple(warnings),
         )
@@ -370,11 +370,12 @@ def health_of(live: Manifest) -> Health | None:
     return health.assess(live)
 
 
-def aggregate_health(states: Sequence[ResourceState], *, has_desired: bool) -> Health:
-    """The app's health: the worst of its resources, naming the culprits (Argo CD's rules)."""
-    return health.aggregate_states(
-        [(s.key, s.live, s.desired, s.health, s.status.hook) for s in states],
-        has_desired=has_desired,
+def aggregate_health(states: Sequence[ResourceState]) -> Health:
+    """The app's health: the worst of its resources (hooks aside), naming the culprits."""
+    return health.aggregate(
+        health.ResourceHealthInput(s.key, s.desired, s.live, s.health)
+        for s in states
+        if not s.status.hook
     )
 
 

@@ -11,19 +11,16 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
-import io
 import logging
 import os
 import shutil
-import stat
-import tarfile
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from tether.adapters import _process
-from tether.adapters.git import auth, failures, urls
-from tether.core.sources import repocreds, semver
+from tether.adapters.git import auth, failures, lsremote, trees, urls
+from tether.core.sources import repocreds
 from tether.model.errors import GitError
 
 log = logging.getLogger(__name__)
@@ -132,7 +129,7 @@ class MirrorCache:
             await self._ensure_commit(repo, rev.lower(), None, rev)
             return rev.lower()
         refs = await self._list_refs(repo, refresh)
-        found, ref = _pick(refs, rev)
+        found, ref = lsremote.pick(refs, rev)
         if found is None and urls.is_short_sha(rev):
             found = await self._resolve_short(repo, rev)
         if found is None:
@@ -148,7 +145,7 @@ class MirrorCache:
         sha = self._full_sha(repo, sha)
         dest = os.path.join(self._trees_dir, f"{repo.key}-{sha}")
         if os.path.isdir(dest):
-            _touch(dest)
+            trees.touch(dest)
             return dest
         async with self._lock(self._tree_locks, f"{repo.key}-{sha}"):
             if os.path.isdir(dest):
@@ -162,16 +159,18 @@ class MirrorCache:
                 )
             tmp = tempfile.mkdtemp(dir=self._trees_dir, prefix=f".{repo.key}-{sha}.tmp-")
             try:
-                await asyncio.to_thread(_extract_read_only, archive.stdout, tmp, repo.display, sha)
+                await asyncio.to_thread(
+                    trees.extract_read_only, archive.stdout, tmp, repo.display, sha
+                )
                 try:
                     os.utime(tmp)
                     os.rename(tmp, dest)
                 except OSError:
                     if not os.path.isdir(dest):  # another process won the race: same content
                         raise
-                    _force_rmtree(tmp)
+                    trees.force_rmtree(tmp)
             except BaseException:
-                _force_rmtree(tmp)
+                trees.force_rmtree(tmp)
                 raise
         return dest
 
@@ -183,7 +182,7 @@ class MirrorCache:
         """
         now = time.time()
         with os.scandir(self._trees_dir) as entries:
-            trees = sorted(
+            found = sorted(
                 (
                     (entry.stat(follow_symlinks=False).st_mtime, entry.path)
                     for entry in entries
@@ -192,13 +191,13 @@ class MirrorCache:
                 reverse=True,
             )
         removed = []
-        for used_at, path in trees[keep:]:
+        for used_at, path in found[keep:]:
             if now - used_at >= min_idle_s:
                 # Renamed away first, so no reader finds a half-deleted tree under its name.
                 doomed = os.path.join(self._trees_dir, f".{os.path.basename(path)}.evicted")
                 with contextlib.suppress(OSError):
                     os.rename(path, doomed)
-                    _force_rmtree(doomed)
+                    trees.force_rmtree(doomed)
                     removed.append(path)
         return removed
 
@@ -330,7 +329,7 @@ class MirrorCache:
             done = await self._run(
                 repo, ["ls-remote", "--", repo.fetch_url], action="listing refs of", network=True
             )
-            refs = _parse_ls_remote(done.stdout)
+            refs = lsremote.parse(done.stdout)
             self._refs[repo.key] = _Refs(self._clock(), refs, generation)
             return refs
 
@@ -449,73 +448,3 @@ class MirrorCache:
                 yield
             finally:
                 os.close(fd)  # closing the descriptor releases the flock
-
-
-def _parse_ls_remote(stdout: bytes) -> dict[str, str]:
-    refs: dict[str, str] = {}
-    for line in stdout.decode(errors="replace").splitlines():
-        sha, _, name = line.partition("\t")
-        if urls.is_full_sha(sha) and name:
-            refs[name] = sha
-    return refs
-
-
-def _peeled(refs: dict[str, str], name: str) -> str | None:
-    # An annotated tag points at a tag object; ``^{}`` is the commit it points at.
-    return refs.get(f"{name}^{{}}") or refs.get(name)
-
-
-def _pick(refs: dict[str, str], rev: str) -> tuple[str | None, str | None]:
-    if semver.is_constraint(rev):
-        tags = [n.removeprefix("refs/tags/") for n in refs if n.startswith("refs/tags/")]
-        best = semver.best_match(rev, [t for t in tags if not t.endswith("^{}")])
-        if best is not None:
-            return _peeled(refs, f"refs/tags/{best}"), f"refs/tags/{best}"
-    if rev == "HEAD":
-        return refs.get("HEAD"), None
-    if rev.startswith("refs/"):
-        if rev in refs and urls.is_fetchable_ref(rev):
-            return _peeled(refs, rev), rev
-        return None, None
-    # Branches before tags, as Argo CD (its ls-remote listing puts refs/heads first).
-    for name in (f"refs/heads/{rev}", f"refs/tags/{rev}"):
-        if name in refs:
-            return _peeled(refs, name), name
-    return None, None
-
-
-def _extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
-            archive.extractall(dest, filter="data")
-    except tarfile.FilterError as err:
-        member = err.tarinfo.name if err.tarinfo is not None else "?"
-        raise GitError(
-            f"commit {sha} of repository {display!r} refused: {member!r} points outside the "
-            "repository"
-        ) from None
-    for root, dirs, files in os.walk(dest):
-        for name in files:
-            path = os.path.join(root, name)
-            mode = os.lstat(path).st_mode
-            if stat.S_ISREG(mode):
-                os.chmod(path, stat.S_IMODE(mode) & 0o555)
-        for name in dirs:
-            os.chmod(os.path.join(root, name), 0o555)
-    os.chmod(dest, 0o555)
-
-
-def _touch(path: str) -> None:
-    # The tree's mtime records its last use, for prune_trees.
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def _force_rmtree(path: str) -> None:
-    for root, dirs, _ in os.walk(path):
-        for name in dirs:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o755)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o755)
-    shutil.rmtree(path, ignore_errors=True)

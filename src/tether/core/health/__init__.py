@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from tether.core.health.application import ResourceHealthInput, aggregate, aggregate_states
+from tether.core.health.application import ResourceHealthInput, aggregate
 from tether.core.health.lua import LuaHealthOverrides, LuaHealthScript
 from tether.core.health.resource import assess
 
@@ -14,6 +14,5 @@ __all__ = [
     "LuaHealthScript",
     "ResourceHealthInput",
     "aggregate",
-    "aggregate_states",
     "assess",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from tether.core.health import _hooks, lua, resource
 from tether.model import application, resources
@@ -99,23 +99,3 @@ def aggregate(entries: Iterable[ResourceHealthInput]) -> Health:
     if has_resources and not has_live and is_worse(HealthStatus.MISSING, worst):
         return Health(HealthStatus.MISSING)
     return Health(worst, _causes(causes))
-
-
-StateTuple = tuple[
-    ResourceKey, resources.Manifest | None, resources.Manifest | None, Health | None, bool
-]
-"""``(key, live, desired, health, is_hook)``, the shape the comparison service keeps."""
-
-
-def aggregate_states(states: Sequence[StateTuple], *, has_desired: bool) -> Health:
-    """``aggregate`` over ``(key, live, desired, health, is_hook)`` tuples.
-
-    ``has_desired`` is accepted for the comparison service's sake; whether the app expects
-    resources is read from the entries themselves, as Argo CD does.
-    """
-    del has_desired
-    return aggregate(
-        ResourceHealthInput(key, desired, live, verdict)
-        for key, live, desired, verdict, is_hook in states
-        if not is_hook
-    )

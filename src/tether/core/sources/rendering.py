@@ -1,8 +1,7 @@
-"""Application sources as render inputs: tool detection, path jail, build env, cache keys.
+"""Application sources as render inputs: unknown options, tool detection, build env, cache keys.
 
 The source itself is the model's ``ApplicationSource``, validated once when the Application was
-parsed. Pure: paths are resolved through a ``realpath`` the caller passes in; nothing here reads a
-disk.
+parsed. Pure: nothing here reads a disk (the path jail is ``jail``).
 """
 
 from __future__ import annotations

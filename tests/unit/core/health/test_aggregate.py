@@ -199,15 +199,6 @@ def test_an_entry_needs_a_target_or_a_live_object():
         ResourceHealthInput.assessed(None, None)
 
 
-def test_the_tuple_form_used_by_the_comparison_service_leaves_hooks_out():
-    a, b = _deployment("a"), _degraded_pod("b")
-    states = [
-        (ResourceKey.of(a), a, a, health.assess(a), False),
-        (ResourceKey.of(b), b, b, health.assess(b), True),
-    ]
-    assert health.aggregate_states(states, has_desired=True) == Health(HealthStatus.HEALTHY)
-
-
 @settings(max_examples=80, deadline=None)
 @given(
     statuses=st.lists(
