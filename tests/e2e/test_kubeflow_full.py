@@ -80,9 +80,10 @@ STAND_INS: dict[str, str] = {
         "cluster-local-gateway; knative-serving: activator, webhook) are judged by the conditions "
         "kube-controller-manager's autoscaler writes; with no metrics API it writes "
         "ScalingActive=False/FailedGetResourceMetric, which is Degraded (Argo CD's rule), and "
-        "istio (wave 2) would block every later wave. The test serves the metrics API on "
-        "127.0.0.1:443 behind an APIService and an ExternalName Service of its own (not in Git, "
-        "not tracked); the real autoscaler then writes its own Healthy conditions."
+        "istio (wave 2) would block every later wave. The test serves the metrics API on a free "
+        "port of 127.0.0.1 behind an APIService (which names the port) and an ExternalName "
+        "Service of its own (not in Git, not tracked); the real autoscaler then writes its own "
+        "Healthy conditions."
     ),
 }
 """Controllers the simulated cluster lacks, played by the test, and why each is needed."""
@@ -136,8 +137,6 @@ Certificate = create_namespaced_resource("cert-manager.io", "v1", "Certificate",
 
 METRICS_GROUP_VERSION = "metrics.k8s.io/v1beta1"
 METRICS_SERVICE = ("kube-system", "tether-test-metrics-standin")
-METRICS_PORT = 443
-"""The API server resolves an ExternalName Service behind an APIService to port 443 only."""
 
 
 # --- stand-ins ---------------------------------------------------------------------------------
@@ -276,7 +275,9 @@ class _MetricsServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, context: ssl.SSLContext) -> None:
-        super().__init__(("127.0.0.1", METRICS_PORT), _MetricsHandler)
+        # Port 0: any free port, named in the APIService. A fixed one (443 before) fails when
+        # anything else on the machine holds it, such as another test run's cluster.
+        super().__init__(("127.0.0.1", 0), _MetricsHandler)
         self.pods: dict[str, list[tuple[str, dict[str, str], list[str]]]] = {}
         self.socket = context.wrap_socket(self.socket, server_side=True)
 
@@ -343,7 +344,7 @@ async def stand_ins(cluster: bootstrap.DevCluster) -> AsyncIterator[asyncio.Task
             "spec": {
                 "group": "metrics.k8s.io",
                 "version": "v1beta1",
-                "service": {"namespace": namespace, "name": name, "port": METRICS_PORT},
+                "service": {"namespace": namespace, "name": name, "port": server.server_port},
                 "insecureSkipTLSVerify": True,
                 "groupPriorityMinimum": 100,
                 "versionPriority": 100,
