@@ -57,7 +57,7 @@ APPLICATION_PRINTER_COLUMNS: list[dict[str, Any]] = [
 ]
 
 _ROOT_DESCRIPTIONS: dict[str, str] = {
-    "apiVersion": "The versioned schema of this object (argoproj.io/v1alpha1).",
+    "apiVersion": f"The versioned schema of this object ({application.API_VERSION}).",
     "kind": "The kind of this object.",
 }
 
