@@ -25,7 +25,7 @@ from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
 from tether.core import health
-from tether.core.sources import rendering
+from tether.core.sources import remote, rendering
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer
@@ -192,14 +192,25 @@ def git_repos(settings: Settings, credentials: RepoCredentials | None = None) ->
         credentials=credentials.lookup if credentials else None,
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
+        allow_loopback=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
+    )
+
+
+def remote_policy(settings: Settings) -> remote.RemotePolicy:
+    """Where fetches may go: the listed remote hosts; loopback only with local repositories."""
+    return remote.RemotePolicy(
+        hosts=settings.remote_hosts, allow_loopback=settings.allow_local_repos
     )
 
 
 def renderer(settings: Settings) -> ports.Renderer:
     """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
     return render_adapter.Renderer(
-        rendering.RenderSettings(cache_dir=os.path.join(settings.cache_dir, "render")),
+        rendering.RenderSettings(
+            cache_dir=os.path.join(settings.cache_dir, "render"),
+            remote=remote_policy(settings),
+        ),
         tools.ToolLocator(),
     )
 

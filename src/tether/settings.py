@@ -52,6 +52,11 @@ class Settings:
     allow_local_repos: bool = False
     """``file://`` and local paths as repoURL; off unless explicitly enabled (tests, demo)."""
 
+    remote_hosts: tuple[str, ...] = ()
+    """Hosts (globs) that remote references inside repositories may name: kustomize remote
+    bases, helm value files by URL. None by default: such a reference is refused until its host
+    is listed. Applications' own repoURLs are their AppProject's to allow."""
+
     known_hosts: str = ""
     """SSH known_hosts content for Git over SSH."""
 

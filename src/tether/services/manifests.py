@@ -19,7 +19,7 @@ from typing import Any
 import cachetools
 
 from tether import ports
-from tether.core.sources import kubeyaml, rendering
+from tether.core.sources import checks, kubeyaml, rendering
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError, TetherError
 from tether.model.source import ApplicationSource
@@ -335,11 +335,11 @@ def _sources_of(app: Application) -> list[ApplicationSource]:
     """The sources to render, each refused if it holds an option tether would not honour."""
     if app.spec.sources:
         for index, source in enumerate(app.spec.sources):
-            rendering.refuse_unknown_options(source, f"spec.sources[{index}]")
+            checks.check(source, f"spec.sources[{index}]")
         return list(app.spec.sources)
     if app.spec.source is None:
         raise InvalidInputError("spec.source is missing")
-    rendering.refuse_unknown_options(app.spec.source)
+    checks.check(app.spec.source)
     return [app.spec.source]
 
 

@@ -13,8 +13,10 @@ import pytest
 
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
+from tether.core.sources.remote import RemotePolicy
+from tether.services import manifests as service
 
-from .conftest import CANARY, application, by_kind, edited, failed, names, ok, write
+from .conftest import CANARY, application, by_kind, edited, failed, make_renderer, names, ok, write
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
@@ -227,7 +229,7 @@ async def test_a_symlinked_value_file_pointing_outside_is_refused(render, chart_
 async def test_a_parameter_name_cannot_smuggle_a_flag(render, chart_repo):
     helm = {"parameters": [{"name": "--post-renderer", "value": "x"}]}
     message = failed(await render(application({"path": "charts/web", "helm": helm})))
-    assert "invalid parameter name" in message
+    assert "parameters[0].name: name '--post-renderer' must not begin with '-'" in message
 
 
 async def test_multi_source_apps_take_value_files_from_a_ref_source(render, chart_repo):
@@ -305,9 +307,28 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+@pytest.fixture
+def loopback_render(tmp_path: pathlib.Path, repo: pathlib.Path):
+    """``render``, with the loopback chart server allowed (tether refuses loopback by default)."""
+    renderer = make_renderer(tmp_path, remote=RemotePolicy(allow_loopback=True))
+
+    async def run(app, **kwargs):
+        use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+        return await use_case.render_application(app, **kwargs)
+
+    return run
+
+
+async def test_a_chart_repository_on_loopback_is_refused_unless_allowed(render, chart_server):
+    app = application({"repoURL": chart_server, "chart": "web", "targetRevision": "1.0.0"})
+    message = failed(await render(app))
+    assert "spec.source.repoURL: '127.0.0.1' resolves to a loopback address" in message
+
+
 async def test_a_chart_from_a_helm_repository_honours_a_version_constraint(
-    render, chart_server, tmp_path
+    loopback_render, chart_server, tmp_path
 ):
+    render = loopback_render
     app = application({"repoURL": chart_server, "chart": "web", "targetRevision": "^1.0.0"})
     result = await render(app)
     [cm] = ok(result)
@@ -321,9 +342,9 @@ async def test_a_chart_from_a_helm_repository_honours_a_version_constraint(
     assert sorted(p.name for p in cached) == ["1.2.0", "2.0.0"]
 
 
-async def test_an_unknown_chart_version_fails_with_a_clear_error(render, chart_server):
+async def test_an_unknown_chart_version_fails_with_a_clear_error(loopback_render, chart_server):
     app = application({"repoURL": chart_server, "chart": "web", "targetRevision": "9.9.9"})
-    message = failed(await render(app))
+    message = failed(await loopback_render(app))
     assert "helm pull web" in message
 
 

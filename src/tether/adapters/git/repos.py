@@ -19,8 +19,10 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from tether.adapters import _process
+from tether.adapters._network import resolve_host
+from tether.adapters.commandline import CommandLine
 from tether.adapters.git import auth, failures, lsremote, trees, urls
-from tether.core.sources import repocreds
+from tether.core.sources import remote, repocreds
 from tether.model.errors import GitError
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class MirrorCache:
         credentials: CredentialLookup | None = None,
         known_hosts: str = "",
         allow_local: bool = False,
+        allow_loopback: bool = False,
         resolve_ttl: float = RESOLVE_TTL_S,
         timeout: float = _process.DEFAULT_TIMEOUT_S,
         git: str = "git",
@@ -84,6 +87,8 @@ class MirrorCache:
             credentials: Looks up credentials by repository URL; ``None`` means anonymous.
             known_hosts: OpenSSH ``known_hosts`` text trusted for ssh repositories.
             allow_local: Permit ``file://`` URLs and absolute paths (development and tests).
+            allow_loopback: Permit servers on loopback addresses (development and tests);
+                link-local and metadata addresses are never reached.
             resolve_ttl: Seconds a remote's ref listing is reused without ``refresh``.
             timeout: Seconds any single git call may take.
             git: The git binary.
@@ -97,6 +102,7 @@ class MirrorCache:
         self._askpass = auth.install_askpass(os.path.join(self._root, "bin"))
         self._credentials = credentials
         self._known_hosts = known_hosts
+        self._network = remote.RemotePolicy(allow_loopback=allow_loopback)
         self._allow_local = allow_local
         self._ttl = resolve_ttl
         self._timeout = timeout
@@ -155,7 +161,10 @@ class MirrorCache:
             # load (git exit 255); an archive takes milliseconds, so readers barely wait.
             async with self._fetch_lock(repo):
                 archive = await self._run(
-                    repo, ["archive", "--format=tar", sha], action="checkout of", network=False
+                    repo,
+                    self._git_command("archive", "--format=tar").positional(sha, field="sha"),
+                    action="checkout of",
+                    network=False,
                 )
             tmp = tempfile.mkdtemp(dir=self._trees_dir, prefix=f".{repo.key}-{sha}.tmp-")
             try:
@@ -207,21 +216,11 @@ class MirrorCache:
         old, new = self._full_sha(repo, old_sha), self._full_sha(repo, new_sha)
         await self._ensure_commit(repo, old, None, old)
         await self._ensure_commit(repo, new, None, new)
-        done = await self._run(
-            repo,
-            [
-                "diff",
-                "--name-only",
-                "-z",
-                "--no-renames",
-                "--no-ext-diff",
-                "--no-textconv",
-                old,
-                new,
-            ],
-            action="diff in",
-            network=False,
+        command = self._git_command(
+            "diff", "--name-only", "-z", "--no-renames", "--no-ext-diff", "--no-textconv"
         )
+        command.positional(old, field="sha").positional(new, field="sha")
+        done = await self._run(repo, command, action="diff in", network=False)
         return [p for p in done.stdout.decode(errors="surrogateescape").split("\0") if p]
 
     # --- internals ---------------------------------------------------------------------------
@@ -243,10 +242,14 @@ class MirrorCache:
     def _lock(self, locks: dict[str, asyncio.Lock], key: str) -> asyncio.Lock:
         return locks.setdefault(key, asyncio.Lock())
 
+    def _git_command(self, *words: str) -> CommandLine:
+        """A git command line whose arguments the caller appends (the mirror is set by ``_run``)."""
+        return CommandLine(self._git, *words)
+
     async def _run(
         self,
         repo: urls.RepoURL,
-        args: Sequence[str],
+        command: CommandLine,
         *,
         action: str,
         network: bool,
@@ -254,7 +257,10 @@ class MirrorCache:
     ) -> _process.Completed:
         mirror = self._mirror(repo)
         creds = self._lookup(repo) if network else None
-        argv = [self._git, f"--git-dir={mirror}", *args]
+        if network:
+            self._refuse_address(repo)
+        git, *args = command.argv
+        argv = [git, f"--git-dir={mirror}", *args]
         with auth.git_env(
             repo,
             creds,
@@ -274,6 +280,13 @@ class MirrorCache:
                     f"{action} repository {repo.display!r} failed: git cannot run"
                 ) from None
 
+    def _refuse_address(self, repo: urls.RepoURL) -> None:
+        """Never fetch from a link-local or metadata address; loopback only if local is on."""
+        host = remote.host_of(repo.fetch_url)
+        if host:
+            field = f"repository {repo.display!r}"
+            remote.refuse_address(host, resolve_host(host), self._network, field)
+
     def _lookup(self, repo: urls.RepoURL) -> repocreds.RepoCredentials | None:
         if self._credentials is None:
             return None
@@ -286,7 +299,7 @@ class MirrorCache:
         tmp = tempfile.mkdtemp(dir=self._repos_dir, prefix=f".{repo.key}.init-")
         try:
             done = await _process.run(
-                [self._git, "init", "--bare", "--quiet", tmp],
+                CommandLine(self._git, "init", "--bare", "--quiet").positional(tmp, field="").argv,
                 env=_process.base_env(
                     {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull}
                 ),
@@ -326,9 +339,9 @@ class MirrorCache:
             await self._init_mirror(repo)
             self._stats.setdefault(repo.key, FetchStats()).ls_remotes += 1
             log.debug("listing refs of %s", repo.display)
-            done = await self._run(
-                repo, ["ls-remote", "--", repo.fetch_url], action="listing refs of", network=True
-            )
+            command = self._git_command("ls-remote").end_of_options()
+            command.positional(repo.fetch_url, field="repoURL")
+            done = await self._run(repo, command, action="listing refs of", network=True)
             refs = lsremote.parse(done.stdout)
             self._refs[repo.key] = _Refs(self._clock(), refs, generation)
             return refs
@@ -340,13 +353,8 @@ class MirrorCache:
             return True
         if not os.path.isdir(self._mirror(repo)):
             return False
-        done = await self._run(
-            repo,
-            ["cat-file", "-e", f"{sha}^{{commit}}"],
-            action="reading",
-            network=False,
-            check=False,
-        )
+        command = self._git_command("cat-file", "-e").positional(f"{sha}^{{commit}}", field="sha")
+        done = await self._run(repo, command, action="reading", network=False, check=False)
         if done.returncode == 0:
             self._known_commits.add((repo.key, sha))
         return done.returncode == 0
@@ -381,19 +389,10 @@ class MirrorCache:
             if attempt:
                 async with self._fetch_lock(repo):
                     await self._fetch(repo, list(MIRROR_REFSPECS))
-            done = await self._run(
-                repo,
-                [
-                    "rev-parse",
-                    "--verify",
-                    "--quiet",
-                    "--end-of-options",
-                    f"{short.lower()}^{{commit}}",
-                ],
-                action="reading",
-                network=False,
-                check=False,
-            )
+            command = self._git_command("rev-parse", "--verify", "--quiet")
+            command.end_of_options("--end-of-options")
+            command.positional(f"{short.lower()}^{{commit}}", field="targetRevision")
+            done = await self._run(repo, command, action="reading", network=False, check=False)
             if done.returncode == 0:
                 return done.stdout.decode().strip()
         return None
@@ -406,23 +405,19 @@ class MirrorCache:
         stats.peak_in_flight = max(stats.peak_in_flight, stats.in_flight)
         log.debug("fetching %s", repo.display)
         try:
-            await self._run(
-                repo,
-                [
-                    "fetch",
-                    "--quiet",
-                    "--prune",
-                    "--no-tags",
-                    "--no-write-fetch-head",
-                    "--no-recurse-submodules",
-                    "--no-auto-gc",
-                    "--",
-                    repo.fetch_url,
-                    *refspecs,
-                ],
-                action="fetching",
-                network=True,
-            )
+            command = self._git_command(
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "--no-auto-gc",
+            ).end_of_options()
+            command.positional(repo.fetch_url, field="repoURL")
+            for refspec in refspecs:
+                command.positional(refspec, field="targetRevision")
+            await self._run(repo, command, action="fetching", network=True)
         finally:
             stats.in_flight -= 1
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tether.adapters.render import _jail, jsonnet
@@ -60,16 +61,21 @@ async def render(
         timeout_s=jsonnet_timeout_s,
     )
     evaluated = dict(zip((file.full for file in jsonnet_files), outputs, strict=True))
+    # Reading and parsing leave the event loop: a big directory takes seconds of CPU.
+    return await asyncio.to_thread(_parse_all, files, evaluated, limits)
+
+
+def _parse_all(
+    files: Sequence[_File], evaluated: Mapping[str, str], limits: kubeyaml.Limits
+) -> list[dict[str, Any]]:
     objects: list[dict[str, Any]] = []
     for file in files:
         if file.kind == "jsonnet":
             objects.extend(kubeyaml.parse_json(evaluated[file.full], file.shown, limits))
-            continue
-        data = await asyncio.to_thread(_read, file.full)
-        if file.kind == "json":
-            objects.extend(kubeyaml.parse_json(data, file.shown, limits))
+        elif file.kind == "json":
+            objects.extend(kubeyaml.parse_json(_read(file.full), file.shown, limits))
         else:
-            objects.extend(kubeyaml.parse_yaml(data, file.shown, limits))
+            objects.extend(kubeyaml.parse_yaml(_read(file.full), file.shown, limits))
     return objects
 
 

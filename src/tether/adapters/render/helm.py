@@ -19,8 +19,11 @@ from typing import Any
 import orjson
 
 from tether.adapters import _process
+from tether.adapters._network import resolve_host
+from tether.adapters.commandline import CommandLine
 from tether.adapters.render import _jail
-from tether.core.sources import jail, kubeyaml, rendering
+from tether.core.sources import helmvalues, jail, kubeyaml, remote, rendering
+from tether.core.sources.repocreds import redact_url
 from tether.model.errors import InvalidInputError, RenderError
 from tether.model.source import ApplicationSourceHelm
 
@@ -28,6 +31,9 @@ EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 """Only exact versions can be served from the chart cache; constraints need the index."""
 
 URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
+
+FILE_PARAMETER_MAX_BYTES = 1024 * 1024
+"""A file parameter becomes one value in the chart's values; a megabyte is already a lot."""
 
 _pull_locks: dict[tuple[int, str], asyncio.Lock] = {}
 """One pull per chart at a time, per event loop (an asyncio lock belongs to one loop)."""
@@ -62,7 +68,7 @@ async def render(
         chart_dir = await pull(
             helm, source.repo_url, source.chart, source.revision,
             cache_dir=cache_dir, env=env, pass_credentials=bool(options.pass_credentials),
-            timeout=settings.tool_timeout_s,
+            timeout=settings.tool_timeout_s, policy=settings.remote,
         )  # fmt: skip
         jail_root = chart_dir
     else:
@@ -70,22 +76,26 @@ async def render(
             helm, request.repo_root, directory, scratch, env, settings.tool_timeout_s
         )
         jail_root = request.repo_root
-    argv = [helm, "template", options.release_name or request.app_name, chart_dir]
-    argv += ["--namespace", options.namespace or request.app_namespace or "default"]
-    argv += _value_args(request, options, directory or chart_dir, jail_root, settings, scratch)
-    argv.append("--skip-crds" if options.skip_crds else "--include-crds")
+    where = "spec.source.helm"
+    command = CommandLine(helm, "template")
+    command.positional(options.release_name or request.app_name, field=f"{where}.releaseName")
+    command.positional(chart_dir, field="spec.source.path")
+    namespace = options.namespace or request.app_namespace or "default"
+    command.flag("--namespace", namespace, field=f"{where}.namespace")
+    _add_values(command, request, options, directory or chart_dir, jail_root, settings, scratch)
+    command.word("--skip-crds" if options.skip_crds else "--include-crds")
     if options.skip_tests:
-        argv.append("--skip-tests")
+        command.word("--skip-tests")
     if options.skip_schema_validation:
-        argv.append("--skip-schema-validation")
+        command.word("--skip-schema-validation")
     kube_version = options.kube_version or request.kube_version
     if kube_version:
-        argv += ["--kube-version", kube_version]
-    for api in options.api_versions or request.api_versions:
-        argv += ["--api-versions", api]
+        command.flag("--kube-version", kube_version, field=f"{where}.kubeVersion")
+    apis = options.api_versions or request.api_versions
+    command.flags("--api-versions", apis, field=f"{where}.apiVersions")
     try:
         done = await _process.run(
-            argv,
+            command.argv,
             cwd=scratch,
             env=env,
             timeout=settings.tool_timeout_s,
@@ -98,24 +108,33 @@ async def render(
     return await asyncio.to_thread(kubeyaml.parse_yaml, done.stdout, "helm template output", limits)
 
 
-def _value_args(
+def _add_values(
+    command: CommandLine,
     request: rendering.RenderRequest,
     options: ApplicationSourceHelm,
     chart_dir: str,
     jail_root: str,
     settings: rendering.RenderSettings,
     scratch: str,
-) -> list[str]:
+) -> None:
+    """Value files, inline values, then parameters, in helm's order of precedence.
+
+    Parameters and file parameters become one generated values file (``core.sources.helmvalues``):
+    handed to ``--set``, a value or a name could set other keys or read other files.
+    """
     where = "spec.source.helm"
-    args: list[str] = []
     for value_file in options.value_files or []:
         if URL.match(value_file):
             scheme = value_file.split(":", 1)[0].lower()
             if scheme not in settings.helm_value_url_schemes:
                 raise InvalidInputError(
-                    f"{where}.valueFiles: {value_file!r}: remote value files are not allowed"
+                    f"{where}.valueFiles: {redact_url(value_file)!r}: remote value files are "
+                    "not allowed"
                 )
-            args += ["--values", value_file]
+            remote.check_reference(
+                value_file, settings.remote, resolve_host, field=f"{where}.valueFiles"
+            )
+            command.flag("--values", value_file, field=f"{where}.valueFiles")
             continue
         root, path = _resolve_value_file(request, value_file, chart_dir, jail_root)
         # A glob (Argo CD 2.10+) expands in lexical order; every match is jailed like the rest.
@@ -131,7 +150,10 @@ def _value_args(
                 continue
             raise InvalidInputError(f"{where}.valueFiles: {value_file!r} does not exist")
         for match in matches:
-            args += ["--values", match]
+            if "," in match:
+                # helm splits --values at commas: this one path would name two files.
+                raise InvalidInputError(f"{where}.valueFiles: {value_file!r} holds a comma")
+            command.flag("--values", match, field=f"{where}.valueFiles")
     if options.values_object is not None or options.values:
         inline = os.path.join(scratch, "inline-values.yaml")
         with open(inline, "wb") as handle:
@@ -139,22 +161,38 @@ def _value_args(
                 handle.write(orjson.dumps(dict(options.values_object)))
             else:
                 handle.write((options.values or "").encode())
-        args += ["--values", inline]
-    for parameter in options.parameters or []:
-        name = parameter.name or ""
-        if not name or name.startswith("-"):
-            raise InvalidInputError(f"{where}.parameters: invalid parameter name {name!r}")
-        flag = "--set-string" if parameter.force_string else "--set"
-        args += [flag, f"{name}={escape_set_value(parameter.value or '')}"]
-    for file_parameter in options.file_parameters or []:
-        name, path = file_parameter.name or "", file_parameter.path or ""
-        if not name or name.startswith("-"):
-            raise InvalidInputError(f"{where}.fileParameters: invalid parameter name {name!r}")
-        _, resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")
-        if not os.path.isfile(resolved):
-            raise InvalidInputError(f"{where}.fileParameters: {path!r} does not exist")
-        args += ["--set-file", f"{name}={resolved}"]
-    return args
+        command.flag("--values", inline, field=f"{where}.values")
+    parameters = [
+        helmvalues.Parameter(p.name or "", p.value or "", bool(p.force_string))
+        for p in options.parameters or []
+    ]
+    files = [
+        helmvalues.Parameter(
+            f.name or "", _read_file_parameter(request, f.path or "", chart_dir, jail_root)
+        )
+        for f in options.file_parameters or []
+    ]
+    if parameters or files:
+        generated = os.path.join(scratch, "parameters.json")
+        with open(generated, "wb") as handle:
+            handle.write(orjson.dumps(helmvalues.build(parameters, files, where=where)))
+        command.flag("--values", generated, field=f"{where}.parameters")
+
+
+def _read_file_parameter(
+    request: rendering.RenderRequest, path: str, chart_dir: str, jail_root: str
+) -> str:
+    """A file parameter's content (``--set-file`` reads it as text), jailed and size-limited."""
+    where = "spec.source.helm.fileParameters"
+    _, resolved = _resolve_value_file(request, path, chart_dir, jail_root, "fileParameters")
+    if not os.path.isfile(resolved):
+        raise InvalidInputError(f"{where}: {path!r} does not exist")
+    if os.path.getsize(resolved) > FILE_PARAMETER_MAX_BYTES:
+        raise InvalidInputError(
+            f"{where}: {path!r} is larger than {FILE_PARAMETER_MAX_BYTES} bytes"
+        )
+    with open(resolved, "rb") as handle:
+        return handle.read().decode(errors="replace")
 
 
 def _resolve_value_file(
@@ -173,11 +211,6 @@ def _resolve_value_file(
             raise InvalidInputError(f"{where}: {value_file!r} names no ref source {ref!r}")
         return root, _jail.resolve(root, rest, field=where)
     return jail_root, _jail.resolve(jail_root, value_file, base=chart_dir, field=where)
-
-
-def escape_set_value(value: str) -> str:
-    """Escape commas Helm would read as a separator: one parameter stays one value."""
-    return re.sub(r"(?<!\\),", r"\\,", value)
 
 
 async def _with_local_dependencies(
@@ -215,7 +248,11 @@ async def _with_local_dependencies(
         os.remove(lock)  # its digest covers the old repository strings
     try:
         await _process.run(
-            [helm, "dependency", "build", "--skip-refresh", copy], env=env, timeout=timeout
+            CommandLine(helm, "dependency", "build", "--skip-refresh")
+            .positional(copy, field="spec.source.path")
+            .argv,
+            env=env,
+            timeout=timeout,
         )
     except _process.ProcessError as err:
         raise RenderError(f"helm dependency build {err.reason}{_tail(err.stderr)}") from None
@@ -248,10 +285,18 @@ async def pull(
     env: dict[str, str],
     pass_credentials: bool,
     timeout: float,
+    policy: remote.RemotePolicy,
 ) -> str:
-    """A chart from a Helm repository, unpacked under a cache keyed by repo, chart and version."""
+    """A chart from a Helm repository, unpacked under a cache keyed by repo, chart and version.
+
+    The repository itself is the AppProject's to allow; ``policy`` only keeps the pull off the
+    addresses tether never reaches (link-local, metadata, loopback unless allowed).
+    """
     if chart.startswith("-") or "/" in chart or ".." in chart:
         raise InvalidInputError(f"spec.source.chart: invalid chart name {chart!r}")
+    host = remote.host_of(repo_url)
+    if host:
+        remote.refuse_address(host, resolve_host(host), policy, "spec.source.repoURL")
     key = hashlib.sha256(f"{repo_url}\n{chart}".encode()).hexdigest()[:24]
     base = os.path.join(cache_dir, "charts", key)
     constraint = "" if version in ("", "HEAD", "*") else version
@@ -262,17 +307,19 @@ async def pull(
     async with lock:
         os.makedirs(base, exist_ok=True)
         staging = tempfile.mkdtemp(prefix="pull-", dir=base)
-        argv = [helm, "pull", chart, "--repo", repo_url, "--untar", "--untardir", staging]
+        command = CommandLine(helm, "pull").positional(chart, field="spec.source.chart")
+        command.flag("--repo", repo_url, field="spec.source.repoURL")
+        command.word("--untar").flag("--untardir", staging, field="spec.source.chart")
         if constraint:
-            argv += ["--version", constraint]
+            command.flag("--version", constraint, field="spec.source.targetRevision")
         if pass_credentials:
-            argv.append("--pass-credentials")
+            command.word("--pass-credentials")
         try:
-            await _process.run(argv, env=env, timeout=timeout)
+            await _process.run(command.argv, env=env, timeout=timeout)
         except _process.ProcessError as err:
             shutil.rmtree(staging, ignore_errors=True)
             raise RenderError(
-                f"helm pull {chart} from {repo_url}: {err.reason}{_tail(err.stderr)}"
+                f"helm pull {chart} from {redact_url(repo_url)}: {err.reason}{_tail(err.stderr)}"
             ) from None
         pulled = os.path.join(staging, chart)
         resolved = str(_read_chart(pulled).get("version", "unknown")).lstrip("v")

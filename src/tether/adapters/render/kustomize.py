@@ -17,19 +17,19 @@ from typing import Any
 import orjson
 
 from tether.adapters import _process
+from tether.adapters._network import resolve_host
+from tether.adapters.commandline import CommandLine
 from tether.adapters.render import _jail
-from tether.core.sources import kubeyaml, rendering
+from tether.core.sources import kubeyaml, remote, rendering
+from tether.core.sources.repocreds import redact_url
 from tether.model.errors import InvalidInputError, RenderError
 from tether.model.source import ApplicationSourceKustomize
 
 PATH_LIST_FIELDS = ("resources", "bases", "components", "crds", "configurations")
-"""Kustomization fields listing local paths (or remote URLs, which are not jailed)."""
+"""Kustomization fields listing paths: local ones are jailed, remote ones checked by policy."""
 
 INLINE_OR_PATH_FIELDS = ("patchesStrategicMerge", "generators", "transformers", "validators")
 """Fields whose entries are either a path or inline YAML (which has a newline)."""
-
-REMOTE_PREFIXES = ("http://", "https://", "git@", "ssh://", "github.com/", "gitlab.com/")
-"""Remote bases kustomize fetches itself; not files of this checkout, so not jailed here."""
 
 
 async def render(
@@ -42,7 +42,9 @@ async def render(
     scratch: str,
 ) -> list[dict[str, Any]]:
     """Build the source with kustomize, through an overlay when inline options are set."""
-    await asyncio.to_thread(check_references, request.repo_root, directory)
+    await asyncio.to_thread(
+        check_references, request.repo_root, directory, settings.remote, resolve_host
+    )
     options = request.source.kustomize or ApplicationSourceKustomize()
     target = directory
     if options.has_inline_options():
@@ -50,16 +52,19 @@ async def render(
         overlay = _overlay(request, options, directory, target)
         with open(os.path.join(target, "kustomization.yaml"), "wb") as handle:
             handle.write(orjson.dumps(overlay))  # JSON is YAML, and needs no quoting rules
-    argv = [kustomize, "build", target, *build_flags(settings.kustomize_build_options, helm)]
-    if "--enable-helm" in argv:
+    where = "spec.source.kustomize"
+    command = CommandLine(kustomize, "build").positional(target, field="spec.source.path")
+    flags = build_flags(settings.kustomize_build_options, helm)
+    command.word(*flags)  # the administrator's settings, not tenant input
+    if "--enable-helm" in flags:
         kube_version = options.kube_version or request.kube_version
         if kube_version:
-            argv += ["--helm-kube-version", kube_version]
-        for api in options.api_versions or request.api_versions:
-            argv += ["--helm-api-versions", api]
+            command.flag("--helm-kube-version", kube_version, field=f"{where}.kubeVersion")
+        apis = options.api_versions or request.api_versions
+        command.flags("--helm-api-versions", apis, field=f"{where}.apiVersions")
     try:
         done = await _process.run(
-            argv,
+            command.argv,
             cwd=scratch,
             env=_process.base_env(request.env),
             timeout=settings.tool_timeout_s,
@@ -179,8 +184,20 @@ def parse_image(spec: str) -> dict[str, str]:
     return entry
 
 
-def check_references(root: str, directory: str) -> None:
-    """Refuse local kustomization references that leave the repository, before kustomize runs."""
+def check_references(
+    root: str,
+    directory: str,
+    policy: remote.RemotePolicy | None = None,
+    resolve: remote.Resolver = lambda _host: (),
+) -> None:
+    """Refuse what kustomize would read or fetch outside the repository, before it runs.
+
+    Local references must stay inside the repository (an absolute one is read as absolute by
+    kustomize, so it never does); remote ones (bases, files, charts by URL) need a host the
+    administrator allowed and never reach a link-local, metadata or (unless allowed) loopback
+    address.
+    """
+    policy = policy or remote.RemotePolicy()
     seen: set[str] = set()
     pending = [directory]
     while pending:
@@ -198,25 +215,46 @@ def check_references(root: str, directory: str) -> None:
         )
         if file is None:
             continue
+        shown = os.path.relpath(file, root)
         with open(file, "rb") as handle:
-            docs = kubeyaml.parse_yaml(handle.read(), os.path.relpath(file, root))
-        for path in _local_paths(docs[0] if docs else {}):
-            where = f"{os.path.relpath(file, root)}: {path!r}"
-            resolved = _jail.resolve(root, path, base=current, field=where)
+            docs = kubeyaml.parse_yaml(handle.read(), shown)
+        kustomization = docs[0] if docs else {}
+        for field, reference in _references(kustomization):
+            where = f"{shown}: {field} {redact_url(reference)!r}"
+            if _is_remote(reference, current):
+                remote.check_reference(reference, policy, resolve, field=where)
+                continue
+            if reference.startswith("/"):
+                raise InvalidInputError(
+                    f"{where}: an absolute path, which kustomize reads outside the repository"
+                )
+            resolved = _jail.resolve(root, reference, base=current, field=where)
             if os.path.isdir(resolved):
                 pending.append(resolved)
 
 
-def _local_paths(kustomization: dict[str, Any]) -> list[str]:
-    paths: list[str] = []
+def _is_remote(reference: str, base: str) -> bool:
+    """Whether kustomize would fetch ``reference`` rather than read it from the checkout."""
+    if "://" in reference or "?ref=" in reference or reference.startswith("git@"):
+        return True
+    if remote.host_of(reference) is None:
+        return False
+    # ``github.com/org/repo``: remote, unless the checkout really holds such a path.
+    return not os.path.exists(os.path.join(base, reference))
+
+
+def _references(kustomization: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every path or URL a kustomization names, with the field it is in."""
+    found: list[tuple[str, str]] = []
     for field in PATH_LIST_FIELDS:
-        paths += [p for p in kustomization.get(field) or [] if isinstance(p, str)]
+        found += [(field, p) for p in kustomization.get(field) or [] if isinstance(p, str)]
     for field in INLINE_OR_PATH_FIELDS:
-        paths += [p for p in kustomization.get(field) or [] if isinstance(p, str) and "\n" not in p]
+        entries = kustomization.get(field) or []
+        found += [(field, p) for p in entries if isinstance(p, str) and "\n" not in p]
     for field in ("patches", "patchesJson6902", "replacements"):
         for entry in kustomization.get(field) or []:
             if isinstance(entry, dict) and isinstance(entry.get("path"), str):
-                paths.append(entry["path"])
+                found.append((field, entry["path"]))
     for field in ("configMapGenerator", "secretGenerator"):
         for generator in kustomization.get(field) or []:
             if not isinstance(generator, dict):
@@ -224,17 +262,20 @@ def _local_paths(kustomization: dict[str, Any]) -> list[str]:
             files = [*(generator.get("files") or []), *(generator.get("envs") or [])]
             if isinstance(generator.get("env"), str):
                 files.append(generator["env"])
-            paths += [f.split("=", 1)[-1] for f in files if isinstance(f, str)]
+            found += [(field, f.split("=", 1)[-1]) for f in files if isinstance(f, str)]
     for chart in kustomization.get("helmCharts") or []:
         if isinstance(chart, dict):
+            if isinstance(chart.get("repo"), str):
+                found.append(("helmCharts.repo", chart["repo"]))
             if isinstance(chart.get("valuesFile"), str):
-                paths.append(chart["valuesFile"])
-            paths += [f for f in chart.get("additionalValuesFiles") or [] if isinstance(f, str)]
+                found.append(("helmCharts.valuesFile", chart["valuesFile"]))
+            extra = chart.get("additionalValuesFiles") or []
+            found += [("helmCharts.additionalValuesFiles", f) for f in extra if isinstance(f, str)]
     for holder, key in (("helmGlobals", "chartHome"), ("openapi", "path")):
         section = kustomization.get(holder)
         if isinstance(section, dict) and isinstance(section.get(key), str):
-            paths.append(section[key])
-    return [p for p in paths if not p.startswith(REMOTE_PREFIXES) and "?ref=" not in p]
+            found.append((f"{holder}.{key}", section[key]))
+    return found
 
 
 def _tail(stderr: str) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.adapters import _process
+from tether.adapters.commandline import CommandLine
 from tether.core import globs
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError
@@ -56,14 +57,14 @@ async def render(
     try:
         if spec.init:
             await _process.run(
-                spec.init,
+                CommandLine(*spec.init).argv,  # the administrator's argv, not tenant input
                 cwd=directory,
                 env=env,
                 timeout=spec.timeout_s,
                 output_limit=spec.output_limit,
             )
         done = await _process.run(
-            spec.generate,
+            CommandLine(*spec.generate).argv,
             cwd=directory,
             env=env,
             timeout=spec.timeout_s,
@@ -72,7 +73,8 @@ async def render(
     except _process.ProcessError as err:
         raise RenderError(f"{label}: {err.reason}{_tail(err.stderr)}") from None
     limits = kubeyaml.Limits(max_file_bytes=spec.output_limit)
-    return kubeyaml.parse_stream(done.stdout, f"{label} output", limits)
+    # Off the event loop: parsing a big output takes CPU the controller's other work needs.
+    return await asyncio.to_thread(kubeyaml.parse_stream, done.stdout, f"{label} output", limits)
 
 
 def _writable_copy(root: str, copy: str) -> None:

@@ -52,6 +52,13 @@ kubeconfig_option = click.option(
     is_flag=True,
     help="Allow file:// and local paths as repoURL (tests and demos only).",
 )
+@click.option(
+    "--remote-host",
+    "remote_hosts",
+    multiple=True,
+    help="A host (glob) that remote references inside repositories may name: kustomize remote "
+    "bases, helm value files by URL (repeatable; none by default).",
+)
 @click.option("--cache-dir", default=None, help="Git mirrors and rendered charts.")
 @click.option("-v", "--verbose", count=True)
 def run(
@@ -62,6 +69,7 @@ def run(
     metrics_address: str,
     leader_election: bool,
     allow_local_repos: bool,
+    remote_hosts: tuple[str, ...],
     cache_dir: str | None,
     verbose: int,
 ) -> None:
@@ -77,6 +85,7 @@ def run(
         metrics_address=metrics_address,
         leader_election=leader_election,
         allow_local_repos=allow_local_repos,
+        remote_hosts=remote_hosts,
     )
     if cache_dir:
         settings = dataclasses.replace(settings, cache_dir=cache_dir)

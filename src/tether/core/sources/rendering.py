@@ -1,7 +1,7 @@
-"""Application sources as render inputs: unknown options, tool detection, build env, cache keys.
+"""Application sources as render inputs: tool detection, build env, cache keys, the request.
 
-The source itself is the model's ``ApplicationSource``, validated once when the Application was
-parsed. Pure: nothing here reads a disk (the path jail is ``jail``).
+The source itself is the model's ``ApplicationSource``, validated when the Application was parsed
+and checked by ``checks`` before rendering. Pure: nothing here reads a disk (the jail is ``jail``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from tether.model.errors import InvalidInputError
+from tether.core.sources.remote import RemotePolicy
 from tether.model.source import ApplicationSource, ApplicationSourcePlugin
 
 # -- Tool detection ----------------------------------------------------------------------------
@@ -26,18 +26,6 @@ TOOL_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("helm", ("Chart.yaml",)),
     ("kustomize", KUSTOMIZATION_FILES),
 )
-
-
-def refuse_unknown_options(source: ApplicationSource, where: str = "spec.source") -> None:
-    """Refuse a source with a field tether does not know: it would be accepted and not honoured.
-
-    Raises:
-        InvalidInputError: "unknown option <path> (known: ...)", naming the first such field.
-    """
-    unknown = source.unknown_fields(where)
-    if unknown:
-        first = unknown[0]
-        raise InvalidInputError(f"unknown option {first.path} (known: {', '.join(first.known)})")
 
 
 def detect_tool(source: ApplicationSource, file_names: Iterable[str]) -> str:
@@ -174,6 +162,9 @@ class RenderSettings:
     """Extra ``kustomize build`` flags, e.g. ``--enable-helm``, ``--load-restrictor ...``."""
     helm_value_url_schemes: tuple[str, ...] = ()
     """URL schemes allowed in ``valueFiles``; none by default (remote values invite SSRF)."""
+    remote: RemotePolicy = dataclasses.field(default_factory=RemotePolicy)
+    """Where remote references in repository content (kustomize bases, value files by URL)
+    may go; nowhere by default."""
     plugins: tuple[PluginSpec, ...] = ()
     tool_timeout_s: float = 90.0
     jsonnet_timeout_s: float = 30.0

@@ -14,25 +14,6 @@ def src(raw: dict[str, object]) -> ApplicationSource:
     return ApplicationSource.model_validate(raw)
 
 
-def test_an_unknown_tool_option_is_refused_naming_the_field():
-    with pytest.raises(
-        InvalidInputError, match=r"unknown option spec\.source\.kustomize\.nameprefix \(known: "
-    ):
-        rendering.refuse_unknown_options(src({"repoURL": "r", "kustomize": {"nameprefix": "x-"}}))
-
-
-def test_an_unknown_field_deep_in_a_source_is_refused_with_its_path():
-    typo = src({"repoURL": "r", "helm": {"parameters": [{"name": "a", "valu": "1"}]}})
-    with pytest.raises(InvalidInputError, match=r"spec\.sources\[2\]\.helm\.parameters\[0\]\.valu"):
-        rendering.refuse_unknown_options(typo, "spec.sources[2]")
-
-
-def test_a_known_source_passes():
-    rendering.refuse_unknown_options(
-        src({"repoURL": "r", "path": "p", "helm": {"valueFiles": ["v.yaml"], "version": "v3"}})
-    )
-
-
 def test_a_wrongly_typed_option_is_refused_when_the_application_is_parsed():
     app = {
         "metadata": {"name": "a"},
