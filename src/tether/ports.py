@@ -91,20 +91,28 @@ class ToolLocator(Protocol):
 
 
 class GitRepos(Protocol):
-    """Git repositories by URL: resolve revisions, materialise commits read-only."""
+    """Git repositories by URL: resolve revisions, materialise commits read-only.
 
-    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+    ``project`` is the AppProject of the app asking: credentials scoped to a project serve only
+    its apps, and what they fetched is never served to another project's.
+    """
+
+    async def resolve(
+        self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
+    ) -> str:
         """Resolve a branch, tag, semver constraint, ref or SHA to a full commit SHA.
 
         ``refresh`` bypasses the short-lived resolution cache (a hard refresh or a webhook).
         """
         ...
 
-    async def checkout(self, repo_url: str, sha: str) -> str:
+    async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
         """A read-only directory holding the tree of commit ``sha``; reused across calls."""
         ...
 
-    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+    async def changed_paths(
+        self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
         """Paths touched between two commits (for monorepo render-cache reuse)."""
         ...
 

@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+
+from tether.core import redact
 
 DEFAULT_TIMEOUT_S = 60.0
 """A render or git call that takes longer than a minute is stuck, not slow (Argo CD uses 60 s)."""
@@ -39,6 +41,10 @@ _INHERITED_ENV = (
 """Only these reach a child by default: a tool never sees the controller's credentials."""
 
 
+STDERR_TAIL_CHARS = 1000
+"""How much of a tool's stderr a message carries: the end, where tools print the error."""
+
+
 class ProcessError(Exception):
     """A program failed, timed out or printed too much."""
 
@@ -47,8 +53,18 @@ class ProcessError(Exception):
         self.reason = reason
         self.stderr = stderr
         self.returncode = returncode
-        detail = f": {stderr.strip()[-2000:]}" if stderr.strip() else ""
-        super().__init__(f"{argv0} {reason}{detail}")
+        super().__init__(f"{argv0} {reason}{tail(stderr)}")
+
+
+def tail(stderr: str, secrets: Iterable[str] = ()) -> str:
+    """The end of a tool's stderr fit for a message (``": ..."``), scrubbed; "" when empty.
+
+    ``secrets`` are values the caller handed the tool (a plugin's environment) that it may echo.
+    """
+    text = stderr.strip()
+    if not text:
+        return ""
+    return f": {redact.text(text[-STDERR_TAIL_CHARS:], secrets)}"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -8,6 +8,7 @@ import click
 
 from tether import __version__, bootstrap
 from tether.cli.commands import app, controller, demo, devcluster, kubeflow, render
+from tether.core import redact
 from tether.model.errors import TetherError
 
 
@@ -45,11 +46,14 @@ def main() -> None:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(130)
-    except click.ClickException as err:
+    except click.UsageError as err:
         err.show()
         sys.exit(err.exit_code)
+    except click.ClickException as err:
+        click.echo(f"Error: {redact.text(err.format_message())}", err=True)
+        sys.exit(err.exit_code)
     except TetherError as err:
-        click.echo(f"error: {err}", err=True)
+        click.echo(f"error: {redact.text(str(err))}", err=True)
         sys.exit(2)
     except click.exceptions.Exit as err:
         sys.exit(err.exit_code)

@@ -10,6 +10,7 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+from tether.core import redact
 from tether.core.app import autosync, refresh
 from tether.core.diff import diff
 from tether.model import revisions, timestamps
@@ -38,7 +39,8 @@ COMPARISON_CONDITIONS = frozenset(
 
 
 def bounded(message: str) -> str:
-    """A message cut to :data:`MAX_MESSAGE_CHARS`, saying that it was cut."""
+    """A message fit for a status or an Event: scrubbed of credentials, cut to a bound."""
+    message = redact.text(message)
     if len(message) <= MAX_MESSAGE_CHARS:
         return message
     return message[: MAX_MESSAGE_CHARS - 20] + " ... (truncated)"

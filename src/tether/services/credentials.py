@@ -22,9 +22,13 @@ class RepoCredentials:
         self.problems: list[str] = []
         """Why Secrets were skipped at the last load, one message each."""
 
-    def lookup(self, url: str) -> repocreds.RepoCredentials | None:
-        """The credentials for a Git repository URL, if any Secret provides them."""
-        return self._store.lookup(url, "git")
+    def lookup(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
+        """The credentials for a Git repository URL as an app of ``project`` uses it."""
+        return self._store.lookup(url, "git", project)
+
+    def secret_values(self) -> frozenset[str]:
+        """Every secret the credentials hold, for scrubbing messages."""
+        return self._store.secret_values()
 
     def load(self, secrets: Sequence[Mapping[str, Any]]) -> None:
         """Rebuild from Secrets; a malformed one is skipped and named, never quoted."""

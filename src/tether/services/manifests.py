@@ -19,6 +19,7 @@ from typing import Any
 import cachetools
 
 from tether import ports
+from tether.core import redact
 from tether.core.sources import checks, kubeyaml, rendering
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError, TetherError
@@ -64,10 +65,14 @@ class RenderFailed:
     """A render that failed: the desired state is unknown, never empty."""
 
     message: str
-    """Names the Application, the source, the file and the reason."""
+    """Names the Application, the source, the file and the reason; never a credential."""
     revisions: tuple[str, ...] = ()
     invalid_input: bool = False
     """The spec or the repository content is at fault (vs. a tool or Git failure)."""
+
+    def __post_init__(self) -> None:
+        # Every render message leaves through here: scrub the URL credentials it may quote.
+        object.__setattr__(self, "message", redact.text(self.message))
 
 
 RenderResult = Rendered | RenderFailed
@@ -137,13 +142,15 @@ class ManifestService:
             api_versions: the destination cluster's API versions for Helm and plugins.
         """
         label = f"application {app.namespace or '-'}/{app.name or '?'}"
+        # Credentials may be scoped to a project: its fetches and renders stay its own.
+        project = app.spec.project_name
         try:
             parsed = _sources_of(app)
         except InvalidInputError as err:
             return RenderFailed(f"{label}: {err}", invalid_input=True)
         try:
-            resolved = await self._resolve(parsed, refresh or hard_refresh, revisions)
-            checkouts = await self._checkouts(parsed, resolved)
+            resolved = await self._resolve(parsed, refresh or hard_refresh, revisions, project)
+            checkouts = await self._checkouts(parsed, resolved, project)
         except TetherError as err:
             return RenderFailed(f"{label}: {err}")
         refs = {s.ref: checkouts[i] for i, s in enumerate(parsed) if s.ref and checkouts[i]}
@@ -151,6 +158,7 @@ class ManifestService:
         destination = app.spec.destination.namespace or ""
         context = {
             "app": app.name,
+            "project": project,
             "namespace": destination,
             "kubeVersion": kube_version,
             "apiVersions": list(api_versions),
@@ -191,7 +199,11 @@ class ManifestService:
         return Rendered(tuple(objects), tuple(resolved))
 
     async def _resolve(
-        self, parsed: Sequence[ApplicationSource], refresh: bool, revisions: Sequence[str] | None
+        self,
+        parsed: Sequence[ApplicationSource],
+        refresh: bool,
+        revisions: Sequence[str] | None,
+        project: str,
     ) -> list[str]:
         if revisions is not None and len(revisions) == len(parsed):
             return list(revisions)
@@ -200,21 +212,21 @@ class ManifestService:
                 *(
                     _constant(s.revision)
                     if s.is_helm_chart
-                    else self._git.resolve(s.repo_url, s.revision, refresh=refresh)
+                    else self._git.resolve(s.repo_url, s.revision, refresh=refresh, project=project)
                     for s in parsed
                 )
             )
         )
 
     async def _checkouts(
-        self, parsed: Sequence[ApplicationSource], resolved: list[str]
+        self, parsed: Sequence[ApplicationSource], resolved: list[str], project: str
     ) -> list[str]:
         return list(
             await asyncio.gather(
                 *(
                     _constant("")
                     if s.is_helm_chart
-                    else self._git.checkout(s.repo_url, resolved[i])
+                    else self._git.checkout(s.repo_url, resolved[i], project=project)
                     for i, s in enumerate(parsed)
                 )
             )
@@ -241,7 +253,12 @@ class ManifestService:
         failure = self._failures.get(key)
         if failure is not None and not hard_refresh and failure.paused_until > self._clock():
             raise failure.error
-        reused = None if hard_refresh else await self._unchanged(app_key, request, digest, watched)
+        project = str(context["project"])
+        reused = (
+            None
+            if hard_refresh
+            else await self._unchanged(app_key, request, digest, watched, project)
+        )
         if reused is not None:
             self._cache[key] = reused
             return reused
@@ -284,6 +301,7 @@ class ManifestService:
         request: rendering.RenderRequest,
         digest: str,
         watched: Sequence[str],
+        project: str,
     ) -> tuple[dict[str, Any], ...] | None:
         """The previous render, when the new commit touches none of the app's watched paths."""
         previous = self._previous.get(app_key)
@@ -298,7 +316,9 @@ class ManifestService:
             return None
         if previous.commit == request.revision:
             return previous.objects
-        changed = await self._git.changed_paths(source.repo_url, previous.commit, request.revision)
+        changed = await self._git.changed_paths(
+            source.repo_url, previous.commit, request.revision, project=project
+        )
         if touches(changed, source.path or "", watched):
             return None
         self._previous[app_key] = dataclasses.replace(previous, commit=request.revision)
@@ -363,19 +383,23 @@ class DirectoryRepos:
         self._root = root
         self._by_url = dict(by_url or {})
 
-    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+    async def resolve(
+        self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
+    ) -> str:
         """The working tree has no commits: the revision is a fixed marker."""
-        del repo_url, revision, refresh
+        del repo_url, revision, refresh, project
         return "0" * 40
 
-    async def checkout(self, repo_url: str, sha: str) -> str:
+    async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
         """The directory mapped to ``repo_url`` (the default root otherwise)."""
-        del sha
+        del sha, project
         return self._by_url.get(repo_url, self._root)
 
-    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+    async def changed_paths(
+        self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
         """Unknown: report everything changed."""
-        del repo_url, old_sha, new_sha
+        del repo_url, old_sha, new_sha, project
         return ["/"]
 
 

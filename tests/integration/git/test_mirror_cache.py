@@ -22,6 +22,11 @@ from tether.model.errors import GitError
 pytestmark = pytest.mark.timeout(90)
 
 
+def git_lookup(store: repocreds.CredentialStore):
+    """The store as the mirror cache asks it: by URL and project, for Git."""
+    return lambda url, project: store.lookup(url, "git", project)
+
+
 def credential_store(servers: GitServers, *, password: str | None = None, key: str | None = None):
     """Argo CD-format Secrets: a template for the private HTTP path, a repository for SSH."""
     return repocreds.CredentialStore.from_secrets(
@@ -58,7 +63,7 @@ def cache(tmp_path: Path, git_servers: GitServers) -> MirrorCache:
     return MirrorCache(
         str(tmp_path / "cache"),
         allow_loopback=True,
-        credentials=credential_store(git_servers).lookup,
+        credentials=git_lookup(credential_store(git_servers)),
         known_hosts=git_servers.ssh.known_hosts,
         timeout=30,
     )
@@ -207,7 +212,7 @@ async def test_a_wrong_password_fails_as_authentication_naming_the_repo_but_no_p
     cache = MirrorCache(
         str(tmp_path / "cache"),
         allow_loopback=True,
-        credentials=credential_store(git_servers, password=wrong).lookup,
+        credentials=git_lookup(credential_store(git_servers, password=wrong)),
         timeout=30,
     )
     with pytest.raises(GitError) as caught:
@@ -245,7 +250,7 @@ async def test_an_ssh_key_that_is_not_authorised_fails_as_authentication(tmp_pat
     cache = MirrorCache(
         str(tmp_path / "cache"),
         allow_loopback=True,
-        credentials=credential_store(git_servers, key=other.read_text()).lookup,
+        credentials=git_lookup(credential_store(git_servers, key=other.read_text())),
         known_hosts=git_servers.ssh.known_hosts,
         timeout=30,
     )
@@ -262,7 +267,7 @@ async def test_an_unknown_ssh_host_key_is_refused(tmp_path, git_servers, known_h
     cache = MirrorCache(
         str(tmp_path / "cache"),
         allow_loopback=True,
-        credentials=credential_store(git_servers).lookup,
+        credentials=git_lookup(credential_store(git_servers)),
         known_hosts=known_hosts,
         timeout=30,
     )
@@ -278,7 +283,10 @@ async def test_insecure_ignore_host_key_accepts_any_host_key(tmp_path, git_serve
         insecure_ignore_host_key=True,
     )
     cache = MirrorCache(
-        str(tmp_path / "cache"), allow_loopback=True, credentials=lambda _: creds, timeout=30
+        str(tmp_path / "cache"),
+        allow_loopback=True,
+        credentials=lambda _url, _project: creds,
+        timeout=30,
     )
     assert await cache.resolve(git_servers.ssh_url, "main") == git_servers.seed.shas["c5"]
 
@@ -461,7 +469,10 @@ async def test_credentials_never_follow_a_redirect_to_another_host(tmp_path):
         url = front.url("org/app.git")
         creds = repocreds.RepoCredentials(url=url, username="u", password="redirect-canary")
         cache = MirrorCache(
-            str(tmp_path / "cache"), allow_loopback=True, credentials=lambda _: creds, timeout=30
+            str(tmp_path / "cache"),
+            allow_loopback=True,
+            credentials=lambda _url, _project: creds,
+            timeout=30,
         )
         with pytest.raises(GitError) as caught:
             await cache.resolve(url, "main")
@@ -495,3 +506,33 @@ async def test_prune_deletes_least_recently_used_trees_but_never_recent_ones(cac
     assert cache.prune_trees(keep=0) == [trees[2], trees[1]]
     assert sorted(os.listdir(cache._trees_dir)) == [os.path.basename(trees[0])]
     assert cache.prune_trees(keep=0) == []
+
+
+async def test_project_scoped_credentials_fetch_for_their_project_only(tmp_path, git_servers):
+    """A commit fetched with team-a's credentials is never checked out for team-b."""
+    scoped = repocreds.CredentialStore.from_secrets(
+        [
+            {
+                "metadata": {
+                    "name": "team-a",
+                    "namespace": "tether",
+                    "labels": {repocreds.SECRET_TYPE_LABEL: "repo-creds"},
+                },
+                "stringData": {
+                    "url": git_servers.http.url("private/"),
+                    "username": git_servers.http.username,
+                    "password": git_servers.http.password,
+                    "project": "team-a",
+                },
+            }
+        ]
+    )
+    cache = MirrorCache(
+        str(tmp_path / "cache"), allow_loopback=True, credentials=git_lookup(scoped), timeout=30
+    )
+    sha = await cache.resolve(git_servers.http_private, "main", project="team-a")
+    assert os.path.isdir(await cache.checkout(git_servers.http_private, sha, project="team-a"))
+    with pytest.raises(GitError, match="authentication failed"):
+        await cache.resolve(git_servers.http_private, "main", project="team-b")
+    with pytest.raises(GitError, match="authentication failed"):
+        await cache.checkout(git_servers.http_private, sha, project="team-b")

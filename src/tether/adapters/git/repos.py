@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
+import hashlib
 import logging
 import os
 import shutil
@@ -43,8 +44,9 @@ MIRROR_ATTRIBUTES = "* -export-ignore -export-subst\n"
 """``info/attributes`` of every mirror: ``git archive`` must hand over the tree exactly as
 committed, so a repository's own ``.gitattributes`` cannot hide files or rewrite them."""
 
-CredentialLookup = Callable[[str], "repocreds.RepoCredentials | None"]
-"""Credentials for a repository URL, e.g. ``CredentialStore.lookup``."""
+CredentialLookup = Callable[[str, str], "repocreds.RepoCredentials | None"]
+"""Credentials for a repository URL as an app of a project uses it, e.g.
+``RepoCredentials.lookup(url, project)``."""
 
 
 @dataclasses.dataclass
@@ -121,14 +123,16 @@ class MirrorCache:
         key = urls.parse_repo_url(repo_url, allow_local=self._allow_local).key
         return self._stats.setdefault(key, FetchStats())
 
-    async def resolve(self, repo_url: str, revision: str, *, refresh: bool = False) -> str:
+    async def resolve(
+        self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
+    ) -> str:
         """Resolve HEAD, a branch, a tag, a semver range, a ref or a (short) SHA to a full SHA.
 
         The commit is in the mirror when this returns, so ``checkout`` needs no network.
         Names are looked up as Argo CD does: a semver range over tags first, then ``HEAD``, a
         fully qualified ref, a branch, a tag (peeled), and last an abbreviated SHA.
         """
-        repo = self._parse(repo_url)
+        repo = self._parse(repo_url, project)
         urls.check_revision(revision, repo.display)
         rev = revision.strip() or "HEAD"
         if urls.is_full_sha(rev.lower()):
@@ -145,9 +149,9 @@ class MirrorCache:
         await self._ensure_commit(repo, found, ref, rev)
         return found
 
-    async def checkout(self, repo_url: str, sha: str) -> str:
+    async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
         """A read-only directory with the tree of ``sha``, materialised once and then reused."""
-        repo = self._parse(repo_url)
+        repo = self._parse(repo_url, project)
         sha = self._full_sha(repo, sha)
         dest = os.path.join(self._trees_dir, f"{repo.key}-{sha}")
         if os.path.isdir(dest):
@@ -210,9 +214,11 @@ class MirrorCache:
                     removed.append(path)
         return removed
 
-    async def changed_paths(self, repo_url: str, old_sha: str, new_sha: str) -> list[str]:
+    async def changed_paths(
+        self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
         """Paths added, changed or removed between two commits (both sides of a rename)."""
-        repo = self._parse(repo_url)
+        repo = self._parse(repo_url, project)
         old, new = self._full_sha(repo, old_sha), self._full_sha(repo, new_sha)
         await self._ensure_commit(repo, old, None, old)
         await self._ensure_commit(repo, new, None, new)
@@ -225,8 +231,18 @@ class MirrorCache:
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _parse(self, repo_url: str) -> urls.RepoURL:
-        return urls.parse_repo_url(repo_url, allow_local=self._allow_local)
+    def _parse(self, repo_url: str, project: str = "") -> urls.RepoURL:
+        """The repository as ``project`` reaches it.
+
+        Credentials scoped to a project get a mirror (and trees) of their own, so a commit they
+        fetched is never checked out for another project's app that has no such access.
+        """
+        repo = urls.parse_repo_url(repo_url, allow_local=self._allow_local)
+        creds = self._credentials(repo.fetch_url, project) if self._credentials else None
+        if creds is None or not creds.project:
+            return repo
+        scope = hashlib.sha256(creds.project.encode()).hexdigest()[:12]
+        return dataclasses.replace(repo, key=f"{repo.key}-p{scope}", project=creds.project)
 
     def _full_sha(self, repo: urls.RepoURL, sha: str) -> str:
         if not urls.is_full_sha(sha.lower()):
@@ -290,7 +306,7 @@ class MirrorCache:
     def _lookup(self, repo: urls.RepoURL) -> repocreds.RepoCredentials | None:
         if self._credentials is None:
             return None
-        return self._credentials(repo.fetch_url)
+        return self._credentials(repo.fetch_url, repo.project)
 
     async def _init_mirror(self, repo: urls.RepoURL) -> str:
         mirror = self._mirror(repo)

@@ -50,6 +50,8 @@ class RepoURL:
     key: str
     username: str = dataclasses.field(default="", repr=False)
     password: str = dataclasses.field(default="", repr=False)
+    project: str = ""
+    """The project whose scoped credentials reach it ("" for global or none)."""
 
 
 def parse_repo_url(url: str, *, allow_local: bool = False) -> RepoURL:

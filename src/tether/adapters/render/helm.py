@@ -102,7 +102,7 @@ async def render(
             output_limit=settings.max_output_bytes,
         )
     except _process.ProcessError as err:
-        raise RenderError(f"helm template {err.reason}{_tail(err.stderr)}") from None
+        raise RenderError(f"helm template {err.reason}{_process.tail(err.stderr)}") from None
     limits = kubeyaml.Limits(max_file_bytes=settings.max_output_bytes)
     # Off the event loop: a big chart takes seconds to parse.
     return await asyncio.to_thread(kubeyaml.parse_yaml, done.stdout, "helm template output", limits)
@@ -255,7 +255,9 @@ async def _with_local_dependencies(
             timeout=timeout,
         )
     except _process.ProcessError as err:
-        raise RenderError(f"helm dependency build {err.reason}{_tail(err.stderr)}") from None
+        raise RenderError(
+            f"helm dependency build {err.reason}{_process.tail(err.stderr)}"
+        ) from None
     return copy
 
 
@@ -318,9 +320,8 @@ async def pull(
             await _process.run(command.argv, env=env, timeout=timeout)
         except _process.ProcessError as err:
             shutil.rmtree(staging, ignore_errors=True)
-            raise RenderError(
-                f"helm pull {chart} from {redact_url(repo_url)}: {err.reason}{_tail(err.stderr)}"
-            ) from None
+            where = f"helm pull {chart} from {redact_url(repo_url)}"
+            raise RenderError(f"{where}: {err.reason}{_process.tail(err.stderr)}") from None
         pulled = os.path.join(staging, chart)
         resolved = str(_read_chart(pulled).get("version", "unknown")).lstrip("v")
         final = os.path.join(base, resolved)
@@ -329,8 +330,3 @@ async def pull(
         else:
             os.replace(staging, final)
         return os.path.join(final, chart)
-
-
-def _tail(stderr: str) -> str:
-    text = stderr.strip()
-    return f": {text[-2000:]}" if text else ""

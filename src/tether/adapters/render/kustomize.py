@@ -71,7 +71,7 @@ async def render(
             output_limit=settings.max_output_bytes,
         )
     except _process.ProcessError as err:
-        raise RenderError(f"kustomize build {err.reason}{_tail(err.stderr)}") from None
+        raise RenderError(f"kustomize build {err.reason}{_process.tail(err.stderr)}") from None
     limits = kubeyaml.Limits(max_file_bytes=settings.max_output_bytes)
     # Parsing a big render takes seconds of CPU: off the event loop, so the controller stays live.
     return await asyncio.to_thread(
@@ -276,8 +276,3 @@ def _references(kustomization: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(section, dict) and isinstance(section.get(key), str):
             found.append((f"{holder}.{key}", section[key]))
     return found
-
-
-def _tail(stderr: str) -> str:
-    text = stderr.strip()
-    return f": {text[-2000:]}" if text else ""

@@ -71,7 +71,9 @@ async def render(
             output_limit=spec.output_limit,
         )
     except _process.ProcessError as err:
-        raise RenderError(f"{label}: {err.reason}{_tail(err.stderr)}") from None
+        raise RenderError(
+            f"{label}: {err.reason}{_process.tail(err.stderr, spec.env.values())}"
+        ) from None
     limits = kubeyaml.Limits(max_file_bytes=spec.output_limit)
     # Off the event loop: parsing a big output takes CPU the controller's other work needs.
     return await asyncio.to_thread(kubeyaml.parse_stream, done.stdout, f"{label} output", limits)
@@ -97,8 +99,3 @@ def _files(directory: str) -> list[str]:
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         found.extend(os.path.relpath(os.path.join(current, n), directory) for n in sorted(names))
     return found
-
-
-def _tail(stderr: str) -> str:
-    text = stderr.strip()
-    return f": {text[-1000:]}" if text else ""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-import logging
 
 import click
 
 from tether import bootstrap
+from tether.cli import logs
 from tether.controller import main as controller_main
 from tether.settings import Settings
 
@@ -74,10 +74,7 @@ def run(
     verbose: int,
 ) -> None:
     """Run the controller against the current cluster until interrupted."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(verbose)
     settings = Settings(
         app_namespaces=namespaces,
         resync_period=datetime.timedelta(seconds=resync),

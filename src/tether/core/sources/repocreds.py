@@ -21,7 +21,7 @@ SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
 
 SECRET_TYPES = {
     "repository": "one repository, matched by its exact (normalised) URL",
-    "repo-creds": "a credential template for every repository whose URL starts with its url",
+    "repo-creds": "a credential template for every repository under its url (whole segments)",
 }
 """Values of ``SECRET_TYPE_LABEL`` this module understands; other Secrets are ignored."""
 
@@ -156,32 +156,54 @@ class CredentialStore:
             (repositories if kind == "repository" else templates).append(creds)
         return cls(tuple(repositories), tuple(templates))
 
-    def lookup(self, url: str, repo_type: str = "git") -> RepoCredentials | None:
-        """The credentials for ``url``: its repository Secret, else the longest matching template.
+    def lookup(self, url: str, repo_type: str = "git", project: str = "") -> RepoCredentials | None:
+        """The credentials for ``url`` as used by an app of ``project``.
 
-        A repository Secret without secrets of its own inherits them from the best template.
+        Its repository Secret first, else the template whose URL covers it with the most path
+        segments (same scheme and host, whole segments: a template for ``https://h/org`` serves
+        ``https://h/org/app`` but neither ``https://h/organisation`` nor ``https://h.evil``).
+        A Secret with a ``project`` serves only that project's apps, and wins over a global one
+        for them. A repository Secret without secrets of its own inherits them from the template.
         """
         key = normalize_url(url)
-        template = self._template_for(url, repo_type)
-        for repo in self.repositories:
-            if repo.type == repo_type and normalize_url(repo.url) == key:
-                if not repo.has_credentials and template is not None:
-                    return repo.with_secrets_of(template)
-                return repo
+        template = self._template_for(url, repo_type, project)
+        repositories = [
+            r
+            for r in self.repositories
+            if r.type == repo_type and normalize_url(r.url) == key and r.project in ("", project)
+        ]
+        repositories.sort(key=lambda r: not r.project)  # the project's own first
+        for repo in repositories:
+            if not repo.has_credentials and template is not None:
+                return repo.with_secrets_of(template)
+            return repo
         if template is None:
             return None
         return dataclasses.replace(template, url=url)
 
-    def _template_for(self, url: str, repo_type: str) -> RepoCredentials | None:
-        target = _prefix_form(url)
-        best: RepoCredentials | None = None
+    def _template_for(self, url: str, repo_type: str, project: str) -> RepoCredentials | None:
+        target = _segments(url)
+        best: tuple[bool, int] | None = None
+        chosen: RepoCredentials | None = None
         for template in self.templates:
-            prefix = _prefix_form(template.url)
-            if template.type != repo_type or not target.startswith(prefix):
+            if template.type != repo_type or template.project not in ("", project):
                 continue
-            if best is None or len(prefix) > len(_prefix_form(best.url)):
-                best = template
-        return best
+            prefix = _segments(template.url)
+            if target is None or prefix is None or not _covers(prefix, target):
+                continue
+            rank = (bool(template.project), len(prefix[2]))
+            if best is None or rank > best:
+                best, chosen = rank, template
+        return chosen
+
+    def secret_values(self) -> frozenset[str]:
+        """Every secret any credential holds, for scrubbing messages."""
+        return frozenset(
+            value
+            for creds in (*self.repositories, *self.templates)
+            for value in (creds.password, creds.bearer_token, creds.ssh_private_key)
+            if value
+        )
 
 
 def normalize_url(url: str) -> str:
@@ -194,9 +216,27 @@ def normalize_url(url: str) -> str:
     return text.removesuffix(".git")
 
 
-def _prefix_form(url: str) -> str:
-    # Templates match on the raw prefix (Argo CD: strings.HasPrefix), only case-folded.
-    return url.strip().lower()
+def _segments(url: str) -> tuple[str, str, tuple[str, ...]] | None:
+    """``(scheme, host:port, path segments)`` of a URL in comparison form; ``None`` if unparsable.
+
+    Argo CD matches templates by string prefix, so ``https://git.example.com`` also served
+    ``https://git.example.com.evil.net``; tether compares whole parts instead.
+    """
+    try:
+        parts = urllib.parse.urlsplit(normalize_url(url))
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{port}" if port else "")
+    return parts.scheme, host, tuple(s for s in parts.path.split("/") if s)
+
+
+def _covers(
+    prefix: tuple[str, str, tuple[str, ...]], target: tuple[str, str, tuple[str, ...]]
+) -> bool:
+    return prefix[:2] == target[:2] and target[2][: len(prefix[2])] == prefix[2]
 
 
 def split_userinfo(url: str) -> tuple[str, str, str]:

@@ -220,3 +220,57 @@ def test_no_secret_value_ever_shows_in_repr(suffix):
     )
     assert "Zq9-secret-" not in repr(creds)
     assert "Zq9-secret-" not in str(creds)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://git.example.com.evil.net/org/app",  # a longer host that starts the same
+        "https://git.example.com/organisation/app",  # a longer first segment
+        "http://git.example.com/org/app",  # another scheme
+        "https://git.example.com:8443/org/app",  # another port
+    ],
+)
+def test_a_template_serves_only_its_host_and_whole_path_segments(url):
+    s = store(
+        secret(
+            "org", "repo-creds", string_data={"url": "https://git.example.com/org", "password": "o"}
+        )
+    )
+    assert s.lookup("https://git.example.com/org/app.git") is not None
+    assert s.lookup(url) is None
+
+
+def test_project_scoped_credentials_serve_only_their_project_and_win_there():
+    s = store(
+        secret(
+            "global", "repo-creds", string_data={"url": "https://git.example/", "password": "g"}
+        ),
+        secret(
+            "team",
+            "repo-creds",
+            string_data={"url": "https://git.example/", "password": "t", "project": "team-a"},
+        ),
+        secret(
+            "private",
+            "repository",
+            string_data={
+                "url": "https://git.example/secret.git",
+                "password": "p",
+                "project": "team-a",
+            },
+        ),
+    )
+    assert s.lookup("https://git.example/app", "git", "team-a").password == "t"  # type: ignore[union-attr]
+    assert s.lookup("https://git.example/app", "git", "team-b").password == "g"  # type: ignore[union-attr]
+    assert s.lookup("https://git.example/secret.git", "git", "team-a").password == "p"  # type: ignore[union-attr]
+    other = s.lookup("https://git.example/secret.git", "git", "team-b")
+    assert other is not None and other.password == "g", "team-a's repository Secret is not team-b's"
+
+
+def test_every_secret_value_is_known_for_scrubbing():
+    s = store(
+        secret("a", "repo-creds", string_data={"url": "https://h/", "password": "pw1"}),
+        secret("b", "repository", string_data={"url": "https://h/x", "bearerToken": "tok2"}),
+    )
+    assert s.secret_values() == {"pw1", "tok2"}
