@@ -161,10 +161,15 @@ class Runtime:
         return await self.credentials.reload(self.cluster, self.settings.control_plane_namespace)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
-        """A candidate for the controller's Lease in the control-plane namespace."""
-        return LeaderElector(
+        """A candidate for the controller's Lease in the control-plane namespace.
+
+        From now on this runtime writes only while the candidate leads (fencing).
+        """
+        elector = LeaderElector(
             self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
         )
+        self._client.fence(elector.may_write)
+        return elector
 
     async def close(self) -> None:
         """Stop the cache and close connections and workers."""
@@ -192,7 +197,6 @@ def git_repos(settings: Settings, credentials: RepoCredentials | None = None) ->
         credentials=credentials.lookup if credentials else None,
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
-        allow_loopback=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
     )
 

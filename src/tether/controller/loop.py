@@ -36,6 +36,9 @@ APPLICATION = application.GROUP_KIND
 APP_PROJECT = project.GROUP_KIND
 SECRET = GroupKind("", "Secret")
 
+RECONCILE_ERROR = "UnknownError"
+"""The condition a reconcile that raised leaves on its app (Argo CD's type for the same)."""
+
 AppKey = tuple[str, str]
 """(namespace, name) of an Application."""
 
@@ -151,20 +154,18 @@ class Controller:
             started = time.perf_counter()
             try:
                 delay = await self.reconcile(key)
-            except (TetherError, OSError) as err:
-                self.metrics.errors += 1
-                log.warning("reconcile of %s/%s failed: %s", key[0], key[1], err)
-                self.queue.done(key)
-                self.queue.retry(key)
-                continue
             except asyncio.CancelledError:
                 self.queue.done(key)
                 raise
-            except Exception:
-                # A bug while reconciling one app must not stop the others: log it with its
-                # traceback and back off on that app alone.
+            except Exception as err:
+                # Whatever one app's reconcile raises stays with that app: a condition on it,
+                # a backoff on its key alone, and the worker goes on with the others.
                 self.metrics.errors += 1
-                log.exception("unexpected error reconciling %s/%s", key[0], key[1])
+                if isinstance(err, TetherError | OSError):
+                    log.warning("reconcile of %s/%s failed: %s", key[0], key[1], err)
+                else:
+                    log.exception("unexpected error reconciling %s/%s", key[0], key[1])
+                await self._report_failure(key, err)
                 self.queue.done(key)
                 self.queue.retry(key)
                 continue
@@ -174,6 +175,29 @@ class Controller:
             self.queue.forget(key)
             if delay is not None:
                 self.queue.add(key, delay)
+
+    async def _report_failure(self, key: AppKey, err: Exception) -> None:
+        """Put a failed reconcile on its app as an ``UnknownError`` condition, best effort.
+
+        Written once per distinct message, so an app failing again the same way costs no write.
+        """
+        message = appstatus.bounded(f"reconcile failed: {type(err).__name__}: {err}")
+        obj = self.rt.live.manifest(ResourceKey(APPLICATION.group, APPLICATION.kind, *key))
+        try:
+            app = parse_application(obj) if obj is not None else None
+        except TetherError:
+            return  # the invalid spec has its condition already
+        if app is None:
+            return
+        existing = (app.status.conditions or []) if app.status else []
+        if any(c.type == RECONCILE_ERROR and c.message == message for c in existing):
+            return
+        try:
+            await self._patch_status(
+                *key, appstatus.condition_patch(app, RECONCILE_ERROR, message, self._now())
+            )
+        except Exception as write_error:  # the API may be what failed; never let this escape
+            log.info("could not record the failure of %s/%s: %s", *key, write_error)
 
     async def reconcile(self, key: AppKey) -> float | None:
         """Do what one Application needs now; returns seconds until it should be seen again."""

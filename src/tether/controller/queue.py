@@ -14,6 +14,8 @@ import itertools
 from collections.abc import Hashable
 from typing import Generic, TypeVar
 
+from tether.core.sync import backoff
+
 K = TypeVar("K", bound=Hashable)
 
 
@@ -29,12 +31,8 @@ class Backoff:
     """Five minutes, as Argo CD's retry maxDuration default (3 m) rounded up for safety."""
 
     def delay(self, failures: int) -> float:
-        """The delay before retry number ``failures`` (1-based)."""
-        return float(min(self.cap_s, self.base_s * self.factor ** max(0, failures - 1)))
-
-
-class QueueFull(Exception):
-    """The queue holds ``max_size`` distinct keys already."""
+        """The delay before retry number ``failures`` (1-based); saturates at the cap."""
+        return backoff.grow(self.base_s, self.factor, failures - 1, self.cap_s)
 
 
 class WorkQueue(Generic[K]):
@@ -51,6 +49,8 @@ class WorkQueue(Generic[K]):
         self._failures: dict[K, int] = {}
         self._changed = asyncio.Event()
         self._closed = False
+        self.dropped = 0
+        """Adds refused because the queue was full (a metric: the queue must never fill)."""
 
     def __len__(self) -> int:
         return len(self._due)
@@ -60,22 +60,29 @@ class WorkQueue(Generic[K]):
         """How many keys a worker holds right now."""
         return len(self._processing)
 
-    def add(self, key: K, delay: float = 0.0) -> None:
-        """Queue ``key`` to be due after ``delay`` seconds; an earlier due time wins."""
+    def add(self, key: K, delay: float = 0.0) -> bool:
+        """Queue ``key`` to be due after ``delay`` seconds; an earlier due time wins.
+
+        Returns ``False`` when a new key was refused because the queue is full: callers (watch
+        callbacks, workers) never see an exception from here; the key comes back at its next
+        change or resync.
+        """
         if self._closed:
-            return
+            return False
         due = asyncio.get_running_loop().time() + max(0.0, delay)
         if key in self._processing:
             self._dirty[key] = min(due, self._dirty.get(key, due))
-            return
+            return True
         current = self._due.get(key)
         if current is not None and current <= due:
-            return
+            return True
         if current is None and len(self._due) >= self._max_size:
-            raise QueueFull(f"work queue is full ({self._max_size} keys)")
+            self.dropped += 1
+            return False
         self._due[key] = due
         heapq.heappush(self._heap, (due, next(self._counter), key))
         self._changed.set()
+        return True
 
     def retry(self, key: K) -> float:
         """Re-queue ``key`` after its next backoff delay; returns that delay."""

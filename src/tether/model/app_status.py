@@ -12,6 +12,7 @@ import enum
 from collections.abc import Collection, Mapping, Sequence
 from typing import Annotated, Any
 
+import orjson
 import pydantic
 
 from tether.model._base import ArgoModel
@@ -215,6 +216,8 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "ExcludedResourceWarning": ConditionKind.WARNING,  # a rendered kind is excluded by settings
     "OrphanedResourceWarning": ConditionKind.WARNING,  # unmanaged objects in the namespace
     "AutoSyncDisabled": ConditionKind.WARNING,  # a rollback turned automated sync off
+    # tether's own: status.resources lists fewer than all, to stay under etcd's size limit.
+    "StatusTruncatedWarning": ConditionKind.WARNING,
 }
 
 
@@ -257,12 +260,24 @@ def next_history_id(history: Sequence[RevisionHistory]) -> int:
     return history[-1].id + 1 if history else 0
 
 
+HISTORY_BUDGET_BYTES = 128 * 1024
+"""``status.history`` as JSON: entries embed their source (Helm values too), and a long history
+of big sources alone pushed Argo CD apps past etcd's limit (deployKF#224)."""
+
+
 def append_history(
     history: Sequence[RevisionHistory],
     entry: RevisionHistory,
     limit: int | None = DEFAULT_REVISION_HISTORY_LIMIT,
 ) -> list[RevisionHistory]:
-    """Append ``entry`` and keep only the newest ``limit`` entries (``None``: the default 10)."""
+    """Append ``entry``, keeping the newest ``limit`` entries (``None``: the default 10).
+
+    Older entries also go while the history is over ``HISTORY_BUDGET_BYTES``; the newest stays.
+    """
     keep = DEFAULT_REVISION_HISTORY_LIMIT if limit is None else max(limit, 0)
     combined = [*history, entry]
-    return combined[len(combined) - keep :] if len(combined) > keep else combined
+    kept = combined[len(combined) - keep :] if len(combined) > keep else combined
+    sizes = [len(orjson.dumps(e.to_manifest())) for e in kept]
+    while len(kept) > 1 and sum(sizes) > HISTORY_BUDGET_BYTES:
+        kept, sizes = kept[1:], sizes[1:]
+    return kept

@@ -57,6 +57,10 @@ class GoneError(KubeApiError):
     """410: the resourceVersion or continue token is too old; re-list."""
 
 
+class NotLeaderError(ClusterError):
+    """A write refused because this replica no longer holds the controller's Lease (fencing)."""
+
+
 class ToolBuildError(TetherError):
     """A control-plane component or CLI could not be built."""
 

@@ -136,6 +136,23 @@ class ResourceResult:
         """Refused before anything was applied (dry run or discovery): no hook phase yet."""
         return self.status is ResultCode.SYNC_FAILED and self.hook_phase is None
 
+    def to_json(self) -> dict[str, Any]:
+        """The result as Argo CD serialises it (unset fields left out)."""
+        entry: dict[str, Any] = {
+            "group": self.key.group,
+            "version": self.version,
+            "kind": self.key.kind,
+            "namespace": self.key.namespace,
+            "name": self.key.name,
+            "status": self.status.value if self.status else None,
+            "message": self.message or None,
+            "hookType": self.hook_type.value if self.hook_type else None,
+            "hookPhase": self.hook_phase.value if self.hook_phase else None,
+            "syncPhase": self.sync_phase.value,
+            "images": list(self.images) or None,
+        }
+        return {**self.unknown, **{k: v for k, v in entry.items() if v is not None}}
+
 
 def result_key(key: ResourceKey, phase: SyncPhase) -> str:
     """Argo's result key for one task."""
@@ -175,27 +192,10 @@ def _result_from_json(value: object) -> ResourceResult:
     )
 
 
-def _result_to_json(result: ResourceResult) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "group": result.key.group,
-        "version": result.version,
-        "kind": result.key.kind,
-        "namespace": result.key.namespace,
-        "name": result.key.name,
-        "status": result.status.value if result.status else None,
-        "message": result.message or None,
-        "hookType": result.hook_type.value if result.hook_type else None,
-        "hookPhase": result.hook_phase.value if result.hook_phase else None,
-        "syncPhase": result.sync_phase.value,
-        "images": list(result.images) or None,
-    }
-    return {**result.unknown, **{k: v for k, v in entry.items() if v is not None}}
-
-
 ResourceResultField = Annotated[
     ResourceResult,
     pydantic.PlainValidator(_result_from_json, json_schema_input_type=_ResourceResultJson),
-    pydantic.PlainSerializer(_result_to_json),
+    pydantic.PlainSerializer(ResourceResult.to_json),
 ]
 """A result as the wire carries it: validated and written in Argo CD's JSON shape."""
 

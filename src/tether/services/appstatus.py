@@ -10,6 +10,8 @@ import datetime
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from tether.core import redact
 from tether.core.app import autosync, refresh
 from tether.core.diff import diff
@@ -19,8 +21,12 @@ from tether.model.application import Application
 from tether.model.status import SyncStatus
 from tether.services.compare import Comparison
 
-MAX_STATUS_RESOURCES = 5_000
-"""Kubeflow's largest component has a few hundred objects; 5,000 keeps status under ~1.5 MiB."""
+RESOURCES_BUDGET_BYTES = 256 * 1024
+"""``status.resources`` as JSON: about 2,000 entries. With the sync results (960 KiB at most)
+and the history (128 KiB) the Application stays under etcd's 1.5 MiB object limit; entries past
+the budget are left out and a ``StatusTruncatedWarning`` says how many."""
+
+TRUNCATED = "StatusTruncatedWarning"
 
 MAX_MESSAGE_CHARS = 4_000
 """Long enough for a render error with context; short enough to keep statuses small."""
@@ -34,6 +40,9 @@ COMPARISON_CONDITIONS = frozenset(
         "ExcludedResourceWarning",
         "SharedResourceWarning",
         "OrphanedResourceWarning",
+        TRUNCATED,
+        # A reconcile that raised (controller/loop.py): the next good comparison clears it.
+        "UnknownError",
     }
 )
 
@@ -62,9 +71,18 @@ def status_patch(
     """
     old = app.status.to_manifest() if app.status else {}
     existing = list(app.status.conditions or []) if app.status else []
+    entries, left_out = _resource_entries(comparison)
+    errors = list(comparison.errors)
+    if left_out and comparison.desired_known:
+        errors.append(
+            (
+                TRUNCATED,
+                f"status.resources lists {len(entries)} of {len(entries) + left_out} resources; "
+                "the rest are left out to keep the Application under etcd's size limit",
+            )
+        )
     new_conditions = [
-        ApplicationCondition(type=kind, message=bounded(message))
-        for kind, message in comparison.errors
+        ApplicationCondition(type=kind, message=bounded(message)) for kind, message in errors
     ]
     conditions = set_conditions(existing, new_conditions, COMPARISON_CONDITIONS, now)
     status: dict[str, Any] = {
@@ -72,7 +90,7 @@ def status_patch(
         "controllerNamespace": control_plane_namespace,
     }
     if comparison.desired_known:
-        status.update(_compared(app, comparison, old, now))
+        status.update(_compared(app, comparison, old, now, entries))
     elif last_good is None and not old.get("sync"):
         status["sync"] = {"status": SyncStatus.UNKNOWN.value}
         status["health"] = {"status": comparison.health.status.value}
@@ -92,8 +110,23 @@ def status_patch(
     return {"status": changed}
 
 
+def _resource_entries(comparison: Comparison) -> tuple[list[dict[str, Any]], int]:
+    """``status.resources`` within ``RESOURCES_BUDGET_BYTES``, and how many were left out."""
+    entries = diff.status_entries([r.status for r in comparison.resources])
+    used = 0
+    for index, entry in enumerate(entries):
+        used += len(orjson.dumps(entry)) + 1
+        if used > RESOURCES_BUDGET_BYTES:
+            return entries[:index], len(entries) - index
+    return entries, 0
+
+
 def _compared(
-    app: Application, comparison: Comparison, old: Mapping[str, Any], now: datetime.datetime
+    app: Application,
+    comparison: Comparison,
+    old: Mapping[str, Any],
+    now: datetime.datetime,
+    entries: list[dict[str, Any]],
 ) -> dict[str, Any]:
     sync: dict[str, Any] = {"status": comparison.sync_status.value}
     compared_to: dict[str, Any] = {"destination": app.spec.destination.to_manifest()}
@@ -114,8 +147,7 @@ def _compared(
         health["lastTransitionTime"] = old_health["lastTransitionTime"]
     else:
         health["lastTransitionTime"] = timestamps.format_time(now)
-    entries = diff.status_entries([r.status for r in comparison.resources])
-    return {"sync": sync, "health": health, "resources": entries[:MAX_STATUS_RESOURCES]}
+    return {"sync": sync, "health": health, "resources": entries}
 
 
 def _without_nulls(value: Any) -> Any:

@@ -235,18 +235,32 @@ class Comparer:
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
             prediction = await self._predict(key, want, have, desired_digest)
-            result = diff.compare_memoised(
-                self._diffs,
-                want,
-                have,
-                predicted=prediction.obj if prediction else None,
-                rules=rules,
-                jq=self._jq,
-                options=self._options,
-                tracked_by=tracking.DEFAULT_TRACKING,
-                desired_digest=desired_digest,
-                predicted_digest=prediction.digest if prediction else None,
-            )
+            if any(rule.jq_path_expressions and rule.selects(key) for rule in rules):
+                # A user's jq expression may run up to its deadline: off the event loop, which
+                # also renews the Lease (and unmemoised, so the memo stays on the loop).
+                result = await asyncio.to_thread(
+                    diff.compare,
+                    want,
+                    have,
+                    predicted=prediction.obj if prediction else None,
+                    rules=rules,
+                    jq=self._jq,
+                    options=self._options,
+                    tracked_by=tracking.DEFAULT_TRACKING,
+                )
+            else:
+                result = diff.compare_memoised(
+                    self._diffs,
+                    want,
+                    have,
+                    predicted=prediction.obj if prediction else None,
+                    rules=rules,
+                    jq=self._jq,
+                    options=self._options,
+                    tracked_by=tracking.DEFAULT_TRACKING,
+                    desired_digest=desired_digest,
+                    predicted_digest=prediction.digest if prediction else None,
+                )
             status = diff.resource_status(result, want, have)
             verdict = (
                 health_of(have)
@@ -300,20 +314,27 @@ class Comparer:
             for entry in app.spec.ignore_differences or []
         ]
 
-    def respecting_ignored_fields(
+    async def respecting_ignored_fields(
         self,
         app: Application,
         desired: Sequence[Mapping[str, Any]],
         live: Mapping[ResourceKey, Mapping[str, Any]],
     ) -> tuple[dict[str, Any], ...]:
-        """``RespectIgnoreDifferences=true``: desired objects carrying live's ignored fields."""
+        """``RespectIgnoreDifferences=true``: desired objects carrying live's ignored fields.
+
+        Off the event loop: the app's jq expressions may each run up to their deadline.
+        """
         rules = self.ignore_rules(app)
-        out = []
-        for obj in desired:
-            key = ResourceKey.of(obj)
-            have = live.get(key)
-            out.append(ignore.respect(obj, have, ignore.prepare(rules, key, have), self._jq))
-        return tuple(out)
+
+        def respect_all() -> tuple[dict[str, Any], ...]:
+            out = []
+            for obj in desired:
+                key = ResourceKey.of(obj)
+                have = live.get(key)
+                out.append(ignore.respect(obj, have, ignore.prepare(rules, key, have), self._jq))
+            return tuple(out)
+
+        return await asyncio.to_thread(respect_all)
 
     def remember_applied(self, desired: Mapping[str, Any], applied: Mapping[str, Any]) -> None:
         """Keep a real server-side apply's response as the dry run of the same object.

@@ -143,5 +143,5 @@ def test_only_plain_fully_qualified_refs_are_fetched_by_name(ref, ok):
 
 
 def test_the_mirror_cache_implements_the_git_port(tmp_path):
-    repos: ports.GitRepos = MirrorCache(str(tmp_path / "cache"), allow_loopback=True)
+    repos: ports.GitRepos = MirrorCache(str(tmp_path / "cache"))
     assert callable(repos.resolve)

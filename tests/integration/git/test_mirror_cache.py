@@ -62,7 +62,6 @@ def credential_store(servers: GitServers, *, password: str | None = None, key: s
 def cache(tmp_path: Path, git_servers: GitServers) -> MirrorCache:
     return MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         credentials=git_lookup(credential_store(git_servers)),
         known_hosts=git_servers.ssh.known_hosts,
         timeout=30,
@@ -211,7 +210,6 @@ async def test_a_wrong_password_fails_as_authentication_naming_the_repo_but_no_p
     wrong = "wrong-canary-password"
     cache = MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         credentials=git_lookup(credential_store(git_servers, password=wrong)),
         timeout=30,
     )
@@ -226,13 +224,13 @@ async def test_a_wrong_password_fails_as_authentication_naming_the_repo_but_no_p
 
 
 async def test_no_credentials_for_a_private_repo_fails_as_authentication(tmp_path, git_servers):
-    cache = MirrorCache(str(tmp_path / "cache"), allow_loopback=True, timeout=30)
+    cache = MirrorCache(str(tmp_path / "cache"), timeout=30)
     with pytest.raises(GitError, match="authentication failed"):
         await cache.resolve(git_servers.http_private, "main")
 
 
 async def test_credentials_in_the_url_work_and_never_appear_in_errors(tmp_path, git_servers):
-    cache = MirrorCache(str(tmp_path / "cache"), allow_loopback=True, timeout=30)
+    cache = MirrorCache(str(tmp_path / "cache"), timeout=30)
     http = git_servers.http
     good = f"http://{http.username}:{http.password}@127.0.0.1:{http.port}/git/private/app.git"
     assert await cache.resolve(good, "main") == git_servers.seed.shas["c5"]
@@ -249,7 +247,6 @@ async def test_an_ssh_key_that_is_not_authorised_fails_as_authentication(tmp_pat
     _process.run_sync(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)])
     cache = MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         credentials=git_lookup(credential_store(git_servers, key=other.read_text())),
         known_hosts=git_servers.ssh.known_hosts,
         timeout=30,
@@ -266,7 +263,6 @@ async def test_an_ssh_key_that_is_not_authorised_fails_as_authentication(tmp_pat
 async def test_an_unknown_ssh_host_key_is_refused(tmp_path, git_servers, known_hosts):
     cache = MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         credentials=git_lookup(credential_store(git_servers)),
         known_hosts=known_hosts,
         timeout=30,
@@ -284,7 +280,6 @@ async def test_insecure_ignore_host_key_accepts_any_host_key(tmp_path, git_serve
     )
     cache = MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         credentials=lambda _url, _project: creds,
         timeout=30,
     )
@@ -326,13 +321,11 @@ async def test_a_missing_repository_and_an_unknown_revision_give_clear_errors(ca
 
 async def test_file_urls_and_local_paths_are_refused_unless_enabled(tmp_path, git_servers):
     local = git_servers.root / "public" / "app.git"
-    refusing = MirrorCache(str(tmp_path / "refusing"), allow_loopback=True, timeout=30)
+    refusing = MirrorCache(str(tmp_path / "refusing"), timeout=30)
     for url in (f"file://{local}", str(local)):
         with pytest.raises(GitError, match="disabled"):
             await refusing.resolve(url, "main")
-    allowing = MirrorCache(
-        str(tmp_path / "allowing"), allow_loopback=True, allow_local=True, timeout=30
-    )
+    allowing = MirrorCache(str(tmp_path / "allowing"), allow_local=True, timeout=30)
     for url in (f"file://{local}", str(local)):
         assert await allowing.resolve(url, "main") == git_servers.seed.shas["c5"]
 
@@ -409,7 +402,6 @@ async def test_resolutions_are_cached_until_the_ttl_passes_or_a_refresh(tmp_path
     now = [1000.0]
     cache = MirrorCache(
         str(tmp_path / "cache"),
-        allow_loopback=True,
         resolve_ttl=180,
         clock=lambda: now[0],
         timeout=30,
@@ -436,7 +428,7 @@ async def test_trees_keep_export_ignored_files_and_refuse_symlinks_out_of_the_re
     bad = seed.commit("symlink", {})
     git_servers.publish(seed, "public/attrs.git")
     url = git_servers.daemon.url("public/attrs.git")
-    cache = MirrorCache(str(tmp_path / "cache"), allow_loopback=True, timeout=30)
+    cache = MirrorCache(str(tmp_path / "cache"), timeout=30)
     await cache.resolve(url, "main")
     tree = await cache.checkout(url, ok)
     assert Path(tree, "app/deploy.yaml").read_text() == "replicas: 3\n"
@@ -470,7 +462,6 @@ async def test_credentials_never_follow_a_redirect_to_another_host(tmp_path):
         creds = repocreds.RepoCredentials(url=url, username="u", password="redirect-canary")
         cache = MirrorCache(
             str(tmp_path / "cache"),
-            allow_loopback=True,
             credentials=lambda _url, _project: creds,
             timeout=30,
         )
@@ -487,7 +478,7 @@ async def test_after_a_restart_a_commit_only_on_a_pull_ref_is_checked_out_by_its
 ):
     # git's upload-pack (protocol v2) serves any reachable commit by SHA; Argo CD relies on it
     # when a resumed sync names a pinned SHA that no branch or tag holds.
-    cache = MirrorCache(str(tmp_path / "fresh"), allow_loopback=True, timeout=30)
+    cache = MirrorCache(str(tmp_path / "fresh"), timeout=30)
     sha = git_servers.seed.shas["pr7"]
     tree = await cache.checkout(git_servers.http_public, sha)
     assert Path(tree, "app/deploy.yaml").read_text() == "replicas: 7\n"
@@ -527,9 +518,7 @@ async def test_project_scoped_credentials_fetch_for_their_project_only(tmp_path,
             }
         ]
     )
-    cache = MirrorCache(
-        str(tmp_path / "cache"), allow_loopback=True, credentials=git_lookup(scoped), timeout=30
-    )
+    cache = MirrorCache(str(tmp_path / "cache"), credentials=git_lookup(scoped), timeout=30)
     sha = await cache.resolve(git_servers.http_private, "main", project="team-a")
     assert os.path.isdir(await cache.checkout(git_servers.http_private, sha, project="team-a"))
     with pytest.raises(GitError, match="authentication failed"):

@@ -9,6 +9,7 @@ import pytest
 from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.reflector import cancel
+from tether.model.errors import NotLeaderError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -85,3 +86,53 @@ async def test_a_candidate_takes_over_a_lease_whose_holder_stopped_renewing(
         assert lease["spec"]["leaseTransitions"] == 1
     finally:
         await cancel(task)
+
+
+async def test_a_leader_that_cannot_renew_stops_writing_before_a_successor_leads(
+    client: KubeClient, namespace: str, kube_cluster
+):
+    """Fencing: the old leader's last write lands before the new leader's first chance."""
+    log: list[str] = []
+    async with KubeClient.from_kubeconfig(kube_cluster.kubeconfig) as fenced:
+        old = candidate(fenced, namespace, "old", log)
+        fenced.fence(old.may_write)
+        old_task = asyncio.create_task(old.run())
+        await asyncio.wait_for(old.leading.wait(), 5)
+
+        async def hang() -> bool:
+            await asyncio.sleep(3600)  # the API stops answering this replica
+            return False
+
+        old.try_once = hang  # type: ignore[method-assign]
+        loop = asyncio.get_running_loop()
+        written: list[float] = []
+        refused: list[float] = []
+
+        async def keep_writing() -> None:
+            for n in range(10_000):
+                obj = {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "work", "namespace": namespace},
+                    "data": {"n": str(n)},
+                }
+                try:
+                    await fenced.apply(obj, field_manager="old")
+                    written.append(loop.time())
+                except NotLeaderError:
+                    refused.append(loop.time())
+                await asyncio.sleep(0.05)
+
+        writer = asyncio.create_task(keep_writing())
+        new = candidate(client, namespace, "new", log)
+        new_task = asyncio.create_task(new.run())
+        try:
+            await asyncio.wait_for(new.leading.wait(), 10)
+            took_over = loop.time()
+            assert written, "the old leader never wrote"
+            assert refused, "the old leader was never fenced"
+            assert max(written) < took_over, "the old leader wrote after the new one led"
+            assert not old.may_write()
+        finally:
+            for task in (writer, old_task, new_task):
+                await cancel(task)

@@ -110,7 +110,7 @@ async def test_the_whole_example_renders_from_a_git_repository_as_27_application
         _process.run_sync(["git", *argv], cwd=str(work), env=env, timeout=120)
 
     use_case = service.ManifestService(
-        MirrorCache(str(tmp_path / "git"), allow_loopback=True, allow_local=True), renderer
+        MirrorCache(str(tmp_path / "git"), allow_local=True), renderer
     )
     total = 0
     for entry, counts in golden().items():

@@ -83,9 +83,7 @@ def counting(tmp_path: pathlib.Path) -> CountingRenderer:
 
 @pytest.fixture
 def use_case(tmp_path: pathlib.Path, counting: CountingRenderer) -> service.ManifestService:
-    git_repos = MirrorCache(
-        str(tmp_path / "git"), allow_loopback=True, allow_local=True, resolve_ttl=0
-    )
+    git_repos = MirrorCache(str(tmp_path / "git"), allow_local=True, resolve_ttl=0)
     return service.ManifestService(git_repos, counting)
 
 
@@ -152,9 +150,7 @@ async def test_a_render_failing_repeatedly_is_paused_until_a_hard_refresh(
 ):
     commit(origin, {"apps/bad/x.yaml": "kind: [unclosed\n"}, "break")
     now = [1000.0]
-    git_repos = MirrorCache(
-        str(tmp_path / "git2"), allow_loopback=True, allow_local=True, resolve_ttl=0
-    )
+    git_repos = MirrorCache(str(tmp_path / "git2"), allow_local=True, resolve_ttl=0)
     use_case = service.ManifestService(git_repos, counting, clock=lambda: now[0])
     app = app_of(origin, "apps/bad")
     messages = [failed(await use_case.render_application(app)) for _ in range(5)]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tether.controller.queue import Backoff, QueueFull, WorkQueue
+from tether.controller.queue import Backoff, WorkQueue
 
 
 async def test_a_key_added_twice_is_processed_once():
@@ -52,12 +52,30 @@ async def test_retries_back_off_exponentially_up_to_the_cap():
     assert queue.failures("a") == 0
 
 
-async def test_a_full_queue_refuses_new_keys_but_accepts_known_ones():
+async def test_a_full_queue_refuses_new_keys_without_raising_but_accepts_known_ones():
     queue: WorkQueue[str] = WorkQueue(max_size=1)
-    queue.add("a", delay=10)
-    queue.add("a")
-    with pytest.raises(QueueFull):
-        queue.add("b")
+    assert queue.add("a", delay=10)
+    assert queue.add("a")
+    assert not queue.add("b")
+    assert queue.dropped == 1
+
+
+def test_the_backoff_saturates_however_often_one_key_fails():
+    # 2.0 ** 1025 overflowed a float: the exception ended tether run.
+    backoff = Backoff()
+    assert backoff.delay(1_025) == backoff.cap_s
+    assert backoff.delay(10**9) == backoff.cap_s
+    assert Backoff(factor=1.0001).delay(10**6) == Backoff().cap_s
+
+
+async def test_a_key_that_fails_thousands_of_times_stays_queued():
+    queue: WorkQueue[str] = WorkQueue(backoff=Backoff(base_s=0.0, cap_s=0.0))
+    for _ in range(5_000):
+        queue.add("a")
+        assert await queue.get() == "a"
+        queue.done("a")
+        queue.retry("a")
+    assert queue.failures("a") == 5_000
 
 
 async def test_closing_wakes_waiting_workers():

@@ -21,7 +21,9 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "UnknownError",
         "DeletionError",
     }
-    assert len(app_status.CONDITION_TYPES) == 10  # Argo CD's nine, and tether's AutoSyncDisabled
+    assert (
+        len(app_status.CONDITION_TYPES) == 11
+    )  # Argo CD's nine, AutoSyncDisabled, StatusTruncated
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True
 
@@ -94,3 +96,19 @@ def test_history_keeps_only_the_newest_entries(limit: int | None, kept: list[int
     result = app_status.append_history(history, _entry(11), limit)
     assert [e.id for e in result] == kept
     assert len(history) == 11
+
+
+def test_history_keeps_the_newest_entries_within_its_byte_budget():
+    big = {"helm": {"values": "x" * 40_000}}
+    source = {"repoURL": "https://r", "path": "p", **big}
+    history = [
+        RevisionHistory.model_validate({"id": i, "revision": f"r{i}", "source": source})
+        for i in range(5)
+    ]
+    entry = RevisionHistory.model_validate({"id": 5, "revision": "r5", "source": source})
+    kept = app_status.append_history(history, entry, limit=10)
+    assert [h.id for h in kept] == [3, 4, 5]
+    one_huge = RevisionHistory.model_validate(
+        {"id": 6, "revision": "r6", "source": {"repoURL": "r", "helm": {"values": "y" * 200_000}}}
+    )
+    assert [h.id for h in app_status.append_history(kept, one_huge, limit=10)] == [6]

@@ -76,7 +76,6 @@ class MirrorCache:
         credentials: CredentialLookup | None = None,
         known_hosts: str = "",
         allow_local: bool = False,
-        allow_loopback: bool = False,
         resolve_ttl: float = RESOLVE_TTL_S,
         timeout: float = _process.DEFAULT_TIMEOUT_S,
         git: str = "git",
@@ -89,8 +88,6 @@ class MirrorCache:
             credentials: Looks up credentials by repository URL; ``None`` means anonymous.
             known_hosts: OpenSSH ``known_hosts`` text trusted for ssh repositories.
             allow_local: Permit ``file://`` URLs and absolute paths (development and tests).
-            allow_loopback: Permit servers on loopback addresses (development and tests);
-                link-local and metadata addresses are never reached.
             resolve_ttl: Seconds a remote's ref listing is reused without ``refresh``.
             timeout: Seconds any single git call may take.
             git: The git binary.
@@ -104,7 +101,9 @@ class MirrorCache:
         self._askpass = auth.install_askpass(os.path.join(self._root, "bin"))
         self._credentials = credentials
         self._known_hosts = known_hosts
-        self._network = remote.RemotePolicy(allow_loopback=allow_loopback)
+        # Repository URLs are the AppProject's to allow (a Git server on loopback is a normal
+        # development setup); link-local and metadata addresses are never reached.
+        self._network = remote.RemotePolicy(allow_loopback=True)
         self._allow_local = allow_local
         self._ttl = resolve_ttl
         self._timeout = timeout
@@ -297,7 +296,7 @@ class MirrorCache:
                 ) from None
 
     def _refuse_address(self, repo: urls.RepoURL) -> None:
-        """Never fetch from a link-local or metadata address; loopback only if local is on."""
+        """Never fetch from a link-local or cloud-metadata address."""
         host = remote.host_of(repo.fetch_url)
         if host:
             field = f"repository {repo.display!r}"

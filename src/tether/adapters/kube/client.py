@@ -7,7 +7,7 @@ so custom resources need no generated classes.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx2
@@ -16,6 +16,7 @@ import msgspec
 from tether.adapters.kube import errors
 from tether.adapters.kube.discovery import ApiResource, Discovery
 from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
+from tether.model.errors import NotLeaderError
 from tether.model.resources import Manifest, kind_of, metadata_of, name_of, namespace_of
 
 PATCH_TYPES: dict[str, str] = {
@@ -38,6 +39,13 @@ def _is_secret(group: str, kind: str) -> bool:
     return group == "" and kind == "Secret"
 
 
+WRITE_VERBS = frozenset({"apply", "create", "update", "patch", "delete"})
+"""The verbs fencing refuses when this replica does not lead."""
+
+LEASE = ("coordination.k8s.io", "Lease")
+"""Leader election's own writes: fencing must never stop the renewal it depends on."""
+
+
 class _WatchEvent(msgspec.Struct):
     type: str
     object: msgspec.Raw
@@ -54,6 +62,15 @@ class KubeClient:
     def __init__(self, transport: Transport, discovery: Discovery | None = None) -> None:
         self.transport = transport
         self.discovery = discovery or Discovery(transport)
+        self._may_write: Callable[[], bool] | None = None
+
+    def fence(self, may_write: Callable[[], bool]) -> None:
+        """Refuse every write (but the Lease's own, and dry runs) while ``may_write`` is false.
+
+        Leader election installs its check here, so a replica that lost the Lease writes
+        nothing more, even from work already under way, before a successor can take over.
+        """
+        self._may_write = may_write
 
     @classmethod
     def from_kubeconfig(
@@ -101,6 +118,17 @@ class KubeClient:
         content_type: str = "application/json",
         create: str = "",
     ) -> dict[str, Any]:
+        if (
+            self._may_write is not None
+            and verb in WRITE_VERBS
+            and not (params or {}).get("dryRun")
+            and (res.group, res.kind) != LEASE
+            and not self._may_write()
+        ):
+            raise NotLeaderError(
+                f"{verb} {describe(res.kind, name or create, namespace)} refused: this replica "
+                "does not hold the controller's Lease"
+            )
         response = await self.transport.request(
             verb,
             method,

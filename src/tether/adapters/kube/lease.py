@@ -75,15 +75,19 @@ class LeaderElector:
         self._clock = clock
         self._rng = random.Random()
         self._last_renewed: datetime.datetime | None = None
+        self._attempt_timeout = max(0.5, min(retry_period_s * 2, renew_deadline_s / 2))
 
     async def run(self) -> None:
         """Campaign and lead until cancelled; on cancellation, release the Lease if held."""
         try:
             while True:
                 try:
-                    await self.try_once()
-                except errors.ClusterError as exc:
-                    log.info("lease %s/%s: %s", self.namespace, self.name, exc)
+                    # Bounded: a hung request must not keep a leader believing it leads past
+                    # the renew deadline (it would go on writing while a successor takes over).
+                    async with asyncio.timeout(self._attempt_timeout):
+                        await self.try_once()
+                except (errors.ClusterError, TimeoutError) as exc:
+                    log.info("lease %s/%s: %s", self.namespace, self.name, exc or "timed out")
                 self._check_deadline()
                 await asyncio.sleep(self._retry * self._rng.uniform(1.0, RETRY_JITTER))
         finally:
@@ -131,6 +135,17 @@ class LeaderElector:
                 with contextlib.suppress(errors.ConflictError):
                     await self._client.update(_lease(self.name, self.namespace, spec, rv))
         self._set_leading(False)
+
+    def may_write(self) -> bool:
+        """Whether this replica may write now: it leads and renewed within the renew deadline.
+
+        Checked on every write (``KubeClient.fence``), not only when the renewal loop wakes up:
+        a renewal that fails leaves at most ``renew_deadline`` of writes, and a successor can
+        take over only ``lease_duration`` after the last renewal, which is longer.
+        """
+        if not self.leading.is_set() or self._last_renewed is None:
+            return False
+        return (self._clock() - self._last_renewed).total_seconds() < self._renew_deadline
 
     def _check_deadline(self) -> None:
         if not self.leading.is_set() or self._last_renewed is None:

@@ -45,16 +45,28 @@ class Retry:
     at: datetime
 
 
+MAX_DURATION = timedelta(days=365)
+"""Longer waits are mistakes (``99999999999999999h`` overflowed and stopped the controller)."""
+
+
 def parse_duration(value: str | int) -> timedelta | None:
-    """Parse ``"5s"``, ``"2m"``, ``"1h30m"`` or a bare integer (seconds); ``None`` if invalid."""
+    """Parse ``"5s"``, ``"2m"``, ``"1h30m"`` or a bare integer (seconds); ``None`` if invalid.
+
+    A duration over ``MAX_DURATION`` is invalid too.
+    """
     if isinstance(value, int):
-        return timedelta(seconds=value) if value >= 0 else None
-    text = value.strip()
-    if text.isdigit():
-        return timedelta(seconds=int(text))
-    if not text or _PART.sub("", text):
+        seconds = float(value)
+    else:
+        text = value.strip()
+        if text.isdigit():
+            seconds = float(text)
+        elif not text or _PART.sub("", text):
+            return None
+        else:
+            seconds = sum(float(n) * UNITS[unit] for n, unit in _PART.findall(text))
+    if not 0 <= seconds <= MAX_DURATION.total_seconds():
         return None
-    return timedelta(seconds=sum(float(n) * UNITS[unit] for n, unit in _PART.findall(text)))
+    return timedelta(seconds=seconds)
 
 
 def problem(strategy: RetryStrategy) -> str | None:
@@ -121,9 +133,19 @@ def self_heal_delay(attempts_so_far: int) -> timedelta:
 
 
 def _grow(base: timedelta, factor: int, times: int, cap: timedelta) -> timedelta:
-    """``base * factor**times`` capped, multiplying step by step so large counts cannot overflow."""
+    """``base * factor**times`` capped (see ``grow``)."""
+    seconds = grow(base.total_seconds(), factor, times, cap.total_seconds())
+    return timedelta(seconds=seconds)
+
+
+def grow(base: float, factor: float, times: int, cap: float) -> float:
+    """``base * factor**times``, capped, step by step: no count, however large, overflows it.
+
+    The controller's work queue backs off with this too: a power computed directly overflowed
+    after about 1,025 failures of one app, and the exception ended the controller.
+    """
     wait = base
-    if factor <= 1 or not base:
+    if factor <= 1 or base <= 0:
         return min(wait, cap)  # no growth, and a loop could otherwise run for every attempt
     for _ in range(max(times, 0)):
         if wait >= cap:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 
-from tether.core.sync import options as sync_options, plan
+from tether.core.sync import options as sync_options, plan, results as sync_results
 from tether.model import revisions, timestamps
 from tether.model.app_spec import RetryStrategy
 from tether.model.app_status import RevisionHistory, append_history, next_history_id
@@ -122,11 +122,24 @@ def result(
     return SyncOperationResult(**pair, source=app.spec.source, resources=list(resources))
 
 
-def with_results(state: OperationState, results: Sequence[ResourceResult]) -> OperationState:
-    """``state`` with its ``syncResult.resources`` replaced by ``results``."""
+TOO_MANY_RESULTS = (
+    "the sync of {count} resources cannot record its progress within the Application's size "
+    "limit (etcd's 1.5 MiB); split the app"
+)
+"""Why an operation ends when even its compacted results do not fit (``results.fit``)."""
+
+
+def with_results(state: OperationState, results: Sequence[ResourceResult]) -> OperationState | None:
+    """``state`` with its ``syncResult.resources`` replaced by ``results``, as persisted.
+
+    ``None`` when the results cannot be persisted at all (``TOO_MANY_RESULTS``).
+    """
+    fitted = sync_results.fit(tuple(results))
+    if fitted is None:
+        return None
     sync_result = state.sync_result or SyncOperationResult()
     return state.model_copy(
-        update={"sync_result": sync_result.model_copy(update={"resources": list(results)})}
+        update={"sync_result": sync_result.model_copy(update={"resources": list(fitted)})}
     )
 
 

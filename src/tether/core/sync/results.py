@@ -10,6 +10,8 @@ import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from tether.core.sync import actions as act
 from tether.model import resources
 from tether.model.operation import ResourceResult, result_key
@@ -173,3 +175,40 @@ def _record_hook_delete(
         hook_phase=HookPhase.ERROR,
         message=f"failed to delete resource: {outcome.message}",
     )
+
+
+RESULTS_BUDGET_BYTES = 960 * 1024
+"""``syncResult.resources`` as JSON. With ``status.resources`` (``appstatus``) and the history
+it keeps the Application under etcd's 1.5 MiB object limit: Argo CD apps of ~3,000 resources
+could not write their status at all (argo-cd#14486)."""
+
+
+def fit(results: Results) -> Results | None:
+    """The results as they can be persisted; ``None`` when they cannot.
+
+    Whole when they fit ``RESULTS_BUDGET_BYTES``; else with the messages of plain successful
+    applies left out; ``None`` when even that does not fit.
+
+    Nothing the state machine reads is dropped (messages are for people), so a sync resumed
+    from the compacted results takes the same next step.
+    """
+    if len(results) < 1_000 or _size(results) <= RESULTS_BUDGET_BYTES:
+        return results
+    compacted = tuple(
+        dataclasses.replace(result, message="") if _routine(result) else result
+        for result in results
+    )
+    return compacted if _size(compacted) <= RESULTS_BUDGET_BYTES else None
+
+
+def _routine(result: ResourceResult) -> bool:
+    """A plain resource applied without trouble: its message (``configured``) says nothing new."""
+    return (
+        result.hook_type is None
+        and result.status is ResultCode.SYNCED
+        and result.hook_phase in (HookPhase.RUNNING, HookPhase.SUCCEEDED)
+    )
+
+
+def _size(results: Results) -> int:
+    return len(orjson.dumps([result.to_json() for result in results]))

@@ -191,7 +191,7 @@ class SyncRunner:
             # Fields the app ignores keep their live values: a sync never reverts them.
             observed = dataclasses.replace(
                 observed,
-                desired=self._comparer.respecting_ignored_fields(
+                desired=await self._comparer.respecting_ignored_fields(
                     target, observed.desired, observed.live
                 ),
             )
@@ -299,7 +299,10 @@ class SyncRunner:
         message: str,
         requeue_after: float,
     ) -> Pass:
-        updated = request.with_results(state, results).model_copy(update={"message": message})
+        persisted = request.with_results(state, results)
+        if persisted is None:
+            return await self._too_many(app, state, len(results))
+        updated = persisted.model_copy(update={"message": message})
         if updated != state:
             await self._save(app, updated)
         return Pass(OperationPhase.RUNNING, message, False, min(requeue_after, MAX_WAIT_S))
@@ -315,6 +318,8 @@ class SyncRunner:
         now: datetime.datetime,
     ) -> Pass:
         with_results = request.with_results(state, results)
+        if with_results is None:
+            return await self._too_many(app, state, len(results))
         retries = state.retry_count or 0
         failed = phase in (OperationPhase.FAILED, OperationPhase.ERROR)
         if failed and state.phase != OperationPhase.TERMINATING.value:
@@ -350,6 +355,21 @@ class SyncRunner:
                 patch["status"]["history"] = [entry.to_manifest() for entry in history]
         await self._write(app, patch, final, finished=True)
         return Pass(phase, message, True, 0.0)
+
+    async def _too_many(self, app: Application, state: OperationState, count: int) -> Pass:
+        """End an operation whose results cannot be persisted: Error, and no retry."""
+        message = request.TOO_MANY_RESULTS.format(count=count)
+        final = state.model_copy(
+            update={
+                "phase": OperationPhase.ERROR.value,
+                "message": message,
+                "finished_at": timestamps.format_time(self._clock()),
+                "sync_result": request.result(app, state.pinned_revisions()),
+            }
+        )
+        patch = {"operation": None, "status": {"operationState": final.to_manifest()}}
+        await self._write(app, patch, final, finished=True)
+        return Pass(OperationPhase.ERROR, message, True, 0.0)
 
     async def _save(self, app: Application, state: OperationState) -> None:
         await self._write(app, {"status": {"operationState": state.to_manifest()}}, state)

@@ -112,3 +112,11 @@ def test_a_factor_of_one_keeps_the_wait_constant_even_for_huge_counts() -> None:
     constant = strategy({"limit": -1, "backoff": {"factor": 1}})
     assert backoff.delay(constant, 10**9) == timedelta(seconds=5)
     assert backoff.delay(strategy({"backoff": {"duration": "0s"}}), 10**9) == timedelta(0)
+
+
+@pytest.mark.parametrize("text", ["99999999999999999h", "1e400s", "8761h", 10**20])
+def test_a_duration_too_long_to_be_meant_is_invalid_not_an_overflow(text: str | int) -> None:
+    assert backoff.parse_duration(text) is None
+    bad = strategy({"limit": 3, "backoff": {"duration": str(text)}})
+    assert "retry.backoff.duration" in (backoff.problem(bad) or "")
+    assert backoff.next_retry(bad, 0, T0) is None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.core.sync import actions as act
+from tether.core.sync import actions as act, results
 from tether.core.sync.results import index, put, record
 from tether.model.operation import ResourceResult, result_key
 from tether.model.resources import ResourceKey
@@ -90,3 +90,34 @@ def test_results_are_updated_in_place_and_keep_the_last_message() -> None:
     assert [r.key.name for r in updated] == ["d", "c"]
     assert updated[0].message == "configured"
     assert set(index(updated)) == {"apps/Deployment/app/d:Sync", "/ConfigMap/app/c:Sync"}
+
+
+def _many(count: int, message: str = "configured") -> tuple[ResourceResult, ...]:
+    return tuple(
+        ResourceResult(
+            ResourceKey("", "ConfigMap", "team-namespace", f"config-map-{i:05d}"),
+            SyncPhase.SYNC,
+            ResultCode.SYNCED,
+            HookPhase.RUNNING,
+            message,
+            version="v1",
+        )
+        for i in range(count)
+    )
+
+
+def test_results_within_the_budget_are_kept_whole():
+    small = _many(500)
+    assert results.fit(small) == small
+
+
+def test_results_over_the_budget_lose_only_routine_messages():
+    big = _many(6_000)
+    fitted = results.fit(big)
+    assert fitted is not None and len(fitted) == len(big)
+    assert {r.message for r in fitted} == {""}
+    assert [r.key for r in fitted] == [r.key for r in big], "nothing the machine reads is lost"
+
+
+def test_results_that_cannot_fit_at_all_are_refused():
+    assert results.fit(_many(20_000)) is None
