@@ -21,12 +21,13 @@ from tether import bootstrap
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, policy, refresh
 from tether.core.cluster.cachepolicy import Change
+from tether.core.diff import tracking
 from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
 from tether.model.project import AppProject, parse_project
 from tether.model.resources import GroupKind, ResourceKey
-from tether.services import appstatus, deletion
+from tether.services import appstatus, compare, deletion
 from tether.services.compare import Comparison
 from tether.services.events import EventRecorder
 
@@ -281,6 +282,7 @@ class Controller:
             self._remember_desired(
                 key, frozenset(r.key for r in comparison.resources if r.desired is not None)
             )
+            comparison = self._with_co_claims(key, app, comparison)
         if decision.level >= refresh.Level.LATEST:
             self._reconciled[key] = self._now()
         patch = appstatus.status_patch(
@@ -394,6 +396,27 @@ class Controller:
         self._last_good.pop(key, None)
         self._reconciled.pop(key, None)
         self._remember_desired(key, frozenset())
+
+    def _with_co_claims(self, key: AppKey, app: Application, comparison: Comparison) -> Comparison:
+        """Warn an app that holds objects other apps want too (the comparison warns the others).
+
+        The comparison sees a shared object only from the side whose live tracking names
+        another app; the index of what every app wants shows the holder's side as well.
+        """
+        claims: dict[ResourceKey, str] = {}
+        for resource in comparison.resources:
+            if resource.desired is None or resource.shared_with:
+                continue
+            others = sorted(self._desired_by.get(resource.key, set()) - {key})
+            if others:
+                namespace, name = others[0]
+                control = self.settings.control_plane_namespace
+                claims[resource.key] = tracking.app_instance(name, namespace, control)
+        if not claims:
+            return comparison
+        instance = self.rt.comparer.instance_of(app)
+        warnings = compare.shared_warnings(instance, claims)
+        return dataclasses.replace(comparison, errors=(*comparison.errors, *warnings))
 
     def _remember_desired(self, app: AppKey, keys: frozenset[ResourceKey]) -> None:
         """Record what the app's Git wants now, updating the reverse index by difference."""

@@ -70,6 +70,8 @@ class ResourceState:
     health: Health | None
     counts: bool
     """Whether this resource makes the app OutOfSync (``diff.counts_against_sync``)."""
+    shared_with: str = ""
+    """Another app whose tracking the live object carries, though this app wants it too."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +172,7 @@ class Comparer:
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         warnings.extend(self._orphans(project, destination, states))
+        warnings.extend(shared_warnings(instance, {s.key: s.shared_with for s in states}))
         return Comparison(
             sync_status=diff.app_sync_status(s.counts for s in states),
             revisions=rendered.revisions,
@@ -269,7 +272,9 @@ class Comparer:
             )
             status = dataclasses.replace(status, health=verdict)
             counts = diff.counts_against_sync(status, have)
-            return ResourceState(key, want, have, result, status, verdict, counts)
+            owner = tracking.app_name_of(have) if want is not None and have is not None else ""
+            shared_with = owner if owner and owner != instance else ""
+            return ResourceState(key, want, have, result, status, verdict, counts, shared_with)
 
         return list(await asyncio.gather(*(one(key) for key in keys)))
 
@@ -306,6 +311,10 @@ class Comparer:
         if not orphans:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
+
+    def instance_of(self, app: Application) -> str:
+        """The name ``app`` writes into its objects' tracking."""
+        return app.app_instance_name(self._namespace)
 
     def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
         """The system-wide and the app's ``ignoreDifferences`` rules."""
@@ -384,6 +393,26 @@ class Comparer:
         prediction = _Prediction(predicted, diff.digest(predicted))
         self._dry_runs[cache_key] = prediction
         return prediction
+
+
+MAX_SHARED_NAMED = 20
+"""Resources a SharedResourceWarning names one by one; more are counted."""
+
+
+def shared_warnings(instance: str, shared: Mapping[ResourceKey, str]) -> list[tuple[str, str]]:
+    """A ``SharedResourceWarning`` naming the resources another app also manages (Argo CD's).
+
+    ``shared`` maps a resource to the other app (``""``: not shared).
+    """
+    claimed = sorted((key, other) for key, other in shared.items() if other)
+    if not claimed:
+        return []
+    named = "; ".join(
+        f"{key.kind}/{key.name} is part of applications {other} and {instance}"
+        for key, other in claimed[:MAX_SHARED_NAMED]
+    )
+    more = len(claimed) - MAX_SHARED_NAMED
+    return [("SharedResourceWarning", named + (f"; and {more} more" if more > 0 else ""))]
 
 
 def health_of(live: Manifest) -> Health | None:

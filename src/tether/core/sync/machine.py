@@ -137,7 +137,11 @@ def _refuse_shared(request: Request, observed: Observed, tasks: Sequence[Task]) 
     shared = [t.key for t in tasks if t.target is not None and t.key in observed.shared]
     if not shared:
         return None
-    return "Shared resource found: " + ", ".join(str(k) for k in shared)
+    return "Shared resource found: " + "; ".join(
+        f"{key.kind}/{key.name} is part of applications {observed.shared[key]} and "
+        f"{request.app_instance or 'this one'}"
+        for key in shared
+    )
 
 
 def _out_of_sync_only(request: Request, observed: Observed, tasks: Sequence[Task]) -> list[Task]:

@@ -46,6 +46,8 @@ class Request:
     """Argo's ``allowEmpty``: without it, a sync that would prune everything is refused."""
     timeout: timedelta | None = None
     """Terminate the operation once it has run this long; ``None`` never times out."""
+    app_instance: str = ""
+    """The app's tracking name, for messages that name it beside another app."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +74,7 @@ class Observed:
     """The Application's ``argocd.argoproj.io/deletion-approved`` time, if any."""
     terminating: bool = False
     """A user asked to terminate the operation."""
-    shared: frozenset[ResourceKey] = frozenset()
+    shared: Mapping[ResourceKey, str] = dataclasses.field(default_factory=dict)
     """Desired objects another Application also tracks (Argo's ``SharedResourceWarning``)."""
 
 

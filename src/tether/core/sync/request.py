@@ -68,6 +68,7 @@ def build(
     known: Iterable[ResourceKey],
     now: datetime.datetime,
     timeout: datetime.timedelta | None,
+    instance: str = "",
 ) -> plan.Request:
     """The plan's request for this operation; ``known`` are the keys the comparison found."""
     pinned = state.pinned_revisions()
@@ -84,6 +85,7 @@ def build(
         force=sync.forced,
         allow_empty=bool(automated and automated.allow_empty),
         timeout=timeout,
+        app_instance=instance,
     )
 
 

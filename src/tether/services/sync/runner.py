@@ -184,6 +184,7 @@ class SyncRunner:
             known=(r.key for r in comparison.resources),
             now=now,
             timeout=self._sync_timeout,
+            instance=self._comparer.instance_of(app),
         )
         results = tuple(state.sync_result.resources or []) if state.sync_result else ()
         observed = self._observe(comparison, results, now, state, wanted.destination_namespace)
@@ -284,6 +285,7 @@ class SyncRunner:
             namespace_live=self._namespace(destination),
             desired_known=comparison.desired_known,
             terminating=state.phase == OperationPhase.TERMINATING.value,
+            shared={r.key: r.shared_with for r in comparison.resources if r.shared_with},
         )
 
     def _namespace(self, name: str) -> Manifest | None:

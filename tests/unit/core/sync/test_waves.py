@@ -195,10 +195,11 @@ def test_a_timeout_terminates_the_operation() -> None:
 
 def test_fail_on_shared_resource_refuses_objects_another_app_tracks() -> None:
     a, b = obj("ConfigMap", "a"), obj("ConfigMap", "b")
-    req = request(options=SyncOptions(fail_on_shared_resource=True))
-    step = machine.advance(req, observed([a, b], shared=frozenset({key(b)})))
+    req = request(options=SyncOptions(fail_on_shared_resource=True), app_instance="web")
+    step = machine.advance(req, observed([a, b], shared={key(b): "other"}))
     assert step.phase is OperationPhase.FAILED
-    assert step.message == "Shared resource found: ConfigMap:app/b"
+    expected = "Shared resource found: ConfigMap/b is part of applications other and web"
+    assert step.message == expected
     assert machine.advance(req, observed([a])).phase is OperationPhase.RUNNING
-    lenient = machine.advance(request(), observed([a, b], shared=frozenset({key(b)})))
+    lenient = machine.advance(request(), observed([a, b], shared={key(b): "other"}))
     assert lenient.phase is OperationPhase.RUNNING
