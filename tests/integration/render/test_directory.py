@@ -164,6 +164,22 @@ async def test_an_absolute_jsonnet_import_is_refused(render, repo, workspace):
     assert "escapes the repository root" in message
 
 
+async def test_a_refused_jsonnet_import_is_reported_in_our_words_each_time(render, repo, workspace):
+    # gojsonnet garbles an import callback's error text (stray bytes, at times not UTF-8), which
+    # once made the worker die instead of reporting; the reason must come out clean, each time.
+    target = workspace / "outside" / "secret.yaml"
+    write(repo, {"j/main.jsonnet": f"importstr '{target}'\n"})
+    for _ in range(8):
+        message = failed(await render(application({"path": "j"})))
+        assert message.endswith(f"j/main.jsonnet: import '{target}' escapes the repository root")
+
+
+async def test_a_missing_jsonnet_import_is_named(render, repo):
+    write(repo, {"j/main.jsonnet": "import 'nowhere.libsonnet'\n"})
+    message = failed(await render(application({"path": "j"})))
+    assert message.endswith("j/main.jsonnet: import 'nowhere.libsonnet' not found")
+
+
 async def test_jsonnet_libs_outside_the_repository_are_refused(render, jsonnet_repo):
     directory = {"jsonnet": {"libs": ["../outside"]}}
     message = failed(await render(application({"path": "jsonnet", "directory": directory})))

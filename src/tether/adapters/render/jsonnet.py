@@ -82,43 +82,47 @@ def _worker(conn: Connection, job: dict[str, Any]) -> None:  # pragma: no cover 
 
     root: str = job["root"]
     libs: list[str] = job["libs"]
+    # gojsonnet copies an import callback's error message without its terminator, so the text
+    # it reports back carries stray bytes (sometimes not even UTF-8). The callback's own reason
+    # is kept here and reported instead of the garbled copy.
+    refusals: list[tuple[str, str]] = []
 
     def import_callback(base: str, rel: str) -> tuple[str, bytes]:
         for directory in (base, *libs):
             candidate = os.path.normpath(os.path.join(directory, rel))
             real = os.path.realpath(candidate)
             if not jail.is_inside(root, real):
-                raise _Escape(f"import {rel!r} escapes the repository root")
+                refusals.append(("jail", f"import {rel!r} escapes the repository root"))
+                raise RuntimeError("refused")
             if os.path.isfile(real):
                 with open(real, "rb") as handle:
                     return candidate, handle.read()
-        raise RuntimeError(f"import {rel!r} not found")
+        refusals.append(("error", f"import {rel!r} not found"))
+        raise RuntimeError("not found")
 
+    outputs: list[str] = []
+    filename = ""
     try:
-        outputs = [
-            _gojsonnet.evaluate_file(
-                filename,
-                ext_vars=job["ext_vars"],
-                ext_codes=job["ext_codes"],
-                tla_vars=job["tla_vars"],
-                tla_codes=job["tla_codes"],
-                import_callback=import_callback,
+        for filename in job["filenames"]:
+            outputs.append(
+                _gojsonnet.evaluate_file(
+                    filename,
+                    ext_vars=job["ext_vars"],
+                    ext_codes=job["ext_codes"],
+                    tla_vars=job["tla_vars"],
+                    tla_codes=job["tla_codes"],
+                    import_callback=import_callback,
+                )
             )
-            for filename in job["filenames"]
-        ]
         conn.send(("ok", outputs))
-    except _Escape as err:
-        conn.send(("jail", str(err)))
-    except RuntimeError as err:
-        message = str(err)
-        status = "jail" if "escapes the repository root" in message else "error"
-        conn.send((status, _first_lines(message)))
+    except Exception as err:  # every failure must reach the parent as a message
+        if refusals:
+            status, reason = refusals[0]
+            conn.send((status, f"{os.path.relpath(filename, root)}: {reason}"))
+        else:
+            conn.send(("error", _first_lines(str(err))))
     finally:
         conn.close()
-
-
-class _Escape(RuntimeError):
-    pass
 
 
 def _first_lines(message: str, count: int = 6) -> str:
