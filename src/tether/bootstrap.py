@@ -5,6 +5,7 @@ Entry points never import adapters; they ask this module for wired objects.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import datetime
@@ -12,6 +13,7 @@ import os
 import pathlib
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -140,6 +142,7 @@ class Runtime:
     """Writes Applications as the controller (``settings.status_field_manager``)."""
     installer: Installer
     credentials: RepoCredentials
+    disk: DiskCaches
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
@@ -190,7 +193,7 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-def git_repos(settings: Settings, credentials: RepoCredentials | None = None) -> ports.GitRepos:
+def git_repos(settings: Settings, credentials: RepoCredentials | None = None) -> MirrorCache:
     """The Git mirror cache, with credentials from Argo CD-format Secrets."""
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
@@ -201,6 +204,28 @@ def git_repos(settings: Settings, credentials: RepoCredentials | None = None) ->
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class DiskCaches:
+    """What renders leave on disk (checked-out trees, pulled charts), kept within the settings."""
+
+    git: MirrorCache
+    renderer: render_adapter.Renderer
+    settings: Settings
+
+    async def prune(self) -> list[str]:
+        """Delete idle trees and charts beyond the limits and a killed process's scratch."""
+        idle = self.settings.disk_cache_idle.total_seconds()
+
+        def prune_all() -> list[str]:
+            trees = self.git.prune_trees(self.settings.git_trees_kept, min_idle_s=idle)
+            charts = self.renderer.prune(
+                self.settings.charts_kept, min_idle_s=idle, now=time.time()
+            )
+            return trees + charts
+
+        return await asyncio.to_thread(prune_all)
+
+
 def remote_policy(settings: Settings) -> remote.RemotePolicy:
     """Where fetches may go: the listed remote hosts; loopback only with local repositories."""
     return remote.RemotePolicy(
@@ -208,7 +233,7 @@ def remote_policy(settings: Settings) -> remote.RemotePolicy:
     )
 
 
-def renderer(settings: Settings) -> ports.Renderer:
+def renderer(settings: Settings) -> render_adapter.Renderer:
     """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
     return render_adapter.Renderer(
         rendering.RenderSettings(
@@ -233,7 +258,8 @@ async def runtime(
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     credentials = RepoCredentials()
-    service = manifests.ManifestService(git_repos(settings, credentials), renderer(settings))
+    disk = DiskCaches(git_repos(settings, credentials), renderer(settings), settings)
+    service = manifests.ManifestService(disk.git, disk.renderer)
     comparer = Comparer(
         service,
         client,
@@ -270,6 +296,7 @@ async def runtime(
         apps=apps,
         installer=installer,
         credentials=credentials,
+        disk=disk,
         _client=client,
         _cache=cache,
         _jq=jq,

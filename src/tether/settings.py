@@ -57,6 +57,19 @@ class Settings:
     bases, helm value files by URL. None by default: such a reference is refused until its host
     is listed. Applications' own repoURLs are their AppProject's to allow."""
 
+    git_trees_kept: int = 64
+    """Checked-out commits kept on disk: every app's current tree and some history (a tree is
+    re-made from the mirror in milliseconds, so this bounds the disk, not the speed)."""
+
+    charts_kept: int = 64
+    """Pulled chart versions kept on disk; others are pulled again when next needed."""
+
+    disk_cache_idle: datetime.timedelta = datetime.timedelta(hours=1)
+    """Nothing used more recently than this is pruned: no render holds a tree that long."""
+
+    disk_prune_period: datetime.timedelta = datetime.timedelta(minutes=10)
+    """How often trees and charts beyond the limits above are deleted."""
+
     known_hosts: str = ""
     """SSH known_hosts content for Git over SSH."""
 

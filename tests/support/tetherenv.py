@@ -154,11 +154,12 @@ async def running_controller(
     resync_s: float = 3.0,
     leader_election: bool = False,
     metrics_address: str = "127.0.0.1:0",
+    **overrides: Any,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """The controller, in this process, reconciling Applications of ``app_namespace``.
 
     Pass a fixed ``metrics_address`` (:func:`free_metrics_address`) to read the controller's
-    counters with :func:`controller_requests`.
+    counters with :func:`controller_requests`; ``overrides`` replace other ``Settings`` fields.
     """
     settings = Settings(
         app_namespaces=(app_namespace,),
@@ -170,6 +171,7 @@ async def running_controller(
         workers=8,
         freeze_gc=False,
     )
+    settings = dataclasses.replace(settings, **overrides)
     ready = asyncio.Event()
     task = asyncio.create_task(
         controller_main.run(settings, kubeconfig=str(kubeconfig), ready=ready)

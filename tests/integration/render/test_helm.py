@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import http.server
+import os
 import pathlib
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -340,6 +342,27 @@ async def test_a_chart_from_a_helm_repository_honours_a_version_constraint(
     assert cm["data"]["version"] == "2.0.0"
     cached = list((tmp_path / "render-cache" / "charts").glob("*/*"))
     assert sorted(p.name for p in cached) == ["1.2.0", "2.0.0"]
+
+
+async def test_pulled_chart_versions_beyond_the_limit_are_pruned_least_recently_used_first(
+    tmp_path, repo, chart_server
+):
+    renderer = make_renderer(tmp_path, remote=RemotePolicy(allow_loopback=True))
+    use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+    charts = tmp_path / "render-cache" / "charts"
+    for version in ("1.0.0", "2.0.0", "1.2.0"):
+        app = application({"repoURL": chart_server, "chart": "web", "targetRevision": version})
+        ok(await use_case.render_application(app))
+        [pulled] = charts.glob(f"*/{version}")
+        os.utime(pulled, (time.time() - 7200,) * 2)  # idle for two hours
+    # A render served from the chart cache marks 1.0.0 as used just now.
+    again = application({"repoURL": chart_server, "chart": "web", "targetRevision": "1.0.0"})
+    ok(await service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+       .render_application(again))  # fmt: skip
+    removed = renderer.prune(1, min_idle_s=3600, now=time.time())
+    assert sorted(pathlib.Path(p).name for p in removed) == ["1.2.0", "2.0.0"]
+    assert [p.name for p in charts.glob("*/*")] == ["1.0.0"]
+    assert renderer.prune(0, min_idle_s=3600, now=time.time()) == [], "1.0.0 is in use"
 
 
 async def test_an_unknown_chart_version_fails_with_a_clear_error(loopback_render, chart_server):

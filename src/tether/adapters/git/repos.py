@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from tether.adapters import _process
+from tether.adapters import _disk, _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
 from tether.adapters.git import auth, failures, lsremote, trees, urls
@@ -154,7 +154,7 @@ class MirrorCache:
         sha = self._full_sha(repo, sha)
         dest = os.path.join(self._trees_dir, f"{repo.key}-{sha}")
         if os.path.isdir(dest):
-            trees.touch(dest)
+            _disk.touch(dest)
             return dest
         async with self._lock(self._tree_locks, f"{repo.key}-{sha}"):
             if os.path.isdir(dest):
@@ -180,38 +180,21 @@ class MirrorCache:
                 except OSError:
                     if not os.path.isdir(dest):  # another process won the race: same content
                         raise
-                    trees.force_rmtree(tmp)
+                    _disk.force_rmtree(tmp)
             except BaseException:
-                trees.force_rmtree(tmp)
+                _disk.force_rmtree(tmp)
                 raise
         return dest
 
     def prune_trees(self, keep: int, *, min_idle_s: float = TREE_MIN_IDLE_S) -> list[str]:
         """Delete the least recently used trees beyond the newest ``keep``; returns their paths.
 
-        A tree used in the last ``min_idle_s`` seconds stays whatever ``keep`` says, because a
-        render may still be reading it. Mirrors are never pruned: they are the fetch cache.
+        Trees used in the last ``min_idle_s`` seconds stay (a render may be reading them), as do
+        the mirrors: they are the fetch cache.
         """
-        now = time.time()
-        with os.scandir(self._trees_dir) as entries:
-            found = sorted(
-                (
-                    (entry.stat(follow_symlinks=False).st_mtime, entry.path)
-                    for entry in entries
-                    if entry.is_dir(follow_symlinks=False) and not entry.name.startswith(".")
-                ),
-                reverse=True,
-            )
-        removed = []
-        for used_at, path in found[keep:]:
-            if now - used_at >= min_idle_s:
-                # Renamed away first, so no reader finds a half-deleted tree under its name.
-                doomed = os.path.join(self._trees_dir, f".{os.path.basename(path)}.evicted")
-                with contextlib.suppress(OSError):
-                    os.rename(path, doomed)
-                    trees.force_rmtree(doomed)
-                    removed.append(path)
-        return removed
+        return _disk.prune_least_recent(
+            _disk.subdirectories(self._trees_dir), keep=keep, min_idle_s=min_idle_s, now=time.time()
+        )
 
     async def changed_paths(
         self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""

@@ -1,26 +1,38 @@
-"""Read-only checked-out trees: unpacking a commit's archive, marking use, removing them."""
+"""Read-only checked-out trees: unpacking a commit's archive within limits."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
-import shutil
 import stat
 import tarfile
 
 from tether.model.errors import GitError
 
+MAX_TREE_ENTRIES = 100_000
+"""Files and directories one commit may hold: 80 times kubeflow/manifests (about 1,250). Each
+costs about 1 KiB while unpacking, so a crafted commit of a million empty files is refused."""
+
 
 def extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
-    """Unpack a ``git archive`` tar into ``dest`` and make it read-only; refuse escaping links."""
+    """Unpack a ``git archive`` tar into ``dest`` and make it read-only.
+
+    Refuses links that point outside the tree and trees of more than ``MAX_TREE_ENTRIES``; the
+    bytes are already bounded by what ``git archive`` may print.
+    """
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as archive:
-            archive.extractall(dest, filter="data")
+            for count, member in enumerate(archive, 1):
+                if count > MAX_TREE_ENTRIES:
+                    raise GitError(
+                        f"commit {sha} of repository {display!r} refused: it holds more than "
+                        f"{MAX_TREE_ENTRIES} files and directories"
+                    )
+                archive.extract(member, dest, filter="data")
     except tarfile.FilterError as err:
-        member = err.tarinfo.name if err.tarinfo is not None else "?"
+        name = err.tarinfo.name if err.tarinfo is not None else "?"
         raise GitError(
-            f"commit {sha} of repository {display!r} refused: {member!r} points outside the "
+            f"commit {sha} of repository {display!r} refused: {name!r} points outside the "
             "repository"
         ) from None
     for root, dirs, files in os.walk(dest):
@@ -32,21 +44,3 @@ def extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
         for name in dirs:
             os.chmod(os.path.join(root, name), 0o555)
     os.chmod(dest, 0o555)
-
-
-def touch(path: str) -> None:
-    """Record a tree's use now, best effort."""
-    # The tree's mtime records its last use, for prune_trees.
-    with contextlib.suppress(OSError):
-        os.utime(path)
-
-
-def force_rmtree(path: str) -> None:
-    """Remove a read-only tree, making it writable first."""
-    for root, dirs, _ in os.walk(path):
-        for name in dirs:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o755)
-    with contextlib.suppress(OSError):
-        os.chmod(path, 0o755)
-    shutil.rmtree(path, ignore_errors=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from tether.adapters import _process
+from tether.adapters import _disk, _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
 from tether.adapters.render import _jail
@@ -304,6 +304,7 @@ async def pull(
     constraint = "" if version in ("", "HEAD", "*") else version
     exact = os.path.join(base, constraint.lstrip("v"), chart)
     if EXACT_VERSION.match(constraint) and os.path.isfile(os.path.join(exact, "Chart.yaml")):
+        _disk.touch(os.path.dirname(exact))  # its use, for prune_charts
         return exact
     lock = _pull_locks.setdefault((id(asyncio.get_running_loop()), key), asyncio.Lock())
     async with lock:
@@ -327,6 +328,13 @@ async def pull(
         final = os.path.join(base, resolved)
         if os.path.isdir(final):
             shutil.rmtree(staging, ignore_errors=True)
+            _disk.touch(final)
         else:
             os.replace(staging, final)
         return os.path.join(final, chart)
+
+
+def prune_charts(cache_dir: str, keep: int, *, min_idle_s: float, now: float) -> list[str]:
+    """Delete the least recently used pulled chart versions beyond the newest ``keep``."""
+    versions = _disk.subdirectories(os.path.join(cache_dir, "charts"), depth=2)
+    return _disk.prune_least_recent(versions, keep=keep, min_idle_s=min_idle_s, now=now)

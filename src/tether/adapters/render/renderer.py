@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether import ports
-from tether.adapters import _process
+from tether.adapters import _disk, _process
 from tether.adapters.render import _jail, directory, helm, kustomize, plugin
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError, TetherError
@@ -59,6 +59,14 @@ class Renderer:
         except (TetherError, _process.ProcessError, OSError):
             return "unavailable"  # a missing tool fails the renders that need it, not every render
         return done.stdout.decode(errors="replace").strip()[:80]
+
+    def prune(self, keep_charts: int, *, min_idle_s: float, now: float) -> list[str]:
+        """Delete pulled charts beyond the newest ``keep_charts`` and scratch a kill left behind."""
+        scratch = _disk.prune_least_recent(
+            _disk.subdirectories(self._cache_dir), keep=1 << 30, min_idle_s=min_idle_s, now=now
+        )
+        charts = helm.prune_charts(self._cache_dir, keep_charts, min_idle_s=min_idle_s, now=now)
+        return scratch + charts
 
     async def render(self, request: rendering.RenderRequest) -> list[dict[str, Any]]:
         """All objects of one source, in the tool's order.

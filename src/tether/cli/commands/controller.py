@@ -60,6 +60,20 @@ kubeconfig_option = click.option(
     "bases, helm value files by URL (repeatable; none by default).",
 )
 @click.option("--cache-dir", default=None, help="Git mirrors and rendered charts.")
+@click.option(
+    "--git-trees-kept",
+    type=click.IntRange(min=0),
+    default=Settings.git_trees_kept,
+    show_default=True,
+    help="Checked-out commits kept on disk; older idle ones are deleted every 10 minutes.",
+)
+@click.option(
+    "--charts-kept",
+    type=click.IntRange(min=0),
+    default=Settings.charts_kept,
+    show_default=True,
+    help="Pulled chart versions kept on disk; older idle ones are deleted every 10 minutes.",
+)
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -71,6 +85,8 @@ def run(
     allow_local_repos: bool,
     remote_hosts: tuple[str, ...],
     cache_dir: str | None,
+    git_trees_kept: int,
+    charts_kept: int,
     verbose: int,
 ) -> None:
     """Run the controller against the current cluster until interrupted."""
@@ -83,6 +99,8 @@ def run(
         leader_election=leader_election,
         allow_local_repos=allow_local_repos,
         remote_hosts=remote_hosts,
+        git_trees_kept=git_trees_kept,
+        charts_kept=charts_kept,
     )
     if cache_dir:
         settings = dataclasses.replace(settings, cache_dir=cache_dir)
