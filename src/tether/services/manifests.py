@@ -416,7 +416,7 @@ async def render_manifest(
     The core of ``tether render -f app.yaml --repo-root DIR``.
     """
     try:
-        docs = kubeyaml.parse_yaml(text, "application manifest")
+        docs = kubeyaml.parse_stream(text, "application manifest")
     except InvalidInputError as err:
         return RenderFailed(str(err), invalid_input=True)
     found = [d for d in docs if d.get("kind") == "Application"]

@@ -144,6 +144,8 @@ def _overlay(
             path = _jail.resolve(
                 request.repo_root, entry["path"], base=directory, field=f"{where}.patches.path"
             )
+            if not os.path.isfile(path):
+                raise InvalidInputError(f"{where}.patches.path: {entry['path']!r} is not a file")
             # Kustomize only loads patch files from inside the overlay's own root.
             copy = f"patch-{index}{os.path.splitext(path)[1] or '.yaml'}"
             shutil.copyfile(path, os.path.join(overlay_dir, copy))

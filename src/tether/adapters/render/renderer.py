@@ -83,6 +83,11 @@ class Renderer:
             raise InvalidInputError(_jail.scrub(str(err), request.repo_root, scratch)) from None
         except RenderError as err:
             raise RenderError(_jail.scrub(str(err), request.repo_root, scratch)) from None
+        except OSError as err:
+            # A file the source names that is not there, not a file, or not readable: the
+            # source's fault, reported as a render failure and never as a controller crash.
+            reason = f"{err.strerror or type(err).__name__}: {err.filename or ''}".rstrip(": ")
+            raise RenderError(_jail.scrub(reason, request.repo_root, scratch)) from None
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
 

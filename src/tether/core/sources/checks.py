@@ -32,6 +32,12 @@ KUBE_VERSION = re.compile(r"^v?\d+\.\d+(\.\d+)?([-+][0-9A-Za-z.-]+)?$")
 API_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-/]*$")
 """An API version or ``group/version/Kind`` as ``--api-versions`` takes it; no comma (a list)."""
 
+LABEL_NAME = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+"""A label value, or the name part of a label key: at most 63 characters of this shape."""
+
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""A label key's prefix (``example.com/``): at most 253 characters."""
+
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 """A name the process environment can hold (no ``=``, no NUL)."""
 
@@ -52,6 +58,9 @@ def check(source: ApplicationSource, where: str = "spec.source") -> None:
     if source.helm is not None:
         _check_helm(source.helm, f"{where}.helm")
     if source.kustomize is not None:
+        _check_namespace(source.kustomize.namespace, f"{where}.kustomize.namespace")
+        for key, value in (source.kustomize.common_labels or {}).items():
+            _check_label(key, value, f"{where}.kustomize.commonLabels")
         _check_versions(
             source.kustomize.kube_version, source.kustomize.api_versions, f"{where}.kustomize"
         )
@@ -70,10 +79,7 @@ def _check_helm(helm: ApplicationSourceHelm, where: str) -> None:
             f"{where}.releaseName: {name!r} is not a release name (lower-case DNS labels, at "
             f"most {RELEASE_NAME_MAX} characters)"
         )
-    if helm.namespace is not None and (
-        len(helm.namespace) > 63 or not DNS_LABEL.match(helm.namespace)
-    ):
-        raise InvalidInputError(f"{where}.namespace: {helm.namespace!r} is not a namespace name")
+    _check_namespace(helm.namespace, f"{where}.namespace")
     for index, value_file in enumerate(helm.value_files or []):
         if "," in value_file:
             # helm's --values is a comma-separated list: one entry would name two files.
@@ -83,6 +89,27 @@ def _check_helm(helm: ApplicationSourceHelm, where: str) -> None:
     for index, file_parameter in enumerate(helm.file_parameters or []):
         helmvalues.key_path(file_parameter.name or "", f"{where}.fileParameters[{index}].name")
     _check_versions(helm.kube_version, helm.api_versions, where)
+
+
+def _check_namespace(namespace: str | None, path: str) -> None:
+    # A namespace no API server would take fails here, named, not later in the tool's output.
+    if namespace and (len(namespace) > 63 or not DNS_LABEL.match(namespace)):
+        raise InvalidInputError(f"{path}: {namespace[:80]!r} is not a namespace name")
+
+
+def _check_label(key: str, value: str, path: str) -> None:
+    # Labels no API server would take (and kustomize would print as something else, such as
+    # a number too long to read back) are refused by name before the tool runs.
+    prefix, _, name = key.rpartition("/")
+    if (
+        not name
+        or len(name) > 63
+        or not LABEL_NAME.match(name)
+        or (prefix and (len(prefix) > 253 or not DNS_SUBDOMAIN.match(prefix)))
+    ):
+        raise InvalidInputError(f"{path}: {key[:80]!r} is not a label key")
+    if len(value) > 63 or not LABEL_NAME.match(value):
+        raise InvalidInputError(f"{path}.{key[:80]}: {value[:80]!r} is not a label value")
 
 
 def _check_versions(kube_version: str | None, api_versions: list[str] | None, where: str) -> None:

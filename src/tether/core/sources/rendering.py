@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from tether.core.sources.remote import RemotePolicy
+from tether.core.sources.repocreds import redact_url
 from tether.model.source import ApplicationSource, ApplicationSourcePlugin
 
 # -- Tool detection ----------------------------------------------------------------------------
@@ -65,7 +66,8 @@ def build_env(
         "ARGOCD_APP_NAMESPACE": app_namespace,
         "ARGOCD_APP_REVISION": revision,
         "ARGOCD_APP_REVISION_SHORT": revision[:7],
-        "ARGOCD_APP_SOURCE_REPO_URL": source.repo_url,
+        # Without userinfo: a password typed into repoURL must not reach a plugin or a value.
+        "ARGOCD_APP_SOURCE_REPO_URL": redact_url(source.repo_url),
         "ARGOCD_APP_SOURCE_PATH": source.path or "",
         "ARGOCD_APP_SOURCE_TARGET_REVISION": source.revision,
         "KUBE_VERSION": kube_version,

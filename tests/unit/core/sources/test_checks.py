@@ -96,3 +96,26 @@ def test_a_plugin_variable_name_the_environment_cannot_hold_is_refused() -> None
     bad = src({"repoURL": "r", "plugin": {"env": [{"name": "A=B", "value": "v"}]}})
     with pytest.raises(InvalidInputError, match=r"plugin\.env\[0\]\.name"):
         checks.check(bad)
+
+
+@pytest.mark.parametrize(
+    ("kustomize", "field"),
+    [
+        ({"namespace": "9" * 5000}, "spec.source.kustomize.namespace"),
+        ({"namespace": "Not_A_Namespace"}, "spec.source.kustomize.namespace"),
+        ({"commonLabels": {"app": "9" * 64}}, "spec.source.kustomize.commonLabels.app"),
+        ({"commonLabels": {"app": "a b"}}, "spec.source.kustomize.commonLabels.app"),
+        ({"commonLabels": {"-x": "v"}}, "spec.source.kustomize.commonLabels"),
+        ({"commonLabels": {"Bad_Prefix/x": "v"}}, "spec.source.kustomize.commonLabels"),
+    ],
+)
+def test_kustomize_names_no_api_server_would_take_are_refused_by_field(
+    kustomize: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInputError, match=re.escape(field)):
+        checks.check(src({"repoURL": "r", "kustomize": kustomize}))
+
+
+def test_good_kustomize_labels_and_namespace_pass() -> None:
+    labels = {"app.kubernetes.io/name": "web", "tier": "", "example.com/v": "1.2_x-y"}
+    checks.check(src({"repoURL": "r", "kustomize": {"namespace": "apps", "commonLabels": labels}}))

@@ -62,6 +62,14 @@ def test_the_build_env_has_argo_cds_variables():
     assert env["KUBE_API_VERSIONS"] == "v1,apps/v1"
 
 
+def test_the_build_env_gives_the_repo_url_without_a_typed_in_password():
+    source = src({"repoURL": "https://bot:s3cret-pw@git.example/r.git", "path": "p"})
+    env = rendering.build_env(
+        app_name="web", app_namespace="prod", revision="0" * 40, source=source
+    )
+    assert env["ARGOCD_APP_SOURCE_REPO_URL"] == "https://git.example/r.git"
+
+
 def test_plugin_env_prefixes_user_env_and_exports_parameters():
     options = src(
         {
