@@ -52,7 +52,9 @@ def manifest_service_for_directory(
     """
     local = manifests.DirectoryRepos(os.fspath(root), by_url)
     return manifests.ManifestService(
-        local, render_adapter.Renderer(rendering.RenderSettings(), tool_locator()), cache_size=64
+        local,
+        render_adapter.Renderer(rendering.RenderSettings(), tool_locator()),
+        cache_bytes=64 << 20,
     )
 
 
@@ -259,7 +261,9 @@ async def runtime(
     jq = JqRunner()
     credentials = RepoCredentials()
     disk = DiskCaches(git_repos(settings, credentials), renderer(settings), settings)
-    service = manifests.ManifestService(disk.git, disk.renderer)
+    service = manifests.ManifestService(
+        disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+    )
     comparer = Comparer(
         service,
         client,

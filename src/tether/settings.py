@@ -61,6 +61,9 @@ class Settings:
     """Checked-out commits kept on disk: every app's current tree and some history (a tree is
     re-made from the mirror in milliseconds, so this bounds the disk, not the speed)."""
 
+    render_cache_mib: int = 32
+    """Rendered manifests kept in memory, in MiB of JSON (least recently used leave first)."""
+
     charts_kept: int = 64
     """Pulled chart versions kept on disk; others are pulled again when next needed."""
 

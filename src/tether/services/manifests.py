@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import cachetools
+import orjson
 
 from tether import ports
 from tether.core import redact
@@ -31,8 +32,13 @@ MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
 _EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 """An exact chart version: the only chart revision that may be served from the render cache."""
 
-DEFAULT_CACHE_SIZE = 1024
-"""Rendered sources kept in memory; Argo CD keeps manifests 24 h in Redis, we keep the newest."""
+DEFAULT_CACHE_BYTES = 32 << 20
+"""Rendered sources kept in memory, least recently used first out, weighed by their size as
+JSON (the objects take a few times that as Python values). Argo CD keeps manifests 24 h in
+Redis; we keep the newest that fit, so one huge chart cannot grow the controller without end."""
+
+MAX_FAILURES_KEPT = 4096
+"""Failed renders remembered for their pause; a failure holds only its message."""
 
 FAILURES_BEFORE_PAUSE = 3
 FAILURE_PAUSE_S = 60.0
@@ -86,11 +92,23 @@ class _Failure:
 
 
 @dataclasses.dataclass(frozen=True)
+class _Entry:
+    """One rendered source and what it weighs (its JSON size) in the cache's byte budget."""
+
+    objects: tuple[dict[str, Any], ...]
+    weight: int
+
+
+@dataclasses.dataclass(frozen=True)
 class _Previous:
     repo_url: str
     commit: str
     digest: str
-    objects: tuple[dict[str, Any], ...]
+    entry: _Entry
+
+
+def _weight(item: _Entry | _Previous) -> int:
+    return item.weight if isinstance(item, _Entry) else item.entry.weight
 
 
 class ManifestService:
@@ -101,22 +119,25 @@ class ManifestService:
         git: ports.GitRepos,
         renderer: ports.Renderer,
         *,
-        cache_size: int = DEFAULT_CACHE_SIZE,
+        cache_bytes: int = DEFAULT_CACHE_BYTES,
         parallelism: int = DEFAULT_PARALLELISM,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._git = git
         self._clock = clock
         self._failures: cachetools.LRUCache[tuple[str, ...], _Failure] = cachetools.LRUCache(
-            cache_size
+            MAX_FAILURES_KEPT
         )
         self._renderer = renderer
-        self._cache: cachetools.LRUCache[tuple[str, ...], tuple[dict[str, Any], ...]] = (
-            cachetools.LRUCache(cache_size)
+        self._cache_bytes = cache_bytes
+        self._cache: cachetools.LRUCache[tuple[str, ...], _Entry] = cachetools.LRUCache(
+            cache_bytes, getsizeof=_weight
         )
-        self._inflight: dict[tuple[str, ...], asyncio.Future[tuple[dict[str, Any], ...]]] = {}
+        self._inflight: dict[tuple[str, ...], asyncio.Future[_Entry]] = {}
+        # The last render per app, for monorepo reuse; it mostly shares objects with the cache,
+        # and is bounded by the same budget so evicted renders are not kept alive here.
         self._previous: cachetools.LRUCache[tuple[str, ...], _Previous] = cachetools.LRUCache(
-            cache_size
+            cache_bytes, getsizeof=_weight
         )
         self._slots = asyncio.Semaphore(parallelism)
 
@@ -248,8 +269,9 @@ class ManifestService:
         )
         # A chart version constraint is not a fixed revision: only Git commits are cacheable.
         cacheable = not source.is_helm_chart or bool(_EXACT.match(source.target_revision or ""))
-        if cacheable and not hard_refresh and key in self._cache:
-            return self._cache[key]
+        cached = self._cache.get(key) if cacheable and not hard_refresh else None
+        if cached is not None:
+            return cached.objects
         failure = self._failures.get(key)
         if failure is not None and not hard_refresh and failure.paused_until > self._clock():
             raise failure.error
@@ -260,8 +282,8 @@ class ManifestService:
             else await self._unchanged(app_key, request, digest, watched, project)
         )
         if reused is not None:
-            self._cache[key] = reused
-            return reused
+            self._keep(self._cache, key, reused)
+            return reused.objects
         task = self._inflight.get(key)
         if task is None:
             # The render runs in its own task, so a caller that gives up (cancelled) does not
@@ -270,15 +292,23 @@ class ManifestService:
             self._inflight[key] = task
             task.add_done_callback(functools.partial(self._finished, key))
         try:
-            objects = await asyncio.shield(task)
+            entry = await asyncio.shield(task)
         except TetherError as err:
             self._record_failure(key, err)
             raise
         self._failures.pop(key, None)
         if cacheable:
-            self._cache[key] = objects
-            self._previous[app_key] = _Previous(source.repo_url, request.revision, digest, objects)
-        return objects
+            self._keep(self._cache, key, entry)
+            previous = _Previous(source.repo_url, request.revision, digest, entry)
+            self._keep(self._previous, app_key, previous)
+        return entry.objects
+
+    def _keep(self, cache: cachetools.LRUCache[Any, Any], key: Any, item: Any) -> None:
+        # A render bigger than the whole budget is used once and not kept (cachetools refuses it).
+        if _weight(item) <= self._cache_bytes:
+            cache[key] = item
+        else:
+            cache.pop(key, None)
 
     def _record_failure(self, key: tuple[str, ...], error: TetherError) -> None:
         previous = self._failures.get(key)
@@ -286,9 +316,11 @@ class ManifestService:
         pause = FAILURE_PAUSE_S if count >= FAILURES_BEFORE_PAUSE else 0.0
         self._failures[key] = _Failure(error, count, self._clock() + pause)
 
-    async def _render_now(self, request: rendering.RenderRequest) -> tuple[dict[str, Any], ...]:
+    async def _render_now(self, request: rendering.RenderRequest) -> _Entry:
         async with self._slots:
-            return tuple(await self._renderer.render(request))
+            objects = tuple(await self._renderer.render(request))
+        weight = await asyncio.to_thread(_json_size, objects)
+        return _Entry(objects, weight)
 
     def _finished(self, key: tuple[str, ...], task: asyncio.Future[Any]) -> None:
         self._inflight.pop(key, None)
@@ -302,7 +334,7 @@ class ManifestService:
         digest: str,
         watched: Sequence[str],
         project: str,
-    ) -> tuple[dict[str, Any], ...] | None:
+    ) -> _Entry | None:
         """The previous render, when the new commit touches none of the app's watched paths."""
         previous = self._previous.get(app_key)
         source = request.source
@@ -315,14 +347,21 @@ class ManifestService:
         ):
             return None
         if previous.commit == request.revision:
-            return previous.objects
+            return previous.entry
         changed = await self._git.changed_paths(
             source.repo_url, previous.commit, request.revision, project=project
         )
         if touches(changed, source.path or "", watched):
             return None
         self._previous[app_key] = dataclasses.replace(previous, commit=request.revision)
-        return previous.objects
+        return previous.entry
+
+
+def _json_size(objects: tuple[dict[str, Any], ...]) -> int:
+    try:
+        return sum(len(orjson.dumps(obj)) for obj in objects)
+    except TypeError:  # a value orjson cannot encode; weigh it by its text instead
+        return sum(len(repr(obj)) for obj in objects)
 
 
 def touches(changed: Iterable[str], source_path: str, watched: Sequence[str]) -> bool:
@@ -426,7 +465,7 @@ async def render_manifest(
         app = parse_application(found[0])
     except InvalidInputError as err:
         return RenderFailed(str(err), invalid_input=True)
-    service = ManifestService(DirectoryRepos(repo_root), renderer, cache_size=8)
+    service = ManifestService(DirectoryRepos(repo_root), renderer, cache_bytes=8 << 20)
     return await service.render_application(
         app, kube_version=kube_version, api_versions=api_versions
     )

@@ -74,6 +74,13 @@ kubeconfig_option = click.option(
     show_default=True,
     help="Pulled chart versions kept on disk; older idle ones are deleted every 10 minutes.",
 )
+@click.option(
+    "--render-cache-mib",
+    type=click.IntRange(min=1),
+    default=Settings.render_cache_mib,
+    show_default=True,
+    help="Rendered manifests kept in memory, in MiB of JSON; least recently used leave first.",
+)
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -87,6 +94,7 @@ def run(
     cache_dir: str | None,
     git_trees_kept: int,
     charts_kept: int,
+    render_cache_mib: int,
     verbose: int,
 ) -> None:
     """Run the controller against the current cluster until interrupted."""
@@ -101,6 +109,7 @@ def run(
         remote_hosts=remote_hosts,
         git_trees_kept=git_trees_kept,
         charts_kept=charts_kept,
+        render_cache_mib=render_cache_mib,
     )
     if cache_dir:
         settings = dataclasses.replace(settings, cache_dir=cache_dir)
