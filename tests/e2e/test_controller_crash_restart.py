@@ -1,4 +1,4 @@
-"""``tether run`` killed with SIGKILL mid-sync resumes the operation without writing twice."""
+"""``tether run`` killed with SIGKILL mid-sync (or mid-hook) resumes the operation, writing once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import asyncio
 from typing import Any
 
 import pytest
-from lightkube.resources.core_v1 import ConfigMap
+from lightkube.resources.batch_v1 import Job
+from lightkube.resources.core_v1 import ConfigMap, Node
+from lightkube.types import PatchType
 
 from tests.support import tetherenv
 
@@ -121,5 +123,114 @@ async def test_a_controller_killed_mid_sync_resumes_it_and_writes_each_object_on
         controller.kill()
         if restarted is not None:
             restarted.stop()
+        repo.server.stop()
+        kube.close()
+
+
+GATED_HOOK = """apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      nodeSelector: {tether.test/hook-gate: open}
+      containers: [{name: main, image: busybox, command: ["true"]}]
+"""
+"""A PreSync hook that waits, Pending, until a test labels a node ``hook-gate=open``."""
+
+AFTER_HOOK = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: after-hook}
+data: {a: "1"}
+"""
+
+
+def uids(kube, kind, namespace: str | None = None) -> dict[str, str]:
+    """Each object's name to its uid (a recreated object has a new uid)."""
+    listed = kube.list(kind, namespace=namespace) if namespace else kube.list(kind)
+    return {str(o.metadata.name): str(o.metadata.uid) for o in listed}
+
+
+async def test_a_controller_killed_while_a_hook_runs_waits_for_that_hook_and_finishes(
+    full_cluster, full_namespace, tmp_path
+):
+    tetherenv.install_crds(full_cluster.kubeconfig)
+    ns = full_namespace
+    repo = tetherenv.serve_repo(
+        tmp_path / "git", {"app/hook.yaml": GATED_HOOK, "app/cm.yaml": AFTER_HOOK}
+    )
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    controller = tetherenv.start_controller_process(
+        full_cluster.kubeconfig, ns, tmp_path / "cache", logs / "first.log"
+    )
+    restarted: tetherenv.ControllerProcess | None = None
+    gated: list[str] = []
+    try:
+        tetherenv.create(kube, tetherenv.application("hooked", ns, repo.url, "app", ns))
+        await tetherenv.eventually(
+            lambda: (
+                tetherenv.app_status(kube, ns, "hooked").get("sync", {}).get("status")
+                == "OutOfSync"
+            ),
+            60,
+            "the app compared",
+        )
+        tetherenv.start_sync(kube, ns, "hooked")
+
+        def hook_running() -> str:
+            return uids(kube, Job, ns).get("migrate", "")
+
+        uid = await tetherenv.eventually(hook_running, 60, "the PreSync hook created")
+        await asyncio.sleep(1)
+        controller.kill()
+        assert "Traceback" not in controller.log()
+        assert "after-hook" not in uids(kube, ConfigMap, ns)
+
+        restarted = tetherenv.start_controller_process(
+            full_cluster.kubeconfig, ns, tmp_path / "cache", logs / "second.log"
+        )
+        await asyncio.sleep(3)  # the restarted controller sees the running hook and waits on it
+        app = tetherenv.get(kube, tetherenv.Application, "hooked", ns)
+        assert app["status"]["operationState"]["phase"] == "Running"
+        gated.append(sorted(uids(kube, Node))[0])
+        kube.patch(
+            Node,
+            gated[0],
+            {"metadata": {"labels": {"tether.test/hook-gate": "open"}}},
+            patch_type=PatchType.MERGE,
+        )
+
+        def finished() -> dict[str, Any] | None:
+            app = tetherenv.get(kube, tetherenv.Application, "hooked", ns)
+            state = (app.get("status") or {}).get("operationState") or {}
+            done = not app.get("operation") and state.get("phase") not in (None, "Running")
+            return app if done else None
+
+        app = await tetherenv.eventually(finished, 90, "the resumed sync finished")
+        state = app["status"]["operationState"]
+        assert state["phase"] == "Succeeded", state["message"]
+        hooks = [r for r in state["syncResult"]["resources"] if r.get("hookType") == "PreSync"]
+        assert [(h["name"], h.get("hookPhase")) for h in hooks] == [("migrate", "Succeeded")]
+        # The hook ran once: the restarted controller waited on the same Job, not a new one.
+        assert uids(kube, Job, ns).get("migrate", uid) == uid
+        assert "after-hook" in uids(kube, ConfigMap, ns)
+        assert "Traceback" not in restarted.log()
+    finally:
+        controller.kill()
+        if restarted is not None:
+            restarted.stop()
+        for name in gated:
+            kube.patch(
+                Node,
+                name,
+                {"metadata": {"labels": {"tether.test/hook-gate": None}}},
+                patch_type=PatchType.MERGE,
+            )
         repo.server.stop()
         kube.close()

@@ -158,9 +158,9 @@ class GitDaemonServer:
     daemon: _process.Daemon | None = None
 
     def start(self) -> GitDaemonServer:
-        """Start and wait until it accepts connections."""
+        """Start (again on the same port, after ``stop``) and wait until it accepts connections."""
         self.state.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = self.port or free_port()
         self.daemon = _process.spawn(
             "git-daemon",
             [

@@ -47,7 +47,8 @@ def advance(request: Request, observed: Observed) -> Step:
     """Decide the operation's next step."""
     results = observed.results
     if not observed.desired_known:
-        return Step(OperationPhase.ERROR, REFUSED_UNKNOWN_DESIRED, results=results)
+        reason = f": {observed.unknown_because}" if observed.unknown_because else ""
+        return Step(OperationPhase.ERROR, REFUSED_UNKNOWN_DESIRED + reason, results=results)
     built = plan.build(request, observed)
     timed_out = backoff.timed_out(request.started_at, observed.now, request.timeout)
     if observed.terminating or timed_out:

@@ -70,6 +70,8 @@ class Observed:
     """The live destination Namespace, for ``CreateNamespace=true``."""
     desired_known: bool = True
     """False when rendering failed: then nothing may be pruned, so the sync is refused."""
+    unknown_because: str = ""
+    """Why the desired state is unknown (the comparison's error), for the refusal's message."""
     prune_approved_at: datetime | None = None
     """The Application's ``argocd.argoproj.io/deletion-approved`` time, if any."""
     terminating: bool = False

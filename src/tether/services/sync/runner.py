@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import health
+from tether.core import health, redact
 from tether.core.sync import actions as act, backoff, machine, plan, request
 from tether.core.sync.results import Results, record
 from tether.model import resources, timestamps
@@ -284,6 +284,9 @@ class SyncRunner:
             server_kinds=self._live.served_kinds(),
             namespace_live=self._namespace(destination),
             desired_known=comparison.desired_known,
+            unknown_because=""
+            if comparison.desired_known
+            else redact.text("; ".join(message for _, message in comparison.errors)),
             terminating=state.phase == OperationPhase.TERMINATING.value,
             shared={r.key: r.shared_with for r in comparison.resources if r.shared_with},
         )

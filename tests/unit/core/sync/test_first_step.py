@@ -12,9 +12,11 @@ from .factories import World, crd, drive, key, obj, observed, request
 
 def test_nothing_is_done_when_the_desired_state_could_not_be_computed() -> None:
     live = {key(obj("ConfigMap", "a")): obj("ConfigMap", "a")}
-    step = machine.advance(request(prune=True), observed([], live=live, desired_known=False))
+    unknown = observed([], live=live, desired_known=False, unknown_because="Git is unreachable")
+    step = machine.advance(request(prune=True), unknown)
     assert step.phase is OperationPhase.ERROR
     assert "could not be computed" in step.message
+    assert step.message.endswith(": Git is unreachable")
     assert step.actions == () and step.checks == ()
 
 
