@@ -87,7 +87,7 @@ async def test_an_alias_bomb_in_a_manifest_file_is_refused(render, repo):
     write(repo, {"app/bomb.yaml": "\n".join(lines) + "\n"})
     message = failed(await render(application({"path": "app"}, name="boom")))
     assert "application tether/boom" in message
-    assert "app/bomb.yaml: document 1 expands beyond" in message
+    assert "app/bomb.yaml: document 1 holds more than" in message
 
 
 async def test_a_deeply_nested_document_is_refused(render, repo):

@@ -133,7 +133,44 @@ def parse_yaml(
     try:
         return _parse_plain(text, limits)
     except _Unusual:
+        _census(text, filename, limits)
         return _parse_composed(text, filename, limits)
+    except _TooManyValues as err:
+        raise _too_many_values(filename, err.index, limits) from None
+
+
+def _too_many_values(filename: str, index: int, limits: Limits) -> InvalidInputError:
+    return InvalidInputError(
+        f"{filename}: document {index} holds more than {limits.max_nodes} values "
+        "(an alias counts at every use)"
+    )
+
+
+def _census(text: str | bytes, filename: str, limits: Limits) -> None:
+    """Refuse a document with more values than ``limits`` allow before PyYAML composes it.
+
+    The composer holds a node object per value (hundreds of bytes each), so a huge document
+    must be refused from the parser's events, which cost nothing to keep. Aliases count once
+    here; ``_check_shape`` counts them at every use afterwards.
+    """
+    loader = K8sLoader(text)
+    index = values = 0
+    try:
+        while True:
+            event = loader.get_event()
+            kind = type(event)
+            if kind is yaml.DocumentStartEvent:
+                index, values = index + 1, 0
+            elif kind is yaml.ScalarEvent or kind in _COLLECTION_STARTS:
+                values += 1
+                if values > limits.max_nodes:
+                    raise _too_many_values(filename, index, limits)
+            elif kind is yaml.StreamEndEvent:
+                return
+    except yaml.YAMLError:
+        return  # the composer words the error
+    finally:
+        loader.dispose()
 
 
 def _parse_composed(text: str | bytes, filename: str, limits: Limits) -> list[dict[str, Any]]:
@@ -216,6 +253,14 @@ class _Unusual(Exception):
     """The stream is not plain: ``parse_yaml`` parses it again through ``_parse_composed``."""
 
 
+class _TooManyValues(Exception):
+    """Document ``index`` of a plain stream has more values than the limit: stop building it."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index
+
+
 _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 _PLAIN_SCALAR_TAGS = frozenset({_STR, _NULL, "tag:yaml.org,2002:bool", _INT, _FLOAT})
@@ -256,6 +301,7 @@ def _plain_objects(loader: K8sLoader, limits: Limits) -> list[dict[str, Any]]:
     open_: list[Any] = []  # the containers being filled, outermost first
     keys: list[Any] = []  # per open container, the key awaiting its value, or _NO_KEY
     nodes = 0  # the document's containers and values, counted as _check_shape counts them
+    document = 0
     next_event = loader.get_event
     while True:
         event: Any = next_event()
@@ -282,6 +328,8 @@ def _plain_objects(loader: K8sLoader, limits: Limits) -> list[dict[str, Any]]:
             parent = open_[-1]
             if type(parent) is list:
                 nodes += 1
+                if nodes > limits.max_nodes:
+                    raise _TooManyValues(document)
                 parent.append(value)
             elif keys[-1] is _NO_KEY:
                 if tag != _STR:
@@ -289,6 +337,8 @@ def _plain_objects(loader: K8sLoader, limits: Limits) -> list[dict[str, Any]]:
                 keys[-1] = value
             else:
                 nodes += 1
+                if nodes > limits.max_nodes:
+                    raise _TooManyValues(document)
                 parent[keys[-1]] = value
                 keys[-1] = _NO_KEY
         elif kind in _COLLECTION_STARTS:
@@ -311,17 +361,19 @@ def _plain_objects(loader: K8sLoader, limits: Limits) -> list[dict[str, Any]]:
             else:
                 nodes = 0
             nodes += 1
+            if nodes > limits.max_nodes:
+                raise _TooManyValues(document)  # before the document costs more memory
             open_.append(child)
             keys.append(_NO_KEY)
         elif kind in _COLLECTION_ENDS:
             done = open_.pop()
             keys.pop()
             if not open_:
-                if nodes > limits.max_nodes:
-                    raise _Unusual
                 objects.extend(_flatten(done))
         elif kind is yaml.StreamEndEvent:
             return objects
+        elif kind is yaml.DocumentStartEvent:
+            document += 1
         elif kind not in _FRAMING:
             raise _Unusual  # an alias
 
@@ -431,8 +483,8 @@ def _check_shape(doc: dict[str, Any], filename: str, index: int, limits: Limits)
                 total += 1
         if total > limits.max_nodes:
             raise InvalidInputError(
-                f"{filename}: document {index} expands beyond {limits.max_nodes} nodes "
-                "(alias expansion)"
+                f"{filename}: document {index} holds more than {limits.max_nodes} values "
+                "(an alias counts at every use)"
             )
         if depth > limits.max_depth:
             raise InvalidInputError(

@@ -170,7 +170,8 @@ class RenderSettings:
     plugins: tuple[PluginSpec, ...] = ()
     tool_timeout_s: float = 90.0
     jsonnet_timeout_s: float = 30.0
-    max_output_bytes: int = 256 * 1024 * 1024
+    max_output_bytes: int = 64 * 1024 * 1024
+    """One tool run's output; Kubeflow's whole platform renders to about 12 MiB."""
     cache_dir: str = ""
     """Where pulled charts and scratch copies go; a temporary directory when empty."""
 

@@ -89,8 +89,24 @@ def billion_laughs(levels: int = 9) -> str:
 
 
 def test_an_alias_bomb_is_refused_at_parse_time_quickly():
-    with pytest.raises(InvalidInputError, match="expands beyond 2000000 nodes"):
+    with pytest.raises(InvalidInputError, match="holds more than 2000000 values"):
         kubeyaml.parse_yaml(billion_laughs(), "bomb.yaml")
+
+
+@pytest.mark.parametrize("tag", ["", "!!str "], ids=["plain", "tagged"])
+def test_a_document_with_too_many_values_is_refused_by_index_whatever_its_style(tag: str):
+    # Refused while parsing, before the document is built: a tool's huge output must not
+    # become gigabytes of objects first (the tagged stream takes the composer's path).
+    small = "kind: A\nmetadata: {name: a}\n"
+    big = f"kind: B\nmetadata: {{name: {tag}b}}\ndata:\n" + "".join(
+        f"  k{i}: v\n" for i in range(200)
+    )
+    limits = kubeyaml.Limits(max_nodes=100)
+    with pytest.raises(
+        InvalidInputError, match=r"^out\.yaml: document 2 holds more than 100 values"
+    ):
+        kubeyaml.parse_yaml(f"{small}---\n{big}", "out.yaml", limits)
+    assert len(kubeyaml.parse_yaml(f"{small}---\n{small}", "out.yaml", limits)) == 2
 
 
 def test_small_alias_use_is_fine():
