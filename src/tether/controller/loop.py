@@ -234,6 +234,7 @@ class Controller:
                 self.rt.live,
                 self.rt.apps,
                 app,
+                project,
                 self.settings.control_plane_namespace,
             )
         if app.operation is not None:

@@ -168,7 +168,7 @@ class Comparer:
         if resource_problems:
             return _unknown(("InvalidSpecError", "; ".join(resource_problems)), rendered.revisions)
         try:
-            states = await self._pair_and_diff(app, desired, instance)
+            states = await self._pair_and_diff(app, project, desired, instance)
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         warnings.extend(self._orphans(project, destination, states))
@@ -217,12 +217,18 @@ class Comparer:
         return {**obj, "metadata": meta}
 
     async def _pair_and_diff(
-        self, app: Application, desired: Sequence[dict[str, Any]], instance: str
+        self,
+        app: Application,
+        project: AppProject,
+        desired: Sequence[dict[str, Any]],
+        instance: str,
     ) -> list[ResourceState]:
         rules = tuple(self.ignore_rules(app))
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
         for key in self._live.managed_by(instance):
+            if key not in desired_by_key and policy.resource_problem(app, project, key):
+                continue  # tracked as ours where the project does not reach: never pruned
             live = self._live.manifest(key)
             if live is not None:
                 live_by_key[key] = live

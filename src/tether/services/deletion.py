@@ -13,8 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tether import ports
+from tether.core.app import policy
 from tether.core.diff import diff
 from tether.model.application import CASCADE_FINALIZERS, GROUP, KIND, Application
+from tether.model.project import AppProject
 from tether.model.resources import Manifest, ResourceKey, annotation, metadata_of
 from tether.services.appwriter import AppWriter
 
@@ -41,9 +43,14 @@ async def finalize(
     live: ports.LiveState,
     apps: AppWriter,
     app: Application,
+    project: AppProject,
     control_plane_namespace: str,
 ) -> float | None:
-    """Take one step of deleting ``app``; seconds until the next step, ``None`` when done."""
+    """Take one step of deleting ``app``; seconds until the next step, ``None`` when done.
+
+    Only what the app's project permits is deleted: an object carrying the app's tracking in a
+    namespace or of a kind beyond the project is left alone.
+    """
     finalizers = list(app.metadata.finalizers or [])
     ours = [f for f in finalizers if f in CASCADE_FINALIZERS]
     if not ours:
@@ -56,7 +63,7 @@ async def finalize(
         obj = live.manifest(key)
         if obj is None or key == own_key or (key.group, key.kind) in NEVER_DELETED_KINDS:
             continue
-        if _kept(obj):
+        if _kept(obj) or policy.resource_problem(app, project, key):
             continue
         candidates.append((key, obj))
     if any(metadata_of(obj).get("deletionTimestamp") for _, obj in candidates):

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterable
 
 from tether.core import globs
+from tether.core.sync import backoff
 from tether.model.application import Application
 from tether.model.project import (
     DEFAULT_PROJECT_NAME,
@@ -186,7 +187,7 @@ def resolve_cluster(server: str, name: str) -> tuple[str, str]:
 
 
 def check_application(app: Application, project: AppProject, control_ns: str) -> list[str]:
-    """Every reason the project refuses the Application's namespace, sources or destination.
+    """Every reason the Application is refused: its namespace, sources, destination, retry.
 
     An empty list means permitted. Each message names the Application and the project.
     """
@@ -200,6 +201,11 @@ def check_application(app: Application, project: AppProject, control_ns: str) ->
         for source in app.effective_sources()
         if not is_source_permitted(project, source.repo_url)
     )
+    retry = app.spec.sync_policy.retry if app.spec.sync_policy else None
+    retry_problem = backoff.problem(retry) if retry is not None else None
+    if retry_problem:
+        # Followed as written it would mean no retry at all: refused, not silently dropped.
+        problems.append(f"{who}: spec.syncPolicy.{retry_problem}")
     dest = app.spec.destination
     server, name = resolve_cluster(dest.server or "", dest.name or "")
     namespace = dest.namespace or ""
@@ -222,18 +228,29 @@ def check_resources(
     """
     who = f"Application {app.qualified_name}"
     where = f"project {project.name!r}"
-    dest = app.spec.destination
-    server, name = resolve_cluster(dest.server or "", dest.name or "")
     problems: list[str] = []
     for key in resources:
-        namespaced = bool(key.namespace)
-        reason = group_kind_problem(project, key.group, key.kind, key.name, namespaced)
-        if (
-            not reason
-            and namespaced
-            and not is_destination_permitted(project, server, name, key.namespace)
-        ):
-            reason = f"namespace {key.namespace!r} is not a permitted destination"
+        reason = resource_problem(app, project, key)
         if reason:
             problems.append(f"{who}: resource {key} is not permitted in {where}: {reason}")
     return problems
+
+
+def resource_problem(app: Application, project: AppProject, key: ResourceKey) -> str:
+    """Why the project refuses the app this resource, or ``""`` when it permits it.
+
+    Applies to live objects too: one carrying the app's tracking in a namespace or of a kind
+    the project does not permit is not the app's to compare, prune or cascade-delete (anyone
+    able to write there could have labelled it), as Argo CD filters live objects.
+    """
+    dest = app.spec.destination
+    server, name = resolve_cluster(dest.server or "", dest.name or "")
+    namespaced = bool(key.namespace)
+    reason = group_kind_problem(project, key.group, key.kind, key.name, namespaced)
+    if (
+        not reason
+        and namespaced
+        and not is_destination_permitted(project, server, name, key.namespace)
+    ):
+        reason = f"namespace {key.namespace!r} is not a permitted destination"
+    return reason

@@ -224,3 +224,34 @@ def test_refused_resources_are_listed_with_their_reason() -> None:
         "Application tether/foo: resource ConfigMap:kube-system/leak is not permitted in "
         "project 'team-a': namespace 'kube-system' is not a permitted destination",
     ]
+
+
+def test_a_live_object_beyond_the_project_is_not_the_apps() -> None:
+    project = parse_project(load("project-tenant.yaml"))
+    app = parse_application(
+        minimal_application(destination={"server": LOCAL, "namespace": "team-a-web"})
+    )
+    assert (
+        policy.resource_problem(app, project, ResourceKey("", "ConfigMap", "team-a-web", "a")) == ""
+    )
+    beyond = ResourceKey("", "ConfigMap", "kube-system", "planted")
+    assert policy.resource_problem(app, project, beyond) == (
+        "namespace 'kube-system' is not a permitted destination"
+    )
+
+
+@pytest.mark.parametrize(
+    ("retry", "named"),
+    [
+        ({"limit": 3, "backoff": {"factor": 0}}, "spec.syncPolicy.retry.backoff.factor"),
+        ({"backoff": {"duration": "1e309h"}}, "spec.syncPolicy.retry.backoff.duration"),
+        ({"backoff": {"maxDuration": "-1s"}}, "spec.syncPolicy.retry.backoff.maxDuration"),
+    ],
+)
+def test_a_retry_strategy_that_cannot_be_followed_is_refused_by_name(
+    retry: dict[str, Any], named: str
+) -> None:
+    project = _project(sourceRepos=["*"], destinations=[{"server": "*", "namespace": "*"}])
+    app = parse_application(minimal_application(syncPolicy={"retry": retry}))
+    [problem] = policy.check_application(app, project, "tether")
+    assert problem.startswith(f"Application tether/foo: {named}")
