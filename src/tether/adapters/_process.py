@@ -275,10 +275,22 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _set_parent_death_signal() -> None:
+    die_with_parent(signal.SIGTERM)
+
+
+def die_with_parent(signum: int = signal.SIGKILL, parent_pid: int | None = None) -> None:
+    """Ask the kernel to send ``signum`` to this process when its parent dies (Linux).
+
+    For a child that runs code of its own (a worker process): a parent killed with SIGKILL
+    cannot stop it, and an orphaned worker would run on. Given ``parent_pid``, a parent that
+    died before the request took effect ends this process at once.
+    """
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(_PR_SET_PDEATHSIG, signum)
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os.kill(os.getpid(), signum)
 
 
 def stop_pid(pid: int, grace: float = 10.0) -> bool:

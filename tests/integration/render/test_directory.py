@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pathlib
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -200,3 +206,56 @@ async def test_runaway_jsonnet_is_killed_at_the_time_limit(tmp_path, repo):
     manifests = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
     message = failed(await manifests.render_application(application({"path": "j"})))
     assert "jsonnet timed out after 1s" in message
+
+
+def test_a_jsonnet_worker_dies_with_a_parent_killed_under_it(tmp_path):
+    # A controller killed mid-render cannot kill its worker; the worker must not run on.
+    (tmp_path / "spin.jsonnet").write_text(
+        "local f(n) = if n == 0 then 0 else f(n - 1) + f(n - 1); f(200)\n"
+    )
+    spin, root = str(tmp_path / "spin.jsonnet"), str(tmp_path)
+    script = (
+        "import asyncio\n"
+        "from tether.adapters.render import jsonnet\n"
+        "if __name__ == '__main__':\n"
+        f"    asyncio.run(jsonnet.evaluate([{spin!r}], root={root!r}, timeout_s=120))\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script])
+    workers: list[int] = []
+    try:
+        deadline = time.monotonic() + 30
+        while not workers and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = _children(parent.pid)
+        assert workers, "the worker never started"
+        parent.kill()
+        parent.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_running(pid) for pid in workers):
+            time.sleep(0.2)
+        assert not any(_running(pid) for pid in workers), "the worker outlived its parent"
+    finally:
+        parent.kill()
+        parent.wait(10)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    """Every child of ``pid``, whichever of its threads started it."""
+    found = []
+    for task in pathlib.Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = pathlib.Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -7,12 +7,15 @@ may only read files inside the repository root (libs included, as they must live
 from __future__ import annotations
 
 import asyncio
+import math
 import multiprocessing
 import os
+import resource
 from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
+from tether.adapters import _process
 from tether.core.sources import jail
 from tether.model.errors import InvalidInputError, RenderError
 from tether.model.source import JsonnetVar
@@ -59,6 +62,7 @@ def _run_worker(job: dict[str, Any], timeout_s: float) -> tuple[str, str | list[
     # A fresh interpreter: forking a threaded asyncio process (and a Go runtime) is unsafe.
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe(duplex=False)
+    job = {**job, "parent_pid": os.getpid(), "cpu_limit_s": math.ceil(timeout_s) + 1}
     worker = context.Process(target=_worker, args=(child, job), daemon=True)
     worker.start()
     child.close()
@@ -78,6 +82,10 @@ def _run_worker(job: dict[str, Any], timeout_s: float) -> tuple[str, str | list[
 
 
 def _worker(conn: Connection, job: dict[str, Any]) -> None:  # pragma: no cover - child process
+    # The parent kills a late worker; these end one whose parent was killed first (seen: an
+    # orphaned runaway evaluation spinning for minutes after its controller stopped).
+    _process.die_with_parent(parent_pid=job["parent_pid"])
+    resource.setrlimit(resource.RLIMIT_CPU, (job["cpu_limit_s"], job["cpu_limit_s"] + 1))
     import _gojsonnet
 
     root: str = job["root"]
