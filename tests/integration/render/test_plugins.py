@@ -172,3 +172,26 @@ async def test_a_fast_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, r
         app = application({"path": "app", "plugin": {"name": "flood"}})
         message = failed(await manifests.render_application(app, hard_refresh=True))
         assert "printed more than 1048576 bytes" in message
+
+
+async def test_a_plugin_never_sees_the_controller_users_home(tmp_path, repo, monkeypatch):
+    # The controller's own kubeconfig, ssh keys and git credentials live under its HOME.
+    home = tmp_path / "controller-home"
+    (home / ".kube").mkdir(parents=True)
+    (home / ".kube" / "config").write_text("canary-kubeconfig-7f3a\n")
+    monkeypatch.setenv("HOME", str(home))
+    peek = (
+        "import json, os, pathlib\n"
+        "config = pathlib.Path(os.environ['HOME'], '.kube', 'config')\n"
+        "seen = config.read_text() if config.exists() else ''\n"
+        "print(json.dumps({'apiVersion': 'v1', 'kind': 'ConfigMap', 'metadata': {'name': 'peek'},"
+        " 'data': {'home': os.environ['HOME'], 'seen': seen}}))\n"
+    )
+    spec = rendering.PluginSpec(name="peek", generate=(sys.executable, "-c", peek))
+    write(repo, {"app/x.txt": "x"})
+    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    [obj] = ok(
+        await manifests.render_application(application({"path": "app", "plugin": {"name": "peek"}}))
+    )
+    assert obj["data"]["seen"] == ""
+    assert obj["data"]["home"] != str(home)

@@ -41,8 +41,10 @@ _pull_locks: dict[tuple[int, str], asyncio.Lock] = {}
 
 def helm_env(base_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
     """Helm's own state (repositories, cache) in tether's cache, never the user's home."""
+    os.makedirs(base_dir, exist_ok=True)
     return _process.base_env(
         {
+            "HOME": base_dir,
             "HELM_CACHE_HOME": os.path.join(base_dir, "cache"),
             "HELM_CONFIG_HOME": os.path.join(base_dir, "config"),
             "HELM_DATA_HOME": os.path.join(base_dir, "data"),

@@ -66,7 +66,7 @@ async def render(
         done = await _process.run(
             command.argv,
             cwd=scratch,
-            env=_process.base_env(request.env),
+            env=_process.base_env({"HOME": _empty_home(scratch), **request.env}),
             timeout=settings.tool_timeout_s,
             output_limit=settings.max_output_bytes,
         )
@@ -278,3 +278,10 @@ def _references(kustomization: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(section, dict) and isinstance(section.get(key), str):
             found.append((f"{holder}.{key}", section[key]))
     return found
+
+
+def _empty_home(scratch: str) -> str:
+    """A HOME of the render's own: nothing of the controller user's reaches kustomize or helm."""
+    home = os.path.join(scratch, "home")
+    os.makedirs(home, exist_ok=True)
+    return home

@@ -52,7 +52,13 @@ async def render(
     await asyncio.to_thread(_writable_copy, request.repo_root, copy)
     directory = os.path.join(copy, os.path.relpath(directory, os.path.realpath(request.repo_root)))
     build = request.env
-    env = _process.base_env({**spec.env, **build, **rendering.plugin_env(options, build)})
+    # An empty home of its own: the controller user's ~/.kube, ~/.ssh and ~/.git-credentials
+    # are nothing a plugin needs (the administrator's env may still name a HOME).
+    home = os.path.join(scratch, "home")
+    os.makedirs(home, exist_ok=True)
+    env = _process.base_env(
+        {"HOME": home, **spec.env, **build, **rendering.plugin_env(options, build)}
+    )
     label = f"plugin {spec.name}"
     try:
         if spec.init:
