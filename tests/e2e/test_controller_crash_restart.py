@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 from typing import Any
 
 import pytest
@@ -232,5 +233,77 @@ async def test_a_controller_killed_while_a_hook_runs_waits_for_that_hook_and_fin
                 {"metadata": {"labels": {"tether.test/hook-gate": None}}},
                 patch_type=PatchType.MERGE,
             )
+        repo.server.stop()
+        kube.close()
+
+
+async def test_a_sync_killed_again_and_again_still_finishes_once_with_every_object(
+    full_cluster, full_namespace, tmp_path
+):
+    # Kills at seeded random moments land in every part of a step, status writes included: each
+    # write is one PATCH that either landed or did not, and the next controller starts from it.
+    tetherenv.install_crds(full_cluster.kubeconfig)
+    ns = full_namespace
+    repo = tetherenv.serve_repo(tmp_path / "git", config_maps())
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    chance = random.Random(11)
+    controllers = [
+        tetherenv.start_controller_process(
+            full_cluster.kubeconfig, ns, tmp_path / "cache", logs / "0.log"
+        )
+    ]
+    try:
+        tetherenv.create(kube, tetherenv.application("storm", ns, repo.url, "app", ns))
+        await tetherenv.eventually(
+            lambda: (
+                tetherenv.app_status(kube, ns, "storm").get("sync", {}).get("status") == "OutOfSync"
+            ),
+            60,
+            "the app compared",
+        )
+        tetherenv.start_sync(kube, ns, "storm", prune=True)
+        seen = 0
+        for kill in range(1, 5):
+
+            def progressed(at_least: int = seen) -> int:
+                state = tetherenv.app_status(kube, ns, "storm").get("operationState") or {}
+                done = len((state.get("syncResult") or {}).get("resources") or [])
+                return done if state.get("phase") == "Running" and done > at_least else 0
+
+            seen = await tetherenv.eventually(progressed, 60, f"progress before kill {kill}")
+            await asyncio.sleep(chance.uniform(0.0, 1.5))
+            controllers[-1].kill()
+            assert "Traceback" not in controllers[-1].log()
+            controllers.append(
+                tetherenv.start_controller_process(
+                    full_cluster.kubeconfig, ns, tmp_path / "cache", logs / f"{kill}.log"
+                )
+            )
+            app = tetherenv.get(kube, tetherenv.Application, "storm", ns)
+            if not app.get("operation"):
+                break  # finished before this kill
+
+        def finished() -> dict[str, Any] | None:
+            app = tetherenv.get(kube, tetherenv.Application, "storm", ns)
+            state = (app.get("status") or {}).get("operationState") or {}
+            done = not app.get("operation") and state.get("phase") not in (None, "Running")
+            return app if done else None
+
+        app = await tetherenv.eventually(finished, 120, "the sync finished after the kills")
+        state = app["status"]["operationState"]
+        assert state["phase"] == "Succeeded", state["message"]
+        assert len(state["syncResult"]["resources"]) == OBJECTS
+        assert len(app["status"]["history"]) == 1, app["status"]["history"]
+        live = ours(kube, ns)
+        assert len(live) == OBJECTS
+        for name, obj in live.items():
+            assert obj.data == {"index": str(int(name[3:]))}
+        assert "Traceback" not in controllers[-1].log()
+    finally:
+        for controller in controllers[:-1]:
+            controller.kill()
+        controllers[-1].stop()
         repo.server.stop()
         kube.close()
