@@ -137,7 +137,8 @@ class Runtime:
     """The wall clock every service and entry point reads (``now`` unless a test gives another)."""
     cluster: ports.Cluster
     live: ports.LiveState
-    manifests: manifests.ManifestService
+    manifests: ports.ManifestSource
+    """Renders Applications: the in-process manifest service, or a repo-server's client."""
     comparer: Comparer
     syncer: SyncRunner
     apps: AppWriter

@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from tether.core.cluster.cachepolicy import Change
+from tether.core.sources.rendered import RenderResult
 from tether.core.sources.rendering import RenderRequest
+from tether.model.application import Application
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 
 
@@ -126,6 +128,27 @@ class Renderer(Protocol):
 
     async def tool_versions(self) -> Mapping[str, str]:
         """Versions of the tools renders depend on (part of every render-cache key)."""
+        ...
+
+
+class ManifestSource(Protocol):
+    """An Application's desired state: rendered in this process, or by a ``tether repo-server``."""
+
+    async def render_application(
+        self,
+        app: Application,
+        *,
+        refresh: bool = False,
+        hard_refresh: bool = False,
+        revisions: Sequence[str] | None = None,
+        kube_version: str = "",
+        api_versions: Sequence[str] = (),
+    ) -> RenderResult:
+        """Every object of the app's sources, or a failure: unknown desired state, never empty.
+
+        ``refresh`` resolves symbolic revisions afresh; ``hard_refresh`` also bypasses the render
+        cache; ``revisions`` are already resolved commits per source.
+        """
         ...
 
 

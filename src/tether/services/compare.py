@@ -20,6 +20,7 @@ from tether import ports
 from tether.core import health
 from tether.core.app import policy, tree
 from tether.core.diff import diff, ignore, normalize, tracking
+from tether.core.sources.rendered import RenderFailed
 from tether.model import application, project as project_model
 from tether.model.app_status import ResourceStatus
 from tether.model.application import Application
@@ -35,7 +36,6 @@ from tether.model.resources import (
     spec_of,
 )
 from tether.model.status import Health, HealthStatus, SyncStatus
-from tether.services.manifests import ManifestService, RenderFailed
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class Comparer:
 
     def __init__(
         self,
-        manifests: ManifestService,
+        manifests: ports.ManifestSource,
         cluster: ports.Cluster,
         live: ports.LiveState,
         *,

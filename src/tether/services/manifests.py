@@ -20,8 +20,14 @@ import cachetools
 import orjson
 
 from tether import ports
-from tether.core import redact
 from tether.core.sources import checks, kubeyaml, rendering
+
+# The outcome types live in the core (the ports name them); re-exported for this module's users.
+from tether.core.sources.rendered import (
+    Rendered as Rendered,
+    RenderFailed as RenderFailed,
+    RenderResult as RenderResult,
+)
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError, TetherError
 from tether.model.source import ApplicationSource
@@ -47,41 +53,6 @@ running tools again (Argo CD pauses generation likewise); a hard refresh retries
 
 DEFAULT_PARALLELISM = 4
 """Concurrent renders: each forks a tool that may take hundreds of MiB (Argo's parallelismlimit)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Rendered:
-    """A complete render. ``manifests`` may be empty: that is a real, successful empty render.
-
-    The objects are shared with the cache: treat them as read-only.
-    """
-
-    manifests: tuple[dict[str, Any], ...]
-    revisions: tuple[str, ...]
-    """Per source: the resolved commit (Git) or the chart version constraint (Helm repository)."""
-
-    @property
-    def empty(self) -> bool:
-        """Whether the sources rendered to no objects at all."""
-        return not self.manifests
-
-
-@dataclasses.dataclass(frozen=True)
-class RenderFailed:
-    """A render that failed: the desired state is unknown, never empty."""
-
-    message: str
-    """Names the Application, the source, the file and the reason; never a credential."""
-    revisions: tuple[str, ...] = ()
-    invalid_input: bool = False
-    """The spec or the repository content is at fault (vs. a tool or Git failure)."""
-
-    def __post_init__(self) -> None:
-        # Every render message leaves through here: scrub the URL credentials it may quote.
-        object.__setattr__(self, "message", redact.text(self.message))
-
-
-RenderResult = Rendered | RenderFailed
 
 
 @dataclasses.dataclass(frozen=True)
