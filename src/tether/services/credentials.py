@@ -1,16 +1,20 @@
-"""Repository credentials from Argo CD-format Secrets in the control-plane namespace.
+"""Repository credentials: the controller's, from Argo CD-format Secrets, and a repo-server's.
 
-Read whole on every change of those Secrets and swapped in at once; a malformed Secret is skipped
-and named, never quoted, and the others keep working.
+The controller reads its Secrets whole on every change and swaps them in at once; a malformed
+Secret is skipped and named, never quoted, and the others keep working. A repo-server has no
+Secrets: each render request brings the few entries it needs, which live for that request only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from tether import ports
 from tether.core.sources import repocreds
+from tether.model.application import Application
 from tether.model.errors import TetherError
 
 
@@ -29,6 +33,12 @@ class RepoCredentials:
     def secret_values(self) -> frozenset[str]:
         """Every secret the credentials hold, for scrubbing messages."""
         return self._store.secret_values()
+
+    def for_application(self, app: Application) -> repocreds.CredentialStore:
+        """Only what rendering ``app`` may use: the entries for its Git sources, as its project
+        sees them (what the controller hands a repo-server with the render request)."""
+        urls = [s.repo_url for s in app.effective_sources() if not s.is_helm_chart]
+        return self._store.subset_for(urls, "git", app.spec.project_name)
 
     def load(self, secrets: Sequence[Mapping[str, Any]]) -> None:
         """Rebuild from Secrets; a malformed one is skipped and named, never quoted."""
@@ -56,3 +66,33 @@ class RepoCredentials:
 def _credential_type(secret: Mapping[str, Any]) -> str:
     labels = (secret.get("metadata") or {}).get("labels") or {}
     return str(labels.get(repocreds.SECRET_TYPE_LABEL, ""))
+
+
+class RequestCredentials:
+    """A repo-server's credentials: those its current request brought, and nobody else's.
+
+    The Git adapter's lookup answers from a context variable set around each request, so two
+    renders running at once (each in its own task, with its own context) never see each other's.
+    """
+
+    def __init__(self) -> None:
+        self._current: contextvars.ContextVar[repocreds.CredentialStore] = contextvars.ContextVar(
+            "tether_request_credentials", default=repocreds.CredentialStore()
+        )
+
+    def lookup(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
+        """The credentials for a Git repository URL, from the current request's entries only."""
+        return self._current.get().lookup(url, "git", project)
+
+    def secret_values(self) -> frozenset[str]:
+        """Every secret the current request brought, for scrubbing what goes back and to logs."""
+        return self._current.get().secret_values()
+
+    @contextlib.contextmanager
+    def scoped(self, store: repocreds.CredentialStore) -> Iterator[None]:
+        """Make ``store`` the credentials of everything run inside this block (and its tasks)."""
+        token = self._current.set(store)
+        try:
+            yield
+        finally:
+            self._current.reset(token)

@@ -165,21 +165,55 @@ class CredentialStore:
         A Secret with a ``project`` serves only that project's apps, and wins over a global one
         for them. A repository Secret without secrets of its own inherits them from the template.
         """
-        key = normalize_url(url)
+        repo = self._repository_for(url, repo_type, project)
         template = self._template_for(url, repo_type, project)
-        repositories = [
-            r
-            for r in self.repositories
-            if r.type == repo_type and normalize_url(r.url) == key and r.project in ("", project)
-        ]
-        repositories.sort(key=lambda r: not r.project)  # the project's own first
-        for repo in repositories:
+        if repo is not None:
             if not repo.has_credentials and template is not None:
                 return repo.with_secrets_of(template)
             return repo
         if template is None:
             return None
         return dataclasses.replace(template, url=url)
+
+    def subset_for(
+        self, urls: Iterable[str], repo_type: str = "git", project: str = ""
+    ) -> CredentialStore:
+        """Only the entries ``lookup`` picks for ``urls`` as an app of ``project`` uses them.
+
+        What a repo-server is handed with one render: it answers ``lookup`` for those URLs exactly
+        as this store does (entries keep their order, so ties fall the same way), and holds
+        nothing of any other repository or project. A URL counts with and without its userinfo,
+        as the Git adapter looks credentials up by the URL it fetches from.
+        """
+        repositories: set[int] = set()
+        templates: set[int] = set()
+        for given in urls:
+            try:
+                bare = split_userinfo(given)[0]
+            except ValueError:
+                bare = given
+            for url in {given, bare}:
+                repo = self._repository_for(url, repo_type, project)
+                template = self._template_for(url, repo_type, project)
+                if repo is not None:
+                    repositories.add(id(repo))
+                if template is not None and (repo is None or not repo.has_credentials):
+                    templates.add(id(template))
+        return CredentialStore(
+            tuple(r for r in self.repositories if id(r) in repositories),
+            tuple(t for t in self.templates if id(t) in templates),
+        )
+
+    def _repository_for(self, url: str, repo_type: str, project: str) -> RepoCredentials | None:
+        """The repository Secret for ``url``: the project's own first, then a global one."""
+        key = normalize_url(url)
+        repositories = [
+            r
+            for r in self.repositories
+            if r.type == repo_type and normalize_url(r.url) == key and r.project in ("", project)
+        ]
+        repositories.sort(key=lambda r: not r.project)  # the project's own first
+        return repositories[0] if repositories else None
 
     def _template_for(self, url: str, repo_type: str, project: str) -> RepoCredentials | None:
         target = _segments(url)
