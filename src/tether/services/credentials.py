@@ -35,8 +35,10 @@ class RepoCredentials:
         return self._store.secret_values()
 
     def for_application(self, app: Application) -> repocreds.CredentialStore:
-        """Only what rendering ``app`` may use: the entries for its Git sources, as its project
-        sees them (what the controller hands a repo-server with the render request)."""
+        """Only what rendering ``app`` may use: its Git sources' entries, as its project sees them.
+
+        What the controller hands a repo-server with the render request.
+        """
         urls = [s.repo_url for s in app.effective_sources() if not s.is_helm_chart]
         return self._store.subset_for(urls, "git", app.spec.project_name)
 
@@ -76,17 +78,20 @@ class RequestCredentials:
     """
 
     def __init__(self) -> None:
-        self._current: contextvars.ContextVar[repocreds.CredentialStore] = contextvars.ContextVar(
-            "tether_request_credentials", default=repocreds.CredentialStore()
+        # No default: outside a request there are no credentials at all.
+        self._current: contextvars.ContextVar[repocreds.CredentialStore | None] = (
+            contextvars.ContextVar("tether_request_credentials", default=None)
         )
 
     def lookup(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
         """The credentials for a Git repository URL, from the current request's entries only."""
-        return self._current.get().lookup(url, "git", project)
+        store = self._current.get()
+        return None if store is None else store.lookup(url, "git", project)
 
     def secret_values(self) -> frozenset[str]:
         """Every secret the current request brought, for scrubbing what goes back and to logs."""
-        return self._current.get().secret_values()
+        store = self._current.get()
+        return frozenset() if store is None else store.secret_values()
 
     @contextlib.contextmanager
     def scoped(self, store: repocreds.CredentialStore) -> Iterator[None]:
