@@ -274,3 +274,58 @@ def test_every_secret_value_is_known_for_scrubbing():
         secret("b", "repository", string_data={"url": "https://h/x", "bearerToken": "tok2"}),
     )
     assert s.secret_values() == {"pw1", "tok2"}
+
+
+def test_an_apps_subset_answers_its_urls_as_the_whole_store_does_and_holds_nothing_else():
+    s = store(
+        secret(
+            "global", "repo-creds", string_data={"url": "https://git.example/", "password": "g"}
+        ),
+        secret(
+            "team",
+            "repo-creds",
+            string_data={"url": "https://git.example/", "password": "t", "project": "team-a"},
+        ),
+        secret(
+            "app",
+            "repository",
+            string_data={"url": "https://git.example/org/app.git", "password": "app-pw"},
+        ),
+        secret(
+            "other",
+            "repository",
+            string_data={"url": "https://git.example/org/other.git", "password": "other-pw"},
+        ),
+        secret("helm", "repository", string_data={"url": "https://charts.example", "type": "helm"}),
+    )
+    urls = ["https://git.example/org/app.git", "https://git.example/org/lib"]
+    subset = s.subset_for(urls, "git", "team-a")
+    for url in urls:
+        assert subset.lookup(url, "git", "team-a") == s.lookup(url, "git", "team-a")
+    assert subset.secret_values() == {"app-pw", "t"}
+    assert subset.lookup("https://git.example/org/other.git", "git", "team-a") != s.lookup(
+        "https://git.example/org/other.git", "git", "team-a"
+    )
+
+
+def test_a_subset_counts_a_url_with_and_without_its_userinfo():
+    s = store(
+        secret(
+            "app",
+            "repository",
+            string_data={"url": "https://git.example/org/app.git", "password": "app-pw"},
+        )
+    )
+    subset = s.subset_for(["https://someone@git.example/org/app.git"])
+    assert subset.secret_values() == {"app-pw"}
+
+
+def test_a_subset_of_another_projects_app_holds_no_project_scoped_entry():
+    s = store(
+        secret(
+            "team",
+            "repo-creds",
+            string_data={"url": "https://git.example/", "password": "t", "project": "team-a"},
+        ),
+    )
+    assert s.subset_for(["https://git.example/org/app"], "git", "team-b").secret_values() == set()
