@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import orjson
 import pytest
 from hypothesis import given, strategies as st
@@ -30,21 +33,20 @@ TEMPLATE = repocreds.RepoCredentials(
 )
 
 
-def call(**overrides) -> renderwire.RenderCall:
+def call(**overrides: Any) -> renderwire.RenderCall:
     app = minimal_application()
     app["metadata"]["annotations"] = {"argocd.argoproj.io/manifest-generate-paths": "."}
     app["status"] = {"sync": {"status": "Synced", "revision": "a" * 40}}
-    fields = {
-        "application": parse_application(app),
-        "refresh": True,
-        "hard_refresh": True,
-        "revisions": ("b" * 40,),
-        "kube_version": "1.36.3",
-        "api_versions": ("apps/v1", "v1"),
-        "credentials": repocreds.CredentialStore((REPO,), (TEMPLATE,)),
-    }
-    fields.update(overrides)
-    return renderwire.RenderCall(**fields)
+    full = renderwire.RenderCall(
+        application=parse_application(app),
+        refresh=True,
+        hard_refresh=True,
+        revisions=("b" * 40,),
+        kube_version="1.36.3",
+        api_versions=("apps/v1", "v1"),
+        credentials=repocreds.CredentialStore((REPO,), (TEMPLATE,)),
+    )
+    return dataclasses.replace(full, **overrides)
 
 
 def test_a_render_call_comes_back_as_it_was_sent_without_the_apps_status():
