@@ -152,6 +152,18 @@ class ManifestSource(Protocol):
         ...
 
 
+class DiskCache(Protocol):
+    """What renders leave on disk (checked-out trees, pulled charts), kept within bounds."""
+
+    async def prune(self) -> list[str]:
+        """Delete what is idle beyond the limits; returns what was removed.
+
+        Raises:
+            OSError: the disk refused (full, read-only); the next round tries again.
+        """
+        ...
+
+
 class LiveState(Protocol):
     """The watch-fed view of a cluster the controller compares against (no requests made)."""
 

@@ -18,6 +18,7 @@ from tether import bootstrap
 from tether.controller import metrics
 from tether.controller.loop import Controller
 from tether.model.errors import TetherError
+from tether.services import diskcache
 from tether.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,9 @@ async def run(
         controller = Controller(rt)
         server = metrics.serve(settings.metrics_address, controller, rt)
         # Every replica prunes its own disk, leading or not.
-        pruning = asyncio.create_task(prune_periodically(rt.disk, settings))
+        pruning = asyncio.create_task(
+            diskcache.prune_periodically(rt.disk, settings.disk_prune_period)
+        )
         try:
             await _lead_and_reconcile(rt, controller, stop, ready)
         finally:
@@ -100,19 +103,6 @@ async def _lead_and_reconcile(
             campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await campaign
-
-
-async def prune_periodically(disk: bootstrap.DiskCaches, settings: Settings) -> None:
-    """Keep checked-out trees and pulled charts within the settings, from start-up on."""
-    while True:
-        try:
-            removed = await disk.prune()
-        except OSError as err:  # a full or read-only disk must not stop the controller
-            log.warning("pruning the render caches failed: %s", err)
-        else:
-            if removed:
-                log.info("pruned %d idle trees and charts from the render caches", len(removed))
-        await asyncio.sleep(settings.disk_prune_period.total_seconds())
 
 
 async def _first(wanted: Awaitable[object], stopper: Awaitable[object]) -> bool:
