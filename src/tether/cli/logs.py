@@ -3,25 +3,41 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 
 from tether.core import redact
+
+Secrets = Callable[[], Iterable[str]]
+"""The secret values known where a line is logged (a repo-server's current request's)."""
 
 
 class Scrubbed(logging.Filter):
     """Formats each record's message once and scrubs it (``core.redact``) before any handler."""
 
+    def __init__(self, secrets: Secrets = frozenset) -> None:
+        super().__init__()
+        self._secrets = secrets
+
     def filter(self, record: logging.LogRecord) -> bool:
         """Replace the record's message with its scrubbed text; never drop a record."""
-        record.msg = redact.text(record.getMessage())
+        secrets = self._secrets()
+        record.msg = redact.text(record.getMessage(), secrets)
         record.args = None
+        if record.exc_info and not record.exc_text:
+            # Formatted here, so the traceback is scrubbed too, not formatted raw later.
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = redact.text(record.exc_text)
+            record.exc_text = redact.text(record.exc_text, secrets)
         return True
 
 
-def configure(verbosity: int) -> None:
-    """Log to stderr at WARNING, INFO (``-v``) or DEBUG (``-vv``), every line scrubbed."""
+def configure(verbosity: int, secrets: Secrets = frozenset) -> None:
+    """Log to stderr at WARNING, INFO (``-v``) or DEBUG (``-vv``), every line scrubbed.
+
+    ``secrets`` gives the values to mask besides URL userinfo and bearer tokens; it is asked
+    at each line, in the context that logs it.
+    """
     level = logging.DEBUG if verbosity > 1 else logging.INFO if verbosity else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
-        handler.addFilter(Scrubbed())
+        handler.addFilter(Scrubbed(secrets))
