@@ -27,11 +27,12 @@ from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
 from tether.core import health
-from tether.core.sources import remote, rendering
+from tether.core.sources import remote, rendering, repocreds
+from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer
-from tether.services.credentials import RepoCredentials
+from tether.services.credentials import RepoCredentials, RequestCredentials
 from tether.services.install import Installer
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
@@ -196,11 +197,15 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-def git_repos(settings: Settings, credentials: RepoCredentials | None = None) -> MirrorCache:
-    """The Git mirror cache, with credentials from Argo CD-format Secrets."""
+CredentialLookup = Callable[[str, str], "repocreds.RepoCredentials | None"]
+"""Credentials for a repository URL as an app of a project uses it."""
+
+
+def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
+    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
-        credentials=credentials.lookup if credentials else None,
+        credentials=credentials,
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
@@ -261,7 +266,7 @@ async def runtime(
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     credentials = RepoCredentials()
-    disk = DiskCaches(git_repos(settings, credentials), renderer(settings), settings)
+    disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
     service = manifests.ManifestService(
         disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
     )
@@ -306,6 +311,45 @@ async def runtime(
         _cache=cache,
         _jq=jq,
     )
+
+
+MIN_TOKEN_LENGTH = 16
+"""A shared bearer token shorter than this is guessable; ``openssl rand -hex 32`` makes one."""
+
+
+def read_token_file(path: str) -> str:
+    """The bearer token in ``path`` (surrounding whitespace dropped); never quoted in errors."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except (OSError, UnicodeDecodeError) as err:
+        raise TetherError(f"cannot read the token file {path}: {type(err).__name__}") from None
+    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
+        raise TetherError(
+            f"the token file {path} must hold one token of at least {MIN_TOKEN_LENGTH} "
+            "characters without spaces"
+        )
+    return token
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendering:
+    """What ``tether repo-server`` renders with; it holds no Kubernetes client at all."""
+
+    manifests: manifests.ManifestService
+    credentials: RequestCredentials
+    """Each request's own credentials, for the Git adapter and for scrubbing."""
+    disk: DiskCaches
+
+
+def repo_server_rendering(settings: Settings) -> Rendering:
+    """The manifest service of a repo-server: Git and render caches under ``cache_dir``."""
+    credentials = RequestCredentials()
+    disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+    service = manifests.ManifestService(
+        disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+    )
+    return Rendering(service, credentials, disk)
 
 
 def serve_git_folder(

@@ -7,7 +7,15 @@ import sys
 import click
 
 from tether import __version__, bootstrap
-from tether.cli.commands import app, controller, demo, devcluster, kubeflow, render
+from tether.cli.commands import (
+    app,
+    controller,
+    demo,
+    devcluster,
+    kubeflow,
+    render,
+    reposerver,
+)
 from tether.core import redact
 from tether.model.errors import TetherError
 
@@ -38,6 +46,7 @@ cli.add_command(demo.demo)
 cli.add_command(kubeflow.kubeflow)
 cli.add_command(app.app)
 cli.add_command(render.render)
+cli.add_command(reposerver.repo_server)
 
 
 def main() -> None:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
+from typing import Any
 
 import click
 
 from tether import bootstrap
 from tether.cli import logs
+from tether.cli.commands import rendering_options
 from tether.controller import main as controller_main
 from tether.settings import Settings
 
@@ -47,40 +48,7 @@ kubeconfig_option = click.option(
     help="host:port for /metrics (port 0 picks a free port).",
 )
 @click.option("--leader-election/--no-leader-election", default=True, show_default=True)
-@click.option(
-    "--allow-local-repos",
-    is_flag=True,
-    help="Allow file:// and local paths as repoURL (tests and demos only).",
-)
-@click.option(
-    "--remote-host",
-    "remote_hosts",
-    multiple=True,
-    help="A host (glob) that remote references inside repositories may name: kustomize remote "
-    "bases, helm value files by URL (repeatable; none by default).",
-)
-@click.option("--cache-dir", default=None, help="Git mirrors and rendered charts.")
-@click.option(
-    "--git-trees-kept",
-    type=click.IntRange(min=0),
-    default=Settings.git_trees_kept,
-    show_default=True,
-    help="Checked-out commits kept on disk; older idle ones are deleted every 10 minutes.",
-)
-@click.option(
-    "--charts-kept",
-    type=click.IntRange(min=0),
-    default=Settings.charts_kept,
-    show_default=True,
-    help="Pulled chart versions kept on disk; older idle ones are deleted every 10 minutes.",
-)
-@click.option(
-    "--render-cache-mib",
-    type=click.IntRange(min=1),
-    default=Settings.render_cache_mib,
-    show_default=True,
-    help="Rendered manifests kept in memory, in MiB of JSON; least recently used leave first.",
-)
+@rendering_options.rendering_options
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -89,13 +57,8 @@ def run(
     workers: int,
     metrics_address: str,
     leader_election: bool,
-    allow_local_repos: bool,
-    remote_hosts: tuple[str, ...],
-    cache_dir: str | None,
-    git_trees_kept: int,
-    charts_kept: int,
-    render_cache_mib: int,
     verbose: int,
+    **rendering: Any,
 ) -> None:
     """Run the controller against the current cluster until interrupted."""
     logs.configure(verbose)
@@ -105,14 +68,8 @@ def run(
         workers=workers,
         metrics_address=metrics_address,
         leader_election=leader_election,
-        allow_local_repos=allow_local_repos,
-        remote_hosts=remote_hosts,
-        git_trees_kept=git_trees_kept,
-        charts_kept=charts_kept,
-        render_cache_mib=render_cache_mib,
     )
-    if cache_dir:
-        settings = dataclasses.replace(settings, cache_dir=cache_dir)
+    settings = rendering_options.apply(settings, **rendering)
     asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig))
 
 
