@@ -14,6 +14,7 @@ import pathlib
 import shutil
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
+from tether.adapters.reposerver import RepoServerClient
 from tether.core import health
 from tether.core.sources import remote, rendering, repocreds
 from tether.model.errors import TetherError
@@ -146,10 +148,12 @@ class Runtime:
     """Writes Applications as the controller (``settings.status_field_manager``)."""
     installer: Installer
     credentials: RepoCredentials
-    disk: DiskCaches
+    disk: DiskCaches | None
+    """The render caches on this process's disk; none when a repo-server renders."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
+    _remote: RepoServerClient | None = None
 
     async def live_start(self) -> None:
         """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
@@ -182,6 +186,8 @@ class Runtime:
         """Stop the cache and close connections and workers."""
         await self._cache.stop()
         self._jq.close()
+        if self._remote is not None:
+            await self._remote.aclose()
         await self._client.aclose()
 
     async def __aenter__(self) -> Runtime:
@@ -266,10 +272,17 @@ async def runtime(
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     credentials = RepoCredentials()
-    disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
-    service = manifests.ManifestService(
-        disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
-    )
+    disk: DiskCaches | None = None
+    remote_client: RepoServerClient | None = None
+    service: ports.ManifestSource
+    if settings.repo_server:
+        remote_client = repo_server_client(settings, credentials)
+        service = remote_client
+    else:
+        disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+        service = manifests.ManifestService(
+            disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+        )
     comparer = Comparer(
         service,
         client,
@@ -310,6 +323,23 @@ async def runtime(
         _client=client,
         _cache=cache,
         _jq=jq,
+        _remote=remote_client,
+    )
+
+
+def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:
+    """The controller's client of ``settings.repo_server``, sending each app its credentials."""
+    if not settings.repo_server_token_file:
+        raise TetherError("a repo-server needs a token file (--repo-server-token-file)")
+    parts = urllib.parse.urlsplit(settings.repo_server)
+    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        raise TetherError("the repo-server URL must be http(s)://host:port, without credentials")
+    return RepoServerClient(
+        settings.repo_server,
+        read_token_file(settings.repo_server_token_file),
+        credentials.for_application,
+        ca_file=settings.repo_server_ca,
+        timeout=settings.repo_server_timeout,
     )
 
 

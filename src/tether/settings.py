@@ -73,6 +73,20 @@ class Settings:
     disk_prune_period: datetime.timedelta = datetime.timedelta(minutes=10)
     """How often trees and charts beyond the limits above are deleted."""
 
+    repo_server: str = ""
+    """URL of a ``tether repo-server`` that renders for this controller; empty renders in this
+    process. With one, the controller runs no tool and keeps no Git checkouts of its own."""
+
+    repo_server_token_file: str = ""
+    """The file holding the bearer token the repo-server expects (required with a URL)."""
+
+    repo_server_ca: str = ""
+    """The CA that signed an https repo-server's certificate; the system's CAs when empty."""
+
+    repo_server_timeout: datetime.timedelta = datetime.timedelta(minutes=5)
+    """One render may queue behind four others, then fetch (60 s at most) and run a tool (90 s
+    at most): five minutes is stuck, not slow."""
+
     known_hosts: str = ""
     """SSH known_hosts content for Git over SSH."""
 

@@ -47,16 +47,19 @@ async def run(
             raise StartupError("refusing to start: " + "; ".join(problems))
         controller = Controller(rt)
         server = metrics.serve(settings.metrics_address, controller, rt)
-        # Every replica prunes its own disk, leading or not.
-        pruning = asyncio.create_task(
-            diskcache.prune_periodically(rt.disk, settings.disk_prune_period)
+        # Every replica prunes its own disk, leading or not (a repo-server prunes its own).
+        pruning = (
+            asyncio.create_task(diskcache.prune_periodically(rt.disk, settings.disk_prune_period))
+            if rt.disk is not None
+            else None
         )
         try:
             await _lead_and_reconcile(rt, controller, stop, ready)
         finally:
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
+            if pruning is not None:
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
             server.close()
     finally:
         await rt.close()

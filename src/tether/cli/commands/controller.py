@@ -49,6 +49,26 @@ kubeconfig_option = click.option(
 )
 @click.option("--leader-election/--no-leader-election", default=True, show_default=True)
 @rendering_options.rendering_options
+@click.option(
+    "--repo-server",
+    "repo_server",
+    default="",
+    metavar="URL",
+    help="Render through this tether repo-server (http(s)://host:port) instead of in this "
+    "process; the controller then runs no tool.",
+)
+@click.option(
+    "--repo-server-token-file",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="The file holding the repo-server's bearer token (required with --repo-server).",
+)
+@click.option(
+    "--repo-server-ca",
+    type=click.Path(dir_okay=False, exists=True),
+    default=None,
+    help="The CA that signed an https repo-server's certificate (default: the system's).",
+)
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -57,10 +77,17 @@ def run(
     workers: int,
     metrics_address: str,
     leader_election: bool,
+    repo_server: str,
+    repo_server_token_file: str | None,
+    repo_server_ca: str | None,
     verbose: int,
     **rendering: Any,
 ) -> None:
     """Run the controller against the current cluster until interrupted."""
+    if repo_server and not repo_server_token_file:
+        raise click.UsageError("--repo-server needs --repo-server-token-file")
+    if not repo_server and (repo_server_token_file or repo_server_ca):
+        raise click.UsageError("--repo-server-token-file and --repo-server-ca need --repo-server")
     logs.configure(verbose)
     settings = Settings(
         app_namespaces=namespaces,
@@ -68,6 +95,9 @@ def run(
         workers=workers,
         metrics_address=metrics_address,
         leader_election=leader_election,
+        repo_server=repo_server,
+        repo_server_token_file=repo_server_token_file or "",
+        repo_server_ca=repo_server_ca or "",
     )
     settings = rendering_options.apply(settings, **rendering)
     asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig))
