@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -65,12 +66,25 @@ def repo_server(
     rendering_parts = bootstrap.repo_server_rendering(settings)
     # Log lines written while a request renders are scrubbed of that request's secrets too.
     logs.configure(verbose, rendering_parts.credentials.secret_values)
-    app = server_app.create_app(rendering_parts.manifests, rendering_parts.credentials, token)
-
-    async def prune() -> None:
-        await diskcache.prune_periodically(rendering_parts.disk, settings.disk_prune_period)
 
     def listening(url: str) -> None:
         click.echo(f"tether repo-server listening on {url}")
 
-    asyncio.run(server_main.run(app, address, background=[prune], listening=listening))
+    asyncio.run(serve(rendering_parts, address, token, listening=listening))
+
+
+async def serve(
+    rendering: bootstrap.Rendering,
+    address: server_main.Listen,
+    token: str,
+    *,
+    listening: Callable[[str], None],
+) -> None:
+    """Serve the render API over ``rendering``, pruning its disk caches alongside."""
+    app = server_app.create_app(rendering.manifests, rendering.credentials, token)
+    period = rendering.disk.settings.disk_prune_period
+
+    async def prune() -> None:
+        await diskcache.prune_periodically(rendering.disk, period)
+
+    await server_main.run(app, address, background=[prune], listening=listening)
