@@ -9,7 +9,7 @@ import datetime
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +344,7 @@ def start_controller_process(
     *,
     resync_s: int = 300,
     leader_election: bool = False,
+    extra_args: Sequence[str] = (),
 ) -> ControllerProcess:
     """Start the controller with ``tether run`` in a subprocess, logging to ``log_path``."""
     argv = [
@@ -363,6 +364,7 @@ def start_controller_process(
         "--cache-dir",
         str(cache_dir),
         "-v",
+        *extra_args,
     ]
     with open(log_path, "ab") as log:
         popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

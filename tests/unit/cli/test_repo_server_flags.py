@@ -66,3 +66,15 @@ def test_a_repo_server_url_must_be_http_or_https_without_credentials(tmp_path, u
     settings = Settings(repo_server=url, repo_server_token_file=str(path))
     with pytest.raises(TetherError, match="http"):
         bootstrap.repo_server_client(settings, RepoCredentials())
+
+
+@pytest.mark.parametrize("flag", [["--allow-local-repos"], ["--remote-host", "example.com"]])
+def test_rendering_policy_flags_go_to_the_repo_server_not_a_controller_that_uses_one(
+    tmp_path, flag
+):
+    token = tmp_path / "token"
+    token.write_text("x" * 32)
+    argv = ["run", "--repo-server", "http://127.0.0.1:1", "--repo-server-token-file", str(token)]
+    result = CliRunner().invoke(cli, [*argv, *flag])
+    assert result.exit_code == 2
+    assert "pass --allow-local-repos and --remote-host to the repo-server" in result.output
