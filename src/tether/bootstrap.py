@@ -21,6 +21,7 @@ from typing import Any
 from tether import ports
 from tether.adapters.devcluster import cluster, gitserver, tools
 from tether.adapters.git import MirrorCache
+from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
@@ -29,7 +30,7 @@ from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.reposerver import RepoServerClient
 from tether.core import health
-from tether.core.sources import remote, rendering, repocreds
+from tether.core.sources import remote, rendering
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
@@ -203,10 +204,6 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-CredentialLookup = Callable[[str, str], "repocreds.RepoCredentials | None"]
-"""Credentials for a repository URL as an app of a project uses it."""
-
-
 def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
     """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
     return MirrorCache(
@@ -267,16 +264,16 @@ async def runtime(
 ) -> Runtime:
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
     settings = settings or Settings()
+    credentials = RepoCredentials()
+    # First: a bad repo-server setting stops start-up before any connection is made.
+    remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
     client = KubeClient.from_kubeconfig(kubeconfig)
     cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
-    credentials = RepoCredentials()
     disk: DiskCaches | None = None
-    remote_client: RepoServerClient | None = None
     service: ports.ManifestSource
-    if settings.repo_server:
-        remote_client = repo_server_client(settings, credentials)
+    if remote_client is not None:
         service = remote_client
     else:
         disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
