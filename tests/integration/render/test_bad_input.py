@@ -20,12 +20,16 @@ pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n"
 
 
-async def test_a_symlinked_file_pointing_outside_is_refused(render, repo, workspace):
+async def test_a_symlinked_file_pointing_outside_is_refused_and_logged(
+    render, repo, workspace, caplog
+):
     write(repo, {"app/ok.yaml": CM})
     os.symlink(workspace / "outside" / "secret.yaml", repo / "app" / "leak.yaml")
     message = failed(await render(application({"path": "app"}, name="leaky")))
     assert "application tether/leaky" in message
     assert "app/leak.yaml: out-of-bounds symlink" in message
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("app/leak.yaml is a symlink out of the checkout" in w for w in warnings)
 
 
 async def test_a_symlinked_directory_to_the_root_filesystem_is_refused(render, repo):

@@ -14,6 +14,16 @@ MAX_TREE_ENTRIES = 100_000
 costs about 1 KiB while unpacking, so a crafted commit of a million empty files is refused."""
 
 
+_REFUSALS: dict[type[tarfile.FilterError], str] = {
+    # What tarfile's "data" filter refuses, in words (absolute member paths are re-rooted
+    # inside the tree by the filter itself, not refused).
+    tarfile.OutsideDestinationError: "points outside the repository",
+    tarfile.LinkOutsideDestinationError: "links outside the repository",
+    tarfile.AbsoluteLinkError: "links to an absolute path",
+    tarfile.SpecialFileError: "is a device or a FIFO, which no repository holds",
+}
+
+
 def extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
     """Unpack a ``git archive`` tar into ``dest`` and make it read-only.
 
@@ -31,9 +41,11 @@ def extract_read_only(data: bytes, dest: str, display: str, sha: str) -> None:
                 archive.extract(member, dest, filter="data")
     except tarfile.FilterError as err:
         name = err.tarinfo.name if err.tarinfo is not None else "?"
+        why = _REFUSALS.get(type(err), "cannot be unpacked safely")
+        raise GitError(f"commit {sha} of repository {display!r} refused: {name!r} {why}") from None
+    except tarfile.TarError as err:
         raise GitError(
-            f"commit {sha} of repository {display!r} refused: {name!r} points outside the "
-            "repository"
+            f"commit {sha} of repository {display!r}: unreadable archive ({err})"
         ) from None
     for root, dirs, files in os.walk(dest):
         for name in files:

@@ -6,12 +6,15 @@ tool sees it, so a tool never reads outside the checkout on tether's behalf.
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import threading
 
 from tether.core.sources import jail
 from tether.model.errors import InvalidInputError
+
+log = logging.getLogger(__name__)
 
 SKIPPED_DIRS = frozenset({".git"})
 """Git metadata is not content; its links (hooks, alternates) are not the user's files."""
@@ -73,6 +76,8 @@ def _scan(real_root: str) -> None:
             target = os.path.realpath(full)
             if not jail.is_inside(real_root, target):
                 rel = os.path.relpath(full, real_root)
+                # A security event: someone put a way out of the checkout into a repository.
+                log.warning("refused a repository: %s is a symlink out of the checkout", rel)
                 raise InvalidInputError(
                     f"{rel}: out-of-bounds symlink (resolves outside the repository)"
                 )
