@@ -147,16 +147,24 @@ class SyncRunner:
         if due > now:
             wait = (due - now).total_seconds()
             return Pass(OperationPhase.RUNNING, state.message or "", False, wait)
-        refresh = bool(operation.retry and operation.retry.refresh)
+        pinned = state.pinned_revisions()
+        comparison = None
+        if operation.retry and operation.retry.refresh:
+            # Pinned again here, as at the start: an empty revision would leave the old one in
+            # place (a merge patch keeps a field it does not name), and the retry would go on
+            # at the commit that failed.
+            target = request.at_operation_revision(app, operation)
+            comparison = await self._comparer.compare(target, project, resolve=True)
+            pinned = comparison.revisions or pinned
         restarted = state.model_copy(
             update={
                 "finished_at": None,
-                "sync_result": request.result(app, () if refresh else state.pinned_revisions()),
+                "sync_result": request.result(app, pinned),
                 "message": f"retrying (attempt #{retries})",
             }
         )
         await self._save(app, restarted)
-        return await self._advance(app, project, operation, restarted, now)
+        return await self._advance(app, project, operation, restarted, now, comparison=comparison)
 
     async def _advance(
         self,
