@@ -129,7 +129,7 @@ OBJECTS = 120
 WAVES = 4
 
 
-def waved_config_maps() -> dict[str, str]:
+def waved_config_maps(version: int = 0) -> dict[str, str]:
     files = {}
     for wave in range(WAVES):
         docs = [
@@ -140,7 +140,7 @@ def waved_config_maps() -> dict[str, str]:
                     "name": f"cm-{index:03d}",
                     "annotations": {"argocd.argoproj.io/sync-wave": str(wave)},
                 },
-                "data": {"index": str(index)},
+                "data": {"index": str(index), **({"version": str(version)} if version else {})},
             }
             for index in range(wave, OBJECTS, WAVES)
         ]
@@ -195,6 +195,74 @@ async def test_an_apiserver_restart_in_the_middle_of_a_sync_loses_no_object_and_
             assert len(live) == OBJECTS
             assert all(data == {"index": str(int(name[3:]))} for name, data in live.items())
             assert not controller.done()
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+async def test_git_going_away_in_the_middle_of_a_sync_prunes_only_what_the_pinned_commit_removed(
+    crds, fault_namespace, tmp_path
+):
+    # A sync pins its commit at the start; its render is cached by that commit, so Git going
+    # away mid-sync changes nothing: the sync ends as it would have, pruning exactly what the
+    # pinned commit no longer has, and nothing because Git is unknown.
+    ns = fault_namespace
+    stale = CM % ("stale", "grey")
+    repo = tetherenv.serve_repo(tmp_path / "git", {**waved_config_maps(), "app/stale.yaml": stale})
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(kube, tetherenv.application("pinned", ns, repo.url, "app", ns))
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            await tetherenv.eventually(
+                lambda: (
+                    tetherenv.app_status(kube, ns, "pinned").get("sync", {}).get("status")
+                    == "OutOfSync"
+                ),
+                60,
+                "compared",
+            )
+            tetherenv.start_sync(kube, ns, "pinned")
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, ns, "pinned"), 90, "first sync"
+            )
+            second = repo.commit({**waved_config_maps(version=2), "app/stale.yaml": None})
+            tetherenv.patch_app(
+                kube,
+                ns,
+                "pinned",
+                {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}},
+            )
+            await tetherenv.eventually(
+                lambda: (
+                    tetherenv.app_status(kube, ns, "pinned").get("sync", {}).get("revision")
+                    == second
+                ),
+                60,
+                "the second commit compared",
+            )
+            tetherenv.start_sync(kube, ns, "pinned", prune=True)
+
+            def part_done() -> bool:
+                state = tetherenv.app_status(kube, ns, "pinned").get("operationState") or {}
+                done = len((state.get("syncResult") or {}).get("resources") or [])
+                return state.get("phase") == "Running" and 0 < done < OBJECTS
+
+            await tetherenv.eventually(part_done, 60, "the sync part done")
+            repo.server.stop()
+
+            def finished() -> dict[str, Any] | None:
+                app = tetherenv.get(kube, tetherenv.Application, "pinned", ns)
+                state = (app.get("status") or {}).get("operationState") or {}
+                done = not app.get("operation") and state.get("phase") not in (None, "Running")
+                return state if done else None
+
+            state = await tetherenv.eventually(finished, 90, "the sync finished without Git")
+        assert state["phase"] == "Succeeded", state.get("message")
+        assert state["syncResult"]["revision"] == second
+        live = config_maps(kube, ns)
+        assert "stale" not in live
+        assert len(live) == OBJECTS
+        assert all(data.get("version") == "2" for data in live.values())
     finally:
         repo.server.stop()
         kube.close()
