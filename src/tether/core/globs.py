@@ -6,9 +6,13 @@ and ``{a,b}`` alternatives (nestable; left open, they close at the end). ``filep
 Go's ``filepath.Match``, which AppProject kind and group patterns use. An invalid pattern (an
 unclosed class, a trailing backslash) matches nothing, as in Argo CD.
 
-Patterns are tenant input (directory include/exclude, ignoreDifferences, project rules), so they
-run on RE2, whose matching time is linear in the name: Python's backtracking ``re`` took 62 s
-for ``*a*a*a*a*a*a*a*a`` against a 60-character name, holding the GIL all the while.
+Patterns are tenant input (directory include/exclude, ignoreDifferences, project rules). Two
+or more stars can make a backtracking matcher exponential (Python's ``re`` took 62 s for
+``*a*a*a*a*a*a*a*a`` against a 60-character name, holding the GIL all the while), so such
+patterns run on RE2, linear in the name, and so do alternatives (``{a,aa}`` repeated is the same
+trap). Patterns with at most one star and no alternatives cannot blow up and run on ``re``, 15
+times cheaper per call; answers are memoised, as the same kinds, groups and names
+are asked about on every comparison.
 """
 
 from __future__ import annotations
@@ -111,19 +115,32 @@ def _translate_filepath(pattern: str) -> str | None:
     return "".join(out)
 
 
+MAX_STARS_FOR_BACKTRACKING = 1
+"""One unbounded wildcard costs a backtracking matcher at most quadratic time; two, or a run of
+alternatives, can cost exponential time, so those patterns go to RE2."""
+
+
 @functools.lru_cache(maxsize=4096)
 def _compiled(language: str, pattern: str, separators: str) -> Any:
-    """The pattern compiled for RE2 (``.`` matching newlines too), or ``None`` if invalid."""
+    """The compiled pattern (``.`` matching newlines too), or ``None`` if it is invalid."""
     if language == "glob":
         regex = _translate_glob(pattern, separators)
     else:
         regex = _translate_filepath(pattern)
     if regex is None:
         return None
+    if pattern.count("*") <= MAX_STARS_FOR_BACKTRACKING and "{" not in pattern:
+        return re.compile(regex, re.DOTALL)
     try:
         return re2.compile("(?s)" + regex)
     except re2.error:
         return None  # beyond what RE2 takes (a pattern of thousands of alternatives)
+
+
+@functools.lru_cache(maxsize=65536)
+def _matches(language: str, pattern: str, value: str, separators: str) -> bool:
+    compiled = _compiled(language, pattern, separators)
+    return compiled is not None and compiled.fullmatch(value) is not None
 
 
 def match(pattern: str, value: str, *, allow_negation: bool = False, separators: str = "") -> bool:
@@ -132,14 +149,12 @@ def match(pattern: str, value: str, *, allow_negation: bool = False, separators:
         return not match(pattern[1:], value, separators=separators)
     if pattern == "*":
         return True
-    compiled = _compiled("glob", pattern, separators)
-    return compiled is not None and compiled.fullmatch(value) is not None
+    return _matches("glob", pattern, value, separators)
 
 
 def filepath_match(pattern: str, value: str) -> bool:
     """Go's ``filepath.Match``, for group, kind and name patterns; bad patterns match nothing."""
-    compiled = _compiled("filepath", pattern, "")
-    return compiled is not None and compiled.fullmatch(value) is not None
+    return _matches("filepath", pattern, value, "")
 
 
 def is_pattern(text: str) -> bool:

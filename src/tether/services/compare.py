@@ -246,9 +246,8 @@ class Comparer:
             prediction = await self._predict(key, want, have, desired_digest)
             if any(rule.jq_path_expressions and rule.selects(key) for rule in rules):
                 # A user's jq expression may run up to its deadline: off the event loop, which
-                # also renews the Lease (and unmemoised, so the memo stays on the loop).
-                result = await asyncio.to_thread(
-                    diff.compare,
+                # also renews the Lease. The memo is read and written here, on the loop.
+                memo_key = diff.memo_key(
                     want,
                     have,
                     predicted=prediction.obj if prediction else None,
@@ -256,7 +255,23 @@ class Comparer:
                     jq=self._jq,
                     options=self._options,
                     tracked_by=tracking.DEFAULT_TRACKING,
+                    desired_digest=desired_digest,
+                    predicted_digest=prediction.digest if prediction else None,
                 )
+                memoised = diff.memo_lookup(self._diffs, memo_key)
+                if memoised is None:
+                    memoised = await asyncio.to_thread(
+                        diff.compare,
+                        want,
+                        have,
+                        predicted=prediction.obj if prediction else None,
+                        rules=rules,
+                        jq=self._jq,
+                        options=self._options,
+                        tracked_by=tracking.DEFAULT_TRACKING,
+                    )
+                    diff.memo_store(self._diffs, memo_key, memoised)
+                result = memoised
             else:
                 result = diff.compare_memoised(
                     self._diffs,

@@ -83,5 +83,6 @@ def test_a_pattern_built_to_backtrack_answers_at_once(separators: str) -> None:
     assert not globs.match("*a" * 8 + "b", name, separators=separators)
     assert not globs.match("*a*a*a*a*a*a*a*ab", name, separators=separators)
     assert not globs.match("{*a,*a*a}" * 6 + "b", name, separators=separators)
+    assert not globs.match("{a,aa}" * 40 + "b", name, separators=separators)
     assert not globs.filepath_match("*a" * 12 + "b", name)
     assert globs.match("*a" * 8, name, separators=separators)

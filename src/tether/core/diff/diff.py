@@ -248,10 +248,9 @@ def compare_memoised(
         desired_digest=desired_digest,
         predicted_digest=predicted_digest,
     )
-    slot = key[:_SLOT_LENGTH]
-    found = memo.get(slot)
-    if found is not None and found[0] == key:
-        return found[1]
+    found = memo_lookup(memo, key)
+    if found is not None:
+        return found
     result = compare(
         desired,
         live,
@@ -261,8 +260,19 @@ def compare_memoised(
         options=options,
         tracked_by=tracked_by,
     )
-    memo[slot] = (key, result)
+    memo_store(memo, key, result)
     return result
+
+
+def memo_lookup(memo: Memo, key: tuple[Hashable, ...]) -> ResourceDiff | None:
+    """The memoised diff for ``key`` (from ``memo_key``), or ``None``."""
+    found = memo.get(key[:_SLOT_LENGTH])
+    return found[1] if found is not None and found[0] == key else None
+
+
+def memo_store(memo: Memo, key: tuple[Hashable, ...], result: ResourceDiff) -> None:
+    """Remember ``result`` for ``key``, replacing what its slot held."""
+    memo[key[:_SLOT_LENGTH]] = (key, result)
 
 
 def without_webhook_mutations(live: Manifest, predicted: Manifest, manager: str) -> Manifest:
