@@ -7,6 +7,7 @@ may only read files inside the repository root (libs included, as they must live
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import multiprocessing
 import os
@@ -85,7 +86,8 @@ def _worker(conn: Connection, job: dict[str, Any]) -> None:  # pragma: no cover 
     # The parent kills a late worker; these end one whose parent was killed first (seen: an
     # orphaned runaway evaluation spinning for minutes after its controller stopped).
     _process.die_with_parent(parent_pid=job["parent_pid"])
-    resource.setrlimit(resource.RLIMIT_CPU, (job["cpu_limit_s"], job["cpu_limit_s"] + 1))
+    with contextlib.suppress(ValueError, OSError):  # a lower hard limit already set is fine
+        resource.setrlimit(resource.RLIMIT_CPU, (job["cpu_limit_s"], job["cpu_limit_s"] + 1))
     import _gojsonnet
 
     root: str = job["root"]
