@@ -224,3 +224,70 @@ async def test_consecutive_waves_are_at_least_two_seconds_apart(crds, full_names
     finally:
         repo.server.stop()
         kube.close()
+
+
+def released_jobs(kube, namespace: str) -> list[Any]:
+    """The namespace's Jobs once none holds the hook finalizer; empty until then."""
+    jobs = list(kube.list(Job, namespace=namespace))
+    held = [j for j in jobs if "argocd.argoproj.io/hook-finalizer" in (j.metadata.finalizers or [])]
+    return jobs if jobs and not held else []
+
+
+GENERATED_JOB = """apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: migrate-
+  annotations: {argocd.argoproj.io/hook: PreSync}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox, command: ["true"]}]
+"""
+
+
+async def test_a_presync_hook_with_only_a_generate_name_runs_once_and_is_tracked_by_its_name(
+    crds, full_namespace, tmp_path
+):
+    # Argo CD's own hook examples use generateName; found tracked as "<app>:batch/Job:<ns>/"
+    # (no name), reported missing although it completed, and retried forever.
+    repo = tetherenv.serve_repo(
+        tmp_path / "git", {"app/pre.yaml": GENERATED_JOB, "app/cm.yaml": CM % ("after", 0)}
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(
+            kube,
+            tetherenv.application(
+                "generated", full_namespace, repo.url, "app", full_namespace,
+                syncPolicy={"automated": {}, "retry": {"limit": 0}},
+            ),
+        )  # fmt: skip
+        async with tetherenv.running_controller(
+            crds.kubeconfig, full_namespace, tmp_path / "cache", resync_s=300.0
+        ):
+
+            def finished():
+                state = tetherenv.app_status(kube, full_namespace, "generated").get(
+                    "operationState"
+                )
+                return state if state and state.get("phase") in ("Succeeded", "Failed") else None
+
+            state = await tetherenv.eventually(finished, 75, "the sync finished")
+
+            # The hook finalizer goes once the hook is done, or the namespace never could.
+            jobs = await tetherenv.eventually(
+                lambda: released_jobs(kube, full_namespace), 30, "the hook finalizer removed"
+            )
+        assert state["phase"] == "Succeeded", state["message"]
+        [job] = jobs
+        name = str(job.metadata.name)
+        assert name.startswith("migrate-")
+        tracking = (job.metadata.annotations or {}).get("argocd.argoproj.io/tracking-id", "")
+        assert tracking.endswith(f":batch/Job:{full_namespace}/{name}"), tracking
+        [hook] = [r for r in state["syncResult"]["resources"] if r.get("hookType") == "PreSync"]
+        assert (hook["name"], hook["hookPhase"]) == (name, "Succeeded")
+    finally:
+        repo.server.stop()
+        kube.close()

@@ -108,6 +108,25 @@ class TrackingId:
         )
 
 
+def with_own_name(obj: Manifest) -> Manifest:
+    """``obj`` with a tracking id that ends in its name, if the id was stamped without one.
+
+    A hook with only ``generateName`` is stamped at comparison time, before the sync names it
+    for the operation; created as it was, its id would name nothing (``app:batch/Job:ns/``),
+    so the hook would never count as the app's and its sync would wait for it forever.
+    """
+    text = annotation(obj, TRACKING_ID)
+    app, sep, rest = text.partition(":")
+    name = name_of(obj)
+    if not sep or not text.endswith("/") or not name:
+        return obj
+    group_kind, _, namespace = rest.rpartition(":")
+    named = f"{app}:{group_kind}:{namespace}{name}"
+    metadata = dict(obj.get("metadata") or {})
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), TRACKING_ID: named}
+    return {**obj, "metadata": metadata}
+
+
 def is_crd(obj: Manifest) -> bool:
     """Whether ``obj`` is a CustomResourceDefinition."""
     return GroupKind(group_of(obj), kind_of(obj)) == CRD

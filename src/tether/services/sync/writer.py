@@ -7,10 +7,12 @@ cache that has not caught up yet (``freshest``), so the next step never acts on 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from tether import ports
+from tether.core.diff import tracking
 from tether.core.sync import actions as act, hooks
 from tether.core.sync.results import Results, record
 from tether.model import resources
@@ -106,6 +108,10 @@ class SyncWriter:
         return obj
 
     async def _execute(self, action: act.Action) -> act.Outcome:
+        if isinstance(action, act.Apply | act.Create | act.Update):
+            # A hook named at sync time (generateName) carries the tracking id it was stamped
+            # with before it had a name; it is written naming itself, or it is never the app's.
+            action = dataclasses.replace(action, manifest=tracking.with_own_name(action.manifest))
         try:
             if isinstance(action, act.Apply):
                 return await self._apply(action)

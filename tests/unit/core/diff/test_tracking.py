@@ -175,3 +175,24 @@ def test_a_tracking_id_whose_name_holds_colons_parses():
     assert parsed.name == "cert-manager-webhook:dynamic-serving"
     assert parsed.namespace == "kube-system"
     assert str(parsed).endswith("/cert-manager-webhook:dynamic-serving")
+
+
+def test_a_hook_named_at_sync_time_is_written_with_an_id_that_names_it() -> None:
+    stamped: dict[str, Any] = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "migrate-abc1234-presync-1",
+            "namespace": "apps",
+            "annotations": {tracking.TRACKING_ID: "web:batch/Job:apps/", "keep": "me"},
+        },
+    }
+    named: Any = tracking.with_own_name(stamped)
+    annotations = named["metadata"]["annotations"]
+    assert annotations[tracking.TRACKING_ID] == "web:batch/Job:apps/migrate-abc1234-presync-1"
+    assert annotations["keep"] == "me"
+    assert stamped["metadata"]["annotations"][tracking.TRACKING_ID] == "web:batch/Job:apps/"
+    whole = {
+        "metadata": {"name": "a", "annotations": {tracking.TRACKING_ID: "web:/ConfigMap:apps/a"}}
+    }
+    assert tracking.with_own_name(whole) is whole
