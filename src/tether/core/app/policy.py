@@ -215,7 +215,19 @@ def check_application(app: Application, project: AppProject, control_ns: str) ->
             f"{who}: destination cluster {cluster!r} namespace {namespace!r} "
             f"is not permitted in {where}"
         )
+    if not is_in_cluster(server, name):
+        # Refused, not applied to the wrong cluster: other clusters are not supported yet.
+        field = "spec.destination.server" if server else "spec.destination.name"
+        problems.append(
+            f"{who}: {field} {(server or name)!r} names another cluster; tether manages only "
+            f"the cluster it runs in ({IN_CLUSTER_SERVER!r} or {IN_CLUSTER_NAME!r}) so far"
+        )
     return problems
+
+
+def is_in_cluster(server: str, name: str) -> bool:
+    """Whether a destination is the cluster tether runs in (unset counts as that cluster)."""
+    return server in ("", IN_CLUSTER_SERVER) and name in ("", IN_CLUSTER_NAME)
 
 
 def check_resources(

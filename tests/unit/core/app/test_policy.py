@@ -255,3 +255,34 @@ def test_a_retry_strategy_that_cannot_be_followed_is_refused_by_name(
     app = parse_application(minimal_application(syncPolicy={"retry": retry}))
     [problem] = policy.check_application(app, project, "tether")
     assert problem.startswith(f"Application tether/foo: {named}")
+
+
+@pytest.mark.parametrize(
+    ("destination", "named"),
+    [
+        ({"server": "https://prod.example:6443", "namespace": "web"}, "spec.destination.server"),
+        ({"name": "prod", "namespace": "web"}, "spec.destination.name"),
+    ],
+)
+def test_a_destination_in_another_cluster_is_refused_not_applied_here(
+    destination: dict[str, Any], named: str
+) -> None:
+    project = _project(
+        sourceRepos=["*"], destinations=[{"server": "*", "name": "*", "namespace": "*"}]
+    )
+    app = parse_application(minimal_application(destination=destination))
+    [problem] = policy.check_application(app, project, "tether")
+    assert f"{named} " in problem
+    assert "names another cluster" in problem
+
+
+def test_the_cluster_tether_runs_in_is_a_destination_by_url_or_name() -> None:
+    project = _project(
+        sourceRepos=["*"], destinations=[{"server": "*", "name": "*", "namespace": "*"}]
+    )
+    for destination in (
+        {"server": LOCAL, "namespace": "a"},
+        {"name": "in-cluster", "namespace": "a"},
+    ):
+        app = parse_application(minimal_application(destination=destination))
+        assert policy.check_application(app, project, "tether") == []
