@@ -6,11 +6,13 @@ here so callers can write ``from tether.model import application`` and ``applica
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from typing import Any
 
 import pydantic
 
+from tether.model import timestamps
 from tether.model._base import ArgoModel, ObjectMeta
 from tether.model.app_spec import (
     DEFAULT_REVISION_HISTORY_LIMIT,
@@ -41,6 +43,7 @@ __all__ = [
     "CASCADE_FINALIZERS",
     "CONDITION_TYPES",
     "DEFAULT_REVISION_HISTORY_LIMIT",
+    "DELETION_APPROVED",
     "GROUP",
     "GROUP_KIND",
     "KIND",
@@ -72,6 +75,11 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 KIND = "Application"
 GROUP_KIND = GroupKind(GROUP, KIND)
+
+DELETION_APPROVED = "argocd.argoproj.io/deletion-approved"
+"""Argo CD's approval of pending ``Prune=confirm`` prunes and ``Delete=confirm`` deletions: the
+time it was given (``tether app confirm-deletion``); only an approval given after the operation
+started, or after the Application's deletion began, counts."""
 
 CASCADE_FINALIZERS: dict[str, str] = {
     # Argo CD's finalizers that make deleting an Application delete its resources first, and
@@ -135,6 +143,11 @@ class Application(ArgoModel):
         if not self.namespace or self.namespace == control_plane_namespace:
             return self.name
         return f"{self.namespace}_{self.name}"
+
+    @property
+    def deletion_approved_at(self) -> datetime.datetime | None:
+        """When pending confirm-prunes and confirm-deletions were approved, if they were."""
+        return timestamps.parse((self.metadata.annotations or {}).get(DELETION_APPROVED))
 
     @property
     def is_being_deleted(self) -> bool:

@@ -13,7 +13,7 @@ from typing import Any
 
 from tether import ports
 from tether.core.app import policy, refresh as refresh_rules
-from tether.model import application
+from tether.model import application, timestamps
 from tether.model.application import Application
 from tether.model.errors import GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
@@ -238,6 +238,27 @@ async def refresh(
     level = "hard" if hard else "normal"
     stored = await AppWriter(cluster, field_manager).patch(
         namespace, name, {"metadata": {"annotations": {refresh_rules.REFRESH_ANNOTATION: level}}}
+    )
+    return Requested(stored)
+
+
+async def confirm_deletion(
+    cluster: ports.Cluster,
+    namespace: str,
+    name: str,
+    *,
+    now: datetime.datetime,
+    field_manager: str,
+) -> Requested:
+    """Approve the app's pending ``Prune=confirm`` prunes and ``Delete=confirm`` deletions.
+
+    Argo CD's way: the Application's ``deletion-approved`` annotation set to the time now; the
+    controller honours an approval given after the operation, or the deletion, began.
+    """
+    await get(cluster, namespace, name)
+    stamp = timestamps.format_time(now)
+    stored = await AppWriter(cluster, field_manager).patch(
+        namespace, name, {"metadata": {"annotations": {application.DELETION_APPROVED: stamp}}}
     )
     return Requested(stored)
 

@@ -325,4 +325,23 @@ def delete(
     click.echo(f"application {namespace}/{name} {'deleted' if wait_gone else 'deletion requested'}")
 
 
-COMMANDS = (sync, wait, rollback, terminate_op, refresh, delete)
+@click.command("confirm-deletion")
+@common.target_options
+@click.argument("name")
+def confirm_deletion(
+    kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
+) -> None:
+    """Approve an Application's pending Prune=confirm prunes and Delete=confirm deletions."""
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+
+    async def work() -> None:
+        async with common.connect(target) as rt:
+            await apps.confirm_deletion(
+                rt.cluster, namespace, name, now=rt.clock(), field_manager=rt.settings.field_manager
+            )
+
+    common.run(target, work())
+    click.echo(f"pending prunes and deletions of {namespace}/{name} approved")
+
+
+COMMANDS = (sync, wait, rollback, terminate_op, refresh, delete, confirm_deletion)

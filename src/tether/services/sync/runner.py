@@ -196,6 +196,8 @@ class SyncRunner:
         )
         results = tuple(state.sync_result.resources or []) if state.sync_result else ()
         observed = self._observe(comparison, results, now, state, wanted.destination_namespace)
+        # Prune=confirm waits for Argo CD's approval annotation, given after the start.
+        observed = dataclasses.replace(observed, prune_approved_at=app.deletion_approved_at)
         if options.respect_ignore_differences:
             # Fields the app ignores keep their live values: a sync never reverts them.
             observed = dataclasses.replace(

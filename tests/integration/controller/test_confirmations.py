@@ -1,0 +1,162 @@
+"""``Delete=confirm`` and ``Prune=confirm`` wait for ``tether app confirm-deletion``.
+
+Found: objects marked ``Delete=confirm`` were deleted with their Application without any
+confirmation, and a ``Prune=confirm`` prune could never be approved (nothing read the approval).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+from lightkube import ApiError
+from lightkube.resources.core_v1 import ConfigMap
+
+from tests.support import tetherenv
+
+pytestmark = pytest.mark.timeout(150)
+
+CM = """apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: %s
+  annotations: {argocd.argoproj.io/sync-options: "%s"}
+"""
+
+
+def exists(kube, kind: Any, name: str, namespace: str) -> bool:
+    try:
+        kube.get(kind, name, namespace=namespace)
+    except ApiError as err:
+        if err.status.code == 404:
+            return False
+        raise
+    return True
+
+
+def confirm(kubeconfig, namespace: str, name: str) -> None:
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "tether", "app", "confirm-deletion", name,
+            "--kubeconfig", str(kubeconfig), "-n", namespace,
+            "--control-plane-namespace", namespace,
+        ],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "approved" in done.stdout
+
+
+async def test_a_delete_confirm_object_waits_with_its_app_until_deletion_is_confirmed(
+    crds, full_namespace, tmp_path
+):
+    ns = full_namespace
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {
+            "app/plain.yaml": CM % ("plain", "Validate=true"),
+            "app/guarded.yaml": CM % ("guarded", "Delete=confirm"),
+        },
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        app = tetherenv.application(
+            "careful", ns, repo.url, "app", ns, syncPolicy={"automated": {}}
+        )
+        app["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+        tetherenv.create(kube, app)
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, ns, "careful"), 60, "Synced"
+            )
+            kube.delete(tetherenv.Application, "careful", namespace=ns)
+            await tetherenv.eventually(
+                lambda: not exists(kube, ConfigMap, "plain", ns), 60, "the plain object deleted"
+            )
+            await asyncio.sleep(4)
+            assert exists(kube, ConfigMap, "guarded", ns), "deleted without confirmation"
+            assert exists(kube, tetherenv.Application, "careful", ns), "the app went first"
+
+            await asyncio.to_thread(confirm, crds.kubeconfig, ns, "careful")
+            await tetherenv.eventually(
+                lambda: (
+                    not exists(kube, tetherenv.Application, "careful", ns)
+                    and not exists(kube, ConfigMap, "guarded", ns)
+                ),
+                60,
+                "the app and the confirmed object gone",
+            )
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_namespace, tmp_path):
+    ns = full_namespace
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {
+            "app/kept.yaml": CM % ("kept", "Validate=true"),
+            "app/old.yaml": CM % ("old", "Prune=confirm"),
+        },
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(kube, tetherenv.application("pruner", ns, repo.url, "app", ns))
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            await tetherenv.eventually(
+                lambda: (
+                    tetherenv.app_status(kube, ns, "pruner").get("sync", {}).get("status")
+                    == "OutOfSync"
+                ),
+                60,
+                "compared",
+            )
+            tetherenv.start_sync(kube, ns, "pruner")
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, ns, "pruner"), 60, "first sync"
+            )
+            repo.commit({"app/old.yaml": None})
+            tetherenv.patch_app(
+                kube,
+                ns,
+                "pruner",
+                {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}},
+            )
+            await tetherenv.eventually(
+                lambda: (
+                    tetherenv.app_status(kube, ns, "pruner").get("sync", {}).get("status")
+                    == "OutOfSync"
+                ),
+                60,
+                "the removal compared",
+            )
+            tetherenv.start_sync(kube, ns, "pruner", prune=True)
+
+            def waiting() -> str:
+                state = tetherenv.app_status(kube, ns, "pruner").get("operationState") or {}
+                message = state.get("message") or ""
+                return message if "Waiting for pruning confirmation" in message else ""
+
+            message = await tetherenv.eventually(waiting, 60, "the prune waits")
+            assert "ConfigMap/old" in message
+            assert exists(kube, ConfigMap, "old", ns)
+
+            await asyncio.to_thread(confirm, crds.kubeconfig, ns, "pruner")
+
+            def finished() -> dict[str, Any] | None:
+                app = tetherenv.get(kube, tetherenv.Application, "pruner", ns)
+                state = (app.get("status") or {}).get("operationState") or {}
+                done = not app.get("operation") and state.get("phase") not in (None, "Running")
+                return state if done else None
+
+            state = await tetherenv.eventually(finished, 60, "the sync finished")
+        assert state["phase"] == "Succeeded", state.get("message")
+        assert not exists(kube, ConfigMap, "old", ns)
+        assert exists(kube, ConfigMap, "kept", ns)
+    finally:
+        repo.server.stop()
+        kube.close()
