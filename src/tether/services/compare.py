@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
@@ -43,10 +44,10 @@ DRY_RUN_CACHE_SIZE = 50_000
 """Dry-run results kept: about one per managed object for a large installation."""
 
 DIFF_CACHE_SIZE = 50_000
-"""Per-resource comparison results kept (``diff.compare_memoised``, which keeps one per resource
-and rule set): room for every managed object of a large installation, like the dry runs. Each
-holds the normalised live and predicted objects; the controller's last comparison of each app
-holds the same results, so the memo adds little memory of its own."""
+"""Per-resource comparison results kept (``diff.memo_lookup`` and ``memo_store``: one per
+resource and rule set): room for every managed object of a large installation, like the dry
+runs. Each holds the normalised live and predicted objects; the controller's last comparison of
+each app holds the same results, so the memo adds little memory of its own."""
 
 CONTROL_OBJECTS = (
     # Applications and projects are the controller's own objects, not workloads anyone forgot.
@@ -244,47 +245,35 @@ class Comparer:
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
             prediction = await self._predict(key, want, have, desired_digest)
-            if any(rule.jq_path_expressions and rule.selects(key) for rule in rules):
+            predicted = prediction.obj if prediction else None
+            memo_key = diff.memo_key(
+                want,
+                have,
+                predicted=predicted,
+                rules=rules,
+                jq=self._jq,
+                options=self._options,
+                tracked_by=tracking.DEFAULT_TRACKING,
+                desired_digest=desired_digest,
+                predicted_digest=prediction.digest if prediction else None,
+            )
+            result = diff.memo_lookup(self._diffs, memo_key)
+            if result is None:
+                compare = functools.partial(
+                    diff.compare,
+                    want,
+                    have,
+                    predicted=predicted,
+                    rules=rules,
+                    jq=self._jq,
+                    options=self._options,
+                    tracked_by=tracking.DEFAULT_TRACKING,
+                )
                 # A user's jq expression may run up to its deadline: off the event loop, which
                 # also renews the Lease. The memo is read and written here, on the loop.
-                memo_key = diff.memo_key(
-                    want,
-                    have,
-                    predicted=prediction.obj if prediction else None,
-                    rules=rules,
-                    jq=self._jq,
-                    options=self._options,
-                    tracked_by=tracking.DEFAULT_TRACKING,
-                    desired_digest=desired_digest,
-                    predicted_digest=prediction.digest if prediction else None,
-                )
-                memoised = diff.memo_lookup(self._diffs, memo_key)
-                if memoised is None:
-                    memoised = await asyncio.to_thread(
-                        diff.compare,
-                        want,
-                        have,
-                        predicted=prediction.obj if prediction else None,
-                        rules=rules,
-                        jq=self._jq,
-                        options=self._options,
-                        tracked_by=tracking.DEFAULT_TRACKING,
-                    )
-                    diff.memo_store(self._diffs, memo_key, memoised)
-                result = memoised
-            else:
-                result = diff.compare_memoised(
-                    self._diffs,
-                    want,
-                    have,
-                    predicted=prediction.obj if prediction else None,
-                    rules=rules,
-                    jq=self._jq,
-                    options=self._options,
-                    tracked_by=tracking.DEFAULT_TRACKING,
-                    desired_digest=desired_digest,
-                    predicted_digest=prediction.digest if prediction else None,
-                )
+                uses_jq = any(rule.jq_path_expressions and rule.selects(key) for rule in rules)
+                result = await asyncio.to_thread(compare) if uses_jq else compare()
+                diff.memo_store(self._diffs, memo_key, result)
             status = diff.resource_status(result, want, have)
             verdict = (
                 health_of(have)
