@@ -236,8 +236,10 @@ class SyncRunner:
             return await self._finish(app, operation, state, phase, step.message, results, now)
         delay = step.delay.total_seconds()
         if delay > 0:
-            # The pause between waves holds whatever wakes the app next (cluster events too).
-            self._not_before[(app.namespace, app.name)] = now + step.delay
+            # The pause between waves holds whatever wakes the app next (cluster events too). It
+            # counts from now, after the wave's writes, as Argo CD sleeps after a wave: counted
+            # from the pass's start, slow writes under load shortened it below 2 s.
+            self._not_before[(app.namespace, app.name)] = self._clock() + step.delay
         requeue = 0.0 if wrote and not delay else (delay or 1.0)
         return await self._progress(app, state, results, step.message, requeue)
 
