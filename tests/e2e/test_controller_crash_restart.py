@@ -62,9 +62,7 @@ async def test_a_controller_killed_mid_sync_resumes_it_and_writes_each_object_on
     try:
         tetherenv.create(kube, tetherenv.application("big", ns, repo.url, "app", ns))
         await tetherenv.eventually(
-            lambda: (
-                tetherenv.app_status(kube, ns, "big").get("sync", {}).get("status") == "OutOfSync"
-            ),
+            lambda: tetherenv.sync_status(kube, ns, "big") == "OutOfSync",
             60,
             "the app compared",
         )
@@ -175,10 +173,7 @@ async def test_a_controller_killed_while_a_hook_runs_waits_for_that_hook_and_fin
     try:
         tetherenv.create(kube, tetherenv.application("hooked", ns, repo.url, "app", ns))
         await tetherenv.eventually(
-            lambda: (
-                tetherenv.app_status(kube, ns, "hooked").get("sync", {}).get("status")
-                == "OutOfSync"
-            ),
+            lambda: tetherenv.sync_status(kube, ns, "hooked") == "OutOfSync",
             60,
             "the app compared",
         )
@@ -207,13 +202,9 @@ async def test_a_controller_killed_while_a_hook_runs_waits_for_that_hook_and_fin
             patch_type=PatchType.MERGE,
         )
 
-        def finished() -> dict[str, Any] | None:
-            app = tetherenv.get(kube, tetherenv.Application, "hooked", ns)
-            state = (app.get("status") or {}).get("operationState") or {}
-            done = not app.get("operation") and state.get("phase") not in (None, "Running")
-            return app if done else None
-
-        app = await tetherenv.eventually(finished, 90, "the resumed sync finished")
+        app = await tetherenv.eventually(
+            lambda: tetherenv.finished_app(kube, ns, "hooked"), 90, "the resumed sync finished"
+        )
         state = app["status"]["operationState"]
         assert state["phase"] == "Succeeded", state["message"]
         hooks = [r for r in state["syncResult"]["resources"] if r.get("hookType") == "PreSync"]
@@ -257,9 +248,7 @@ async def test_a_sync_killed_again_and_again_still_finishes_once_with_every_obje
     try:
         tetherenv.create(kube, tetherenv.application("storm", ns, repo.url, "app", ns))
         await tetherenv.eventually(
-            lambda: (
-                tetherenv.app_status(kube, ns, "storm").get("sync", {}).get("status") == "OutOfSync"
-            ),
+            lambda: tetherenv.sync_status(kube, ns, "storm") == "OutOfSync",
             60,
             "the app compared",
         )
@@ -285,13 +274,11 @@ async def test_a_sync_killed_again_and_again_still_finishes_once_with_every_obje
             if not app.get("operation"):
                 break  # finished before this kill
 
-        def finished() -> dict[str, Any] | None:
-            app = tetherenv.get(kube, tetherenv.Application, "storm", ns)
-            state = (app.get("status") or {}).get("operationState") or {}
-            done = not app.get("operation") and state.get("phase") not in (None, "Running")
-            return app if done else None
-
-        app = await tetherenv.eventually(finished, 120, "the sync finished after the kills")
+        app = await tetherenv.eventually(
+            lambda: tetherenv.finished_app(kube, ns, "storm"),
+            120,
+            "the sync finished after the kills",
+        )
         state = app["status"]["operationState"]
         assert state["phase"] == "Succeeded", state["message"]
         assert len(state["syncResult"]["resources"]) == OBJECTS

@@ -9,7 +9,8 @@ import datetime
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -256,6 +257,11 @@ async def eventually(check: Callable[[], Any], timeout: float = 30.0, what: str 
 # --- helpers for the controller's end-to-end scenarios -----------------------------------------
 
 
+def sync_status(kube: Client, namespace: str, name: str) -> str:
+    """The app's ``status.sync.status`` ("" before its first comparison)."""
+    return str(app_status(kube, namespace, name).get("sync", {}).get("status") or "")
+
+
 def synced_healthy(kube: Client, namespace: str, name: str) -> dict[str, Any] | None:
     """The app's status once it is Synced and Healthy, else ``None`` (for :func:`eventually`)."""
     from lightkube import ApiError
@@ -295,6 +301,34 @@ def start_sync(kube: Client, namespace: str, name: str, **sync: Any) -> None:
             "status": {"operationState": None},
         },
     )
+
+
+def finished_app(kube: Client, namespace: str, name: str) -> dict[str, Any] | None:
+    """The Application once its operation is over (cleared, its phase final), else ``None``."""
+    app = get(kube, Application, name, namespace)
+    state = (app.get("status") or {}).get("operationState") or {}
+    done = not app.get("operation") and state.get("phase") not in (None, "Running")
+    return app if done else None
+
+
+@contextlib.contextmanager
+def fresh_namespace(kubeconfig: Path, prefix: str) -> Iterator[str]:
+    """A namespace made and deleted with clients of their own.
+
+    For tests that restart the API server: a client made before the restart keeps a dead
+    connection, so the shared ``full_namespace`` fixture cannot clean up after them.
+    """
+    from lightkube.models.meta_v1 import ObjectMeta
+    from lightkube.resources.core_v1 import Namespace
+
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    with client(kubeconfig) as kube:
+        kube.create(Namespace(metadata=ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        with client(kubeconfig) as kube:
+            kube.delete(Namespace, name)
 
 
 def resource_versions(kube: Client, kind: Any, namespace: str) -> dict[str, str]:

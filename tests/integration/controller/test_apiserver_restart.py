@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from lightkube import ApiError
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Namespace
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
 
@@ -28,12 +26,8 @@ def restart_namespace(crds) -> Iterator[str]:
 
     The shared ``full_namespace`` fixture's client keeps a connection to the stopped server.
     """
-    name = f"t-apiserver-restart-{uuid.uuid4().hex[:6]}"
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.create(Namespace(metadata=ObjectMeta(name=name)))
-    yield name
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.delete(Namespace, name)
+    with tetherenv.fresh_namespace(crds.kubeconfig, "t-apiserver-restart") as name:
+        yield name
 
 
 def exists(kube, name: str, namespace: str) -> bool:

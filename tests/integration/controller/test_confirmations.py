@@ -108,10 +108,7 @@ async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_name
         tetherenv.create(kube, tetherenv.application("pruner", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "pruner").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "pruner") == "OutOfSync",
                 60,
                 "compared",
             )
@@ -127,10 +124,7 @@ async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_name
                 {"metadata": {"annotations": {"argocd.argoproj.io/refresh": "hard"}}},
             )
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "pruner").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "pruner") == "OutOfSync",
                 60,
                 "the removal compared",
             )
@@ -147,13 +141,10 @@ async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_name
 
             await asyncio.to_thread(confirm, crds.kubeconfig, ns, "pruner")
 
-            def finished() -> dict[str, Any] | None:
-                app = tetherenv.get(kube, tetherenv.Application, "pruner", ns)
-                state = (app.get("status") or {}).get("operationState") or {}
-                done = not app.get("operation") and state.get("phase") not in (None, "Running")
-                return state if done else None
-
-            state = await tetherenv.eventually(finished, 60, "the sync finished")
+            app = await tetherenv.eventually(
+                lambda: tetherenv.finished_app(kube, ns, "pruner"), 60, "the sync finished"
+            )
+            state = app["status"]["operationState"]
         assert state["phase"] == "Succeeded", state.get("message")
         assert not exists(kube, ConfigMap, "old", ns)
         assert exists(kube, ConfigMap, "kept", ns)

@@ -7,13 +7,11 @@ server restart in the middle of a sync loses no object and no step of the operat
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Namespace
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
 
@@ -28,13 +26,8 @@ data: {color: %s}
 
 @pytest.fixture
 def fault_namespace(crds) -> Iterator[str]:
-    """A namespace deleted with a fresh client (a restart breaks the old client's connection)."""
-    name = f"t-faults-{uuid.uuid4().hex[:6]}"
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.create(Namespace(metadata=ObjectMeta(name=name)))
-    yield name
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.delete(Namespace, name)
+    with tetherenv.fresh_namespace(crds.kubeconfig, "t-faults") as name:
+        yield name
 
 
 def config_maps(kube, namespace: str) -> dict[str, dict[str, str]]:
@@ -90,10 +83,8 @@ async def test_while_git_is_unreachable_an_auto_pruning_app_deletes_nothing_and_
             tetherenv.start_sync(kube, ns, "steady", prune=True)
 
             def finished() -> dict[str, Any] | None:
-                app = tetherenv.get(kube, tetherenv.Application, "steady", ns)
-                state = (app.get("status") or {}).get("operationState") or {}
-                done = not app.get("operation") and state.get("phase") not in (None, "Running")
-                return state if done else None
+                app = tetherenv.finished_app(kube, ns, "steady")
+                return app["status"]["operationState"] if app else None
 
             state = await tetherenv.eventually(finished, 60, "the sync ended")
             assert state["phase"] == "Error", state
@@ -160,10 +151,7 @@ async def test_an_apiserver_restart_in_the_middle_of_a_sync_loses_no_object_and_
             crds.kubeconfig, ns, tmp_path / "cache"
         ) as controller:
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "waves").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "waves") == "OutOfSync",
                 60,
                 "the app compared",
             )
@@ -180,13 +168,11 @@ async def test_an_apiserver_restart_in_the_middle_of_a_sync_loses_no_object_and_
             kube = tetherenv.client(crds.kubeconfig)
             assert not controller.done()
 
-            def finished() -> dict[str, Any] | None:
-                app = tetherenv.get(kube, tetherenv.Application, "waves", ns)
-                state = (app.get("status") or {}).get("operationState") or {}
-                done = not app.get("operation") and state.get("phase") not in (None, "Running")
-                return app if done else None
-
-            app = await tetherenv.eventually(finished, 120, "the sync finished after the restart")
+            app = await tetherenv.eventually(
+                lambda: tetherenv.finished_app(kube, ns, "waves"),
+                120,
+                "the sync finished after the restart",
+            )
             state = app["status"]["operationState"]
             assert state["phase"] == "Succeeded", state.get("message")
             assert len(state["syncResult"]["resources"]) == OBJECTS
@@ -214,10 +200,7 @@ async def test_git_going_away_in_the_middle_of_a_sync_prunes_only_what_the_pinne
         tetherenv.create(kube, tetherenv.application("pinned", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "pinned").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "pinned") == "OutOfSync",
                 60,
                 "compared",
             )
@@ -251,10 +234,8 @@ async def test_git_going_away_in_the_middle_of_a_sync_prunes_only_what_the_pinne
             repo.server.stop()
 
             def finished() -> dict[str, Any] | None:
-                app = tetherenv.get(kube, tetherenv.Application, "pinned", ns)
-                state = (app.get("status") or {}).get("operationState") or {}
-                done = not app.get("operation") and state.get("phase") not in (None, "Running")
-                return state if done else None
+                app = tetherenv.finished_app(kube, ns, "pinned")
+                return app["status"]["operationState"] if app else None
 
             state = await tetherenv.eventually(finished, 90, "the sync finished without Git")
         assert state["phase"] == "Succeeded", state.get("message")

@@ -76,10 +76,7 @@ async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_nam
         tetherenv.create(kube, tetherenv.application("manual", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "manual").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "manual") == "OutOfSync",
                 60,
                 "OutOfSync without automated sync",
             )
@@ -156,10 +153,7 @@ async def test_a_selective_sync_naming_no_namespace_matches_the_resource_in_any_
         tetherenv.create(kube, tetherenv.application("picky", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "picky").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "picky") == "OutOfSync",
                 60,
                 "OutOfSync",
             )

@@ -8,13 +8,11 @@ pruned and not cascade-deleted (Argo CD filters live objects by project the same
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from lightkube import ApiError
-from lightkube.models.meta_v1 import ObjectMeta
-from lightkube.resources.core_v1 import ConfigMap, Namespace
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
 
@@ -26,12 +24,8 @@ TRACKING_ID = "argocd.argoproj.io/tracking-id"
 
 @pytest.fixture
 def other_namespace(crds) -> Iterator[str]:
-    name = f"t-beyond-{uuid.uuid4().hex[:6]}"
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.create(Namespace(metadata=ObjectMeta(name=name)))
-    yield name
-    with tetherenv.client(crds.kubeconfig) as kube:
-        kube.delete(Namespace, name)
+    with tetherenv.fresh_namespace(crds.kubeconfig, "t-beyond") as name:
+        yield name
 
 
 def exists(kube, name: str, namespace: str) -> bool:

@@ -36,10 +36,7 @@ async def test_a_sync_keeps_an_ignored_field_only_with_respect_ignore_difference
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             tetherenv.start_sync(kube, ns, "tuned")
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "tuned").get("sync", {}).get("status")
-                    == "Synced"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "tuned") == "Synced",
                 60,
                 "first sync",
             )

@@ -75,10 +75,9 @@ def request_sync(kube, namespace: str, name: str, retry: dict[str, Any]) -> None
 
 
 def finished(kube, namespace: str, name: str) -> dict[str, Any] | None:
-    app = tetherenv.get(kube, tetherenv.Application, name, namespace)
-    state = (app.get("status") or {}).get("operationState") or {}
-    done = not app.get("operation") and state.get("phase") not in (None, "Running")
-    return state if done else None
+    """The operation's final state once it is over, else ``None``."""
+    app = tetherenv.finished_app(kube, namespace, name)
+    return app["status"]["operationState"] if app else None
 
 
 async def watch_for(kube, namespace: str, name: str, seen: list[bool], stop: asyncio.Event) -> None:
@@ -101,10 +100,7 @@ async def test_a_sync_failing_in_wave_one_is_retried_its_limit_and_never_reaches
         tetherenv.create(kube, tetherenv.application("retried", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "retried").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "retried") == "OutOfSync",
                 60,
                 "compared",
             )
@@ -135,10 +131,7 @@ async def test_a_retry_with_refresh_syncs_the_commit_that_fixed_the_failure(
         tetherenv.create(kube, tetherenv.application("healed", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "healed").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "healed") == "OutOfSync",
                 60,
                 "compared",
             )

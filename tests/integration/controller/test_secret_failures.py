@@ -52,10 +52,9 @@ def forms(value: str) -> list[str]:
 
 
 def finished(kube, namespace: str, name: str) -> dict[str, Any] | None:
-    app = tetherenv.get(kube, tetherenv.Application, name, namespace)
-    state = (app.get("status") or {}).get("operationState") or {}
-    done = not app.get("operation") and state.get("phase") not in (None, "Running")
-    return state if done else None
+    """The operation's final state once it is over, else ``None``."""
+    app = tetherenv.finished_app(kube, namespace, name)
+    return app["status"]["operationState"] if app else None
 
 
 async def test_secrets_the_api_server_refuses_never_show_their_values(
@@ -69,10 +68,7 @@ async def test_secrets_the_api_server_refuses_never_show_their_values(
         tetherenv.create(kube, tetherenv.application("vault", ns, repo.url, "app", ns))
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             await tetherenv.eventually(
-                lambda: (
-                    tetherenv.app_status(kube, ns, "vault").get("sync", {}).get("status")
-                    == "OutOfSync"
-                ),
+                lambda: tetherenv.sync_status(kube, ns, "vault") == "OutOfSync",
                 60,
                 "compared",
             )
