@@ -51,6 +51,14 @@ def at_operation_revision(app: Application, operation: Operation) -> Application
     return app.model_copy(update={"spec": spec})
 
 
+def without_pinned_revisions(operation: Operation) -> Operation:
+    """The operation with no revision of its own: a retry with ``refresh`` syncs the newest."""
+    if operation.sync is None:
+        return operation
+    sync = operation.sync.model_copy(update={"revision": None, "revisions": None})
+    return operation.model_copy(update={"sync": sync})
+
+
 def options_of(app: Application, sync: SyncOperation) -> sync_options.SyncOptions | str:
     """The operation's sync options (the app's, then the request's), or why they are invalid."""
     parsed = sync_options.parse([*app.spec.sync_options(), *(sync.sync_options or [])])

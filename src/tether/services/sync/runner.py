@@ -149,11 +149,12 @@ class SyncRunner:
             return Pass(OperationPhase.RUNNING, state.message or "", False, wait)
         pinned = state.pinned_revisions()
         comparison = None
-        if operation.retry and operation.retry.refresh:
-            # Pinned again here, as at the start: an empty revision would leave the old one in
-            # place (a merge patch keeps a field it does not name), and the retry would go on
+        if strategy.refresh:
+            # The newest commit of the spec's revision, as Argo CD drops the operation's pinned
+            # one; pinned again here, as at the start: an empty revision would leave the old one
+            # in place (a merge patch keeps a field it does not name), and the retry would go on
             # at the commit that failed.
-            target = request.at_operation_revision(app, operation)
+            target = request.at_operation_revision(app, request.without_pinned_revisions(operation))
             comparison = await self._comparer.compare(target, project, resolve=True)
             pinned = comparison.revisions or pinned
         restarted = state.model_copy(

@@ -44,6 +44,14 @@ def test_the_operation_revisions_override_each_source_in_order() -> None:
     assert [s.target_revision for s in target.spec.sources or []] == ["a", "b"]
 
 
+def test_a_retry_with_refresh_syncs_the_spec_revision_not_the_pinned_commit() -> None:
+    pinned = operation(revision="0" * 40, revisions=["1" * 40], prune=True)
+    latest = request.without_pinned_revisions(pinned)
+    target = request.at_operation_revision(app(), latest)
+    assert target.spec.source is not None and target.spec.source.target_revision == "main"
+    assert latest.sync is not None and latest.sync.prune is True
+
+
 def test_a_partial_sync_selects_by_name_in_every_namespace_when_none_is_given() -> None:
     sync = SyncOperation.model_validate({"resources": [{"kind": "ConfigMap", "name": "a"}]})
     known = [ResourceKey("", "ConfigMap", "x", "a"), ResourceKey("", "ConfigMap", "x", "b")]
