@@ -15,12 +15,23 @@ from tether.core.sources.rendering import RenderRequest
 from tether.model.application import Application
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 
+FieldValidation = Literal["Strict", "Warn", "Ignore", ""]
+"""How the API server treats fields its schema does not know (``fieldValidation``): ``Strict``
+refuses the write naming the field, ``Ignore`` drops it silently, ``""`` sends nothing (the
+server's default, ``Warn``: dropped with a warning nobody reads)."""
+
 
 class Cluster(Protocol):
     """The Kubernetes API, narrowed to what tether does with it."""
 
     async def apply(
-        self, obj: Manifest, *, field_manager: str, force: bool = True, dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Server-side apply one object and return what the server stored (or would store)."""
         ...
@@ -44,13 +55,23 @@ class Cluster(Protocol):
         ...
 
     async def create(
-        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str = "",
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Create an object (``generateName`` works); for hooks and Events."""
         ...
 
     async def update(
-        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str = "",
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Replace an object, its resourceVersion acting as an optimistic lock."""
         ...

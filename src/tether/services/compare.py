@@ -22,6 +22,7 @@ from tether.core import health
 from tether.core.app import policy, tree
 from tether.core.diff import diff, ignore, normalize, tracking
 from tether.core.sources.rendered import RenderFailed
+from tether.core.sync import options as sync_options
 from tether.model import application, project as project_model
 from tether.model.app_status import ResourceStatus
 from tether.model.application import Application
@@ -105,6 +106,10 @@ class _Prediction:
     digest: str
 
 
+_DryRunKey = tuple[ResourceKey, str, str, bool]
+"""A dry run's memo key: the object, its digest, the live resourceVersion, strict validation."""
+
+
 class Comparer:
     """Compares Applications; one per process, shared by the controller and the CLI."""
 
@@ -127,8 +132,8 @@ class Comparer:
         self._jq = jq
         self._system_rules = tuple(system_rules)
         self._options = diff.DiffOptions(field_manager=field_manager)
-        self._dry_runs: cachetools.LRUCache[tuple[ResourceKey, str, str], _Prediction] = (
-            cachetools.LRUCache(DRY_RUN_CACHE_SIZE)
+        self._dry_runs: cachetools.LRUCache[_DryRunKey, _Prediction] = cachetools.LRUCache(
+            DRY_RUN_CACHE_SIZE
         )
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
@@ -225,6 +230,7 @@ class Comparer:
         instance: str,
     ) -> list[ResourceState]:
         rules = tuple(self.ignore_rules(app))
+        app_options = sync_options.parse(app.spec.sync_options())
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
         for key in self._live.managed_by(instance):
@@ -244,7 +250,8 @@ class Comparer:
             want = desired_by_key.get(key)
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
-            prediction = await self._predict(key, want, have, desired_digest)
+            strict = want is not None and sync_options.validates(app_options, want)
+            prediction = await self._predict(key, want, have, desired_digest, strict=strict)
             predicted = prediction.obj if prediction else None
             memo_key = diff.memo_key(
                 want,
@@ -355,20 +362,23 @@ class Comparer:
 
         return await asyncio.to_thread(respect_all)
 
-    def remember_applied(self, desired: Mapping[str, Any], applied: Mapping[str, Any]) -> None:
+    def remember_applied(
+        self, desired: Mapping[str, Any], applied: Mapping[str, Any], *, strict: bool
+    ) -> None:
         """Keep a real server-side apply's response as the dry run of the same object.
 
         Applying ``desired`` again onto the object the apply produced changes nothing, so a dry
         run would return exactly ``applied``: the comparison after a sync then needs no request.
-        Keyed like ``_predict`` (the object's digest and the resulting resourceVersion), so a
-        later change by anyone, or a different desired object, misses and dry-runs as usual.
+        Keyed like ``_predict`` (the object's digest, the resulting resourceVersion and the
+        field validation), so a later change by anyone, a different desired object or a change
+        of ``Validate`` misses and dry-runs as usual.
         """
         key = ResourceKey.of(desired)
         version = str(metadata_of(applied).get("resourceVersion", ""))
         if not version or (key.group == "" and key.kind == "Secret"):
             return  # Secrets are dry-run with stringData folded: not the object applied
         prediction = _Prediction(dict(applied), diff.digest(applied))
-        self._dry_runs[(key, diff.digest(desired), version)] = prediction
+        self._dry_runs[(key, diff.digest(desired), version, strict)] = prediction
 
     async def _predict(
         self,
@@ -376,14 +386,21 @@ class Comparer:
         desired: Mapping[str, Any] | None,
         live: Mapping[str, Any] | None,
         desired_digest: str | None,
+        *,
+        strict: bool,
     ) -> _Prediction | None:
-        """The server-side dry-run result of ``desired``, cached by content and live version."""
+        """The server-side dry-run result of ``desired``, cached by content and live version.
+
+        ``strict`` validates fields as the sync will: a field the schema does not know fails
+        the dry run, so the comparison falls back to the fields Git sets and shows the typo as
+        OutOfSync instead of a Synced object with the field silently dropped.
+        """
         if desired is None or live is None or desired_digest is None:
             return None
         if self._live.preferred_version(key.group_kind) is None:
             return None  # the kind is not served (yet): compare the fields Git sets
         live_version = str(metadata_of(live).get("resourceVersion", ""))
-        cache_key = (key, desired_digest, live_version)
+        cache_key = (key, desired_digest, live_version, strict)
         cached = self._dry_runs.get(cache_key)
         if cached is not None:
             return cached
@@ -392,7 +409,11 @@ class Comparer:
         async with self._slots:
             try:
                 predicted = await self._cluster.apply(
-                    desired, field_manager=self._field_manager, force=True, dry_run=True
+                    desired,
+                    field_manager=self._field_manager,
+                    force=True,
+                    dry_run=True,
+                    validation=sync_options.field_validation(strict),
                 )
             except TetherError as err:
                 # An invalid object shows as OutOfSync with the server's reason on sync; the

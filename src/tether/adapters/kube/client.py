@@ -18,6 +18,7 @@ from tether.adapters.kube.discovery import ApiResource, Discovery
 from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
 from tether.model.errors import NotLeaderError
 from tether.model.resources import Manifest, kind_of, metadata_of, name_of, namespace_of
+from tether.ports import FieldValidation
 
 PATCH_TYPES: dict[str, str] = {
     # The patch flavours the API server accepts, by the short name callers use.
@@ -143,16 +144,21 @@ class KubeClient:
         return decoded
 
     async def apply(
-        self, obj: Manifest, *, field_manager: str, force: bool = True, dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str,
+        force: bool = True,
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Server-side apply; with ``dry_run`` the server returns what it would store (the diff)."""
         res, name, namespace = await self._locate(obj)
         body = dict(obj)
         if res.namespaced and not namespace_of(obj):
             body["metadata"] = {**metadata_of(obj), "namespace": namespace}
-        params = {"fieldManager": field_manager, "force": "true" if force else "false"}
-        if dry_run:
-            params["dryRun"] = "All"
+        params = _write_params(field_manager, dry_run, validation)
+        params["force"] = "true" if force else "false"
         return await self._send(
             "apply",
             "PATCH",
@@ -165,11 +171,16 @@ class KubeClient:
         )
 
     async def create(
-        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str = "",
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Create an object (``metadata.generateName`` works)."""
         res, name, namespace = await self._locate(obj)
-        params = _write_params(field_manager, dry_run)
+        params = _write_params(field_manager, dry_run, validation)
         label = name or f"{metadata_of(obj).get('generateName', '')}*"
         body = json_body(obj)
         return await self._send(
@@ -177,7 +188,12 @@ class KubeClient:
         )
 
     async def update(
-        self, obj: Manifest, *, field_manager: str = "", dry_run: bool = False
+        self,
+        obj: Manifest,
+        *,
+        field_manager: str = "",
+        dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Replace an object; its ``metadata.resourceVersion`` makes this an optimistic lock.
 
@@ -185,7 +201,7 @@ class KubeClient:
             ConflictError: The object changed since that resourceVersion was read.
         """
         res, name, namespace = await self._locate(obj)
-        params = _write_params(field_manager, dry_run)
+        params = _write_params(field_manager, dry_run, validation)
         return await self._send(
             "update", "PUT", res, name, namespace, params=params, body=json_body(obj)
         )
@@ -318,10 +334,14 @@ class KubeClient:
                 yield event.type, msgspec.json.decode(event.object)
 
 
-def _write_params(field_manager: str, dry_run: bool) -> dict[str, str]:
+def _write_params(
+    field_manager: str, dry_run: bool, validation: FieldValidation = ""
+) -> dict[str, str]:
     params: dict[str, str] = {}
     if field_manager:
         params["fieldManager"] = field_manager
     if dry_run:
         params["dryRun"] = "All"
+    if validation:
+        params["fieldValidation"] = validation
     return params

@@ -21,6 +21,11 @@ class DryRun:
     key: ResourceKey
     phase: SyncPhase
     manifest: Manifest
+    strict: bool = True
+    """Fields the schema does not know fail the check (``Validate=false`` turns it off)."""
+    replace: bool = False
+    """The sync will create or replace the object (``Replace=true``), not apply it: the check
+    makes that write, since the API server validates the two differently."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +42,8 @@ class Apply:
     validates: bool = False
     """The write stands in for the object's dry run (the only object of the sync): a failure is
     recorded as a failed dry run."""
+    strict: bool = True
+    """As :attr:`DryRun.strict`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Create:
     hook: bool = False
     validates: bool = False
     """As :attr:`Apply.validates`."""
+    strict: bool = True
+    """As :attr:`DryRun.strict`."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +74,8 @@ class Update:
     manifest: Manifest
     dry_run: bool = False
     hook: bool = False
+    strict: bool = True
+    """As :attr:`DryRun.strict`."""
 
 
 @dataclasses.dataclass(frozen=True)

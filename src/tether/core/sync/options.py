@@ -10,7 +10,7 @@ import dataclasses
 import enum
 import functools
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Literal
 
 from tether.model import resources
 from tether.model.resources import Manifest
@@ -211,6 +211,29 @@ def resolve(operation: SyncOptions, *annotated: SyncOptions) -> Effective:
         value = _merge(spec.merge, op_value, res_values)
         values[spec.field] = getattr(effective, spec.field) if value is None else value
     return dataclasses.replace(effective, **values)
+
+
+def validates(operation: SyncOptions | OptionError, obj: Manifest) -> bool:
+    """Whether writes of ``obj`` validate fields strictly.
+
+    Strict unless the operation's or the object's ``Validate`` says false; unparsable options
+    keep the safe default.
+    """
+    annotated = of(obj)
+    return resolve(
+        operation if isinstance(operation, SyncOptions) else SyncOptions(),
+        *([annotated] if isinstance(annotated, SyncOptions) else []),
+    ).validate
+
+
+def field_validation(strict: bool) -> Literal["Strict", "Ignore"]:
+    """What the API server is told to do with fields its schema does not know.
+
+    ``Strict`` (the default, as ``kubectl apply`` since 1.25) fails the write naming the field:
+    a typo in Git must not vanish on the way in while the app shows Synced. ``Validate=false``
+    asks for ``Ignore``, Argo CD's ``kubectl --validate=false``.
+    """
+    return "Strict" if strict else "Ignore"
 
 
 def _merge(rule: Merge, op_value: Any, res_values: list[Any]) -> Any:

@@ -145,9 +145,12 @@ def prune_skip(task: Task, prune: bool) -> tuple[ResultCode, str] | None:
 
 
 def dry_run(task: Task) -> act.DryRun:
-    """The client-side dry run that validates a task before the operation starts."""
+    """The dry run that validates a task before the operation starts."""
     assert task.target is not None
-    return act.DryRun(task.key, task.phase, task.target)
+    options = task.options
+    return act.DryRun(
+        task.key, task.phase, task.target, strict=options.validate, replace=options.replace
+    )
 
 
 def write(task: Task, *, dry_run: bool) -> act.Write:
@@ -155,27 +158,16 @@ def write(task: Task, *, dry_run: bool) -> act.Write:
     target = task.target
     assert target is not None
     options = task.options
+    common = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
     if not options.replace:
-        return act.Apply(
-            task.key, task.phase, target, force=options.force, dry_run=dry_run, hook=task.is_hook
-        )
+        return act.Apply(task.key, task.phase, target, force=options.force, **common)
     if task.live is None:
-        return act.Create(task.key, task.phase, target, dry_run, hook=task.is_hook)
+        return act.Create(task.key, task.phase, target, **common)
     if ordering.is_crd(target) or (task.key.group == "" and task.key.kind == "Namespace"):
         version = resources.metadata_of(task.live).get("resourceVersion", "")
         metadata = {**resources.metadata_of(target), "resourceVersion": version}
-        return act.Update(
-            task.key, task.phase, {**target, "metadata": metadata}, dry_run, hook=task.is_hook
-        )
-    return act.Apply(
-        task.key,
-        task.phase,
-        target,
-        force=options.force,
-        replace=True,
-        dry_run=dry_run,
-        hook=task.is_hook,
-    )
+        return act.Update(task.key, task.phase, {**target, "metadata": metadata}, **common)
+    return act.Apply(task.key, task.phase, target, force=options.force, replace=True, **common)
 
 
 def finalizer_removals(tasks: Sequence[Task]) -> list[act.Action]:

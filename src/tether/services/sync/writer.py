@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from tether import ports
 from tether.core.diff import tracking
-from tether.core.sync import actions as act, hooks
+from tether.core.sync import actions as act, hooks, options as sync_options
 from tether.core.sync.results import Results, record
 from tether.model import resources
 from tether.model.errors import NotFoundError, TetherError
@@ -29,8 +29,8 @@ WRITE_PARALLELISM = 20
 class AppliedListener(Protocol):
     """Told about each real server-side apply (the comparer keeps it as that object's dry run)."""
 
-    def remember_applied(self, desired: Manifest, applied: Manifest) -> None:
-        """Keep ``applied`` as what applying ``desired`` again would return."""
+    def remember_applied(self, desired: Manifest, applied: Manifest, *, strict: bool) -> None:
+        """Keep ``applied`` as what applying ``desired`` again would return (so validated)."""
         ...
 
 
@@ -75,11 +75,18 @@ class SyncWriter:
         return results
 
     async def dry_run(self, check: act.DryRun) -> act.Outcome:
-        """Validate one object with a server-side dry-run apply."""
+        """Validate one object with a dry run of the write the sync will make."""
         try:
-            await self._cluster.apply(
-                check.manifest, field_manager=self._field_manager, force=True, dry_run=True
-            )
+            if check.replace:
+                await self._replace(check.key, check.manifest, dry_run=True, strict=check.strict)
+            else:
+                await self._cluster.apply(
+                    check.manifest,
+                    field_manager=self._field_manager,
+                    force=True,
+                    dry_run=True,
+                    validation=sync_options.field_validation(check.strict),
+                )
         except NotFoundError as err:
             # The namespace may be created earlier in this very sync; Argo CD's client-side dry
             # run cannot see that either, so a missing namespace does not count as a failure.
@@ -116,14 +123,13 @@ class SyncWriter:
             if isinstance(action, act.Apply):
                 return await self._apply(action)
             if isinstance(action, act.Create):
-                made = await self._cluster.create(
-                    action.manifest, field_manager=self._field_manager, dry_run=action.dry_run
-                )
-                self._remember(action.key, made, action.dry_run)
-                return act.Outcome(True, "created")
+                return await self._create(action)
             if isinstance(action, act.Update):
                 done = await self._cluster.update(
-                    action.manifest, field_manager=self._field_manager, dry_run=action.dry_run
+                    action.manifest,
+                    field_manager=self._field_manager,
+                    dry_run=action.dry_run,
+                    validation=sync_options.field_validation(action.strict),
                 )
                 self._remember(action.key, done, action.dry_run)
                 return act.Outcome(True, "replaced")
@@ -137,26 +143,16 @@ class SyncWriter:
 
     async def _apply(self, action: act.Apply) -> act.Outcome:
         if action.replace:
-            existing = self._live.manifest(action.key)
-            if existing is None:
-                made = await self._cluster.create(
-                    action.manifest, field_manager=self._field_manager, dry_run=action.dry_run
-                )
-                self._remember(action.key, made, action.dry_run)
-                return act.Outcome(True, "created")
-            version = resources.resource_version(existing)
-            metadata = {**resources.metadata_of(action.manifest), "resourceVersion": version}
-            done = await self._cluster.update(
-                {**action.manifest, "metadata": metadata},
-                field_manager=self._field_manager,
-                dry_run=action.dry_run,
+            done, how = await self._replace(
+                action.key, action.manifest, dry_run=action.dry_run, strict=action.strict
             )
             self._remember(action.key, done, action.dry_run)
-            return act.Outcome(True, "replaced")
+            return act.Outcome(True, how)
         try:
             applied = await self._server_side_apply(action)
         except TetherError as err:
-            if not action.force or "immutable" not in str(err):
+            if not action.force or "immutable" not in str(err) or action.dry_run:
+                # A dry run reports the conflict: deleting to re-create is a real write.
                 raise
             # Force: an immutable field changed, so delete and create again (kubectl --force).
             await self._cluster.delete(
@@ -168,12 +164,47 @@ class SyncWriter:
             applied = await self._server_side_apply(action)
         self._remember(action.key, applied, action.dry_run)
         if not action.dry_run:
-            self._applied.remember_applied(action.manifest, applied)
+            self._applied.remember_applied(action.manifest, applied, strict=action.strict)
         return act.Outcome(True, "configured")
+
+    async def _replace(
+        self, key: ResourceKey, manifest: Manifest, *, dry_run: bool, strict: bool
+    ) -> tuple[dict[str, Any], str]:
+        """``kubectl replace``: create the object, or update it over the live resourceVersion."""
+        validation = sync_options.field_validation(strict)
+        existing = self.freshest(key, self._live.manifest(key))
+        if existing is None:
+            made = await self._cluster.create(
+                manifest, field_manager=self._field_manager, dry_run=dry_run, validation=validation
+            )
+            return made, "created"
+        version = resources.resource_version(existing)
+        metadata = {**resources.metadata_of(manifest), "resourceVersion": version}
+        done = await self._cluster.update(
+            {**manifest, "metadata": metadata},
+            field_manager=self._field_manager,
+            dry_run=dry_run,
+            validation=validation,
+        )
+        return done, "replaced"
+
+    async def _create(self, action: act.Apply | act.Create) -> act.Outcome:
+        made = await self._cluster.create(
+            action.manifest,
+            field_manager=self._field_manager,
+            dry_run=action.dry_run,
+            validation=sync_options.field_validation(action.strict),
+        )
+        self._remember(action.key, made, action.dry_run)
+        return act.Outcome(True, "created")
 
     async def _server_side_apply(self, action: act.Apply) -> dict[str, Any]:
         return await self._cluster.apply(
-            action.manifest, field_manager=self._field_manager, force=True, dry_run=action.dry_run
+            action.manifest,
+            field_manager=self._field_manager,
+            force=True,
+            dry_run=action.dry_run,
+            validation=sync_options.field_validation(action.strict),
         )
 
     async def _delete(self, key: ResourceKey, propagation: str) -> act.Outcome:

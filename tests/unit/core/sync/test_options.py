@@ -137,3 +137,23 @@ def test_the_target_annotation_wins_over_the_live_one() -> None:
     target = SyncOptions(server_side_apply=False)
     live = SyncOptions(server_side_apply=True)
     assert options.resolve(SyncOptions(), target, live).server_side_apply is False
+
+
+@pytest.mark.parametrize(
+    ("app_options", "annotation", "strict"),
+    [
+        ([], "", True),
+        (["Validate=false"], "", False),
+        ([], "Validate=false", False),
+        (["Validate=true"], "Validate=false", False),
+        (["Validate=false"], "Validate=true", False),
+        (["NoSuchOption=1"], "", True),
+        ([], "Validate=maybe", True),
+    ],
+)
+def test_fields_are_validated_strictly_unless_either_level_says_validate_false(
+    app_options: list[str], annotation: str, strict: bool
+) -> None:
+    manifest = obj("ConfigMap", "a", options=annotation) if annotation else obj("ConfigMap", "a")
+    assert options.validates(options.parse(app_options), manifest) is strict
+    assert options.field_validation(strict) == ("Strict" if strict else "Ignore")

@@ -169,7 +169,10 @@ def test_objects_are_written_as_their_options_say() -> None:
         key(replaced), SyncPhase.SYNC, replaced, force=True, replace=True
     )
     assert isinstance(by_name["new"], act.Create)
-    assert by_name["csa"] == act.Apply(key(client_side), SyncPhase.SYNC, client_side, force=True)
+    assert by_name["csa"] == act.Apply(
+        key(client_side), SyncPhase.SYNC, client_side, force=True, strict=False
+    )
+    assert all(a.strict for name, a in by_name.items() if name != "csa")  # type: ignore[union-attr]
 
 
 def test_a_lone_object_is_applied_and_its_apply_stands_in_for_its_dry_run() -> None:
