@@ -149,7 +149,7 @@ class SyncRunner:
             return Pass(OperationPhase.RUNNING, state.message or "", False, wait)
         pinned = state.pinned_revisions()
         comparison = None
-        if operation.retry and operation.retry.refresh:
+        if strategy.refresh:
             # Pinned again here, as at the start: an empty revision would leave the old one in
             # place (a merge patch keeps a field it does not name), and the retry would go on
             # at the commit that failed.

@@ -71,6 +71,14 @@ def test_the_operation_retry_wins_over_the_app_retry() -> None:
     assert request.retry_strategy(with_policy, own).limit == 7
 
 
+def test_a_retry_refreshes_when_the_app_or_the_operation_says_so() -> None:
+    refreshing = app({"syncPolicy": {"retry": {"limit": 2, "refresh": True}}})
+    assert request.retry_strategy(refreshing, operation()).refresh is True
+    own = Operation.model_validate({"sync": {}, "retry": {"limit": 1, "refresh": True}})
+    assert request.retry_strategy(app(), own).refresh is True
+    assert not request.retry_strategy(app(), operation()).refresh
+
+
 def test_invalid_sync_options_are_named() -> None:
     message = request.options_of(app(), SyncOperation(sync_options=["Prune=maybe"]))
     assert isinstance(message, str) and message.startswith("invalid sync option")
