@@ -44,6 +44,15 @@ def test_the_operation_revisions_override_each_source_in_order() -> None:
     assert [s.target_revision for s in target.spec.sources or []] == ["a", "b"]
 
 
+def test_an_operations_sources_replace_the_specs_for_that_sync() -> None:
+    other = {**SOURCE, "path": "other", "helm": {"releaseName": "r"}}
+    target = request.at_operation_revision(app(), operation(source=other))
+    assert target.spec.source is not None and target.spec.source.to_manifest() == other
+    two = app({"source": None, "sources": [dict(SOURCE), dict(SOURCE)]})
+    target = request.at_operation_revision(two, operation(sources=[other]))
+    assert [s.to_manifest() for s in target.spec.sources or []] == [other]
+
+
 def test_a_partial_sync_selects_by_name_in_every_namespace_when_none_is_given() -> None:
     sync = SyncOperation.model_validate({"resources": [{"kind": "ConfigMap", "name": "a"}]})
     known = [ResourceKey("", "ConfigMap", "x", "a"), ResourceKey("", "ConfigMap", "x", "b")]
