@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from tests.unit.model.examples import load, minimal_application
-from tether.core.app import compatibility, compatibility_doc, crds
+from tether.core.app import compatibility, compatibility_doc, crds, policy
 from tether.core.app.compatibility_rows import ARGO_CD_COMMIT, NOT_YET
+from tether.model.application import parse_application
+from tether.model.project import parse_project
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
 ARGO_CD_FIELDS = pathlib.Path(__file__).parent / "data" / "argocd-fields.txt"
@@ -205,6 +207,38 @@ def test_the_real_examples_are_refused_only_where_tether_falls_short() -> None:
         ("spec.signatureKeys", True),
         ("spec.destinationServiceAccounts", True),
     ]
+
+
+# ---- what the controller says -------------------------------------------------------------------
+
+ANY_PROJECT = {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]}
+
+
+def _project(**spec: Any) -> Any:
+    return parse_project({"metadata": {"name": "team"}, "spec": {**ANY_PROJECT, **spec}})
+
+
+def test_the_app_is_refused_naming_the_object_the_field_and_why() -> None:
+    app = parse_application(minimal_application(sourceHydrator={"drySource": {"repoURL": "r"}}))
+    project = _project(signatureKeys=[{"keyID": "ABC"}], roles=[{"name": "ci"}])
+    problems = policy.check_application(app, project, "tether")
+    assert [p.split(" is not supported: ")[0] for p in problems] == [
+        "Application tether/foo: spec.sourceHydrator",
+        "AppProject 'team': spec.signatureKeys",
+    ]
+    assert compatibility.warnings(app, project) == [
+        "AppProject 'team': spec.roles is not supported: "
+        + compatibility.PROJECT_FIELDS["spec.roles"].reason  # type: ignore[union-attr]
+    ]
+
+
+def test_a_refused_operation_field_is_the_runners_to_refuse_not_the_apps() -> None:
+    manifest = minimal_application()
+    manifest["operation"] = {"sync": {"manifests": ["kind: ConfigMap"]}}
+    app = parse_application(manifest)
+    assert policy.check_application(app, _project(), "tether") == []
+    [problem] = compatibility.operation_problems(app)
+    assert problem.startswith("Application tether/foo: operation.sync.manifests is not supported")
 
 
 def test_refusals_do_not_change_the_object() -> None:
