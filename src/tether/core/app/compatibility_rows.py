@@ -442,8 +442,8 @@ PROJECT_FIELDS: dict[str, Row] = {
     "spec.signatureKeys": Refused(_UNVERIFIED),
     "spec.sourceIntegrity": Refused(_UNVERIFIED),
     "spec.permitOnlyProjectScopedClusters": Refused(
-        "tether has no cluster Secrets, so no cluster is scoped to a project: Argo CD would "
-        "refuse every destination, tether would deploy"
+        "tether reads no cluster Secrets, so it cannot tell which clusters are scoped to this "
+        "project: Argo CD refuses a destination no Secret scopes to it, tether would deploy there"
     ),
     "spec.roles": Refused(
         "roles grant API tokens and SSO groups rights in Argo CD's API server; tether has no "
