@@ -90,12 +90,17 @@ class Refusal:
 
 _INDEX = re.compile(r"\[\d+\]")
 
+# Lookups are cached: every comparison walks its app and project, and the walk asks by schema
+# path (indices already made `[]`), so the same few hundred paths recur; bounded, since unknown
+# fields are tenant input.
+
 
 def _covers(prefix: str, path: str) -> bool:
     """Whether ``prefix`` is ``path`` or one of its ancestors (a field or an array's items)."""
     return path == prefix or path.startswith((f"{prefix}.", f"{prefix}["))
 
 
+@functools.lru_cache(maxsize=4096)
 def schema_path(kind: str, path: str) -> str:
     """The path a row is keyed by: indices made ``[]``, an aliased place made its target."""
     path = _INDEX.sub("[]", path)
@@ -105,6 +110,7 @@ def schema_path(kind: str, path: str) -> str:
     return path
 
 
+@functools.lru_cache(maxsize=4096)
 def row_of(kind: str, path: str) -> tuple[str, Row] | None:
     """The row that decides a field (its key and the row), or ``None`` when none covers it."""
     table = TABLES[kind]
