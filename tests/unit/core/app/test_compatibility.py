@@ -11,7 +11,7 @@ import pytest
 
 from tests.unit.model.examples import load, minimal_application
 from tether.core.app import compatibility, compatibility_doc, crds, policy
-from tether.core.app.compatibility_rows import ARGO_CD_COMMIT, NOT_YET
+from tether.core.app.compatibility_rows import ARGO_CD_COMMIT
 from tether.model.application import parse_application
 from tether.model.project import parse_project
 
@@ -112,18 +112,6 @@ def test_every_proof_names_a_test_that_exists(proof: str) -> None:
     assert source.is_file(), proof
     text = source.read_text(encoding="utf-8")
     assert re.search(rf"^(async )?def {re.escape(name)}\(", text, re.MULTILINE), proof
-
-
-def test_rows_other_work_is_implementing_block_until_then() -> None:
-    for path in (
-        "spec.syncWindows",
-        "spec.destinationServiceAccounts",
-    ):
-        row = compatibility.PROJECT_FIELDS[path]
-        assert isinstance(row, compatibility.Refused) and row.blocks
-        assert row.reason.startswith(NOT_YET)
-    row = compatibility.APPLICATION_FIELDS["spec.syncPolicy.managedNamespaceMetadata"]
-    assert isinstance(row, compatibility.Refused) and row.reason.startswith(NOT_YET)
 
 
 # ---- refusals -----------------------------------------------------------------------------------
