@@ -218,6 +218,9 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "AutoSyncDisabled": ConditionKind.WARNING,  # a rollback turned automated sync off
     # tether's own: status.resources lists fewer than all, to stay under etcd's size limit.
     "StatusTruncatedWarning": ConditionKind.WARNING,
+    # tether's own: the app or its project sets a field tether does not honour, one that
+    # cannot change what is deployed (those are an InvalidSpecError: core/app/compatibility.py).
+    "UnsupportedFieldWarning": ConditionKind.WARNING,
 }
 
 

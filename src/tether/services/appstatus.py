@@ -19,6 +19,7 @@ from tether.model import revisions, timestamps
 from tether.model.app_status import ApplicationCondition, set_conditions
 from tether.model.application import Application
 from tether.model.status import SyncStatus
+from tether.services import compare
 from tether.services.compare import Comparison
 
 RESOURCES_BUDGET_BYTES = 256 * 1024
@@ -40,6 +41,7 @@ COMPARISON_CONDITIONS = frozenset(
         "ExcludedResourceWarning",
         "SharedResourceWarning",
         "OrphanedResourceWarning",
+        compare.UNSUPPORTED_FIELD_WARNING,
         TRUNCATED,
         # A reconcile that raised (controller/loop.py): the next good comparison clears it.
         "UnknownError",

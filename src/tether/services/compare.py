@@ -19,12 +19,12 @@ import cachetools
 
 from tether import ports
 from tether.core import health
-from tether.core.app import policy, tree
+from tether.core.app import compatibility, policy, tree
 from tether.core.diff import diff, ignore, normalize, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import options as sync_options
 from tether.model import application, project as project_model
-from tether.model.app_status import ResourceStatus
+from tether.model.app_status import CONDITION_TYPES, ConditionKind, ResourceStatus
 from tether.model.application import Application
 from tether.model.errors import TetherError
 from tether.model.project import AppProject
@@ -55,6 +55,9 @@ CONTROL_OBJECTS = (
     tree.OrphanIgnore(application.GROUP_KIND.group, application.GROUP_KIND.kind),
     tree.OrphanIgnore(project_model.GROUP_KIND.group, project_model.GROUP_KIND.kind),
 )
+
+UNSUPPORTED_FIELD_WARNING = "UnsupportedFieldWarning"
+"""Set fields tether does not honour and that stop nothing (``compatibility.warnings``)."""
 
 DRY_RUN_PARALLELISM = 16
 """Concurrent dry-run requests per comparison; the API server handles these cheaply."""
@@ -96,6 +99,15 @@ class Comparison:
     def out_of_sync(self) -> list[ResourceState]:
         """Resources that make the app OutOfSync."""
         return [r for r in self.resources if r.counts]
+
+    @property
+    def failure(self) -> str:
+        """The error conditions' messages: why the desired state is unknown, when it is."""
+        return "; ".join(
+            message
+            for kind, message in self.errors
+            if CONDITION_TYPES.get(kind, ConditionKind.ERROR) is ConditionKind.ERROR
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +166,25 @@ class Comparer:
         ``resolve`` bypasses the short revision-resolution cache (a refresh request, a sync);
         ``hard`` also re-renders an unchanged commit.
         """
+        comparison = await self._compare(
+            app, project, revisions=revisions, resolve=resolve, hard=hard
+        )
+        unsupported = compatibility.warnings(app, project)
+        if not unsupported:
+            return comparison
+        # Whatever the comparison found: they say what tether leaves undone, not what failed.
+        warning = (UNSUPPORTED_FIELD_WARNING, "; ".join(unsupported))
+        return dataclasses.replace(comparison, errors=(*comparison.errors, warning))
+
+    async def _compare(
+        self,
+        app: Application,
+        project: AppProject,
+        *,
+        revisions: Sequence[str] | None,
+        resolve: bool,
+        hard: bool,
+    ) -> Comparison:
         spec_problems = policy.check_application(app, project, self._namespace)
         if spec_problems:
             return _unknown(("InvalidSpecError", "; ".join(spec_problems)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import pytest
 from lightkube.resources.core_v1 import ConfigMap
@@ -43,6 +44,33 @@ async def test_an_app_for_another_cluster_gets_an_invalid_spec_error_and_nothing
             "spec.destination.server 'https://prod.example:6443' names another cluster" in message
         )
         assert "elsewhere" not in config_map_names(kube, ns)
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+async def test_the_cluster_tether_runs_in_is_a_destination_by_url_or_by_name(
+    crds, full_namespace, tmp_path
+):
+    ns = full_namespace
+    files = {f"{name}/cm.yaml": CM.replace("elsewhere", name) for name in ("by-url", "by-name")}
+    repo = tetherenv.serve_repo(tmp_path / "git", files)
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        by_url = tetherenv.application(
+            "by-url", ns, repo.url, "by-url", ns, syncPolicy={"automated": {}}
+        )
+        by_name = tetherenv.application(
+            "by-name", ns, repo.url, "by-name", ns, syncPolicy={"automated": {}}
+        )
+        by_name["spec"]["destination"] = {"name": "in-cluster", "namespace": ns}
+        for app in (by_url, by_name):
+            tetherenv.create(kube, app)
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            for name in ("by-url", "by-name"):
+                synced = functools.partial(tetherenv.synced_healthy, kube, ns, name)
+                await tetherenv.eventually(synced, 60, f"{name} Synced")
+        assert {"by-url", "by-name"} <= config_map_names(kube, ns)
     finally:
         repo.server.stop()
         kube.close()

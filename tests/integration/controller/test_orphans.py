@@ -27,19 +27,23 @@ async def test_an_unmanaged_object_in_the_destination_raises_an_orphaned_resourc
                 "spec": {
                     "sourceRepos": ["*"],
                     "destinations": [{"server": "*", "namespace": "*"}],
-                    "orphanedResources": {"warn": True},
+                    "orphanedResources": {
+                        "warn": True,
+                        "ignore": [{"group": "", "kind": "ConfigMap", "name": "ignored-*"}],
+                    },
                 },
             },
         )
-        tetherenv.create(
-            kube,
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": "stray", "namespace": ns},
-                "data": {"b": "2"},
-            },
-        )
+        for stray in ("stray", "ignored-stray"):
+            tetherenv.create(
+                kube,
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": stray, "namespace": ns},
+                    "data": {"b": "2"},
+                },
+            )
         app = tetherenv.application(
             "watched", ns, repo.url, "app", ns, syncPolicy={"automated": {}}
         )
@@ -52,7 +56,7 @@ async def test_an_unmanaged_object_in_the_destination_raises_an_orphaned_resourc
 
         async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
             found = await tetherenv.eventually(warned, 60, "an orphaned resource warning")
-        # The stray ConfigMap; the managed one and kube-root-ca.crt do not count.
+        # The stray ConfigMap; the managed one, the ignored one and kube-root-ca.crt do not count.
         assert found[0]["message"] == "Application has 1 orphaned resources"
     finally:
         repo.server.stop()

@@ -53,6 +53,7 @@ CHART = {
           kube: {{ .Capabilities.KubeVersion.Version | quote }}
           hasWidget: {{ .Capabilities.APIVersions.Has "example.com/v1/Widget" | quote }}
           appName: {{ .Values.appName | default "" | quote }}
+          replicasKind: {{ kindOf .Values.replicas | quote }}
     """,
     "charts/web/templates/tests/test-pod.yaml": """
         apiVersion: v1
@@ -126,6 +127,7 @@ async def test_values_files_values_and_parameters_in_helm_order(render, chart_re
     assert cm["metadata"]["namespace"] == "other"
     assert cm["data"]["greeting"] == "a,b"  # the comma did not split the parameter
     assert cm["data"]["replicas"] == "7"
+    assert cm["data"]["replicasKind"] == "string", "forceString keeps 7 a string"
     assert cm["data"]["file"] == "from-a-file"
 
 
@@ -139,6 +141,29 @@ async def test_skip_crds_and_skip_tests(render, chart_repo):
     helm = {"skipCrds": True, "skipTests": True}
     objects = ok(await render(application({"path": "charts/web", "helm": helm}, name="s")))
     assert sorted(names(objects)) == ["s-cfg", "s-lib"]
+
+
+async def test_skip_schema_validation_renders_values_the_chart_schema_refuses(render, repo):
+    write(
+        repo,
+        {
+            "charts/strict/Chart.yaml": "apiVersion: v2\nname: strict\nversion: 0.1.0\n",
+            "charts/strict/values.schema.json": """
+                {"type": "object", "properties": {"replicas": {"type": "integer"}}}
+            """,
+            "charts/strict/templates/cm.yaml": """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata: {name: strict}
+                data: {replicas: {{ .Values.replicas | quote }}}
+            """,
+        },
+    )
+    helm: dict[str, Any] = {"values": "replicas: many\n"}
+    assert "replicas" in failed(await render(application({"path": "charts/strict", "helm": helm})))
+    helm["skipSchemaValidation"] = True
+    cm = configmap(ok(await render(application({"path": "charts/strict", "helm": helm}))))
+    assert cm["data"]["replicas"] == "many"
 
 
 async def test_kube_version_and_api_versions_reach_capabilities(render, chart_repo):

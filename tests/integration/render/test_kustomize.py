@@ -121,6 +121,83 @@ async def test_label_without_selector_leaves_selectors_alone(render, kustomize_r
     assert "team" not in deployment["spec"]["template"]["metadata"]["labels"]
 
 
+async def test_label_include_templates_labels_pod_templates_but_not_selectors(
+    render, kustomize_repo
+):
+    options = {
+        "commonLabels": {"team": "payments"},
+        "labelWithoutSelector": True,
+        "labelIncludeTemplates": True,
+    }
+    objects = ok(await render(application({"path": "overlays/prod", "kustomize": options})))
+    [deployment] = by_kind(objects, "Deployment")
+    assert deployment["spec"]["template"]["metadata"]["labels"]["team"] == "payments"
+    assert "team" not in deployment["spec"]["selector"]["matchLabels"]
+
+
+async def test_force_common_labels_and_annotations_replace_the_kustomizations_own(
+    render, kustomize_repo
+):
+    write(
+        kustomize_repo,
+        {
+            "labelled/kustomization.yaml": """
+                resources: [../base]
+                commonLabels: {team: base}
+                commonAnnotations: {owner: base}
+            """
+        },
+    )
+    options = {
+        "commonLabels": {"team": "payments"},
+        "forceCommonLabels": True,
+        "commonAnnotations": {"owner": "alice"},
+        "forceCommonAnnotations": True,
+    }
+    objects = ok(await render(application({"path": "labelled", "kustomize": options})))
+    for obj in objects:
+        assert obj["metadata"]["labels"]["team"] == "payments", obj
+        assert obj["metadata"]["annotations"]["owner"] == "alice", obj
+
+
+async def test_patch_targets_and_options_reach_kustomize_as_written(render, repo):
+    def cm(name: str, namespace: str) -> str:
+        return (
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: {name}, namespace: {namespace}, "
+            "labels: {tier: web}, annotations: {note: x}}\ndata: {x: original}\n"
+        )
+
+    write(
+        repo,
+        {
+            "app/kustomization.yaml": "resources: [a.yaml, a-other.yaml, b.yaml]\n",
+            "app/a.yaml": cm("a", "team"),
+            "app/a-other.yaml": cm("a", "other"),
+            "app/b.yaml": cm("b", "team"),
+        },
+    )
+    target = {
+        "group": "",
+        "version": "v1",
+        "kind": "ConfigMap",
+        "name": "a",
+        "namespace": "team",
+        "labelSelector": "tier=web",
+        "annotationSelector": "note=x",
+    }
+    patch = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: renamed}\ndata: {x: patched}\n"
+    options = {
+        "patches": [{"target": target, "patch": patch, "options": {"allowNameChange": True}}]
+    }
+    objects = ok(await render(application({"path": "app", "kustomize": options})))
+    found = {(o["metadata"]["namespace"], o["metadata"]["name"]): o["data"]["x"] for o in objects}
+    assert found == {
+        ("team", "renamed"): "patched",
+        ("other", "a"): "original",
+        ("team", "b"): "original",
+    }
+
+
 async def test_inline_and_file_patches_and_components(render, kustomize_repo):
     options = {
         "patches": [
@@ -201,7 +278,7 @@ async def test_build_options_from_settings_reach_kustomize(tmp_path, repo):
     assert sorted(names(objects)) == ["own", "shared"]
 
 
-async def test_helm_charts_inflate_with_enable_helm_and_the_kube_version(tmp_path, repo):
+async def test_helm_charts_inflate_with_enable_helm_the_kube_and_api_versions(tmp_path, repo):
     from tether.services import manifests as service
 
     from .conftest import make_renderer
@@ -222,7 +299,9 @@ async def test_helm_charts_inflate_with_enable_helm_and_the_kube_version(tmp_pat
                 apiVersion: v1
                 kind: ConfigMap
                 metadata: {name: {{ .Release.Name }}}
-                data: {kube: {{ .Capabilities.KubeVersion.Version | quote }}}
+                data:
+                  kube: {{ .Capabilities.KubeVersion.Version | quote }}
+                  widget: {{ .Capabilities.APIVersions.Has "example.com/v1/Widget" | quote }}
             """,
         },
     )
@@ -231,7 +310,8 @@ async def test_helm_charts_inflate_with_enable_helm_and_the_kube_version(tmp_pat
         kustomize_build_options=("--enable-helm", "--load-restrictor LoadRestrictionsNone"),
     )
     use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
-    app = application({"path": "app", "kustomize": {"kubeVersion": "1.30.2"}})
+    options = {"kubeVersion": "1.30.2", "apiVersions": ["example.com/v1/Widget"]}
+    app = application({"path": "app", "kustomize": options})
     [cm] = ok(await use_case.render_application(app))
     assert cm["metadata"]["name"] == "inflated"
-    assert cm["data"]["kube"] == "v1.30.2"
+    assert cm["data"] == {"kube": "v1.30.2", "widget": "true"}

@@ -21,9 +21,8 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "UnknownError",
         "DeletionError",
     }
-    assert (
-        len(app_status.CONDITION_TYPES) == 11
-    )  # Argo CD's nine, AutoSyncDisabled, StatusTruncated
+    # Argo CD's nine, AutoSyncDisabled, StatusTruncatedWarning, UnsupportedFieldWarning
+    assert len(app_status.CONDITION_TYPES) == 12
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True
 

@@ -73,3 +73,20 @@ def test_a_partial_sync_selects_resources_by_identity(
 def test_a_result_without_a_phase_reads_as_the_sync_phase() -> None:
     read = SyncOperationResult.model_validate({"resources": [{"kind": "Service", "name": "b"}]})
     assert read.resources == [ResourceResult(ResourceKey("", "Service", "", "b"), SyncPhase.SYNC)]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "forced", "apply"),
+    [
+        ({}, False, False),
+        ({"hook": {}}, False, False),
+        ({"hook": {"force": True}}, True, False),
+        ({"apply": {}}, False, True),
+        ({"apply": {"force": True}}, True, True),
+    ],
+)
+def test_force_is_read_from_the_chosen_strategy_apply_or_hook(
+    strategy: dict[str, object], forced: bool, apply: bool
+) -> None:
+    sync = operation.SyncOperation.model_validate({"syncStrategy": strategy})
+    assert (sync.forced, sync.uses_apply_strategy) == (forced, apply)

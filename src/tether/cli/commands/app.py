@@ -187,7 +187,7 @@ def diff(
             await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
             comparison = await rt.comparer.compare(application, project, hard=hard_refresh)
             if not comparison.desired_known:
-                raise TetherError("; ".join(message for _, message in comparison.errors))
+                raise TetherError(comparison.failure)
             for kind, message in comparison.errors:
                 click.echo(f"warning: {kind}: {message}", err=True)
             return output.diff_report(comparison.resources)

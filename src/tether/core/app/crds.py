@@ -217,6 +217,26 @@ def manifests() -> dict[str, dict[str, Any]]:
     return {"applications.yaml": application_crd(), "appprojects.yaml": appproject_crd()}
 
 
+# ---- fields ------------------------------------------------------------------------------------
+
+
+def leaf_paths(schema: Mapping[str, Any], prefix: str) -> Iterator[str]:
+    """Every field a schema declares below ``prefix``, as a path to a leaf.
+
+    A leaf is a node without ``properties`` (a scalar, a map, free-form data); an array's items
+    are walked with ``[]`` added (``spec.source.helm.valueFiles[]``).
+    """
+    properties = schema.get("properties")
+    items = schema.get("items")
+    if properties:
+        for name, sub in properties.items():
+            yield from leaf_paths(sub, f"{prefix}.{name}")
+    elif schema.get("type") == "array" and isinstance(items, Mapping):
+        yield from leaf_paths(items, f"{prefix}[]")
+    else:
+        yield prefix
+
+
 # ---- compatibility of an installed CRD ----------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterable
 
 from tether.core import globs
+from tether.core.app import compatibility
 from tether.core.sync import backoff
 from tether.model.application import Application
 from tether.model.project import (
@@ -187,9 +188,11 @@ def resolve_cluster(server: str, name: str) -> tuple[str, str]:
 
 
 def check_application(app: Application, project: AppProject, control_ns: str) -> list[str]:
-    """Every reason the Application is refused: its namespace, sources, destination, retry.
+    """Every reason the Application is refused: namespace, sources, destination, retry, fields.
 
-    An empty list means permitted. Each message names the Application and the project.
+    The fields are those the app or its project sets and tether does not honour
+    (``compatibility``). An empty list means permitted. Each message names the Application or the
+    project.
     """
     who = f"Application {app.qualified_name}"
     where = f"project {project.name!r}"
@@ -222,6 +225,8 @@ def check_application(app: Application, project: AppProject, control_ns: str) ->
             f"{who}: {field} {(server or name)!r} names another cluster; tether manages only "
             f"the cluster it runs in ({IN_CLUSTER_SERVER!r} or {IN_CLUSTER_NAME!r}) so far"
         )
+    # Refused, not ignored: honouring them would change what is deployed, where or when.
+    problems.extend(compatibility.blocking_problems(app, project))
     return problems
 
 

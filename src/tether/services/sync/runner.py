@@ -15,6 +15,7 @@ from typing import Any
 
 from tether import ports
 from tether.core import health, redact
+from tether.core.app import compatibility
 from tether.core.sync import actions as act, backoff, machine, plan, request
 from tether.core.sync.results import Results, record
 from tether.model import resources, timestamps
@@ -114,6 +115,14 @@ class SyncRunner:
     async def _start(
         self, app: Application, project: AppProject, operation: Operation, now: datetime.datetime
     ) -> Pass:
+        refused = compatibility.operation_problems(app)
+        if refused:
+            # Ended before anything is resolved or written: the request asks for something
+            # tether does not do, and no retry of the same request can change that.
+            state = OperationState(
+                operation=operation, started_at=timestamps.format_time(now), retry_count=0
+            )
+            return await self._abort(app, state, "; ".join(refused))
         target = request.at_operation_revision(app, operation)
         # A sync resolves its revision afresh (as Argo CD does): a push moments ago counts.
         comparison = await self._comparer.compare(target, project, resolve=True)
@@ -297,9 +306,7 @@ class SyncRunner:
             server_kinds=self._live.served_kinds(),
             namespace_live=self._namespace(destination),
             desired_known=comparison.desired_known,
-            unknown_because=""
-            if comparison.desired_known
-            else redact.text("; ".join(message for _, message in comparison.errors)),
+            unknown_because="" if comparison.desired_known else redact.text(comparison.failure),
             terminating=state.phase == OperationPhase.TERMINATING.value,
             shared={r.key: r.shared_with for r in comparison.resources if r.shared_with},
         )
@@ -376,7 +383,10 @@ class SyncRunner:
 
     async def _too_many(self, app: Application, state: OperationState, count: int) -> Pass:
         """End an operation whose results cannot be persisted: Error, and no retry."""
-        message = request.TOO_MANY_RESULTS.format(count=count)
+        return await self._abort(app, state, request.TOO_MANY_RESULTS.format(count=count))
+
+    async def _abort(self, app: Application, state: OperationState, message: str) -> Pass:
+        """End an operation that cannot go on: Error, and no retry."""
         final = state.model_copy(
             update={
                 "phase": OperationPhase.ERROR.value,

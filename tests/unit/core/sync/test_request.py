@@ -52,6 +52,15 @@ def test_a_retry_with_refresh_syncs_the_spec_revision_not_the_pinned_commit() ->
     assert latest.sync is not None and latest.sync.prune is True
 
 
+def test_an_operations_sources_replace_the_specs_for_that_sync() -> None:
+    other = {**SOURCE, "path": "other", "helm": {"releaseName": "r"}}
+    target = request.at_operation_revision(app(), operation(source=other))
+    assert target.spec.source is not None and target.spec.source.to_manifest() == other
+    two = app({"source": None, "sources": [dict(SOURCE), dict(SOURCE)]})
+    target = request.at_operation_revision(two, operation(sources=[other]))
+    assert [s.to_manifest() for s in target.spec.sources or []] == [other]
+
+
 def test_a_partial_sync_selects_by_name_in_every_namespace_when_none_is_given() -> None:
     sync = SyncOperation.model_validate({"resources": [{"kind": "ConfigMap", "name": "a"}]})
     known = [ResourceKey("", "ConfigMap", "x", "a"), ResourceKey("", "ConfigMap", "x", "b")]
@@ -77,6 +86,14 @@ def test_the_operation_retry_wins_over_the_app_retry() -> None:
     assert request.retry_strategy(with_policy, operation()).limit == 2
     own = Operation.model_validate({"sync": {}, "retry": {"limit": 7}})
     assert request.retry_strategy(with_policy, own).limit == 7
+
+
+def test_a_retry_refreshes_when_the_app_or_the_operation_says_so() -> None:
+    refreshing = app({"syncPolicy": {"retry": {"limit": 2, "refresh": True}}})
+    assert request.retry_strategy(refreshing, operation()).refresh is True
+    own = Operation.model_validate({"sync": {}, "retry": {"limit": 1, "refresh": True}})
+    assert request.retry_strategy(app(), own).refresh is True
+    assert not request.retry_strategy(app(), operation()).refresh
 
 
 def test_invalid_sync_options_are_named() -> None:
