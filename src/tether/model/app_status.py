@@ -218,7 +218,12 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "AutoSyncDisabled": ConditionKind.WARNING,  # a rollback turned automated sync off
     # tether's own: status.resources lists fewer than all, to stay under etcd's size limit.
     "StatusTruncatedWarning": ConditionKind.WARNING,
+    # tether's own: sync windows hold an automated sync that would start (Argo CD only logs it).
+    "SyncWindowWarning": ConditionKind.WARNING,
 }
+
+SYNC_WINDOW_WARNING = "SyncWindowWarning"
+"""The condition saying which sync windows hold an automated sync; gone once none does."""
 
 
 def set_conditions(

@@ -21,9 +21,9 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "UnknownError",
         "DeletionError",
     }
-    assert (
-        len(app_status.CONDITION_TYPES) == 11
-    )  # Argo CD's nine, AutoSyncDisabled, StatusTruncated
+    # Argo CD's nine, and tether's AutoSyncDisabled, StatusTruncated and SyncWindow warnings
+    assert len(app_status.CONDITION_TYPES) == 12
+    assert app_status.SYNC_WINDOW_WARNING in app_status.CONDITION_TYPES
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True
 
