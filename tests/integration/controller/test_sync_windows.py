@@ -197,6 +197,19 @@ async def test_a_manual_sync_is_refused_and_an_operation_written_anyway_waits_fo
             await asyncio.sleep(3)
             assert held() and not exists(kube, ns)
 
+            # A held operation can be stopped: it ends without having synced anything. (The
+            # controller hears no status-only change, so it sees this at its next look: 30 s.)
+            stop = await asyncio.to_thread(tether, crds.kubeconfig, ns, "terminate-op", "manual")
+            assert stop.returncode == 0, stop.stderr
+            ended = await tetherenv.eventually(
+                lambda: tetherenv.finished_app(kube, ns, "manual"), 45, "the operation ended"
+            )
+            assert ended["status"]["operationState"]["phase"] == "Failed"
+            assert ended["status"]["operationState"]["message"] == "Operation terminated"
+            assert not exists(kube, ns)
+
+            tetherenv.start_sync(kube, ns, "manual")
+            await tetherenv.eventually(held, 30, "the second operation held")
             remove_windows(kube, ns)
             done = await tetherenv.eventually(
                 lambda: tetherenv.finished_app(kube, ns, "manual"), 20, "the sync finished"

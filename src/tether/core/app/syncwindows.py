@@ -2,9 +2,15 @@
 
 Owns which of a project's ``syncWindows`` apply to an app (:func:`matches`), whether each is
 open at a time and when that changes (:meth:`Window.state`), and the verdict for an automated
-or a manual sync, overrun included (:func:`check`). Time comes in as ``now``. A window that
-cannot be read (schedule, duration, kind, time zone) refuses every sync it applies to, and the
-message names the project, the window and the field; Argo CD refuses these too.
+or a manual sync, overrun included (:func:`check`). Time comes in as ``now``.
+
+A window that cannot be read refuses every sync it applies to, and the message names the
+project, the window and the field. Argo CD refuses a bad schedule or duration the same way;
+an unknown kind, a time zone it does not know (it reads UTC) or a zero duration (never open)
+it lets through, which here would be a silent surprise. Schedules run on the zone's own clock
+(``cron``); Argo CD shifts UTC by the zone's offset at the time of asking instead, so the two
+differ only while a window's opening and the time asked about lie on both sides of a change of
+the clock.
 """
 
 from __future__ import annotations

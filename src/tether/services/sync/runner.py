@@ -105,16 +105,21 @@ class SyncRunner:
                 app = app.with_operation_state(written.state)
             else:
                 del self._written[key]
-        state = app.status.operation_state if app.status else None
-        if (
-            state is None
-            or state.completed
-            or state.operation != operation
-            or state.sync_result is None  # held by sync windows before it started
-        ):
-            return await self._held(app, project, operation, state, now) or await self._start(
-                app, project, operation, now
-            )
+        stored = app.status.operation_state if app.status else None
+        state = (
+            stored
+            if stored is not None and not stored.completed and stored.operation == operation
+            else None
+        )
+        if state is None or state.sync_result is None:  # None: held by sync windows so far
+            if state is not None and state.phase == OperationPhase.TERMINATING.value:
+                # Terminated before it started: nothing ran, so nothing is to stop.
+                message = "Operation terminated"
+                return await self._finish(
+                    app, operation, state, OperationPhase.FAILED, message, (), now
+                )
+            held = await self._held(app, project, operation, state, now)
+            return held or await self._start(app, project, operation, now)
         if state.finished_at and state.phase == OperationPhase.RUNNING.value:
             return await self._maybe_restart_retry(app, project, operation, state, now)
         held = await self._held(app, project, operation, state, now)
@@ -132,18 +137,11 @@ class SyncRunner:
 
         It stays Running with a message saying which windows, and goes on when they change.
         Stopping an operation is never refused, and an operation under way goes on where its
-        windows allow overrun.
+        windows allow overrun. ``state`` is this operation's (``None`` before any was written).
         """
         if state is not None and state.phase == OperationPhase.TERMINATING.value:
             return None
-        under_way = (
-            state
-            if state is not None
-            and state.operation == operation
-            and state.sync_result is not None
-            and not state.completed
-            else None
-        )
+        under_way = state if state is not None and state.sync_result is not None else None
         initiator = operation.initiated_by
         verdict = syncwindows.check(
             project,
