@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from tether.model.app_spec import SyncPolicy
+from tether.services.apps import Windows
 from tether.services.compare import ResourceState
 
 Row = Sequence[str]
@@ -210,8 +211,12 @@ def progress_rows(app: Mapping[str, Any]) -> list[Row]:
     return rows
 
 
-def summary(app: Mapping[str, Any]) -> str:
-    """The header of ``tether app get``: what the app deploys, where, and how it stands."""
+def summary(app: Mapping[str, Any], windows: Windows | None = None) -> str:
+    """The header of ``tether app get``: what the app deploys, where, and how it stands.
+
+    With ``windows``, whether its sync windows let it sync now, as ``argocd app get`` says
+    it, and each window that applies with when it opens or closes.
+    """
     sources = _sources(app)
     destination = _get(app, "spec", "destination") or {}
     lines = [
@@ -226,6 +231,8 @@ def summary(app: Mapping[str, Any]) -> str:
         lines.append((f"{prefix}Target", _text(source.get("targetRevision")) or "HEAD"))
         where = source.get("chart") or source.get("path")
         lines.append((f"{prefix}{'Chart' if source.get('chart') else 'Path'}", _text(where)))
+    if windows is not None:
+        lines.append(("Sync Window", window_label(windows)))
     lines.append(("Sync Policy", sync_policy(app)))
     sync = _text(_get(app, "status", "sync", "status")) or "Unknown"
     revision = _revision(app)
@@ -239,10 +246,36 @@ def summary(app: Mapping[str, Any]) -> str:
         text += "\n\nCONDITIONS:\n" + "\n".join(
             f"  {_text(c.get('type'))}: {_text(c.get('message'))}" for c in conditions
         )
+    listed = window_lines(windows) if windows is not None else []
+    if listed:
+        text += "\n\nSYNC WINDOWS:\n" + "\n".join(f"  {line}" for line in listed)
     operation = operation_summary(app)
     if operation:
         text += "\n\n" + operation
     return text
+
+
+def window_label(windows: Windows) -> str:
+    """``Sync Allowed``, ``Manual Allowed`` or ``Sync Denied`` (``argocd app get``'s words)."""
+    if windows.automated.allowed:
+        return "Sync Allowed"
+    return "Manual Allowed" if windows.manual.allowed else "Sync Denied"
+
+
+def window_lines(windows: Windows) -> list[str]:
+    """One line per window that applies: when it opens or closes, and what it refuses now."""
+    if windows.automated.problem:
+        return [f"invalid: {windows.automated.problem}"]
+    manual = {s.window.index for s in windows.manual.blocking}
+    lines = []
+    for state in windows.automated.windows:
+        text = state.describe(times=True)
+        if state.window.index in manual:
+            text += ": refuses every sync"
+        elif state in windows.automated.blocking:
+            text += ": refuses automated syncs (manualSync lets manual ones through)"
+        lines.append(text)
+    return lines
 
 
 def operation_summary(app: Mapping[str, Any]) -> str:

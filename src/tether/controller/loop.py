@@ -112,6 +112,8 @@ class Controller:
         is_app = key.group_kind == APPLICATION
         if is_app and key.namespace in self.settings.app_namespaces:
             self.queue.add((key.namespace, key.name))
+        if key.group_kind == APP_PROJECT:
+            self._refresh_project_apps(key.name)
         # The apps whose trees hold the object or whose Git wants it re-compare; a child
         # Application is such an object for its parent (app of apps), and an app never
         # refreshes for its own object.
@@ -120,11 +122,26 @@ class Controller:
         for app_key in wanting:
             if app_key is None or (is_app and app_key == (key.namespace, key.name)):
                 continue
-            level = max(
-                self._requested.get(app_key, refresh.Level.FROM_CACHE), refresh.Level.RECENT
-            )
-            self._requested[app_key] = level
-            self.queue.add(app_key)
+            self._request(app_key, refresh.Level.RECENT)
+
+    def _refresh_project_apps(self, project_name: str) -> None:
+        """Look at a project's apps again: its permissions or sync windows may have changed.
+
+        A comparison at the resolved revision is enough, and it decides the automated sync
+        anew, so a sync window removed or closed early releases a held sync at once.
+        """
+        for key in self.rt.live.keys_of(APPLICATION):
+            if key.namespace not in self.settings.app_namespaces:
+                continue
+            spec = (self.rt.live.manifest(key) or {}).get("spec") or {}
+            if (spec.get("project") or project.DEFAULT_PROJECT_NAME) != project_name:
+                continue
+            self._request((key.namespace, key.name), refresh.Level.RECENT)
+
+    def _request(self, key: AppKey, level: refresh.Level, delay: float = 0.0) -> None:
+        """Queue an app for a refresh at least ``level`` deep, in ``delay`` seconds."""
+        self._requested[key] = max(self._requested.get(key, refresh.Level.FROM_CACHE), level)
+        self.queue.add(key, delay)
 
     def _schedule_credentials_reload(self) -> None:
         if self._credentials_task is None or self._credentials_task.done():
@@ -286,6 +303,13 @@ class Controller:
             comparison = self._with_co_claims(key, app, comparison)
         if decision.level >= refresh.Level.LATEST:
             self._reconciled[key] = self._now()
+        auto = (
+            autosync.decide(
+                app, appstatus.autosync_view(comparison), now=self._now(), project=project
+            )
+            if comparison.desired_known
+            else None
+        )
         patch = appstatus.status_patch(
             app,
             comparison,
@@ -293,11 +317,7 @@ class Controller:
             level=decision.level,
             now=self._now(),
             control_plane_namespace=self.settings.control_plane_namespace,
-        )
-        auto = (
-            autosync.decide(app, appstatus.autosync_view(comparison), now=self._now())
-            if comparison.desired_known
-            else None
+            held_by_windows=auto.held if auto is not None else None,
         )
         # An automated sync's start carries the comparison's status: one write, not two.
         merged = bool(patch) and auto is not None and auto.operation is not None
@@ -343,8 +363,7 @@ class Controller:
             log.debug("%s: no automated sync: %s", app.qualified_name, decision.reason)
             if decision.recheck_at is not None:
                 wait = max(0.0, (decision.recheck_at - self._now()).total_seconds())
-                self.queue.add((app.namespace, app.name), wait)
-                self._requested[(app.namespace, app.name)] = refresh.Level.LATEST
+                self._request((app.namespace, app.name), refresh.Level.LATEST, wait)
             return False
         try:
             # Conditional: a sync or rollback a user requested since our read wins (409), and
@@ -358,11 +377,7 @@ class Controller:
             )
         except ConflictError:
             # Someone wrote the app since we read it (maybe a user's sync): compare again now.
-            key = (app.namespace, app.name)
-            self._requested[key] = max(
-                self._requested.get(key, refresh.Level.FROM_CACHE), refresh.Level.LATEST
-            )
-            self.queue.add(key, 0.5)
+            self._request((app.namespace, app.name), refresh.Level.LATEST, 0.5)
             return False
         except ClusterError as err:
             if status:

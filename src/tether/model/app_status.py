@@ -221,7 +221,12 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     # tether's own: the app or its project sets a field tether does not honour, one that
     # cannot change what is deployed (those are an InvalidSpecError: core/app/compatibility.py).
     "UnsupportedFieldWarning": ConditionKind.WARNING,
+    # tether's own: sync windows hold an automated sync that would start (Argo CD only logs it).
+    "SyncWindowWarning": ConditionKind.WARNING,
 }
+
+SYNC_WINDOW_WARNING = "SyncWindowWarning"
+"""The condition saying which sync windows hold an automated sync; gone once none does."""
 
 
 def set_conditions(

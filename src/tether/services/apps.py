@@ -12,9 +12,9 @@ from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 from tether import ports
-from tether.core.app import policy, refresh as refresh_rules
+from tether.core.app import policy, refresh as refresh_rules, syncwindows
 from tether.model import application, timestamps
-from tether.model.application import Application
+from tether.model.application import Application, parse_application
 from tether.model.errors import GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
     Operation,
@@ -88,6 +88,34 @@ async def project_of(
     return policy.project_or_default(name, None, control_plane_namespace)
 
 
+@dataclasses.dataclass(frozen=True)
+class Windows:
+    """What an app's sync windows say at one time, for an automated and for a manual sync."""
+
+    automated: syncwindows.Verdict
+    manual: syncwindows.Verdict
+
+
+async def windows_now(
+    cluster: ports.Cluster,
+    obj: Mapping[str, Any],
+    control_plane_namespace: str,
+    now: datetime.datetime,
+) -> Windows | None:
+    """The app's sync windows at ``now``; ``None`` when the app or its project cannot be read."""
+    try:
+        app = parse_application(obj)
+        project = await project_of(cluster, app, control_plane_namespace)
+    except InvalidInputError:
+        return None
+    if project is None:
+        return None
+    return Windows(
+        syncwindows.check(project, app, now=now, manual=False),
+        syncwindows.check(project, app, now=now, manual=True),
+    )
+
+
 def with_revision(app: Application, revision: str) -> Application:
     """The app as if its (single or every) source targeted ``revision``."""
     spec = app.spec
@@ -108,17 +136,22 @@ async def request_sync(
     *,
     username: str,
     field_manager: str,
+    control_plane_namespace: str,
+    now: datetime.datetime,
 ) -> Requested:
     """Ask the controller to sync: set ``operation`` and clear the last ``operationState``.
 
     Raises:
         AppNotFoundError: No such Application.
-        RefusedError: An operation is already running, or auto-sync pins another revision.
+        RefusedError: An operation is already running, auto-sync pins another revision, or
+            the project's sync windows refuse a manual sync now.
     """
     operation = Operation(sync=sync, initiated_by=OperationInitiator(username=username))
+    windows = await _windows_of(cluster, namespace, name, control_plane_namespace)
 
     def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
         _refuse_if_running(app)
+        _refuse_if_windows_refuse(app, windows, now)
         target = _target_revision(app)
         if app.spec.is_automated and sync.revision and sync.revision != target:
             raise RefusedError(
@@ -144,22 +177,27 @@ async def rollback(
     dry_run: bool = False,
     username: str,
     field_manager: str,
+    control_plane_namespace: str,
     now: datetime.datetime,
 ) -> Requested:
     """Sync the revision and source of history entry ``history_id`` with the apply strategy.
 
     Unlike Argo CD, which refuses while auto-sync is on, this turns automated sync off in the
     same write (else the controller would sync forward again at once) and says so with an
-    ``AutoSyncDisabled`` condition and a Warning Event.
+    ``AutoSyncDisabled`` condition and a Warning Event. A rollback is a manual sync: refused
+    when the sync windows refuse one (Argo CD writes it and holds it).
 
     Raises:
         AppNotFoundError: No such Application.
-        RefusedError: No such history entry, or an operation is running.
+        RefusedError: No such history entry, an operation is running, or the sync windows
+            refuse a manual sync now.
     """
     disabled: list[str] = []
+    windows = await _windows_of(cluster, namespace, name, control_plane_namespace)
 
     def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:
         _refuse_if_running(app)
+        _refuse_if_windows_refuse(app, windows, now)
         history = (app.status.history if app.status else None) or []
         entry = next((h for h in history if h.id == history_id), None)
         if entry is None:
@@ -343,6 +381,28 @@ def _refuse_if_running(app: Application) -> None:
         raise RefusedError(
             f"another operation is already in progress on {app.qualified_name} "
             "(wait for it, or stop it with `tether app terminate-op`)"
+        )
+
+
+async def _windows_of(
+    cluster: ports.Cluster, namespace: str, name: str, control_plane_namespace: str
+) -> AppProject | None:
+    """The project whose sync windows decide a sync of the app (read before the app's update)."""
+    app = parse_application(await get(cluster, namespace, name))
+    return await project_of(cluster, app, control_plane_namespace)
+
+
+def _refuse_if_windows_refuse(
+    app: Application, project: AppProject | None, now: datetime.datetime
+) -> None:
+    # Argo CD's API server refuses here too; the controller would only hold the operation.
+    if project is None:
+        return  # the controller refuses the app itself: its project does not exist
+    verdict = syncwindows.check(project, app, now=now, manual=True)
+    if not verdict.allowed:
+        raise RefusedError(
+            f"cannot sync {app.qualified_name}: blocked by sync window: "
+            f"{verdict.reason(times=True)}"
         )
 
 

@@ -16,7 +16,7 @@ from tether.core import redact
 from tether.core.app import autosync, refresh
 from tether.core.diff import diff
 from tether.model import revisions, timestamps
-from tether.model.app_status import ApplicationCondition, set_conditions
+from tether.model.app_status import SYNC_WINDOW_WARNING, ApplicationCondition, set_conditions
 from tether.model.application import Application
 from tether.model.status import SyncStatus
 from tether.services import compare
@@ -65,16 +65,24 @@ def status_patch(
     level: refresh.Level,
     now: datetime.datetime,
     control_plane_namespace: str,
+    held_by_windows: str | None = None,
 ) -> dict[str, Any] | None:
     """A merge patch for ``status`` after a comparison, or ``None`` when nothing changed.
 
     When the desired state is unknown (Git or rendering failed), the last good comparison's
     sync, health and resources stay as they are; only the conditions say what went wrong.
+    ``held_by_windows`` is the automated sync's ``SyncWindowWarning`` ("" for none); ``None``
+    when no automated sync was considered, which leaves that condition as it is.
     """
     old = app.status.to_manifest() if app.status else {}
     existing = list(app.status.conditions or []) if app.status else []
     entries, left_out = _resource_entries(comparison)
     errors = list(comparison.errors)
+    evaluated = set(COMPARISON_CONDITIONS)
+    if held_by_windows is not None:
+        evaluated.add(SYNC_WINDOW_WARNING)
+        if held_by_windows:
+            errors.append((SYNC_WINDOW_WARNING, held_by_windows))
     if left_out and comparison.desired_known:
         errors.append(
             (
@@ -86,7 +94,7 @@ def status_patch(
     new_conditions = [
         ApplicationCondition(type=kind, message=bounded(message)) for kind, message in errors
     ]
-    conditions = set_conditions(existing, new_conditions, COMPARISON_CONDITIONS, now)
+    conditions = set_conditions(existing, new_conditions, evaluated, now)
     status: dict[str, Any] = {
         "conditions": [c.to_manifest() for c in conditions] or None,
         "controllerNamespace": control_plane_namespace,

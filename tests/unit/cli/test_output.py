@@ -7,7 +7,11 @@ import datetime
 from typing import Any
 
 from tether.cli import output
+from tether.core.app import syncwindows
 from tether.core.diff import diff
+from tether.model.application import parse_application
+from tether.model.project import parse_project
+from tether.services import apps
 from tether.services.compare import ResourceState
 
 SHA1 = "b12af150f917826d9ff3cc918378454054304f97"
@@ -182,6 +186,53 @@ def test_the_summary_names_the_source_the_status_and_the_last_operation():
     assert "AutoSyncDisabled: by rollback" in text
     assert "Phase:         Succeeded" in text
     assert "Duration:      7s" in text
+
+
+def windows_of(app: dict[str, Any], *windows: dict[str, Any]) -> apps.Windows:
+    project = parse_project(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": "default", "namespace": "tether"},
+            "spec": {"syncWindows": [{"applications": ["web"], **w} for w in windows]},
+        }
+    )
+    parsed = parse_application(app)
+    now = datetime.datetime(2026, 6, 10, 10, 30, tzinfo=datetime.UTC)
+    return apps.Windows(
+        syncwindows.check(project, parsed, now=now, manual=False),
+        syncwindows.check(project, parsed, now=now, manual=True),
+    )
+
+
+def test_the_summary_says_which_sync_windows_refuse_what_and_until_when():
+    app = application(sync={"status": "OutOfSync"})
+    deny = {"kind": "deny", "schedule": "0 10 * * *", "duration": "1h", "manualSync": True}
+    allow = {"kind": "allow", "schedule": "0 22 * * *", "duration": "2h", "timeZone": "UTC"}
+
+    text = output.summary(app, windows_of(app, deny, allow))
+
+    assert "Sync Window:   Manual Allowed" in text
+    assert (
+        "SYNC WINDOWS:\n"
+        "  deny window 0 (schedule '0 10 * * *', duration 1h, timeZone UTC) is active until "
+        "2026-06-10T11:00:00Z: refuses automated syncs (manualSync lets manual ones through)\n"
+        "  allow window 1 (schedule '0 22 * * *', duration 2h, timeZone UTC) is closed until "
+        "2026-06-10T22:00:00Z"
+    ) in text
+
+
+def test_the_summary_says_sync_allowed_or_denied_and_names_invalid_windows():
+    app = application()
+    assert "Sync Window:   Sync Allowed" in output.summary(app, windows_of(app))
+    assert "SYNC WINDOWS" not in output.summary(app, windows_of(app))
+    strict = {"kind": "deny", "schedule": "0 10 * * *", "duration": "1h"}
+    denied = output.summary(app, windows_of(app, strict))
+    assert "Sync Window:   Sync Denied" in denied
+    assert "is active until 2026-06-10T11:00:00Z: refuses every sync" in denied
+    broken = output.summary(app, windows_of(app, {**strict, "schedule": "daily"}))
+    assert "Sync Window:   Sync Denied" in broken
+    assert "invalid: project 'default': spec.syncWindows[0].schedule 'daily'" in broken
 
 
 def test_history_rows_show_who_deployed_what():

@@ -21,8 +21,10 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "UnknownError",
         "DeletionError",
     }
-    # Argo CD's nine, AutoSyncDisabled, StatusTruncatedWarning, UnsupportedFieldWarning
-    assert len(app_status.CONDITION_TYPES) == 12
+    # Argo CD's nine, and tether's AutoSyncDisabled, StatusTruncated, UnsupportedField and
+    # SyncWindow warnings
+    assert len(app_status.CONDITION_TYPES) == 13
+    assert app_status.SYNC_WINDOW_WARNING in app_status.CONDITION_TYPES
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True
 

@@ -115,19 +115,22 @@ def get(
     """Show an Application: its source, status, resources and last operation."""
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
-    async def work() -> dict[str, Any]:
+    async def work() -> tuple[dict[str, Any], apps.Windows | None]:
         async with common.connect(target) as rt:
             if refresh or hard_refresh:
-                return await app_wait.refreshed(
-                    rt, target, name, hard=hard_refresh, timeout=timeout
-                )
-            return await apps.get(rt.cluster, namespace, name)
+                obj = await app_wait.refreshed(rt, target, name, hard=hard_refresh, timeout=timeout)
+            else:
+                obj = await apps.get(rt.cluster, namespace, name)
+            if fmt != "table":
+                return obj, None
+            windows = await apps.windows_now(rt.cluster, obj, control_plane_namespace, rt.clock())
+            return obj, windows
 
-    obj = common.run(target, work())
+    obj, windows = common.run(target, work())
     if fmt != "table":
         click.echo(dump(obj, fmt))
         return
-    click.echo(output.summary(obj))
+    click.echo(output.summary(obj, windows))
     rows = output.resource_rows(obj)
     if rows:
         click.echo("")

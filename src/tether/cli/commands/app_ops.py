@@ -10,7 +10,6 @@ from typing import Any
 
 import click
 
-from tether import bootstrap
 from tether.cli import output
 from tether.cli.commands import app_common as common, app_wait as waiting
 from tether.model.operation import (
@@ -113,6 +112,8 @@ def sync(
                 operation,
                 username=common.username(),
                 field_manager=rt.settings.field_manager,
+                control_plane_namespace=control_plane_namespace,
+                now=rt.clock(),
             )
             if no_wait:
                 return None
@@ -199,7 +200,8 @@ def rollback(
                 dry_run=dry_run,
                 username=common.username(),
                 field_manager=rt.settings.field_manager,
-                now=bootstrap.now(),
+                control_plane_namespace=control_plane_namespace,
+                now=rt.clock(),
             )
             if requested.disabled_auto_sync:
                 click.echo(

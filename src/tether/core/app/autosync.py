@@ -1,8 +1,9 @@
 """Whether an automated sync starts now: Argo CD's rules, with self-heal backoff.
 
 The controller calls :func:`decide` after each comparison. It never starts a sync on unknown
-state, never repeats a sync of a revision that already failed, and refuses a sync that would
-prune every resource unless ``allowEmpty`` says so.
+state, never repeats a sync of a revision that already failed, refuses a sync that would
+prune every resource unless ``allowEmpty`` says so, and holds one its project's sync windows
+refuse until they change.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 
+from tether.core.app import syncwindows
 from tether.core.sync import backoff
 from tether.model import revisions, timestamps
 from tether.model.application import Application
@@ -20,6 +22,7 @@ from tether.model.operation import (
     SyncOperationResource,
     SyncOperationResult,
 )
+from tether.model.project import AppProject
 from tether.model.status import OperationPhase, SyncStatus
 
 
@@ -57,13 +60,40 @@ class Decision:
     """A ``SyncError`` condition message, when the sync is refused."""
 
     recheck_at: datetime.datetime | None = None
-    """Self-heal is backing off: compare again at this time."""
+    """Self-heal is backing off, or sync windows change: compare again at this time."""
+
+    held: str = ""
+    """A sync would start but the project's sync windows refuse it: why (a condition message)."""
 
     reason: str = ""
 
 
-def decide(app: Application, comparison: Comparison, *, now: datetime.datetime) -> Decision:
-    """Whether to start an automated sync now, per Argo CD's rules."""
+def decide(
+    app: Application,
+    comparison: Comparison,
+    *,
+    now: datetime.datetime,
+    project: AppProject | None = None,
+) -> Decision:
+    """Whether to start an automated sync now, per Argo CD's rules (no ``project``: no windows).
+
+    The windows are asked only when a sync would start, so an app with nothing to sync says
+    nothing about them.
+    """
+    decision = _decide(app, comparison, now=now)
+    if decision.operation is None or project is None:
+        return decision
+    verdict = syncwindows.check(project, app, now=now, manual=False)
+    if verdict.allowed:
+        return decision
+    return Decision(
+        held=f"automated sync held by sync windows: {verdict.reason()}",
+        recheck_at=verdict.changes_at,
+        reason=f"sync windows refuse it ({decision.reason})",
+    )
+
+
+def _decide(app: Application, comparison: Comparison, *, now: datetime.datetime) -> Decision:
     policy = app.spec.sync_policy
     automated = policy.automated if policy else None
     if automated is None or not app.spec.is_automated:

@@ -403,6 +403,9 @@ ALIASES: dict[str, Alias] = {
 }
 """Places that share another place's rows, with the reason and the test that shows it."""
 
+_WINDOW = "spec.syncWindows[]"
+_WINDOWS = _UNIT + "core/app/test_syncwindows.py::"
+_WINDOWS_IT = _CONTROLLER + "test_sync_windows.py::"
 _CLUSTER_LISTS = ("clusterResourceWhitelist", "clusterResourceBlacklist")
 _NAMESPACED_LISTS = ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
 PROJECT_FIELDS: dict[str, Row] = {
@@ -435,7 +438,39 @@ PROJECT_FIELDS: dict[str, Row] = {
         "spec.orphanedResources.ignore[].name",
     ),
     "spec.description": Supported(_PROJECT_ROUND_TRIP, _FOR_PEOPLE),
-    "spec.syncWindows": Refused(f"{NOT_YET}: windows that allow or deny syncs by schedule"),
+    **_each(
+        Supported(
+            _WINDOWS_IT
+            + "test_a_deny_window_holds_an_automated_sync_and_releases_it_when_it_closes"
+        ),
+        f"{_WINDOW}.kind",
+        f"{_WINDOW}.schedule",
+        f"{_WINDOW}.duration",
+        f"{_WINDOW}.applications",
+    ),
+    f"{_WINDOW}.namespaces": Supported(
+        _WINDOWS_IT + "test_a_held_automated_sync_goes_as_soon_as_its_window_is_removed"
+    ),
+    f"{_WINDOW}.clusters": Supported(
+        _WINDOWS + "test_clusters_match_the_destination_as_the_spec_names_it"
+    ),
+    f"{_WINDOW}.andOperator": Supported(
+        _WINDOWS + "test_with_the_and_operator_every_selector_given_must_match"
+    ),
+    f"{_WINDOW}.manualSync": Supported(
+        _WINDOWS
+        + "test_manual_sync_passes_a_deny_window_only_when_every_active_deny_window_allows_it",
+        "tether app sync and rollback are refused naming the window; an operation written anyway "
+        "waits",
+    ),
+    f"{_WINDOW}.timeZone": Supported(
+        _WINDOWS + "test_the_time_zone_sets_the_wall_clock_of_the_schedule",
+        "the zone's own wall clock, as CronJobs; Argo CD shifts UTC by the offset of the moment",
+    ),
+    f"{_WINDOW}.syncOverrun": Supported(
+        _WINDOWS + "test_a_sync_started_before_a_deny_window_opened_goes_on_with_sync_overrun"
+    ),
+    f"{_WINDOW}.description": Supported(_PROJECT_ROUND_TRIP, _FOR_PEOPLE),
     "spec.destinationServiceAccounts": Refused(
         f"{NOT_YET}: the service account a sync impersonates, per destination"
     ),

@@ -56,15 +56,27 @@ def parse_duration(value: str | int) -> timedelta | None:
     """
     if isinstance(value, int):
         seconds = float(value)
+    elif value.strip().isdigit():
+        seconds = float(value.strip())
     else:
-        text = value.strip()
-        if text.isdigit():
-            seconds = float(text)
-        elif not text or _PART.sub("", text):
-            return None
-        else:
-            seconds = sum(float(n) * UNITS[unit] for n, unit in _PART.findall(text))
+        return go_duration(value)
     if not 0 <= seconds <= MAX_DURATION.total_seconds():
+        return None
+    return timedelta(seconds=seconds)
+
+
+def go_duration(text: str) -> timedelta | None:
+    """Parse a Go duration (``"90s"``, ``"1h30m"``, ``"1.5h"``): every number has its unit.
+
+    ``None`` if invalid or over ``MAX_DURATION`` (a bare ``"0"`` is zero, as in Go).
+    """
+    text = text.strip()
+    if text == "0":
+        return timedelta(0)
+    if not text or _PART.sub("", text):
+        return None
+    seconds = sum(float(n) * UNITS[unit] for n, unit in _PART.findall(text))
+    if seconds > MAX_DURATION.total_seconds():
         return None
     return timedelta(seconds=seconds)
 

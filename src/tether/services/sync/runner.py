@@ -15,7 +15,7 @@ from typing import Any
 
 from tether import ports
 from tether.core import health, redact
-from tether.core.app import compatibility
+from tether.core.app import compatibility, syncwindows
 from tether.core.sync import actions as act, backoff, machine, plan, request
 from tether.core.sync.results import Results, record
 from tether.model import resources, timestamps
@@ -105,12 +105,68 @@ class SyncRunner:
                 app = app.with_operation_state(written.state)
             else:
                 del self._written[key]
-        state = app.status.operation_state if app.status else None
-        if state is None or state.completed or state.operation != operation:
-            return await self._start(app, project, operation, now)
+        stored = app.status.operation_state if app.status else None
+        state = (
+            stored
+            if stored is not None and not stored.completed and stored.operation == operation
+            else None
+        )
+        if state is None or state.sync_result is None:  # None: held by sync windows so far
+            if state is not None and state.phase == OperationPhase.TERMINATING.value:
+                # Terminated before it started: nothing ran, so nothing is to stop.
+                message = "Operation terminated"
+                return await self._finish(
+                    app, operation, state, OperationPhase.FAILED, message, (), now
+                )
+            held = await self._held(app, project, operation, state, now)
+            return held or await self._start(app, project, operation, now)
         if state.finished_at and state.phase == OperationPhase.RUNNING.value:
             return await self._maybe_restart_retry(app, project, operation, state, now)
-        return await self._advance(app, project, operation, state, now)
+        held = await self._held(app, project, operation, state, now)
+        return held or await self._advance(app, project, operation, state, now)
+
+    async def _held(
+        self,
+        app: Application,
+        project: AppProject,
+        operation: Operation,
+        state: OperationState | None,
+        now: datetime.datetime,
+    ) -> Pass | None:
+        """Hold the operation while the project's sync windows refuse it, as Argo CD does.
+
+        It stays Running with a message saying which windows, and goes on when they change.
+        Stopping an operation is never refused, and an operation under way goes on where its
+        windows allow overrun. ``state`` is this operation's (``None`` before any was written).
+        """
+        if state is not None and state.phase == OperationPhase.TERMINATING.value:
+            return None
+        under_way = state if state is not None and state.sync_result is not None else None
+        initiator = operation.initiated_by
+        verdict = syncwindows.check(
+            project,
+            app,
+            now=now,
+            manual=not (initiator is not None and initiator.automated),
+            started_at=timestamps.parse(under_way.started_at) if under_way else None,
+        )
+        if verdict.allowed:
+            return None
+        message = f"Sync operation blocked by sync window: {verdict.reason()}"
+        if under_way is None:
+            # Written though not started, so whoever watches sees why nothing happens.
+            under_way = OperationState(
+                operation=operation,
+                phase=OperationPhase.RUNNING.value,
+                started_at=timestamps.format_time(now),
+            )
+        held = under_way.model_copy(update={"message": message})
+        unstamped = {"started_at": None}
+        if state is None or held.model_copy(update=unstamped) != state.model_copy(update=unstamped):
+            await self._save(app, held)
+        until = verdict.changes_at
+        wait = MAX_WAIT_S if until is None else (until - now).total_seconds()
+        return Pass(OperationPhase.RUNNING, message, False, min(max(wait, 0.0), MAX_WAIT_S))
 
     async def _start(
         self, app: Application, project: AppProject, operation: Operation, now: datetime.datetime
@@ -156,6 +212,9 @@ class SyncRunner:
         if due > now:
             wait = (due - now).total_seconds()
             return Pass(OperationPhase.RUNNING, state.message or "", False, wait)
+        held = await self._held(app, project, operation, state, now)
+        if held is not None:
+            return held
         pinned = state.pinned_revisions()
         comparison = None
         if strategy.refresh:

@@ -190,7 +190,6 @@ def test_the_real_examples_are_refused_only_where_tether_falls_short() -> None:
     assert _refused(load("multi-source-helm.yaml")) == [], "helm.version v3 is harmless"
     assert _refused(load("guestbook-with-status.yaml")) == []
     assert _refused(load("project-tenant.yaml"), PROJECT) == [
-        ("spec.syncWindows", True),
         ("spec.roles", False),
         ("spec.signatureKeys", True),
         ("spec.destinationServiceAccounts", True),

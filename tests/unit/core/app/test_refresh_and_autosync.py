@@ -7,6 +7,7 @@ from typing import Any
 
 from tether.core.app import autosync, refresh
 from tether.model.application import parse_application
+from tether.model.project import parse_project
 from tether.model.status import SyncStatus
 
 NOW = datetime.datetime(2026, 11, 27, 9, 0, tzinfo=datetime.UTC)
@@ -271,3 +272,63 @@ def test_no_automated_sync_while_an_operation_runs_or_the_app_is_being_deleted()
         },
     )
     assert autosync.decide(deleting, comparison(OUT), now=NOW).operation is None
+
+
+def windowed(*windows: dict[str, Any]) -> Any:
+    return parse_project(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": "default", "namespace": "tether"},
+            "spec": {"syncWindows": [{"applications": ["*"], **w} for w in windows]},
+        }
+    )
+
+
+DENY_NOW = {"kind": "deny", "schedule": "0 9 * * *", "duration": "1h"}
+"""Open 09:00-10:00 UTC: active at ``NOW`` (09:00)."""
+
+
+def test_an_active_deny_window_holds_an_automated_sync_until_it_closes():
+    decision = autosync.decide(
+        app(spec=automated()), comparison(OUT), now=NOW, project=windowed(DENY_NOW)
+    )
+    assert decision.operation is None and not decision.error
+    assert decision.held == (
+        "automated sync held by sync windows: project 'default': deny window 0 "
+        "(schedule '0 9 * * *', duration 1h, timeZone UTC) is active"
+    )
+    assert decision.recheck_at == NOW + datetime.timedelta(hours=1)
+    later = autosync.decide(
+        app(spec=automated()),
+        comparison(OUT),
+        now=NOW + datetime.timedelta(hours=1),
+        project=windowed(DENY_NOW),
+    )
+    assert later.operation is not None and not later.held
+
+
+def test_a_deny_window_letting_manual_syncs_through_still_holds_an_automated_one():
+    lenient = {**DENY_NOW, "manualSync": True}
+    decision = autosync.decide(
+        app(spec=automated()), comparison(OUT), now=NOW, project=windowed(lenient)
+    )
+    assert decision.operation is None and decision.held
+
+
+def test_windows_say_nothing_when_there_is_nothing_to_sync():
+    decision = autosync.decide(
+        app(spec=automated()),
+        comparison(status=SyncStatus.SYNCED),
+        now=NOW,
+        project=windowed(DENY_NOW),
+    )
+    assert decision.operation is None and not decision.held and decision.recheck_at is None
+
+
+def test_an_open_allow_window_lets_an_automated_sync_start():
+    allow = {**DENY_NOW, "kind": "allow"}
+    decision = autosync.decide(
+        app(spec=automated()), comparison(OUT), now=NOW, project=windowed(allow)
+    )
+    assert decision.operation is not None
