@@ -12,12 +12,14 @@ import asyncio
 import dataclasses
 import datetime
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import bootstrap
+from tether.controller.counters import Metrics
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, policy, refresh
 from tether.core.cluster.cachepolicy import Change
@@ -43,30 +45,8 @@ RECONCILE_ERROR = "UnknownError"
 AppKey = tuple[str, str]
 """(namespace, name) of an Application."""
 
-
-RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
-"""Histogram buckets (seconds): a cached no-op compare takes milliseconds, a big sync seconds."""
-
-
-@dataclasses.dataclass
-class Metrics:
-    """Counters the loop keeps; ``tether.controller.metrics`` exposes them to Prometheus."""
-
-    reconciles: int = 0
-    reconcile_sum: float = 0.0
-    reconcile_buckets: list[int] = dataclasses.field(
-        default_factory=lambda: [0] * len(RECONCILE_BUCKETS)
-    )
-    syncs: dict[str, int] = dataclasses.field(default_factory=dict)
-    errors: int = 0
-
-    def observe(self, seconds: float) -> None:
-        """Count one reconcile that took ``seconds``."""
-        self.reconciles += 1
-        self.reconcile_sum += seconds
-        for index, bound in enumerate(RECONCILE_BUCKETS):
-            if seconds <= bound:
-                self.reconcile_buckets[index] += 1
+LIVE_STATUS_INTERVAL = datetime.timedelta(seconds=2)
+"""How often a syncing app's status is compared again at most (each object change asks)."""
 
 
 class Controller:
@@ -92,6 +72,8 @@ class Controller:
         untracked until synced; their changes must still reach the apps that want them."""
         self._desires: dict[AppKey, frozenset[ResourceKey]] = {}
         self._credentials_task: asyncio.Task[None] | None = None
+        self._live_refreshed: dict[AppKey, datetime.datetime] = {}
+        """When each syncing app's status was last refreshed during its operation."""
 
     # Triggers.
 
@@ -269,8 +251,34 @@ class Controller:
                 await self._events.operation_completed(app, outcome.phase.value, outcome.message)
                 self._requested[key] = refresh.Level.LATEST
                 return 0.0
-            return outcome.requeue_after
+            return min(outcome.requeue_after, await self._refresh_while_syncing(key, project))
         return await self._refresh(key, app, project)
+
+    async def _refresh_while_syncing(self, key: AppKey, project: AppProject) -> float:
+        """Keep a syncing app's status live: compare again when its objects changed.
+
+        A long sync (the Kubeflow root's waves take minutes) must not leave the status at the
+        comparison from before it started, with every applied object still Missing. At most
+        one such refresh per ``LIVE_STATUS_INTERVAL_S``; returns when to look again for it.
+        """
+        now = self._now()
+        last = self._live_refreshed.get(key)
+        if last is not None and now - last < LIVE_STATUS_INTERVAL:
+            # A change seen meanwhile waits for the interval's end, not for the next event.
+            pending = key in self._requested
+            return (last + LIVE_STATUS_INTERVAL - now).total_seconds() if pending else math.inf
+        # The app as the runner's writes left it (read after them), so the status patch is
+        # computed against the newest status.
+        obj = self.rt.live.manifest(ResourceKey(APPLICATION.group, APPLICATION.kind, *key))
+        if obj is None:
+            return math.inf
+        self._live_refreshed[key] = now
+        try:
+            app = parse_application(obj)
+        except TetherError:
+            return math.inf  # edited into something invalid: the next reconcile says so
+        await self._refresh(key, app, project)
+        return math.inf
 
     async def _refresh(self, key: AppKey, app: Application, project: AppProject) -> float:
         requested = self._requested.pop(key, None)
@@ -409,6 +417,7 @@ class Controller:
 
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
+        self._live_refreshed.pop(key, None)
         self._last_good.pop(key, None)
         self._reconciled.pop(key, None)
         self._remember_desired(key, frozenset())

@@ -19,7 +19,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from tether import bootstrap
-from tether.controller.loop import APPLICATION, RECONCILE_BUCKETS, Controller
+from tether.controller.counters import RECONCILE_BUCKETS
+from tether.controller.loop import APPLICATION, Controller
 from tether.model.application import parse_application
 from tether.model.errors import TetherError
 
