@@ -47,6 +47,7 @@ __all__ = [
     "GROUP",
     "GROUP_KIND",
     "KIND",
+    "ROLLBACK_HOLD",
     "VERSION",
     "Application",
     "ApplicationCondition",
@@ -80,6 +81,12 @@ DELETION_APPROVED = "argocd.argoproj.io/deletion-approved"
 """Argo CD's approval of pending ``Prune=confirm`` prunes and ``Delete=confirm`` deletions: the
 time it was given (``tether app confirm-deletion``); only an approval given after the operation
 started, or after the Application's deletion began, counts."""
+
+ROLLBACK_HOLD = "tether.dev/rollback-hold"
+"""Set on an Application by ``tether app rollback`` (the history id it went back to): an app of
+apps that deploys it leaves its ``spec.syncPolicy.automated`` as the rollback left it (off)
+instead of self-healing it back on, which would sync the child forward again at once. A
+``tether app sync`` of the child removes it. tether's own: Argo CD refuses such a rollback."""
 
 CASCADE_FINALIZERS: dict[str, str] = {
     # Argo CD's finalizers that make deleting an Application delete its resources first, and

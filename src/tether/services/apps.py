@@ -14,7 +14,7 @@ from typing import Any
 from tether import ports
 from tether.core.app import policy, refresh as refresh_rules, syncwindows
 from tether.model import application, timestamps
-from tether.model.application import Application, parse_application
+from tether.model.application import ROLLBACK_HOLD, Application, parse_application
 from tether.model.errors import GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
     Operation,
@@ -158,7 +158,10 @@ async def request_sync(
                 f"cannot sync {app.qualified_name} to {sync.revision}: auto-sync is on and "
                 f"targets {target or 'HEAD'}"
             )
-        return _with_operation(obj, operation)
+        updated = _with_operation(obj, operation)
+        # Syncing forward ends a rollback's hold: an app of apps may turn automated sync on.
+        updated["metadata"] = _annotated(updated, ROLLBACK_HOLD, None)
+        return updated
 
     stored, app = await AppWriter(cluster, field_manager).update(namespace, name, change)
     await EventRecorder(cluster, field_manager).record(
@@ -223,12 +226,14 @@ async def rollback(
             revision = ", ".join(entry.all_revisions()) or "?"
             message = (
                 f"automated sync disabled by {username}'s rollback to history {history_id} "
-                f"({revision[:12]}); set spec.syncPolicy.automated again to resume it"
+                f"({revision[:12]}); an app of apps deploying it keeps it off until "
+                f"`tether app sync {app.name}`; set spec.syncPolicy.automated again to resume it"
             )
             disabled.append(message)
             policy = dict(updated["spec"].get("syncPolicy") or {})
             policy.pop("automated", None)
             updated["spec"] = {**updated["spec"], "syncPolicy": policy}
+            updated["metadata"] = _annotated(updated, ROLLBACK_HOLD, str(history_id))
             conditions = appstatus.condition_patch(app, AUTO_SYNC_DISABLED, message, now)
             updated["status"] = {**(updated.get("status") or {}), **conditions["status"]}
         return updated
@@ -404,6 +409,16 @@ def _refuse_if_windows_refuse(
             f"cannot sync {app.qualified_name}: blocked by sync window: "
             f"{verdict.reason(times=True)}"
         )
+
+
+def _annotated(obj: Mapping[str, Any], key: str, value: str | None) -> dict[str, Any]:
+    """``obj``'s metadata with annotation ``key`` set to ``value`` (removed for ``None``)."""
+    metadata = dict(obj.get("metadata") or {})
+    annotations = {k: v for k, v in (metadata.get("annotations") or {}).items() if k != key}
+    if value is not None:
+        annotations[key] = value
+    metadata["annotations"] = annotations or None
+    return metadata
 
 
 def _with_operation(obj: Mapping[str, Any], operation: Operation) -> dict[str, Any]:

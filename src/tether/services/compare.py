@@ -20,7 +20,7 @@ import cachetools
 from tether import ports
 from tether.core import health
 from tether.core.app import compatibility, policy, tree
-from tether.core.diff import diff, ignore, normalize, tracking
+from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import options as sync_options
 from tether.model import application, project as project_model
@@ -38,11 +38,9 @@ from tether.model.resources import (
     spec_of,
 )
 from tether.model.status import Health, HealthStatus, SyncStatus
+from tether.services.dryruns import DryRuns
 
 log = logging.getLogger(__name__)
-
-DRY_RUN_CACHE_SIZE = 50_000
-"""Dry-run results kept: about one per managed object for a large installation."""
 
 DIFF_CACHE_SIZE = 50_000
 """Per-resource comparison results kept (``diff.memo_lookup`` and ``memo_store``: one per
@@ -58,9 +56,6 @@ CONTROL_OBJECTS = (
 
 UNSUPPORTED_FIELD_WARNING = "UnsupportedFieldWarning"
 """Set fields tether does not honour and that stop nothing (``compatibility.warnings``)."""
-
-DRY_RUN_PARALLELISM = 16
-"""Concurrent dry-run requests per comparison; the API server handles these cheaply."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,18 +105,6 @@ class Comparison:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Prediction:
-    """A dry-run result and its ``diff.digest``."""
-
-    obj: dict[str, Any]
-    digest: str
-
-
-_DryRunKey = tuple[ResourceKey, str, str, bool]
-"""A dry run's memo key: the object, its digest, the live resourceVersion, strict validation."""
-
-
 class Comparer:
     """Compares Applications; one per process, shared by the controller and the CLI."""
 
@@ -144,13 +127,10 @@ class Comparer:
         self._jq = jq
         self._system_rules = tuple(system_rules)
         self._options = diff.DiffOptions(field_manager=field_manager)
-        self._dry_runs: cachetools.LRUCache[_DryRunKey, _Prediction] = cachetools.LRUCache(
-            DRY_RUN_CACHE_SIZE
-        )
+        self._dry_runs = DryRuns(cluster, live, field_manager=field_manager)
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
-        self._slots = asyncio.Semaphore(DRY_RUN_PARALLELISM)
 
     async def compare(
         self,
@@ -260,7 +240,6 @@ class Comparer:
         desired: Sequence[dict[str, Any]],
         instance: str,
     ) -> list[ResourceState]:
-        rules = tuple(self.ignore_rules(app))
         app_options = sync_options.parse(app.spec.sync_options())
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
@@ -276,13 +255,16 @@ class Comparer:
                 if live is not None:
                     live_by_key[key] = live
         keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
+        rules = (*self.ignore_rules(app), *ignore.rollback_holds(live_by_key.values()))
 
         async def one(key: ResourceKey) -> ResourceState:
             want = desired_by_key.get(key)
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
             strict = want is not None and sync_options.validates(app_options, want)
-            prediction = await self._predict(key, want, have, desired_digest, strict=strict)
+            prediction = await self._dry_runs.predict(
+                key, want, have, desired_digest, strict=strict
+            )
             predicted = prediction.obj if prediction else None
             memo_key = diff.memo_key(
                 want,
@@ -360,6 +342,12 @@ class Comparer:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
 
+    def remember_applied(
+        self, desired: Mapping[str, Any], applied: Mapping[str, Any], *, strict: bool
+    ) -> None:
+        """Keep a real apply's response as the dry run of the same object (``DryRuns``)."""
+        self._dry_runs.remember_applied(desired, applied, strict=strict)
+
     def instance_of(self, app: Application) -> str:
         """The name ``app`` writes into its objects' tracking."""
         return app.app_instance_name(self._namespace)
@@ -376,12 +364,19 @@ class Comparer:
         app: Application,
         desired: Sequence[Mapping[str, Any]],
         live: Mapping[ResourceKey, Mapping[str, Any]],
+        *,
+        every_rule: bool,
     ) -> tuple[dict[str, Any], ...]:
-        """``RespectIgnoreDifferences=true``: desired objects carrying live's ignored fields.
+        """Desired objects carrying live's values of the fields a sync must leave alone.
 
-        Off the event loop: the app's jq expressions may each run up to their deadline.
+        Those of rolled-back child Applications always (``ignore.rollback_holds``); with
+        ``every_rule`` (``RespectIgnoreDifferences=true``) every ignored field. Off the event
+        loop: the app's jq expressions may each run up to their deadline.
         """
-        rules = self.ignore_rules(app)
+        holds = ignore.rollback_holds(live.values())
+        rules = [*self.ignore_rules(app), *holds] if every_rule else holds
+        if not rules:
+            return tuple(dict(obj) for obj in desired)
 
         def respect_all() -> tuple[dict[str, Any], ...]:
             out = []
@@ -392,69 +387,6 @@ class Comparer:
             return tuple(out)
 
         return await asyncio.to_thread(respect_all)
-
-    def remember_applied(
-        self, desired: Mapping[str, Any], applied: Mapping[str, Any], *, strict: bool
-    ) -> None:
-        """Keep a real server-side apply's response as the dry run of the same object.
-
-        Applying ``desired`` again onto the object the apply produced changes nothing, so a dry
-        run would return exactly ``applied``: the comparison after a sync then needs no request.
-        Keyed like ``_predict`` (the object's digest, the resulting resourceVersion and the
-        field validation), so a later change by anyone, a different desired object or a change
-        of ``Validate`` misses and dry-runs as usual.
-        """
-        key = ResourceKey.of(desired)
-        version = str(metadata_of(applied).get("resourceVersion", ""))
-        if not version or (key.group == "" and key.kind == "Secret"):
-            return  # Secrets are dry-run with stringData folded: not the object applied
-        prediction = _Prediction(dict(applied), diff.digest(applied))
-        self._dry_runs[(key, diff.digest(desired), version, strict)] = prediction
-
-    async def _predict(
-        self,
-        key: ResourceKey,
-        desired: Mapping[str, Any] | None,
-        live: Mapping[str, Any] | None,
-        desired_digest: str | None,
-        *,
-        strict: bool,
-    ) -> _Prediction | None:
-        """The server-side dry-run result of ``desired``, cached by content and live version.
-
-        ``strict`` validates fields as the sync will: a field the schema does not know fails
-        the dry run, so the comparison falls back to the fields Git sets and shows the typo as
-        OutOfSync instead of a Synced object with the field silently dropped.
-        """
-        if desired is None or live is None or desired_digest is None:
-            return None
-        if self._live.preferred_version(key.group_kind) is None:
-            return None  # the kind is not served (yet): compare the fields Git sets
-        live_version = str(metadata_of(live).get("resourceVersion", ""))
-        cache_key = (key, desired_digest, live_version, strict)
-        cached = self._dry_runs.get(cache_key)
-        if cached is not None:
-            return cached
-        if key.group == "" and key.kind == "Secret":
-            desired = normalize.with_string_data_folded(desired)
-        async with self._slots:
-            try:
-                predicted = await self._cluster.apply(
-                    desired,
-                    field_manager=self._field_manager,
-                    force=True,
-                    dry_run=True,
-                    validation=sync_options.field_validation(strict),
-                )
-            except TetherError as err:
-                # An invalid object shows as OutOfSync with the server's reason on sync; the
-                # comparison itself stays usable.
-                log.info("dry run of %s failed: %s", key, err)
-                return None
-        # Hashed once here, so the comparison memo keys on it without hashing it every resync.
-        prediction = _Prediction(predicted, diff.digest(predicted))
-        self._dry_runs[cache_key] = prediction
-        return prediction
 
 
 MAX_SHARED_NAMED = 20

@@ -15,8 +15,9 @@ import jsonpointer
 
 from tether.core import globs
 from tether.core.diff import managedfields, normalize
+from tether.model.application import GROUP_KIND as APPLICATION, ROLLBACK_HOLD
 from tether.model.errors import InvalidInputError, TetherError
-from tether.model.resources import Manifest, MutableManifest, ResourceKey
+from tether.model.resources import Manifest, MutableManifest, ResourceKey, metadata_of
 
 
 class JqError(TetherError):
@@ -179,6 +180,34 @@ def strip_in_place(
 
 PRESERVED_AT_SYNC_EXCLUDED = frozenset({"status"})
 """Top-level fields never copied from live at sync: status belongs to controllers."""
+
+
+HELD_BY_ROLLBACK = ("/spec/syncPolicy/automated",)
+"""What a rolled-back child Application keeps against its app of apps (``ROLLBACK_HOLD``)."""
+
+
+def rollback_holds(live: Iterable[Manifest]) -> list[IgnoreRule]:
+    """Rules that leave each rolled-back Application's automated sync as the rollback left it.
+
+    Compared with them, the parent shows the held child as Synced and never self-heals it; a
+    sync of the parent keeps the child's live value there (see ``respect``).
+    """
+    rules = []
+    for obj in live:
+        key = ResourceKey.of(obj)
+        if (key.group, key.kind) != (APPLICATION.group, APPLICATION.kind):
+            continue
+        if ROLLBACK_HOLD in (metadata_of(obj).get("annotations") or {}):
+            rules.append(
+                IgnoreRule(
+                    APPLICATION.group,
+                    APPLICATION.kind,
+                    key.name,
+                    key.namespace,
+                    json_pointers=HELD_BY_ROLLBACK,
+                )
+            )
+    return rules
 
 
 def respect(

@@ -267,14 +267,17 @@ class SyncRunner:
         observed = self._observe(comparison, results, now, state, wanted.destination_namespace)
         # Prune=confirm waits for Argo CD's approval annotation, given after the start.
         observed = dataclasses.replace(observed, prune_approved_at=app.deletion_approved_at)
-        if options.respect_ignore_differences:
-            # Fields the app ignores keep their live values: a sync never reverts them.
-            observed = dataclasses.replace(
-                observed,
-                desired=await self._comparer.respecting_ignored_fields(
-                    target, observed.desired, observed.live
-                ),
-            )
+        # Fields the app ignores (with RespectIgnoreDifferences) and a rolled-back child's
+        # automated sync keep their live values: a sync never reverts them.
+        observed = dataclasses.replace(
+            observed,
+            desired=await self._comparer.respecting_ignored_fields(
+                target,
+                observed.desired,
+                observed.live,
+                every_rule=bool(options.respect_ignore_differences),
+            ),
+        )
         step = machine.advance(wanted, observed)
         results = step.results
         failed_checks = []

@@ -174,3 +174,24 @@ def test_respect_appends_removed_unnamed_items_once():
     ignores = ignore.Ignores(json_pointers=("/spec/tolerations/1",))
     out = ignore.respect(desired, live, ignores)
     assert out["spec"]["tolerations"] == [{"key": "a"}, {"key": "injected"}]
+
+
+def test_a_rolled_back_child_application_keeps_its_automated_sync_as_the_rollback_left_it():
+    def app(name: str, hold: bool) -> dict[str, object]:
+        annotations = {"tether.dev/rollback-hold": "3"} if hold else {}
+        return {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "apps", "annotations": annotations},
+            "spec": {"syncPolicy": {"automated": {"selfHeal": True}}} if not hold else {},
+        }
+
+    held, free = app("held", True), app("free", False)
+    not_an_app = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": held["metadata"]}
+    rules = ignore.rollback_holds([held, free, not_an_app])
+    assert [(r.kind, r.name, r.json_pointers) for r in rules] == [
+        ("Application", "held", ("/spec/syncPolicy/automated",))
+    ]
+    desired = {**held, "spec": {"syncPolicy": {"automated": {"selfHeal": True}}}}
+    kept = ignore.respect(desired, held, ignore.prepare(rules, ResourceKey.of(held), held))
+    assert kept["spec"] == {"syncPolicy": {}}
