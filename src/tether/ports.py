@@ -92,6 +92,13 @@ class Cluster(Protocol):
         """Patch an object: a merge patch (mapping) or a JSON patch (list of operations)."""
         ...
 
+    def impersonating(self, user: str) -> Cluster:
+        """The same API, every request made as ``user`` (``Impersonate-User``).
+
+        The caller's own credentials must be allowed to impersonate ``user``.
+        """
+        ...
+
     def watch(
         self, api_version: str, kind: str, namespace: str = "", *, resource_version: str = ""
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:

@@ -6,6 +6,7 @@ so custom resources need no generated classes.
 
 from __future__ import annotations
 
+import copy
 import pathlib
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from typing import Any, Literal
@@ -64,6 +65,7 @@ class KubeClient:
         self.transport = transport
         self.discovery = discovery or Discovery(transport)
         self._may_write: Callable[[], bool] | None = None
+        self._impersonate = ""
 
     def fence(self, may_write: Callable[[], bool]) -> None:
         """Refuse every write (but the Lease's own, and dry runs) while ``may_write`` is false.
@@ -72,6 +74,16 @@ class KubeClient:
         nothing more, even from work already under way, before a successor can take over.
         """
         self._may_write = may_write
+
+    def impersonating(self, user: str) -> KubeClient:
+        """This client acting as ``user``: same connection, discovery and fence.
+
+        The API server authorises every request as ``user`` (a service account's groups come
+        with it), so a sync can do no more than the account it runs as may.
+        """
+        view = copy.copy(self)
+        view._impersonate = user
+        return view
 
     @classmethod
     def from_kubeconfig(
@@ -138,6 +150,7 @@ class KubeClient:
             params=params,
             content=body,
             content_type=content_type,
+            headers={"Impersonate-User": self._impersonate} if self._impersonate else None,
             secret=_is_secret(res.group, res.kind),
         )
         decoded: dict[str, Any] = msgspec.json.decode(response.content)

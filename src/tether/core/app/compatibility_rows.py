@@ -471,8 +471,18 @@ PROJECT_FIELDS: dict[str, Row] = {
         _WINDOWS + "test_a_sync_started_before_a_deny_window_opened_goes_on_with_sync_overrun"
     ),
     f"{_WINDOW}.description": Supported(_PROJECT_ROUND_TRIP, _FOR_PEOPLE),
-    "spec.destinationServiceAccounts": Refused(
-        f"{NOT_YET}: the service account a sync impersonates, per destination"
+    **_each(
+        Supported(
+            _CONTROLLER + "test_impersonation.py::"
+            "test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_may_not_write",
+            "always on when set (Argo CD also needs application.sync.impersonation.enabled); no "
+            "match uses the controller's credentials; comparisons' dry runs do too",
+        ),
+        "spec.destinationServiceAccounts[].server",
+        "spec.destinationServiceAccounts[].namespace",
+    ),
+    "spec.destinationServiceAccounts[].defaultServiceAccount": Supported(
+        _POLICY + "test_a_sync_impersonates_the_first_destination_service_account_that_matches"
     ),
     "spec.signatureKeys": Refused(_UNVERIFIED),
     "spec.sourceIntegrity": Refused(_UNVERIFIED),

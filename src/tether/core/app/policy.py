@@ -14,6 +14,7 @@ from tether.core import globs
 from tether.core.app import compatibility
 from tether.core.sync import backoff
 from tether.model.application import Application
+from tether.model.errors import InvalidInputError
 from tether.model.project import (
     DEFAULT_PROJECT_NAME,
     AppProject,
@@ -271,3 +272,39 @@ def resource_problem(app: Application, project: AppProject, key: ResourceKey) ->
     ):
         reason = f"namespace {key.namespace!r} is not a permitted destination"
     return reason
+
+
+SERVICE_ACCOUNT_FORBIDDEN = "!*[]{}\\/"
+"""Characters a ``defaultServiceAccount`` may not hold (Argo CD's rule): no globs, no paths."""
+
+
+def service_account(app: Application, project: AppProject) -> str:
+    """The user a sync of ``app`` impersonates, or ``""`` for the controller's own credentials.
+
+    The first ``destinationServiceAccounts`` entry whose server and namespace globs match the
+    app's destination names it: ``ns:name``, or ``name`` in the destination namespace (the
+    app's own when it has none). No match falls back to the controller, as Argo CD does
+    unless impersonation is enforced.
+
+    Raises:
+        InvalidInputError: the matching entry names no valid service account.
+    """
+    dest = app.spec.destination
+    server, _ = resolve_cluster(dest.server or "", dest.name or "")
+    namespace = dest.namespace or ""
+    for index, entry in enumerate(project.spec.destination_service_accounts or []):
+        if not (
+            globs.match(entry.server, server) and globs.match(entry.namespace or "", namespace)
+        ):
+            continue
+        account = entry.default_service_account.strip()
+        if not account or any(c in SERVICE_ACCOUNT_FORBIDDEN for c in account):
+            raise InvalidInputError(
+                f"AppProject {project.name!r}: spec.destinationServiceAccounts[{index}]."
+                f"defaultServiceAccount {entry.default_service_account[:80]!r} is not a "
+                "service account name"
+            )
+        if ":" not in account:
+            account = f"{namespace or app.namespace}:{account}"
+        return f"system:serviceaccount:{account}"
+    return ""

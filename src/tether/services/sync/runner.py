@@ -15,11 +15,12 @@ from typing import Any
 
 from tether import ports
 from tether.core import health, redact
-from tether.core.app import compatibility, syncwindows
+from tether.core.app import compatibility, policy, syncwindows
 from tether.core.sync import actions as act, backoff, machine, plan, request
 from tether.core.sync.results import Results, record
 from tether.model import resources, timestamps
 from tether.model.application import Application
+from tether.model.errors import InvalidInputError
 from tether.model.operation import Operation, OperationState, ResourceResult, SyncOperation
 from tether.model.project import AppProject
 from tether.model.resources import Manifest, ResourceKey
@@ -253,6 +254,14 @@ class SyncRunner:
         options = request.options_of(app, sync)
         if isinstance(options, str):
             return await self._finish(app, operation, state, OperationPhase.ERROR, options, (), now)
+        try:
+            # The project's destination service account, when it names one: the sync can do
+            # no more than that account may (Argo CD's impersonation).
+            writer = self._writer.as_user(policy.service_account(app, project))
+        except InvalidInputError as err:
+            return await self._finish(
+                app, operation, state, OperationPhase.ERROR, str(err), (), now
+            )
         wanted = request.build(
             app,
             sync,
@@ -282,13 +291,13 @@ class SyncRunner:
         results = step.results
         failed_checks = []
         for check in step.checks:
-            outcome = await self._writer.dry_run(check)
+            outcome = await writer.dry_run(check)
             if not outcome.ok:
                 failed_checks.append((check, outcome))
         for check, outcome in failed_checks:
             results = record(results, check, outcome)
         if not failed_checks:
-            results = await self._writer.perform(step.actions, results)
+            results = await writer.perform(step.actions, results)
         phase = step.phase
         if failed_checks and not phase.completed:
             # The dry-run failures are recorded: the next pass fails the operation with them.
@@ -302,7 +311,7 @@ class SyncRunner:
             # after deletions: only the cache shows when a pruned object is really gone.
             after = machine.advance(wanted, self._reobserve(observed, comparison, results, wanted))
             if after.phase is OperationPhase.SUCCEEDED:
-                results = await self._writer.perform(after.actions, after.results)
+                results = await writer.perform(after.actions, after.results)
                 step, phase = after, after.phase
         if phase.completed:
             return await self._finish(app, operation, state, phase, step.message, results, now)

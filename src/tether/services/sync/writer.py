@@ -7,6 +7,7 @@ cache that has not caught up yet (``freshest``), so the next step never acts on 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -51,6 +52,17 @@ class SyncWriter:
         self._field_manager = field_manager
         self._recent: dict[ResourceKey, tuple[float, dict[str, Any] | None]] = {}
         """Per object: when this writer last wrote it, and what came back (``None``: deleted)."""
+
+    def as_user(self, user: str) -> SyncWriter:
+        """This writer making every write as ``user`` (a project's destination service account).
+
+        It shares the memory of recent writes: they are the same objects'.
+        """
+        if not user:
+            return self
+        view = copy.copy(self)
+        view._cluster = self._cluster.impersonating(user)
+        return view
 
     async def perform(self, actions: Sequence[act.Action], results: Results) -> Results:
         """Carry out actions in order; consecutive actions on one kind run concurrently."""

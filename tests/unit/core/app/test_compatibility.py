@@ -192,7 +192,6 @@ def test_the_real_examples_are_refused_only_where_tether_falls_short() -> None:
     assert _refused(load("project-tenant.yaml"), PROJECT) == [
         ("spec.roles", False),
         ("spec.signatureKeys", True),
-        ("spec.destinationServiceAccounts", True),
     ]
 
 

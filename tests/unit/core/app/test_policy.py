@@ -5,6 +5,7 @@ import pytest
 from tests.unit.model.examples import load, minimal_application
 from tether.core.app import policy
 from tether.model.application import parse_application
+from tether.model.errors import InvalidInputError
 from tether.model.project import AppProject, default_project, parse_project
 from tether.model.resources import ResourceKey
 
@@ -289,3 +290,33 @@ def test_the_cluster_tether_runs_in_is_a_destination_by_url_or_name() -> None:
     ):
         app = parse_application(minimal_application(destination=destination))
         assert policy.check_application(app, project, "tether") == []
+
+
+def test_a_sync_impersonates_the_first_destination_service_account_that_matches() -> None:
+    accounts = [
+        {"server": "https://elsewhere", "namespace": "*", "defaultServiceAccount": "x"},
+        {"server": "*", "namespace": "shop-*", "defaultServiceAccount": "deployer"},
+        {"server": "*", "namespace": "*", "defaultServiceAccount": "ops:admin"},
+    ]
+    project = _project(destinationServiceAccounts=accounts)
+
+    def account(namespace: str) -> str:
+        destination = {"server": LOCAL, "namespace": namespace}
+        return policy.service_account(
+            parse_application(minimal_application(destination=destination)), project
+        )
+
+    assert account("shop-eu") == "system:serviceaccount:shop-eu:deployer"
+    assert account("billing") == "system:serviceaccount:ops:admin"
+    assert policy.service_account(parse_application(minimal_application()), _project()) == ""
+
+
+@pytest.mark.parametrize("name", ["", "  ", "dep*", "a/b", "[x]"])
+def test_a_destination_service_account_that_is_no_name_is_refused_naming_the_entry(
+    name: str,
+) -> None:
+    accounts = [{"server": "*", "namespace": "*", "defaultServiceAccount": name}]
+    with pytest.raises(InvalidInputError, match=r"destinationServiceAccounts\[0\]"):
+        policy.service_account(
+            parse_application(minimal_application()), _project(destinationServiceAccounts=accounts)
+        )
