@@ -72,7 +72,7 @@ async def test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_ma
 ):
     ns = full_namespace
     user = f"system:serviceaccount:{ns}:deployer"
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer"}},
         role(ns, ["configmaps"]),
         {
@@ -102,7 +102,8 @@ async def test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_ma
                 ],
             },
         },
-    ):
+    ]
+    for body in bodies:
         body["metadata"].setdefault("namespace", ns)
         tetherenv.create(kube, body)
     repo = tetherenv.serve_repo(tmp_path / "git", {"app/all.yaml": OBJECTS})
