@@ -6,14 +6,13 @@ repository first, then the longest template prefix), and stripping userinfo from
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from tether.model import secretdata
 from tether.model.errors import InvalidInputError
 
 SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
@@ -104,17 +103,8 @@ def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None
     kind = (metadata.get("labels") or {}).get(SECRET_TYPE_LABEL)
     if kind not in SECRET_TYPES:
         return None
-    source = f"{metadata.get('namespace', '')}/{metadata.get('name', '')}"
-    fields: dict[str, str] = {}
-    for key, raw in (secret.get("data") or {}).items():
-        try:
-            fields[key] = base64.b64decode(str(raw), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            raise InvalidInputError(
-                f"repository Secret {source}: data.{key} is not valid base64 text"
-            ) from None
-    for key, value in (secret.get("stringData") or {}).items():
-        fields[key] = str(value)
+    source = secretdata.source_of(secret)
+    fields = secretdata.fields_of(secret, "repository")
     url = fields.get("url", "").strip()
     if not url:
         raise InvalidInputError(f"repository Secret {source} has no url")
