@@ -235,6 +235,7 @@ class Controller:
                 app,
                 project,
                 self.settings.control_plane_namespace,
+                destination=self.rt.comparer.destination(app),
             )
         if app.operation is not None:
             outcome = await self.rt.syncer.step(app, project)
