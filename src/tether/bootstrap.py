@@ -31,11 +31,13 @@ from tether.adapters.render import renderer as render_adapter
 from tether.adapters.reposerver import RepoServerClient
 from tether.core import health
 from tether.core.sources import remote, rendering
+from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer
 from tether.services.credentials import RepoCredentials, RequestCredentials
+from tether.services.destinations import Destination, Destinations
 from tether.services.install import Installer
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
@@ -149,12 +151,15 @@ class Runtime:
     """Writes Applications as the controller (``settings.status_field_manager``)."""
     installer: Installer
     credentials: RepoCredentials
+    destinations: Destinations
+    """Every destination cluster: this one, and the others of the cluster Secrets."""
     disk: DiskCaches | None
     """The render caches on this process's disk; none when a repo-server renders."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
     _remote: RepoServerClient | None = None
+    _may_write: Callable[[], bool] | None = None
 
     async def live_start(self) -> None:
         """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
@@ -169,8 +174,44 @@ class Runtime:
         return dict(self._client.counter.snapshot())
 
     async def reload_credentials(self) -> list[str]:
-        """Read the repository Secrets of the control-plane namespace; returns problems found."""
-        return await self.credentials.reload(self.cluster, self.settings.control_plane_namespace)
+        """Read the repository and cluster Secrets of the control-plane namespace again.
+
+        Returns why Secrets were skipped, one message each.
+        """
+        namespace = self.settings.control_plane_namespace
+        secrets, _ = await self.cluster.list("v1", "Secret", namespace)
+        return self.credentials.load_labelled(secrets) + await self.destinations.load(secrets)
+
+    async def _connect(self, entry: ClusterEntry) -> Destination:
+        """Connect to another cluster as its Secret says, with services like this cluster's."""
+        client = KubeClient.for_cluster(entry)
+        if self._may_write is not None:
+            client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
+        cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=False)
+        live = CacheLiveState(cache, client)
+
+        async def close() -> None:
+            await cache.stop()
+            await client.aclose()
+
+        try:
+            await cache.start()
+            await cache.wait_synced(CLUSTER_SYNC_TIMEOUT_S)
+        except BaseException:
+            await close()
+            raise
+        comparer, syncer = _cluster_services(
+            self.settings,
+            self.manifests,
+            client,
+            live,
+            self.apps,
+            jq=self._jq,
+            clock=self.clock,
+            server=entry.server,
+            clusters=self.destinations.registry,
+        )
+        return Destination(entry, client, live, comparer, syncer, close)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease in the control-plane namespace.
@@ -181,10 +222,12 @@ class Runtime:
             self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
         )
         self._client.fence(elector.may_write)
+        self._may_write = elector.may_write
         return elector
 
     async def close(self) -> None:
-        """Stop the cache and close connections and workers."""
+        """Stop the caches and close connections and workers."""
+        await self.destinations.close()
         await self._cache.stop()
         self._jq.close()
         if self._remote is not None:
@@ -280,22 +323,18 @@ async def runtime(
         service = manifests.ManifestService(
             disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
         )
-    comparer = Comparer(
+    apps = AppWriter(client, settings.status_field_manager)
+    destinations = Destinations()
+    comparer, syncer = _cluster_services(
+        settings,
         service,
         client,
         live,
-        field_manager=settings.field_manager,
-        control_plane_namespace=settings.control_plane_namespace,
-        jq=jq,
-    )
-    apps = AppWriter(client, settings.status_field_manager)
-    syncer = SyncRunner(
-        live,
-        comparer,
-        SyncWriter(client, live, comparer, field_manager=settings.field_manager),
         apps,
+        jq=jq,
         clock=clock,
-        sync_timeout=settings.sync_timeout,
+        server=IN_CLUSTER_SERVER,
+        clusters=destinations.registry,
     )
     installer = Installer(
         client,
@@ -305,7 +344,7 @@ async def runtime(
     )
     if start_cache:
         await cache.start()
-    return Runtime(
+    rt = Runtime(
         settings=settings,
         clock=clock,
         cluster=client,
@@ -316,12 +355,63 @@ async def runtime(
         apps=apps,
         installer=installer,
         credentials=credentials,
+        destinations=destinations,
         disk=disk,
         _client=client,
         _cache=cache,
         _jq=jq,
         _remote=remote_client,
     )
+    # The runtime closes its own client and cache: nothing to do when its destination goes.
+    local = Destination(IN_CLUSTER, client, live, comparer, syncer, close=_nothing)
+    destinations.wire(local, rt._connect)
+    return rt
+
+
+async def _nothing() -> None:
+    return None
+
+
+CLUSTER_SYNC_TIMEOUT_S = 60.0
+"""How long another cluster's first list may take before its apps report it unreachable."""
+
+
+def _cluster_services(
+    settings: Settings,
+    service: ports.ManifestSource,
+    client: KubeClient,
+    live: ports.LiveState,
+    apps: AppWriter,
+    *,
+    jq: JqRunner,
+    clock: Callable[[], datetime.datetime],
+    server: str,
+    clusters: Callable[[], ClusterRegistry],
+) -> tuple[Comparer, SyncRunner]:
+    """The comparer and sync runner over one cluster's client and live state.
+
+    Renders, jq and the Application writer are shared: Applications live in the control cluster
+    whatever cluster they deploy to.
+    """
+    comparer = Comparer(
+        service,
+        client,
+        live,
+        field_manager=settings.field_manager,
+        control_plane_namespace=settings.control_plane_namespace,
+        jq=jq,
+        server=server,
+        clusters=clusters,
+    )
+    syncer = SyncRunner(
+        live,
+        comparer,
+        SyncWriter(client, live, comparer, field_manager=settings.field_manager),
+        apps,
+        clock=clock,
+        sync_timeout=settings.sync_timeout,
+    )
+    return comparer, syncer
 
 
 def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:

@@ -19,18 +19,19 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import bootstrap
+from tether.controller import routing
 from tether.controller.counters import Metrics
+from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, policy, refresh
 from tether.core.cluster.cachepolicy import Change
-from tether.core.diff import tracking
 from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
 from tether.model.project import AppProject, parse_project
 from tether.model.resources import GroupKind, ResourceKey
-from tether.services import appstatus, compare, deletion
-from tether.services.compare import Comparison
+from tether.services import appstatus, deletion
+from tether.services.compare import Comparer, Comparison
 from tether.services.events import EventRecorder
 
 log = logging.getLogger(__name__)
@@ -41,9 +42,6 @@ SECRET = GroupKind("", "Secret")
 
 RECONCILE_ERROR = "UnknownError"
 """The condition a reconcile that raised leaves on its app (Argo CD's type for the same)."""
-
-AppKey = tuple[str, str]
-"""(namespace, name) of an Application."""
 
 LIVE_STATUS_INTERVAL = datetime.timedelta(seconds=2)
 """How often a syncing app's status is compared again at most (each object change asks)."""
@@ -66,11 +64,7 @@ class Controller:
         self._reconciled: dict[AppKey, datetime.datetime] = {}
         """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
         changed, on purpose: see ``_with_reconciled``)."""
-        self._desired_by: dict[ResourceKey, set[AppKey]] = {}
-        """Which apps' last good comparison wanted each object. Tracking alone misses some:
-        CRDs carry none (Argo CD never tracks them), and an object created by someone else is
-        untracked until synced; their changes must still reach the apps that want them."""
-        self._desires: dict[AppKey, frozenset[ResourceKey]] = {}
+        self._desired = DesiredIndex()
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
         """When each syncing app's status was last refreshed during its operation."""
@@ -78,8 +72,9 @@ class Controller:
     # Triggers.
 
     def start_watching(self) -> None:
-        """Hear cluster changes: Applications themselves, and objects apps manage."""
+        """Hear cluster changes: Applications themselves, and objects apps manage anywhere."""
         self._unsubscribe = self.rt.live.subscribe(self._on_change)
+        self.rt.destinations.subscribe(self._wake_apps_of)
 
     def enqueue_all(self) -> None:
         """Queue every known Application (at start, after the cache's initial sync)."""
@@ -96,11 +91,17 @@ class Controller:
             self.queue.add((key.namespace, key.name))
         if key.group_kind == APP_PROJECT:
             self._refresh_project_apps(key.name)
+        self._wake_apps_of(change)
+
+    def _wake_apps_of(self, change: Change) -> None:
+        """Re-compare the apps that hold or want a changed object, on whichever cluster."""
+        key = change.key
+        is_app = key.group_kind == APPLICATION
         # The apps whose trees hold the object or whose Git wants it re-compare; a child
         # Application is such an object for its parent (app of apps), and an app never
         # refreshes for its own object.
         wanting = {self._app_of_instance(instance) for instance in change.apps}
-        wanting.update(self._desired_by.get(key, ()))
+        wanting.update(self._desired.wanting(key))
         for app_key in wanting:
             if app_key is None or (is_app and app_key == (key.namespace, key.name)):
                 continue
@@ -130,12 +131,14 @@ class Controller:
             self._credentials_task = asyncio.create_task(self.reload_credentials())
 
     async def reload_credentials(self) -> None:
-        """Read repository credentials again from the control-plane namespace's Secrets."""
+        """Read repository and cluster Secrets again from the control-plane namespace."""
         try:
             for problem in await self.rt.reload_credentials():
                 log.warning("%s", problem)
         except TetherError as err:
-            log.warning("could not read repository Secrets: %s", err)
+            log.warning("could not read repository and cluster Secrets: %s", err)
+        # An app whose cluster came, went or changed compares against its cluster anew.
+        self.enqueue_all()
 
     def _app_of_instance(self, instance: str) -> AppKey | None:
         namespace, sep, name = instance.partition("_")
@@ -227,17 +230,25 @@ class Controller:
                 ),
             )
             return self._resync_delay()
+        try:
+            # Deleting needs the app's own cluster: an unknown one raises (finalizer kept).
+            destination = await routing.destination_of(self.rt.destinations, app)
+        except ClusterError as err:
+            if patch := routing.unreachable_patch(app, err, self._now()):
+                await self._patch_status(*key, patch)
+            return routing.RETRY_AFTER
         if app.is_being_deleted:
             return await deletion.finalize(
-                self.rt.cluster,
-                self.rt.live,
+                destination.cluster,
+                destination.live,
                 self.rt.apps,
                 app,
                 project,
                 self.settings.control_plane_namespace,
+                destination=destination.entry,
             )
         if app.operation is not None:
-            outcome = await self.rt.syncer.step(app, project)
+            outcome = await destination.syncer.step(app, project)
             log.debug(
                 "%s/%s: operation %s, again in %s s",
                 *key,
@@ -251,10 +262,13 @@ class Controller:
                 await self._events.operation_completed(app, outcome.phase.value, outcome.message)
                 self._requested[key] = refresh.Level.LATEST
                 return 0.0
-            return min(outcome.requeue_after, await self._refresh_while_syncing(key, project))
-        return await self._refresh(key, app, project)
+            live_status = await self._refresh_while_syncing(key, project, destination.comparer)
+            return min(outcome.requeue_after, live_status)
+        return await self._refresh(key, app, project, destination.comparer)
 
-    async def _refresh_while_syncing(self, key: AppKey, project: AppProject) -> float:
+    async def _refresh_while_syncing(
+        self, key: AppKey, project: AppProject, comparer: Comparer
+    ) -> float:
         """Keep a syncing app's status live: compare again when its objects changed.
 
         A long sync (the Kubeflow root's waves take minutes) must not leave the status at the
@@ -277,10 +291,12 @@ class Controller:
             app = parse_application(obj)
         except TetherError:
             return math.inf  # edited into something invalid: the next reconcile says so
-        await self._refresh(key, app, project)
+        await self._refresh(key, app, project, comparer)
         return math.inf
 
-    async def _refresh(self, key: AppKey, app: Application, project: AppProject) -> float:
+    async def _refresh(
+        self, key: AppKey, app: Application, project: AppProject, comparer: Comparer
+    ) -> float:
         requested = self._requested.pop(key, None)
         decision = refresh.decide(
             self._with_reconciled(key, app),
@@ -296,7 +312,7 @@ class Controller:
         pinned: tuple[str, ...] = ()
         if decision.level <= refresh.Level.RECENT and app.status and app.status.sync:
             pinned = app.status.sync.all_revisions()
-        comparison = await self.rt.comparer.compare(
+        comparison = await comparer.compare(
             app,
             project,
             revisions=pinned or None,
@@ -305,10 +321,10 @@ class Controller:
         )
         if comparison.desired_known:
             self._last_good[key] = comparison
-            self._remember_desired(
+            self._desired.remember(
                 key, frozenset(r.key for r in comparison.resources if r.desired is not None)
             )
-            comparison = self._with_co_claims(key, app, comparison)
+            comparison = self._with_co_claims(key, app, comparison, comparer)
         if decision.level >= refresh.Level.LATEST:
             self._reconciled[key] = self._now()
         auto = (
@@ -420,46 +436,18 @@ class Controller:
         self._live_refreshed.pop(key, None)
         self._last_good.pop(key, None)
         self._reconciled.pop(key, None)
-        self._remember_desired(key, frozenset())
+        self._desired.remember(key, frozenset())
 
-    def _with_co_claims(self, key: AppKey, app: Application, comparison: Comparison) -> Comparison:
-        """Warn an app that holds objects other apps want too (the comparison warns the others).
-
-        The comparison sees a shared object only from the side whose live tracking names
-        another app; the index of what every app wants shows the holder's side as well.
-        """
-        claims: dict[ResourceKey, str] = {}
-        for resource in comparison.resources:
-            if resource.desired is None or resource.shared_with:
-                continue
-            others = sorted(self._desired_by.get(resource.key, set()) - {key})
-            if others:
-                namespace, name = others[0]
-                control = self.settings.control_plane_namespace
-                claims[resource.key] = tracking.app_instance(name, namespace, control)
-        if not claims:
+    def _with_co_claims(
+        self, key: AppKey, app: Application, comparison: Comparison, comparer: Comparer
+    ) -> Comparison:
+        """Warn an app that holds objects other apps want too (the comparison warns the others)."""
+        warnings = self._desired.co_claims(
+            key, comparison, comparer.instance_of(app), self.settings.control_plane_namespace
+        )
+        if not warnings:
             return comparison
-        instance = self.rt.comparer.instance_of(app)
-        warnings = compare.shared_warnings(instance, claims)
         return dataclasses.replace(comparison, errors=(*comparison.errors, *warnings))
-
-    def _remember_desired(self, app: AppKey, keys: frozenset[ResourceKey]) -> None:
-        """Record what the app's Git wants now, updating the reverse index by difference."""
-        before = self._desires.get(app, frozenset())
-        if keys == before:
-            return
-        for gone in before - keys:
-            apps = self._desired_by.get(gone)
-            if apps is not None:
-                apps.discard(app)
-                if not apps:
-                    del self._desired_by[gone]
-        for new in keys - before:
-            self._desired_by.setdefault(new, set()).add(app)
-        if keys:
-            self._desires[app] = keys
-        else:
-            self._desires.pop(app, None)
 
     def _with_reconciled(self, key: AppKey, app: Application) -> Application:
         """The app as if its last no-change refresh had been written (it is not, on purpose)."""

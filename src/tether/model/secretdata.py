@@ -13,6 +13,15 @@ from typing import Any
 
 from tether.model.errors import InvalidInputError
 
+SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
+"""The label Argo CD reads to tell its Secrets (repositories, clusters) from every other one."""
+
+
+def secret_type(secret: Mapping[str, Any]) -> str:
+    """The value of ``SECRET_TYPE_LABEL`` on a Secret, ``""`` when unlabelled."""
+    labels = (secret.get("metadata") or {}).get("labels") or {}
+    return str(labels.get(SECRET_TYPE_LABEL, ""))
+
 
 def source_of(secret: Mapping[str, Any]) -> str:
     """``namespace/name`` of a Secret, for messages."""

@@ -12,21 +12,22 @@ import asyncio
 import dataclasses
 import functools
 import logging
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import cachetools
 
 from tether import ports
 from tether.core import health
-from tether.core.app import compatibility, policy, tree
+from tether.core.app import compatibility, destinations, policy, tree
 from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import options as sync_options
 from tether.model import application, project as project_model
 from tether.model.app_status import CONDITION_TYPES, ConditionKind, ResourceStatus
 from tether.model.application import Application
-from tether.model.errors import TetherError
+from tether.model.clusters import IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
+from tether.model.errors import InvalidInputError, TetherError
 from tether.model.project import AppProject
 from tether.model.resources import (
     GroupKind,
@@ -106,7 +107,11 @@ class Comparison:
 
 
 class Comparer:
-    """Compares Applications; one per process, shared by the controller and the CLI."""
+    """Compares Applications with one cluster; shared by the controller and the CLI.
+
+    One per destination cluster: ``server`` is the one its client and live state reach, and
+    ``clusters`` gives the known clusters as of now, to resolve each app's destination.
+    """
 
     def __init__(
         self,
@@ -118,7 +123,11 @@ class Comparer:
         control_plane_namespace: str,
         jq: ignore.JqEvaluator | None = None,
         system_rules: Sequence[ignore.IgnoreRule] = (),
+        server: str = IN_CLUSTER_SERVER,
+        clusters: Callable[[], ClusterRegistry] = ClusterRegistry,
     ) -> None:
+        self._server = server
+        self._clusters = clusters
         self._manifests = manifests
         self._cluster = cluster
         self._live = live
@@ -131,6 +140,14 @@ class Comparer:
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
+
+    def destination(self, app: Application) -> ClusterEntry:
+        """The cluster ``app`` deploys to, as the cluster Secrets say now.
+
+        Raises:
+            InvalidInputError: the destination names no cluster, or is ambiguous.
+        """
+        return destinations.resolve(app.spec.destination, self._clusters())
 
     async def compare(
         self,
@@ -165,7 +182,16 @@ class Comparer:
         resolve: bool,
         hard: bool,
     ) -> Comparison:
-        spec_problems = policy.check_application(app, project, self._namespace)
+        try:
+            cluster = self.destination(app)
+        except InvalidInputError as err:
+            return _unknown(("InvalidSpecError", f"Application {app.qualified_name}: {err}"))
+        if cluster.server != self._server:
+            # The cluster Secrets changed between the caller's choice of comparer and now.
+            return _unknown(
+                ("ComparisonError", f"{app.qualified_name}: its destination cluster changed")
+            )
+        spec_problems = policy.check_application(app, project, self._namespace, cluster=cluster)
         if spec_problems:
             return _unknown(("InvalidSpecError", "; ".join(spec_problems)))
         rendered = await self._manifests.render_application(
@@ -180,12 +206,12 @@ class Comparer:
         instance = app.app_instance_name(self._namespace)
         desired, warnings = self._prepare(rendered.manifests, instance, destination)
         resource_problems = policy.check_resources(
-            app, project, [ResourceKey.of(obj) for obj in desired]
+            app, project, [ResourceKey.of(obj) for obj in desired], cluster=cluster
         )
         if resource_problems:
             return _unknown(("InvalidSpecError", "; ".join(resource_problems)), rendered.revisions)
         try:
-            states = await self._pair_and_diff(app, project, desired, instance)
+            states = await self._pair_and_diff(app, project, cluster, desired, instance)
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         warnings.extend(self._orphans(project, destination, states))
@@ -237,6 +263,7 @@ class Comparer:
         self,
         app: Application,
         project: AppProject,
+        cluster: ClusterEntry,
         desired: Sequence[dict[str, Any]],
         instance: str,
     ) -> list[ResourceState]:
@@ -244,7 +271,7 @@ class Comparer:
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
         for key in self._live.managed_by(instance):
-            if key not in desired_by_key and policy.resource_problem(app, project, key):
+            if key not in desired_by_key and policy.resource_problem(project, key, cluster=cluster):
                 continue  # tracked as ours where the project does not reach: never pruned
             live = self._live.manifest(key)
             if live is not None:

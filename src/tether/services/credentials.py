@@ -12,8 +12,8 @@ import contextvars
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from tether import ports
 from tether.core.sources import repocreds
+from tether.model import secretdata
 from tether.model.application import Application
 from tether.model.errors import TetherError
 
@@ -57,17 +57,11 @@ class RepoCredentials:
         self._store = repocreds.CredentialStore.from_secrets(good)
         self.problems = problems
 
-    async def reload(self, cluster: ports.Cluster, namespace: str) -> list[str]:
-        """Read the repository Secrets of ``namespace`` again; returns the problems found."""
-        secrets, _ = await cluster.list("v1", "Secret", namespace)
-        wanted = [s for s in secrets if _credential_type(s) in repocreds.SECRET_TYPES]
+    def load_labelled(self, secrets: Sequence[Mapping[str, Any]]) -> list[str]:
+        """Rebuild from the repository Secrets among ``secrets``; returns the problems found."""
+        wanted = [s for s in secrets if secretdata.secret_type(s) in repocreds.SECRET_TYPES]
         self.load(wanted)
         return list(self.problems)
-
-
-def _credential_type(secret: Mapping[str, Any]) -> str:
-    labels = (secret.get("metadata") or {}).get("labels") or {}
-    return str(labels.get(repocreds.SECRET_TYPE_LABEL, ""))
 
 
 class RequestCredentials:

@@ -19,6 +19,7 @@ from tether.core.diff import diff
 from tether.core.sync import options as sync_options
 from tether.model import timestamps
 from tether.model.application import CASCADE_FINALIZERS, GROUP, KIND, Application
+from tether.model.clusters import ClusterEntry
 from tether.model.project import AppProject
 from tether.model.resources import Manifest, ResourceKey, annotation, metadata_of
 from tether.services.appwriter import AppWriter
@@ -68,8 +69,13 @@ async def finalize(
     app: Application,
     project: AppProject,
     control_plane_namespace: str,
+    *,
+    destination: ClusterEntry,
 ) -> float | None:
     """Take one step of deleting ``app``; seconds until the next step, ``None`` when done.
+
+    ``cluster`` and ``live`` reach the app's ``destination``; ``apps`` writes the Application
+    itself, which lives in the control cluster.
 
     Only what the app's project permits is deleted: an object carrying the app's tracking in a
     namespace or of a kind beyond the project is left alone.
@@ -89,7 +95,9 @@ async def finalize(
         if obj is None or key == own_key or (key.group, key.kind) in NEVER_DELETED_KINDS:
             continue
         mode = _delete_mode(obj)
-        if mode is sync_options.DeleteMode.DISABLED or policy.resource_problem(app, project, key):
+        if mode is sync_options.DeleteMode.DISABLED or policy.resource_problem(
+            project, key, cluster=destination
+        ):
             continue
         if mode is sync_options.DeleteMode.CONFIRM and not approved:
             unconfirmed.append(key)

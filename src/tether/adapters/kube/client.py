@@ -13,10 +13,12 @@ from typing import Any, Literal
 
 import httpx2
 import msgspec
+from lightkube.config.kubeconfig import KubeConfig
 
 from tether.adapters.kube import errors
 from tether.adapters.kube.discovery import ApiResource, Discovery
 from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
+from tether.model.clusters import ClusterCredentials, ClusterEntry
 from tether.model.errors import NotLeaderError
 from tether.model.resources import Manifest, kind_of, metadata_of, name_of, namespace_of
 from tether.ports import FieldValidation
@@ -91,6 +93,42 @@ class KubeClient:
     ) -> KubeClient:
         """A client for a kubeconfig file, or for the environment when ``kubeconfig`` is None."""
         return cls(Transport.from_kubeconfig(kubeconfig, context=context))
+
+    @classmethod
+    def for_cluster(cls, entry: ClusterEntry) -> KubeClient:
+        """A client for a destination cluster, with the credentials of its cluster Secret.
+
+        Only what the Secret holds is used: no file, no environment, no command.
+        """
+        credentials = entry.credentials or ClusterCredentials()
+        cluster: dict[str, Any] = {"server": entry.server}
+        if credentials.ca_data:
+            cluster["certificate-authority-data"] = credentials.ca_data
+        if credentials.insecure:
+            cluster["insecure-skip-tls-verify"] = True
+        user: dict[str, Any] = {}
+        if credentials.bearer_token:
+            user["token"] = credentials.bearer_token
+        if credentials.username:
+            user["username"] = credentials.username
+            user["password"] = credentials.password
+        if credentials.cert_data:
+            user["client-certificate-data"] = credentials.cert_data
+            user["client-key-data"] = credentials.key_data
+        config = KubeConfig.from_dict(
+            {
+                "clusters": [{"name": "destination", "cluster": cluster}],
+                "users": [{"name": "destination", "user": user}],
+                "contexts": [
+                    {
+                        "name": "destination",
+                        "context": {"cluster": "destination", "user": "destination"},
+                    }
+                ],
+                "current-context": "destination",
+            }
+        )
+        return cls(Transport.from_config(config))
 
     @property
     def counter(self) -> RequestCounter:

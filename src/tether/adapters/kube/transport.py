@@ -123,6 +123,11 @@ class Transport:
             context: The context to use; ``None`` = current context.
         """
         config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+        return cls.from_config(config, context=context)
+
+    @classmethod
+    def from_config(cls, config: KubeConfig, *, context: str | None = None) -> Transport:
+        """Connect as a kubeconfig already in memory says (``context``: ``None`` = current)."""
         single = config.get(context)
         if single is None:
             raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")

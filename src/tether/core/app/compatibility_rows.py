@@ -85,9 +85,9 @@ _BASIC_FLOW = (
     _CONTROLLER
     + "test_basic_flow.py::test_an_app_from_git_becomes_synced_and_healthy_and_follows_commits"
 )
-_IN_CLUSTER = (
-    _CONTROLLER
-    + "test_destinations.py::test_the_cluster_tether_runs_in_is_a_destination_by_url_or_by_name"
+_CLUSTERS = (
+    _CONTROLLER + "test_clusters.py::"
+    "test_apps_deploy_each_to_its_own_cluster_and_a_removed_or_unreachable_cluster_changes_nothing"
 )
 _MANUAL_SYNC = (
     _CONTROLLER + "test_manual_sync.py::test_manual_syncs_dry_run_selective_and_full_with_prune"
@@ -98,9 +98,11 @@ _ORPHANS = (
 )
 
 _FOR_PEOPLE = "text for people (Argo CD's UI and CLI show it); nothing to honour, kept as written"
-_ONLY_IN_CLUSTER = (
-    "only the cluster tether runs in; another cluster is refused with an InvalidSpecError "
-    "naming the field (core/app/policy.py)"
+_BY_CLUSTER_SECRETS = (
+    "the cluster tether runs in, or one a cluster Secret names (bearer token, basic auth or "
+    "client certificate; exec and AWS providers refused); name and server together, or a "
+    "name two clusters share, is an InvalidSpecError; neither set means the cluster tether "
+    "runs in (Argo CD refuses that)"
 )
 _UNVERIFIED = (
     "tether does not verify commit signatures; it would deploy commits this project refuses"
@@ -272,7 +274,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
         "test_an_object_tracked_as_the_apps_beyond_its_project_is_never_pruned_or_deleted"
     ),
     **_each(
-        Supported(_IN_CLUSTER, _ONLY_IN_CLUSTER),
+        Supported(_CLUSTERS, _BY_CLUSTER_SECRETS),
         "spec.destination.server",
         "spec.destination.name",
     ),
@@ -416,9 +418,14 @@ PROJECT_FIELDS: dict[str, Row] = {
         _POLICY + "test_applications_outside_the_control_plane_need_source_namespaces"
     ),
     **_each(
-        Supported(_POLICY + "test_destinations_are_checked_against_the_project"),
+        Supported(
+            _POLICY + "test_a_project_permits_another_cluster_by_its_name_or_its_server_with_globs"
+        ),
         "spec.destinations[].server",
         "spec.destinations[].name",
+    ),
+    **_each(
+        Supported(_POLICY + "test_destinations_are_checked_against_the_project"),
         "spec.destinations[].namespace",
     ),
     **_each(

@@ -11,9 +11,10 @@ import urllib.parse
 from collections.abc import Iterable
 
 from tether.core import globs
-from tether.core.app import compatibility
+from tether.core.app import compatibility, destinations
 from tether.core.sync import backoff
 from tether.model.application import Application
+from tether.model.clusters import ClusterEntry
 from tether.model.errors import InvalidInputError
 from tether.model.project import (
     DEFAULT_PROJECT_NAME,
@@ -24,10 +25,6 @@ from tether.model.project import (
     parse_project,
 )
 from tether.model.resources import ResourceKey
-
-IN_CLUSTER_SERVER = "https://kubernetes.default.svc"
-IN_CLUSTER_NAME = "in-cluster"
-"""The cluster tether runs in, by URL and by name; either one names it in a destination."""
 
 
 def _is_deny(pattern: str | None) -> bool:
@@ -179,21 +176,15 @@ def project_or_default(name: str, found: AppProject | None, control_ns: str) -> 
     return None
 
 
-def resolve_cluster(server: str, name: str) -> tuple[str, str]:
-    """Fill in the in-cluster URL or name when the destination gives only the other."""
-    if server == IN_CLUSTER_SERVER and not name:
-        return server, IN_CLUSTER_NAME
-    if name == IN_CLUSTER_NAME and not server:
-        return IN_CLUSTER_SERVER, name
-    return server, name
-
-
-def check_application(app: Application, project: AppProject, control_ns: str) -> list[str]:
+def check_application(
+    app: Application, project: AppProject, control_ns: str, *, cluster: ClusterEntry
+) -> list[str]:
     """Every reason the Application is refused: namespace, sources, destination, retry, fields.
 
-    The fields are those the app or its project sets and tether does not honour
-    (``compatibility``). An empty list means permitted. Each message names the Application or the
-    project.
+    ``cluster`` is the app's destination as resolved (``destinations.resolve``); the project
+    permits it by its name or its URL. The fields are those the app or its project sets and
+    tether does not honour (``compatibility``). An empty list means permitted. Each message
+    names the Application or the project.
     """
     who = f"Application {app.qualified_name}"
     where = f"project {project.name!r}"
@@ -210,36 +201,26 @@ def check_application(app: Application, project: AppProject, control_ns: str) ->
     if retry_problem:
         # Followed as written it would mean no retry at all: refused, not silently dropped.
         problems.append(f"{who}: spec.syncPolicy.{retry_problem}")
-    dest = app.spec.destination
-    server, name = resolve_cluster(dest.server or "", dest.name or "")
-    namespace = dest.namespace or ""
-    if not is_destination_permitted(project, server, name, namespace):
-        cluster = server or name or "<none>"
+    namespace = app.spec.destination.namespace or ""
+    if not is_destination_permitted(project, cluster.server, cluster.name, namespace):
+        named = app.spec.destination.name or cluster.server
         problems.append(
-            f"{who}: destination cluster {cluster!r} namespace {namespace!r} "
+            f"{who}: destination cluster {named!r} namespace {namespace!r} "
             f"is not permitted in {where}"
-        )
-    if not is_in_cluster(server, name):
-        # Refused, not applied to the wrong cluster: other clusters are not supported yet.
-        field = "spec.destination.server" if server else "spec.destination.name"
-        problems.append(
-            f"{who}: {field} {(server or name)!r} names another cluster; tether manages only "
-            f"the cluster it runs in ({IN_CLUSTER_SERVER!r} or {IN_CLUSTER_NAME!r}) so far"
         )
     # Refused, not ignored: honouring them would change what is deployed, where or when.
     problems.extend(compatibility.blocking_problems(app, project))
     return problems
 
 
-def is_in_cluster(server: str, name: str) -> bool:
-    """Whether a destination is the cluster tether runs in (unset counts as that cluster)."""
-    return server in ("", IN_CLUSTER_SERVER) and name in ("", IN_CLUSTER_NAME)
-
-
 def check_resources(
-    app: Application, project: AppProject, resources: Iterable[ResourceKey]
+    app: Application,
+    project: AppProject,
+    resources: Iterable[ResourceKey],
+    *,
+    cluster: ClusterEntry,
 ) -> list[str]:
-    """Every rendered resource the project refuses, with the reason.
+    """Every rendered resource the project or the destination cluster refuses, with the reason.
 
     A key with an empty namespace is cluster-scoped. Namespaced resources must also land in a
     namespace the project's destinations permit on the Application's cluster.
@@ -248,50 +229,46 @@ def check_resources(
     where = f"project {project.name!r}"
     problems: list[str] = []
     for key in resources:
-        reason = resource_problem(app, project, key)
+        reason = resource_problem(project, key, cluster=cluster)
         if reason:
             problems.append(f"{who}: resource {key} is not permitted in {where}: {reason}")
     return problems
 
 
-def resource_problem(app: Application, project: AppProject, key: ResourceKey) -> str:
-    """Why the project refuses the app this resource, or ``""`` when it permits it.
+def resource_problem(project: AppProject, key: ResourceKey, *, cluster: ClusterEntry) -> str:
+    """Why the project (or the cluster's Secret) refuses the app this resource, or ``""``.
 
     Applies to live objects too: one carrying the app's tracking in a namespace or of a kind
     the project does not permit is not the app's to compare, prune or cascade-delete (anyone
     able to write there could have labelled it), as Argo CD filters live objects.
     """
-    dest = app.spec.destination
-    server, name = resolve_cluster(dest.server or "", dest.name or "")
     namespaced = bool(key.namespace)
     reason = group_kind_problem(project, key.group, key.kind, key.name, namespaced)
     if (
         not reason
         and namespaced
-        and not is_destination_permitted(project, server, name, key.namespace)
+        and not is_destination_permitted(project, cluster.server, cluster.name, key.namespace)
     ):
         reason = f"namespace {key.namespace!r} is not a permitted destination"
-    return reason
+    return reason or destinations.limit_problem(cluster, key)
 
 
 SERVICE_ACCOUNT_FORBIDDEN = "!*[]{}\\/"
 """Characters a ``defaultServiceAccount`` may not hold (Argo CD's rule): no globs, no paths."""
 
 
-def service_account(app: Application, project: AppProject) -> str:
+def service_account(app: Application, project: AppProject, *, server: str) -> str:
     """The user a sync of ``app`` impersonates, or ``""`` for the controller's own credentials.
 
     The first ``destinationServiceAccounts`` entry whose server and namespace globs match the
-    app's destination names it: ``ns:name``, or ``name`` in the destination namespace (the
-    app's own when it has none). No match falls back to the controller, as Argo CD does
-    unless impersonation is enforced.
+    app's destination (``server``, as resolved) names it: ``ns:name``, or ``name`` in the
+    destination namespace (the app's own when it has none). No match falls back to the
+    controller, as Argo CD does unless impersonation is enforced.
 
     Raises:
         InvalidInputError: the matching entry names no valid service account.
     """
-    dest = app.spec.destination
-    server, _ = resolve_cluster(dest.server or "", dest.name or "")
-    namespace = dest.namespace or ""
+    namespace = app.spec.destination.namespace or ""
     for index, entry in enumerate(project.spec.destination_service_accounts or []):
         if not (
             globs.match(entry.server, server) and globs.match(entry.namespace or "", namespace)

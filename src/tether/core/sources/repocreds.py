@@ -15,8 +15,7 @@ from typing import Any
 from tether.model import secretdata
 from tether.model.errors import InvalidInputError
 
-SECRET_TYPE_LABEL = "argocd.argoproj.io/secret-type"
-"""The label Argo CD reads to tell repository Secrets from every other Secret."""
+SECRET_TYPE_LABEL = secretdata.SECRET_TYPE_LABEL
 
 SECRET_TYPES = {
     "repository": "one repository, matched by its exact (normalised) URL",

@@ -257,7 +257,8 @@ class SyncRunner:
         try:
             # The project's destination service account, when it names one: the sync can do
             # no more than that account may (Argo CD's impersonation).
-            writer = self._writer.as_user(policy.service_account(app, project))
+            server = self._comparer.destination(app).server
+            writer = self._writer.as_user(policy.service_account(app, project, server=server))
         except InvalidInputError as err:
             return await self._finish(
                 app, operation, state, OperationPhase.ERROR, str(err), (), now

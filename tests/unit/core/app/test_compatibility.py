@@ -13,6 +13,7 @@ from tests.unit.model.examples import load, minimal_application
 from tether.core.app import compatibility, compatibility_doc, crds, policy
 from tether.core.app.compatibility_rows import ARGO_CD_COMMIT
 from tether.model.application import parse_application
+from tether.model.clusters import IN_CLUSTER
 from tether.model.project import parse_project
 
 ROOT = pathlib.Path(__file__).resolve().parents[4]
@@ -207,7 +208,7 @@ def _project(**spec: Any) -> Any:
 def test_the_app_is_refused_naming_the_object_the_field_and_why() -> None:
     app = parse_application(minimal_application(sourceHydrator={"drySource": {"repoURL": "r"}}))
     project = _project(signatureKeys=[{"keyID": "ABC"}], roles=[{"name": "ci"}])
-    problems = policy.check_application(app, project, "tether")
+    problems = policy.check_application(app, project, "tether", cluster=IN_CLUSTER)
     assert [p.split(" is not supported: ")[0] for p in problems] == [
         "Application tether/foo: spec.sourceHydrator",
         "AppProject 'team': spec.signatureKeys",
@@ -222,7 +223,7 @@ def test_a_refused_operation_field_is_the_runners_to_refuse_not_the_apps() -> No
     manifest = minimal_application()
     manifest["operation"] = {"sync": {"manifests": ["kind: ConfigMap"]}}
     app = parse_application(manifest)
-    assert policy.check_application(app, _project(), "tether") == []
+    assert policy.check_application(app, _project(), "tether", cluster=IN_CLUSTER) == []
     [problem] = compatibility.operation_problems(app)
     assert problem.startswith("Application tether/foo: operation.sync.manifests is not supported")
 

@@ -1,10 +1,12 @@
+import dataclasses
 from typing import Any
 
 import pytest
 
 from tests.unit.model.examples import load, minimal_application
-from tether.core.app import policy
+from tether.core.app import destinations, policy
 from tether.model.application import parse_application
+from tether.model.clusters import IN_CLUSTER, ClusterEntry, ClusterRegistry
 from tether.model.errors import InvalidInputError
 from tether.model.project import AppProject, default_project, parse_project
 from tether.model.resources import ResourceKey
@@ -176,7 +178,7 @@ def test_a_permitted_application_has_no_problems() -> None:
         {"server": LOCAL, "namespace": "foo"}
     ])  # fmt: skip
     app = parse_application(minimal_application())
-    assert policy.check_application(app, project, "tether") == []
+    assert policy.check_application(app, project, "tether", cluster=IN_CLUSTER) == []
 
 
 def test_every_refusal_names_the_application_the_project_and_the_reason() -> None:
@@ -192,7 +194,9 @@ def test_every_refusal_names_the_application_the_project_and_the_reason() -> Non
         destination={"server": LOCAL, "namespace": "kube-system"},
     )
     manifest["metadata"]["namespace"] = "team-b"
-    problems = policy.check_application(parse_application(manifest), project, "argocd")
+    problems = policy.check_application(
+        parse_application(manifest), project, "argocd", cluster=IN_CLUSTER
+    )
     assert problems == [
         "Application team-b/foo: namespace 'team-b' is not in sourceNamespaces of project 'team-a'",
         "Application team-b/foo: repository 'https://git.example.com/team-a/secrets.git' "
@@ -205,7 +209,7 @@ def test_every_refusal_names_the_application_the_project_and_the_reason() -> Non
 def test_the_in_cluster_name_and_url_are_interchangeable() -> None:
     project = _project(sourceRepos=["*"], destinations=[{"name": "in-cluster", "namespace": "*"}])
     by_url = parse_application(minimal_application())
-    assert policy.check_application(by_url, project, "tether") == []
+    assert policy.check_application(by_url, project, "tether", cluster=IN_CLUSTER) == []
 
 
 def test_refused_resources_are_listed_with_their_reason() -> None:
@@ -220,7 +224,7 @@ def test_refused_resources_are_listed_with_their_reason() -> None:
         ResourceKey(RBAC, "ClusterRole", "", "team-a-admin"),
         ResourceKey("", "ConfigMap", "kube-system", "leak"),
     ]
-    assert policy.check_resources(app, project, resources) == [
+    assert policy.check_resources(app, project, resources, cluster=IN_CLUSTER) == [
         "Application tether/foo: resource ResourceQuota:team-a-web/quota is not permitted in "
         "project 'team-a': namespaced kind is in namespaceResourceBlacklist",
         f"Application tether/foo: resource {RBAC}/ClusterRole:team-a-admin is not permitted in "
@@ -232,14 +236,14 @@ def test_refused_resources_are_listed_with_their_reason() -> None:
 
 def test_a_live_object_beyond_the_project_is_not_the_apps() -> None:
     project = parse_project(load("project-tenant.yaml"))
-    app = parse_application(
-        minimal_application(destination={"server": LOCAL, "namespace": "team-a-web"})
-    )
     assert (
-        policy.resource_problem(app, project, ResourceKey("", "ConfigMap", "team-a-web", "a")) == ""
+        policy.resource_problem(
+            project, ResourceKey("", "ConfigMap", "team-a-web", "a"), cluster=IN_CLUSTER
+        )
+        == ""
     )
     beyond = ResourceKey("", "ConfigMap", "kube-system", "planted")
-    assert policy.resource_problem(app, project, beyond) == (
+    assert policy.resource_problem(project, beyond, cluster=IN_CLUSTER) == (
         "namespace 'kube-system' is not a permitted destination"
     )
 
@@ -257,27 +261,8 @@ def test_a_retry_strategy_that_cannot_be_followed_is_refused_by_name(
 ) -> None:
     project = _project(sourceRepos=["*"], destinations=[{"server": "*", "namespace": "*"}])
     app = parse_application(minimal_application(syncPolicy={"retry": retry}))
-    [problem] = policy.check_application(app, project, "tether")
+    [problem] = policy.check_application(app, project, "tether", cluster=IN_CLUSTER)
     assert problem.startswith(f"Application tether/foo: {named}")
-
-
-@pytest.mark.parametrize(
-    ("destination", "named"),
-    [
-        ({"server": "https://prod.example:6443", "namespace": "web"}, "spec.destination.server"),
-        ({"name": "prod", "namespace": "web"}, "spec.destination.name"),
-    ],
-)
-def test_a_destination_in_another_cluster_is_refused_not_applied_here(
-    destination: dict[str, Any], named: str
-) -> None:
-    project = _project(
-        sourceRepos=["*"], destinations=[{"server": "*", "name": "*", "namespace": "*"}]
-    )
-    app = parse_application(minimal_application(destination=destination))
-    [problem] = policy.check_application(app, project, "tether")
-    assert f"{named} " in problem
-    assert "names another cluster" in problem
 
 
 def test_the_cluster_tether_runs_in_is_a_destination_by_url_or_name() -> None:
@@ -289,7 +274,64 @@ def test_the_cluster_tether_runs_in_is_a_destination_by_url_or_name() -> None:
         {"name": "in-cluster", "namespace": "a"},
     ):
         app = parse_application(minimal_application(destination=destination))
-        assert policy.check_application(app, project, "tether") == []
+        cluster = destinations.resolve(app.spec.destination, ClusterRegistry())
+        assert cluster == IN_CLUSTER
+        assert policy.check_application(app, project, "tether", cluster=cluster) == []
+
+
+PROD = ClusterEntry(name="prod-eu", server="https://prod.example:6443")
+
+
+@pytest.mark.parametrize(
+    ("allowed", "permitted"),
+    [
+        ({"name": "prod-eu"}, True),
+        ({"name": "prod-*"}, True),
+        ({"server": "https://prod.example:6443"}, True),
+        ({"server": "https://*.example:*"}, True),
+        ({"name": "staging"}, False),
+        ({"server": LOCAL}, False),
+        ({"name": "!prod-*"}, False),
+    ],
+)
+def test_a_project_permits_another_cluster_by_its_name_or_its_server_with_globs(
+    allowed: dict[str, str], permitted: bool
+) -> None:
+    project = _project(sourceRepos=["*"], destinations=[{**allowed, "namespace": "*"}])
+    for destination in ({"name": "prod-eu"}, {"server": "https://prod.example:6443"}):
+        app = parse_application(minimal_application(destination={**destination, "namespace": "w"}))
+        problems = policy.check_application(app, project, "tether", cluster=PROD)
+        assert (problems == []) is permitted, (allowed, destination)
+        if not permitted:
+            named = destination.get("name") or destination["server"]
+            assert problems == [
+                f"Application tether/foo: destination cluster {named!r} namespace 'w' "
+                "is not permitted in project 'team-a'"
+            ]
+
+
+def test_a_clusters_namespaces_bound_where_namespaced_resources_may_go() -> None:
+    project = _project(
+        sourceRepos=["*"],
+        destinations=[{"server": "*", "namespace": "*"}],
+        clusterResourceWhitelist=[{"group": "*", "kind": "*"}],
+    )
+    bounded = ClusterEntry(name="edge", server="https://edge:6443", namespaces=("shop",))
+    inside = ResourceKey("", "ConfigMap", "shop", "a")
+    outside = ResourceKey("", "ConfigMap", "billing", "a")
+    cluster_scoped = ResourceKey("", "Namespace", "", "shop")
+    assert policy.resource_problem(project, inside, cluster=bounded) == ""
+    assert policy.resource_problem(project, outside, cluster=bounded) == (
+        "namespace 'billing' is not among the namespaces of cluster 'edge'"
+    )
+    assert "cluster 'edge' manages no cluster-scoped resources" in policy.resource_problem(
+        project, cluster_scoped, cluster=bounded
+    )
+    with_cluster_resources = dataclasses.replace(bounded, cluster_resources=True)
+    assert policy.resource_problem(project, cluster_scoped, cluster=with_cluster_resources) == ""
+    unbounded = ClusterEntry(name="edge", server="https://edge:6443")
+    assert policy.resource_problem(project, outside, cluster=unbounded) == ""
+    assert policy.resource_problem(project, cluster_scoped, cluster=unbounded) == ""
 
 
 def test_a_sync_impersonates_the_first_destination_service_account_that_matches() -> None:
@@ -303,12 +345,13 @@ def test_a_sync_impersonates_the_first_destination_service_account_that_matches(
     def account(namespace: str) -> str:
         destination = {"server": LOCAL, "namespace": namespace}
         return policy.service_account(
-            parse_application(minimal_application(destination=destination)), project
+            parse_application(minimal_application(destination=destination)), project, server=LOCAL
         )
 
     assert account("shop-eu") == "system:serviceaccount:shop-eu:deployer"
     assert account("billing") == "system:serviceaccount:ops:admin"
-    assert policy.service_account(parse_application(minimal_application()), _project()) == ""
+    app = parse_application(minimal_application())
+    assert policy.service_account(app, _project(), server=LOCAL) == ""
 
 
 @pytest.mark.parametrize("name", ["", "  ", "dep*", "a/b", "[x]"])
@@ -318,5 +361,7 @@ def test_a_destination_service_account_that_is_no_name_is_refused_naming_the_ent
     accounts = [{"server": "*", "namespace": "*", "defaultServiceAccount": name}]
     with pytest.raises(InvalidInputError, match=r"destinationServiceAccounts\[0\]"):
         policy.service_account(
-            parse_application(minimal_application()), _project(destinationServiceAccounts=accounts)
+            parse_application(minimal_application()),
+            _project(destinationServiceAccounts=accounts),
+            server=LOCAL,
         )

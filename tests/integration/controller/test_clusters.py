@@ -1,0 +1,149 @@
+"""Apps deploy to other clusters named by cluster Secrets: two real control planes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import ApiError
+from lightkube.resources.core_v1 import ConfigMap, Event, Secret
+
+from tests.support import tetherenv
+
+pytestmark = pytest.mark.timeout(240)
+
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\ndata: {where: NAME}\n"
+LABEL = {"argocd.argoproj.io/secret-type": "cluster"}
+
+
+def cluster_secret(name: str, cluster_name: str, kubeconfig: Path) -> dict[str, Any]:
+    """A cluster Secret from a kubeconfig's admin client certificate, as Argo CD stores one."""
+    config = yaml.safe_load(kubeconfig.read_text())
+    server = config["clusters"][0]["cluster"]
+    user = config["users"][0]["user"]
+    tls = {
+        "caData": server["certificate-authority-data"],
+        "certData": user["client-certificate-data"],
+        "keyData": user["client-key-data"],
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "labels": LABEL},
+        "stringData": {
+            "name": cluster_name,
+            "server": server["server"],
+            "config": json.dumps({"tlsClientConfig": tls}),
+        },
+    }
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def condition(kube: Any, ns: str, app: str, kind: str) -> str:
+    conditions = tetherenv.app_status(kube, ns, app).get("conditions") or []
+    return next((c["message"] for c in conditions if c["type"] == kind), "")
+
+
+def config_map(kube: Any, name: str, namespace: str) -> dict[str, Any] | None:
+    try:
+        return tetherenv.get(kube, ConfigMap, name, namespace)
+    except ApiError:
+        return None
+
+
+async def test_apps_deploy_each_to_its_own_cluster_and_a_removed_or_unreachable_cluster_changes_nothing(  # noqa: E501
+    crds, full_namespace, kube_cluster, namespace, tmp_path, caplog
+):
+    caplog.set_level("DEBUG")
+    control_ns, remote_ns = full_namespace, namespace
+    files = {f"{n}/cm.yaml": CM.replace("NAME", n) for n in ("local", "remote", "fenced", "dark")}
+    repo = tetherenv.serve_repo(tmp_path / "git", files)
+    kube = tetherenv.client(crds.kubeconfig)
+    remote = tetherenv.client(kube_cluster.kubeconfig)
+    try:
+        secret = cluster_secret("cluster-edge", "edge", kube_cluster.kubeconfig)
+        tetherenv.create(
+            kube, {**secret, "metadata": {**secret["metadata"], "namespace": control_ns}}
+        )
+        dark = cluster_secret("cluster-dark", "dark", kube_cluster.kubeconfig)
+        dark["stringData"]["server"] = f"https://127.0.0.1:{closed_port()}"
+        tetherenv.create(kube, {**dark, "metadata": {**dark["metadata"], "namespace": control_ns}})
+        tetherenv.create(
+            kube,
+            {
+                "apiVersion": "argoproj.io/v1alpha1",
+                "kind": "AppProject",
+                "metadata": {"name": "local-only", "namespace": control_ns},
+                "spec": {
+                    "sourceRepos": ["*"],
+                    "destinations": [{"name": "in-*", "namespace": "*"}],
+                },
+            },
+        )
+        auto = {"syncPolicy": {"automated": {"prune": True}}}
+        apps = {
+            "local": tetherenv.application(
+                "local", control_ns, repo.url, "local", control_ns, **auto
+            ),
+            "remote": tetherenv.application(
+                "remote", control_ns, repo.url, "remote", remote_ns, **auto
+            ),
+            "fenced": tetherenv.application(
+                "fenced", control_ns, repo.url, "fenced", remote_ns, **auto
+            ),
+            "dark": tetherenv.application("dark", control_ns, repo.url, "dark", remote_ns, **auto),
+        }
+        apps["remote"]["spec"]["destination"] = {"name": "edge", "namespace": remote_ns}
+        apps["fenced"]["spec"]["destination"] = {"name": "edge", "namespace": remote_ns}
+        apps["fenced"]["spec"]["project"] = "local-only"
+        apps["dark"]["spec"]["destination"] = {"name": "dark", "namespace": remote_ns}
+        for app in apps.values():
+            tetherenv.create(kube, app)
+        async with tetherenv.running_controller(crds.kubeconfig, control_ns, tmp_path / "cache"):
+            for name in ("local", "remote"):
+                synced = functools.partial(tetherenv.synced_healthy, kube, control_ns, name)
+                await tetherenv.eventually(synced, 90, f"{name} Synced on its own cluster")
+            fenced = functools.partial(condition, kube, control_ns, "fenced", "InvalidSpecError")
+            refusal = await tetherenv.eventually(fenced, 60, "the fenced app refused")
+            unreachable = functools.partial(condition, kube, control_ns, "dark", "ComparisonError")
+            dark_message = await tetherenv.eventually(unreachable, 60, "the dark cluster named")
+
+            assert config_map(remote, "remote", remote_ns) is not None
+            assert config_map(kube, "remote", remote_ns) is None  # nothing of it on the control
+            assert config_map(remote, "local", control_ns) is None
+            assert "destination cluster 'edge'" in refusal and "'local-only'" in refusal
+            assert config_map(remote, "fenced", remote_ns) is None
+            assert "cluster 'dark'" in dark_message and "cannot be reached" in dark_message
+            assert config_map(remote, "dark", remote_ns) is None
+
+            kube.delete(Secret, "cluster-edge", namespace=control_ns)
+            gone = functools.partial(condition, kube, control_ns, "remote", "InvalidSpecError")
+            message = await tetherenv.eventually(gone, 60, "the removed cluster named")
+            await asyncio.sleep(4)  # a prune or a cascade would have happened by now
+            assert "spec.destination.name 'edge' is no known cluster" in message
+            assert config_map(remote, "remote", remote_ns) is not None
+            assert tetherenv.synced_healthy(kube, control_ns, "local")
+
+        # Cluster credentials never reach a status, an event, an error or a log line.
+        key = yaml.safe_load(kube_cluster.kubeconfig.read_text())["users"][0]["user"]
+        written = json.dumps(
+            [tetherenv.get(kube, tetherenv.Application, n, control_ns) for n in apps]
+        ) + json.dumps([e.to_dict() for e in kube.list(Event, namespace=control_ns)])
+        written += caplog.text
+        assert key["client-key-data"] not in written
+        assert key["client-certificate-data"] not in written
+    finally:
+        repo.server.stop()
+        kube.close()
+        remote.close()
