@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 from tether import ports
@@ -24,7 +24,7 @@ from tether.adapters.git import MirrorCache
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube.cache import ClusterCache
-from tether.adapters.kube.client import KubeClient
+from tether.adapters.kube.client import KubeClient, kubeconfig_cluster
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
@@ -296,6 +296,16 @@ def renderer(settings: Settings) -> render_adapter.Renderer:
         ),
         tools.ToolLocator(),
     )
+
+
+@contextlib.asynccontextmanager
+async def cluster_client(
+    kubeconfig: pathlib.Path | str | None, context: str | None = None
+) -> AsyncIterator[tuple[ports.Cluster, str, str, bool]]:
+    """A client for a kubeconfig context, with its server URL, CA (base64) and insecure flag."""
+    server, ca_data, insecure = kubeconfig_cluster(kubeconfig, context)
+    async with KubeClient.from_kubeconfig(kubeconfig, context=context) as client:
+        yield client, server, ca_data, insecure
 
 
 async def runtime(

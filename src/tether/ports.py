@@ -92,6 +92,12 @@ class Cluster(Protocol):
         """Patch an object: a merge patch (mapping) or a JSON patch (list of operations)."""
         ...
 
+    async def service_account_token(
+        self, namespace: str, name: str, *, expiration_seconds: int
+    ) -> str:
+        """A token bound to a ServiceAccount that expires (TokenRequest)."""
+        ...
+
     def impersonating(self, user: str) -> Cluster:
         """The same API, every request made as ``user`` (``Impersonate-User``).
 

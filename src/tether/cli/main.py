@@ -9,6 +9,7 @@ import click
 from tether import __version__, bootstrap
 from tether.cli.commands import (
     app,
+    cluster,
     controller,
     demo,
     devcluster,
@@ -45,6 +46,7 @@ cli.add_command(controller.install_crds)
 cli.add_command(demo.demo)
 cli.add_command(kubeflow.kubeflow)
 cli.add_command(app.app)
+cli.add_command(cluster.cluster)
 cli.add_command(render.render)
 cli.add_command(reposerver.repo_server)
 

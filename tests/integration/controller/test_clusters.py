@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import json
 import socket
@@ -19,7 +20,8 @@ from tests.support import tetherenv
 pytestmark = pytest.mark.timeout(240)
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: NAME}\ndata: {where: NAME}\n"
-LABEL = {"argocd.argoproj.io/secret-type": "cluster"}
+LABEL_KEY = "argocd.argoproj.io/secret-type"
+LABEL = {LABEL_KEY: "cluster"}
 
 
 def cluster_secret(name: str, cluster_name: str, kubeconfig: Path) -> dict[str, Any]:
@@ -143,6 +145,89 @@ async def test_apps_deploy_each_to_its_own_cluster_and_a_removed_or_unreachable_
         written += caplog.text
         assert key["client-key-data"] not in written
         assert key["client-certificate-data"] not in written
+    finally:
+        repo.server.stop()
+        kube.close()
+        remote.close()
+
+
+def merged_kubeconfig(path: Path, **contexts: Path) -> Path:
+    """One kubeconfig holding each given kubeconfig's first context, renamed as the keyword."""
+    merged: dict[str, Any] = {"apiVersion": "v1", "kind": "Config", "clusters": [], "users": []}
+    merged["contexts"] = []
+    for name, source in contexts.items():
+        config = yaml.safe_load(source.read_text())
+        merged["clusters"].append({"name": name, "cluster": config["clusters"][0]["cluster"]})
+        merged["users"].append({"name": name, "user": config["users"][0]["user"]})
+        merged["contexts"].append({"name": name, "context": {"cluster": name, "user": name}})
+    merged["current-context"] = next(iter(contexts))
+    path.write_text(yaml.safe_dump(merged))
+    return path
+
+
+def added_token(kube: Any, namespace: str) -> str:
+    """The bearer token in the one cluster Secret of ``namespace``."""
+    [secret] = [
+        s
+        for s in kube.list(Secret, namespace=namespace)
+        if (s.metadata.labels or {}).get(LABEL_KEY) == "cluster"
+    ]
+    return str(json.loads(base64.b64decode(secret.data["config"]))["bearerToken"])
+
+
+def tether_cluster(kubeconfig: Path, namespace: str, *args: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "tether", "cluster", *args,
+            "--kubeconfig", str(kubeconfig), "--control-plane-namespace", namespace,
+        ],
+        capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout + done.stderr
+
+
+async def test_tether_cluster_add_gives_tether_an_account_an_app_then_deploys_with(
+    crds, full_namespace, kube_cluster, namespace, tmp_path
+):
+    control_ns, remote_ns = full_namespace, namespace
+    both = merged_kubeconfig(
+        tmp_path / "both.yaml", control=crds.kubeconfig, edge=kube_cluster.kubeconfig
+    )
+    repo = tetherenv.serve_repo(tmp_path / "git", {"remote/cm.yaml": CM.replace("NAME", "added")})
+    kube = tetherenv.client(crds.kubeconfig)
+    remote = tetherenv.client(kube_cluster.kubeconfig)
+    try:
+        said = await asyncio.to_thread(tether_cluster, both, control_ns, "add", "edge")
+        assert "cluster 'edge'" in said
+        token = added_token(kube, control_ns)
+        listed = await asyncio.to_thread(tether_cluster, both, control_ns, "list")
+        assert "edge" in listed and "in-cluster" in listed
+        shown = await asyncio.to_thread(tether_cluster, both, control_ns, "get", "edge")
+        assert "bearer token" in shown
+        assert token not in listed + shown + said, "a credential was printed"
+
+        app = tetherenv.application("added", control_ns, repo.url, "remote", remote_ns)
+        app["spec"]["destination"] = {"name": "edge", "namespace": remote_ns}
+        app["spec"]["syncPolicy"] = {"automated": {}}
+        tetherenv.create(kube, app)
+        async with tetherenv.running_controller(crds.kubeconfig, control_ns, tmp_path / "cache"):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control_ns, "added"), 90, "Synced on edge"
+            )
+            assert config_map(remote, "added", remote_ns) is not None
+
+            removed = await asyncio.to_thread(tether_cluster, both, control_ns, "rm", "edge")
+            assert "stays in the cluster" in removed
+            await tetherenv.eventually(
+                lambda: condition(kube, control_ns, "added", "InvalidSpecError"),
+                60,
+                "the app refused once its cluster is gone",
+            )
+            assert config_map(remote, "added", remote_ns) is not None, "deleted on removal"
     finally:
         repo.server.stop()
         kube.close()

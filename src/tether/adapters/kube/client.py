@@ -6,6 +6,7 @@ so custom resources need no generated classes.
 
 from __future__ import annotations
 
+import base64
 import copy
 import pathlib
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
@@ -86,6 +87,24 @@ class KubeClient:
         view = copy.copy(self)
         view._impersonate = user
         return view
+
+    async def service_account_token(
+        self, namespace: str, name: str, *, expiration_seconds: int
+    ) -> str:
+        """A token bound to the ServiceAccount ``namespace/name`` (TokenRequest).
+
+        Valid for ``expiration_seconds`` at most: the API server may shorten it.
+        """
+        res = await self.discovery.resource("v1", "ServiceAccount")
+        body = {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "spec": {"expirationSeconds": expiration_seconds},
+        }
+        response = await self._send(
+            "create", "POST", res, name, namespace, subresource="token", body=json_body(body)
+        )
+        return str((response.get("status") or {}).get("token") or "")
 
     @classmethod
     def from_kubeconfig(
@@ -396,3 +415,24 @@ def _write_params(
     if validation:
         params["fieldValidation"] = validation
     return params
+
+
+def kubeconfig_cluster(
+    kubeconfig: pathlib.Path | str | None, context: str | None = None
+) -> tuple[str, str, bool]:
+    """The API server URL, CA (base64 PEM, ``""`` for none) and insecure flag of a context.
+
+    What ``tether cluster add`` records for the controller to reach that cluster again.
+    """
+    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
+    single = config.get(context)
+    if single is None:
+        raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
+    cluster = single.cluster
+    ca = cluster.certificate_auth_data or ""
+    if not ca and cluster.certificate_auth:
+        path = pathlib.Path(cluster.certificate_auth)
+        if single.fname is not None and not path.is_absolute():
+            path = pathlib.Path(single.fname).parent / path
+        ca = base64.b64encode(path.read_bytes()).decode()
+    return cluster.server, ca, bool(cluster.insecure)
