@@ -7,6 +7,8 @@ import base64
 import functools
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,10 +177,17 @@ def added_token(kube: Any, namespace: str) -> str:
     return str(json.loads(base64.b64decode(secret.data["config"]))["bearerToken"])
 
 
-def tether_cluster(kubeconfig: Path, namespace: str, *args: str) -> str:
-    import subprocess
-    import sys
+def app_diff(kubeconfig: Path, namespace: str, name: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable, "-m", "tether", "app", "diff", name, "--kubeconfig", str(kubeconfig),
+            "-n", namespace, "--control-plane-namespace", namespace,
+        ],
+        capture_output=True, text=True, timeout=90, check=False,
+    )  # fmt: skip
 
+
+def tether_cluster(kubeconfig: Path, namespace: str, *args: str) -> str:
     done = subprocess.run(
         [
             sys.executable, "-m", "tether", "cluster", *args,
@@ -219,6 +228,9 @@ async def test_tether_cluster_add_gives_tether_an_account_an_app_then_deploys_wi
                 lambda: tetherenv.synced_healthy(kube, control_ns, "added"), 90, "Synced on edge"
             )
             assert config_map(remote, "added", remote_ns) is not None
+            # The CLI compares against the app's own cluster too: nothing differs there.
+            diff = await asyncio.to_thread(app_diff, both, control_ns, "added")
+            assert diff.returncode == 0, diff.stdout + diff.stderr
 
             removed = await asyncio.to_thread(tether_cluster, both, control_ns, "rm", "edge")
             assert "stays in the cluster" in removed

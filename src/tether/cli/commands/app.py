@@ -188,7 +188,12 @@ def diff(
                 application = apps.with_revision(application, revision)
             await rt.live_start()
             await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
-            comparison = await rt.comparer.compare(application, project, hard=hard_refresh)
+            # As the controller does: private repositories' credentials, and the app's own
+            # cluster when its destination is another one.
+            for problem in await rt.reload_credentials():
+                click.echo(f"warning: {problem}", err=True)
+            destination = await rt.destinations.for_app(application)
+            comparison = await destination.comparer.compare(application, project, hard=hard_refresh)
             if not comparison.desired_known:
                 raise TetherError(comparison.failure)
             for kind, message in comparison.errors:
