@@ -34,8 +34,10 @@ from tether.core.sources import remote, rendering
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
+from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer
 from tether.services.credentials import RepoCredentials, RequestCredentials
+from tether.services.dryruns import DryRuns
 from tether.services.install import Installer
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
@@ -280,10 +282,13 @@ async def runtime(
         service = manifests.ManifestService(
             disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
         )
+    client_side = ClientSide(client, field_manager=settings.field_manager)
+    dry_runs = DryRuns(client, live, client_side, field_manager=settings.field_manager)
     comparer = Comparer(
         service,
         client,
         live,
+        dry_runs,
         field_manager=settings.field_manager,
         control_plane_namespace=settings.control_plane_namespace,
         jq=jq,
@@ -292,7 +297,7 @@ async def runtime(
     syncer = SyncRunner(
         live,
         comparer,
-        SyncWriter(client, live, comparer, field_manager=settings.field_manager),
+        SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager),
         apps,
         clock=clock,
         sync_timeout=settings.sync_timeout,

@@ -1,8 +1,8 @@
 """Compare an Application with the live cluster: render, pair, diff (server-side), assess health.
 
 The result carries everything a status needs and everything a sync needs. Live state comes from
-the watch-fed cache; the only requests are server-side-apply dry runs, cached by the desired
-object's digest and the live resourceVersion, so an unchanged app costs no request at all. Each
+the watch-fed cache; the only requests are dry runs of the sync's writes (``dryruns``), cached by
+the desired object's digest and the live resourceVersion, so an unchanged app costs no request. Each
 resource's diff is memoised on everything it reads, so an unchanged app costs little CPU too.
 """
 
@@ -20,7 +20,7 @@ import cachetools
 from tether import ports
 from tether.core import health
 from tether.core.app import compatibility, policy, tree
-from tether.core.diff import diff, ignore, normalize, tracking
+from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import options as sync_options
 from tether.model import application, project as project_model
@@ -38,11 +38,10 @@ from tether.model.resources import (
     spec_of,
 )
 from tether.model.status import Health, HealthStatus, SyncStatus
+from tether.services import dryruns
+from tether.services.dryruns import DryRuns
 
 log = logging.getLogger(__name__)
-
-DRY_RUN_CACHE_SIZE = 50_000
-"""Dry-run results kept: about one per managed object for a large installation."""
 
 DIFF_CACHE_SIZE = 50_000
 """Per-resource comparison results kept (``diff.memo_lookup`` and ``memo_store``: one per
@@ -58,9 +57,6 @@ CONTROL_OBJECTS = (
 
 UNSUPPORTED_FIELD_WARNING = "UnsupportedFieldWarning"
 """Set fields tether does not honour and that stop nothing (``compatibility.warnings``)."""
-
-DRY_RUN_PARALLELISM = 16
-"""Concurrent dry-run requests per comparison; the API server handles these cheaply."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,18 +106,6 @@ class Comparison:
         )
 
 
-@dataclasses.dataclass(frozen=True)
-class _Prediction:
-    """A dry-run result and its ``diff.digest``."""
-
-    obj: dict[str, Any]
-    digest: str
-
-
-_DryRunKey = tuple[ResourceKey, str, str, bool]
-"""A dry run's memo key: the object, its digest, the live resourceVersion, strict validation."""
-
-
 class Comparer:
     """Compares Applications; one per process, shared by the controller and the CLI."""
 
@@ -130,6 +114,7 @@ class Comparer:
         manifests: ports.ManifestSource,
         cluster: ports.Cluster,
         live: ports.LiveState,
+        dry_runs: DryRuns,
         *,
         field_manager: str,
         control_plane_namespace: str,
@@ -139,18 +124,18 @@ class Comparer:
         self._manifests = manifests
         self._cluster = cluster
         self._live = live
+        self._dry_runs = dry_runs
         self._field_manager = field_manager
         self._namespace = control_plane_namespace
         self._jq = jq
         self._system_rules = tuple(system_rules)
         self._options = diff.DiffOptions(field_manager=field_manager)
-        self._dry_runs: cachetools.LRUCache[_DryRunKey, _Prediction] = cachetools.LRUCache(
-            DRY_RUN_CACHE_SIZE
-        )
+        # A client-side write's result is compared whole: field ownership does not say what it
+        # changed (an Update owns only what it changed, a removed field was someone else's).
+        self._whole = diff.DiffOptions()
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
-        self._slots = asyncio.Semaphore(DRY_RUN_PARALLELISM)
 
     async def compare(
         self,
@@ -281,16 +266,21 @@ class Comparer:
             want = desired_by_key.get(key)
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
-            strict = want is not None and sync_options.validates(app_options, want)
-            prediction = await self._predict(key, want, have, desired_digest, strict=strict)
+            effective = sync_options.for_object(app_options, want, have) if want else None
+            strict = effective is not None and effective.validate
+            server_side = effective is None or not dryruns.written_client_side(effective, have)
+            prediction = await self._dry_runs.predict(
+                key, want, have, desired_digest, strict=strict, server_side=server_side
+            )
             predicted = prediction.obj if prediction else None
+            options = self._options if server_side else self._whole
             memo_key = diff.memo_key(
                 want,
                 have,
                 predicted=predicted,
                 rules=rules,
                 jq=self._jq,
-                options=self._options,
+                options=options,
                 tracked_by=tracking.DEFAULT_TRACKING,
                 desired_digest=desired_digest,
                 predicted_digest=prediction.digest if prediction else None,
@@ -304,7 +294,7 @@ class Comparer:
                     predicted=predicted,
                     rules=rules,
                     jq=self._jq,
-                    options=self._options,
+                    options=options,
                     tracked_by=tracking.DEFAULT_TRACKING,
                 )
                 # A user's jq expression may run up to its deadline: off the event loop, which
@@ -392,69 +382,6 @@ class Comparer:
             return tuple(out)
 
         return await asyncio.to_thread(respect_all)
-
-    def remember_applied(
-        self, desired: Mapping[str, Any], applied: Mapping[str, Any], *, strict: bool
-    ) -> None:
-        """Keep a real server-side apply's response as the dry run of the same object.
-
-        Applying ``desired`` again onto the object the apply produced changes nothing, so a dry
-        run would return exactly ``applied``: the comparison after a sync then needs no request.
-        Keyed like ``_predict`` (the object's digest, the resulting resourceVersion and the
-        field validation), so a later change by anyone, a different desired object or a change
-        of ``Validate`` misses and dry-runs as usual.
-        """
-        key = ResourceKey.of(desired)
-        version = str(metadata_of(applied).get("resourceVersion", ""))
-        if not version or (key.group == "" and key.kind == "Secret"):
-            return  # Secrets are dry-run with stringData folded: not the object applied
-        prediction = _Prediction(dict(applied), diff.digest(applied))
-        self._dry_runs[(key, diff.digest(desired), version, strict)] = prediction
-
-    async def _predict(
-        self,
-        key: ResourceKey,
-        desired: Mapping[str, Any] | None,
-        live: Mapping[str, Any] | None,
-        desired_digest: str | None,
-        *,
-        strict: bool,
-    ) -> _Prediction | None:
-        """The server-side dry-run result of ``desired``, cached by content and live version.
-
-        ``strict`` validates fields as the sync will: a field the schema does not know fails
-        the dry run, so the comparison falls back to the fields Git sets and shows the typo as
-        OutOfSync instead of a Synced object with the field silently dropped.
-        """
-        if desired is None or live is None or desired_digest is None:
-            return None
-        if self._live.preferred_version(key.group_kind) is None:
-            return None  # the kind is not served (yet): compare the fields Git sets
-        live_version = str(metadata_of(live).get("resourceVersion", ""))
-        cache_key = (key, desired_digest, live_version, strict)
-        cached = self._dry_runs.get(cache_key)
-        if cached is not None:
-            return cached
-        if key.group == "" and key.kind == "Secret":
-            desired = normalize.with_string_data_folded(desired)
-        async with self._slots:
-            try:
-                predicted = await self._cluster.apply(
-                    desired,
-                    field_manager=self._field_manager,
-                    force=True,
-                    dry_run=True,
-                    validation=sync_options.field_validation(strict),
-                )
-            except TetherError as err:
-                # An invalid object shows as OutOfSync with the server's reason on sync; the
-                # comparison itself stays usable.
-                log.info("dry run of %s failed: %s", key, err)
-                return None
-        # Hashed once here, so the comparison memo keys on it without hashing it every resync.
-        prediction = _Prediction(predicted, diff.digest(predicted))
-        self._dry_runs[cache_key] = prediction
-        return prediction
 
 
 MAX_SHARED_NAMED = 20

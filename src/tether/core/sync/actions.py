@@ -26,6 +26,8 @@ class DryRun:
     replace: bool = False
     """The sync will create or replace the object (``Replace=true``), not apply it: the check
     makes that write, since the API server validates the two differently."""
+    server_side: bool = True
+    """As :attr:`Apply.server_side`: the check makes the client-side write when it is off."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,12 @@ class Apply:
     recorded as a failed dry run."""
     strict: bool = True
     """As :attr:`DryRun.strict`."""
+    server_side: bool = True
+    """Server-side apply; off (``ServerSideApply=false``), ``kubectl apply``'s client-side
+    three-way patch from the last-applied annotation."""
+    migrate: bool = True
+    """Before a server-side apply, take the fields client-side appliers own over into tether's
+    apply entry (``ClientSideApplyMigration``), so fields Git dropped are removed."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,6 +49,23 @@ def with_last_applied(desired: Manifest) -> dict[str, Any]:
     return {**bare, "metadata": {**metadata, "annotations": {**annotations, LAST_APPLIED: encoded}}}
 
 
+def for_create(desired: Manifest) -> dict[str, Any]:
+    """What a client-side apply creates: ``desired`` with the annotation, ``null`` values dropped.
+
+    kubectl drops them after writing the annotation, so a create stores what a patch would.
+    """
+    created: dict[str, Any] = _without_nulls(with_last_applied(desired))
+    return created
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {k: _without_nulls(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_nulls(v) for v in value]
+    return value
+
+
 def last_applied(live: Manifest) -> dict[str, Any]:
     """The previous desired object from ``live``'s annotation; ``{}`` when it has none.
 

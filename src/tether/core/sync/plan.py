@@ -269,10 +269,7 @@ def _task(
 
 
 def _options(task: Task, op_options: sync_options.SyncOptions) -> sync_options.Effective:
-    levels = [sync_options.of(task.target), sync_options.of(task.live)]
-    return sync_options.resolve(
-        op_options, *(level for level in levels if isinstance(level, sync_options.SyncOptions))
-    )
+    return sync_options.for_object(op_options, task.target, task.live)
 
 
 def _check_options(task: Task, invalid: list[ResourceResult]) -> Task:

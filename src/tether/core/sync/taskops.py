@@ -149,7 +149,12 @@ def dry_run(task: Task) -> act.DryRun:
     assert task.target is not None
     options = task.options
     return act.DryRun(
-        task.key, task.phase, task.target, strict=options.validate, replace=options.replace
+        task.key,
+        task.phase,
+        task.target,
+        strict=options.validate,
+        replace=options.replace,
+        server_side=options.server_side_apply,
     )
 
 
@@ -160,7 +165,15 @@ def write(task: Task, *, dry_run: bool) -> act.Write:
     options = task.options
     common = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
     if not options.replace:
-        return act.Apply(task.key, task.phase, target, force=options.force, **common)
+        return act.Apply(
+            task.key,
+            task.phase,
+            target,
+            force=options.force,
+            server_side=options.server_side_apply,
+            migrate=options.client_side_apply_migration,
+            **common,
+        )
     if task.live is None:
         return act.Create(task.key, task.phase, target, **common)
     if ordering.is_crd(target) or (task.key.group == "" and task.key.kind == "Namespace"):

@@ -115,3 +115,10 @@ def test_a_merged_list_item_without_its_merge_key_cannot_be_patched() -> None:
     desired["spec"]["ports"] = [{"targetPort": 80}]
     with pytest.raises(clientside.PatchError, match="merge key 'port'"):
         clientside.patch(desired, case["live"], schema)
+
+
+def test_a_create_drops_null_values_but_the_annotation_keeps_the_manifest_as_written() -> None:
+    desired = {**_config_map({"a": "1"}), "binaryData": None}
+    created = clientside.for_create(desired)
+    assert "binaryData" not in created
+    assert clientside.last_applied(created)["binaryData"] is None

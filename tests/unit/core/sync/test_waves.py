@@ -170,7 +170,7 @@ def test_objects_are_written_as_their_options_say() -> None:
     )
     assert isinstance(by_name["new"], act.Create)
     assert by_name["csa"] == act.Apply(
-        key(client_side), SyncPhase.SYNC, client_side, force=True, strict=False
+        key(client_side), SyncPhase.SYNC, client_side, force=True, strict=False, server_side=False
     )
     assert all(a.strict for name, a in by_name.items() if name != "csa")  # type: ignore[union-attr]
 
