@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
@@ -174,5 +175,38 @@ async def test_server_side_apply_false_writes_client_side_and_removes_what_git_d
             await tetherenv.eventually(lambda: tetherenv.synced_healthy(kube, ns, "csa"), 90)
             cm, _ = live(kube, ns)
             assert '"b"' not in cm["metadata"]["annotations"][LAST_APPLIED]
+    finally:
+        repo.server.stop()
+
+
+async def test_force_true_replaces_an_object_whose_immutable_field_changed(
+    crds, kube, full_namespace, tmp_path
+):
+    ns = full_namespace
+
+    def frozen(value: str) -> str:
+        cm = config_map(ns)
+        cm["metadata"]["annotations"] = {"argocd.argoproj.io/sync-options": "Force=true"}
+        return yaml.safe_dump({**cm, "data": {"a": value}, "immutable": True})
+
+    repo = tetherenv.serve_repo(tmp_path / "git", {"app/cm.yaml": frozen("1")})
+    try:
+        app = tetherenv.application("forced", ns, repo.url, "app", ns, syncPolicy={"automated": {}})
+        tetherenv.create(kube, app)
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            await tetherenv.eventually(lambda: tetherenv.synced_healthy(kube, ns, "forced"), 90)
+            uid = tetherenv.get(kube, ConfigMap, "settings", ns)["metadata"]["uid"]
+            repo.commit({"app/cm.yaml": frozen("2")})
+
+            def replaced() -> bool:
+                try:
+                    cm = tetherenv.get(kube, ConfigMap, "settings", ns)
+                except ApiError as err:  # between the delete and the create
+                    assert err.status.code == 404
+                    return False
+                return cm["metadata"]["uid"] != uid and cm["data"] == {"a": "2"}
+
+            await tetherenv.eventually(replaced, 90, "deleted and created again")
+            await tetherenv.eventually(lambda: tetherenv.synced_healthy(kube, ns, "forced"), 90)
     finally:
         repo.server.stop()

@@ -184,6 +184,22 @@ def test_a_lone_object_is_applied_and_its_apply_stands_in_for_its_dry_run() -> N
     )
 
 
+def test_a_server_side_apply_migrates_client_side_fields_unless_the_operation_says_not_to() -> None:
+    cm = obj("ConfigMap", "a")
+    [default] = machine.advance(request(), observed([cm])).actions
+    off = request(options=SyncOptions(client_side_apply_migration=False))
+    [disabled] = machine.advance(off, observed([cm])).actions
+    assert isinstance(default, act.Apply) and default.migrate and default.server_side
+    assert isinstance(disabled, act.Apply) and not disabled.migrate and disabled.server_side
+
+
+def test_server_side_apply_false_on_an_object_makes_its_check_and_its_write_client_side() -> None:
+    client_side = obj("ConfigMap", "a", options="ServerSideApply=false")
+    both = [client_side, obj("ConfigMap", "b")]
+    checks = machine.advance(request(), observed(both)).actions
+    assert [(a.key.name, a.server_side) for a in checks] == [("a", False), ("b", True)]  # type: ignore[union-attr]
+
+
 def test_a_timeout_terminates_the_operation() -> None:
     from datetime import timedelta
 
