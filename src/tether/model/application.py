@@ -81,6 +81,10 @@ DELETION_APPROVED = "argocd.argoproj.io/deletion-approved"
 time it was given (``tether app confirm-deletion``); only an approval given after the operation
 started, or after the Application's deletion began, counts."""
 
+MIGRATION_MANAGER = "argocd.argoproj.io/client-side-apply-migration-manager"
+"""Argo CD's annotation naming the client-side manager ``ClientSideApplyMigration`` migrates, in
+place of ``kubectl-client-side-apply``."""
+
 CASCADE_FINALIZERS: dict[str, str] = {
     # Argo CD's finalizers that make deleting an Application delete its resources first, and
     # the propagation policy each asks for (the plain name is foreground).
@@ -143,6 +147,11 @@ class Application(ArgoModel):
         if not self.namespace or self.namespace == control_plane_namespace:
             return self.name
         return f"{self.namespace}_{self.name}"
+
+    @property
+    def migration_manager(self) -> str:
+        """The client-side manager a sync migrates by name; ``""`` for kubectl's own."""
+        return str((self.metadata.annotations or {}).get(MIGRATION_MANAGER) or "")
 
     @property
     def deletion_approved_at(self) -> datetime.datetime | None:

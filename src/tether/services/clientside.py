@@ -90,8 +90,10 @@ class ClientSide:
                     self._schemas[key] = found
         return self._schemas[key]
 
-    async def migrate(self, live: Manifest) -> bool:
+    async def migrate(self, live: Manifest, named: str) -> bool:
         """Move client-side appliers' fields in ``live`` to tether's apply entry, if it has any.
+
+        ``named`` is the manager migrated by name (``migration.client_side_managers``).
 
         ``live`` may be a cached copy: only when it shows such entries is the object read again,
         and the patch is refused if it changed meanwhile, then computed afresh. Returns whether
@@ -100,14 +102,14 @@ class ClientSide:
         Raises:
             TetherError: the object could not be read or patched.
         """
-        if migration.patch(live, self._field_manager) is None:
+        if migration.patch(live, self._field_manager, named) is None:
             return False
         api_version = str(live.get("apiVersion", ""))
         kind, name = resources.kind_of(live), resources.name_of(live)
         namespace = resources.namespace_of(live)
         for attempt in range(MIGRATION_ATTEMPTS):
             fresh = await self._cluster.get(api_version, kind, name, namespace)
-            body = migration.patch(fresh, self._field_manager) if fresh is not None else None
+            body = migration.patch(fresh, self._field_manager, named) if fresh else None
             if body is None:
                 return False
             try:

@@ -268,7 +268,9 @@ class Comparer:
             desired_digest = diff.digest(want) if want is not None else None
             effective = sync_options.for_object(app_options, want, have) if want else None
             strict = effective is not None and effective.validate
-            server_side = effective is None or not dryruns.written_client_side(effective, have)
+            server_side = effective is None or not dryruns.written_client_side(
+                effective, have, app.migration_manager
+            )
             prediction = await self._dry_runs.predict(
                 key, want, have, desired_digest, strict=strict, server_side=server_side
             )

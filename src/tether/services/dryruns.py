@@ -17,7 +17,7 @@ import cachetools
 
 from tether import ports
 from tether.core.diff import diff, migration, normalize
-from tether.core.sync import options as sync_options
+from tether.core.sync import clientside, options as sync_options
 from tether.model.errors import TetherError
 from tether.model.resources import Manifest, ResourceKey, metadata_of
 from tether.services.clientside import ClientSide
@@ -139,14 +139,18 @@ class DryRuns:
         self._cache[(key, diff.digest(desired), version, strict, server_side)] = prediction
 
 
-def written_client_side(options: sync_options.Effective, live: Manifest | None) -> bool:
+def written_client_side(
+    options: sync_options.Effective, live: Manifest | None, named: str = ""
+) -> bool:
     """Whether the sync writes the object client-side, or it is still managed client-side.
 
     An object client-side appliers still own (before the sync migrates it) is compared with
     what writing it client-side would do: its last-applied annotation says which fields Git
     dropped since, the fields the migration hands to the apply that then removes them.
+    ``named`` is the manager migrated by name (``""``: kubectl's).
     """
     if not options.server_side_apply:
         return True
     pending = options.client_side_apply_migration and live is not None
-    return pending and bool(migration.client_side_managers(live or {}))
+    named = named or clientside.KUBECTL_MANAGER
+    return pending and bool(migration.client_side_managers(live or {}, named))

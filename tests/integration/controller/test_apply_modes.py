@@ -204,7 +204,7 @@ async def test_force_true_replaces_an_object_whose_immutable_field_changed(
                 except ApiError as err:  # between the delete and the create
                     assert err.status.code == 404
                     return False
-                return cm["metadata"]["uid"] != uid and cm["data"] == {"a": "2"}
+                return bool(cm["metadata"]["uid"] != uid and cm["data"] == {"a": "2"})
 
             await tetherenv.eventually(replaced, 90, "deleted and created again")
             await tetherenv.eventually(lambda: tetherenv.synced_healthy(kube, ns, "forced"), 90)

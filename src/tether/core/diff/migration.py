@@ -14,31 +14,26 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from tether.core.sync.clientside import KUBECTL_MANAGER, LAST_APPLIED
 from tether.model.resources import Manifest, metadata_of
 
-LAST_APPLIED_FIELD = "f:kubectl.kubernetes.io/last-applied-configuration"
+LAST_APPLIED_FIELD = f"f:{LAST_APPLIED}"
 """The ``fieldsV1`` key of the last-applied annotation below ``f:metadata.f:annotations``."""
 
-CLIENT_SIDE_APPLIERS: dict[str, str] = {
-    "kubectl-client-side-apply": (
-        "kubectl apply's manager, and Argo CD's ClientSideApplyMigration default, migrated "
-        "even when it no longer owns the last-applied annotation"
-    ),
-}
-"""Managers migrated by name, with the reason. Any other ``Update`` manager is migrated when it
-owns the last-applied annotation: only a client-side apply writes that (kubectl's own rule, which
-covers Argo CD's ``argocd-controller``, ``kubectl apply --field-manager`` and tether's own
-client-side writes)."""
 
+def client_side_managers(live: Manifest, named: str = KUBECTL_MANAGER) -> frozenset[str]:
+    """The managers of ``live`` whose fields tether's server-side apply takes over.
 
-def client_side_managers(live: Manifest) -> frozenset[str]:
-    """The managers of ``live`` whose fields tether's server-side apply takes over."""
+    ``Update`` entries of the manager ``named`` (Argo CD's ``ClientSideApplyMigration``, which
+    names ``kubectl-client-side-apply`` unless the Application's annotation names another) and
+    of any manager that wrote the last-applied annotation: only a client-side apply writes it
+    (kubectl's own rule, which covers Argo CD's ``argocd-controller`` syncing client-side,
+    ``kubectl apply --field-manager`` and tether's own client-side writes).
+    """
     found = set()
     for entry in _entries(live):
         manager = str(entry.get("manager", ""))
-        if _is_entry(entry, manager, "Update") and (
-            manager in CLIENT_SIDE_APPLIERS or _owns_last_applied(entry)
-        ):
+        if _is_entry(entry, manager, "Update") and (manager == named or _owns_last_applied(entry)):
             found.add(manager)
     return frozenset(found)
 
@@ -83,13 +78,15 @@ def migrated(
     return out if changed else None
 
 
-def patch(live: Manifest, apply_manager: str) -> list[dict[str, Any]] | None:
-    """The JSON patch that migrates ``live``, or ``None`` when it needs none.
+def patch(
+    live: Manifest, apply_manager: str, named: str = KUBECTL_MANAGER
+) -> list[dict[str, Any]] | None:
+    """The JSON patch that migrates ``live`` (``client_side_managers``), or ``None``.
 
     It also writes the ``resourceVersion`` read, so the API server refuses it with a conflict
     when the object changed meanwhile (``csaupgrade.UpgradeManagedFieldsPatch``).
     """
-    entries = migrated(_entries(live), client_side_managers(live), apply_manager)
+    entries = migrated(_entries(live), client_side_managers(live, named), apply_manager)
     if entries is None:
         return None
     version = str(metadata_of(live).get("resourceVersion", ""))

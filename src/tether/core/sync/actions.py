@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from tether.core.sync.clientside import KUBECTL_MANAGER
 from tether.core.sync.options import Propagation
 from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import SyncPhase
@@ -49,9 +50,11 @@ class Apply:
     server_side: bool = True
     """Server-side apply; off (``ServerSideApply=false``), ``kubectl apply``'s client-side
     three-way patch from the last-applied annotation."""
-    migrate: bool = True
-    """Before a server-side apply, take the fields client-side appliers own over into tether's
-    apply entry (``ClientSideApplyMigration``), so fields Git dropped are removed."""
+    migrate: str = KUBECTL_MANAGER
+    """Before a server-side apply, the fields of this client-side manager and of every ``Update``
+    manager that wrote the last-applied annotation move to tether's apply entry, so fields Git
+    dropped are removed (``ClientSideApplyMigration``; the manager is the Application's
+    ``client-side-apply-migration-manager`` annotation when set). ``""`` migrates nothing."""
 
 
 @dataclasses.dataclass(frozen=True)

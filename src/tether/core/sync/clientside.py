@@ -23,6 +23,9 @@ from tether.model.resources import Manifest, metadata_of
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
+KUBECTL_MANAGER = "kubectl-client-side-apply"
+"""The field manager of ``kubectl apply`` without ``--server-side``."""
+
 _ORDER = "$setElementOrder/"
 _DELETE_FROM = "$deleteFromPrimitiveList/"
 _RETAIN = "$retainKeys"

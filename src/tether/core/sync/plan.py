@@ -48,6 +48,9 @@ class Request:
     """Terminate the operation once it has run this long; ``None`` never times out."""
     app_instance: str = ""
     """The app's tracking name, for messages that name it beside another app."""
+    migration_manager: str = ""
+    """The client-side manager ``ClientSideApplyMigration`` migrates by name; ``""`` for
+    kubectl's (the Application's ``client-side-apply-migration-manager`` annotation)."""
 
 
 @dataclasses.dataclass(frozen=True)

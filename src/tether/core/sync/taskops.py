@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tether.core.sync import actions as act, hooks, ordering
+from tether.core.sync.clientside import KUBECTL_MANAGER
 from tether.core.sync.options import PruneMode
 from tether.core.sync.plan import Task
 from tether.core.sync.results import Results, put
@@ -158,12 +160,15 @@ def dry_run(task: Task) -> act.DryRun:
     )
 
 
-def write(task: Task, *, dry_run: bool) -> act.Write:
-    """How to write a task's target: apply, create, replace, or a plain update."""
+def write(task: Task, *, dry_run: bool, migrating: str = "") -> act.Write:
+    """How to write a task's target: apply, create, replace, or a plain update.
+
+    ``migrating`` names the client-side manager to migrate (``""``: kubectl's).
+    """
     target = task.target
     assert target is not None
     options = task.options
-    common = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
+    common: dict[str, Any] = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
     if not options.replace:
         return act.Apply(
             task.key,
@@ -171,7 +176,7 @@ def write(task: Task, *, dry_run: bool) -> act.Write:
             target,
             force=options.force,
             server_side=options.server_side_apply,
-            migrate=options.client_side_apply_migration,
+            migrate=(migrating or KUBECTL_MANAGER) if options.client_side_apply_migration else "",
             **common,
         )
     if task.live is None:

@@ -195,7 +195,7 @@ class SyncWriter:
             if live is None and self._live.exists(action.key):
                 live = await self._read(action.key, action.manifest)  # cached slim: untracked
             if live is not None:
-                await self._client_side.migrate(live)
+                await self._client_side.migrate(live, action.migrate)
         return await self._cluster.apply(
             action.manifest,
             field_manager=self._field_manager,

@@ -78,9 +78,12 @@ def test_only_update_entries_that_wrote_the_last_applied_annotation_are_migrated
     assert migration.client_side_managers(live) == {"tether"}
 
 
-def test_kubectls_manager_is_migrated_by_name_even_without_the_annotation() -> None:
+def test_the_named_manager_is_migrated_even_without_the_annotation() -> None:
     leftover = _entry("kubectl-client-side-apply", "Update", {"f:data": {"f:a": {}}})
-    assert migration.client_side_managers(_live(leftover)) == {"kubectl-client-side-apply"}
+    operator = _entry("old-operator", "Update", {"f:data": {"f:b": {}}})
+    live = _live(leftover, operator)
+    assert migration.client_side_managers(live) == {"kubectl-client-side-apply"}
+    assert migration.client_side_managers(live, "old-operator") == {"old-operator"}
 
 
 def test_a_client_entry_of_another_api_version_is_dropped_not_merged_as_csaupgrade_does() -> None:

@@ -184,13 +184,17 @@ def test_a_lone_object_is_applied_and_its_apply_stands_in_for_its_dry_run() -> N
     )
 
 
-def test_a_server_side_apply_migrates_client_side_fields_unless_the_operation_says_not_to() -> None:
+def test_a_server_side_apply_migrates_the_named_client_side_manager_unless_told_not_to() -> None:
     cm = obj("ConfigMap", "a")
     [default] = machine.advance(request(), observed([cm])).actions
     off = request(options=SyncOptions(client_side_apply_migration=False))
     [disabled] = machine.advance(off, observed([cm])).actions
-    assert isinstance(default, act.Apply) and default.migrate and default.server_side
-    assert isinstance(disabled, act.Apply) and not disabled.migrate and disabled.server_side
+    named = request(migration_manager="old-operator")
+    [renamed] = machine.advance(named, observed([cm])).actions
+    assert isinstance(default, act.Apply) and default.server_side
+    assert default.migrate == "kubectl-client-side-apply"
+    assert isinstance(renamed, act.Apply) and renamed.migrate == "old-operator"
+    assert isinstance(disabled, act.Apply) and disabled.migrate == "" and disabled.server_side
 
 
 def test_server_side_apply_false_on_an_object_makes_its_check_and_its_write_client_side() -> None:
