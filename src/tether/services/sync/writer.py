@@ -213,8 +213,8 @@ class SyncWriter:
         found = self.freshest(key, self._live.manifest(key))
         if found is not None:
             return found
-        if key in self._recent:
-            return None  # deleted by this writer moments ago
+        if key in self._recent or not key.name:
+            return None  # deleted by this writer moments ago, or not named yet: a create
         version = str(manifest.get("apiVersion", ""))
         return await self._cluster.get(version, key.kind, key.name, key.namespace)
 
