@@ -23,7 +23,9 @@ from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube.client import KubeClient
 from tether.model import application as application_model, project as project_model
 from tether.model.resources import ResourceKey
+from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer, Comparison
+from tether.services.dryruns import DryRuns
 from tether.settings import Settings
 
 DISTRIBUTION = pathlib.Path(__file__).resolve().parent.parent / "distributions" / "kubeflow"
@@ -134,6 +136,12 @@ async def run(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]
                     renders,
                     rt.cluster,
                     rt.live,
+                    DryRuns(
+                        rt.cluster,
+                        rt.live,
+                        ClientSide(rt.cluster, field_manager=settings.field_manager),
+                        field_manager=settings.field_manager,
+                    ),
                     field_manager=settings.field_manager,
                     control_plane_namespace=settings.control_plane_namespace,
                     jq=jq,

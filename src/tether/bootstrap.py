@@ -35,9 +35,11 @@ from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, C
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
+from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer
 from tether.services.credentials import RepoCredentials, RequestCredentials
 from tether.services.destinations import Destination, Destinations
+from tether.services.dryruns import DryRuns
 from tether.services.install import Installer
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
@@ -403,10 +405,13 @@ def _cluster_services(
     Renders, jq and the Application writer are shared: Applications live in the control cluster
     whatever cluster they deploy to.
     """
+    client_side = ClientSide(client, field_manager=settings.field_manager)
+    dry_runs = DryRuns(client, live, client_side, field_manager=settings.field_manager)
     comparer = Comparer(
         service,
         client,
         live,
+        dry_runs,
         field_manager=settings.field_manager,
         control_plane_namespace=settings.control_plane_namespace,
         jq=jq,
@@ -416,7 +421,7 @@ def _cluster_services(
     syncer = SyncRunner(
         live,
         comparer,
-        SyncWriter(client, live, comparer, field_manager=settings.field_manager),
+        SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager),
         apps,
         clock=clock,
         sync_timeout=settings.sync_timeout,

@@ -88,8 +88,16 @@ class Cluster(Protocol):
         subresource: str = "",
         field_manager: str = "",
         dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
-        """Patch an object: a merge patch (mapping) or a JSON patch (list of operations)."""
+        """Patch an object: a merge or strategic merge patch (mapping), a JSON patch (list)."""
+        ...
+
+    async def openapi_v3(self, api_version: str) -> dict[str, Any] | None:
+        """The OpenAPI v3 document the API server publishes for a group version, or ``None``.
+
+        Client-side apply reads which kinds take strategic merge patches, and their merge keys.
+        """
         ...
 
     async def service_account_token(
@@ -203,6 +211,10 @@ class LiveState(Protocol):
 
     def manifest(self, key: ResourceKey) -> Mapping[str, Any] | None:
         """The full live object, when the cache keeps it (tracked objects, CRDs, apps)."""
+        ...
+
+    def exists(self, key: ResourceKey) -> bool:
+        """Whether the cache holds the object, in full or only slim (``manifest`` is ``None``)."""
         ...
 
     def managed_by(self, app_instance: str) -> Sequence[ResourceKey]:

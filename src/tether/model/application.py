@@ -88,6 +88,10 @@ apps that deploys it leaves its ``spec.syncPolicy.automated`` as the rollback le
 instead of self-healing it back on, which would sync the child forward again at once. A
 ``tether app sync`` of the child removes it. tether's own: Argo CD refuses such a rollback."""
 
+MIGRATION_MANAGER = "argocd.argoproj.io/client-side-apply-migration-manager"
+"""Argo CD's annotation naming the client-side manager ``ClientSideApplyMigration`` migrates, in
+place of ``kubectl-client-side-apply``."""
+
 CASCADE_FINALIZERS: dict[str, str] = {
     # Argo CD's finalizers that make deleting an Application delete its resources first, and
     # the propagation policy each asks for (the plain name is foreground).
@@ -150,6 +154,11 @@ class Application(ArgoModel):
         if not self.namespace or self.namespace == control_plane_namespace:
             return self.name
         return f"{self.namespace}_{self.name}"
+
+    @property
+    def migration_manager(self) -> str:
+        """The client-side manager a sync migrates by name; ``""`` for kubectl's own."""
+        return str((self.metadata.annotations or {}).get(MIGRATION_MANAGER) or "")
 
     @property
     def deletion_approved_at(self) -> datetime.datetime | None:

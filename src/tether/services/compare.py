@@ -1,8 +1,8 @@
 """Compare an Application with the live cluster: render, pair, diff (server-side), assess health.
 
 The result carries everything a status needs and everything a sync needs. Live state comes from
-the watch-fed cache; the only requests are server-side-apply dry runs, cached by the desired
-object's digest and the live resourceVersion, so an unchanged app costs no request at all. Each
+the watch-fed cache; the only requests are dry runs of the sync's writes (``dryruns``), cached by
+the desired object's digest and the live resourceVersion, so an unchanged app costs no request. Each
 resource's diff is memoised on everything it reads, so an unchanged app costs little CPU too.
 """
 
@@ -39,6 +39,7 @@ from tether.model.resources import (
     spec_of,
 )
 from tether.model.status import Health, HealthStatus, SyncStatus
+from tether.services import dryruns
 from tether.services.dryruns import DryRuns
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ class Comparer:
         manifests: ports.ManifestSource,
         cluster: ports.Cluster,
         live: ports.LiveState,
+        dry_runs: DryRuns,
         *,
         field_manager: str,
         control_plane_namespace: str,
@@ -131,12 +133,15 @@ class Comparer:
         self._manifests = manifests
         self._cluster = cluster
         self._live = live
+        self._dry_runs = dry_runs
         self._field_manager = field_manager
         self._namespace = control_plane_namespace
         self._jq = jq
         self._system_rules = tuple(system_rules)
         self._options = diff.DiffOptions(field_manager=field_manager)
-        self._dry_runs = DryRuns(cluster, live, field_manager=field_manager)
+        # A client-side write's result is compared whole: field ownership does not say what it
+        # changed (an Update owns only what it changed, a removed field was someone else's).
+        self._whole = diff.DiffOptions()
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
@@ -288,18 +293,23 @@ class Comparer:
             want = desired_by_key.get(key)
             have = live_by_key.get(key)
             desired_digest = diff.digest(want) if want is not None else None
-            strict = want is not None and sync_options.validates(app_options, want)
+            effective = sync_options.for_object(app_options, want, have) if want else None
+            strict = effective is not None and effective.validate
+            server_side = effective is None or not dryruns.written_client_side(
+                effective, have, app.migration_manager
+            )
             prediction = await self._dry_runs.predict(
-                key, want, have, desired_digest, strict=strict
+                key, want, have, desired_digest, strict=strict, server_side=server_side
             )
             predicted = prediction.obj if prediction else None
+            options = self._options if server_side else self._whole
             memo_key = diff.memo_key(
                 want,
                 have,
                 predicted=predicted,
                 rules=rules,
                 jq=self._jq,
-                options=self._options,
+                options=options,
                 tracked_by=tracking.DEFAULT_TRACKING,
                 desired_digest=desired_digest,
                 predicted_digest=prediction.digest if prediction else None,
@@ -313,7 +323,7 @@ class Comparer:
                     predicted=predicted,
                     rules=rules,
                     jq=self._jq,
-                    options=self._options,
+                    options=options,
                     tracked_by=tracking.DEFAULT_TRACKING,
                 )
                 # A user's jq expression may run up to its deadline: off the event loop, which
@@ -368,12 +378,6 @@ class Comparer:
         if not orphans:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
-
-    def remember_applied(
-        self, desired: Mapping[str, Any], applied: Mapping[str, Any], *, strict: bool
-    ) -> None:
-        """Keep a real apply's response as the dry run of the same object (``DryRuns``)."""
-        self._dry_runs.remember_applied(desired, applied, strict=strict)
 
     def instance_of(self, app: Application) -> str:
         """The name ``app`` writes into its objects' tracking."""

@@ -50,7 +50,7 @@ def confirm(kubeconfig, namespace: str, name: str) -> None:
     assert "approved" in done.stdout
 
 
-async def test_a_delete_confirm_object_waits_with_its_app_until_deletion_is_confirmed(
+async def test_delete_confirm_waits_for_a_confirmation_and_delete_false_outlives_its_app(
     crds, full_namespace, tmp_path
 ):
     ns = full_namespace
@@ -59,6 +59,7 @@ async def test_a_delete_confirm_object_waits_with_its_app_until_deletion_is_conf
         {
             "app/plain.yaml": CM % ("plain", "Validate=true"),
             "app/guarded.yaml": CM % ("guarded", "Delete=confirm"),
+            "app/kept.yaml": CM % ("kept", "Delete=false"),
         },
     )
     kube = tetherenv.client(crds.kubeconfig)
@@ -89,6 +90,7 @@ async def test_a_delete_confirm_object_waits_with_its_app_until_deletion_is_conf
                 60,
                 "the app and the confirmed object gone",
             )
+            assert exists(kube, ConfigMap, "kept", ns), "Delete=false was deleted with its app"
     finally:
         repo.server.stop()
         kube.close()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import pathlib
+import uuid
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.support import tetherenv
 from tether import bootstrap
 from tether.adapters.kube import errors
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
+from tether.core.sync import patchschema
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -234,3 +238,33 @@ async def test_a_refused_request_is_a_forbidden_error_and_the_cache_drops_types_
             await cache.wait_synced(30)
             assert cache.watched() == set()
             assert len(cache) == 0
+
+
+async def test_the_openapi_documents_say_which_kinds_take_strategic_merge_patches(
+    client: KubeClient,
+):
+    apps = await client.openapi_v3("apps/v1")
+    assert apps is not None
+    deployment = patchschema.of_kind(apps, "apps/v1", "Deployment")
+    assert deployment is not None
+    containers, _ = (
+        deployment.field("spec")[1].field("template")[1].field("spec")[1].items_of("containers")
+    )
+    assert (containers.strategy, containers.merge_key) == ("merge", "name")
+    # A custom resource takes JSON merge patches only; its document appears moments after.
+    group = f"g{uuid.uuid4().hex[:8]}.example.com"
+    crd = tetherenv.crd_manifest(group, "Widget", "widgets")
+    await client.apply(crd, field_manager="test")
+    try:
+        for _ in range(100):
+            document = await client.openapi_v3(f"{group}/v1")
+            if document is not None and document.get("paths"):
+                break
+            await asyncio.sleep(0.1)
+        assert document is not None
+        assert patchschema.of_kind(document, f"{group}/v1", "Widget") is None
+    finally:
+        await client.delete(
+            "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"]
+        )
+    assert await client.openapi_v3("nothing.example.com/v1") is None

@@ -21,7 +21,14 @@ from tether.adapters.kube.discovery import ApiResource, Discovery
 from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
 from tether.model.clusters import ClusterCredentials, ClusterEntry
 from tether.model.errors import NotLeaderError
-from tether.model.resources import Manifest, kind_of, metadata_of, name_of, namespace_of
+from tether.model.resources import (
+    Manifest,
+    kind_of,
+    metadata_of,
+    name_of,
+    namespace_of,
+    split_api_version,
+)
 from tether.ports import FieldValidation
 
 PATCH_TYPES: dict[str, str] = {
@@ -51,6 +58,14 @@ LEASE = ("coordination.k8s.io", "Lease")
 """Leader election's own writes: fencing must never stop the renewal it depends on."""
 
 
+class _OpenApiPath(msgspec.Struct):
+    serverRelativeURL: str = ""
+
+
+class _OpenApiIndex(msgspec.Struct):
+    paths: dict[str, _OpenApiPath] = msgspec.field(default_factory=dict)
+
+
 class _WatchEvent(msgspec.Struct):
     type: str
     object: msgspec.Raw
@@ -69,6 +84,8 @@ class KubeClient:
         self.discovery = discovery or Discovery(transport)
         self._may_write: Callable[[], bool] | None = None
         self._impersonate = ""
+        self._openapi_index: dict[str, str] = {}
+        """Group version path (``apis/apps/v1``) to its document's URL, which carries its hash."""
 
     def fence(self, may_write: Callable[[], bool]) -> None:
         """Refuse every write (but the Lease's own, and dry runs) while ``may_write`` is false.
@@ -301,6 +318,7 @@ class KubeClient:
         subresource: str = "",
         field_manager: str = "",
         dry_run: bool = False,
+        validation: FieldValidation = "",
     ) -> dict[str, Any]:
         """Patch an object: a merge patch (dict), a JSON patch (list of ops) or a strategic one."""
         res = await self.discovery.resource(api_version, kind)
@@ -312,10 +330,38 @@ class KubeClient:
             name,
             namespace,
             subresource=subresource,
-            params=_write_params(field_manager, dry_run),
+            params=_write_params(field_manager, dry_run, validation),
             body=json_body(patch),
             content_type=PATCH_TYPES[patch_type],
         )
+
+    async def openapi_v3(self, api_version: str) -> dict[str, Any] | None:
+        """The OpenAPI v3 document the server publishes for a group version, or ``None``.
+
+        The index (``/openapi/v3``) is read once, and again when it lacks the group version (a
+        CRD added since); each document's URL carries its content hash, so it is never stale.
+        """
+        group, version = split_api_version(api_version)
+        path = f"apis/{group}/{version}" if group else f"api/{version}"
+        if path not in self._openapi_index:
+            try:
+                response = await self.transport.request(
+                    "get", "GET", "/openapi/v3", what="the OpenAPI v3 index"
+                )
+            except errors.NotFoundError:
+                return None  # a server older than 1.27 publishes none
+            index = msgspec.json.decode(response.content, type=_OpenApiIndex)
+            self._openapi_index = {k: v.serverRelativeURL for k, v in index.paths.items()}
+        url = self._openapi_index.get(path)
+        if url is None:
+            return None
+        where, _, query = url.partition("?")
+        params = dict(part.partition("=")[::2] for part in query.split("&") if part)
+        response = await self.transport.request(
+            "get", "GET", where, what=f"the OpenAPI v3 document of {api_version}", params=params
+        )
+        document: dict[str, Any] = msgspec.json.decode(response.content)
+        return document
 
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str = ""

@@ -22,6 +22,10 @@ class CacheLiveState:
         """The full live object, when the cache keeps it."""
         return self._cache.manifest(key)
 
+    def exists(self, key: ResourceKey) -> bool:
+        """Whether the cache holds the object, in full or slim."""
+        return self._cache.get(key) is not None
+
     def managed_by(self, app_instance: str) -> Sequence[ResourceKey]:
         """Keys of the root objects tracked by ``app_instance``."""
         return [record.key for record in self._cache.managed_by(app_instance)]

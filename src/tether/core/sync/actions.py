@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from tether.core.sync.clientside import KUBECTL_MANAGER
 from tether.core.sync.options import Propagation
 from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import SyncPhase
@@ -26,6 +27,8 @@ class DryRun:
     replace: bool = False
     """The sync will create or replace the object (``Replace=true``), not apply it: the check
     makes that write, since the API server validates the two differently."""
+    server_side: bool = True
+    """As :attr:`Apply.server_side`: the check makes the client-side write when it is off."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +47,14 @@ class Apply:
     recorded as a failed dry run."""
     strict: bool = True
     """As :attr:`DryRun.strict`."""
+    server_side: bool = True
+    """Server-side apply; off (``ServerSideApply=false``), ``kubectl apply``'s client-side
+    three-way patch from the last-applied annotation."""
+    migrate: str = KUBECTL_MANAGER
+    """Before a server-side apply, the fields of this client-side manager and of every ``Update``
+    manager that wrote the last-applied annotation move to tether's apply entry, so fields Git
+    dropped are removed (``ClientSideApplyMigration``; the manager is the Application's
+    ``client-side-apply-migration-manager`` annotation when set). ``""`` migrates nothing."""
 
 
 @dataclasses.dataclass(frozen=True)

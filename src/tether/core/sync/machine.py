@@ -84,7 +84,7 @@ def advance(request: Request, observed: Observed) -> Step:
     if namespace:
         # The destination namespace first: nothing namespaced can be created without it.
         message = f"creating namespace {request.destination_namespace}"
-        write = taskops.write(namespace[0], dry_run=False)
+        write = taskops.write(namespace[0], dry_run=False, migrating=request.migration_manager)
         return Step(OperationPhase.RUNNING, message, (write,), results, checks)
     return _lone_write(
         dataclasses.replace(_progress(request, observed, tasks), checks=checks), tasks
@@ -445,7 +445,10 @@ def _write_stage(
                 message=text,
             )
         else:
-            applies.append(taskops.write(task, dry_run=request.dry_run))
+            write = taskops.write(
+                task, dry_run=request.dry_run, migrating=request.migration_manager
+            )
+            applies.append(write)
     return applies, results
 
 

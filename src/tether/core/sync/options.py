@@ -213,17 +213,18 @@ def resolve(operation: SyncOptions, *annotated: SyncOptions) -> Effective:
     return dataclasses.replace(effective, **values)
 
 
-def validates(operation: SyncOptions | OptionError, obj: Manifest) -> bool:
-    """Whether writes of ``obj`` validate fields strictly.
+def for_object(operation: SyncOptions | OptionError, *objects: Manifest | None) -> Effective:
+    """One resource's options as a sync resolves them.
 
-    Strict unless the operation's or the object's ``Validate`` says false; unparsable options
-    keep the safe default.
+    Its objects' annotations (the target's, then the live one's) merged over the operation's.
+
+    Unparsable options at any level keep the defaults there (the sync refuses them by name).
     """
-    annotated = of(obj)
+    levels = [of(obj) for obj in objects if obj is not None]
     return resolve(
         operation if isinstance(operation, SyncOptions) else SyncOptions(),
-        *([annotated] if isinstance(annotated, SyncOptions) else []),
-    ).validate
+        *(level for level in levels if isinstance(level, SyncOptions)),
+    )
 
 
 def field_validation(strict: bool) -> Literal["Strict", "Ignore"]:

@@ -48,6 +48,9 @@ class Request:
     """Terminate the operation once it has run this long; ``None`` never times out."""
     app_instance: str = ""
     """The app's tracking name, for messages that name it beside another app."""
+    migration_manager: str = ""
+    """The client-side manager ``ClientSideApplyMigration`` migrates by name; ``""`` for
+    kubectl's (the Application's ``client-side-apply-migration-manager`` annotation)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,10 +272,7 @@ def _task(
 
 
 def _options(task: Task, op_options: sync_options.SyncOptions) -> sync_options.Effective:
-    levels = [sync_options.of(task.target), sync_options.of(task.live)]
-    return sync_options.resolve(
-        op_options, *(level for level in levels if isinstance(level, sync_options.SyncOptions))
-    )
+    return sync_options.for_object(op_options, task.target, task.live)
 
 
 def _check_options(task: Task, invalid: list[ResourceResult]) -> Task:

@@ -94,6 +94,7 @@ def build(
         allow_empty=bool(automated and automated.allow_empty),
         timeout=timeout,
         app_instance=instance,
+        migration_manager=app.migration_manager,
     )
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from tether.core.sync import actions as act, hooks, ordering
+from tether.core.sync.clientside import KUBECTL_MANAGER
 from tether.core.sync.options import PruneMode
 from tether.core.sync.plan import Task
 from tether.core.sync.results import Results, put
@@ -149,18 +151,34 @@ def dry_run(task: Task) -> act.DryRun:
     assert task.target is not None
     options = task.options
     return act.DryRun(
-        task.key, task.phase, task.target, strict=options.validate, replace=options.replace
+        task.key,
+        task.phase,
+        task.target,
+        strict=options.validate,
+        replace=options.replace,
+        server_side=options.server_side_apply,
     )
 
 
-def write(task: Task, *, dry_run: bool) -> act.Write:
-    """How to write a task's target: apply, create, replace, or a plain update."""
+def write(task: Task, *, dry_run: bool, migrating: str = "") -> act.Write:
+    """How to write a task's target: apply, create, replace, or a plain update.
+
+    ``migrating`` names the client-side manager to migrate (``""``: kubectl's).
+    """
     target = task.target
     assert target is not None
     options = task.options
-    common = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
+    common: dict[str, Any] = {"dry_run": dry_run, "hook": task.is_hook, "strict": options.validate}
     if not options.replace:
-        return act.Apply(task.key, task.phase, target, force=options.force, **common)
+        return act.Apply(
+            task.key,
+            task.phase,
+            target,
+            force=options.force,
+            server_side=options.server_side_apply,
+            migrate=(migrating or KUBECTL_MANAGER) if options.client_side_apply_migration else "",
+            **common,
+        )
     if task.live is None:
         return act.Create(task.key, task.phase, target, **common)
     if ordering.is_crd(target) or (task.key.group == "" and task.key.kind == "Namespace"):

@@ -19,6 +19,7 @@ from tether.core.sync.results import Results, record
 from tether.model import resources
 from tether.model.errors import NotFoundError, TetherError
 from tether.model.resources import GroupKind, Manifest, ResourceKey
+from tether.services.clientside import ClientSide
 
 RECENT_WRITE_TTL_S = 30.0
 """How long a write's response stands in for a cache that has not caught up with it yet."""
@@ -28,9 +29,11 @@ WRITE_PARALLELISM = 20
 
 
 class AppliedListener(Protocol):
-    """Told about each real server-side apply (the comparer keeps it as that object's dry run)."""
+    """Told about each real apply (the comparer keeps it as that object's dry run)."""
 
-    def remember_applied(self, desired: Manifest, applied: Manifest, *, strict: bool) -> None:
+    def remember_applied(
+        self, desired: Manifest, applied: Manifest, *, strict: bool, server_side: bool
+    ) -> None:
         """Keep ``applied`` as what applying ``desired`` again would return (so validated)."""
         ...
 
@@ -43,12 +46,14 @@ class SyncWriter:
         cluster: ports.Cluster,
         live: ports.LiveState,
         applied: AppliedListener,
+        client_side: ClientSide,
         *,
         field_manager: str,
     ) -> None:
         self._cluster = cluster
         self._live = live
         self._applied = applied
+        self._client_side = client_side
         self._field_manager = field_manager
         self._recent: dict[ResourceKey, tuple[float, dict[str, Any] | None]] = {}
         """Per object: when this writer last wrote it, and what came back (``None``: deleted)."""
@@ -62,6 +67,7 @@ class SyncWriter:
             return self
         view = copy.copy(self)
         view._cluster = self._cluster.impersonating(user)
+        view._client_side = self._client_side.as_user(user)
         return view
 
     async def perform(self, actions: Sequence[act.Action], results: Results) -> Results:
@@ -91,6 +97,13 @@ class SyncWriter:
         try:
             if check.replace:
                 await self._replace(check.key, check.manifest, dry_run=True, strict=check.strict)
+            elif not check.server_side:
+                await self._client_side.apply(
+                    check.manifest,
+                    await self._read(check.key, check.manifest),
+                    dry_run=True,
+                    validation=sync_options.field_validation(check.strict),
+                )
             else:
                 await self._cluster.apply(
                     check.manifest,
@@ -161,7 +174,7 @@ class SyncWriter:
             self._remember(action.key, done, action.dry_run)
             return act.Outcome(True, how)
         try:
-            applied = await self._server_side_apply(action)
+            applied = await self._write(action)
         except TetherError as err:
             if not action.force or "immutable" not in str(err) or action.dry_run:
                 # A dry run reports the conflict: deleting to re-create is a real write.
@@ -173,11 +186,50 @@ class SyncWriter:
                 action.key.name,
                 action.key.namespace,
             )
-            applied = await self._server_side_apply(action)
+            self._recent[action.key] = (asyncio.get_running_loop().time(), None)
+            applied = await self._write(action)
         self._remember(action.key, applied, action.dry_run)
         if not action.dry_run:
-            self._applied.remember_applied(action.manifest, applied, strict=action.strict)
+            self._applied.remember_applied(
+                action.manifest, applied, strict=action.strict, server_side=action.server_side
+            )
         return act.Outcome(True, "configured")
+
+    async def _write(self, action: act.Apply) -> dict[str, Any]:
+        """Apply server-side (after any migration), or client-side as ``kubectl apply``."""
+        validation = sync_options.field_validation(action.strict)
+        if not action.server_side:
+            live = await self._read(action.key, action.manifest)
+            return await self._client_side.apply(
+                action.manifest, live, dry_run=action.dry_run, validation=validation
+            )
+        if action.migrate and not action.dry_run:
+            live = self.freshest(action.key, self._live.manifest(action.key))
+            if live is None and self._live.exists(action.key):
+                live = await self._read(action.key, action.manifest)  # cached slim: untracked
+            if live is not None:
+                await self._client_side.migrate(live, action.migrate)
+        return await self._cluster.apply(
+            action.manifest,
+            field_manager=self._field_manager,
+            force=True,
+            dry_run=action.dry_run,
+            validation=validation,
+        )
+
+    async def _read(self, key: ResourceKey, manifest: Manifest) -> Manifest | None:
+        """The object now: this writer's last write or the cache's copy, else read from the API.
+
+        The cache keeps objects nobody tracks only slim, and may not have seen one created
+        moments ago; a client-side write must patch what is there, never create it again.
+        """
+        found = self.freshest(key, self._live.manifest(key))
+        if found is not None:
+            return found
+        if key in self._recent or not key.name:
+            return None  # deleted by this writer moments ago, or not named yet: a create
+        version = str(manifest.get("apiVersion", ""))
+        return await self._cluster.get(version, key.kind, key.name, key.namespace)
 
     async def _replace(
         self, key: ResourceKey, manifest: Manifest, *, dry_run: bool, strict: bool
@@ -209,15 +261,6 @@ class SyncWriter:
         )
         self._remember(action.key, made, action.dry_run)
         return act.Outcome(True, "created")
-
-    async def _server_side_apply(self, action: act.Apply) -> dict[str, Any]:
-        return await self._cluster.apply(
-            action.manifest,
-            field_manager=self._field_manager,
-            force=True,
-            dry_run=action.dry_run,
-            validation=sync_options.field_validation(action.strict),
-        )
 
     async def _delete(self, key: ResourceKey, propagation: str) -> act.Outcome:
         version = self._api_version_of(key)

@@ -12,6 +12,8 @@ import pytest
 from tests.unit.model.examples import load, minimal_application
 from tether.core.app import compatibility, compatibility_doc, crds, policy
 from tether.core.app.compatibility_rows import ARGO_CD_COMMIT
+from tether.core.app.compatibility_syncoptions import SYNC_OPTIONS
+from tether.core.sync import options
 from tether.model.application import parse_application
 from tether.model.clusters import IN_CLUSTER
 from tether.model.project import parse_project
@@ -53,7 +55,10 @@ def _proofs() -> list[str]:
     aliases = [
         a.proof for aliases in compatibility.ALIASES_BY_KIND.values() for a in aliases.values()
     ]
-    return sorted(set(rows + aliases))
+    sync_options = [
+        r.proof for r in SYNC_OPTIONS.values() if isinstance(r, compatibility.Supported)
+    ]
+    return sorted(set(rows + aliases + sync_options))
 
 
 # ---- the table against the schemas --------------------------------------------------------------
@@ -103,6 +108,10 @@ def test_rows_never_nest_and_no_row_sits_under_an_alias() -> None:
         for key in keys:
             beneath = [k for k in keys if k != key and k.startswith((f"{key}.", f"{key}["))]
             assert beneath == [], f"{kind} {key} covers {beneath}"
+
+
+def test_every_sync_option_has_a_row_and_every_row_an_option() -> None:
+    assert list(SYNC_OPTIONS) == list(options.OPTIONS), "one row per option, in the same order"
 
 
 @pytest.mark.parametrize("proof", _proofs())

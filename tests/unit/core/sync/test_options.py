@@ -155,5 +155,5 @@ def test_fields_are_validated_strictly_unless_either_level_says_validate_false(
     app_options: list[str], annotation: str, strict: bool
 ) -> None:
     manifest = obj("ConfigMap", "a", options=annotation) if annotation else obj("ConfigMap", "a")
-    assert options.validates(options.parse(app_options), manifest) is strict
+    assert options.for_object(options.parse(app_options), manifest).validate is strict
     assert options.field_validation(strict) == ("Strict" if strict else "Ignore")

@@ -121,6 +121,26 @@ def test_the_request_carries_the_pinned_revision_and_the_strategy() -> None:
     assert wanted.strategy is plan.Strategy.APPLY
 
 
+def test_the_request_names_the_manager_the_app_annotation_asks_to_migrate() -> None:
+    def built(annotations: dict[str, str]) -> plan.Request:
+        annotated = app().model_copy(
+            update={"metadata": app().metadata.model_copy(update={"annotations": annotations})}
+        )
+        return request.build(
+            annotated,
+            SyncOperation(),
+            OperationState(started_at="2026-12-01T11:59:00Z"),
+            options=SyncOptions(),
+            known=[],
+            now=NOW,
+            timeout=None,
+        )
+
+    assert built({}).migration_manager == ""
+    named = built({"argocd.argoproj.io/client-side-apply-migration-manager": "old-operator"})
+    assert named.migration_manager == "old-operator"
+
+
 def test_a_sync_result_names_one_revision_or_several() -> None:
     assert request.result(app(), ["abc"]).to_manifest()["revision"] == "abc"
     two = app({"source": None, "sources": [dict(SOURCE), dict(SOURCE)]})

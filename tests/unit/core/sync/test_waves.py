@@ -170,7 +170,7 @@ def test_objects_are_written_as_their_options_say() -> None:
     )
     assert isinstance(by_name["new"], act.Create)
     assert by_name["csa"] == act.Apply(
-        key(client_side), SyncPhase.SYNC, client_side, force=True, strict=False
+        key(client_side), SyncPhase.SYNC, client_side, force=True, strict=False, server_side=False
     )
     assert all(a.strict for name, a in by_name.items() if name != "csa")  # type: ignore[union-attr]
 
@@ -182,6 +182,26 @@ def test_a_lone_object_is_applied_and_its_apply_stands_in_for_its_dry_run() -> N
             key(obj("ConfigMap", "a")), SyncPhase.SYNC, obj("ConfigMap", "a"), validates=True
         ),
     )
+
+
+def test_a_server_side_apply_migrates_the_named_client_side_manager_unless_told_not_to() -> None:
+    cm = obj("ConfigMap", "a")
+    [default] = machine.advance(request(), observed([cm])).actions
+    off = request(options=SyncOptions(client_side_apply_migration=False))
+    [disabled] = machine.advance(off, observed([cm])).actions
+    named = request(migration_manager="old-operator")
+    [renamed] = machine.advance(named, observed([cm])).actions
+    assert isinstance(default, act.Apply) and default.server_side
+    assert default.migrate == "kubectl-client-side-apply"
+    assert isinstance(renamed, act.Apply) and renamed.migrate == "old-operator"
+    assert isinstance(disabled, act.Apply) and disabled.migrate == "" and disabled.server_side
+
+
+def test_server_side_apply_false_on_an_object_makes_its_check_and_its_write_client_side() -> None:
+    client_side = obj("ConfigMap", "a", options="ServerSideApply=false")
+    both = [client_side, obj("ConfigMap", "b")]
+    checks = machine.advance(request(), observed(both)).actions
+    assert [(a.key.name, a.server_side) for a in checks] == [("a", False), ("b", True)]  # type: ignore[union-attr]
 
 
 def test_a_timeout_terminates_the_operation() -> None:
