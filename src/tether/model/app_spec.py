@@ -61,6 +61,15 @@ class ManagedNamespaceMetadata(ArgoModel):
     labels: dict[str, str] | None = None
     annotations: dict[str, str] | None = None
 
+    def same_as(self, other: ManagedNamespaceMetadata | None) -> bool:
+        """Whether ``other`` asks for the same metadata (unset and empty maps are alike)."""
+        if other is None:
+            return False
+        return (self.labels or {}, self.annotations or {}) == (
+            other.labels or {},
+            other.annotations or {},
+        )
+
 
 class SyncPolicy(ArgoModel):
     """When and how an Application syncs."""
@@ -69,6 +78,8 @@ class SyncPolicy(ArgoModel):
     sync_options: list[str] | None = None
     retry: RetryStrategy | None = None
     managed_namespace_metadata: ManagedNamespaceMetadata | None = None
+    """Set (even empty): a ``CreateNamespace=true`` sync keeps the destination namespace's
+    labels and annotations in step with it, also when the namespace already exists."""
 
     @property
     def is_automated(self) -> bool:

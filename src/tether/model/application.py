@@ -170,6 +170,20 @@ class Application(ArgoModel):
         """Whether the Application has a deletion timestamp."""
         return bool(self.metadata.deletion_timestamp)
 
+    @property
+    def namespace_metadata_changed(self) -> bool:
+        """Whether ``managedNamespaceMetadata`` differs from what the last sync applied.
+
+        Argo CD's rule: such an app is OutOfSync (the namespace is none of its resources, so no
+        diff would show it) until a sync applies the new metadata.
+        """
+        policy = self.spec.sync_policy
+        wanted = policy.managed_namespace_metadata if policy is not None else None
+        state = self.status.operation_state if self.status is not None else None
+        if wanted is None or state is None or state.sync_result is None:
+            return False
+        return not wanted.same_as(state.sync_result.managed_namespace_metadata)
+
     def with_operation_state(self, state: OperationState) -> Application:
         """The app as if ``state`` were its ``status.operationState``."""
         status = self.status or ApplicationStatus()

@@ -222,7 +222,9 @@ class Comparer:
         warnings.extend(self._orphans(project, destination, states))
         warnings.extend(shared_warnings(instance, {s.key: s.shared_with for s in states}))
         return Comparison(
-            sync_status=diff.app_sync_status(s.counts for s in states),
+            sync_status=diff.app_sync_status(
+                (app.namespace_metadata_changed, *(s.counts for s in states))
+            ),
             revisions=rendered.revisions,
             resources=tuple(states),
             health=aggregate_health(states),

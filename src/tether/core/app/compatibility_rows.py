@@ -304,8 +304,15 @@ APPLICATION_FIELDS: dict[str, Row] = {
         "test_a_sync_keeps_an_ignored_field_only_with_respect_ignore_differences",
         "each option and value as the sync options table (core/sync/options.py) says",
     ),
-    "spec.syncPolicy.managedNamespaceMetadata": Refused(
-        f"{NOT_YET}: labels and annotations for the namespace CreateNamespace=true creates"
+    **_each(
+        Supported(
+            _CONTROLLER + "test_managed_namespace.py::"
+            "test_the_namespace_create_namespace_makes_carries_the_managed_metadata_and_follows_it",
+            "applied with CreateNamespace=true on every sync, to an existing namespace too (never "
+            "deleted); a change makes the app OutOfSync until synced, as in Argo CD",
+        ),
+        "spec.syncPolicy.managedNamespaceMetadata.labels",
+        "spec.syncPolicy.managedNamespaceMetadata.annotations",
     ),
     # Retries of a failed sync (the operation's own retry shares these rows).
     f"{_RETRY}.limit": Supported(_REQUEST + "test_the_operation_retry_wins_over_the_app_retry"),

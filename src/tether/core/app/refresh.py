@@ -12,6 +12,7 @@ import enum
 
 from tether.model import timestamps
 from tether.model.application import Application
+from tether.model.status import SyncStatus
 
 REFRESH_ANNOTATION = "argocd.argoproj.io/refresh"
 """Set to ``normal`` or ``hard`` by a user, the CLI or a webhook; removed once honoured."""
@@ -74,6 +75,10 @@ def decide(
         return Refresh(Level.LATEST, "spec.destination changed")
     if (compared.ignore_differences or []) != (app.spec.ignore_differences or []):
         return Refresh(Level.LATEST, "spec.ignoreDifferences changed")
+    shown = status.sync.status if status and status.sync else None
+    if app.namespace_metadata_changed and shown != SyncStatus.OUT_OF_SYNC.value:
+        # Once a comparison has said OutOfSync, comparing again for this shows nothing new.
+        return Refresh(Level.LATEST, "spec.syncPolicy.managedNamespaceMetadata changed")
     if requested is not None:
         return Refresh(requested, "a managed resource changed")
     return None

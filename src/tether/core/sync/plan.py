@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from tether.core.sync import hooks, options as sync_options, ordering
 from tether.core.sync.results import Results
 from tether.model import resources
+from tether.model.app_spec import ManagedNamespaceMetadata
 from tether.model.operation import ResourceResult, result_key
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 from tether.model.status import Health, HookPhase, ResultCode, SyncPhase
@@ -51,6 +52,9 @@ class Request:
     migration_manager: str = ""
     """The client-side manager ``ClientSideApplyMigration`` migrates by name; ``""`` for
     kubectl's (the Application's ``client-side-apply-migration-manager`` annotation)."""
+    namespace_metadata: ManagedNamespaceMetadata | None = None
+    """``managedNamespaceMetadata``: with ``CreateNamespace=true``, the destination namespace
+    is applied with it on every sync, existing or not."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -322,7 +326,11 @@ def _namespace_task(
     hook_objs: list[tuple[Manifest, hooks.Classification]],
     op_options: sync_options.SyncOptions,
 ) -> Task | None:
-    """The synthetic destination Namespace of ``CreateNamespace=true``, in PreSync."""
+    """The synthetic destination Namespace of ``CreateNamespace=true``, in PreSync.
+
+    Created when missing; applied when it exists only to keep ``managedNamespaceMetadata``
+    in step (a namespace that exists is never deleted or otherwise touched).
+    """
     ns = request.destination_namespace
     if not (ns and op_options.create_namespace):
         return None
@@ -330,15 +338,28 @@ def _namespace_task(
     declared = [*targets.values(), *(obj for obj, _ in hook_objs)]
     if any(ResourceKey.of(obj) == key for obj in declared):
         return None
+    metadata = request.namespace_metadata
     recorded = any(r.key == key and r.sync_phase is SyncPhase.PRE_SYNC for r in observed.results)
-    if observed.namespace_live is not None and not recorded:
+    if observed.namespace_live is not None and not recorded and metadata is None:
         return None
     target = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
-    # Argo applies the namespace with SSA whatever the operation says, to merge metadata.
+    if metadata is not None:
+        target["metadata"] = _managed_namespace_metadata(ns, metadata)
+    # Argo applies the namespace with SSA whatever the operation says, to merge metadata: a
+    # label or annotation left out of the next apply is removed, others' are kept.
     options = dataclasses.replace(sync_options.resolve(op_options), server_side_apply=True)
     return Task(
         key, SyncPhase.PRE_SYNC, 0, target, observed.namespace_live, options, synthetic=True
     )
+
+
+def _managed_namespace_metadata(ns: str, metadata: ManagedNamespaceMetadata) -> dict[str, object]:
+    """The namespace's metadata as Argo CD applies it, marked for server-side apply as there."""
+    annotations = {**(metadata.annotations or {}), sync_options.ANNOTATION: "ServerSideApply=true"}
+    out: dict[str, object] = {"name": ns, "annotations": annotations}
+    if metadata.labels:
+        out["labels"] = dict(metadata.labels)
+    return out
 
 
 def _check_kinds(

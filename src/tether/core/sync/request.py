@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from tether.core.sync import options as sync_options, plan, results as sync_results
 from tether.model import revisions, timestamps
@@ -80,7 +81,8 @@ def build(
 ) -> plan.Request:
     """The plan's request for this operation; ``known`` are the keys the comparison found."""
     pinned = state.pinned_revisions()
-    automated = app.spec.sync_policy.automated if app.spec.sync_policy else None
+    policy = app.spec.sync_policy
+    automated = policy.automated if policy else None
     return plan.Request(
         revision=pinned[0] if pinned else "",
         started_at=timestamps.parse(state.started_at) or now,
@@ -95,6 +97,7 @@ def build(
         timeout=timeout,
         app_instance=instance,
         migration_manager=app.migration_manager,
+        namespace_metadata=policy.managed_namespace_metadata if policy else None,
     )
 
 
@@ -125,12 +128,22 @@ def retry_strategy(app: Application, operation: Operation) -> RetryStrategy:
 def result(
     app: Application, pinned: Sequence[str], resources: Sequence[ResourceResult] = ()
 ) -> SyncOperationResult:
-    """A ``syncResult`` with the revision(s) the operation pinned and the results so far."""
+    """A ``syncResult`` with the revision(s) the operation pinned and the results so far.
+
+    It records the ``managedNamespaceMetadata`` it applies, as Argo CD does: a later change of
+    the spec's makes the app OutOfSync (``Application.namespace_metadata_changed``).
+    """
     multiple = app.has_multiple_sources
     pair = revisions.fields(pinned, multiple_sources=multiple)
+    policy = app.spec.sync_policy
+    metadata = policy.managed_namespace_metadata if policy else None
+    # Named only when set: a null in the status patch would read as "removed".
+    applied: dict[str, Any] = {} if metadata is None else {"managed_namespace_metadata": metadata}
     if multiple:
-        return SyncOperationResult(**pair, sources=app.spec.sources, resources=list(resources))
-    return SyncOperationResult(**pair, source=app.spec.source, resources=list(resources))
+        return SyncOperationResult(
+            **pair, sources=app.spec.sources, resources=list(resources), **applied
+        )
+    return SyncOperationResult(**pair, source=app.spec.source, resources=list(resources), **applied)
 
 
 TOO_MANY_RESULTS = (

@@ -242,6 +242,45 @@ def test_a_changed_destination_or_ignore_rule_triggers_a_refresh():
     assert decision is not None and "ignoreDifferences" in decision.reason
 
 
+def test_managed_namespace_metadata_changed_since_the_last_sync_refreshes_until_out_of_sync():
+    applied = {"labels": {"istio-injection": "enabled"}}
+    last_sync = {"phase": "Succeeded", "syncResult": {"managedNamespaceMetadata": applied}}
+
+    def managed(labels: dict[str, str], sync_status: str) -> Any:
+        status = compared_status(NOW, operationState=last_sync)
+        status["sync"]["status"] = sync_status
+        spec = {"managedNamespaceMetadata": {"labels": labels}}
+        return app(
+            spec={"project": "default", "source": SOURCE, "destination": DEST, "syncPolicy": spec},
+            status=status,
+        )
+
+    unchanged = managed({"istio-injection": "enabled"}, "Synced")
+    assert not unchanged.namespace_metadata_changed
+    assert refresh.decide(unchanged, now=NOW, resync_period=RESYNC) is None
+    changed = managed({"istio-injection": "disabled"}, "Synced")
+    assert changed.namespace_metadata_changed
+    decision = refresh.decide(changed, now=NOW, resync_period=RESYNC)
+    assert decision is not None and "managedNamespaceMetadata" in decision.reason
+    shown = managed({"istio-injection": "disabled"}, "OutOfSync")
+    assert refresh.decide(shown, now=NOW, resync_period=RESYNC) is None
+
+
+def test_managed_namespace_metadata_counts_as_changed_only_after_a_sync_recorded_one():
+    spec = {
+        "project": "default",
+        "source": SOURCE,
+        "destination": DEST,
+        "syncPolicy": {"managedNamespaceMetadata": {"labels": {}, "annotations": {}}},
+    }
+    assert not app(spec=spec).namespace_metadata_changed  # never synced: nothing to differ from
+    empty = {"operationState": {"phase": "Succeeded", "syncResult": {"revision": "a"}}}
+    assert app(spec=spec, status=compared_status(NOW, **empty)).namespace_metadata_changed
+    recorded: dict[str, Any] = {"managedNamespaceMetadata": {}}
+    synced = {"operationState": {"phase": "Succeeded", "syncResult": recorded}}
+    assert not app(spec=spec, status=compared_status(NOW, **synced)).namespace_metadata_changed
+
+
 def test_multi_source_apps_compare_their_sources_and_sync_every_revision():
     multi = app(
         spec={

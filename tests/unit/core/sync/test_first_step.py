@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tether.core.sync import actions as act, machine
 from tether.core.sync.options import SyncOptions
+from tether.model.app_spec import ManagedNamespaceMetadata
 from tether.model.resources import GroupKind
 from tether.model.status import HookPhase, OperationPhase, ResultCode
 
@@ -108,6 +109,18 @@ def test_create_namespace_creates_it_first_then_syncs() -> None:
     assert first.message == "creating namespace app"
     assert [(type(a).__name__, a.key.kind) for a in first.actions] == [("Apply", "Namespace")]  # type: ignore[union-attr]
     assert [c.key.name for c in first.checks] == ["a"]
+    assert run.final.phase is OperationPhase.SUCCEEDED
+
+
+def test_an_existing_namespace_is_applied_with_its_managed_metadata_before_wave_zero() -> None:
+    metadata = ManagedNamespaceMetadata(labels={"pod-security.kubernetes.io/enforce": "baseline"})
+    req = request(options=SyncOptions(create_namespace=True), namespace_metadata=metadata)
+    world = World(namespace_live=obj("Namespace", "app", ""))
+    run = drive(req, [obj("ConfigMap", "a")], world)
+    assert [c.key.kind for c in run.steps[0].checks] == ["Namespace", "ConfigMap"]
+    assert [a.key.kind for a in run.work()] == ["Namespace", "ConfigMap"]  # type: ignore[union-attr]
+    assert world.namespace_live is not None
+    assert world.namespace_live["metadata"]["labels"] == metadata.labels
     assert run.final.phase is OperationPhase.SUCCEEDED
 
 

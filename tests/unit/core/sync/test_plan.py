@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from tether.core.sync import hooks, plan
 from tether.core.sync.options import PruneMode, SyncOptions
+from tether.model.app_spec import ManagedNamespaceMetadata
 from tether.model.operation import ResourceResult
 from tether.model.resources import GroupKind, ResourceKey
 from tether.model.status import HookPhase, ResultCode, SyncPhase
@@ -119,6 +120,43 @@ def test_create_namespace_defers_to_a_declared_namespace() -> None:
     assert (
         summary(plan.build(request(options=options, destination_namespace=""), observed([]))) == []
     )
+
+
+def test_managed_namespace_metadata_applies_the_namespace_on_every_sync_even_when_it_exists() -> (
+    None
+):
+    options = SyncOptions(create_namespace=True)
+    metadata = ManagedNamespaceMetadata(
+        labels={"istio-injection": "enabled"}, annotations={"owner": "ml"}
+    )
+    present = obj("Namespace", "app", "", annotations={"team": "theirs"})
+    built = plan.build(
+        request(options=options, namespace_metadata=metadata),
+        observed([obj("ConfigMap", "a")], namespace_live=present),
+    )
+    assert summary(built) == ["Namespace/app@PreSync/0", "ConfigMap/a@Sync/0"]
+    namespace = built.tasks[0]
+    assert namespace.synthetic and namespace.live == present
+    assert namespace.options.server_side_apply  # what it leaves out goes, others' stays
+    assert namespace.target == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "app",
+            "labels": {"istio-injection": "enabled"},
+            "annotations": {
+                "owner": "ml",
+                "argocd.argoproj.io/sync-options": "ServerSideApply=true",
+            },
+        },
+    }
+    emptied = plan.build(
+        request(options=options, namespace_metadata=ManagedNamespaceMetadata()),
+        observed([], namespace_live=present),
+    )
+    assert "labels" not in emptied.tasks[0].obj["metadata"]  # applied without: removed
+    without_option = plan.build(request(namespace_metadata=metadata), observed([]))
+    assert summary(without_option) == []
 
 
 def test_a_kind_the_server_does_not_know_is_refused_unless_its_crd_comes_along() -> None:

@@ -148,6 +148,20 @@ def test_a_sync_result_names_one_revision_or_several() -> None:
     assert written["revisions"] == ["a", "b"] and "revision" not in written
 
 
+def test_the_request_and_the_result_carry_the_managed_namespace_metadata() -> None:
+    metadata = {"labels": {"istio-injection": "enabled"}, "annotations": {"owner": "ml"}}
+    managed = app({"syncPolicy": {"managedNamespaceMetadata": metadata}})
+    recorded = request.result(managed, ["abc"])
+    assert recorded.to_manifest()["managedNamespaceMetadata"] == metadata
+    state = OperationState(started_at="2026-12-01T11:59:00Z", sync_result=recorded)
+    wanted = request.build(
+        managed, SyncOperation(), state, options=SyncOptions(), known=[], now=NOW, timeout=None
+    )
+    assert wanted.namespace_metadata is not None
+    assert wanted.namespace_metadata.labels == {"istio-injection": "enabled"}
+    assert "managedNamespaceMetadata" not in request.result(app(), ["abc"]).to_manifest()
+
+
 def test_a_success_adds_a_history_entry_and_keeps_the_limit() -> None:
     history = [{"id": i, "revision": f"r{i}"} for i in range(3)]
     limited = app({"revisionHistoryLimit": 3}, {"history": history})
