@@ -22,7 +22,7 @@ from tether.core import health
 from tether.core.app import compatibility, destinations, policy, tree
 from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
-from tether.core.sync import options as sync_options
+from tether.core.sync import hooks, options as sync_options
 from tether.model import application, project as project_model
 from tether.model.app_status import CONDITION_TYPES, ConditionKind, ResourceStatus
 from tether.model.application import Application
@@ -241,9 +241,9 @@ class Comparer:
         )
         by_key: dict[ResourceKey, dict[str, Any]] = {}
         warnings: list[tuple[str, str]] = []
-        for obj in objects:
+        for position, obj in enumerate(objects):
             placed = self._place(obj, destination, crd_scopes)
-            key = ResourceKey.of(placed)
+            key = hooks.identity(placed, position)
             if key in by_key:
                 warnings.append(
                     ("RepeatedResourceWarning", f"{key} appears more than once; the last one wins")

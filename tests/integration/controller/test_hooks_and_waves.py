@@ -291,3 +291,65 @@ async def test_a_presync_hook_with_only_a_generate_name_runs_once_and_is_tracked
     finally:
         repo.server.stop()
         kube.close()
+
+
+def generated_job(prefix: str, hook: str, policy: str = "") -> str:
+    """A Job hook named by ``generateName`` only, with an optional delete policy."""
+    notes = f"argocd.argoproj.io/hook: {hook}"
+    if policy:
+        notes += f", argocd.argoproj.io/hook-delete-policy: {policy}"
+    return GENERATED_JOB.replace("migrate-", prefix).replace(
+        "{argocd.argoproj.io/hook: PreSync}", "{" + notes + "}"
+    )
+
+
+def hook_names(state: dict[str, Any]) -> dict[str, str]:
+    """Hook type to the name of the object that ran it, from a sync's results."""
+    return {r["hookType"]: r["name"] for r in state["syncResult"]["resources"] if r.get("hookType")}
+
+
+async def test_a_job_hook_with_generate_name_runs_on_every_sync_and_is_cleaned_up(
+    crds, full_namespace, tmp_path
+):
+    ns = full_namespace
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {
+            "app/pre.yaml": generated_job("migrate-", "PreSync", "HookSucceeded"),
+            "app/post.yaml": generated_job("report-", "PostSync"),
+            "app/cm.yaml": CM % ("after", 0),
+        },
+    )
+    kube = tetherenv.client(crds.kubeconfig)
+    try:
+        tetherenv.create(kube, tetherenv.application("again", ns, repo.url, "app", ns))
+        runs = []
+        async with tetherenv.running_controller(
+            crds.kubeconfig, ns, tmp_path / "cache", resync_s=300.0
+        ):
+            for _ in range(2):
+                tetherenv.start_sync(kube, ns, "again")
+                app = await tetherenv.eventually(
+                    lambda: tetherenv.finished_app(kube, ns, "again"), 60, "the sync finished"
+                )
+                state = app["status"]["operationState"]
+                assert state["phase"] == "Succeeded", state["message"]
+                runs.append(hook_names(state))
+                await asyncio.sleep(1.1)  # the next operation starts in another second
+            jobs = await tetherenv.eventually(
+                lambda: released_jobs(kube, ns), 30, "every hook finalizer removed"
+            )
+        first, second = runs
+        assert set(first) == {"PreSync", "PostSync"}  # two generateName hooks are not one
+        # A new object each sync, named for that operation.
+        assert first["PreSync"] != second["PreSync"] and first["PostSync"] != second["PostSync"]
+        assert all(name.startswith("migrate-") for name in (first["PreSync"], second["PreSync"]))
+        # HookSucceeded deleted each run's Job once it succeeded. BeforeHookCreation deletes an
+        # object of the same name only, so each run's PostSync Job stays (Argo CD's rule: that
+        # policy is meant for hooks with a fixed name).
+        assert sorted(str(j.metadata.name) for j in jobs) == sorted(
+            [first["PostSync"], second["PostSync"]]
+        )
+    finally:
+        repo.server.stop()
+        kube.close()

@@ -1,6 +1,7 @@
 """Hooks: which objects are Argo CD or Helm hooks, for which phases, and when they are deleted.
 
-Also the deterministic name a ``generateName``-only hook gets for one operation.
+Also the deterministic name a ``generateName``-only hook gets for one operation (or for the
+Application's deletion), and how such objects are told apart before they have a name.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import enum
 from datetime import datetime
 
 from tether.model import resources
-from tether.model.resources import Manifest
+from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import SyncPhase
 
 HOOK_ANNOTATION = "argocd.argoproj.io/hook"
@@ -140,30 +141,53 @@ def delete_policies(obj: Manifest) -> frozenset[DeletePolicy]:
     return frozenset(found) or DEFAULT_DELETE_POLICIES
 
 
+def generate_name(obj: Manifest) -> str:
+    """``metadata.generateName`` ("" when unset)."""
+    return str(resources.metadata_of(obj).get("generateName", "") or "")
+
+
+def identity(obj: Manifest, position: int) -> ResourceKey:
+    """The key that tells rendered objects apart: a ``generateName``-only one is its own.
+
+    Such objects share the empty name until a sync names them, so, as in Argo CD, their
+    ``generateName`` and place in the render stand in for it: two of them are both kept (and
+    both run), where of two objects with one name the last wins.
+    """
+    key = ResourceKey.of(obj)
+    if key.name or not generate_name(obj):
+        return key
+    return dataclasses.replace(key, name=f"{generate_name(obj)}{position}")
+
+
 def hook_name(obj: Manifest, *, revision: str, phase: SyncPhase, started_at: datetime) -> str:
     """The hook's name; ``generateName`` hooks get a suffix fixed for the whole operation.
 
     The suffix is Argo's ``lower("<rev[0:7]>-<phase>-<unix start>")``, so every step of one
-    operation (and a restarted controller) names the same object.
+    operation (and a restarted controller) names the same object. Application deletion has no
+    revision: its hooks are named ``<phase>-<unix start>`` from the deletion's start.
     """
     name = resources.name_of(obj)
     if name:
         return name
-    generate = str(resources.metadata_of(obj).get("generateName", "") or "")
     short = revision[:7] if len(revision) >= 8 else revision
-    suffix = f"{short}-{phase.value}-{int(started_at.timestamp())}".lower()
-    return f"{generate}{suffix}"
+    parts = [short, phase.value, str(int(started_at.timestamp()))]
+    return generate_name(obj) + "-".join(part for part in parts if part).lower()
+
+
+def with_name(obj: Manifest, name: str) -> dict[str, object]:
+    """A copy of ``obj`` named ``name``."""
+    return {**obj, "metadata": {**resources.metadata_of(obj), "name": name}}
 
 
 def with_name_and_finalizer(obj: Manifest, name: str) -> dict[str, object]:
     """A copy of a hook with its name set and the hook finalizer added."""
-    metadata = dict(resources.metadata_of(obj))
-    metadata["name"] = name
+    named = with_name(obj, name)
+    metadata = dict(resources.metadata_of(named))
     finalizers = list(metadata.get("finalizers") or [])
     if FINALIZER not in finalizers:
         finalizers.append(FINALIZER)
     metadata["finalizers"] = finalizers
-    return {**obj, "metadata": metadata}
+    return {**named, "metadata": metadata}
 
 
 def has_finalizer(obj: Manifest) -> bool:

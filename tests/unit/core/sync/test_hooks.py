@@ -125,3 +125,19 @@ def test_a_hook_gets_its_name_and_the_finalizer_once() -> None:
     assert again["metadata"]["finalizers"] == [hooks.FINALIZER]  # type: ignore[index]
     assert not hooks.has_finalizer(manifest)
     assert manifest["metadata"].get("finalizers") is None
+
+
+def test_a_deletion_hook_with_generate_name_is_named_for_the_deletion_without_a_revision() -> None:
+    started = datetime(2026, 1, 1, tzinfo=UTC)
+    unnamed = {"kind": "Job", "metadata": {"generateName": "bye-"}}
+    name = hooks.hook_name(unnamed, revision="", phase=SyncPhase.PRE_DELETE, started_at=started)
+    assert name == f"bye-predelete-{int(started.timestamp())}"
+
+
+def test_objects_with_only_a_generate_name_are_told_apart_by_their_place() -> None:
+    first = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "a-"}}
+    second = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"generateName": "a-"}}
+    assert hooks.identity(first, 0) != hooks.identity(second, 1)
+    assert hooks.identity(first, 0).name == "a-0"
+    named = obj("Job", "j")
+    assert hooks.identity(named, 0) == hooks.identity(named, 7)
