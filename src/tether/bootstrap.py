@@ -38,6 +38,7 @@ from tether.services.appwriter import AppWriter
 from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer
 from tether.services.credentials import RepoCredentials, RequestCredentials
+from tether.services.deletion import Deleter
 from tether.services.destinations import Destination, Destinations
 from tether.services.dryruns import DryRuns
 from tether.services.install import Installer
@@ -202,7 +203,7 @@ class Runtime:
         except BaseException:
             await close()
             raise
-        comparer, syncer = _cluster_services(
+        comparer, syncer, deleter = _cluster_services(
             self.settings,
             self.manifests,
             client,
@@ -213,7 +214,7 @@ class Runtime:
             server=entry.server,
             clusters=self.destinations.registry,
         )
-        return Destination(entry, client, live, comparer, syncer, close)
+        return Destination(entry, client, live, comparer, syncer, deleter, close)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease in the control-plane namespace.
@@ -337,7 +338,7 @@ async def runtime(
         )
     apps = AppWriter(client, settings.status_field_manager)
     destinations = Destinations()
-    comparer, syncer = _cluster_services(
+    comparer, syncer, deleter = _cluster_services(
         settings,
         service,
         client,
@@ -375,7 +376,7 @@ async def runtime(
         _remote=remote_client,
     )
     # The runtime closes its own client and cache: nothing to do when its destination goes.
-    local = Destination(IN_CLUSTER, client, live, comparer, syncer, close=_nothing)
+    local = Destination(IN_CLUSTER, client, live, comparer, syncer, deleter, close=_nothing)
     destinations.wire(local, rt._connect)
     return rt
 
@@ -399,8 +400,8 @@ def _cluster_services(
     clock: Callable[[], datetime.datetime],
     server: str,
     clusters: Callable[[], ClusterRegistry],
-) -> tuple[Comparer, SyncRunner]:
-    """The comparer and sync runner over one cluster's client and live state.
+) -> tuple[Comparer, SyncRunner, Deleter]:
+    """The comparer, sync runner and deleter over one cluster's client and live state.
 
     Renders, jq and the Application writer are shared: Applications live in the control cluster
     whatever cluster they deploy to.
@@ -418,15 +419,20 @@ def _cluster_services(
         server=server,
         clusters=clusters,
     )
+    # One writer for syncs and deletions: each trusts what the other wrote moments ago.
+    writer = SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager)
     syncer = SyncRunner(
+        live, comparer, writer, apps, clock=clock, sync_timeout=settings.sync_timeout
+    )
+    deleter = Deleter(
         live,
         comparer,
-        SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager),
+        writer,
         apps,
+        control_plane_namespace=settings.control_plane_namespace,
         clock=clock,
-        sync_timeout=settings.sync_timeout,
     )
-    return comparer, syncer
+    return comparer, syncer, deleter
 
 
 def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:

@@ -209,6 +209,10 @@ class Controller:
             ResourceKey(APPLICATION.group, APPLICATION.kind, namespace, name)
         )
         if obj is None:
+            if key in self._last_good:
+                # Only an app this controller knew: tracking names alone could be another's.
+                for destination in self.rt.destinations.every():
+                    await destination.deleter.release_hooks(namespace, name)
             self._forget(key)
             return None
         try:
@@ -238,15 +242,7 @@ class Controller:
                 await self._patch_status(*key, patch)
             return routing.RETRY_AFTER
         if app.is_being_deleted:
-            return await deletion.finalize(
-                destination.cluster,
-                destination.live,
-                self.rt.apps,
-                app,
-                project,
-                self.settings.control_plane_namespace,
-                destination=destination.entry,
-            )
+            return await destination.deleter.finalize(app, project, destination=destination.entry)
         if app.operation is not None:
             outcome = await destination.syncer.step(app, project)
             log.debug(
@@ -320,6 +316,8 @@ class Controller:
             hard=decision.hard,
         )
         if comparison.desired_known:
+            # Before the status says Synced: an app deleted then must already hold them.
+            app = await deletion.keep_finalizers(self.rt.apps, app, comparison.desired)
             self._last_good[key] = comparison
             self._desired.remember(
                 key, frozenset(r.key for r in comparison.resources if r.desired is not None)

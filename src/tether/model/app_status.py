@@ -210,7 +210,7 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "InvalidSpecError": ConditionKind.ERROR,  # spec invalid or not permitted by its project
     "SyncError": ConditionKind.ERROR,  # an automated sync was refused or failed
     "UnknownError": ConditionKind.ERROR,  # anything else that went wrong
-    "DeletionError": ConditionKind.ERROR,  # cascading deletion failed
+    "DeletionError": ConditionKind.ERROR,  # deletion stuck: a deletion hook or a delete failed
     "SharedResourceWarning": ConditionKind.WARNING,  # a resource is also managed by another app
     "RepeatedResourceWarning": ConditionKind.WARNING,  # the same resource is rendered twice
     "ExcludedResourceWarning": ConditionKind.WARNING,  # a rendered kind is excluded by settings

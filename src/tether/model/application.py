@@ -37,13 +37,16 @@ from tether.model.errors import InvalidInputError
 from tether.model.operation import Operation, OperationState, SyncOperation
 from tether.model.resources import GroupKind
 from tether.model.source import ApplicationSource
+from tether.model.status import SyncPhase
 
 __all__ = [
     "API_VERSION",
     "CASCADE_FINALIZERS",
+    "CLEANUP",
     "CONDITION_TYPES",
     "DEFAULT_REVISION_HISTORY_LIMIT",
     "DELETION_APPROVED",
+    "DELETION_HOOK_FINALIZERS",
     "GROUP",
     "GROUP_KIND",
     "KIND",
@@ -99,6 +102,16 @@ CASCADE_FINALIZERS: dict[str, str] = {
     "resources-finalizer.argocd.argoproj.io/foreground": "Foreground",
     "resources-finalizer.argocd.argoproj.io/background": "Background",
 }
+
+DELETION_HOOK_FINALIZERS: dict[SyncPhase, str] = {
+    # Argo CD's finalizers of an app whose Git has hooks of the phase: the controller keeps
+    # each, and its "/cleanup" form, on the app while it lives, so deleting it runs them.
+    SyncPhase.PRE_DELETE: "pre-delete-finalizer.argocd.argoproj.io",
+    SyncPhase.POST_DELETE: "post-delete-finalizer.argocd.argoproj.io",
+}
+
+CLEANUP = "/cleanup"
+"""Suffix of the deletion hook finalizers held until the phase's hooks are cleaned up."""
 
 
 class Application(ArgoModel):

@@ -171,12 +171,14 @@ def _without_nulls(value: Any) -> Any:
 def condition_patch(
     app: Application, kind: str, message: str, now: datetime.datetime
 ) -> dict[str, Any]:
-    """A status patch setting one condition (e.g. ``SyncError``), keeping the others."""
+    """A status patch setting one condition (e.g. ``SyncError``), keeping the others.
+
+    An empty ``message`` removes the condition instead.
+    """
     existing = list(app.status.conditions or []) if app.status else []
-    conditions = set_conditions(
-        existing, [ApplicationCondition(type=kind, message=bounded(message))], {kind}, now
-    )
-    return {"status": {"conditions": [c.to_manifest() for c in conditions]}}
+    new = [ApplicationCondition(type=kind, message=bounded(message))] if message else []
+    conditions = set_conditions(existing, new, {kind}, now)
+    return {"status": {"conditions": [c.to_manifest() for c in conditions] or None}}
 
 
 def invalid_spec_patch(message: str, now: datetime.datetime) -> dict[str, Any]:

@@ -71,10 +71,17 @@ class AppWriter:
             field_manager=self._field_manager,
         )
 
-    async def set_finalizers(self, app: Application, finalizers: Sequence[str]) -> None:
-        """Replace the Application's finalizers (none left: the API server may delete it)."""
-        await self.patch(
-            app.namespace, app.name, {"metadata": {"finalizers": list(finalizers) or None}}
+    async def set_finalizers(self, app: Application, finalizers: Sequence[str]) -> dict[str, Any]:
+        """Replace the finalizers ``app`` was read with (none left: the app may go).
+
+        Conditional, as the list is replaced whole: written over a newer app, it could drop a
+        finalizer someone added since, or bring back one removed.
+
+        Raises:
+            ConflictError: The Application changed since ``app`` was read.
+        """
+        return await self.patch_if_unchanged(
+            app, {"metadata": {"finalizers": list(finalizers) or None}}
         )
 
     async def update(

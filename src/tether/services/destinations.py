@@ -22,6 +22,7 @@ from tether.model.application import Application
 from tether.model.clusters import ClusterEntry, ClusterRegistry
 from tether.model.errors import ClusterError, InvalidInputError, TetherError
 from tether.services.compare import Comparer
+from tether.services.deletion import Deleter
 from tether.services.sync.runner import SyncRunner
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,14 @@ RETRY_AFTER = 30.0
 
 @dataclasses.dataclass(frozen=True)
 class Destination:
-    """One connected cluster and the services that compare and sync apps against it."""
+    """One connected cluster and the services that compare, sync and delete apps against it."""
 
     entry: ClusterEntry
     cluster: ports.Cluster
     live: ports.LiveState
     comparer: Comparer
     syncer: SyncRunner
+    deleter: Deleter
     close: Callable[[], Awaitable[None]]
 
 
@@ -99,6 +101,10 @@ class Destinations:
     def resolve(self, app: Application) -> ClusterEntry:
         """The cluster ``app`` deploys to (``InvalidInputError`` when it names none)."""
         return destinations.resolve(app.spec.destination, self._registry)
+
+    def every(self) -> list[Destination]:
+        """The cluster tether runs in and every other one connected now."""
+        return [self.local, *self._connected.values()]
 
     async def for_app(self, app: Application) -> Destination:
         """The destination to compare and sync ``app`` with, connected if need be.
