@@ -180,7 +180,9 @@ async def test_a_failing_predelete_hook_keeps_the_app_and_its_resources_until_fi
             message = await tetherenv.eventually(
                 lambda: deletion_error(kube, ns, "stuck"), 60, "a DeletionError"
             )
-            assert message == f"PreDelete hook(s) failed: {ns}/before"
+            assert message == (
+                f"error executing pre-delete hooks: PreDelete hook(s) failed: {ns}/before"
+            )
             await asyncio.sleep(3)  # and it stays that way: nothing of the app is deleted
             assert exists(kube, ConfigMap, "settings", ns)
             assert exists(kube, tetherenv.Application, "stuck", ns)

@@ -51,6 +51,12 @@ FAILED_HOOK_WAIT_S = 10.0
 
 PHASES = (SyncPhase.PRE_DELETE, SyncPhase.POST_DELETE)
 
+ERROR_PREFIXES = {
+    # How Argo CD's DeletionError begins when a phase's hooks cannot run or failed.
+    SyncPhase.PRE_DELETE: "error executing pre-delete hooks: ",
+    SyncPhase.POST_DELETE: "",
+}
+
 _NO_START = datetime.fromtimestamp(0, UTC)
 
 
@@ -215,9 +221,10 @@ def _run_hooks(
     A failed hook is deleted, so the next attempt creates it again (from Git as it is then),
     and the deletion stays where it is with a ``DeletionError``.
     """
+    prefix = ERROR_PREFIXES[phase]
     if observed.desired is None:
         reason = observed.unknown_because or "the desired state is unknown"
-        return Step(error=f"cannot run {phase.value} hooks: {reason}", wait=FAILED_HOOK_WAIT_S)
+        return Step(error=prefix + reason, wait=FAILED_HOOK_WAIT_S)
     running = _of_phase({**live, **_permitted(observed, observed.named)}, phase)
     expected = expected_hooks(observed.app, observed.desired, phase)
     missing = [(key, obj) for key, obj in expected.items() if key not in running]
@@ -232,7 +239,7 @@ def _run_hooks(
             for key in failed
             if not resources.is_being_deleted(running[key])
         )
-        message = f"{phase.value} hook(s) failed: {_describe(failed)}"
+        message = f"{prefix}{phase.value} hook(s) failed: {_describe(failed)}"
         return Step(retry, error=message, wait=FAILED_HOOK_WAIT_S)
     progressing = [key for key in running if _status(observed, key) is HealthStatus.PROGRESSING]
     if progressing:

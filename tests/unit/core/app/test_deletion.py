@@ -106,14 +106,14 @@ def test_predelete_hooks_are_created_first_and_nothing_is_deleted_meanwhile() ->
 
 def test_a_failed_predelete_hook_keeps_everything_and_is_deleted_to_run_again() -> None:
     failed = step(ALL, [CM, PRE_HOOK], [CM, PRE_HOOK], {key(PRE_HOOK): DEGRADED})
-    assert failed.error == "PreDelete hook(s) failed: app/bye"
+    assert failed.error == "error executing pre-delete hooks: PreDelete hook(s) failed: app/bye"
     assert kinds(failed.actions) == ["DeleteHook Job/bye"]
     assert failed.finalizers is None and failed.wait == deletion.FAILED_HOOK_WAIT_S
 
 
 def test_hooks_cannot_run_without_the_desired_state() -> None:
     unknown = step(ALL, [CM], None, unknown_because="Git is unreachable")
-    assert unknown.error == "cannot run PreDelete hooks: Git is unreachable"
+    assert unknown.error == "error executing pre-delete hooks: Git is unreachable"
     assert unknown.actions == () and unknown.finalizers is None
 
 
@@ -133,6 +133,8 @@ def test_the_cascade_runs_after_the_predelete_hooks_and_deletes_them_too() -> No
 def test_postdelete_hooks_run_once_the_resources_are_gone_then_are_cleaned_up() -> None:
     posting = [PRE + "/cleanup", POST, POST + "/cleanup"]
     assert kinds(step(posting, [], [CM, POST_HOOK]).actions) == ["Create Job/gone"]
+    failed = step(posting, [POST_HOOK], [CM, POST_HOOK], {key(POST_HOOK): DEGRADED})
+    assert failed.error == "PostDelete hook(s) failed: app/gone" and failed.finalizers is None
     done = step(posting, [POST_HOOK], [CM, POST_HOOK], {key(POST_HOOK): HEALTHY})
     assert done.finalizers == (PRE + "/cleanup", POST + "/cleanup")
     # No PreDelete hook is left (the cascade took it): its cleanup is over at once.
