@@ -108,7 +108,9 @@ class Deleter:
         """Remove the hook finalizer from what a deleted app's syncs left holding it.
 
         An app deleted without finalizers is gone before any step could run: its running hooks
-        would keep the finalizer forever, and their namespace could never be deleted.
+        would keep the finalizer forever, and their namespace could never be deleted. Released
+        with the controller's own credentials: the app, and with it which project's service
+        account it deployed as, is gone.
         """
         instance = tracking.app_instance(name, namespace, self._namespace)
         held = [
