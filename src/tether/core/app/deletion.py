@@ -58,6 +58,7 @@ ERROR_PREFIXES = {
 }
 
 _NO_START = datetime.fromtimestamp(0, UTC)
+"""Stands in for the deletion's start, which a deleting app always has, so names stay total."""
 
 
 @dataclasses.dataclass(frozen=True)
