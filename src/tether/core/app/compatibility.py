@@ -3,8 +3,9 @@
 Owns the lookup of a field's row (aliases applied, the longest covering row wins), the walk over
 an object's input (``spec``, and an Application's ``operation``) that names every set field whose
 row refuses it or that has no row at all, and the messages that say so. The rows are in
-``compatibility_rows``; the walk over a CRD's schema that lists the fields is here too, so the
-unit test and ``hack/argocd-fields.py`` read Argo CD's and tether's schemas the same way.
+``compatibility_rows`` (the AppProject's in ``compatibility_project``); the walk over a CRD's
+schema that lists the fields is here too, so the unit test and ``hack/argocd-fields.py`` read
+Argo CD's and tether's schemas the same way.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tether.core.app import crds
+from tether.core.app.compatibility_project import PROJECT_FIELDS
 from tether.core.app.compatibility_rows import (
     ALIASES,
     APPLICATION_FIELDS,
-    PROJECT_FIELDS,
     Alias,
     Refused,
     Row,

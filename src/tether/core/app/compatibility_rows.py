@@ -48,7 +48,7 @@ class Alias:
     proof: str
 
 
-def _each(row: Row, *paths: str) -> dict[str, Row]:
+def each(row: Row, *paths: str) -> dict[str, Row]:
     """One verdict for several fields, when one test proves (or one reason refuses) them all."""
     return dict.fromkeys(paths, row)
 
@@ -60,58 +60,58 @@ ARGO_CD_COMMIT = "37ee0097cf851bc2dd7665fc081bbce61a7e836e"
 NOT_YET = "not implemented yet"
 """The reason of rows other work is implementing now; they flip to Supported with it."""
 
-_UNIT = "tests/unit/"
-_POLICY = _UNIT + "core/app/test_policy.py::"
-_AUTOSYNC = _UNIT + "core/app/test_refresh_and_autosync.py::"
-_REQUEST = _UNIT + "core/sync/test_request.py::"
-_BACKOFF = _UNIT + "core/sync/test_backoff.py::"
-_IGNORE = _UNIT + "core/diff/test_ignore.py::"
-_GOLDEN = _UNIT + "core/diff/test_golden.py::test_each_golden_pair_compares_as_recorded"
-_RENDERING = _UNIT + "core/sources/test_rendering.py::"
+UNIT = "tests/unit/"
+POLICY = UNIT + "core/app/test_policy.py::"
+_AUTOSYNC = UNIT + "core/app/test_refresh_and_autosync.py::"
+_REQUEST = UNIT + "core/sync/test_request.py::"
+_BACKOFF = UNIT + "core/sync/test_backoff.py::"
+_IGNORE = UNIT + "core/diff/test_ignore.py::"
+_GOLDEN = UNIT + "core/diff/test_golden.py::test_each_golden_pair_compares_as_recorded"
+_RENDERING = UNIT + "core/sources/test_rendering.py::"
 _APP_ROUND_TRIP = (
-    _UNIT + "model/test_application.py::test_a_real_argo_cd_application_round_trips_unchanged"
+    UNIT + "model/test_application.py::test_a_real_argo_cd_application_round_trips_unchanged"
 )
-_PROJECT_ROUND_TRIP = (
-    _UNIT + "model/test_project.py::test_a_real_argo_cd_project_round_trips_unchanged"
+PROJECT_ROUND_TRIP = (
+    UNIT + "model/test_project.py::test_a_real_argo_cd_project_round_trips_unchanged"
 )
-_OPERATION = _UNIT + "model/test_operation.py::"
+_OPERATION = UNIT + "model/test_operation.py::"
 _RENDER = "tests/integration/render/"
 _HELM = _RENDER + "test_helm.py::"
 _KUSTOMIZE = _RENDER + "test_kustomize.py::"
 _DIRECTORY = _RENDER + "test_directory.py::"
 _PLUGINS = _RENDER + "test_plugins.py::"
-_CONTROLLER = "tests/integration/controller/"
+CONTROLLER = "tests/integration/controller/"
 _BASIC_FLOW = (
-    _CONTROLLER
+    CONTROLLER
     + "test_basic_flow.py::test_an_app_from_git_becomes_synced_and_healthy_and_follows_commits"
 )
 _CLUSTERS = (
-    _CONTROLLER + "test_clusters.py::"
+    CONTROLLER + "test_clusters.py::"
     "test_apps_deploy_each_to_its_own_cluster_and_a_removed_or_unreachable_cluster_changes_nothing"
 )
 _MANUAL_SYNC = (
-    _CONTROLLER + "test_manual_sync.py::test_manual_syncs_dry_run_selective_and_full_with_prune"
+    CONTROLLER + "test_manual_sync.py::test_manual_syncs_dry_run_selective_and_full_with_prune"
 )
-_ORPHANS = (
-    _CONTROLLER + "test_orphans.py::"
+ORPHANS = (
+    CONTROLLER + "test_orphans.py::"
     "test_an_unmanaged_object_in_the_destination_raises_an_orphaned_resource_warning"
 )
 
-_FOR_PEOPLE = "text for people (Argo CD's UI and CLI show it); nothing to honour, kept as written"
+FOR_PEOPLE = "text for people (Argo CD's UI and CLI show it); nothing to honour, kept as written"
 _BY_CLUSTER_SECRETS = (
     "the cluster tether runs in, or one a cluster Secret names (bearer token, basic auth or "
     "client certificate; exec and AWS providers refused); name and server together, or a "
     "name two clusters share, is an InvalidSpecError; neither set means the cluster tether "
     "runs in (Argo CD refuses that)"
 )
-_UNVERIFIED = (
+UNVERIFIED = (
     "tether does not verify commit signatures; it would deploy commits this project refuses"
 )
 
 _SOURCE = "spec.source"
 SOURCE_FIELDS: dict[str, Row] = {
     # Where the manifests come from.
-    **_each(Supported(_BASIC_FLOW), f"{_SOURCE}.repoURL", f"{_SOURCE}.path"),
+    **each(Supported(_BASIC_FLOW), f"{_SOURCE}.repoURL", f"{_SOURCE}.path"),
     f"{_SOURCE}.targetRevision": Supported(
         _BASIC_FLOW, "branches, tags, commits, semver ranges and Helm chart versions"
     ),
@@ -121,13 +121,13 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.ref": Supported(
         _HELM + "test_multi_source_apps_take_value_files_from_a_ref_source"
     ),
-    f"{_SOURCE}.name": Supported(_APP_ROUND_TRIP, _FOR_PEOPLE),
+    f"{_SOURCE}.name": Supported(_APP_ROUND_TRIP, FOR_PEOPLE),
     f"{_SOURCE}.tagPrefix": Refused(
         "tether matches targetRevision against every tag; filtering the tags by a prefix first "
         "could resolve another revision"
     ),
     # Helm: `helm template` with these options.
-    **_each(
+    **each(
         Supported(_HELM + "test_values_files_values_and_parameters_in_helm_order"),
         f"{_SOURCE}.helm.valueFiles",
         f"{_SOURCE}.helm.values",
@@ -142,7 +142,7 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.helm.valuesObject": Supported(
         _HELM + "test_values_object_wins_over_values", "free-form values, as one field"
     ),
-    **_each(
+    **each(
         Supported(_HELM + "test_skip_crds_and_skip_tests"),
         f"{_SOURCE}.helm.skipCrds",
         f"{_SOURCE}.helm.skipTests",
@@ -150,7 +150,7 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.helm.skipSchemaValidation": Supported(
         _HELM + "test_skip_schema_validation_renders_values_the_chart_schema_refuses"
     ),
-    **_each(
+    **each(
         Supported(_HELM + "test_kube_version_and_api_versions_reach_capabilities"),
         f"{_SOURCE}.helm.kubeVersion",
         f"{_SOURCE}.helm.apiVersions",
@@ -167,7 +167,7 @@ SOURCE_FIELDS: dict[str, Row] = {
         "Argo CD picks a Helm version by it; tether runs Helm 3 only", harmless=("v3",)
     ),
     # Kustomize: an overlay on top of the source's kustomization.
-    **_each(
+    **each(
         Supported(
             _KUSTOMIZE + "test_name_prefix_suffix_namespace_and_images_apply_on_top_of_the_source"
         ),
@@ -176,7 +176,7 @@ SOURCE_FIELDS: dict[str, Row] = {
         f"{_SOURCE}.kustomize.namespace",
         f"{_SOURCE}.kustomize.images",
     ),
-    **_each(
+    **each(
         Supported(_KUSTOMIZE + "test_replicas_labels_and_annotations"),
         f"{_SOURCE}.kustomize.replicas[].name",
         f"{_SOURCE}.kustomize.replicas[].count",
@@ -192,7 +192,7 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.kustomize.labelIncludeTemplates": Supported(
         _KUSTOMIZE + "test_label_include_templates_labels_pod_templates_but_not_selectors"
     ),
-    **_each(
+    **each(
         Supported(
             _KUSTOMIZE + "test_force_common_labels_and_annotations_replace_the_kustomizations_own",
             "the overlay's labels and annotations always replace the kustomization's own, which "
@@ -201,13 +201,13 @@ SOURCE_FIELDS: dict[str, Row] = {
         f"{_SOURCE}.kustomize.forceCommonLabels",
         f"{_SOURCE}.kustomize.forceCommonAnnotations",
     ),
-    **_each(
+    **each(
         Supported(_KUSTOMIZE + "test_inline_and_file_patches_and_components"),
         f"{_SOURCE}.kustomize.patches[].path",
         f"{_SOURCE}.kustomize.patches[].patch",
         f"{_SOURCE}.kustomize.components",
     ),
-    **_each(
+    **each(
         Supported(
             _KUSTOMIZE + "test_patch_targets_and_options_reach_kustomize_as_written",
             "handed to kustomize as written",
@@ -218,7 +218,7 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.kustomize.ignoreMissingComponents": Supported(
         _KUSTOMIZE + "test_a_missing_component_fails_unless_ignored"
     ),
-    **_each(
+    **each(
         Supported(
             _KUSTOMIZE + "test_helm_charts_inflate_with_enable_helm_the_kube_and_api_versions",
             "for charts kustomize inflates (--enable-helm in the build options)",
@@ -234,12 +234,12 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.directory.recurse": Supported(
         _DIRECTORY + "test_recurse_reads_subdirectories_in_sorted_order_skipping_hidden_ones"
     ),
-    **_each(
+    **each(
         Supported(_DIRECTORY + "test_include_and_exclude_use_argo_brace_globs"),
         f"{_SOURCE}.directory.include",
         f"{_SOURCE}.directory.exclude",
     ),
-    **_each(
+    **each(
         Supported(_DIRECTORY + "test_jsonnet_with_ext_vars_tlas_and_libs"),
         *(
             f"{_SOURCE}.directory.jsonnet.{kind}[].{field}"
@@ -253,13 +253,13 @@ SOURCE_FIELDS: dict[str, Row] = {
         "deploy other files too"
     ),
     # Config management plugins, configured by the administrator.
-    **_each(
+    **each(
         Supported(_PLUGINS + "test_a_named_plugin_gets_argo_cds_env_and_parameters"),
         f"{_SOURCE}.plugin.name",
         f"{_SOURCE}.plugin.env[].name",
         f"{_SOURCE}.plugin.env[].value",
     ),
-    **_each(
+    **each(
         Supported(_RENDERING + "test_plugin_env_prefixes_user_env_and_exports_parameters"),
         *(f"{_SOURCE}.plugin.parameters[].{f}" for f in ("name", "string", "array", "map")),
     ),
@@ -270,10 +270,10 @@ _RETRY = "spec.syncPolicy.retry"
 _IGNORED = "spec.ignoreDifferences[]"
 APPLICATION_FIELDS: dict[str, Row] = {
     "spec.project": Supported(
-        _CONTROLLER + "test_project_scope.py::"
+        CONTROLLER + "test_project_scope.py::"
         "test_an_object_tracked_as_the_apps_beyond_its_project_is_never_pruned_or_deleted"
     ),
-    **_each(
+    **each(
         Supported(_CLUSTERS, _BY_CLUSTER_SECRETS),
         "spec.destination.server",
         "spec.destination.name",
@@ -286,11 +286,11 @@ APPLICATION_FIELDS: dict[str, Row] = {
     ),
     # Automated sync.
     "spec.syncPolicy.automated.prune": Supported(
-        _CONTROLLER + "test_prune_drift_refresh.py::"
+        CONTROLLER + "test_prune_drift_refresh.py::"
         "test_a_file_removed_from_git_is_pruned_when_automated_prune_is_on"
     ),
     "spec.syncPolicy.automated.selfHeal": Supported(
-        _CONTROLLER + "test_prune_drift_refresh.py::"
+        CONTROLLER + "test_prune_drift_refresh.py::"
         "test_self_heal_restores_a_deleted_object_and_reverts_a_hand_edit"
     ),
     "spec.syncPolicy.automated.allowEmpty": Supported(
@@ -300,13 +300,13 @@ APPLICATION_FIELDS: dict[str, Row] = {
         _AUTOSYNC + "test_automated_sync_is_off_without_the_policy_or_when_disabled"
     ),
     "spec.syncPolicy.syncOptions": Supported(
-        _CONTROLLER + "test_respect_ignore_differences.py::"
+        CONTROLLER + "test_respect_ignore_differences.py::"
         "test_a_sync_keeps_an_ignored_field_only_with_respect_ignore_differences",
         "each option and value as the sync options table (core/sync/options.py) says",
     ),
-    **_each(
+    **each(
         Supported(
-            _CONTROLLER + "test_managed_namespace.py::"
+            CONTROLLER + "test_managed_namespace.py::"
             "test_the_namespace_create_namespace_makes_carries_the_managed_metadata_and_follows_it",
             "applied with CreateNamespace=true on every sync, to an existing namespace too (never "
             "deleted); a change makes the app OutOfSync until synced, as in Argo CD",
@@ -316,7 +316,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
     ),
     # Retries of a failed sync (the operation's own retry shares these rows).
     f"{_RETRY}.limit": Supported(_REQUEST + "test_the_operation_retry_wins_over_the_app_retry"),
-    **_each(
+    **each(
         Supported(_BACKOFF + "test_a_retry_strategy_is_read_with_argos_defaults"),
         f"{_RETRY}.backoff.duration",
         f"{_RETRY}.backoff.factor",
@@ -326,7 +326,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
         _REQUEST + "test_a_retry_refreshes_when_the_app_or_the_operation_says_so"
     ),
     # What comparison ignores.
-    **_each(
+    **each(
         Supported(_IGNORE + "test_group_and_kind_are_globs_and_name_and_namespace_are_exact"),
         f"{_IGNORED}.group",
         f"{_IGNORED}.kind",
@@ -334,15 +334,15 @@ APPLICATION_FIELDS: dict[str, Row] = {
         f"{_IGNORED}.namespace",
     ),
     f"{_IGNORED}.jsonPointers": Supported(
-        _CONTROLLER + "test_respect_ignore_differences.py::"
+        CONTROLLER + "test_respect_ignore_differences.py::"
         "test_a_sync_keeps_an_ignored_field_only_with_respect_ignore_differences"
     ),
-    **_each(
+    **each(
         Supported(_GOLDEN),
         f"{_IGNORED}.jqPathExpressions",
         f"{_IGNORED}.managedFieldsManagers",
     ),
-    "spec.info": Supported(_APP_ROUND_TRIP, _FOR_PEOPLE),
+    "spec.info": Supported(_APP_ROUND_TRIP, FOR_PEOPLE),
     "spec.revisionHistoryLimit": Supported(
         _REQUEST + "test_a_success_adds_a_history_entry_and_keeps_the_limit"
     ),
@@ -353,7 +353,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
     "operation.sync.revisions": Supported(
         _REQUEST + "test_the_operation_revisions_override_each_source_in_order"
     ),
-    **_each(
+    **each(
         Supported(_MANUAL_SYNC),
         "operation.sync.prune",
         "operation.sync.dryRun",
@@ -369,7 +369,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
         _OPERATION + "test_force_is_read_from_the_chosen_strategy_apply_or_hook"
     ),
     "operation.sync.syncOptions": Supported(
-        _CONTROLLER + "test_shared_resources.py::"
+        CONTROLLER + "test_shared_resources.py::"
         "test_both_apps_are_warned_and_fail_on_shared_resource_refuses_the_sync",
         "each option and value as the sync options table (core/sync/options.py) says",
     ),
@@ -384,7 +384,7 @@ APPLICATION_FIELDS: dict[str, Row] = {
     "operation.initiatedBy.automated": Supported(
         _REQUEST + "test_without_a_retry_strategy_only_automated_syncs_retry"
     ),
-    "operation.info": Supported(_APP_ROUND_TRIP, _FOR_PEOPLE),
+    "operation.info": Supported(_APP_ROUND_TRIP, FOR_PEOPLE),
 }
 """The fields of an Application (``spec`` and ``operation``; ``status`` is tether's output)."""
 
@@ -411,103 +411,3 @@ ALIASES: dict[str, Alias] = {
     ),
 }
 """Places that share another place's rows, with the reason and the test that shows it."""
-
-_WINDOW = "spec.syncWindows[]"
-_WINDOWS = _UNIT + "core/app/test_syncwindows.py::"
-_WINDOWS_IT = _CONTROLLER + "test_sync_windows.py::"
-_CLUSTER_LISTS = ("clusterResourceWhitelist", "clusterResourceBlacklist")
-_NAMESPACED_LISTS = ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
-PROJECT_FIELDS: dict[str, Row] = {
-    "spec.sourceRepos": Supported(
-        _POLICY + "test_source_repositories_are_checked_against_source_repos"
-    ),
-    "spec.sourceNamespaces": Supported(
-        _POLICY + "test_applications_outside_the_control_plane_need_source_namespaces"
-    ),
-    **_each(
-        Supported(
-            _POLICY + "test_a_project_permits_another_cluster_by_its_name_or_its_server_with_globs"
-        ),
-        "spec.destinations[].server",
-        "spec.destinations[].name",
-    ),
-    **_each(
-        Supported(_POLICY + "test_destinations_are_checked_against_the_project"),
-        "spec.destinations[].namespace",
-    ),
-    **_each(
-        Supported(_POLICY + "test_kinds_are_checked_against_the_white_and_blacklists"),
-        *(f"spec.{name}[].{field}" for name in _CLUSTER_LISTS for field in ("group", "kind")),
-        *(f"spec.{name}[].{field}" for name in _NAMESPACED_LISTS for field in ("group", "kind")),
-        "spec.clusterResourceWhitelist[].name",
-    ),
-    "spec.clusterResourceBlacklist[].name": Supported(
-        _POLICY + "test_refused_resources_are_listed_with_their_reason"
-    ),
-    **_each(
-        Supported(_ORPHANS, "an OrphanedResourceWarning on the project's apps"),
-        "spec.orphanedResources.warn",
-        "spec.orphanedResources.ignore[].group",
-        "spec.orphanedResources.ignore[].kind",
-        "spec.orphanedResources.ignore[].name",
-    ),
-    "spec.description": Supported(_PROJECT_ROUND_TRIP, _FOR_PEOPLE),
-    **_each(
-        Supported(
-            _WINDOWS_IT
-            + "test_a_deny_window_holds_an_automated_sync_and_releases_it_when_it_closes"
-        ),
-        f"{_WINDOW}.kind",
-        f"{_WINDOW}.schedule",
-        f"{_WINDOW}.duration",
-        f"{_WINDOW}.applications",
-    ),
-    f"{_WINDOW}.namespaces": Supported(
-        _WINDOWS_IT + "test_a_held_automated_sync_goes_as_soon_as_its_window_is_removed"
-    ),
-    f"{_WINDOW}.clusters": Supported(
-        _WINDOWS + "test_clusters_match_the_destination_as_the_spec_names_it"
-    ),
-    f"{_WINDOW}.andOperator": Supported(
-        _WINDOWS + "test_with_the_and_operator_every_selector_given_must_match"
-    ),
-    f"{_WINDOW}.manualSync": Supported(
-        _WINDOWS
-        + "test_manual_sync_passes_a_deny_window_only_when_every_active_deny_window_allows_it",
-        "tether app sync and rollback are refused naming the window; an operation written anyway "
-        "waits",
-    ),
-    f"{_WINDOW}.timeZone": Supported(
-        _WINDOWS + "test_the_time_zone_sets_the_wall_clock_of_the_schedule",
-        "the zone's own wall clock, as CronJobs; Argo CD shifts UTC by the offset of the moment",
-    ),
-    f"{_WINDOW}.syncOverrun": Supported(
-        _WINDOWS + "test_a_sync_started_before_a_deny_window_opened_goes_on_with_sync_overrun"
-    ),
-    f"{_WINDOW}.description": Supported(_PROJECT_ROUND_TRIP, _FOR_PEOPLE),
-    **_each(
-        Supported(
-            _CONTROLLER + "test_impersonation.py::"
-            "test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_may_not_write",
-            "always on when set (Argo CD also needs application.sync.impersonation.enabled); no "
-            "match uses the controller's credentials; comparisons' dry runs do too",
-        ),
-        "spec.destinationServiceAccounts[].server",
-        "spec.destinationServiceAccounts[].namespace",
-    ),
-    "spec.destinationServiceAccounts[].defaultServiceAccount": Supported(
-        _POLICY + "test_a_sync_impersonates_the_first_destination_service_account_that_matches"
-    ),
-    "spec.signatureKeys": Refused(_UNVERIFIED),
-    "spec.sourceIntegrity": Refused(_UNVERIFIED),
-    "spec.permitOnlyProjectScopedClusters": Refused(
-        "tether reads no cluster Secrets, so it cannot tell which clusters are scoped to this "
-        "project: Argo CD refuses a destination no Secret scopes to it, tether would deploy there"
-    ),
-    "spec.roles": Refused(
-        "roles grant API tokens and SSO groups rights in Argo CD's API server; tether has no "
-        "API server yet, so nobody can use them",
-        blocks=False,
-    ),
-}
-"""The fields of an AppProject (``spec``; ``status`` is output)."""
