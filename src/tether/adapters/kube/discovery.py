@@ -246,7 +246,14 @@ class Discovery:
             per_version = []
             for version in versions:
                 url = f"/apis/{group}/{version}" if group else f"/api/{version}"
-                response = await self._transport.request("get", "GET", url, what=f"discovery {url}")
+                try:
+                    response = await self._transport.request(
+                        "get", "GET", url, what=f"discovery {url}"
+                    )
+                except errors.NotFoundError:
+                    # Its CRD was deleted since the group list: the version is simply gone,
+                    # and the rest of discovery still stands.
+                    continue
                 listing = msgspec.json.decode(response.content, type=_LegacyResList)
                 per_version.append((version, _from_legacy(group, version, listing)))
             groups.append((group, per_version))
