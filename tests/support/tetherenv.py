@@ -79,6 +79,19 @@ def create(kube: Client, body: Mapping[str, Any]) -> None:
     kube.create(codecs.from_dict(dict(body)))
 
 
+def exists(kube: Client, kind: Any, name: str, namespace: str) -> bool:
+    """Whether the object is there (a 404 says no; any other error is raised)."""
+    from lightkube import ApiError
+
+    try:
+        kube.get(kind, name, namespace=namespace)
+    except ApiError as err:
+        if err.status.code == 404:
+            return False
+        raise
+    return True
+
+
 def get(kube: Client, kind: Any, name: str, namespace: str) -> dict[str, Any]:
     """Read an object as a plain mapping."""
     obj: Any = kube.get(kind, name, namespace=namespace)

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
@@ -31,13 +30,7 @@ def restart_namespace(crds) -> Iterator[str]:
 
 
 def exists(kube, name: str, namespace: str) -> bool:
-    try:
-        kube.get(ConfigMap, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
+    return tetherenv.exists(kube, ConfigMap, name, namespace)
 
 
 def tether_apply_times(kube, namespace: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ import itertools
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
@@ -33,16 +32,6 @@ spec:
     spec:
       containers: [{name: main, image: nginx}]
 """
-
-
-def exists(kube, kind, name: str, namespace: str) -> bool:
-    try:
-        kube.get(kind, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
 
 
 def child_app(name: str, wave: int, namespace: str, repo_url: str) -> str:
@@ -166,26 +155,28 @@ async def test_deleting_an_app_with_the_resources_finalizer_deletes_its_resource
             app_seen_without_resources = []
 
             def gone():
-                app_exists = exists(kube, tetherenv.Application, "cascade", ns)
-                resources_exist = exists(kube, ConfigMap, "cascade-settings", ns) or exists(
-                    kube, Deployment, "cascade", ns
-                )
+                app_exists = tetherenv.exists(kube, tetherenv.Application, "cascade", ns)
+                resources_exist = tetherenv.exists(
+                    kube, ConfigMap, "cascade-settings", ns
+                ) or tetherenv.exists(kube, Deployment, "cascade", ns)
                 if app_exists and not resources_exist:
                     app_seen_without_resources.append(True)
                 assert app_exists or not resources_exist, "the app went before its resources"
                 return not app_exists
 
             await tetherenv.eventually(gone, 60, "the app and its resources deleted")
-            assert not exists(kube, ConfigMap, "cascade-settings", ns)
-            assert not exists(kube, Deployment, "cascade", ns)
+            assert not tetherenv.exists(kube, ConfigMap, "cascade-settings", ns)
+            assert not tetherenv.exists(kube, Deployment, "cascade", ns)
 
             kube.delete(tetherenv.Application, "kept", namespace=ns)
             await tetherenv.eventually(
-                lambda: not exists(kube, tetherenv.Application, "kept", ns), 30, "kept deleted"
+                lambda: not tetherenv.exists(kube, tetherenv.Application, "kept", ns),
+                30,
+                "kept deleted",
             )
             await asyncio.sleep(2)
-            assert exists(kube, ConfigMap, "kept-settings", ns)
-            assert exists(kube, Deployment, "kept", ns)
+            assert tetherenv.exists(kube, ConfigMap, "kept-settings", ns)
+            assert tetherenv.exists(kube, Deployment, "kept", ns)
     finally:
         repo.server.stop()
         kube.close()

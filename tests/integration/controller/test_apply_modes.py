@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -74,15 +73,6 @@ def kubectl_apply(kubeconfig: Any, *objects: dict[str, Any], manager: str = "") 
         check=False,
     )
     assert done.returncode == 0, done.stderr
-
-
-@pytest.fixture
-def kube(crds) -> Iterator[Any]:
-    client = tetherenv.client(crds.kubeconfig)
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def live(kube: Any, namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
@@ -25,16 +23,6 @@ metadata:
   name: %s
   annotations: {argocd.argoproj.io/sync-options: "%s"}
 """
-
-
-def exists(kube, kind: Any, name: str, namespace: str) -> bool:
-    try:
-        kube.get(kind, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
 
 
 def confirm(kubeconfig, namespace: str, name: str) -> None:
@@ -75,22 +63,28 @@ async def test_delete_confirm_waits_for_a_confirmation_and_delete_false_outlives
             )
             kube.delete(tetherenv.Application, "careful", namespace=ns)
             await tetherenv.eventually(
-                lambda: not exists(kube, ConfigMap, "plain", ns), 60, "the plain object deleted"
+                lambda: not tetherenv.exists(kube, ConfigMap, "plain", ns),
+                60,
+                "the plain object deleted",
             )
             await asyncio.sleep(4)
-            assert exists(kube, ConfigMap, "guarded", ns), "deleted without confirmation"
-            assert exists(kube, tetherenv.Application, "careful", ns), "the app went first"
+            assert tetherenv.exists(kube, ConfigMap, "guarded", ns), "deleted without confirmation"
+            assert tetherenv.exists(kube, tetherenv.Application, "careful", ns), (
+                "the app went first"
+            )
 
             await asyncio.to_thread(confirm, crds.kubeconfig, ns, "careful")
             await tetherenv.eventually(
                 lambda: (
-                    not exists(kube, tetherenv.Application, "careful", ns)
-                    and not exists(kube, ConfigMap, "guarded", ns)
+                    not tetherenv.exists(kube, tetherenv.Application, "careful", ns)
+                    and not tetherenv.exists(kube, ConfigMap, "guarded", ns)
                 ),
                 60,
                 "the app and the confirmed object gone",
             )
-            assert exists(kube, ConfigMap, "kept", ns), "Delete=false was deleted with its app"
+            assert tetherenv.exists(kube, ConfigMap, "kept", ns), (
+                "Delete=false was deleted with its app"
+            )
     finally:
         repo.server.stop()
         kube.close()
@@ -139,7 +133,7 @@ async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_name
 
             message = await tetherenv.eventually(waiting, 60, "the prune waits")
             assert "ConfigMap/old" in message
-            assert exists(kube, ConfigMap, "old", ns)
+            assert tetherenv.exists(kube, ConfigMap, "old", ns)
 
             await asyncio.to_thread(confirm, crds.kubeconfig, ns, "pruner")
 
@@ -148,8 +142,8 @@ async def test_a_prune_confirm_prune_waits_until_it_is_confirmed(crds, full_name
             )
             state = app["status"]["operationState"]
         assert state["phase"] == "Succeeded", state.get("message")
-        assert not exists(kube, ConfigMap, "old", ns)
-        assert exists(kube, ConfigMap, "kept", ns)
+        assert not tetherenv.exists(kube, ConfigMap, "old", ns)
+        assert tetherenv.exists(kube, ConfigMap, "kept", ns)
     finally:
         repo.server.stop()
         kube.close()

@@ -7,7 +7,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.batch_v1 import Job
 from lightkube.resources.core_v1 import ConfigMap
 
@@ -56,19 +55,9 @@ def app_with(name: str, namespace: str, repo_url: str, path: str, *finalizers: s
     return body
 
 
-def exists(kube, kind: Any, name: str, namespace: str) -> bool:
-    try:
-        kube.get(kind, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
-
-
 def snapshot(kube, namespace: str) -> tuple[bool, dict[str, bool]]:
     """Whether the app's ConfigMap exists, then its Jobs (name to succeeded)."""
-    present = exists(kube, ConfigMap, "settings", namespace)
+    present = tetherenv.exists(kube, ConfigMap, "settings", namespace)
     jobs = {
         str(j.metadata.name): bool(j.status and j.status.succeeded)
         for j in kube.list(Job, namespace=namespace)
@@ -121,7 +110,9 @@ async def test_deleting_an_app_runs_its_predelete_hook_before_its_resources_and_
             recorder = asyncio.create_task(record())
             kube.delete(tetherenv.Application, "bye", namespace=ns)
             await tetherenv.eventually(
-                lambda: not exists(kube, tetherenv.Application, "bye", ns), 90, "the app gone"
+                lambda: not tetherenv.exists(kube, tetherenv.Application, "bye", ns),
+                90,
+                "the app gone",
             )
         stop.set()
         await recorder
@@ -184,15 +175,17 @@ async def test_a_failing_predelete_hook_keeps_the_app_and_its_resources_until_fi
                 f"error executing pre-delete hooks: PreDelete hook(s) failed: {ns}/before"
             )
             await asyncio.sleep(3)  # and it stays that way: nothing of the app is deleted
-            assert exists(kube, ConfigMap, "settings", ns)
-            assert exists(kube, tetherenv.Application, "stuck", ns)
+            assert tetherenv.exists(kube, ConfigMap, "settings", ns)
+            assert tetherenv.exists(kube, tetherenv.Application, "stuck", ns)
 
             # Fixed in Git, the hook runs again and the deletion goes on.
             repo.commit({"app/pre.yaml": job("before", "PreDelete")}, "fix the hook")
             await tetherenv.eventually(
-                lambda: not exists(kube, tetherenv.Application, "stuck", ns), 90, "the app gone"
+                lambda: not tetherenv.exists(kube, tetherenv.Application, "stuck", ns),
+                90,
+                "the app gone",
             )
-        assert not exists(kube, ConfigMap, "settings", ns)
+        assert not tetherenv.exists(kube, ConfigMap, "settings", ns)
     finally:
         repo.server.stop()
         kube.close()
@@ -248,11 +241,15 @@ async def test_an_app_deleted_mid_hook_leaves_no_hook_finalizer_behind(
                 lambda: held(kube, ns) == {"plain-pre": False}, 60, "the hooks released"
             )
             await tetherenv.eventually(
-                lambda: not exists(kube, tetherenv.Application, "cascade", ns), 30, "cascade gone"
+                lambda: not tetherenv.exists(kube, tetherenv.Application, "cascade", ns),
+                30,
+                "cascade gone",
             )
-        assert not exists(kube, tetherenv.Application, "plain", ns)
-        assert not exists(kube, ConfigMap, "settings", ns)
-        assert not exists(kube, ConfigMap, "plain-settings", ns)  # never synced: stuck before
+        assert not tetherenv.exists(kube, tetherenv.Application, "plain", ns)
+        assert not tetherenv.exists(kube, ConfigMap, "settings", ns)
+        assert not tetherenv.exists(
+            kube, ConfigMap, "plain-settings", ns
+        )  # never synced: stuck before
     finally:
         repo.server.stop()
         kube.close()

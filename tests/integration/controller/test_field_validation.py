@@ -37,15 +37,6 @@ RETRYING_AT_HEAD = {
 
 
 @pytest.fixture
-def kube(crds) -> Iterator[Any]:
-    client = tetherenv.client(crds.kubeconfig)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-@pytest.fixture
 def serve(tmp_path) -> Iterator[Callable[[dict[str, str]], tetherenv.ServedRepo]]:
     """Serve one repository of ``files`` for the test; its server stops afterwards."""
     served: list[tetherenv.ServedRepo] = []

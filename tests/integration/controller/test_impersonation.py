@@ -6,11 +6,9 @@ credentials, whatever the project said. Tested with real RBAC on the real API se
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap, Service
 
 from tests.support import tetherenv
@@ -39,25 +37,6 @@ def role(namespace: str, resources: list[str]) -> dict[str, Any]:
         "metadata": {"name": "deployer", "namespace": namespace},
         "rules": [{"apiGroups": [""], "resources": resources, "verbs": WRITE}],
     }
-
-
-@pytest.fixture
-def kube(crds) -> Iterator[Any]:
-    client = tetherenv.client(crds.kubeconfig)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-def exists(kube: Any, kind: Any, name: str, namespace: str) -> bool:
-    try:
-        kube.get(kind, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
 
 
 def refused_as(kube: Any, namespace: str, user: str) -> str | None:
@@ -127,8 +106,8 @@ async def test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_ma
             )
             assert "services" in message
             # Checked before anything was written: the permitted object waits too.
-            assert not exists(kube, ConfigMap, "settings", ns)
-            assert not exists(kube, Service, "web", ns)
+            assert not tetherenv.exists(kube, ConfigMap, "settings", ns)
+            assert not tetherenv.exists(kube, Service, "web", ns)
 
             # Granted the rest, the account completes the sync on the next retry.
             from lightkube.resources.rbac_authorization_v1 import Role
@@ -137,6 +116,6 @@ async def test_a_sync_runs_as_the_projects_service_account_and_fails_where_it_ma
             await tetherenv.eventually(
                 lambda: tetherenv.synced_healthy(kube, ns, "limited"), 60, "Synced as deployer"
             )
-            assert exists(kube, Service, "web", ns)
+            assert tetherenv.exists(kube, Service, "web", ns)
     finally:
         repo.server.stop()

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap
 
@@ -34,16 +33,6 @@ spec:
     spec:
       containers: [{name: web, image: nginx}]
 """
-
-
-def exists(kube, kind, name: str, namespace: str) -> bool:
-    try:
-        kube.get(kind, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
 
 
 async def finished_operation(kube, namespace: str, name: str, seen: list[str]) -> dict[str, Any]:
@@ -81,14 +70,14 @@ async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_nam
                 "OutOfSync without automated sync",
             )
             await asyncio.sleep(2)
-            assert not exists(kube, ConfigMap, "a", ns), "synced without being asked"
+            assert not tetherenv.exists(kube, ConfigMap, "a", ns), "synced without being asked"
 
             # A dry run changes nothing and leaves no history.
             tetherenv.start_sync(kube, ns, "manual", dryRun=True, prune=True)
             app = await finished_operation(kube, ns, "manual", [])
             assert app["status"]["operationState"]["phase"] == "Succeeded", app["status"]
-            assert not any(exists(kube, ConfigMap, n, ns) for n in ("a", "b"))
-            assert not exists(kube, Deployment, "web", ns)
+            assert not any(tetherenv.exists(kube, ConfigMap, n, ns) for n in ("a", "b"))
+            assert not tetherenv.exists(kube, Deployment, "web", ns)
             assert not app["status"].get("history")
 
             # A selective sync applies only the named resource, and is not history either.
@@ -102,9 +91,9 @@ async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_nam
             state = app["status"]["operationState"]
             assert state["phase"] == "Succeeded", state
             assert [r["name"] for r in state["syncResult"]["resources"]] == ["a"]
-            assert exists(kube, ConfigMap, "a", ns)
-            assert not exists(kube, ConfigMap, "b", ns)
-            assert not exists(kube, Deployment, "web", ns)
+            assert tetherenv.exists(kube, ConfigMap, "a", ns)
+            assert not tetherenv.exists(kube, ConfigMap, "b", ns)
+            assert not tetherenv.exists(kube, Deployment, "web", ns)
             assert not app["status"].get("history")
 
             # A full sync with prune: a is gone from Git, so it is pruned; the Deployment in
@@ -125,8 +114,8 @@ async def test_manual_syncs_dry_run_selective_and_full_with_prune(crds, full_nam
             assert results["a"]["status"] == "Pruned"
             assert results["b"]["status"] == results["web"]["status"] == "Synced"
             assert state["startedAt"] <= state["finishedAt"]
-            assert not exists(kube, ConfigMap, "a", ns)
-            assert exists(kube, ConfigMap, "b", ns)
+            assert not tetherenv.exists(kube, ConfigMap, "a", ns)
+            assert tetherenv.exists(kube, ConfigMap, "b", ns)
             history = app["status"]["history"]
             assert len(history) == 1, history
             assert history[0]["revision"] == sha
@@ -164,8 +153,8 @@ async def test_a_selective_sync_naming_no_namespace_matches_the_resource_in_any_
             state = app["status"]["operationState"]
             assert state["phase"] == "Succeeded", state
             assert [r["name"] for r in state["syncResult"]["resources"]] == ["a"]
-            assert exists(kube, ConfigMap, "a", ns)
-            assert not exists(kube, ConfigMap, "b", ns)
+            assert tetherenv.exists(kube, ConfigMap, "a", ns)
+            assert not tetherenv.exists(kube, ConfigMap, "b", ns)
     finally:
         repo.server.stop()
         kube.close()

@@ -11,7 +11,6 @@ import asyncio
 from collections.abc import Iterator
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
@@ -29,13 +28,7 @@ def other_namespace(crds) -> Iterator[str]:
 
 
 def exists(kube, name: str, namespace: str) -> bool:
-    try:
-        kube.get(ConfigMap, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
+    return tetherenv.exists(kube, ConfigMap, name, namespace)
 
 
 def tracking_id(kube, name: str, namespace: str) -> str:

@@ -6,7 +6,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 from lightkube.types import PatchType
 
@@ -21,14 +20,8 @@ data: {color: %s}
 """
 
 
-def exists(kube, name: str, namespace: str) -> bool:
-    try:
-        kube.get(ConfigMap, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
+def exists(kube: Any, name: str, namespace: str) -> bool:
+    return tetherenv.exists(kube, ConfigMap, name, namespace)
 
 
 async def prune_a_removed_file(crds, namespace: str, tmp_path) -> dict[str, Any]:

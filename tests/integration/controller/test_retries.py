@@ -10,7 +10,6 @@ import asyncio
 from typing import Any
 
 import pytest
-from lightkube import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
@@ -48,14 +47,8 @@ FILES = {
 FAST = {"duration": "1s", "factor": 1, "maxDuration": "1s"}
 
 
-def exists(kube, name: str, namespace: str) -> bool:
-    try:
-        kube.get(ConfigMap, name, namespace=namespace)
-    except ApiError as err:
-        if err.status.code == 404:
-            return False
-        raise
-    return True
+def exists(kube: Any, name: str, namespace: str) -> bool:
+    return tetherenv.exists(kube, ConfigMap, name, namespace)
 
 
 def request_sync(kube, namespace: str, name: str, retry: dict[str, Any]) -> None:
