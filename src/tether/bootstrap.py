@@ -15,7 +15,7 @@ import shutil
 import tempfile
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from tether import ports
@@ -23,8 +23,9 @@ from tether.adapters.devcluster import cluster, gitserver, tools
 from tether.adapters.git import MirrorCache
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.jqrunner import JqRunner
+from tether.adapters.kube import execauth
 from tether.adapters.kube.cache import ClusterCache
-from tether.adapters.kube.client import KubeClient, kubeconfig_cluster
+from tether.adapters.kube.client import KubeClient, open_context
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.render import renderer as render_adapter
@@ -128,6 +129,11 @@ class DevCluster:
     etcd_url: str
 
 
+cluster_client = open_context
+"""A client for a kubeconfig context, with its server URL, CA and insecure flag (for
+``tether cluster``, which may not import adapters itself)."""
+
+
 def now() -> datetime.datetime:
     """The wall clock, in UTC: the one clock services and entry points are given."""
     return datetime.datetime.now(datetime.UTC)
@@ -183,11 +189,14 @@ class Runtime:
         """
         namespace = self.settings.control_plane_namespace
         secrets, _ = await self.cluster.list("v1", "Secret", namespace)
-        return self.credentials.load_labelled(secrets) + await self.destinations.load(secrets)
+        return self.credentials.load_labelled(secrets) + await self.destinations.load(
+            secrets, exec_commands=self.settings.cluster_exec_commands
+        )
 
     async def _connect(self, entry: ClusterEntry) -> Destination:
         """Connect to another cluster as its Secret says, with services like this cluster's."""
-        client = KubeClient.for_cluster(entry)
+        resolved = await execauth.resolve(entry)
+        client = KubeClient.for_cluster(resolved.entry)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
         cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=False)
@@ -214,7 +223,8 @@ class Runtime:
             server=entry.server,
             clusters=self.destinations.registry,
         )
-        return Destination(entry, client, live, comparer, syncer, deleter, close)
+        renew_at = resolved.renew_at(self.clock())
+        return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease in the control-plane namespace.
@@ -299,16 +309,6 @@ def renderer(settings: Settings) -> render_adapter.Renderer:
         ),
         tools.ToolLocator(),
     )
-
-
-@contextlib.asynccontextmanager
-async def cluster_client(
-    kubeconfig: pathlib.Path | str | None, context: str | None = None
-) -> AsyncIterator[tuple[ports.Cluster, str, str, bool]]:
-    """A client for a kubeconfig context, with its server URL, CA (base64) and insecure flag."""
-    server, ca_data, insecure = kubeconfig_cluster(kubeconfig, context)
-    async with KubeClient.from_kubeconfig(kubeconfig, context=context) as client:
-        yield client, server, ca_data, insecure
 
 
 async def runtime(

@@ -57,6 +57,11 @@ class Settings:
     bases, helm value files by URL. None by default: such a reference is refused until its host
     is listed. Applications' own repoURLs are their AppProject's to allow."""
 
+    cluster_exec_commands: tuple[str, ...] = ()
+    """Credential plugins (``execProviderConfig.command``, exactly as written) that cluster
+    Secrets may name; none by default, so a cluster Secret never makes tether run a program
+    its administrator did not list."""
+
     git_trees_kept: int = 64
     """Checked-out commits kept on disk: every app's current tree and some history (a tree is
     re-made from the mirror in milliseconds, so this bounds the disk, not the speed)."""

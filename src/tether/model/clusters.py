@@ -12,7 +12,7 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from tether.model import secretdata
@@ -28,7 +28,6 @@ IN_CLUSTER_NAME = "in-cluster"
 NO_COMMANDS = "tether runs no commands from cluster Secrets"
 
 REFUSED_CONFIG = {
-    "execProviderConfig": NO_COMMANDS,
     "awsAuthConfig": NO_COMMANDS + " (Argo CD runs argocd-k8s-auth for it)",
     "proxyUrl": "tether's client connects directly; a proxy would be silently bypassed",
 }
@@ -39,7 +38,35 @@ REFUSED_TLS = {
 }
 """Fields of ``config.tlsClientConfig`` refused whenever set."""
 
-KNOWN_CONFIG = {"bearerToken", "username", "password", "tlsClientConfig", "disableCompression"}
+KNOWN_CONFIG = {
+    "bearerToken",
+    "username",
+    "password",
+    "tlsClientConfig",
+    "disableCompression",
+    "execProviderConfig",
+}
+KNOWN_EXEC = {"command", "args", "env", "apiVersion", "installHint"}
+
+EXEC_API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
+"""The ExecCredential versions a plugin may speak (what kubectl accepts)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecProvider:
+    """A credential plugin (``execProviderConfig``): run only if an administrator allows it.
+
+    tether runs ``command`` with ``args`` and ``env`` (nothing else inherited but the basics)
+    and reads an ExecCredential from its output, as ``kubectl`` does with a kubeconfig's
+    ``exec`` user.
+    """
+
+    command: str
+    args: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    api_version: str = EXEC_API_VERSIONS[0]
+
+
 KNOWN_TLS = {"insecure", "caData", "certData", "keyData"}
 
 
@@ -57,6 +84,8 @@ class ClusterCredentials:
     ca_data: str = ""
     cert_data: str = ""
     key_data: str = ""
+    exec_provider: ExecProvider | None = None
+    """A plugin that gives the token (or client certificate) when connecting."""
 
     def secret_values(self) -> frozenset[str]:
         """Every value a message must never show."""
@@ -66,8 +95,8 @@ class ClusterCredentials:
     def __repr__(self) -> str:
         shown = ", ".join(
             f"{field.name}={'***' if getattr(self, field.name) else ''!s}"
-            if field.name != "insecure"
-            else f"insecure={self.insecure}"
+            if field.name not in ("insecure", "exec_provider")
+            else f"{field.name}={getattr(self, field.name)!r}"
             for field in dataclasses.fields(self)
         )
         return f"ClusterCredentials({shown})"
@@ -168,12 +197,41 @@ def _credentials(config_text: str, source: str) -> ClusterCredentials:
         ca_data=_pem(tls, "caData", f"{where}.tlsClientConfig"),
         cert_data=_pem(tls, "certData", f"{where}.tlsClientConfig"),
         key_data=_pem(tls, "keyData", f"{where}.tlsClientConfig"),
+        exec_provider=_exec_provider(
+            config.get("execProviderConfig"), f"{where}.execProviderConfig"
+        ),
     )
     if bool(credentials.cert_data) != bool(credentials.key_data):
         raise InvalidInputError(f"{where}.tlsClientConfig needs both certData and keyData")
     if bool(credentials.username) != bool(credentials.password):
         raise InvalidInputError(f"{where} needs both username and password")
     return credentials
+
+
+def _exec_provider(config: Any, where: str) -> ExecProvider | None:
+    if not config:
+        return None
+    if not isinstance(config, dict):
+        raise InvalidInputError(f"{where} is not a JSON object")
+    _refuse(config, {}, KNOWN_EXEC, where)
+    command = _text(config, "command", where)
+    if not command:
+        raise InvalidInputError(f"{where}.command is missing")
+    args = config.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+        raise InvalidInputError(f"{where}.args is not a list of strings")
+    env: list[tuple[str, str]] = []
+    raw_env = config.get("env") or []
+    if isinstance(raw_env, dict):  # Argo CD's ExecProviderConfig keeps env as a map
+        raw_env = [{"name": k, "value": v} for k, v in raw_env.items()]
+    for index, item in enumerate(raw_env if isinstance(raw_env, list) else [None]):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            raise InvalidInputError(f"{where}.env[{index}] is not a name and a value")
+        env.append((item["name"], str(item.get("value") or "")))
+    api_version = _text(config, "apiVersion", where) or EXEC_API_VERSIONS[0]
+    if api_version not in EXEC_API_VERSIONS:
+        raise InvalidInputError(f"{where}.apiVersion {api_version[:80]!r} is not supported")
+    return ExecProvider(command, tuple(args), tuple(env), api_version)
 
 
 def _refuse(
@@ -223,8 +281,14 @@ class ClusterRegistry:
     """One message per skipped Secret, naming it and the field."""
 
     @classmethod
-    def from_secrets(cls, secrets: Iterable[Mapping[str, Any]]) -> ClusterRegistry:
-        """The in-cluster entry plus one per good cluster Secret; bad ones skipped and named."""
+    def from_secrets(
+        cls, secrets: Iterable[Mapping[str, Any]], *, exec_commands: Collection[str] = ()
+    ) -> ClusterRegistry:
+        """The in-cluster entry plus one per good cluster Secret; bad ones skipped and named.
+
+        ``exec_commands`` are the credential plugins an administrator allows
+        (``tether run --allow-cluster-exec``): a Secret naming any other is skipped.
+        """
         by_server: dict[str, ClusterEntry] = {}
         problems: list[str] = []
         for secret in secrets:
@@ -234,6 +298,14 @@ class ClusterRegistry:
                 entry = from_secret(secret)
             except InvalidInputError as err:
                 problems.append(str(err))
+                continue
+            plugin = entry.credentials.exec_provider if entry.credentials else None
+            if plugin is not None and plugin.command not in exec_commands:
+                problems.append(
+                    f"cluster Secret {entry.secret}: config.execProviderConfig.command "
+                    f"{plugin.command[:120]!r} is refused: {NO_COMMANDS} unless an administrator "
+                    "allows that command (tether run --allow-cluster-exec)"
+                )
                 continue
             if entry.server in by_server:
                 problems.append(

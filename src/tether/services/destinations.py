@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any
 
 from tether import ports
@@ -42,6 +42,8 @@ class Destination:
     syncer: SyncRunner
     deleter: Deleter
     close: Callable[[], Awaitable[None]]
+    renew_at: float | None = None
+    """``time.monotonic()`` after which its credentials (a plugin's) must be fetched again."""
 
 
 Connect = Callable[[ClusterEntry], Awaitable[Destination]]
@@ -83,13 +85,16 @@ class Destinations:
         """Every cluster credential held, for scrubbing messages."""
         return self._registry.secret_values()
 
-    async def load(self, secrets: Sequence[Mapping[str, Any]]) -> list[str]:
+    async def load(
+        self, secrets: Sequence[Mapping[str, Any]], *, exec_commands: Collection[str] = ()
+    ) -> list[str]:
         """Take the cluster Secrets among ``secrets``; returns why Secrets were skipped.
 
         A cluster whose entry changed or went is disconnected (its apps reconnect with the new
         entry, or say that their cluster is unknown); its objects are left as they are.
+        ``exec_commands`` are the credential plugins an administrator allows.
         """
-        registry = ClusterRegistry.from_secrets(secrets)
+        registry = ClusterRegistry.from_secrets(secrets, exec_commands=exec_commands)
         kept = {e.server: e for e in registry.entries}
         self._registry = registry
         for server, destination in list(self._connected.items()):
@@ -133,6 +138,11 @@ class Destinations:
         lock = self._locks.setdefault(entry.server, asyncio.Lock())
         async with lock:
             found = self._connected.get(entry.server)
+            renew_at = found.renew_at if found is not None else None
+            if renew_at is not None and time.monotonic() >= renew_at:
+                # A credential plugin's token is about to expire: connect afresh.
+                await self._disconnect(entry.server)
+                found = None
             if found is not None:
                 return found
             failed = self._failures.get(entry.server)

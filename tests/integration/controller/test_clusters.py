@@ -244,3 +244,67 @@ async def test_tether_cluster_add_gives_tether_an_account_an_app_then_deploys_wi
         repo.server.stop()
         kube.close()
         remote.close()
+
+
+PLUGIN = """#!{python}
+import base64, json, os, sys
+info = json.loads(os.environ["KUBERNETES_EXEC_INFO"])
+if os.environ.get("REGION") != "eu" or info["spec"]["interactive"]:
+    sys.exit("unexpected environment")
+print(json.dumps({{
+    "apiVersion": "client.authentication.k8s.io/v1",
+    "kind": "ExecCredential",
+    "status": {{
+        "clientCertificateData": base64.b64decode({cert!r}).decode(),
+        "clientKeyData": base64.b64decode({key!r}).decode(),
+    }},
+}}))
+"""
+
+
+async def test_a_credential_plugin_an_administrator_allows_signs_tether_in_to_a_cluster(
+    crds, kube, full_namespace, kube_cluster, namespace, tmp_path
+):
+    control_ns, remote_ns = full_namespace, namespace
+    config = yaml.safe_load(kube_cluster.kubeconfig.read_text())
+    user = config["users"][0]["user"]
+    plugin = tmp_path / "get-credential"
+    plugin.write_text(
+        PLUGIN.format(
+            python=sys.executable, cert=user["client-certificate-data"], key=user["client-key-data"]
+        )
+    )
+    plugin.chmod(0o755)
+    secret = cluster_secret("cluster-plugged", "plugged", kube_cluster.kubeconfig)
+    tls = {"caData": config["clusters"][0]["cluster"]["certificate-authority-data"]}
+    exec_config = {"command": str(plugin), "env": [{"name": "REGION", "value": "eu"}]}
+    secret["stringData"]["config"] = json.dumps(
+        {"tlsClientConfig": tls, "execProviderConfig": exec_config}
+    )
+    tetherenv.create(kube, {**secret, "metadata": {**secret["metadata"], "namespace": control_ns}})
+    repo = tetherenv.serve_repo(tmp_path / "git", {"remote/cm.yaml": CM.replace("NAME", "plugged")})
+    remote = tetherenv.client(kube_cluster.kubeconfig)
+    try:
+        app = tetherenv.application("plugged", control_ns, repo.url, "remote", remote_ns)
+        app["spec"]["destination"] = {"name": "plugged", "namespace": remote_ns}
+        app["spec"]["syncPolicy"] = {"automated": {}}
+        tetherenv.create(kube, app)
+        # Not listed: the Secret is skipped, and its app says its cluster is unknown.
+        async with tetherenv.running_controller(crds.kubeconfig, control_ns, tmp_path / "c1"):
+            await tetherenv.eventually(
+                lambda: condition(kube, control_ns, "plugged", "InvalidSpecError"),
+                60,
+                "refused while the plugin is not allowed",
+            )
+        assert config_map(remote, "plugged", remote_ns) is None
+        allowed = (str(plugin),)
+        async with tetherenv.running_controller(
+            crds.kubeconfig, control_ns, tmp_path / "c2", cluster_exec_commands=allowed
+        ):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control_ns, "plugged"), 90, "Synced"
+            )
+        assert config_map(remote, "plugged", remote_ns) is not None
+    finally:
+        repo.server.stop()
+        remote.close()

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from tether.model import clusters
-from tether.model.clusters import ClusterRegistry
+from tether.model.clusters import ClusterRegistry, ExecProvider
 from tether.model.errors import InvalidInputError
 
 TOKEN = "s3cret-bearer-token-value"
@@ -71,7 +71,12 @@ def test_credentials_show_no_secret_value_in_their_repr() -> None:
 
 REFUSALS = [
     # (config, field named)
-    ({"execProviderConfig": {"command": "/bin/sh"}}, "config.execProviderConfig"),
+    ({"execProviderConfig": {"command": "/bin/sh", "shell": 1}}, "config.execProviderConfig"),
+    ({"execProviderConfig": {"args": ["x"]}}, "config.execProviderConfig.command"),
+    (
+        {"execProviderConfig": {"command": "/bin/sh", "apiVersion": "v0"}},
+        "config.execProviderConfig.apiVersion",
+    ),
     ({"awsAuthConfig": {"clusterName": "x"}}, "config.awsAuthConfig"),
     ({"proxyUrl": "http://proxy:3128"}, "config.proxyUrl"),
     ({"tlsClientConfig": {"serverName": "api.internal"}}, "config.tlsClientConfig.serverName"),
@@ -98,9 +103,22 @@ def test_each_refusal_names_the_secret_and_the_field_and_shows_no_value(
         assert value not in message
 
 
-def test_commands_from_cluster_secrets_are_refused_as_such() -> None:
-    with pytest.raises(InvalidInputError, match="tether runs no commands from cluster Secrets"):
-        clusters.from_secret(_secret(config={"execProviderConfig": {"command": "aws"}}))
+def test_a_credential_plugin_runs_only_when_an_administrator_lists_its_command() -> None:
+    plugin = {"command": "/usr/local/bin/get-token", "args": ["--cluster", "edge"]}
+    plugin["env"] = [{"name": "REGION", "value": "eu"}]  # type: ignore[list-item]
+    secret = _secret(name="edge", config={"execProviderConfig": plugin})
+    entry = clusters.from_secret(secret)
+    assert entry.credentials is not None and entry.credentials.exec_provider == ExecProvider(
+        "/usr/local/bin/get-token", ("--cluster", "edge"), (("REGION", "eu"),)
+    )
+    refused = ClusterRegistry.from_secrets([secret])
+    assert [e.name for e in refused.entries] == ["in-cluster"]
+    [problem] = refused.problems
+    assert "tether/edge: config.execProviderConfig.command '/usr/local/bin/get-token'" in problem
+    assert "--allow-cluster-exec" in problem
+    allowed = ClusterRegistry.from_secrets([secret], exec_commands=["/usr/local/bin/get-token"])
+    assert [e.server for e in allowed.entries][1:] == [entry.server]
+    assert allowed.problems == ()
 
 
 def test_a_secret_without_a_server_or_with_a_config_that_is_not_json_is_refused() -> None:
@@ -123,7 +141,7 @@ def test_a_malformed_secret_is_skipped_and_named_while_the_others_keep_working()
         "https://prod.example:6443",
     ]
     [problem] = registry.problems
-    assert problem.startswith("cluster Secret tether/bad: config.execProviderConfig")
+    assert problem.startswith("cluster Secret tether/bad: config.execProviderConfig.command")
     assert registry.secret_values() == {TOKEN}
 
 

@@ -7,9 +7,10 @@ so custom resources need no generated classes.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import pathlib
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal
 
 import httpx2
@@ -482,3 +483,13 @@ def kubeconfig_cluster(
             path = pathlib.Path(single.fname).parent / path
         ca = base64.b64encode(path.read_bytes()).decode()
     return cluster.server, ca, bool(cluster.insecure)
+
+
+@contextlib.asynccontextmanager
+async def open_context(
+    kubeconfig: pathlib.Path | str | None, context: str | None = None
+) -> AsyncIterator[tuple[KubeClient, str, str, bool]]:
+    """A client for a kubeconfig context, with its server URL, CA (base64) and insecure flag."""
+    server, ca_data, insecure = kubeconfig_cluster(kubeconfig, context)
+    async with KubeClient.from_kubeconfig(kubeconfig, context=context) as client:
+        yield client, server, ca_data, insecure

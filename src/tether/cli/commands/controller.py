@@ -69,6 +69,14 @@ kubeconfig_option = click.option(
     default=None,
     help="The CA that signed an https repo-server's certificate (default: the system's).",
 )
+@click.option(
+    "--allow-cluster-exec",
+    "cluster_exec_commands",
+    multiple=True,
+    metavar="COMMAND",
+    help="A credential plugin cluster Secrets may run (execProviderConfig.command, as written); "
+    "repeat for more. None by default.",
+)
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -80,6 +88,7 @@ def run(
     repo_server: str,
     repo_server_token_file: str | None,
     repo_server_ca: str | None,
+    cluster_exec_commands: tuple[str, ...],
     verbose: int,
     **rendering: Any,
 ) -> None:
@@ -103,6 +112,7 @@ def run(
         repo_server=repo_server,
         repo_server_token_file=repo_server_token_file or "",
         repo_server_ca=repo_server_ca or "",
+        cluster_exec_commands=cluster_exec_commands,
     )
     settings = rendering_options.apply(settings, **rendering)
     asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig))
