@@ -331,6 +331,11 @@ class ClusterRegistry:
         """Every entry with this name (more than one is an error for whoever asks)."""
         return [e for e in self.entries if e.name == name]
 
+    def find(self, name_or_server: str) -> list[ClusterEntry]:
+        """The entries a person means by ``name_or_server``: by name, else by server URL."""
+        by_server = self.by_server(name_or_server)
+        return self.by_name(name_or_server) or ([by_server] if by_server is not None else [])
+
     def secret_values(self) -> frozenset[str]:
         """Every credential held, for scrubbing messages."""
         return frozenset().union(

@@ -143,7 +143,7 @@ async def remove(control: ports.Cluster, namespace: str, name: str) -> ClusterEn
         InvalidInputError: no cluster Secret has that name, or it is the built-in in-cluster.
     """
     known = await registry(control, namespace)
-    found = known.by_name(name) or [e for e in [known.by_server(name)] if e is not None]
+    found = known.find(name)
     entry = next((e for e in found if e.secret), None)
     if entry is None:
         raise InvalidInputError(f"no cluster Secret in {namespace!r} names cluster {name!r}")

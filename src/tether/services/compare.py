@@ -289,7 +289,7 @@ class Comparer:
                 if live is not None:
                     live_by_key[key] = live
         keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
-        rules = (*self.ignore_rules(app), *ignore.rollback_holds(live_by_key.values()))
+        rules = (*self.ignore_rules(app), *ignore.rollback_holds(live_by_key))
 
         async def one(key: ResourceKey) -> ResourceState:
             want = desired_by_key.get(key)
@@ -406,7 +406,7 @@ class Comparer:
         ``every_rule`` (``RespectIgnoreDifferences=true``) every ignored field. Off the event
         loop: the app's jq expressions may each run up to their deadline.
         """
-        holds = ignore.rollback_holds(live.values())
+        holds = ignore.rollback_holds(live)
         rules = [*self.ignore_rules(app), *holds] if every_rule else holds
         if not rules:
             return tuple(dict(obj) for obj in desired)

@@ -119,7 +119,7 @@ def get(
 ) -> None:
     """One cluster: where it is, what tether may manage there, how it signs in (no secrets)."""
     known = asyncio.run(_registry(kubeconfig, control_context, control_plane_namespace))
-    found = known.by_name(name) or [e for e in [known.by_server(name)] if e is not None]
+    found = known.find(name)
     if not found:
         raise click.ClickException(f"no cluster named {name!r}")
     for entry in found:

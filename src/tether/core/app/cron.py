@@ -221,13 +221,7 @@ def _offset_change_before(
     while later > lowest:
         probe = max(later - _PROBE, lowest)
         if _offset(zone, probe) != offset:
-            while later - probe > _TICK:  # the change lies in (probe, later]: halve it down
-                middle = probe + (later - probe) / 2
-                if _offset(zone, middle) == offset:
-                    later = middle
-                else:
-                    probe = middle
-            return later
+            return _narrow(zone, offset, kept=later, other=probe)[0]
         later = probe
     return None
 
@@ -241,15 +235,29 @@ def _offset_change_after(
     while earlier < highest:
         probe = min(earlier + _PROBE, highest)
         if _offset(zone, probe) != offset:
-            while probe - earlier > _TICK:
-                middle = earlier + (probe - earlier) / 2
-                if _offset(zone, middle) == offset:
-                    earlier = middle
-                else:
-                    probe = middle
-            return probe
+            return _narrow(zone, offset, kept=earlier, other=probe)[1]
         earlier = probe
     return None
+
+
+def _narrow(
+    zone: datetime.tzinfo,
+    offset: datetime.timedelta,
+    *,
+    kept: datetime.datetime,
+    other: datetime.datetime,
+) -> tuple[datetime.datetime, datetime.datetime]:
+    """Halve the span between an instant with ``offset`` and one without, down to ``_TICK``.
+
+    Returns the two ends, still one on each side of the change.
+    """
+    while abs(kept - other) > _TICK:
+        middle = other + (kept - other) / 2
+        if _offset(zone, middle) == offset:
+            kept = middle
+        else:
+            other = middle
+    return kept, other
 
 
 def last_fire(

@@ -186,28 +186,25 @@ HELD_BY_ROLLBACK = ("/spec/syncPolicy/automated",)
 """What a rolled-back child Application keeps against its app of apps (``ROLLBACK_HOLD``)."""
 
 
-def rollback_holds(live: Iterable[Manifest]) -> list[IgnoreRule]:
+def rollback_holds(live: Mapping[ResourceKey, Manifest]) -> list[IgnoreRule]:
     """Rules that leave each rolled-back Application's automated sync as the rollback left it.
 
     Compared with them, the parent shows the held child as Synced and never self-heals it; a
-    sync of the parent keeps the child's live value there (see ``respect``).
+    sync of the parent keeps the child's live value there (see ``respect``). Keyed like the
+    comparison's live objects, so only Applications are looked into.
     """
-    rules = []
-    for obj in live:
-        key = ResourceKey.of(obj)
-        if (key.group, key.kind) != (APPLICATION.group, APPLICATION.kind):
-            continue
-        if ROLLBACK_HOLD in (metadata_of(obj).get("annotations") or {}):
-            rules.append(
-                IgnoreRule(
-                    APPLICATION.group,
-                    APPLICATION.kind,
-                    key.name,
-                    key.namespace,
-                    json_pointers=HELD_BY_ROLLBACK,
-                )
-            )
-    return rules
+    return [
+        IgnoreRule(
+            APPLICATION.group,
+            APPLICATION.kind,
+            key.name,
+            key.namespace,
+            json_pointers=HELD_BY_ROLLBACK,
+        )
+        for key, obj in live.items()
+        if key.group_kind == APPLICATION
+        and ROLLBACK_HOLD in (metadata_of(obj).get("annotations") or {})
+    ]
 
 
 def respect(

@@ -188,7 +188,7 @@ def test_a_rolled_back_child_application_keeps_its_automated_sync_as_the_rollbac
 
     held, free = app("held", True), app("free", False)
     not_an_app = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": held["metadata"]}
-    rules = ignore.rollback_holds([held, free, not_an_app])
+    rules = ignore.rollback_holds({ResourceKey.of(o): o for o in (held, free, not_an_app)})
     assert [(r.kind, r.name, r.json_pointers) for r in rules] == [
         ("Application", "held", ("/spec/syncPolicy/automated",))
     ]
