@@ -14,11 +14,11 @@ import pytest
 from tests.support import tetherenv
 from tether import bootstrap
 from tether.adapters.reposerver import RepoServerClient
+from tether.bootstrap import Listen
 from tether.cli.commands import reposerver as command
 from tether.core.sources import repocreds
 from tether.core.sources.rendered import Rendered
 from tether.model.application import parse_application
-from tether.reposerver.main import Listen
 from tether.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)

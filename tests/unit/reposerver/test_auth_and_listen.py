@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tether.bootstrap import Listen
 from tether.reposerver import auth
-from tether.reposerver.main import Listen
 
 TOKEN = b"0123456789abcdef0123456789abcdef"
 

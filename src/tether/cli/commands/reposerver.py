@@ -58,7 +58,7 @@ def repo_server(
     repository credentials it may use. Prints the URL it listens on.
     """
     try:
-        address = server_main.Listen.parse(listen, tls_cert or "", tls_key or "")
+        address = bootstrap.Listen.parse(listen, tls_cert or "", tls_key or "")
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     settings = rendering_options.apply(Settings(), **rendering)
@@ -75,7 +75,7 @@ def repo_server(
 
 async def serve(
     rendering: bootstrap.Rendering,
-    address: server_main.Listen,
+    address: bootstrap.Listen,
     token: str,
     *,
     listening: Callable[[str], None],
@@ -87,4 +87,4 @@ async def serve(
     async def prune() -> None:
         await diskcache.prune_periodically(rendering.disk, period)
 
-    await server_main.run(app, address, background=[prune], listening=listening)
+    await bootstrap.serve_http(app, address, background=[prune], listening=listening)
