@@ -3,7 +3,7 @@
 # tether runs, from the Go module proxy at pinned versions, and cache them outside the repository.
 #
 # Components: apiserver (kube-apiserver, kube-controller-manager, kube-scheduler), etcd, helm,
-# kustomize, kwok. For each one it prints "NAME=DIR" on stdout, DIR holding the binaries.
+# kustomize, kwok, dex (the OIDC provider SSO tests sign in through; Kubeflow ships it too). For each one it prints "NAME=DIR" on stdout, DIR holding the binaries.
 # A cached component costs one stat: the directory carries a .complete marker, written last.
 # Progress goes to stderr; a failure names the component that did not build.
 set -euo pipefail
@@ -13,6 +13,9 @@ ETCD_VERSION=${ETCD_VERSION:-v3.6.8}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.1}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+# Dex v2.45.1. Dex's module path has no /v2, so its v2 tags are not module versions; the proxy
+# serves the tagged commit as this pseudo-version.
+DEX_VERSION=${DEX_VERSION:-v0.0.0-20260303133905-11d2eeb52b42}
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}   # never fetch another toolchain behind the user's back
 export CGO_ENABLED=0                       # upstream ships these statically too
@@ -31,7 +34,8 @@ key_of() {
     helm) echo "helm-$HELM_VERSION-k8s$MINOR-$GOVER" ;;
     kustomize) echo "kustomize-$KUSTOMIZE_VERSION-$GOVER" ;;
     kwok) echo "kwok-$KWOK_VERSION-stages2-$GOVER" ;;  # bump "stagesN" when the stage set changes
-    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok)"; exit 2 ;;
+    dex) echo "dex-$DEX_VERSION-$GOVER" ;;
+    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok dex)"; exit 2 ;;
   esac
 }
 
@@ -74,6 +78,18 @@ build_etcd() {
   go mod tidy >&2
   go build -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
   "$1/etcd" --version >&2
+}
+
+build_dex() {
+  # Dex's go.mod replaces its api/v2 module with a relative path, so `go install` refuses it; as
+  # a dependency it builds, with the api/v2 release its go.mod names.
+  local w="$CACHE/src/dex-$DEX_VERSION"
+  rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init tether.invalid/dex >/dev/null 2>&1
+  go get -tool "github.com/dexidp/dex/cmd/dex@$DEX_VERSION" >&2
+  go mod tidy >&2
+  go build -trimpath -ldflags "-s -w" -o "$1/dex" github.com/dexidp/dex/cmd/dex
+  "$1/dex" version >&2
 }
 
 build_helm() {

@@ -24,6 +24,7 @@ COMPONENT_OF_TOOL: dict[str, str] = {
     "helm": "helm",
     "kustomize": "kustomize",
     "kwok": "kwok",
+    "dex": "dex",
 }
 
 COLD_BUILD_TIMEOUT_S = 90 * 60
@@ -34,7 +35,14 @@ def build(*components: str) -> dict[str, pathlib.Path]:
     """Build (or find cached) components; returns each one's binary directory."""
     names = components or tuple(dict.fromkeys(COMPONENT_OF_TOOL.values()))
     env = _process.base_env({"TETHER_TOOLS_CACHE": str(cache_dir())})
-    for var in ("K8S_VERSION", "ETCD_VERSION", "HELM_VERSION", "KUSTOMIZE_VERSION", "KWOK_VERSION"):
+    for var in (
+        "K8S_VERSION",
+        "ETCD_VERSION",
+        "HELM_VERSION",
+        "KUSTOMIZE_VERSION",
+        "KWOK_VERSION",
+        "DEX_VERSION",
+    ):
         if var in os.environ:
             env[var] = os.environ[var]
     try:
