@@ -21,6 +21,14 @@ from tether.model.source import ApplicationSource
 REF_PREFIXES = ("refs/heads/", "refs/tags/")
 """A targetRevision may spell a branch or a tag in full; a push names them without the prefix."""
 
+REPO_SCHEMES: dict[str, str] = {
+    # scheme a repoURL may use -> why a payload's web URL names the same repository
+    "http": "the host's web and smart-HTTP Git share host and path",
+    "https": "as http",
+    "ssh": "hosts serve SSH clones at the same path (GitHub's ssh.github.com:443 included)",
+    "git": "the Git daemon's protocol; tether's addition, Argo CD only knows the three above",
+}
+
 HEAD_REVISIONS = ("", "HEAD")
 """Revisions that follow the default branch: only a push to it concerns them."""
 
@@ -28,7 +36,7 @@ HEAD_REVISIONS = ("", "HEAD")
 def repo_pattern(url: str) -> re.Pattern[str] | None:
     """The repoURLs that name the repository a payload's ``url`` names, as a pattern.
 
-    Any scheme among http(s) and ssh or none, any user, an ``ssh.`` or ``altssh.`` host prefix,
+    Any scheme of ``REPO_SCHEMES`` or none, any user, an ``ssh.`` or ``altssh.`` host prefix,
     any port, ``:`` or ``/`` before the path, a trailing ``.git``; the host and the path are
     exact and case is ignored. ``None`` when ``url`` names no host and path.
     """
@@ -41,7 +49,7 @@ def repo_pattern(url: str) -> re.Pattern[str] | None:
     if not host or not path:
         return None
     return re.compile(
-        r"(?:(?:https?|ssh)://)?(?:[^@/]+@)?(?:(?:alt)?ssh\.)?"
+        rf"(?:(?:{'|'.join(REPO_SCHEMES)})://)?(?:[^@/]+@)?(?:(?:alt)?ssh\.)?"
         rf"{re.escape(host)}(?::\d+)?[:/]{re.escape(path)}(?:\.git)?",
         re.IGNORECASE,
     )

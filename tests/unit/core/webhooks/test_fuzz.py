@@ -18,12 +18,14 @@ from tether.model.application import parse_application
 
 from . import payloads
 
-FIELDS = (
-    # every name a parser reads, so random shapes reach past the first lookup
-    "ref repository project html_url web_url default_branch commits added modified removed push "
-    "changes new name links html href clone id resource refUpdates remoteUrl defaultBranch "
-    "eventType event_name"
-).split()
+# Every name a parser reads, so random shapes reach past the first lookup.
+# fmt: off
+FIELDS = [
+    "ref", "repository", "project", "html_url", "web_url", "default_branch", "commits", "added",
+    "modified", "removed", "push", "changes", "new", "name", "links", "html", "href", "clone",
+    "id", "resource", "refUpdates", "remoteUrl", "defaultBranch", "eventType", "event_name",
+]
+# fmt: on
 
 LEAVES = st.one_of(
     st.none(),

@@ -56,6 +56,7 @@ def app(
         ("https://example.com/org/repo", "ssh://git@ssh.example.com:443/org/repo", True),
         ("https://example.com/org/repo", "git@altssh.example.com:org/repo", True),
         ("https://example.com/org/repo", "example.com/org/repo", True),
+        ("http://example.com:8080/org/repo", "git://example.com:9418/org/repo.git", True),
         ("https://example.com/org/repo", "HTTPS://EXAMPLE.COM/Org/Repo", True),
         ("https://Example.com/Org/Repo", "https://example.com/org/repo", True),
         ("https://example.com:8443/org/repo", "https://example.com/org/repo", True),
