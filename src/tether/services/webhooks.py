@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from tether import ports
-from tether.core.webhooks.events import Push, Secrets
+from tether.core.webhooks.events import SECRET_KEYS, Push, Secrets
 from tether.core.webhooks.matching import Matcher
 from tether.model.application import parse_application
 from tether.model.errors import InvalidInputError, TetherError
@@ -104,6 +104,18 @@ def max_payload_bytes(config: dict[str, Any] | None) -> int:
     return mib << 20
 
 
+def _webhook_keys(secret: dict[str, Any]) -> dict[str, Any]:
+    """The Secret with only the webhook keys: another key's bad encoding is not ours to fail on."""
+    wanted = set(SECRET_KEYS.values())
+    return {
+        "metadata": secret.get("metadata") or {},
+        **{
+            part: {k: v for k, v in (secret.get(part) or {}).items() if k in wanted}
+            for part in ("data", "stringData")
+        },
+    }
+
+
 class WebhookService:
     """Webhooks for the Applications of ``app_namespaces``; use ``async with`` to run workers."""
 
@@ -179,7 +191,7 @@ class WebhookService:
             try:
                 secret = await self._cluster.get("v1", "Secret", SECRET_NAME, namespace)
                 config = await self._cluster.get("v1", "ConfigMap", CONFIG_MAP_NAME, namespace)
-                fields = fields_of(secret, "webhook") if secret is not None else {}
+                fields = fields_of(_webhook_keys(secret), "webhook") if secret else {}
             except TetherError as err:
                 # The error names the object and key, never a value (fields_of's contract).
                 raise SettingsUnavailableError(f"webhook settings unreadable: {err}") from None
@@ -224,8 +236,10 @@ class WebhookService:
         for namespace in self._namespaces:
             for obj in await apps.list_apps(self._cluster, namespace):
                 name = str(metadata_of(obj).get("name", ""))
+                # The spec and annotations decide; the status (often most of an app) is skipped.
+                spec_only = {key: value for key, value in obj.items() if key != "status"}
                 try:
-                    concerned = matcher.concerns(parse_application(obj))
+                    concerned = matcher.concerns(parse_application(spec_only))
                 except InvalidInputError:
                     continue  # the controller reports an invalid app; a push cannot fix it
                 if not concerned:
