@@ -103,6 +103,10 @@ class Matcher:
         return generatepaths.touches(self.push.changed_files, source.path or "", watched)
 
     def concerns(self, app: Application) -> bool:
-        """Whether ``app`` should be refreshed: any one of its sources is moved by the push."""
+        """Whether ``app`` should be refreshed: any one of its sources is moved by the push.
+
+        Watched paths are read relative to the moved source's path only (Argo CD joins them
+        with every source's path, so a file of one repository could count for another's).
+        """
         watched = generatepaths.watched_paths(app.metadata.annotations or {})
         return any(self.moves(source, watched) for source in app.spec.effective_sources())
