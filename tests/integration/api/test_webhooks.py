@@ -381,3 +381,22 @@ async def test_a_signed_push_makes_the_controller_sync_the_new_commit_within_sec
             assert revision("unwatched") == first, "its watched paths did not change"
     finally:
         repo.server.stop()
+
+
+async def test_a_gitlab_token_is_checked_before_the_body_is_read(
+    minimal_crds, kube, namespace, tmp_path
+):
+    configure(kube, namespace, {"webhook.gitlab.secret": SECRET}, {"webhook.maxPayloadSizeMB": "1"})
+    oversize = b"{" + b" " * (2 << 20) + b"}"
+    async with (
+        api_runtime(minimal_crds.kubeconfig, namespace, tmp_path) as rt,
+        asgi_client(rt) as (client, _),
+    ):
+        for token in ("guessed", None):
+            headers = {"X-Gitlab-Event": "Push Hook"} | ({"X-Gitlab-Token": token} if token else {})
+            response = await client.post("/api/webhook", content=oversize, headers=headers)
+            assert response.status_code == 401, "refused on its headers, the body never read"
+            assert response.json()["message"] == "webhook token verification failed"
+        headers = {"X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": SECRET}
+        response = await client.post("/api/webhook", content=oversize, headers=headers)
+        assert response.status_code == 400
