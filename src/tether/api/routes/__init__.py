@@ -1,0 +1,1 @@
+"""The API's routes, one module per group of Argo CD endpoints; each exposes ``router``."""
