@@ -88,6 +88,7 @@ class SettingsStore:
             fields = _text_fields(obj)
             updates = change(dict(fields))
             if not updates:
+                self.forget("Secret", name)  # what was just read is newer than the cache
                 return fields
             data = dict((obj or {}).get("data") or {})
             for key, value in updates.items():
