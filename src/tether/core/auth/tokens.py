@@ -195,7 +195,14 @@ def project_caller(claims: Claims, project: AppProject | None) -> Caller:
 
 
 def issued_tokens(project: AppProject, role: str) -> list[dict[str, Any]]:
-    """``status.jwtTokensByRole[role].items`` of a project: ``{iat, exp, id}`` entries."""
+    """A role's issued tokens as ``{iat, exp, id}`` entries.
+
+    From ``status.jwtTokensByRole[role].items`` and the older ``spec.roles[].jwtTokens``.
+    """
     by_role = (project.status.jwt_tokens_by_role if project.status else None) or {}
     items = (by_role.get(role) or {}).get("items") or []
-    return [item for item in items if isinstance(item, dict)]
+    listed = [item for item in items if isinstance(item, dict)]
+    for spec_role in project.spec.roles or []:
+        if spec_role.name == role:  # older Argo CD listed them in the spec
+            listed += [t.model_dump(exclude_none=True) for t in spec_role.jwt_tokens or []]
+    return listed

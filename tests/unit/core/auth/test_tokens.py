@@ -152,3 +152,16 @@ def test_account_settings_read_durations_and_patterns() -> None:
     assert settings.password_allowed("12345678") and not settings.password_allowed("short")
     with pytest.raises(Exception, match=r"users\.session\.duration"):
         accounts.AuthSettings.from_configmap({"users.session.duration": "soon"})
+
+
+def test_a_token_listed_only_in_the_roles_older_jwt_tokens_is_honoured() -> None:
+    project = parse_project(
+        {
+            "metadata": {"name": "p"},
+            "spec": {"roles": [{"name": "ci", "jwtTokens": [{"iat": 1700000000}]}]},
+        }
+    )
+    legacy = tokens.Claims("proj:p:ci", "some-id", 1700000000.0, None)
+    assert tokens.project_caller(legacy, project).kind == "project"
+    with pytest.raises(tokens.TokenError, match="revoked"):
+        tokens.project_caller(tokens.Claims("proj:p:ci", "x", 1700000001.0, None), project)
