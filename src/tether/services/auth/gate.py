@@ -62,11 +62,16 @@ class Gate:
         self._clock = clock
         self.oidc = oidc
         self._rbac = rbac.RbacConfig()
+        self._rbac_data: dict[str, str] | None = None
 
     async def rbac_config(self) -> rbac.RbacConfig:
         """``argocd-rbac-cm`` as last read; an invalid edit keeps the last good policy."""
+        data = await self._store.configmap(rbac.CONFIGMAP)
+        if data == self._rbac_data:
+            return self._rbac  # parsed once per version of the ConfigMap
+        self._rbac_data = data
         try:
-            self._rbac = rbac.RbacConfig.from_configmap(await self._store.configmap(rbac.CONFIGMAP))
+            self._rbac = rbac.RbacConfig.from_configmap(data)
         except rbac.RbacPolicyError as err:
             log.error("%s; keeping the last valid policy", err)
         return self._rbac
