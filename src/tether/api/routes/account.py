@@ -63,9 +63,9 @@ async def list_accounts(request: Request) -> dict[str, Any]:
 @router.get("/api/v1/account/can-i/{resource}/{action}/{subresource:path}")
 async def can_i(request: Request, resource: str, action: str, subresource: str) -> dict[str, str]:
     """Whether the caller may ``action`` on ``resource`` ``subresource``."""
+    caller = await caller_of(request)
     if not rbac.known_request(resource, action):
         raise errors.invalid(f"unknown resource or action: {resource}, {action}")
-    caller = await caller_of(request)
     allowed = await context_of(request).authority.allowed(caller, resource, action, subresource)
     return {"value": "yes" if allowed else "no"}
 
