@@ -18,12 +18,17 @@ from typing import Any, Literal
 import casbin
 import re2
 import yaml
+from casbin.util import log as casbin_log
 
 from tether.core import globs
 from tether.core.auth import builtin_policy
 from tether.core.auth.identity import Caller
 from tether.model.errors import InvalidInputError
 from tether.model.project import AppProject
+
+# Casbin logs every model it loads and every request it judges (denials as warnings): that
+# would echo each RBAC question into tether's log, so its loggers stay off.
+casbin_log.disabled_logging()
 
 CONFIGMAP = "argocd-rbac-cm"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import jwt
@@ -206,3 +207,22 @@ def issued_tokens(project: AppProject, role: str) -> list[dict[str, Any]]:
         if spec_role.name == role:  # older Argo CD listed them in the spec
             listed += [t.model_dump(exclude_none=True) for t in spec_role.jwt_tokens or []]
     return listed
+
+
+REVOKED_CAPACITY = 10_000
+"""Revoked ids kept at most; beyond it the ones closest to expiring anyway are forgotten."""
+
+
+def revoked_with(
+    listed: Mapping[str, float], token_id: str, until: float, now: float
+) -> dict[str, float]:
+    """The revoked ids (``jti`` → when its token expires) after revoking ``token_id``.
+
+    Ids whose token has expired by ``now`` need no listing and are dropped; the list keeps at
+    most ``REVOKED_CAPACITY`` ids, the longest-lived ones.
+    """
+    kept = {k: v for k, v in listed.items() if v > now}
+    kept[token_id] = until
+    if len(kept) > REVOKED_CAPACITY:
+        kept = dict(sorted(kept.items(), key=lambda kv: kv[1])[-REVOKED_CAPACITY:])
+    return kept

@@ -1,8 +1,8 @@
 """Revoked session ids, shared by every replica through one Secret in the control-plane namespace.
 
 A logout lists the token's ``jti`` with its expiry in Secret ``tether-revoked-tokens``; entries
-whose token has expired anyway are pruned on each write, and the list is bounded (the entries
-closest to expiring go first). Reads go through the store's short cache.
+whose token has expired anyway are pruned on each write, and the list is bounded
+(``tokens.revoked_with``). Reads go through the store's short cache.
 """
 
 from __future__ import annotations
@@ -11,12 +11,11 @@ import datetime
 import json
 from collections.abc import Callable
 
+from tether.core.auth import tokens
 from tether.services.auth.store import SettingsStore
 
 SECRET = "tether-revoked-tokens"
 KEY = "revoked"
-CAPACITY = 10_000
-"""Ids kept at most; a logout storm beyond this forgets the sessions closest to expiring."""
 
 NO_EXPIRY_KEEP = datetime.timedelta(days=365)
 """How long a token without ``exp`` stays listed after its revocation."""
@@ -54,10 +53,8 @@ class Revocations:
         until = (expires_at or now + NO_EXPIRY_KEEP).timestamp()
 
         def add(fields: dict[str, str]) -> dict[str, str | None]:
-            listed = {k: v for k, v in _parse(fields.get(KEY, "")).items() if v > now.timestamp()}
-            listed[token_id] = until
-            if len(listed) > CAPACITY:
-                listed = dict(sorted(listed.items(), key=lambda kv: kv[1])[-CAPACITY:])
-            return {KEY: json.dumps(listed, separators=(",", ":"))}
+            listed = _parse(fields.get(KEY, ""))
+            kept = tokens.revoked_with(listed, token_id, until, now.timestamp())
+            return {KEY: json.dumps(kept, separators=(",", ":"))}
 
         await self._store.update_secret(SECRET, add)

@@ -165,3 +165,12 @@ def test_a_token_listed_only_in_the_roles_older_jwt_tokens_is_honoured() -> None
     assert tokens.project_caller(legacy, project).kind == "project"
     with pytest.raises(tokens.TokenError, match="revoked"):
         tokens.project_caller(tokens.Claims("proj:p:ci", "x", 1700000001.0, None), project)
+
+
+def test_the_revoked_list_drops_expired_ids_and_stays_bounded() -> None:
+    listed = {"old": 90.0, "live": 200.0}
+    assert tokens.revoked_with(listed, "new", 300.0, now=100.0) == {"live": 200.0, "new": 300.0}
+    full = {f"id{n}": 1000.0 + n for n in range(tokens.REVOKED_CAPACITY)}
+    kept = tokens.revoked_with(full, "new", 5.0e9, now=100.0)
+    assert len(kept) == tokens.REVOKED_CAPACITY
+    assert "new" in kept and "id0" not in kept
