@@ -144,10 +144,10 @@ def accounts_from(
 ) -> dict[str, Account]:
     """Every local account, by name: ``admin`` (unless disabled is all it can be) and the rest."""
     config, secret = config or {}, secret or {}
-    names = {ADMIN: "login"}
+    names = {ADMIN: "login"}  # admin logs in and has no API keys, whatever argocd-cm says
     for key, value in config.items():
         name = key.removeprefix("accounts.")
-        if key.startswith("accounts.") and name and "." not in name:
+        if key.startswith("accounts.") and name and name != ADMIN and _valid_name(name):
             names[name] = value
     accounts = {}
     for name, caps in names.items():
@@ -161,6 +161,12 @@ def accounts_from(
             tokens=parse_tokens(secret.get(tokens_key(name), "")),
         )
     return accounts
+
+
+def _valid_name(name: str) -> bool:
+    # No dots (they separate the key's parts) and no colons: a name such as ``proj:p:r`` would
+    # be judged as that project role, and ``x:apiKey`` would read as another token kind.
+    return "." not in name and ":" not in name
 
 
 def parse_tokens(text: str) -> tuple[TokenEntry, ...]:

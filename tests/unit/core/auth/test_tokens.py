@@ -134,7 +134,13 @@ def test_the_subject_names_the_account_and_the_kind_of_token(
 
 def test_accounts_are_read_from_argo_cds_keys() -> None:
     found = accounts.accounts_from(
-        {"accounts.ci": "apiKey", "accounts.ci.enabled": "false", "admin.enabled": "true"},
+        {
+            "accounts.ci": "apiKey",
+            "accounts.ci.enabled": "false",
+            "admin.enabled": "true",
+            "accounts.admin": "apiKey",
+            "accounts.proj:p:r": "login",
+        },
         {"admin.password": "$2b$hash", "accounts.ci.tokens": '[{"id":"a","iat":1,"exp":0}]'},
     )
     assert set(found) == {"admin", "ci"}
