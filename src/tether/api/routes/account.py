@@ -19,6 +19,7 @@ from tether.core.auth import rbac
 from tether.core.auth.accounts import Account
 from tether.core.auth.identity import Caller
 from tether.model.errors import TetherError
+from tether.services.auth.sessions import LoginRefused
 
 router = APIRouter()
 
@@ -102,10 +103,13 @@ async def update_password(request: Request, body: PasswordChange) -> dict[str, A
     ):
         raise errors.denied()
     if caller.kind in ("login", "apiKey"):
-        # The caller proves they are at the keyboard with their own current password.
-        own = await services.accounts.get(caller.subject)
-        if not await services.accounts.check_password(own, body.current_password):
-            raise errors.invalid("current password does not match")
+        # The caller proves they are at the keyboard with their own current password, within
+        # the login limits (a stolen session must not become a password oracle).
+        client = request.client.host if request.client else ""
+        try:
+            await services.sessions.verify_password(caller.subject, body.current_password, client)
+        except LoginRefused:
+            raise errors.invalid("current password does not match") from None
     elif caller.kind == "sso":
         issued = caller.issued_at
         if issued is None or context_of(request).runtime.clock() - issued > SSO_FRESHNESS:

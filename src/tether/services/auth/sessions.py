@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tether.core.auth import login, rbac, tokens
-from tether.core.auth.accounts import TokenEntry
+from tether.core.auth.accounts import Account, TokenEntry
 from tether.core.auth.identity import Caller
 from tether.model.errors import InvalidInputError, TetherError
 from tether.services.auth.accounts import Accounts
@@ -59,6 +59,23 @@ class Sessions:
 
     async def login(self, username: str, password: str, client: str) -> str:
         """A login session's token; raises :class:`LoginRefused`."""
+        account = await self.verify_password(username, password, client)
+        if not account.can("login"):
+            raise LoginRefused()  # only now: a wrong password must not learn this
+        settings = await self._accounts.settings()
+        return tokens.issue(
+            await self._accounts.secret_key(),
+            tokens.login_subject(account.name),
+            str(uuid.uuid4()),
+            self._clock(),
+            settings.session_duration,
+        )
+
+    async def verify_password(self, username: str, password: str, client: str) -> Account:
+        """The account, if ``password`` is its own; within the per-user and per-client limits.
+
+        Raises :class:`LoginRefused` (the same for every failure but a too long name).
+        """
         if login.username_too_long(username):
             raise LoginRefused("username is too long", bad_request=True)
         if not username or not password or self._checking >= MAX_CONCURRENT_LOGINS:
@@ -86,16 +103,7 @@ class Sessions:
             raise LoginRefused()
         self._users.succeed(username)
         self._clients.abandon(client)  # a success elsewhere does not forgive the address
-        if not account.can("login"):
-            raise LoginRefused()
-        settings = await self._accounts.settings()
-        return tokens.issue(
-            await self._accounts.secret_key(),
-            tokens.login_subject(account.name),
-            str(uuid.uuid4()),
-            self._clock(),
-            settings.session_duration,
-        )
+        return account
 
     async def logout(self, caller: Caller) -> None:
         """Revoke the caller's token on every replica until it expires."""
