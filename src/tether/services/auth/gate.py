@@ -40,7 +40,9 @@ class OidcVerifier(Protocol):
         """The caller an ID token proves: signature, audience, expiry and revocation checked.
 
         ``scopes`` are the claims (argocd-rbac-cm ``scopes``) whose values become
-        ``Caller.groups``. Raises ``tokens.TokenError`` with a message safe to return.
+        ``Caller.groups``; ``Caller.token_id`` should be the token's ``jti`` (or another id
+        unique to it), which the gate checks against the revoked ids. Raises
+        ``tokens.TokenError`` with a message safe to return; nothing else.
         """
         ...
 
@@ -97,7 +99,10 @@ class Gate:
         if issuer != tokens.ISSUER:
             if self.oidc is None:
                 raise tokens.TokenError("token was not issued by this server")
-            return await self.oidc.verify(token, (await self.rbac_config()).scopes)
+            caller = await self.oidc.verify(token, (await self.rbac_config()).scopes)
+            if caller.token_id and await self.revocations.is_revoked(caller.token_id):
+                raise tokens.TokenError("token is revoked")  # logged out through /auth/logout
+            return caller
         claims = tokens.verify(await self.accounts.secret_key(), token, self._clock())
         if await self.revocations.is_revoked(claims.token_id):
             raise tokens.TokenError("token is revoked")
