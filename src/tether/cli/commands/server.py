@@ -1,5 +1,7 @@
-"""The API server's options, shared by ``tether run`` (API beside the controller) and
-``tether server`` (the API alone, for the in-cluster install's server Deployment).
+"""``tether server`` (the API alone) and the API options ``tether run`` shares with it.
+
+``tether run`` hosts the API beside its controller; ``tether server`` serves it without one, for
+the in-cluster install's server Deployment.
 """
 
 from __future__ import annotations
