@@ -7,7 +7,7 @@ the in-cluster install's server Deployment.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
@@ -102,10 +102,12 @@ def server(
     asyncio.run(api_main.run_alone(settings, options, kubeconfig=kubeconfig, listening=announce))
 
 
-def beside_controller(options: api_main.ApiOptions) -> Callable[..., Any]:
+def beside_controller(
+    options: api_main.ApiOptions, *, listening: Callable[[str], None] = announce
+) -> Callable[[bootstrap.Runtime, asyncio.Event], Coroutine[Any, Any, None]]:
     """The job ``tether run`` hosts beside its controller: the API over the same runtime."""
 
     async def job(rt: bootstrap.Runtime, stop: asyncio.Event) -> None:
-        await api_main.serve(rt, options, stop=stop, listening=announce)
+        await api_main.serve(rt, options, stop=stop, listening=listening)
 
     return job
