@@ -16,6 +16,7 @@ from tether.cli.commands import (
     kubeflow,
     render,
     reposerver,
+    server,
 )
 from tether.core import redact
 from tether.model.errors import TetherError
@@ -49,6 +50,7 @@ cli.add_command(app.app)
 cli.add_command(cluster.cluster)
 cli.add_command(render.render)
 cli.add_command(reposerver.repo_server)
+cli.add_command(server.server)
 
 
 def main() -> None:
