@@ -1,0 +1,1 @@
+"""Authentication use cases: sessions, accounts and SSO, over the ports."""
