@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import socket
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -80,22 +81,34 @@ def free_port() -> int:
         return port
 
 
-def start(directory: Path, clients: list[Client], *, port: int = 0, timeout: float = 60.0) -> Dex:
+def start(
+    directory: Path,
+    clients: list[Client],
+    *,
+    port: int = 0,
+    tls: tuple[Path, Path, Path] | None = None,
+    timeout: float = 60.0,
+) -> Dex:
     """Start Dex with ``clients`` and wait until its discovery document answers.
 
     Each start signs with fresh keys (memory storage), so a restart on the same ``port`` is a
     key rotation as the issuer's clients see it. Call it from the test's own thread: Dex is
-    told to die with the thread that spawned it.
+    told to die with the thread that spawned it. ``tls`` is (certificate, key, CA) to serve
+    HTTPS with.
     """
     bootstrap.build_tools("dex")
     directory.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(16)
     port = port or free_port()
-    issuer = f"http://127.0.0.1:{port}/dex"
+    scheme = "https" if tls else "http"
+    issuer = f"{scheme}://127.0.0.1:{port}/dex"
+    web: dict[str, str] = {scheme: f"127.0.0.1:{port}"}
+    if tls:
+        web |= {"tlsCert": str(tls[0]), "tlsKey": str(tls[1])}
     config = {
         "issuer": issuer,
         "storage": {"type": "memory"},
-        "web": {"http": f"127.0.0.1:{port}"},
+        "web": web,
         "logger": {"level": "info"},
         "oauth2": {
             "skipApprovalScreen": True,
@@ -136,7 +149,9 @@ def start(directory: Path, clients: list[Client], *, port: int = 0, timeout: flo
         if not daemon.alive():
             break
         try:
-            if httpx2.get(issuer + "/.well-known/openid-configuration", timeout=2).is_success:
+            verify = ssl.create_default_context(cafile=str(tls[2])) if tls else True
+            well_known = issuer + "/.well-known/openid-configuration"
+            if httpx2.get(well_known, timeout=2, verify=verify).is_success:
                 return dex
         except httpx2.HTTPError:
             pass

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 
 from tests.support import dex as dexsupport
 from tether import bootstrap
+from tether.adapters.devcluster import pki
 from tether.adapters.oidc import OidcHttp
 from tether.api import errors
 from tether.api.app import create_app
@@ -31,7 +32,7 @@ from tether.api.routes import sso as sso_routes
 from tether.core.auth.identity import Caller
 from tether.services.auth.oidc import TokenRefused
 from tether.services.auth.oidcconfig import SsoConfigReader
-from tether.services.auth.oidcflow import Sso
+from tether.services.auth.oidcflow import Sso, SsoUnavailable
 from tether.settings import Settings
 
 STATE_COOKIE = "argocd.oauthstate"
@@ -384,3 +385,43 @@ async def test_without_a_server_secret_key_login_is_unavailable_and_says_why(env
         await sso.aclose()
     assert login.status_code == 503
     assert "server.secretkey" in login.json()["message"]
+
+
+async def test_the_issuers_tls_certificate_is_verified_unless_trusted_or_skipped(
+    kube_cluster, namespace, tmp_path
+):
+    certs = pki.generate(tmp_path / "pki")
+    tls = (certs.path("apiserver.crt"), certs.path("apiserver.key"), certs.path("ca.crt"))
+    dex = dexsupport.start(tmp_path / "dex", [dexsupport.Client("tether", "s")], tls=tls)
+    settings = Settings(
+        app_namespaces=(namespace,), cache_dir=str(tmp_path / "cache"), freeze_gc=False
+    )
+    try:
+        async with await bootstrap.runtime(
+            settings, kubeconfig=kube_cluster.kubeconfig, start_cache=False
+        ) as rt:
+            await write_settings(rt, namespace, "https://cd.example.test", dex.issuer, "s")
+
+            async def login_with(data: dict[str, str]) -> str:
+                await rt.cluster.patch(
+                    "v1", "ConfigMap", "argocd-cm", namespace, patch={"data": data}
+                )
+                sso = bootstrap.sso(rt)
+                try:
+                    return (await sso.begin("")).location
+                finally:
+                    await sso.aclose()
+
+            with pytest.raises(SsoUnavailable, match=r"discovery request to https://127\.0\.0\.1"):
+                await login_with({})
+            ca = tls[2].read_text()
+            config = (
+                oidc_config(dex.issuer)
+                + "rootCA: |\n"
+                + "".join(f"  {line}\n" for line in ca.splitlines())
+            )
+            assert (await login_with({"oidc.config": config})).startswith(dex.issuer + "/auth?")
+            skip = {"oidc.config": oidc_config(dex.issuer), "oidc.tls.insecure.skip.verify": "true"}
+            assert (await login_with(skip)).startswith(dex.issuer + "/auth?")
+    finally:
+        dex.stop()
