@@ -33,8 +33,11 @@ def sso_of(request: Request) -> Sso:
 @router.get("/api/v1/settings")
 async def settings(request: Request) -> dict[str, object]:
     """The settings a login page needs, and nothing else (no secrets, no other settings)."""
+    sso = context_of(request).sso
     try:
-        return await sso_of(request).public_settings()
+        if sso is None:
+            raise SsoUnavailable("no SSO on this server")
+        return await sso.public_settings()
     except SsoUnavailable:
         # A broken oidc.config must not hide the password login.
         return {"url": "", "userLoginsDisabled": False}
