@@ -7,6 +7,7 @@ Secret references (``$key``, ``$name:key``) are named here and resolved by the s
 from __future__ import annotations
 
 import dataclasses
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -241,3 +242,17 @@ def user_logins_disabled(data: Mapping[str, str]) -> bool:
         if "login" in capabilities and enabled:
             return False
     return True
+
+
+def logout_location(settings: SsoSettings, id_token: str) -> str:
+    """Where to send an SSO user after logout: ``logoutURL`` with its placeholders filled.
+
+    ``{{token}}`` becomes the ID token and ``{{logoutRedirectURL}}`` the server's URL (both
+    URL-encoded); without a ``logoutURL``, the server's URL (``/`` when unset).
+    """
+    back = settings.url or "/"
+    if settings.oidc is None or not settings.oidc.logout_url:
+        return back
+    return settings.oidc.logout_url.replace(
+        "{{token}}", urllib.parse.quote(id_token, safe="")
+    ).replace("{{logoutRedirectURL}}", urllib.parse.quote(back, safe=""))

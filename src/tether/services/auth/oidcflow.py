@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from tether import ports
-from tether.core.auth import oidcclaims, oidcstate
+from tether.core.auth import oidcclaims, oidcconfig, oidcstate
 from tether.core.auth.identity import Caller
 from tether.core.auth.oidcconfig import OidcConfig, OidcConfigError
 from tether.model.errors import IdentityProviderError
@@ -250,6 +250,10 @@ class Sso:
         except IdentityProviderError as err:
             raise SsoUnavailable(str(err)) from None
         return LoginDone(id_token=id_token, caller=caller, return_url=login.return_url)
+
+    async def logout_location(self, id_token: str) -> str:
+        """Where ``/auth/logout`` sends an SSO user once the session is revoked (``logoutURL``)."""
+        return oidcconfig.logout_location((await self.config()).settings, id_token)
 
     async def aclose(self) -> None:
         """Close every issuer's connections."""

@@ -126,3 +126,16 @@ def test_no_oidc_config_means_no_sso():
 )
 def test_user_logins_are_disabled_when_no_local_account_may_log_in(data, disabled):
     assert oidcconfig.user_logins_disabled(data) is disabled
+
+
+def test_logout_goes_to_the_logout_url_with_token_and_return_filled_in():
+    text = "issuer: https://i\nclientID: c\n"
+    text += "logoutURL: https://i/logout?id_token_hint={{token}}&post={{logoutRedirectURL}}\n"
+    settings = oidcconfig.parse({"url": "https://cd.example.test/argo", "oidc.config": text})
+    assert oidcconfig.logout_location(settings, "a.b+c") == (
+        "https://i/logout?id_token_hint=a.b%2Bc&post=https%3A%2F%2Fcd.example.test%2Fargo"
+    )
+    minimal = "issuer: https://i\nclientID: c\n"
+    plain = oidcconfig.parse({"url": "https://cd", "oidc.config": minimal})
+    assert oidcconfig.logout_location(plain, "t") == "https://cd"
+    assert oidcconfig.logout_location(oidcconfig.parse({}), "t") == "/"
