@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from tether.model.errors import InvalidInputError
+
 CONFIGMAP = "argocd-cm"
 SECRET = "argocd-secret"
 SERVER_SECRET_KEY = "server.secretkey"
@@ -56,7 +58,7 @@ UNSUPPORTED_KEYS: dict[str, str] = {
 }
 
 
-class OidcConfigError(ValueError):
+class OidcConfigError(InvalidInputError):
     """``oidc.config`` cannot be used; the message names the key, never a secret value."""
 
 
