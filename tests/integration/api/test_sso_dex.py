@@ -72,6 +72,7 @@ class Env:
     url: str
     dex: dexsupport.Dex
     web: dexsupport.Client
+    cli: dexsupport.Client
     other: dexsupport.Client
     rt: bootstrap.Runtime
     namespace: str
@@ -83,6 +84,7 @@ def oidc_config(issuer: str, **extra: Any) -> str:
         f"issuer: {issuer}",
         "clientID: tether",
         "clientSecret: $oidc.dex.clientSecret",
+        "cliClientID: tether-cli",
         "requestedScopes: [openid, profile, email, groups, federated:id]",
         "enablePKCEAuthentication: true",
     ]
@@ -140,11 +142,12 @@ async def env(kube_cluster, namespace, tmp_path) -> AsyncIterator[Env]:
         sso = bootstrap.sso(rt)
         async with serving(rt, sso) as url:
             web = dexsupport.Client("tether", secrets.token_urlsafe(16), (url + "/auth/callback",))
+            cli = dexsupport.Client("tether-cli", secrets.token_urlsafe(16))
             other = dexsupport.Client("other-app", secrets.token_urlsafe(16))
             # Started from this thread: Dex dies with the thread that spawned it, and a worker
             # thread of asyncio.to_thread could end first.
-            dex = dexsupport.start(tmp_path / "dex", [web, other])
-            env = Env(url, dex, web, other, rt, namespace)
+            dex = dexsupport.start(tmp_path / "dex", [web, cli, other])
+            env = Env(url, dex, web, cli, other, rt, namespace)
             try:
                 await write_settings(rt, namespace, url, dex.issuer, web.secret)
                 yield env
@@ -226,15 +229,17 @@ async def test_a_browser_login_through_dex_sets_a_session_cookie_that_proves_the
         assert replay.status_code == 400  # Dex honours a code once
 
 
-async def test_a_password_grant_id_token_is_accepted_as_a_bearer_token(env):
-    tokens = await asyncio.to_thread(env.dex.password_token, env.web)
-    async with httpx2.AsyncClient(timeout=30) as http:
-        me = await http.get(
-            env.url + "/test/whoami", headers={"Authorization": f"Bearer {tokens['id_token']}"}
-        )
-    assert me.status_code == 200, me.text
-    assert me.json()["subject"] == dexsupport.USER_ID
-    assert me.json()["groups"] == [dexsupport.USER_GROUP]
+async def test_password_grant_id_tokens_of_the_web_and_cli_clients_are_accepted_as_bearers(env):
+    for client in (env.web, env.cli):
+        tokens = await asyncio.to_thread(env.dex.password_token, client)
+        async with httpx2.AsyncClient(timeout=30) as http:
+            me = await http.get(
+                env.url + "/test/whoami",
+                headers={"Authorization": f"Bearer {tokens['id_token']}"},
+            )
+        assert me.status_code == 200, me.text
+        assert me.json()["subject"] == dexsupport.USER_ID
+        assert me.json()["groups"] == [dexsupport.USER_GROUP]
 
 
 async def test_tokens_for_another_audience_or_altered_ones_are_refused(env):
@@ -291,7 +296,8 @@ async def test_a_token_signed_with_a_rotated_key_is_accepted_once_the_keys_are_f
         port = urllib.parse.urlsplit(env.dex.issuer).port
         assert port is not None
         env.dex.stop()
-        env.dex = dexsupport.start(tmp_path / "dex-again", [env.web, env.other], port=port)
+        clients = [env.web, env.cli, env.other]
+        env.dex = dexsupport.start(tmp_path / "dex-again", clients, port=port)
         rotated = (await asyncio.to_thread(env.dex.password_token, env.web))["id_token"]
         assert jwt.get_unverified_header(rotated)["kid"] != jwt.get_unverified_header(first)["kid"]
         with pytest.raises(TokenRefused, match="does not publish"):
@@ -354,7 +360,7 @@ async def test_login_refuses_a_return_url_outside_the_server_and_settings_show_n
         "name": "Dex",
         "issuer": env.dex.issuer,
         "clientID": "tether",
-        "cliClientID": "",
+        "cliClientID": "tether-cli",
         "scopes": ["openid", "profile", "email", "groups", "federated:id"],
         "enablePKCEAuthentication": True,
     }
