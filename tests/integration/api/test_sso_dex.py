@@ -30,6 +30,7 @@ from tether.api.app import create_app
 from tether.api.context import TOKEN_COOKIE, ApiContext, caller_of
 from tether.api.routes import sso as sso_routes
 from tether.core.auth.identity import Caller
+from tether.model.errors import IdentityProviderError
 from tether.services.auth.oidc import TokenRefused
 from tether.services.auth.oidcconfig import SsoConfigReader
 from tether.services.auth.oidcflow import Sso, SsoUnavailable
@@ -428,3 +429,24 @@ async def test_the_issuers_tls_certificate_is_verified_unless_trusted_or_skipped
             assert (await login_with(skip)).startswith(dex.issuer + "/auth?")
     finally:
         dex.stop()
+
+
+async def test_a_refused_code_exchange_names_the_endpoint_never_the_code_or_secret(env):
+    made_up = "code-" + secrets.token_urlsafe(16)
+    http = OidcHttp()
+    try:
+        discovery = await http.discovery(env.dex.issuer)
+        with pytest.raises(IdentityProviderError) as refused:
+            await http.exchange(
+                discovery["token_endpoint"],
+                {"grant_type": "authorization_code", "code": made_up, "redirect_uri": env.url},
+                env.web.id,
+                env.web.secret,
+            )
+    finally:
+        await http.aclose()
+    message = str(refused.value)
+    origin = env.dex.issuer.removesuffix("/dex")
+    assert message.startswith(f"OIDC token endpoint at {origin} answered 4")
+    assert "(invalid_" in message
+    assert made_up not in message and env.web.secret not in message
