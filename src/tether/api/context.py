@@ -13,6 +13,7 @@ from fastapi import Request
 from tether import bootstrap
 from tether.api import errors
 from tether.core.auth.identity import Caller
+from tether.services.auth.oidcflow import Sso
 
 TOKEN_COOKIE = "argocd.token"
 """Argo CD's session cookie name, so its UI habits and scripts carry over."""
@@ -36,6 +37,8 @@ class ApiContext:
 
     runtime: bootstrap.Runtime
     authority: Authority
+    sso: Sso | None = None
+    """SSO through the configured OIDC issuer (``bootstrap.sso``); none serves no SSO routes."""
 
     @property
     def namespace(self) -> str:

@@ -67,3 +67,7 @@ class ToolBuildError(TetherError):
 
 class DevClusterError(TetherError):
     """The local control plane could not start, or is not running."""
+
+
+class IdentityProviderError(TetherError):
+    """An OIDC issuer could not be reached or answered something unusable (never a token)."""
