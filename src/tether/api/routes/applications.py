@@ -1,0 +1,334 @@
+"""``/api/v1/applications``: list, get (with refresh), create, update, patch and delete.
+
+Lists are read from the server's Application index, never from a LIST per request; every item
+and every single app is checked with the caller's ``applications, get`` (or the action's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from tether.api import appcommon, appindexing, errors
+from tether.api.appaccess import RESOURCE, app_for, app_namespace, project_of, rbac_object
+from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
+from tether.api.context import caller_of, context_of, require
+from tether.core.app import listing
+from tether.model import application
+from tether.model.errors import InvalidInputError
+from tether.model.resources import metadata_of
+from tether.services import appedits, apps
+
+router = APIRouter(lifespan=appindexing.lifespan)
+
+REFRESH_WAIT_S = 10.0
+"""How long a get with ``refresh`` waits for the controller to compare the app again; then it
+answers with the app as it is (Argo CD waits likewise, and a busy controller may be slow)."""
+
+MAX_PAGE = 10_000
+"""The largest page a caller may ask for; no limit (0) means every app in one answer."""
+
+DIFFERENT_SPEC = "existing application spec is different, use upsert flag to force update"
+
+
+def _query(
+    projects: list[str],
+    selector: str,
+    name: str,
+    repo: str,
+    namespace: str,
+    search: str,
+) -> listing.Query:
+    try:
+        return listing.query(
+            projects=projects,
+            selector=selector,
+            name=name,
+            repo=repo,
+            namespace=namespace,
+            search=search,
+        )
+    except InvalidInputError as exc:
+        raise errors.invalid(str(exc)) from None
+
+
+@router.get("/api/v1/applications")
+async def list_applications(
+    request: Request,
+    projects: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
+    project: Annotated[list[str], Query()] = [],  # noqa: B006
+    selector: str = "",
+    name: str = "",
+    repo: str = "",
+    appNamespace: str = "",  # Argo CD's parameter names
+    search: str = "",
+    limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
+    continue_: Annotated[str, Query(alias="continue")] = "",
+    fields: str = "",
+) -> Response:
+    """Apps the caller may see, sorted by namespace and name, optionally a page at a time."""
+    ctx = context_of(request)
+    caller = await caller_of(request)
+    namespace = app_namespace(request, appNamespace) if appNamespace else ""
+    query = _query([*projects, *project], selector, name, repo, namespace, search)
+    try:
+        after = listing.after_key(continue_)
+    except InvalidInputError as exc:
+        raise errors.invalid(str(exc)) from None
+    index = await appindexing.index_of(request)
+    version = index.resource_version
+    page: list[Any] = []
+    remaining = 0
+    for entry in index.entries(after):
+        summary = entry.summary
+        if not query.matches(summary):
+            continue
+        obj = rbac_object(summary.project, summary.namespace, summary.name, ctx.namespace)
+        if not await ctx.authority.allowed(caller, RESOURCE, "get", obj):
+            continue
+        if limit and len(page) == limit:
+            remaining += 1
+        else:
+            page.append(entry)
+    metadata: dict[str, Any] = {"resourceVersion": version}
+    if remaining:
+        metadata["continue"] = listing.continue_token(page[-1].key)
+        metadata["remainingItemCount"] = remaining
+    if fields:
+        return json_response(
+            _filtered({"metadata": metadata, "items": [e.obj for e in page]}, fields)
+        )
+    # The items are spliced in as encoded once by the index: no per-request encoding.
+    head = appcommon.json_response(metadata).body
+    items = b",".join(entry.encoded for entry in page)
+    body = b'{"metadata":' + bytes(head) + b',"items":[' + items + b"]}"
+    return Response(body, media_type="application/json")
+
+
+def _filtered(value: dict[str, Any], fields: str) -> dict[str, Any]:
+    """Argo CD's ``fields``: dotted paths to keep, or with a leading ``-`` to drop.
+
+    ``items.metadata.name`` keeps only that of every item; lists are walked through.
+    """
+    paths = [p.strip() for p in fields.split(",") if p.strip()]
+    drop = [p[1:].split(".") for p in paths if p.startswith("-")]
+    keep = [p.split(".") for p in paths if not p.startswith("-")]
+    result: Any = _keep(value, keep) if keep else value
+    for path in drop:
+        result = _drop(result, path)
+    return dict(result)
+
+
+def _keep(value: Any, paths: list[list[str]]) -> Any:
+    if any(not p for p in paths):
+        return value
+    if isinstance(value, list):
+        return [_keep(v, paths) for v in value]
+    if not isinstance(value, dict):
+        return value
+    kept: dict[str, Any] = {}
+    for key in dict.fromkeys(p[0] for p in paths):
+        if key in value:
+            kept[key] = _keep(value[key], [p[1:] for p in paths if p[0] == key])
+    return kept
+
+
+def _drop(value: Any, path: list[str]) -> Any:
+    if isinstance(value, list):
+        return [_drop(v, path) for v in value]
+    if not isinstance(value, dict) or not path or path[0] not in value:
+        return value
+    copy = dict(value)
+    if len(path) == 1:
+        del copy[path[0]]
+    else:
+        copy[path[0]] = _drop(copy[path[0]], path[1:])
+    return copy
+
+
+@router.get("/api/v1/applications/{name}")
+async def get_application(
+    request: Request,
+    name: str,
+    refresh: str = "",
+    project: str = "",
+    appNamespace: str = "",
+) -> Response:
+    """One app; ``refresh`` (normal or hard) asks the controller to compare it first."""
+    access = await app_for(request, name, "get", project=project, namespace=appNamespace)
+    if not refresh:
+        return json_response(access.obj)
+    if refresh not in apps.REFRESH_LEVELS:
+        raise errors.invalid(f"refresh {refresh!r}: use normal or hard")
+    cluster = context_of(request).runtime.cluster
+    with translated():
+        await apps.refresh(
+            cluster, access.namespace, name, hard=refresh == "hard", field_manager=FIELD_MANAGER
+        )
+    index = await appindexing.index_of(request)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + REFRESH_WAIT_S
+    while loop.time() < deadline:
+        entry = index.get(access.namespace, name)
+        if entry is None:
+            raise errors.denied()  # deleted meanwhile
+        if not apps.refresh_pending(entry.obj):
+            return json_response(entry.obj)
+        await asyncio.sleep(0.1)
+    with translated():
+        return json_response(await apps.get(cluster, access.namespace, name))
+
+
+@router.post("/api/v1/applications")
+async def create_application(request: Request, upsert: bool = False) -> Response:
+    """Create an app; the same app again returns it, a different one needs ``upsert``."""
+    ctx = context_of(request)
+    body = await json_body(request)
+    meta = metadata_of(body)
+    name = str(meta.get("name") or "")
+    if not name:
+        raise errors.invalid("metadata.name: Field required")
+    namespace = app_namespace(request, str(meta.get("namespace") or "") or None)
+    clean = appedits.user_body(body, name=name, namespace=namespace)
+    with translated():
+        app = appedits.validated(clean)
+    wanted = rbac_object(app.spec.project or "default", namespace, name, ctx.namespace)
+    caller = await require(request, RESOURCE, "create", wanted)
+    cluster = ctx.runtime.cluster
+    existing = await cluster.get(application.API_VERSION, application.KIND, name, namespace)
+    if existing is None:
+        try:
+            with translated():
+                return json_response(await appedits.create(cluster, clean, FIELD_MANAGER))
+        except errors.ApiError as exc:
+            if exc.code is not errors.Code.ABORTED:
+                raise
+        # Created by someone else meanwhile: judge it like any existing app.
+        existing = await cluster.get(application.API_VERSION, application.KIND, name, namespace)
+        if existing is None:
+            raise errors.ApiError(errors.Code.ABORTED, f"application {name!r} changed; try again")
+    current = rbac_object(project_of(existing), namespace, name, ctx.namespace)
+    if not await ctx.authority.allowed(caller, RESOURCE, "get", current):
+        raise errors.denied()  # an app the caller may not see stays invisible, even here
+    if appedits.same_user_fields(existing, clean):
+        return json_response(existing)
+    if not upsert:
+        raise errors.invalid(DIFFERENT_SPEC)
+    for obj in dict.fromkeys((wanted, current)):
+        await require(request, RESOURCE, "update", obj)
+    with translated():
+        stored = await appedits.replace(
+            cluster, clean, expected_project=project_of(existing), field_manager=FIELD_MANAGER
+        )
+    return json_response(stored)
+
+
+async def _replace(
+    request: Request, name: str, body: dict[str, Any], project: str, namespace: str
+) -> dict[str, Any]:
+    """Set an app's spec and user metadata to ``body``'s.
+
+    Needs ``update`` on the app as it is and as it will be (its project may change).
+    """
+    ctx = context_of(request)
+    access = await app_for(request, name, "update", project=project, namespace=namespace)
+    clean = appedits.user_body(body, name=name, namespace=access.namespace)
+    with translated():
+        app = appedits.validated(clean)
+    wanted = rbac_object(app.spec.project or "default", access.namespace, name, ctx.namespace)
+    if wanted != access.rbac_object:
+        await require(request, RESOURCE, "update", wanted)
+    with translated():
+        stored = await appedits.replace(
+            ctx.runtime.cluster,
+            clean,
+            expected_project=project_of(access.obj),
+            field_manager=FIELD_MANAGER,
+        )
+    return stored
+
+
+@router.put("/api/v1/applications/{name}")
+async def update_application(
+    request: Request,
+    name: str,
+    project: str = "",
+    appNamespace: str = "",
+) -> Response:
+    """Replace an app's spec, labels, annotations and finalizers (never status or operation)."""
+    body = await json_body(request)
+    meta = metadata_of(body)
+    if meta.get("name") not in (None, "", name):
+        raise errors.invalid(f"metadata.name {meta.get('name')!r} differs from the path's {name!r}")
+    namespace = appNamespace or str(meta.get("namespace") or "")
+    return json_response(await _replace(request, name, body, project, namespace))
+
+
+@router.put("/api/v1/applications/{name}/spec")
+async def update_application_spec(
+    request: Request,
+    name: str,
+    project: str = "",
+    appNamespace: str = "",
+) -> Response:
+    """Replace an app's spec; answers with the spec as stored."""
+    spec = await json_body(request)
+    access = await app_for(request, name, "update", project=project, namespace=appNamespace)
+    body = {"metadata": metadata_of(access.obj), "spec": spec}
+    stored = await _replace(request, name, body, project, access.namespace)
+    return json_response(stored.get("spec") or {})
+
+
+@router.patch("/api/v1/applications/{name}")
+async def patch_application(
+    request: Request,
+    name: str,
+    project: str = "",
+    appNamespace: str = "",
+) -> Response:
+    """Patch an app: ``{patch: "<JSON>", patchType: "json" | "merge"}``."""
+    body = await json_body(request)
+    patch, patch_type = body.get("patch"), body.get("patchType") or "json"
+    if not isinstance(patch, str) or not isinstance(patch_type, str):
+        raise errors.invalid("patch: a JSON document as a string is required")
+    project = project or str(body.get("project") or "")
+    namespace = appNamespace or str(body.get("appNamespace") or "")
+    access = await app_for(request, name, "update", project=project, namespace=namespace)
+    with translated():
+        patched = appedits.patched(access.obj, patch, patch_type)
+    return json_response(await _replace(request, name, patched, project, access.namespace))
+
+
+PROPAGATION_POLICIES = ("", "foreground", "background")
+
+
+@router.delete("/api/v1/applications/{name}")
+async def delete_application(
+    request: Request,
+    name: str,
+    cascade: bool | None = None,
+    propagationPolicy: str = "",
+    project: str = "",
+    appNamespace: str = "",
+) -> Response:
+    """Delete an app; unless ``cascade=false`` the controller deletes its resources first."""
+    if propagationPolicy not in PROPAGATION_POLICIES:
+        raise errors.invalid(f"invalid propagation policy: {propagationPolicy}")
+    if cascade is False and propagationPolicy:
+        raise errors.invalid("cannot set propagation policy when cascading is disabled")
+    access = await app_for(request, name, "get", project=project, namespace=appNamespace)
+    await require(request, RESOURCE, "delete", access.rbac_object)
+    cluster = context_of(request).runtime.cluster
+    with translated():
+        await apps.delete(
+            cluster,
+            access.namespace,
+            name,
+            cascade=cascade is not False,
+            propagation=propagationPolicy or "foreground",
+            field_manager=FIELD_MANAGER,
+        )
+    return json_response({})
