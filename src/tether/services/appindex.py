@@ -12,6 +12,7 @@ import asyncio
 import bisect
 import contextlib
 import dataclasses
+import hashlib
 import logging
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ class Entry:
     """The stored object; shared, never to be mutated."""
     summary: listing.Summary
     _encoded: bytes | None = dataclasses.field(default=None, repr=False)
+    _digest: bytes | None = dataclasses.field(default=None, repr=False)
 
     @property
     def key(self) -> listing.Key:
@@ -59,6 +61,13 @@ class Entry:
         if self._encoded is None:
             self._encoded = orjson.dumps(self.obj)
         return self._encoded
+
+    @property
+    def digest(self) -> bytes:
+        """A digest of :attr:`encoded`: what a stream remembers to skip an unchanged resend."""
+        if self._digest is None:
+            self._digest = hashlib.blake2b(self.encoded, digest_size=16).digest()
+        return self._digest
 
 
 @dataclasses.dataclass(frozen=True)
