@@ -38,6 +38,7 @@ class ApiServer:
     authority: TestAuthority
     namespace: str
     runtime: bootstrap.Runtime
+    kubeconfig: Path
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
         """A client of the server, authenticated by ``token`` when given."""
@@ -74,7 +75,7 @@ async def serving(kubeconfig: Path, namespace: str, cache_dir: Path) -> AsyncIte
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        yield ApiServer(f"http://127.0.0.1:{port}", authority, namespace, runtime)
+        yield ApiServer(f"http://127.0.0.1:{port}", authority, namespace, runtime, kubeconfig)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
