@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from lightkube import Client
 
@@ -52,7 +54,7 @@ async def test_projects_selector_search_name_and_repo_filter_the_list(
     async with api_server.client(token) as client:
         await listed(client, 4)
 
-        async def pick(params: object) -> list[str]:
+        async def pick(params: Any) -> list[str]:
             response = await client.get("/api/v1/applications", params=params)
             assert response.status_code == 200, response.text
             return names(response.json())
