@@ -15,10 +15,13 @@ import jsonpatch
 import orjson
 
 from tether import ports
+from tether.core.app import policy
 from tether.model import application
 from tether.model.application import Application, parse_application
+from tether.model.clusters import IN_CLUSTER_SERVER
 from tether.model.errors import InvalidInputError
 from tether.model.resources import metadata_of
+from tether.services import apps
 from tether.services.appwriter import AppWriter
 
 USER_METADATA = ("labels", "annotations", "finalizers")
@@ -56,6 +59,37 @@ def validated(obj: Mapping[str, Any]) -> Application:
     if not isinstance(obj.get("spec"), Mapping):
         raise InvalidInputError(f"{application.KIND}: spec: Field required")
     return parse_application(obj)
+
+
+async def problems(cluster: ports.Cluster, app: Application, control_ns: str) -> list[str]:
+    """Why the app's project refuses it: a missing project, namespace, sources, destination.
+
+    The API's ``validate`` (on by default): refused at the door, instead of written and then
+    reported by the controller as an ``InvalidSpecError``. The destination is judged as
+    written (its server, or its name); which cluster a name means is the controller's to find.
+    """
+    project = await apps.project_of(cluster, app, control_ns)
+    if project is None:
+        return [f"application references project {app.spec.project!r} which does not exist"]
+    where = f"project {project.name!r}"
+    found: list[str] = []
+    if not policy.is_app_namespace_permitted(project, app.namespace, control_ns):
+        found.append(f"namespace {app.namespace!r} is not in sourceNamespaces of {where}")
+    found.extend(
+        f"repository {source.repo_url!r} is not permitted in {where}"
+        for source in app.effective_sources()
+        if not policy.is_source_permitted(project, source.repo_url)
+    )
+    destination = app.spec.destination
+    name = destination.name or ""
+    server = destination.server or ("" if name else IN_CLUSTER_SERVER)
+    namespace = destination.namespace or ""
+    if not policy.is_destination_permitted(project, server, name, namespace):
+        found.append(
+            f"destination cluster {name or server!r} namespace {namespace!r} is not permitted "
+            f"in {where}"
+        )
+    return found
 
 
 def user_fields(obj: Mapping[str, Any]) -> dict[str, Any]:

@@ -202,3 +202,34 @@ async def test_delete_cascades_by_default_and_leaves_resources_without_cascade(
         refused = await client.delete("/api/v1/applications/kept")
         assert refused.status_code == 403
     assert tetherenv.exists(kube, tetherenv.Application, "kept", ns)
+
+
+async def test_a_create_is_validated_against_its_project_unless_told_not_to(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    project = {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "AppProject",
+        "metadata": {"name": "narrow", "namespace": ns},
+        "spec": {
+            "sourceRepos": ["https://git.example.test/allowed.git"],
+            "destinations": [{"server": "*", "namespace": "allowed"}],
+        },
+    }
+    tetherenv.create(kube, project)
+    token = api_server.user("alice", ("*", "*"))
+    async with api_server.client(token) as client:
+        refused = await client.post(
+            "/api/v1/applications", json=body_of(ns, "web", project="narrow")
+        )
+        assert refused.status_code == 400
+        message = refused.json()["message"]
+        assert "repository" in message and "destination" in message, message
+        missing = await client.post("/api/v1/applications", json=body_of(ns, "x", project="nope"))
+        assert missing.status_code == 400
+        assert "does not exist" in missing.json()["message"]
+        unchecked = await client.post(
+            "/api/v1/applications?validate=false", json=body_of(ns, "web", project="narrow")
+        )
+        assert unchecked.status_code == 200, unchecked.text

@@ -182,8 +182,21 @@ async def get_application(
         return json_response(await apps.get(cluster, access.namespace, name))
 
 
+async def _validate(request: Request, app: application.Application, validate: bool) -> None:
+    """400 naming every reason the app's project refuses it (unless ``validate=false``)."""
+    if not validate:
+        return
+    ctx = context_of(request)
+    with translated():
+        found = await appedits.problems(ctx.runtime.cluster, app, ctx.namespace)
+    if found:
+        raise errors.invalid(f"application spec for {app.name} is invalid: " + "; ".join(found))
+
+
 @router.post("/api/v1/applications")
-async def create_application(request: Request, upsert: bool = False) -> Response:
+async def create_application(
+    request: Request, upsert: bool = False, validate: bool = True
+) -> Response:
     """Create an app; the same app again returns it, a different one needs ``upsert``."""
     ctx = context_of(request)
     body = await json_body(request)
@@ -197,6 +210,7 @@ async def create_application(request: Request, upsert: bool = False) -> Response
         app = appedits.validated(clean)
     wanted = rbac_object(app.spec.project or "default", namespace, name, ctx.namespace)
     caller = await require(request, RESOURCE, "create", wanted)
+    await _validate(request, app, validate)
     cluster = ctx.runtime.cluster
     existing = await cluster.get(application.API_VERSION, application.KIND, name, namespace)
     if existing is None:
@@ -227,7 +241,12 @@ async def create_application(request: Request, upsert: bool = False) -> Response
 
 
 async def _replace(
-    request: Request, name: str, body: dict[str, Any], project: str, namespace: str
+    request: Request,
+    name: str,
+    body: dict[str, Any],
+    project: str,
+    namespace: str,
+    validate: bool = True,
 ) -> dict[str, Any]:
     """Set an app's spec and user metadata to ``body``'s.
 
@@ -241,6 +260,7 @@ async def _replace(
     wanted = rbac_object(app.spec.project or "default", access.namespace, name, ctx.namespace)
     if wanted != access.rbac_object:
         await require(request, RESOURCE, "update", wanted)
+    await _validate(request, app, validate)
     with translated():
         stored = await appedits.replace(
             ctx.runtime.cluster,
@@ -257,6 +277,7 @@ async def update_application(
     name: str,
     project: str = "",
     appNamespace: str = "",
+    validate: bool = True,
 ) -> Response:
     """Replace an app's spec, labels, annotations and finalizers (never status or operation)."""
     body = await json_body(request)
@@ -264,7 +285,7 @@ async def update_application(
     if meta.get("name") not in (None, "", name):
         raise errors.invalid(f"metadata.name {meta.get('name')!r} differs from the path's {name!r}")
     namespace = appNamespace or str(meta.get("namespace") or "")
-    return json_response(await _replace(request, name, body, project, namespace))
+    return json_response(await _replace(request, name, body, project, namespace, validate))
 
 
 @router.put("/api/v1/applications/{name}/spec")
@@ -273,12 +294,13 @@ async def update_application_spec(
     name: str,
     project: str = "",
     appNamespace: str = "",
+    validate: bool = True,
 ) -> Response:
     """Replace an app's spec; answers with the spec as stored."""
     spec = await json_body(request)
     access = await app_for(request, name, "update", project=project, namespace=appNamespace)
     body = {"metadata": metadata_of(access.obj), "spec": spec}
-    stored = await _replace(request, name, body, project, access.namespace)
+    stored = await _replace(request, name, body, project, access.namespace, validate)
     return json_response(stored.get("spec") or {})
 
 
