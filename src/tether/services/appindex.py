@@ -137,6 +137,11 @@ class AppIndex:
         """
         await asyncio.wait_for(self._synced.wait(), timeout)
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscribers listen now (open streams, for metrics and leak checks)."""
+        return len(self._subscribers)
+
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Hear every change from now on; returns the function that stops it."""
         self._subscribers.append(subscriber)

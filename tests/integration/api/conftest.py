@@ -19,12 +19,14 @@ from typing import Any
 import httpx2
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from tests.support.apiauth import TestAuthority
 from tether import bootstrap
 from tether.api.app import create_app
 from tether.api.context import ApiContext
 from tether.api.routes import app_operations, app_stream, applications
+from tether.services.appindex import AppIndex
 from tether.settings import Settings
 
 ROUTERS = (applications.router, app_operations.router, app_stream.router)
@@ -39,6 +41,12 @@ class ApiServer:
     namespace: str
     runtime: bootstrap.Runtime
     kubeconfig: Path
+    app: FastAPI
+
+    def index(self) -> AppIndex:
+        """The server's Application index."""
+        index: AppIndex = self.app.state.app_index
+        return index
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
         """A client of the server, authenticated by ``token`` when given."""
@@ -75,7 +83,8 @@ async def serving(kubeconfig: Path, namespace: str, cache_dir: Path) -> AsyncIte
             if task.done():
                 task.result()
             await asyncio.sleep(0.02)
-        yield ApiServer(f"http://127.0.0.1:{port}", authority, namespace, runtime, kubeconfig)
+        url = f"http://127.0.0.1:{port}"
+        yield ApiServer(url, authority, namespace, runtime, kubeconfig, app)
     finally:
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):

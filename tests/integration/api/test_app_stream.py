@@ -158,3 +158,32 @@ async def test_a_stream_without_a_token_is_refused(api_server: ApiServer) -> Non
     async with api_server.client() as client:
         response = await client.get(STREAM)
     assert response.status_code == 401
+
+
+async def test_a_hundred_streams_all_hear_a_change_and_closed_ones_stop_listening(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    make_app(kube, ns, "web")
+    token = api_server.user("alice", ("get", "*"))
+    limits = httpx2.Limits(max_connections=200)
+    async with api_server.client(token, limits=limits) as client:
+        await listed(client, 1)
+        async with contextlib.AsyncExitStack() as stack:
+            streams = [
+                await stack.enter_async_context(streaming(client, {"name": "web"}))
+                for _ in range(100)
+            ]
+            for messages in streams:
+                assert (await messages.next() or {})["result"]["type"] == "ADDED"
+            assert api_server.index().subscribers == 100
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            tetherenv.patch_app(kube, ns, "web", {"metadata": {"labels": {"x": "1"}}})
+            for messages in streams:
+                await messages.until("MODIFIED", "web", timeout=10)
+            elapsed = loop.time() - started
+            # The bench holds this to 1 s; a loaded test machine gets some slack.
+            assert elapsed < 5, elapsed
+    # The clients hung up: no stream keeps listening for them.
+    await tetherenv.eventually(lambda: api_server.index().subscribers == 0, 10, "streams closed")
