@@ -78,9 +78,9 @@ async def test_a_sync_over_the_api_is_carried_out_by_the_controller_as_the_calle
                 assert config_value(kube, ns) == "1"
                 first = app["status"]["history"][-1]
 
-                # A new commit: a hard refresh (no cached resolution) waits for the compare.
+                # A new commit: a refresh through the API waits for the controller to compare again.
                 sha = repo.commit({"app/cm.yaml": CM % "2"})
-                refreshed = await client.get("/api/v1/applications/web?refresh=hard")
+                refreshed = await client.get("/api/v1/applications/web?refresh=normal")
                 assert refreshed.status_code == 200, refreshed.text
                 annotations = refreshed.json()["metadata"].get("annotations") or {}
                 assert "argocd.argoproj.io/refresh" not in annotations

@@ -13,13 +13,20 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from tether.api import appcommon, appindexing, errors
-from tether.api.appaccess import RESOURCE, app_for, app_namespace, project_of, rbac_object
+from tether.api.appaccess import (
+    RESOURCE,
+    AppAccess,
+    app_for,
+    app_namespace,
+    project_of,
+    rbac_object,
+)
 from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
 from tether.api.context import caller_of, context_of, require
 from tether.core.app import listing
 from tether.model import application
 from tether.model.errors import InvalidInputError
-from tether.model.resources import metadata_of
+from tether.model.resources import metadata_of, resource_version, version_number
 from tether.services import appedits, apps
 
 router = APIRouter(lifespan=appindexing.lifespan)
@@ -165,9 +172,11 @@ async def get_application(
         raise errors.invalid(f"refresh {refresh!r}: use normal or hard")
     cluster = context_of(request).runtime.cluster
     with translated():
-        await apps.refresh(
+        requested = await apps.refresh(
             cluster, access.namespace, name, hard=refresh == "hard", field_manager=FIELD_MANAGER
         )
+    # Only a version at least as new as the request's write can tell it has been honoured.
+    asked = version_number(resource_version(requested.app))
     index = await appindexing.index_of(request)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + REFRESH_WAIT_S
@@ -175,7 +184,8 @@ async def get_application(
         entry = index.get(access.namespace, name)
         if entry is None:
             raise errors.denied()  # deleted meanwhile
-        if not apps.refresh_pending(entry.obj):
+        seen = version_number(entry.resource_version)
+        if seen >= asked and not apps.refresh_pending(entry.obj):
             return json_response(entry.obj)
         await asyncio.sleep(0.1)
     with translated():
@@ -241,19 +251,15 @@ async def create_application(
 
 
 async def _replace(
-    request: Request,
-    name: str,
-    body: dict[str, Any],
-    project: str,
-    namespace: str,
-    validate: bool = True,
+    request: Request, access: AppAccess, body: dict[str, Any], validate: bool
 ) -> dict[str, Any]:
     """Set an app's spec and user metadata to ``body``'s.
 
-    Needs ``update`` on the app as it is and as it will be (its project may change).
+    ``access`` holds the caller's ``update`` on the app as it is; this checks ``update`` on the
+    app as it will be (its project may change).
     """
     ctx = context_of(request)
-    access = await app_for(request, name, "update", project=project, namespace=namespace)
+    name = access.name
     clean = appedits.user_body(body, name=name, namespace=access.namespace)
     with translated():
         app = appedits.validated(clean)
@@ -285,7 +291,8 @@ async def update_application(
     if meta.get("name") not in (None, "", name):
         raise errors.invalid(f"metadata.name {meta.get('name')!r} differs from the path's {name!r}")
     namespace = appNamespace or str(meta.get("namespace") or "")
-    return json_response(await _replace(request, name, body, project, namespace, validate))
+    access = await app_for(request, name, "update", project=project, namespace=namespace)
+    return json_response(await _replace(request, access, body, validate))
 
 
 @router.put("/api/v1/applications/{name}/spec")
@@ -300,7 +307,7 @@ async def update_application_spec(
     spec = await json_body(request)
     access = await app_for(request, name, "update", project=project, namespace=appNamespace)
     body = {"metadata": metadata_of(access.obj), "spec": spec}
-    stored = await _replace(request, name, body, project, access.namespace, validate)
+    stored = await _replace(request, access, body, validate)
     return json_response(stored.get("spec") or {})
 
 
@@ -321,7 +328,7 @@ async def patch_application(
     access = await app_for(request, name, "update", project=project, namespace=namespace)
     with translated():
         patched = appedits.patched(access.obj, patch, patch_type)
-    return json_response(await _replace(request, name, patched, project, access.namespace))
+    return json_response(await _replace(request, access, patched, validate=True))
 
 
 PROPAGATION_POLICIES = ("", "foreground", "background")
