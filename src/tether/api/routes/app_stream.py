@@ -9,6 +9,7 @@ seconds, so a revoked token or a removed permission ends the stream (AC-06).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -121,12 +122,11 @@ class _Stream:
             while True:
                 wait = max(0.0, min(recheck_at, keepalive_at) - loop.time())
                 batch: list[Event] = []
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), wait))
-                    while not queue.empty():
-                        batch.append(queue.get_nowait())
-                except TimeoutError:
-                    pass
+                if queue.empty():
+                    with contextlib.suppress(TimeoutError):
+                        batch.append(await asyncio.wait_for(queue.get(), wait or 0.001))
+                while not queue.empty():
+                    batch.append(queue.get_nowait())
                 if overflowed.is_set():
                     yield self._error(_TOO_SLOW)
                     return
