@@ -69,6 +69,15 @@ async def json_body(request: Request) -> dict[str, Any]:
     return body
 
 
+def body_doc(description: str, *properties: str) -> dict[str, Any]:
+    """The OpenAPI ``requestBody`` of a route that reads its JSON body itself (``json_body``)."""
+    schema: dict[str, Any] = {"type": "object", "description": description}
+    if properties:
+        schema["properties"] = {name: {} for name in properties}
+    content = {"application/json": {"schema": schema}}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def json_response(value: Any) -> Response:
     """``value`` as JSON (orjson: lists of thousands of apps are encoded in milliseconds)."""
     return Response(orjson.dumps(value), media_type="application/json")

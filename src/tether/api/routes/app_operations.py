@@ -13,7 +13,7 @@ import pydantic
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from tether.api import appindexing, errors
+from tether.api import appcommon, appindexing, errors
 from tether.api.appaccess import RESOURCE, AppAccess, app_for
 from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
 from tether.api.context import context_of, require
@@ -105,7 +105,10 @@ def _extras(body: dict[str, Any]) -> tuple[list[Info], RetryStrategy | None]:
         raise errors.invalid(format_validation_error("sync request", exc)) from None
 
 
-@router.post("/api/v1/applications/{name}/sync")
+@router.post(
+    "/api/v1/applications/{name}/sync",
+    openapi_extra=appcommon.body_doc("A sync request", *sorted(SYNC_FIELDS)),
+)
 async def sync_application(request: Request, name: str) -> Response:
     """Request a sync; answers with the Application carrying the new ``operation``."""
     body = await json_body(request)
@@ -137,7 +140,10 @@ async def sync_application(request: Request, name: str) -> Response:
     return json_response(requested.app)
 
 
-@router.post("/api/v1/applications/{name}/rollback")
+@router.post(
+    "/api/v1/applications/{name}/rollback",
+    openapi_extra=appcommon.body_doc("A rollback request", "id", "dryRun", "prune"),
+)
 async def rollback_application(request: Request, name: str) -> Response:
     """Sync history entry ``id`` again (``{id, dryRun, prune}``); turns automated sync off."""
     body = await json_body(request)

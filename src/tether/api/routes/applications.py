@@ -203,7 +203,7 @@ async def _validate(request: Request, app: application.Application, validate: bo
         raise errors.invalid(f"application spec for {app.name} is invalid: " + "; ".join(found))
 
 
-@router.post("/api/v1/applications")
+@router.post("/api/v1/applications", openapi_extra=appcommon.body_doc("An Application"))
 async def create_application(
     request: Request, upsert: bool = False, validate: bool = True
 ) -> Response:
@@ -277,7 +277,7 @@ async def _replace(
     return stored
 
 
-@router.put("/api/v1/applications/{name}")
+@router.put("/api/v1/applications/{name}", openapi_extra=appcommon.body_doc("An Application"))
 async def update_application(
     request: Request,
     name: str,
@@ -295,7 +295,9 @@ async def update_application(
     return json_response(await _replace(request, access, body, validate))
 
 
-@router.put("/api/v1/applications/{name}/spec")
+@router.put(
+    "/api/v1/applications/{name}/spec", openapi_extra=appcommon.body_doc("An ApplicationSpec")
+)
 async def update_application_spec(
     request: Request,
     name: str,
@@ -311,7 +313,12 @@ async def update_application_spec(
     return json_response(stored.get("spec") or {})
 
 
-@router.patch("/api/v1/applications/{name}")
+@router.patch(
+    "/api/v1/applications/{name}",
+    openapi_extra=appcommon.body_doc(
+        "A patch of the Application, as a JSON string", "patch", "patchType", "project"
+    ),
+)
 async def patch_application(
     request: Request,
     name: str,
