@@ -9,6 +9,7 @@ from lightkube import Client
 
 from tests.integration.api.appsupport import listed, make_app, names
 from tests.integration.api.conftest import ApiServer
+from tether.api.routes import applications
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -148,3 +149,31 @@ async def test_a_forbidden_app_looks_exactly_like_a_missing_one(
         assert forbidden.json()["message"].replace("secret", "X") == missing.json()[
             "message"
         ].replace("nothing", "X")
+
+
+async def test_past_its_budget_a_page_gives_a_token_but_no_count_and_no_app_is_lost(
+    api_server: ApiServer, kube: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(applications, "REMAINING_COUNT_BUDGET", 2)
+    ns = api_server.namespace
+    hidden = {"app-2", "app-3", "app-4"}
+    for i in range(10):
+        name = f"app-{i}"
+        make_app(kube, ns, name, project="hidden" if name in hidden else "default")
+    token = api_server.user("alice", ("get", "default/*"))
+    async with api_server.client(token) as client:
+        await listed(client, 7)
+        pages: list[tuple[list[str], int | None]] = []
+        params: dict[str, str | int] = {"limit": 2}
+        while True:
+            body = (await client.get("/api/v1/applications", params=params)).json()
+            pages.append((names(body), body["metadata"].get("remainingItemCount")))
+            if not body["metadata"].get("continue"):
+                break
+            params = {"limit": 2, "continue": body["metadata"]["continue"]}
+    assert pages == [
+        (["app-0", "app-1"], None),  # two hidden apps spent the budget: no count
+        (["app-5", "app-6"], None),
+        (["app-7", "app-8"], 1),  # the end was reached within the budget: exact
+        (["app-9"], None),
+    ]

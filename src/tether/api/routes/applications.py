@@ -7,6 +7,7 @@ and every single app is checked with the caller's ``applications, get`` (or the 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -22,18 +23,24 @@ from tether.api.appaccess import (
     rbac_object,
 )
 from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
-from tether.api.context import caller_of, context_of, require
+from tether.api.context import ApiContext, caller_of, context_of, require
 from tether.core.app import listing
+from tether.core.auth.identity import Caller
 from tether.model import application
 from tether.model.errors import InvalidInputError
 from tether.model.resources import metadata_of, resource_version, version_number
 from tether.services import appedits, apps
+from tether.services.appindex import Entry
 
 router = APIRouter(lifespan=appindexing.lifespan)
 
 REFRESH_WAIT_S = 10.0
 """How long a get with ``refresh`` waits for the controller to compare the app again; then it
 answers with the app as it is (Argo CD waits likewise, and a busy controller may be slow)."""
+
+REMAINING_COUNT_BUDGET = 2_000
+"""Permission checks a page may spend past its last item to count what remains: with a
+per-app RBAC check, an exact count over 10,000 apps would cost more than the page itself."""
 
 MAX_PAGE = 10_000
 """The largest page a caller may ask for; no limit (0) means every app in one answer."""
@@ -87,23 +94,9 @@ async def list_applications(
         raise errors.invalid(str(exc)) from None
     index = await appindexing.index_of(request)
     version = index.resource_version
-    page: list[Any] = []
-    remaining = 0
-    for entry in index.entries(after):
-        summary = entry.summary
-        if not query.matches(summary):
-            continue
-        obj = rbac_object(summary.project, summary.namespace, summary.name, ctx.namespace)
-        if not await ctx.authority.allowed(caller, RESOURCE, "get", obj):
-            continue
-        if limit and len(page) == limit:
-            remaining += 1
-        else:
-            page.append(entry)
-    metadata: dict[str, Any] = {"resourceVersion": version}
-    if remaining:
-        metadata["continue"] = listing.continue_token(page[-1].key)
-        metadata["remainingItemCount"] = remaining
+    caller_may_get = _visibility(ctx, caller)
+    page, metadata = await _page(index.entries(after), query, caller_may_get, limit)
+    metadata = {"resourceVersion": version, **metadata}
     if fields:
         return json_response(
             _filtered({"metadata": metadata, "items": [e.obj for e in page]}, fields)
@@ -113,6 +106,53 @@ async def list_applications(
     items = b",".join(entry.encoded for entry in page)
     body = b'{"metadata":' + bytes(head) + b',"items":[' + items + b"]}"
     return Response(body, media_type="application/json")
+
+
+Visible = Callable[[listing.Summary], Awaitable[bool]]
+
+
+def _visibility(ctx: ApiContext, caller: Caller) -> Visible:
+    async def visible(app: listing.Summary) -> bool:
+        obj = rbac_object(app.project, app.namespace, app.name, ctx.namespace)
+        return await ctx.authority.allowed(caller, RESOURCE, "get", obj)
+
+    return visible
+
+
+async def _page(
+    entries: Iterable[Entry], query: listing.Query, visible: Visible, limit: int
+) -> tuple[list[Entry], dict[str, Any]]:
+    """The visible matching entries of one page, and its ``continue`` and remaining count.
+
+    Past a full page, RBAC is asked about at most ``REMAINING_COUNT_BUDGET`` more apps: the
+    count is given only when exact, and otherwise the token resumes after the last app asked
+    about (all of them hidden) or the page's last.
+    """
+    page: list[Entry] = []
+    remaining = checked = 0
+    last_hidden: listing.Key | None = None
+    for entry in entries:
+        if not query.matches(entry.summary):
+            continue
+        full = bool(limit) and len(page) == limit
+        if full and checked >= REMAINING_COUNT_BUDGET:
+            resume = page[-1].key if remaining or last_hidden is None else last_hidden
+            return page, {"continue": listing.continue_token(resume)}
+        checked += full
+        if not await visible(entry.summary):
+            if full and not remaining:
+                last_hidden = entry.key
+            continue
+        if full:
+            remaining += 1
+        else:
+            page.append(entry)
+    if not remaining:
+        return page, {}
+    return page, {
+        "continue": listing.continue_token(page[-1].key),
+        "remainingItemCount": remaining,
+    }
 
 
 def _filtered(value: dict[str, Any], fields: str) -> dict[str, Any]:
