@@ -13,7 +13,17 @@ from tether import bootstrap
 from tether.api import app
 from tether.api.auth import AuthServices, ServerAuthority
 from tether.api.context import ApiContext
-from tether.api.routes import account, projecttokens, session, sso as sso_routes, version, webhook
+from tether.api.routes import (
+    account,
+    app_operations,
+    app_stream,
+    applications,
+    projecttokens,
+    session,
+    sso as sso_routes,
+    version,
+    webhook,
+)
 from tether.api.ssoauth import SsoVerifier
 from tether.services.auth.accounts import Accounts
 from tether.services.auth.gate import Gate, OidcVerifier
@@ -29,6 +39,9 @@ ROUTERS: list[APIRouter] = [
     projecttokens.router,
     sso_routes.router,
     webhook.router,
+    applications.router,
+    app_operations.router,
+    app_stream.router,
 ]
 """Every route module's router; route modules of other groups append theirs here."""
 

@@ -89,14 +89,15 @@ async def write_settings(
         },
         field_manager="test-sso",
     )
+    data = {"oidc.dex.clientSecret": client_secret}
+    if await rt.cluster.get("v1", "Secret", "argocd-secret", namespace) is None:
+        data["server.secretkey"] = secrets.token_urlsafe(32)
     secret = {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "argocd-secret", "namespace": namespace},
-        "stringData": {"oidc.dex.clientSecret": client_secret},
+        "stringData": data,
     }
-    if await rt.cluster.get("v1", "Secret", "argocd-secret", namespace) is None:
-        secret["stringData"]["server.secretkey"] = secrets.token_urlsafe(32)
     await rt.cluster.apply(secret, field_manager="test-sso")
 
 
