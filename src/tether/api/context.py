@@ -14,6 +14,10 @@ from tether import bootstrap
 from tether.api import errors
 from tether.core.auth.identity import Caller
 
+FIELD_MANAGER = "tether-server"
+"""Who the API's writes to Kubernetes are recorded as: apart from the controller's apply, so a
+user's patch of a live object shows as drift rather than as something the controller owns."""
+
 TOKEN_COOKIE = "argocd.token"
 """Argo CD's session cookie name, so its UI habits and scripts carry over."""
 

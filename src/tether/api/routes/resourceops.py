@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tether.api import errors, resourceview
 from tether.api.appscope import AppScope, from_cluster, scope_of
-from tether.api.context import context_of
+from tether.api.context import FIELD_MANAGER, context_of
 from tether.core.app import policy, resourceactions
 from tether.model.errors import TetherError
 from tether.model.resources import ResourceKey, metadata_of
@@ -25,10 +25,6 @@ from tether.services.apptree import TreeEntry
 router = APIRouter()
 
 RESOURCE = "/api/v1/applications/{name}/resource"
-
-FIELD_MANAGER = "tether-server"
-"""Who the API's patches are recorded as: apart from the controller's apply, so a user's change
-shows as drift rather than as something the controller owns."""
 
 PATCH_TYPES: dict[str, Literal["merge", "json", "strategic"]] = {
     # Kubernetes' patch media types, which Argo CD's patchType carries as they are.
