@@ -146,4 +146,6 @@ async def write(
 async def delete(cluster: ports.Cluster, repo: StoredRepo) -> None:
     """Delete the repository's Secret."""
     meta = metadata_of(repo.secret)
-    await cluster.delete("v1", "Secret", str(meta.get("name")), str(meta.get("namespace")))
+    await cluster.delete(
+        "v1", "Secret", str(meta.get("name")), str(meta.get("namespace")), propagation="Background"
+    )

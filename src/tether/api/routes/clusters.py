@@ -209,7 +209,9 @@ async def delete_cluster(
         raise errors.invalid("the cluster tether runs in has no Secret to remove")
     secret_ns, _, secret_name = found.entry.secret.partition("/")
     try:
-        await context_of(request).runtime.cluster.delete("v1", "Secret", secret_name, secret_ns)
+        await context_of(request).runtime.cluster.delete(
+            "v1", "Secret", secret_name, secret_ns, propagation="Background"
+        )
     except TetherError as err:
         raise _write_error(request, err, {}) from None
     return {}

@@ -223,6 +223,6 @@ async def delete_project(request: Request, name: str) -> dict[str, Any]:
             f"project is referenced by {users} applications",
         )
     await ctx.runtime.cluster.delete(
-        application.API_VERSION, project_model.KIND, name, ctx.namespace
+        application.API_VERSION, project_model.KIND, name, ctx.namespace, propagation="Background"
     )
     return {}
