@@ -82,7 +82,8 @@ def build(
     for namespace in sorted(namespaces):
         for outline, owner in live.namespace_outline(namespace):
             key = ResourceKey.of(outline)
-            objects[key] = outline
+            # The outline has no UID, which owner references name: the full object when kept.
+            objects[key] = live.manifest(key) or outline
             owners[key] = owner
     for key in roots:
         full = live.manifest(key)
