@@ -64,7 +64,7 @@ def res_world(res_server: ResServer) -> Iterator[World]:
     ``narrow-app`` (a project that denies Secrets)."""
     repo = tetherenv.serve_repo(res_server.tmp / "git", _files())
     ns = res_server.namespace
-    automated = {"syncPolicy": {"automated": {}}}
+    automated: dict[str, Any] = {"syncPolicy": {"automated": {}}}
     try:
         with tetherenv.client(res_server.kubeconfig) as kube:
             tetherenv.create(
@@ -104,7 +104,9 @@ def _find(nodes: list[dict[str, Any]], kind: str, name: str = "") -> list[dict[s
     return [n for n in nodes if n["kind"] == kind and (not name or n["name"] == name)]
 
 
-def _query(world: World, kind: str, name: str, group: str = "", version: str = "v1") -> dict:
+def _query(
+    world: World, kind: str, name: str, group: str = "", version: str = "v1"
+) -> dict[str, str]:
     return {
         "namespace": world.namespace,
         "resourceName": name,
