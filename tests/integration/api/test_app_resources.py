@@ -77,6 +77,7 @@ def res_world(res_server: ResServer) -> Iterator[World]:
                         "sourceRepos": ["*"],
                         "destinations": [{"server": "*", "namespace": "*"}],
                         "namespaceResourceBlacklist": [{"group": "", "kind": "Secret"}],
+                        "orphanedResources": {"warn": False},
                     },
                 },
             )
@@ -241,6 +242,10 @@ async def test_objects_outside_the_tree_or_the_project_are_refused_and_unchanged
         deleted = await res_admin.delete(f"/api/v1/applications/{app}/resource", params=query)
         assert patched.status_code == read.status_code == deleted.status_code == 400, (app, query)
         assert "not found as part of application" in patched.json()["message"]
+    # narrow's project monitors orphans: the stray ConfigMap shows, but only as an orphan.
+    tree = (await res_admin.get(f"/api/v1/applications/{NARROW}/resource-tree")).json()
+    assert [n["name"] for n in _find(tree["orphanedNodes"], "ConfigMap")] == ["outsider"]
+    assert not _find(tree["nodes"], "Secret")
     outsider = _live(res_world, ConfigMap, "outsider")
     planted = _live(res_world, Secret, "planted")
     assert "touched" not in (outsider["metadata"].get("labels") or {})
