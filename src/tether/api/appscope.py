@@ -14,6 +14,7 @@ from tether.api import errors
 from tether.api.appaccess import AppAccess, app_for
 from tether.api.context import context_of
 from tether.core import redact
+from tether.core.diff import secrets
 from tether.model.application import Application, parse_application
 from tether.model.errors import (
     ClusterError,
@@ -108,9 +109,6 @@ def from_cluster(
         code = errors.Code.INVALID_ARGUMENT
     elif isinstance(err, ClusterError):
         code = errors.Code.UNAVAILABLE
-    if key.group_kind == SECRET:
+    if key.group_kind == secrets.SECRET:
         return errors.ApiError(code, f"failed to {verb} Secret {key.namespace}/{key.name}")
     return errors.ApiError(code, f"failed to {verb} {key}: {scrubbed(request, str(err))}")
-
-
-SECRET = ResourceKey("", "Secret", "", "").group_kind

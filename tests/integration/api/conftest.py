@@ -14,7 +14,7 @@ import dataclasses
 import datetime
 import socket
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -177,6 +177,3 @@ async def res_admin(res_server: ResServer) -> AsyncIterator[Any]:
     token = res_server.token("res-admin", ("*", "*", "*"))
     async with res_server.client(token) as client:
         yield client
-
-
-ResCheck = Callable[[], Awaitable[bool]]

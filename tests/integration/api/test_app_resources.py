@@ -396,3 +396,13 @@ async def test_a_caller_without_rights_cannot_tell_an_app_from_a_missing_one(
         missing = await client.get("/api/v1/applications/no-such-app/resource-tree")
     assert existing.status_code == missing.status_code == 403
     assert existing.json() == missing.json()
+
+
+async def test_a_resource_call_without_kind_or_name_is_a_400_in_argo_cds_shape(
+    res_world: World, res_admin: Any
+) -> None:
+    response = await res_admin.get(
+        f"/api/v1/applications/{APP}/resource", params={"namespace": res_world.namespace}
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == 3

@@ -43,13 +43,15 @@ class Target:
     def __init__(
         self,
         namespace: str | None = Query(None),
-        resource_name: str = Query(..., alias="resourceName"),
+        resource_name: str | None = Query(None, alias="resourceName"),
         version: str | None = Query(None),
         group: str | None = Query(None),
-        kind: str = Query(...),
+        kind: str | None = Query(None),
         app_namespace: str | None = Query(None, alias="appNamespace"),
         project: str | None = Query(None),
     ) -> None:
+        if not kind or not resource_name:
+            raise errors.invalid("kind and resourceName are required")
         self.key = ResourceKey(group or "", kind, namespace or "", resource_name)
         self.version = version or ""
         self.app_namespace = app_namespace
@@ -113,7 +115,7 @@ async def patch_resource(
     request: Request,
     name: str,
     target: Annotated[Target, Depends()],
-    patch_type: str = Query(..., alias="patchType"),
+    patch_type: str = Query("", alias="patchType"),
 ) -> dict[str, str]:
     """Patch the object; the body is the patch as a JSON string, as Argo CD takes it."""
     key = target.key
