@@ -75,6 +75,12 @@ async def scope_of(
             "which does not exist",
         )
     try:
+        # Refused here, not answered from the local cluster as a comparison would be: another
+        # cluster's objects with the same tracking are not this app's.
+        rt.destinations.resolve(app)
+    except InvalidInputError as err:
+        raise errors.ApiError(errors.Code.FAILED_PRECONDITION, str(err)) from None
+    try:
         destination = await rt.destinations.for_app(app)
     except ClusterError as err:
         raise errors.ApiError(errors.Code.UNAVAILABLE, scrubbed(request, str(err))) from None

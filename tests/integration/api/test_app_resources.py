@@ -406,3 +406,17 @@ async def test_a_resource_call_without_kind_or_name_is_a_400_in_argo_cds_shape(
     )
     assert response.status_code == 400
     assert response.json()["code"] == 3
+
+
+async def test_an_app_whose_cluster_is_unknown_gets_no_tree_from_another_cluster(
+    res_world: World, res_admin: Any
+) -> None:
+    with tetherenv.client(res_world.server.kubeconfig) as kube:
+        app = tetherenv.application(
+            "elsewhere", res_world.namespace, "https://git.example.test/x.git", "app", "x"
+        )
+        app["spec"]["destination"]["server"] = "https://unknown.example.test"
+        tetherenv.create(kube, app)
+    response = await res_admin.get("/api/v1/applications/elsewhere/resource-tree")
+    assert response.status_code == 400
+    assert "unknown.example.test" in response.json()["message"]
