@@ -50,8 +50,12 @@ class Cluster(Protocol):
         namespace: str = "",
         *,
         propagation: str = "Foreground",
+        grace_period_s: int | None = None,
     ) -> bool:
-        """Delete one object; ``False`` when it was already gone."""
+        """Delete one object; ``False`` when it was already gone.
+
+        ``grace_period_s`` overrides the object's own (0: at once, as ``kubectl --force``).
+        """
         ...
 
     async def create(

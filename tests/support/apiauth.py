@@ -7,6 +7,8 @@ answers as the real one must: 401 for a missing or unknown token, ``allowed`` fr
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import secrets
 
 from tether.api import errors
@@ -58,4 +60,45 @@ class TestAuthority:
             and globs.match(granted_action, action)
             and globs.match(pattern, obj)
             for subject, granted_resource, granted_action, pattern in self.grants
+        )
+
+
+Row = tuple[str, str, str, str]
+"""``(subject, resource, action glob, object glob)``."""
+
+
+def token_for(subject: str) -> str:
+    """The bearer token standing for ``subject``: three dot-separated parts, as a JWT has."""
+    return f"test.{subject}.token"
+
+
+@dataclasses.dataclass
+class RowAuthority:
+    """Callers by token; ``allowed`` when one of the caller's rows matches."""
+
+    rows: set[Row] = dataclasses.field(default_factory=set)
+    callers: dict[str, Caller] = dataclasses.field(default_factory=dict)
+
+    def add(self, subject: str, *rows: tuple[str, str, str]) -> str:
+        """Make ``subject`` a caller allowed ``rows`` (resource, action, object); its token."""
+        token = token_for(subject)
+        self.callers[token] = Caller(subject=subject, kind="login", issuer="argocd")
+        self.rows.update((subject, res, act, obj) for res, act, obj in rows)
+        return token
+
+    async def authenticate(self, token: str | None) -> Caller:
+        if token is None:
+            raise errors.unauthenticated()
+        caller = self.callers.get(token)
+        if caller is None:
+            raise errors.unauthenticated("invalid session: unknown test token")
+        return caller
+
+    async def allowed(self, caller: Caller, resource: str, action: str, obj: str) -> bool:
+        return any(
+            subject == caller.subject
+            and fnmatch.fnmatchcase(resource, res)
+            and fnmatch.fnmatchcase(action, act)
+            and fnmatch.fnmatchcase(obj, pattern)
+            for subject, res, act, pattern in self.rows
         )

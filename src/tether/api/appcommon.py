@@ -25,10 +25,6 @@ from tether.model.errors import (
 from tether.services.apps import RefusedError
 from tether.services.appwriter import AppNotFoundError
 
-FIELD_MANAGER = "tether-server"
-"""The field manager of every write the API makes for its callers (Argo CD's server writes as
-``argocd-server``), so an app's managed fields tell a user's edit from the controller's."""
-
 MAX_BODY_BYTES = 4 << 20
 """A body larger than any Application (etcd refuses objects over 1.5 MiB) is refused unread."""
 

@@ -15,6 +15,11 @@ from tether.api import errors
 from tether.core.auth.identity import Caller
 from tether.services.auth.oidcflow import Sso
 
+FIELD_MANAGER = "tether-server"
+"""Who every write the API makes for its callers is recorded as (Argo CD's ``argocd-server``):
+apart from the controller's apply, so a user's patch of a live object shows as drift, an edit of
+an app is told from the controller's, and a refresh annotation is never the parent app's field."""
+
 TOKEN_COOKIE = "argocd.token"
 """Argo CD's session cookie name, so its UI habits and scripts carry over."""
 

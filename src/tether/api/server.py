@@ -18,7 +18,12 @@ from tether.api.routes import (
     app_operations,
     app_stream,
     applications,
+    appresources,
+    clusters,
+    projects,
     projecttokens,
+    repositories,
+    resourceops,
     session,
     sso as sso_routes,
     version,
@@ -42,6 +47,13 @@ ROUTERS: list[APIRouter] = [
     applications.router,
     app_operations.router,
     app_stream.router,
+    appresources.router,
+    resourceops.router,
+    projects.router,
+    # The project-token routes above and the repository and cluster routes end in catch-all
+    # paths; later sub-routes of them must be listed before these.
+    repositories.router,
+    clusters.router,
 ]
 """Every route module's router; route modules of other groups append theirs here."""
 

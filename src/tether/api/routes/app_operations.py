@@ -15,8 +15,8 @@ from fastapi.responses import Response
 
 from tether.api import appcommon, appindexing, errors
 from tether.api.appaccess import RESOURCE, AppAccess, app_for
-from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
-from tether.api.context import AUTHENTICATED, context_of, require
+from tether.api.appcommon import json_body, json_response, translated
+from tether.api.context import AUTHENTICATED, FIELD_MANAGER, context_of, require
 from tether.model.app_spec import Info, RetryStrategy
 from tether.model.application import format_validation_error
 from tether.model.operation import SyncOperation

@@ -22,8 +22,15 @@ from tether.api.appaccess import (
     project_of,
     rbac_object,
 )
-from tether.api.appcommon import FIELD_MANAGER, json_body, json_response, translated
-from tether.api.context import AUTHENTICATED, ApiContext, caller_of, context_of, require
+from tether.api.appcommon import json_body, json_response, translated
+from tether.api.context import (
+    AUTHENTICATED,
+    FIELD_MANAGER,
+    ApiContext,
+    caller_of,
+    context_of,
+    require,
+)
 from tether.core.app import listing
 from tether.core.auth.identity import Caller
 from tether.model import application
