@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 
@@ -90,3 +91,16 @@ async def handle(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.code is Code.UNAUTHENTICATED else None
     return JSONResponse(body_of(exc), status_code=exc.status, headers=headers)
+
+
+async def handle_invalid_request(_request: Request, exc: Exception) -> Response:
+    """FastAPI's own validation errors (a parameter of the wrong type) in Argo CD's shape: 400.
+
+    Only the location and the reason are named, never the value the caller sent.
+    """
+    assert isinstance(exc, RequestValidationError)
+    reasons = [
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+        for error in exc.errors()[:5]
+    ]
+    return JSONResponse(body_of(invalid("; ".join(reasons) or "invalid request")), status_code=400)
