@@ -10,6 +10,8 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from lightkube import Client
+from lightkube.resources.core_v1 import Secret
 
 from tests.support import tetherenv
 from tether.adapters.devcluster import pki
@@ -17,10 +19,8 @@ from tether.adapters.devcluster import pki
 pytestmark = pytest.mark.timeout(150)
 
 
-def initial_admin_password(kube: object, namespace: str) -> str:
-    from lightkube.resources.core_v1 import Secret
-
-    secret = tetherenv.get(kube, Secret, "argocd-initial-admin-secret", namespace)  # type: ignore[arg-type]
+def initial_admin_password(kube: Client, namespace: str) -> str:
+    secret = tetherenv.get(kube, Secret, "argocd-initial-admin-secret", namespace)
     return base64.b64decode(secret["data"]["password"]).decode()
 
 
