@@ -8,6 +8,8 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
+from tether.model.errors import ConflictError, InvalidInputError
+
 
 class Code(enum.IntEnum):
     """gRPC status codes, which Argo CD's error bodies carry as ``code``."""
@@ -104,3 +106,15 @@ async def handle_invalid_request(_request: Request, exc: Exception) -> Response:
         for error in exc.errors()[:5]
     ]
     return JSONResponse(body_of(invalid("; ".join(reasons) or "invalid request")), status_code=400)
+
+
+def of_failed_write(err: Exception, message: str) -> ApiError:
+    """The error for a write Kubernetes refused: bad input 400, a lost race 409, else 503.
+
+    ``message`` is ``err``'s text already scrubbed of every credential the caller may not see.
+    """
+    if isinstance(err, InvalidInputError):
+        return invalid(message)
+    if isinstance(err, ConflictError):
+        return ApiError(Code.ABORTED, message)
+    return ApiError(Code.UNAVAILABLE, message)

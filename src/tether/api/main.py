@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import tempfile
 from collections.abc import Callable, Iterator
 
@@ -103,11 +102,7 @@ async def run_alone(
     listening: Callable[[str], None] = lambda _url: None,
 ) -> None:
     """``tether server``: the API without a controller, until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = bootstrap.stop_on_signals()
     rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=True)
     try:
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
