@@ -91,11 +91,12 @@ class ApiUsers:
         return await self._mint(name)
 
     async def grant(self, name: str, resource: str, action: str, obj: str) -> None:
-        """Allow ``name`` ``action`` on ``resource`` objects matching ``obj``, once in force."""
+        """Allow ``name`` ``action`` on ``resource`` objects matching ``obj``; returns once in
+        force."""
         await self._write_policy(add=[policy_line(name, resource, action, obj)])
 
     async def withdraw(self, name: str, resource: str, action: str, obj: str) -> None:
-        """Remove a grant's line, once the server no longer reads it."""
+        """Remove a grant's line; returns once the server reads the policy without it."""
         await self._write_policy(remove=[policy_line(name, resource, action, obj)])
 
     async def revoke(self, token: str) -> None:
@@ -131,22 +132,16 @@ class ApiUsers:
         """A new API key for ``name``, minted by ``admin`` once the server knows the account."""
         key_id = f"{name}-{secrets.token_hex(4)}"
         admin = await self._admin_token()
-        last = ""
 
         async def minted() -> str | None:
-            nonlocal last
             async with self.client(admin) as http:
                 answer = await http.post(f"/api/v1/account/{name}/token", json={"id": key_id})
-            last = answer.text
             if answer.status_code == 404:  # argocd-cm as the server last read it lacks name
                 return None
             assert answer.status_code == 200, answer.text
             return str(answer.json()["token"])
 
-        try:
-            token = await until(minted, f"an API key for {name}")
-        except AssertionError as err:
-            raise AssertionError(f"{err}: last answer {last}") from None
+        token = await until(minted, f"the server to know account {name} and mint its key")
         self._keys[token] = (name, key_id)
         return token
 
