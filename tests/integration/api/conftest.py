@@ -2,8 +2,8 @@
 
 The test's namespace is the control-plane namespace, so Argo CD's settings objects
 (``argocd-cm``, ``argocd-secret``, ``argocd-rbac-cm``) are the test's own. ``api`` and
-``start_api`` serve every router with the real authority; ``api_server`` serves the Application
-routes (see its docstring).
+``start_api`` serve every router with the real authority; so does ``api_server``, whose callers
+are real accounts with API keys and ``policy.csv`` grants (``tests.support.apiusers``).
 """
 
 from __future__ import annotations
@@ -23,13 +23,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from tests.support import tetherenv
-from tests.support.apiauth import TestAuthority
+from tests.support import apiusers, tetherenv
+from tests.support.apiusers import ApiUsers
 from tether import bootstrap
 from tether.api import server
-from tether.api.app import create_app
-from tether.api.context import ApiContext
-from tether.api.routes import app_operations, app_stream, applications
 from tether.services.appindex import AppIndex
 from tether.settings import Settings
 
@@ -146,15 +143,12 @@ async def api(start_api: StartApi) -> Api:
     return await start_api()
 
 
-ROUTERS = (applications.router, app_operations.router, app_stream.router)
-
-
 @dataclasses.dataclass
 class ApiServer:
     """A running API server and what a test needs to talk to it."""
 
     url: str
-    authority: TestAuthority
+    users: ApiUsers
     namespace: str
     runtime: bootstrap.Runtime
     kubeconfig: Path
@@ -167,19 +161,17 @@ class ApiServer:
 
     def client(self, token: str | None = None, **kwargs: Any) -> httpx2.AsyncClient:
         """A client of the server, authenticated by ``token`` when given."""
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx2.AsyncClient(base_url=self.url, headers=headers, timeout=30, **kwargs)
+        return self.users.client(token, **kwargs)
 
-    def user(self, subject: str, *grants: tuple[str, str]) -> str:
-        """A token for ``subject``, granted each ``(action, object glob)`` on applications."""
-        for action, obj in grants:
-            self.authority.grant(subject, "applications", action, obj)
-        return self.authority.login(subject)
+    async def user(self, subject: str, *grants: tuple[str, str]) -> str:
+        """An API key of account ``subject``, granted each ``(action, object glob)`` on
+        applications."""
+        return await self.users.user(subject, *(("applications", act, obj) for act, obj in grants))
 
 
 @contextlib.asynccontextmanager
 async def serving(kubeconfig: Path, namespace: str, cache_dir: Path) -> AsyncIterator[ApiServer]:
-    """The API's Application routes for apps in ``namespace``, until the block ends."""
+    """The API server (every router, the real authority) for apps in ``namespace``."""
     settings = Settings(
         app_namespaces=(namespace,),
         leader_election=False,
@@ -187,26 +179,28 @@ async def serving(kubeconfig: Path, namespace: str, cache_dir: Path) -> AsyncIte
         cache_dir=str(cache_dir),
     )
     runtime = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
-    authority = TestAuthority()
-    app = create_app(ApiContext(runtime, authority), ROUTERS)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.02)
-        url = f"http://127.0.0.1:{port}"
-        yield ApiServer(url, authority, namespace, runtime, kubeconfig, app)
+        app = server.build_app(await server.build_context(runtime, cache_ttl=apiusers.CACHE_TTL_S))
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(app, log_config=None, lifespan="on", timeout_graceful_shutdown=1)
+        uv = uvicorn.Server(config)
+        task = asyncio.create_task(uv.serve(sockets=[sock]))
+        try:
+            while not uv.started:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.02)
+            url = f"http://127.0.0.1:{port}"
+            users = ApiUsers(url, kubeconfig, namespace)
+            yield ApiServer(url, users, namespace, runtime, kubeconfig, app)
+        finally:
+            uv.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 10)
+            sock.close()
     finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 10)
-        sock.close()
         await runtime.close()
 
 
@@ -215,5 +209,5 @@ async def api_server(
     crds: bootstrap.DevCluster, full_namespace: str, tmp_path: Path
 ) -> AsyncIterator[ApiServer]:
     """The API server for this test's namespace."""
-    async with serving(crds.kubeconfig, full_namespace, tmp_path / "api-cache") as server:
-        yield server
+    async with serving(crds.kubeconfig, full_namespace, tmp_path / "api-cache") as api:
+        yield api

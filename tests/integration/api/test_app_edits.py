@@ -29,7 +29,7 @@ async def test_a_create_stores_the_app_without_the_operation_it_carried(
     api_server: ApiServer, kube: Client
 ) -> None:
     ns = api_server.namespace
-    token = api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
+    token = await api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
     body = body_of(ns, "web")
     body["operation"] = {"sync": {"revision": "main"}, "initiatedBy": {"username": "mallory"}}
     body["status"] = {"sync": {"status": "Synced"}}
@@ -47,7 +47,7 @@ async def test_creating_the_same_app_again_returns_it_and_a_different_one_needs_
     api_server: ApiServer, kube: Client
 ) -> None:
     ns = api_server.namespace
-    token = api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
+    token = await api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
     async with api_server.client(token) as client:
         first = await client.post("/api/v1/applications", json=body_of(ns, "web"))
         again = await client.post("/api/v1/applications", json=body_of(ns, "web"))
@@ -62,7 +62,7 @@ async def test_creating_the_same_app_again_returns_it_and_a_different_one_needs_
         assert no_update.status_code == 403
         assert stored(kube, ns, "web")["spec"]["source"]["path"] == "app"
 
-        api_server.authority.grant("alice", "applications", "update", "default/*")
+        await api_server.users.grant("alice", "applications", "update", "default/*")
         upserted = await client.post("/api/v1/applications?upsert=true", json=changed)
         assert upserted.status_code == 200, upserted.text
     assert stored(kube, ns, "web")["spec"]["source"]["path"] == "elsewhere"
@@ -73,7 +73,7 @@ async def test_a_create_is_refused_without_permission_bad_input_or_an_unserved_n
 ) -> None:
     ns = api_server.namespace
     make_app(kube, ns, "theirs", project="hidden")
-    token = api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
+    token = await api_server.user("alice", ("create", "default/*"), ("get", "default/*"))
     async with api_server.client(token) as client:
         other_project = await client.post(
             "/api/v1/applications", json=body_of(ns, "x", project="team")
@@ -101,7 +101,7 @@ async def test_update_and_spec_replace_only_what_a_user_owns(
     ns = api_server.namespace
     make_app(kube, ns, "web")
     tetherenv.patch_app(kube, ns, "web", {"status": {"sync": {"status": "Synced"}}})
-    token = api_server.user("alice", ("get", "default/*"), ("update", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"), ("update", "default/*"))
     async with api_server.client(token) as client:
         body = body_of(ns, "web", path="v2")
         body["metadata"]["labels"] = {"team": "shop"}
@@ -134,7 +134,7 @@ async def test_patches_change_the_spec_but_never_status_or_operation(
 ) -> None:
     ns = api_server.namespace
     make_app(kube, ns, "web")
-    token = api_server.user("alice", ("get", "default/*"), ("update", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"), ("update", "default/*"))
     async with api_server.client(token) as client:
         merge = {
             "patch": json.dumps({"spec": {"source": {"path": "merged"}}}),
@@ -169,8 +169,8 @@ async def test_delete_cascades_by_default_and_leaves_resources_without_cascade(
     ns = api_server.namespace
     for name in ("cascaded", "background", "orphaning", "kept"):
         make_app(kube, ns, name)
-    token = api_server.user("alice", ("get", "default/*"), ("delete", "default/*"))
-    viewer = api_server.user("bob", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"), ("delete", "default/*"))
+    viewer = await api_server.user("bob", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 4)
         response = await client.delete("/api/v1/applications/cascaded")
@@ -218,7 +218,7 @@ async def test_a_create_is_validated_against_its_project_unless_told_not_to(
         },
     }
     tetherenv.create(kube, project)
-    token = api_server.user("alice", ("*", "*"))
+    token = await api_server.user("alice", ("*", "*"))
     async with api_server.client(token) as client:
         refused = await client.post(
             "/api/v1/applications", json=body_of(ns, "web", project="narrow")

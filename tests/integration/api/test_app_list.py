@@ -20,7 +20,7 @@ async def test_the_list_holds_only_apps_the_caller_may_get_sorted_by_name(
     ns = api_server.namespace
     for name, project in (("web", "default"), ("api", "default"), ("secret", "hidden")):
         make_app(kube, ns, name, project=project)
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         body = await listed(client, 2)
     assert names(body) == ["api", "web"]
@@ -29,7 +29,7 @@ async def test_the_list_holds_only_apps_the_caller_may_get_sorted_by_name(
 
 
 async def test_an_empty_list_has_an_empty_items_array(api_server: ApiServer) -> None:
-    token = api_server.user("nobody")
+    token = await api_server.user("nobody")
     async with api_server.client(token) as client:
         response = await client.get("/api/v1/applications")
     assert response.status_code == 200
@@ -51,7 +51,7 @@ async def test_projects_selector_search_name_and_repo_filter_the_list(
     make_app(kube, ns, "shop-db", labels={"team": "shop", "tier": "db"})
     make_app(kube, ns, "blog", project="content", labels={"team": "blog"})
     make_app(kube, ns, "other-repo", repo="https://git.example.test/other.git")
-    token = api_server.user("alice", ("get", "*"))
+    token = await api_server.user("alice", ("get", "*"))
     async with api_server.client(token) as client:
         await listed(client, 4)
 
@@ -93,7 +93,7 @@ async def test_pages_follow_continue_tokens_and_count_what_remains(
     ns = api_server.namespace
     for i in range(7):
         make_app(kube, ns, f"app-{i}", project="default" if i != 3 else "hidden")
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 6)
         seen: list[str] = []
@@ -117,7 +117,7 @@ async def test_pages_follow_continue_tokens_and_count_what_remains(
 
 async def test_fields_keeps_only_the_asked_paths(api_server: ApiServer, kube: Client) -> None:
     make_app(kube, api_server.namespace, "web")
-    token = api_server.user("alice", ("get", "*"))
+    token = await api_server.user("alice", ("get", "*"))
     async with api_server.client(token) as client:
         await listed(client, 1)
         response = await client.get(
@@ -132,7 +132,7 @@ async def test_a_forbidden_app_looks_exactly_like_a_missing_one(
 ) -> None:
     make_app(kube, api_server.namespace, "secret", project="hidden")
     make_app(kube, api_server.namespace, "open")
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 1)
         shown = await client.get("/api/v1/applications/open")
@@ -160,7 +160,7 @@ async def test_past_its_budget_a_page_gives_a_token_but_no_count_and_no_app_is_l
     for i in range(10):
         name = f"app-{i}"
         make_app(kube, ns, name, project="hidden" if name in hidden else "default")
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 7)
         pages: list[tuple[list[str], int | None]] = []

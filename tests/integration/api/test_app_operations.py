@@ -35,10 +35,10 @@ async def test_a_sync_over_the_api_is_carried_out_by_the_controller_as_the_calle
 ) -> None:
     ns = api_server.namespace
     repo = tetherenv.serve_repo(tmp_path / "git", {"app/cm.yaml": CM % "1"})
-    alice = api_server.user(
+    alice = await api_server.user(
         "alice", ("get", "default/*"), ("create", "default/*"), ("sync", "default/*")
     )
-    viewer = api_server.user("bob", ("get", "default/*"))
+    viewer = await api_server.user("bob", ("get", "default/*"))
     body = tetherenv.application("web", ns, repo.url, "app", ns)
     try:
         async with api_server.client(alice) as client, api_server.client(viewer) as bob:
@@ -125,7 +125,7 @@ async def test_a_sync_in_a_closed_window_is_forbidden(api_server: ApiServer, kub
     body = tetherenv.application("web", ns, "https://git.example.test/x.git", "app", ns)
     body["spec"]["project"] = "frozen"
     tetherenv.create(kube, body)
-    token = api_server.user("alice", ("get", "frozen/*"), ("sync", "frozen/*"))
+    token = await api_server.user("alice", ("get", "frozen/*"), ("sync", "frozen/*"))
     async with api_server.client(token) as client:
         response = await client.post("/api/v1/applications/web/sync", json={})
     assert response.status_code == 403

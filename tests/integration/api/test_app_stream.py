@@ -79,7 +79,7 @@ async def test_an_ndjson_stream_starts_with_visible_apps_sends_changes_and_ends_
     make_app(kube, ns, "web")
     make_app(kube, ns, "api")
     make_app(kube, ns, "secret", project="hidden")
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 2)
         async with streaming(client) as messages:
@@ -101,7 +101,7 @@ async def test_an_ndjson_stream_starts_with_visible_apps_sends_changes_and_ends_
             kube.delete(tetherenv.Application, "api", namespace=ns)
             await messages.until("DELETED", "api")
 
-            api_server.authority.revoke(token)
+            await api_server.users.revoke(token)
             ending = await messages.next(timeout=10)
             assert ending is not None and ending["error"]["http_code"] == 401
             assert await messages.next() is None
@@ -115,7 +115,7 @@ async def test_an_sse_stream_of_one_app_ends_when_the_permission_goes(
     ns = api_server.namespace
     make_app(kube, ns, "web")
     make_app(kube, ns, "api")
-    token = api_server.user("alice", ("get", "default/*"))
+    token = await api_server.user("alice", ("get", "default/*"))
     async with api_server.client(token) as client:
         await listed(client, 2)
         async with streaming(client, {"name": "web"}, sse=True) as messages:
@@ -128,7 +128,7 @@ async def test_an_sse_stream_of_one_app_ends_when_the_permission_goes(
             assert changed is not None
             assert changed["result"]["application"]["metadata"]["name"] == "web"
 
-            api_server.authority.withdraw("alice", "applications", "get", "default/*")
+            await api_server.users.withdraw("alice", "applications", "get", "default/*")
             ending = await messages.next(timeout=10)
             assert ending is not None and ending["error"]["http_code"] == 403
             assert await messages.next() is None
@@ -141,7 +141,7 @@ async def test_a_stream_from_a_resource_version_sends_only_later_changes(
     ns = api_server.namespace
     make_app(kube, ns, "web")
     make_app(kube, ns, "api")
-    token = api_server.user("alice", ("get", "*"))
+    token = await api_server.user("alice", ("get", "*"))
     async with api_server.client(token) as client:
         body = await listed(client, 2)
         version = body["metadata"]["resourceVersion"]
@@ -165,7 +165,7 @@ async def test_a_hundred_streams_all_hear_a_change_and_closed_ones_stop_listenin
 ) -> None:
     ns = api_server.namespace
     make_app(kube, ns, "web")
-    token = api_server.user("alice", ("get", "*"))
+    token = await api_server.user("alice", ("get", "*"))
     limits = httpx2.Limits(max_connections=200)
     async with api_server.client(token, limits=limits) as client:
         await listed(client, 1)

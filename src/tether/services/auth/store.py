@@ -2,12 +2,14 @@
 
 ``argocd-cm``, ``argocd-rbac-cm``, ``argocd-secret`` and AppProjects are read at most once per
 ``ttl`` seconds per object (every replica reads the same objects, so no second source of truth
-is kept); a write goes through ``update_secret``: read, change, write with the read's
-resourceVersion, retried on a conflict, so two replicas changing one Secret never lose a write.
+is kept), and requests finding an object stale together share one read; a write goes through
+``update_secret``: read, change, write with the read's resourceVersion, retried on a conflict,
+so two replicas changing one Secret never lose a write.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import time
@@ -30,6 +32,10 @@ Change = Callable[[dict[str, str]], Mapping[str, str | None] | None]
 """Given a Secret's text fields, the keys to set (``None`` deletes), or ``None`` for no write."""
 
 
+_Key = tuple[str, str]
+"""A cached object: ``(kind, name)``."""
+
+
 class WriteConflictError(TetherError):
     """Another writer kept winning; the request can be tried again."""
 
@@ -41,20 +47,45 @@ class SettingsStore:
         self._cluster = cluster
         self.namespace = namespace
         self._ttl = ttl
-        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any] | None]] = {}
+        self._cache: dict[_Key, tuple[float, dict[str, Any] | None]] = {}
+        self._reading: dict[_Key, asyncio.Future[dict[str, Any] | None]] = {}
+        self._forgotten: dict[_Key, int] = {}
 
     async def _read(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         key = (kind, name)
         cached = self._cache.get(key)
         if cached is not None and time.monotonic() - cached[0] < self._ttl:
             return cached[1]
+        # Every request of a busy server (a hundred streams hearing one change) finds the object
+        # stale at once: they wait for one read instead of each sending its own.
+        reading = self._reading.get(key)
+        if reading is None:
+            reading = asyncio.ensure_future(
+                self._fetch(key, api_version, self._forgotten.get(key, 0))
+            )
+            self._reading[key] = reading
+            reading.add_done_callback(lambda done: self._finished(key, done))
+        return await asyncio.shield(reading)  # a caller giving up leaves the read to the others
+
+    async def _fetch(self, key: _Key, api_version: str, forgotten: int) -> dict[str, Any] | None:
+        kind, name = key
         obj = await self._cluster.get(api_version, kind, name, self.namespace)
-        self._cache[key] = (time.monotonic(), obj)
+        if self._forgotten.get(key, 0) == forgotten:  # else a write ended it: never cached
+            self._cache[key] = (time.monotonic(), obj)
         return obj
 
+    def _finished(self, key: _Key, done: asyncio.Future[dict[str, Any] | None]) -> None:
+        if self._reading.get(key) is done:
+            del self._reading[key]
+        if not done.cancelled():
+            done.exception()  # retrieved: every waiter may have gone, and the next read retries
+
     def forget(self, kind: str, name: str) -> None:
-        """Drop a cached object (after this process wrote it)."""
-        self._cache.pop((kind, name), None)
+        """Drop a cached object (after this process wrote it); a read under way is not kept."""
+        key = (kind, name)
+        self._cache.pop(key, None)
+        self._reading.pop(key, None)
+        self._forgotten[key] = self._forgotten.get(key, 0) + 1
 
     async def configmap(self, name: str) -> dict[str, str]:
         """A ConfigMap's ``data`` (empty when it does not exist)."""

@@ -2,8 +2,9 @@
 
 The server, its runtime and (when a test module asks) a controller run on an event loop of
 their own in a background thread, so one server serves a whole test module; tests talk to it
-over HTTP on 127.0.0.1 with an ``httpx2`` client, as any caller would. RBAC comes from a test
-double (``tests.support.apiauth``).
+over HTTP on 127.0.0.1 with an ``httpx2`` client, as any caller would. The server is the real
+one (``server.build_app`` over ``server.build_context``); its callers are real accounts with API
+keys and ``policy.csv`` grants (``tests.support.apiusers``).
 """
 
 from __future__ import annotations
@@ -21,23 +22,13 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 
-from tests.support import apiauth, tetherenv
+from tests.support import apiusers, tetherenv
+from tests.support.apiusers import ApiUsers, Grant
 from tether import bootstrap
-from tether.api.app import create_app
-from tether.api.context import ApiContext
-from tether.api.routes import appresources, clusters, projects, repositories, resourceops
+from tether.api import server as apiserver
 from tether.settings import Settings
 
 T = TypeVar("T")
-
-RES_ROUTERS = (
-    appresources.router,
-    resourceops.router,
-    projects.router,
-    repositories.router,
-    clusters.router,
-)
-"""The routers these tests serve (the resource, project, repository and cluster routes)."""
 
 RES_START_TIMEOUT_S = 120.0
 
@@ -70,21 +61,18 @@ class ResServer:
     namespace: str
     kubeconfig: Path
     runtime: bootstrap.Runtime
-    authority: apiauth.RowAuthority
+    users: ApiUsers
     background: ResLoop
     stack: contextlib.AsyncExitStack
     tmp: Path
 
-    def token(self, subject: str, *rows: tuple[str, str, str]) -> str:
-        """A caller ``subject`` allowed ``rows`` (resource, action, object glob); its token."""
-        return self.authority.add(subject, *rows)
+    async def token(self, subject: str, *grants: Grant) -> str:
+        """An API key of account ``subject``, allowed ``grants`` (resource, action, object glob)."""
+        return await self.users.user(subject, *grants)
 
     def client(self, token: str | None) -> Any:
         """An ``httpx2`` client of the server, sending ``token`` as a bearer token."""
-        import httpx2
-
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx2.AsyncClient(base_url=self.url, headers=headers, timeout=60.0)
+        return self.users.client(token)
 
     def start_controller(self) -> None:
         """Run the controller on the server's loop, reconciling the module's namespace."""
@@ -103,16 +91,15 @@ class ResServer:
         self.background.run(self.runtime.reload_credentials())
 
 
-async def _serve(
-    stack: contextlib.AsyncExitStack, runtime: bootstrap.Runtime, authority: apiauth.RowAuthority
-) -> str:
-    app = create_app(ApiContext(runtime, authority), RES_ROUTERS)
+async def _serve(stack: contextlib.AsyncExitStack, runtime: bootstrap.Runtime) -> str:
+    ctx = await apiserver.build_context(runtime, cache_ttl=apiusers.CACHE_TTL_S)
+    app = apiserver.build_app(ctx)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, log_config=None, lifespan="off", server_header=False)
+        uvicorn.Config(app, log_config=None, lifespan="on", server_header=False)
     )
     task = asyncio.create_task(server.serve(sockets=[sock]))
 
@@ -146,7 +133,6 @@ def res_server(
     with tetherenv.fresh_namespace(res_crds.kubeconfig, "api") as namespace:
         background = ResLoop()
         stack = contextlib.AsyncExitStack()
-        authority = apiauth.RowAuthority()
         settings = Settings(
             app_namespaces=(namespace,),
             cache_dir=str(tmp / "api-cache"),
@@ -159,12 +145,13 @@ def res_server(
             stack.push_async_callback(runtime.close)
             await runtime.live.wait_synced(60)
             await runtime.reload_credentials()
-            return runtime, await _serve(stack, runtime, authority)
+            return runtime, await _serve(stack, runtime)
 
         try:
             runtime, url = background.run(start())
+            users = ApiUsers(url, res_crds.kubeconfig, namespace)
             yield ResServer(
-                url, namespace, res_crds.kubeconfig, runtime, authority, background, stack, tmp
+                url, namespace, res_crds.kubeconfig, runtime, users, background, stack, tmp
             )
         finally:
             background.run(stack.aclose())
@@ -174,6 +161,6 @@ def res_server(
 @pytest.fixture
 async def res_admin(res_server: ResServer) -> AsyncIterator[Any]:
     """A client allowed everything."""
-    token = res_server.token("res-admin", ("*", "*", "*"))
+    token = await res_server.token("res-admin", ("*", "*", "*"))
     async with res_server.client(token) as client:
         yield client

@@ -87,7 +87,7 @@ async def test_a_cluster_the_caller_may_not_see_looks_exactly_like_a_missing_one
 ) -> None:
     url = "https://hidden.example.test"
     assert (await _add(res_admin, url, project="hidden-team")).status_code == 200
-    token = res_server.token("cluster-outsider", ("clusters", "*", "other-team/*"))
+    token = await res_server.token("cluster-outsider", ("clusters", "*", "other-team/*"))
     async with res_server.client(token) as outsider:
         forbidden = await outsider.get(_path(url))
         by_name = await outsider.get(_path("hidden"), params={"id.type": "name"})
@@ -106,7 +106,7 @@ async def test_moving_a_cluster_into_a_project_needs_rights_on_both(
 ) -> None:
     url = "https://team.example.test"
     assert (await _add(res_admin, url, project="team-a")).status_code == 200
-    token = res_server.token("cluster-team-a", ("clusters", "*", "team-a/*"))
+    token = await res_server.token("cluster-team-a", ("clusters", "*", "team-a/*"))
     async with res_server.client(token) as team_a:
         moved = await team_a.put(
             _path(url), params={"updatedFields": "project"}, json={"project": "team-b"}

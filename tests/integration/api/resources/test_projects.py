@@ -64,7 +64,7 @@ async def test_projects_need_rbac_before_anything_is_read(
     assert (
         await res_admin.post("/api/v1/projects", json={"project": _project("guarded")})
     ).status_code == 200
-    token = res_server.token("project-reader", ("projects", "get", "visible-*"))
+    token = await res_server.token("project-reader", ("projects", "get", "visible-*"))
     async with res_server.client(token) as reader:
         existing = await reader.get("/api/v1/projects/guarded")
         missing = await reader.get("/api/v1/projects/no-such-project")

@@ -101,7 +101,7 @@ async def test_a_hidden_repository_looks_exactly_like_a_missing_one(
         "/api/v1/repositories", json={"repo": hidden, "project": "secret-team"}
     )
     assert created.status_code == 200, created.text
-    token = res_server.token("repo-outsider", ("repositories", "get", "other-team/*"))
+    token = await res_server.token("repo-outsider", ("repositories", "get", "other-team/*"))
     async with res_server.client(token) as outsider:
         forbidden = await outsider.get(_path(hidden))
         missing = await outsider.get(_path("https://git.example.test/nothing/here.git"))
@@ -121,7 +121,7 @@ async def test_a_repository_update_is_checked_against_its_old_and_new_project(
     url = "https://git.example.test/alpha/service.git"
     created = await res_admin.post("/api/v1/repositories", json={"repo": url, "project": "alpha"})
     assert created.status_code == 200, created.text
-    token = res_server.token("repo-alpha", ("repositories", "*", "alpha/*"))
+    token = await res_server.token("repo-alpha", ("repositories", "*", "alpha/*"))
     async with res_server.client(token) as alpha_admin:
         moved = await alpha_admin.put(_path(url), json={"repo": url, "project": "beta"})
         kept = await alpha_admin.put(
