@@ -7,11 +7,13 @@ progress displays print plain lines when stdout is not a terminal and a rich Liv
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pydantic
+import yaml
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
@@ -57,6 +59,13 @@ def table(headers: Row, rows: Sequence[Row]) -> str:
         cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def dump(obj: Any, fmt: str) -> str:
+    """An object as JSON or YAML, unchanged (``-o json|yaml``)."""
+    if fmt == "json":
+        return json.dumps(obj, indent=2)
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip("\n")
 
 
 def short(revision: str | None) -> str:

@@ -5,11 +5,9 @@ The commands that ask the controller to act (sync, wait, rollback, ...) are in `
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
-import yaml
 
 from tether.cli import output
 from tether.cli.commands import app_common as common, app_ops, app_wait
@@ -34,13 +32,6 @@ class DiffFailed(click.ClickException):
 @click.group("app")
 def app() -> None:
     """Inspect Applications and ask the controller to sync, roll back or delete them."""
-
-
-def dump(obj: Any, fmt: str) -> str:
-    """An object as JSON or YAML, unchanged."""
-    if fmt == "json":
-        return json.dumps(obj, indent=2)
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip("\n")
 
 
 @app.command("list")
@@ -70,7 +61,7 @@ def list_(
 
     found = common.run(target, work())
     if fmt in ("json", "yaml"):
-        click.echo(dump(found, fmt))
+        click.echo(output.dump(found, fmt))
         return
     if fmt == "name":
         for obj in found:
@@ -128,7 +119,7 @@ def get(
 
     obj, windows = common.run(target, work())
     if fmt != "table":
-        click.echo(dump(obj, fmt))
+        click.echo(output.dump(obj, fmt))
         return
     click.echo(output.summary(obj, windows))
     rows = output.resource_rows(obj)
