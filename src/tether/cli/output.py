@@ -99,6 +99,11 @@ def qualified(app: Mapping[str, Any]) -> str:
     return f"{_text(_get(app, 'metadata', 'namespace'))}/{_text(_get(app, 'metadata', 'name'))}"
 
 
+def project_of(app: Mapping[str, Any]) -> str:
+    """An Application's project (``default`` when unset, as Argo CD reads it)."""
+    return _text(_get(app, "spec", "project")) or "default"
+
+
 def sync_policy(app: Mapping[str, Any]) -> str:
     """``Auto``, ``Auto-Prune`` or ``Manual`` (Argo CD's SYNCPOLICY column)."""
     raw = _get(app, "spec", "syncPolicy")

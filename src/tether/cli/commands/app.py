@@ -5,12 +5,19 @@ The commands that ask the controller to act (sync, wait, rollback, ...) are in `
 
 from __future__ import annotations
 
+import pathlib
 from typing import Any
 
 import click
 
 from tether.cli import output
-from tether.cli.commands import app_common as common, app_ops, app_wait
+from tether.cli.commands import (
+    app_common as common,
+    app_ops,
+    app_remote_views as views,
+    app_wait,
+    connection,
+)
 from tether.model.application import parse_application
 from tether.model.errors import TetherError
 from tether.services import apps
@@ -37,6 +44,8 @@ def app() -> None:
 @app.command("list")
 @common.target_options
 @click.option("-A", "--all-namespaces", is_flag=True, help="Applications of every namespace.")
+@click.option("-l", "--selector", default="", help="Only apps with these labels (k=v,k!=v,k).")
+@click.option("-p", "--project", "projects", multiple=True, help="Only this project's apps.")
 @click.option(
     "-o",
     "--output",
@@ -50,16 +59,35 @@ def list_(
     namespace: str,
     control_plane_namespace: str,
     all_namespaces: bool,
+    selector: str,
+    projects: tuple[str, ...],
     fmt: str,
 ) -> None:
     """List Applications with their sync and health status."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            views.list_(
+                api,
+                namespace=common.given_namespace(namespace),
+                all_namespaces=all_namespaces,
+                selector=selector,
+                projects=projects,
+                fmt=fmt,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    matches = common.label_matcher(selector)
 
     async def work() -> list[dict[str, Any]]:
         async with common.connect(target) as rt:
             return await apps.list_apps(rt.cluster, "" if all_namespaces else namespace)
 
-    found = common.run(target, work())
+    found = [
+        obj
+        for obj in common.run(target, work())
+        if matches(obj) and (not projects or output.project_of(obj) in projects)
+    ]
     if fmt in ("json", "yaml"):
         click.echo(output.dump(found, fmt))
         return
@@ -104,6 +132,19 @@ def get(
     timeout: float,
 ) -> None:
     """Show an Application: its source, status, resources and last operation."""
+    api = connection.client()
+    if api is not None:
+        level = "hard" if hard_refresh else ("normal" if refresh else "")
+        with api:
+            views.get(
+                api,
+                name,
+                common.given_namespace(namespace),
+                fmt=fmt,
+                refresh=level,
+                timeout=timeout,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> tuple[dict[str, Any], apps.Windows | None]:
@@ -135,6 +176,11 @@ def history(
     kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
 ) -> None:
     """List the successful syncs kept for rollback (``status.history``)."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            views.history(api, name, common.given_namespace(namespace))
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> dict[str, Any]:
@@ -150,6 +196,17 @@ def history(
 @click.argument("name")
 @click.option("--revision", help="Compare with this revision instead of the target revision.")
 @click.option("--hard-refresh", is_flag=True, help="Resolve and re-render, bypassing caches.")
+@click.option(
+    "--local",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    help="Compare this directory (standing for the source's path) instead of Git "
+    "(through an API server).",
+)
+@click.option(
+    "--local-repo-root",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    help="The repository root --local is inside (default: --local itself).",
+)
 def diff(
     kubeconfig: str | None,
     namespace: str,
@@ -157,12 +214,35 @@ def diff(
     name: str,
     revision: str | None,
     hard_refresh: bool,
+    local: pathlib.Path | None,
+    local_repo_root: pathlib.Path | None,
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does, 0 when not, 2 on error.
 
-    The comparison runs here, as the controller's would: render, server-side dry run, diff.
-    Secret values are masked.
+    In core mode the comparison runs here, as the controller's would: render, server-side dry
+    run, diff. Through an API server it is the server's. Secret values are masked.
     """
+    api = connection.client()
+    if api is not None:
+        try:
+            with api:
+                text, count = views.diff(
+                    api,
+                    name,
+                    common.given_namespace(namespace),
+                    revision=revision or "",
+                    hard_refresh=hard_refresh,
+                    local=local,
+                    local_repo_root=local_repo_root,
+                )
+        except (TetherError, TimeoutError) as err:
+            raise DiffFailed(str(err) or "timed out") from err
+        if count:
+            click.echo(text, nl=False)
+            raise SystemExit(1)
+        return
+    if local is not None:
+        raise DiffFailed("--local needs an API server (tether login), not --core")
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> tuple[str, int]:
