@@ -13,8 +13,10 @@ import click
 from tether.cli import output
 from tether.cli.commands import (
     app_common as common,
+    app_edit,
     app_ops,
     app_remote_views as views,
+    app_resources,
     app_wait,
     connection,
 )
@@ -280,5 +282,5 @@ def diff(
         raise SystemExit(1)
 
 
-for _command in app_ops.COMMANDS:
+for _command in (*app_ops.COMMANDS, *app_edit.COMMANDS, *app_resources.COMMANDS):
     app.add_command(_command)
