@@ -227,7 +227,7 @@ def actions_list(
     """List the actions of an app's (matching) objects."""
     del kubeconfig, control_plane_namespace
     given = common.given_namespace(namespace)
-    rows = []
+    rows: list[output.Row] = []
     with _api() as api:
         tree = _tree(api, name, given)
         nodes = [n for n, _ in tree_nodes(tree, orphaned=False)]
