@@ -16,7 +16,9 @@ from tether.cli.commands import (
     devcluster,
     kubeflow,
     login,
+    proj,
     render,
+    repo,
     reposerver,
 )
 from tether.core import redact
@@ -52,6 +54,8 @@ cli.add_command(cluster.cluster)
 cli.add_command(render.render)
 cli.add_command(reposerver.repo_server)
 cli.add_command(account.account)
+cli.add_command(proj.proj)
+cli.add_command(repo.repo)
 for _command in login.COMMANDS:
     cli.add_command(_command)
 
