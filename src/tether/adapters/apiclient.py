@@ -177,18 +177,7 @@ class ApiClient:
         return result if isinstance(result, dict) else {}
 
     def _refused(self, status: int, text: str) -> RemoteError:
-        code = 0
-        try:
-            body = json.loads(text)
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and (body.get("message") or body.get("error")):
-            message = str(body.get("message") or body.get("error"))
-            raw = body.get("code")
-            code = raw if isinstance(raw, int) else 0
-        else:
-            message = text.strip()[:MAX_ERROR_CHARS] or f"HTTP {status}"
-        return RemoteError(self._scrub(message), code=code, status=status)
+        return refused(status, text, [self._token] if self._token else [])
 
     def _unreachable(self, err: httpx2.HTTPError) -> RemoteError:
         reason = self._scrub(str(err)) or type(err).__name__
@@ -196,6 +185,25 @@ class ApiClient:
 
     def _scrub(self, message: str) -> str:
         return redact.text(message, [self._token] if self._token else [])
+
+
+def refused(status: int, text: str, secrets: Sequence[str] = ()) -> RemoteError:
+    """The error for an HTTP error answer, ``secrets`` (the caller's token) masked in it.
+
+    Its message is the server's (Argo CD's error body), else the start of the text.
+    """
+    code = 0
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and (body.get("message") or body.get("error")):
+        message = str(body.get("message") or body.get("error"))
+        raw = body.get("code")
+        code = raw if isinstance(raw, int) else 0
+    else:
+        message = text.strip()[:MAX_ERROR_CHARS] or f"HTTP {status}"
+    return RemoteError(redact.text(message, secrets), code=code, status=status)
 
 
 def _given(params: Mapping[str, Any]) -> dict[str, Any]:
