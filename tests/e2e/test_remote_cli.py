@@ -1,0 +1,298 @@
+"""The remote CLI as a user drives it: ``tether login`` and ``tether app`` through the API server.
+
+``tether run`` (controller and API server in one child process, the API on a free loopback port)
+reconciles the test's namespace; every command is ``python -m tether ...`` in a subprocess with
+its own config directory, as a shell would run it. The admin password is read from the Secret
+``argocd-initial-admin-secret`` the server writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from lightkube import Client
+from lightkube.core.exceptions import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap, Secret
+
+from tests.support import tetherenv
+
+pytestmark = pytest.mark.timeout(420)
+
+CONFIG = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: web-config}
+data: {greeting: "%s"}
+"""
+LISTENING = re.compile(r"API server listening on (https?://\S+)")
+
+
+def until(check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.25)
+    raise AssertionError(f"timed out waiting for {what}: last value {last!r}")
+
+
+class Remote:
+    """One test's world: a namespace served by ``tether run`` with its API, and the CLI."""
+
+    def __init__(
+        self, kubeconfig: Path, namespace: str, repo: tetherenv.ServedRepo, home: Path
+    ) -> None:
+        self.kubeconfig = kubeconfig
+        self.namespace = namespace
+        self.repo = repo
+        self.home = home
+        self.kube: Client = tetherenv.client(kubeconfig)
+        self.server = ""
+        self.name = f"web-{uuid.uuid4().hex[:6]}"
+        self.outputs: list[str] = []
+
+    def tether(
+        self, *args: str, timeout: float = 180, config: str = "default"
+    ) -> subprocess.CompletedProcess[str]:
+        """``tether <args>`` with this user's config directory (``config`` names the user)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+        env["XDG_CONFIG_HOME"] = str(self.home / config)
+        env.pop("KUBECONFIG", None)  # remote commands need no Kubernetes credentials
+        done = subprocess.run(
+            [sys.executable, "-m", "tether", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=env,
+        )
+        self.outputs += [done.stdout, done.stderr]
+        return done
+
+    def config_file(self, config: str = "default") -> Path:
+        return self.home / config / "tether" / "config"
+
+    def tokens(self) -> list[str]:
+        found: list[str] = []
+        for path in self.home.glob("*/tether/config"):
+            users = yaml.safe_load(path.read_text()).get("users") or []
+            found.extend(u["auth-token"] for u in users if u.get("auth-token"))
+        return found
+
+    def admin_password(self) -> str:
+        def read() -> str:
+            try:
+                secret = self.kube.get(
+                    Secret, "argocd-initial-admin-secret", namespace=self.namespace
+                )
+            except ApiError:
+                return ""
+            return base64.b64decode((secret.data or {}).get("password", "")).decode()
+
+        return str(until(read, what="the initial admin password"))
+
+    def login(self, username: str, password: str, config: str = "default") -> None:
+        done = self.tether(
+            "login",
+            self.server,
+            "--plaintext",
+            "--username",
+            username,
+            "--password",
+            password,
+            "--name",
+            "e2e",
+            config=config,
+        )
+        assert done.returncode == 0, done.stderr
+
+
+def api_url(log: Callable[[], str]) -> str:
+    found = until(lambda: LISTENING.search(log()), timeout=90, what="the API server to listen")
+    return str(found.group(1)).removeprefix("http://")
+
+
+@pytest.fixture(scope="module")
+def crds(full_cluster):
+    tetherenv.install_crds(full_cluster.kubeconfig)
+    return full_cluster
+
+
+@pytest.fixture
+def remote(crds, full_namespace, tmp_path) -> Iterator[Remote]:
+    repo = tetherenv.serve_repo(tmp_path / "git", {"app/config.yaml": CONFIG % "hello"})
+    world = Remote(crds.kubeconfig, full_namespace, repo, tmp_path / "home")
+    # A local account without any permission (no RBAC policy names it).
+    world.kube.create(
+        ConfigMap(
+            metadata=ObjectMeta(name="argocd-cm", namespace=full_namespace),
+            data={"accounts.alice": "login"},
+        )
+    )
+    controller = tetherenv.start_controller_process(
+        crds.kubeconfig,
+        full_namespace,
+        tmp_path / "cache",
+        tmp_path / "controller.log",
+        extra_args=["--api-address", "127.0.0.1:0"],
+    )
+    try:
+        world.server = api_url(controller.log)
+        yield world
+    finally:
+        world.kube.close()
+        controller.stop()
+        repo.server.stop()
+        print(controller.log()[-4000:])
+
+
+def test_login_then_create_list_get_sync_and_delete_an_app_through_the_server(remote):
+    remote.login("admin", remote.admin_password())
+    config = remote.config_file()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600
+
+    created = remote.tether(
+        "app",
+        "create",
+        remote.name,
+        "--repo",
+        remote.repo.url,
+        "--path",
+        "app",
+        "--revision",
+        "main",
+        "--dest-server",
+        "https://kubernetes.default.svc",
+        "--dest-namespace",
+        remote.namespace,
+    )
+    assert created.returncode == 0, created.stderr
+    assert f"application {remote.namespace}/{remote.name} created" in created.stdout
+
+    listed = remote.tether("app", "list")
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.splitlines()
+    assert header.split() == ["NAME", "PROJECT", "SYNC", "HEALTH", "OPERATION", "REVISION"]
+    assert [r.split()[:2] for r in rows] == [[remote.name, "default"]]
+
+    shown = remote.tether("app", "get", remote.name)
+    assert shown.returncode == 0, shown.stderr
+    assert f"Name:          {remote.namespace}/{remote.name}" in shown.stdout
+    assert f"Repo:          {remote.repo.url}" in shown.stdout
+
+    synced = remote.tether("app", "sync", remote.name, "--timeout", "150")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert re.search(r"Phase:\s+Succeeded", synced.stdout)
+    assert tetherenv.exists(remote.kube, ConfigMap, "web-config", remote.namespace)
+
+    waited = remote.tether("app", "wait", remote.name, "--sync", "--timeout", "60")
+    assert waited.returncode == 0, waited.stderr
+    assert "Sync Status:   Synced" in waited.stdout
+
+    deleted = remote.tether("app", "delete", remote.name, "--wait", "--timeout", "120")
+    assert deleted.returncode == 0, deleted.stderr
+    assert not tetherenv.exists(remote.kube, tetherenv.Application, remote.name, remote.namespace)
+
+    logged_out = remote.tether("logout")
+    assert logged_out.returncode == 0, logged_out.stderr
+    assert remote.tokens() == []
+
+
+def test_the_token_never_appears_in_what_the_cli_prints(remote):
+    remote.login("admin", remote.admin_password())
+    (token,) = remote.tokens()
+
+    remote.tether("app", "list")
+    remote.tether("app", "get", "no-such-app")
+    remote.tether("context")
+    remote.tether("account", "get")
+    remote.tether("app", "list", "--server", "127.0.0.1:1", "--plaintext", "--auth-token", token)
+
+    assert all(token not in text for text in remote.outputs)
+
+
+def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote):
+    remote.login("admin", remote.admin_password())
+    tetherenv.create(
+        remote.kube,
+        tetherenv.application(
+            remote.name, remote.namespace, remote.repo.url, "app", remote.namespace
+        ),
+    )
+
+    listed = remote.tether(
+        "app",
+        "list",
+        "--core",
+        "--kubeconfig",
+        str(remote.kubeconfig),
+        "-n",
+        remote.namespace,
+        "--control-plane-namespace",
+        remote.namespace,
+    )
+
+    assert listed.returncode == 0, listed.stderr
+    assert remote.name in listed.stdout
+
+
+def test_a_user_without_rights_sees_permission_denied_and_a_failing_exit_code(remote):
+    admin_password = remote.admin_password()
+    remote.login("admin", admin_password)
+    tetherenv.create(
+        remote.kube,
+        tetherenv.application(
+            remote.name, remote.namespace, remote.repo.url, "app", remote.namespace
+        ),
+    )
+    changed = remote.tether(
+        "account",
+        "update-password",
+        "--account",
+        "alice",
+        "--current-password",
+        admin_password,
+        "--new-password",
+        "alice-password-1",
+    )
+    assert changed.returncode == 0, changed.stderr
+    remote.login("alice", "alice-password-1", config="alice")
+
+    shown = remote.tether("app", "get", remote.name, config="alice")
+    assert shown.returncode != 0
+    assert "permission denied" in shown.stderr
+
+    synced = remote.tether("app", "sync", remote.name, config="alice")
+    assert synced.returncode != 0
+    assert "permission denied" in synced.stderr
+
+    listed = remote.tether("app", "list", config="alice")
+    assert listed.returncode == 0, listed.stderr
+    assert remote.name not in listed.stdout
+
+    allowed = remote.tether("account", "can-i", "get", "applications", "*/*", config="alice")
+    assert allowed.stdout.strip() == "no"
+
+
+def test_a_wrong_password_is_refused_and_nothing_is_saved(remote):
+    refused = remote.tether(
+        "login", remote.server, "--plaintext", "--username", "admin", "--password", "wrong"
+    )
+
+    assert refused.returncode != 0
+    assert "Invalid username or password" in refused.stderr
+    assert not remote.config_file().exists()
