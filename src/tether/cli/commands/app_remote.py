@@ -134,6 +134,7 @@ def follow_until(
                     break
         except TimeoutError:
             break
+        time.sleep(POLL_S)  # the server ended the stream (a restart): listen again shortly
     where = f"{namespace}/{name}" if namespace else name
     raise waiting.WaitTimeout(
         f"timed out after {timeout:g}s waiting for {where}: " + ", ".join(missing)

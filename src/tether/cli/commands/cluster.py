@@ -138,12 +138,14 @@ def get(
                 f"{CLUSTERS}/{urllib.parse.quote(name, safe='')}",
                 **{"id.type": "server" if "://" in name else "name"},
             )
-        namespaces = ", ".join(found.get("namespaces") or []) or "(all)"
-        click.echo(f"Name:              {found.get('name', '')}")
-        click.echo(f"Server:            {found.get('server', '')}")
-        click.echo(f"Project:           {found.get('project') or ''}".rstrip())
+        name_, server, project, namespaces = remote_row(found)
+        insecure = ((found.get("config") or {}).get("tlsClientConfig") or {}).get("insecure")
+        click.echo(f"Name:              {name_}")
+        click.echo(f"Server:            {server}")
+        click.echo(f"Project:           {project or '(none)'}")
         click.echo(f"Namespaces:        {namespaces}")
-        click.echo(f"Status:            {_state(found)[0]}")
+        click.echo(f"Cluster resources: {'yes' if found.get('clusterResources') else 'no'}")
+        click.echo(f"TLS:               {'insecure' if insecure else 'verified'}")
         return
     known = asyncio.run(_registry(kubeconfig, control_context, control_plane_namespace))
     found = known.find(name)
@@ -189,27 +191,16 @@ async def _registry(
 
 
 CLUSTERS = "/api/v1/clusters"
-REMOTE_HEADERS = ("NAME", "SERVER", "VERSION", "STATUS", "MESSAGE", "PROJECT")
-
-
-def _state(found: dict[str, Any]) -> tuple[str, str]:
-    info = found.get("info") or {}
-    state = info.get("connectionState") or found.get("connectionState") or {}
-    return str(state.get("status") or "Unknown"), str(state.get("message") or "")
+REMOTE_HEADERS = ("NAME", "SERVER", "PROJECT", "NAMESPACES")
 
 
 def remote_row(found: dict[str, Any]) -> output.Row:
     """One cluster of ``GET /api/v1/clusters`` as a row of ``REMOTE_HEADERS``."""
-    info = found.get("info") or {}
-    status, message = _state(found)
-    version = str(info.get("serverVersion") or found.get("serverVersion") or "")
     return (
         str(found.get("name") or ""),
         str(found.get("server") or ""),
-        version,
-        status,
-        message,
         str(found.get("project") or ""),
+        ", ".join(found.get("namespaces") or []) or "(all)",
     )
 
 
