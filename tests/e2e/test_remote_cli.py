@@ -249,6 +249,21 @@ def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote):
     assert listed.returncode == 0, listed.stderr
     assert remote.name in listed.stdout
 
+    rendered = remote.tether(
+        "app",
+        "manifests",
+        remote.name,
+        "--core",
+        "--kubeconfig",
+        str(remote.kubeconfig),
+        "-n",
+        remote.namespace,
+        "--control-plane-namespace",
+        remote.namespace,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert "name: web-config" in rendered.stdout
+
 
 def test_a_user_without_rights_sees_permission_denied_and_a_failing_exit_code(remote):
     admin_password = remote.admin_password()

@@ -17,6 +17,11 @@ import yaml
 from tether import bootstrap
 from tether.cli import output
 from tether.cli.commands import app_common as common, app_remote as remote, connection
+from tether.core.diff import secrets
+from tether.core.sources.rendered import RenderFailed
+from tether.model.application import parse_application
+from tether.model.errors import TetherError
+from tether.services import apps
 
 TREE_HEADERS = ("GROUP", "KIND", "NAMESPACE", "NAME", "HEALTH", "ORPHANED")
 
@@ -97,10 +102,17 @@ def manifests(
     revision: str,
     origin: str,
 ) -> None:
-    """Print an app's manifests as a YAML stream (Secret values masked by the server)."""
-    del kubeconfig, control_plane_namespace
+    """Print an app's manifests as a YAML stream (Secret values masked)."""
+    api = connection.client()
+    if api is None:
+        if origin == "live":
+            raise click.UsageError("--source live goes through an API server (no --core)")
+        target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+        objects = common.run(target, _rendered(target, name, revision))
+        click.echo(yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False), nl=False)
+        return
     given = common.given_namespace(namespace)
-    with _api() as api:
+    with api:
         if origin == "live":
             items = api.get(remote.app_path(name, "managed-resources"), **remote.scope(given))
             texts = [i.get("liveState") for i in items.get("items") or []]
@@ -128,10 +140,14 @@ def resources(
     orphaned: bool,
     fmt: str,
 ) -> None:
-    """List an app's objects (its resource tree: managed objects and what they own)."""
-    del kubeconfig, control_plane_namespace
-    with _api() as api:
-        tree = _tree(api, name, common.given_namespace(namespace))
+    """List an app's objects (through an API server: its resource tree, with what they own)."""
+    api = connection.client()
+    if api is None:
+        target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+        tree = common.run(target, _status_tree(target, name))
+    else:
+        with api:
+            tree = _tree(api, name, common.given_namespace(namespace))
     if fmt != "table":
         click.echo(output.dump(tree, fmt))
         return
@@ -147,6 +163,27 @@ def resources(
         for node, orphan in tree_nodes(tree, orphaned=orphaned)
     ]
     click.echo(output.table(TREE_HEADERS, rows))
+
+
+async def _rendered(target: common.Target, name: str, revision: str) -> list[dict[str, Any]]:
+    """Core mode: the app rendered here (at ``revision``), Secret values masked."""
+    async with common.connect(target) as rt:
+        application = parse_application(await apps.get(rt.cluster, target.namespace, name))
+        if revision:
+            application = apps.with_revision(application, revision)
+        for problem in await rt.reload_credentials():
+            click.echo(f"warning: {problem}", err=True)
+        result = await rt.manifests.render_application(application)
+    if isinstance(result, RenderFailed):
+        raise TetherError(result.message)
+    return [secrets.mask(m) for m in result.manifests]
+
+
+async def _status_tree(target: common.Target, name: str) -> dict[str, Any]:
+    """Core mode: the app's managed objects from its status, in the shape of a resource tree."""
+    async with common.connect(target) as rt:
+        obj = await apps.get(rt.cluster, target.namespace, name)
+    return {"nodes": list((obj.get("status") or {}).get("resources") or [])}
 
 
 def _one(
