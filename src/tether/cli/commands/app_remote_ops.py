@@ -6,8 +6,8 @@ wait that times out exits 1, an error 2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import click
 
@@ -16,13 +16,23 @@ from tether.cli import output
 from tether.cli.commands import app_bodies as bodies, app_remote as remote, app_wait as waiting
 from tether.model.operation import SyncOperation
 
+T = TypeVar("T")
 
-def _timing_out(call: Any) -> Any:
+
+def _timing_out(call: Callable[[], T]) -> T:
+    """``call()``; a wait that timed out exits 1 (the state was not reached), not 2."""
     try:
         return call()
     except waiting.WaitTimeout as err:
         click.echo(f"error: {err}", err=True)
         raise SystemExit(1) from None
+
+
+def _followed(
+    api: bootstrap.ApiClient, requested: dict[str, Any], timeout: float
+) -> dict[str, Any]:
+    """The app once the operation just requested has ended (progress shown meanwhile)."""
+    return _timing_out(lambda: remote.follow_operation(api, requested, timeout))
 
 
 def sync(
@@ -47,9 +57,7 @@ def sync(
         if no_wait:
             click.echo(f"sync of {output.qualified(requested)} requested")
             continue
-        done = _timing_out(
-            lambda requested=requested: remote.follow_operation(api, requested, timeout)
-        )
+        done = _followed(api, requested, timeout)
         click.echo("")
         click.echo(output.operation_summary(done))
         failed = failed or not waiting.succeeded(done)
@@ -95,7 +103,7 @@ def rollback(
     if no_wait:
         click.echo(f"rollback of {output.qualified(requested)} to {history_id} requested")
         return
-    done = _timing_out(lambda: remote.follow_operation(api, requested, timeout))
+    done = _followed(api, requested, timeout)
     waiting.report(done)
 
 
