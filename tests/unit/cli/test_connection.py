@@ -115,3 +115,14 @@ def test_tether_app_list_without_a_login_goes_to_kubernetes(env, tmp_path):
 
     assert listed.exit_code != 0
     assert "kubeconfig" in str(listed.exception) or "kubeconfig" in listed.output
+
+
+def test_core_mode_by_choice_reads_no_contexts_file(env):
+    broken = env / "tether" / "config"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("contexts: {not: a list}\n")
+
+    assert CliRunner().invoke(probe, ["--core"]).output == "core\n"
+    refused = CliRunner().invoke(probe, [])
+    assert refused.exit_code != 0
+    assert "contexts must be a list" in str(refused.exception)

@@ -39,9 +39,14 @@ class Mode(enum.Enum):
     REMOTE = "remote"
 
 
+def core_forced(core: bool, core_env: str) -> bool:
+    """Whether ``--core`` or ``$TETHER_CORE`` (1, true, yes, on) ask for core mode."""
+    return core or core_env.strip().lower() in _TRUE
+
+
 def choose(*, core: bool, core_env: str, server: str, token: str, context: str) -> Mode:
     """The mode of the given flags, ``$TETHER_CORE`` and the current (or named) context."""
-    if core or core_env.strip().lower() in _TRUE:
+    if core_forced(core, core_env):
         return Mode.CORE
     if server or token or context:
         return Mode.REMOTE
@@ -136,15 +141,13 @@ def remote(config: contexts.Config | None = None) -> Connection | None:
     server = str(given.get("server") or "")
     token = str(given.get("auth_token") or "")
     name = str(given.get("context_name") or "")
+    core = bool(given.get("core"))
+    core_env = os.environ.get(CORE_ENV, "")
+    if core_forced(core, core_env):
+        return None  # core by choice: the contexts file is not even read
     config = config if config is not None else contexts.load()
     current = name or config.current_context
-    mode = choose(
-        core=bool(given.get("core")),
-        core_env=os.environ.get(CORE_ENV, ""),
-        server=server,
-        token=token,
-        context=current,
-    )
+    mode = choose(core=core, core_env=core_env, server=server, token=token, context=current)
     if mode is Mode.CORE:
         return None
     resolved = config.resolve(current) if current else None
