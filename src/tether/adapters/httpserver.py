@@ -80,7 +80,7 @@ async def serve(
     config = uvicorn.Config(
         app,
         log_config=None,  # the process's logging, whose handlers scrub every line
-        lifespan="off",
+        lifespan="on",  # routers bring their own workers (webhooks) and stop them at the end
         proxy_headers=False,  # no proxy in front decides who the client is
         server_header=False,
         ssl_certfile=listen.tls_cert or None,

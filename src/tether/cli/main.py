@@ -20,6 +20,7 @@ from tether.cli.commands import (
     render,
     repo,
     reposerver,
+    server,
 )
 from tether.core import redact
 from tether.model.errors import RemoteError, TetherError
@@ -53,6 +54,7 @@ cli.add_command(app.app)
 cli.add_command(cluster.cluster)
 cli.add_command(render.render)
 cli.add_command(reposerver.repo_server)
+cli.add_command(server.server)
 cli.add_command(account.account)
 cli.add_command(proj.proj)
 cli.add_command(repo.repo)

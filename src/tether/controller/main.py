@@ -12,7 +12,8 @@ import logging
 import os
 import signal
 import socket
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any
 
 from tether import bootstrap
 from tether.controller import metrics
@@ -31,10 +32,19 @@ class StartupError(TetherError):
     """The controller refuses to start, and says why."""
 
 
+Beside = Callable[[bootstrap.Runtime, asyncio.Event], Coroutine[Any, Any, None]]
+"""A job hosted in the controller's process over its runtime (the API server in ``tether
+run``); it runs on every replica, leading or not, and ends when the event is set."""
+
+
 async def run(
-    settings: Settings, *, kubeconfig: str | None = None, ready: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    kubeconfig: str | None = None,
+    ready: asyncio.Event | None = None,
+    beside: Sequence[Beside] = (),
 ) -> None:
-    """Run the controller until SIGTERM or SIGINT."""
+    """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -53,14 +63,20 @@ async def run(
             if rt.disk is not None
             else None
         )
+        hosted = [asyncio.create_task(job(rt, stop)) for job in beside]
         try:
-            await _lead_and_reconcile(rt, controller, stop, ready)
+            await _lead_and_reconcile(rt, controller, stop, ready, hosted)
         finally:
+            stop.set()
+            ended = await asyncio.gather(*hosted, return_exceptions=True)
             if pruning is not None:
                 pruning.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await pruning
             server.close()
+        failed = [err for err in ended if isinstance(err, Exception)]
+        if failed:
+            raise failed[0]  # a hosted job that failed (the API's port taken) fails the process
     finally:
         await rt.close()
 
@@ -70,6 +86,7 @@ async def _lead_and_reconcile(
     controller: Controller,
     stop: asyncio.Event,
     ready: asyncio.Event | None,
+    hosted: Sequence[asyncio.Task[None]] = (),
 ) -> None:
     identity = f"{socket.gethostname()}_{os.getpid()}"
     election = rt.leader_election(identity) if rt.settings.leader_election else None
@@ -77,7 +94,7 @@ async def _lead_and_reconcile(
     try:
         if election is not None:
             log.info("waiting to lead (%s)", identity)
-            if not await _first(election.leading.wait(), stop.wait()):
+            if not await _first(election.leading.wait(), _any(stop, hosted)):
                 return
             log.info("leading as %s", identity)
         controller.start_watching()
@@ -89,7 +106,7 @@ async def _lead_and_reconcile(
             ready.set()
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
-        waits = [asyncio.create_task(stop.wait()), workers] + ([lost] if lost else [])
+        waits = [asyncio.create_task(stop.wait()), workers, *hosted] + ([lost] if lost else [])
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if lost is not None and lost.done():
@@ -99,13 +116,23 @@ async def _lead_and_reconcile(
             # workers must not outlive the controller (or the client it is about to close).
             controller.stop()
             for task in waits:
-                task.cancel()
+                if task not in hosted:  # hosted jobs end on their own once ``stop`` is set
+                    task.cancel()
             await asyncio.gather(*waits, return_exceptions=True)
     finally:
         if campaign is not None:
             campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await campaign
+
+
+async def _any(stop: asyncio.Event, hosted: Sequence[asyncio.Task[None]]) -> None:
+    """Until ``stop`` is set or a hosted job ends (a failed API server stops the process)."""
+    waiter = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([waiter, *hosted], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
 
 
 async def _first(wanted: Awaitable[object], stopper: Awaitable[object]) -> bool:

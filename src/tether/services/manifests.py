@@ -10,17 +10,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
-import posixpath
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import cachetools
 import orjson
 
 from tether import ports
-from tether.core.sources import checks, kubeyaml, rendering
+from tether.core.sources import checks, generatepaths, kubeyaml, rendering
 
 # The outcome types live in the core (the ports name them); re-exported for this module's users.
 from tether.core.sources.rendered import (
@@ -31,9 +30,6 @@ from tether.core.sources.rendered import (
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError, TetherError
 from tether.model.source import ApplicationSource
-
-MANIFEST_GENERATE_PATHS = "argocd.argoproj.io/manifest-generate-paths"
-"""Paths (``;``-separated) whose changes invalidate a monorepo app's render (Argo CD)."""
 
 _EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
 """An exact chart version: the only chart revision that may be served from the render cache."""
@@ -156,7 +152,7 @@ class ManifestService:
             "apiVersions": list(api_versions),
             "refs": ref_commits,
         }
-        watched = _watched_paths(app.metadata.annotations or {})
+        watched = generatepaths.watched_paths(app.metadata.annotations or {})
         jobs = []
         for index, source in enumerate(parsed):
             if source.is_ref_only:
@@ -322,7 +318,7 @@ class ManifestService:
         changed = await self._git.changed_paths(
             source.repo_url, previous.commit, request.revision, project=project
         )
-        if touches(changed, source.path or "", watched):
+        if generatepaths.touches(changed, source.path or "", watched):
             return None
         self._previous[app_key] = dataclasses.replace(previous, commit=request.revision)
         return previous.entry
@@ -333,32 +329,6 @@ def _json_size(objects: tuple[dict[str, Any], ...]) -> int:
         return sum(len(orjson.dumps(obj)) for obj in objects)
     except TypeError:  # a value orjson cannot encode; weigh it by its text instead
         return sum(len(repr(obj)) for obj in objects)
-
-
-def touches(changed: Iterable[str], source_path: str, watched: Sequence[str]) -> bool:
-    """Whether any changed file lies under a watched path.
-
-    Watched paths are relative to the source path, or repository-absolute when they start with
-    ``/``; ``.`` is the source path itself.
-    """
-    roots = []
-    for path in watched:
-        if path.startswith("/"):
-            joined = path.lstrip("/")
-        else:
-            joined = posixpath.join(source_path.strip("/"), path)
-        roots.append(posixpath.normpath(joined).lstrip("/"))
-    for file in changed:
-        file = posixpath.normpath(file.lstrip("/"))
-        for root in roots:
-            if root in ("", ".") or file == root or file.startswith(root + "/"):
-                return True
-    return False
-
-
-def _watched_paths(annotations: Mapping[str, str]) -> list[str]:
-    value = annotations.get(MANIFEST_GENERATE_PATHS) or ""
-    return [part.strip() for part in value.split(";") if part.strip()]
 
 
 def _sources_of(app: Application) -> list[ApplicationSource]:

@@ -12,7 +12,7 @@ import pytest
 from tether.adapters import _process
 from tether.adapters.git.repos import MirrorCache
 from tether.adapters.render.renderer import Renderer
-from tether.core.sources import rendering
+from tether.core.sources import generatepaths, rendering
 from tether.model.application import Application
 from tether.services import manifests as service
 
@@ -174,7 +174,7 @@ async def test_a_new_commit_is_rendered_from_the_new_tree(use_case, origin):
 async def test_a_monorepo_commit_outside_the_apps_paths_reuses_the_previous_render(
     use_case, counting, origin
 ):
-    annotations = {service.MANIFEST_GENERATE_PATHS: ".;/shared"}
+    annotations = {generatepaths.MANIFEST_GENERATE_PATHS: ".;/shared"}
     app = app_of(origin, "apps/a", annotations=annotations)
     await use_case.render_application(app)
     assert counting.calls == ["apps/a"]
@@ -201,15 +201,6 @@ async def test_a_monorepo_commit_outside_the_apps_paths_reuses_the_previous_rend
     commit(origin, {"apps/a/cm.yaml": cm("a", "9")}, "touch a")
     await use_case.render_application(without)
     assert counting.calls.count("apps/b") == 2, "no annotation: every commit renders"
-
-
-def test_watched_paths_are_relative_to_the_source_or_absolute_in_the_repository():
-    assert service.touches(["apps/a/x.yaml"], "apps/a", ["."])
-    assert not service.touches(["apps/b/x.yaml"], "apps/a", ["."])
-    assert service.touches(["shared/x.yaml"], "apps/a", ["/shared"])
-    assert service.touches(["apps/common/x.yaml"], "apps/a", ["../common"])
-    assert not service.touches(["apps/common-old/x.yaml"], "apps/a", ["../common"])
-    assert service.touches(["anything"], "apps/a", ["/"])
 
 
 async def test_an_unknown_revision_fails_naming_the_app(use_case, origin):

@@ -1,1 +1,1 @@
-"""The API's routes, one module per Argo CD service (session, account, applications, ...)."""
+"""The API's routes, one module per group of Argo CD endpoints; each exposes ``router``."""

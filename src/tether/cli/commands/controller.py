@@ -10,7 +10,7 @@ import click
 
 from tether import bootstrap
 from tether.cli import logs
-from tether.cli.commands import rendering_options
+from tether.cli.commands import rendering_options, server as server_options
 from tether.controller import main as controller_main
 from tether.settings import Settings
 
@@ -77,6 +77,8 @@ kubeconfig_option = click.option(
     help="A credential plugin cluster Secrets may run (execProviderConfig.command, as written); "
     "repeat for more. None by default.",
 )
+@server_options.api_options
+@click.option("--no-api", is_flag=True, help="Run the controller without the API server.")
 @click.option("-v", "--verbose", count=True)
 def run(
     kubeconfig: str | None,
@@ -89,10 +91,16 @@ def run(
     repo_server_token_file: str | None,
     repo_server_ca: str | None,
     cluster_exec_commands: tuple[str, ...],
+    api_address: str,
+    api_tls_cert: str | None,
+    api_tls_key: str | None,
+    insecure: bool,
+    no_api: bool,
     verbose: int,
     **rendering: Any,
 ) -> None:
-    """Run the controller against the current cluster until interrupted."""
+    """Run the controller and the API server against the current cluster until interrupted."""
+    api = server_options.options_of(api_address, api_tls_cert, api_tls_key, insecure)
     if repo_server and not repo_server_token_file:
         raise click.UsageError("--repo-server needs --repo-server-token-file")
     if not repo_server and (repo_server_token_file or repo_server_ca):
@@ -115,7 +123,8 @@ def run(
         cluster_exec_commands=cluster_exec_commands,
     )
     settings = rendering_options.apply(settings, **rendering)
-    asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig))
+    beside = () if no_api else (server_options.beside_controller(api),)
+    asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig, beside=beside))
 
 
 @click.command("install-crds")

@@ -19,15 +19,19 @@ import click
 import yaml
 
 from tether import bootstrap
+from tether.api import main as api_main
+from tether.cli.commands import server
 from tether.cli.commands.devcluster import default_dir
 from tether.controller import main as controller_main
 from tether.model import application
 from tether.model.resources import ResourceKey
+from tether.model.secretdata import fields_of
 from tether.settings import Settings
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[4] / "examples" / "demo"
 APPS = ("demo-root", "demo-plain", "demo-kustomize", "demo-helm")
 CONVERGE_TIMEOUT_S = 300.0
+INITIAL_ADMIN_SECRET = "argocd-initial-admin-secret"
 
 
 @click.command()
@@ -83,13 +87,20 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
         for line in await rt.installer.install():
             say(f"  {line}")
     ready = asyncio.Event()
+    api = api_main.ApiOptions(address="127.0.0.1:0")
     controller = asyncio.create_task(
-        controller_main.run(settings, kubeconfig=str(cluster.kubeconfig), ready=ready)
+        controller_main.run(
+            settings,
+            kubeconfig=str(cluster.kubeconfig),
+            ready=ready,
+            beside=[server.beside_controller(api, listening=_api_listening)],
+        )
     )
     try:
         await asyncio.wait_for(ready.wait(), 120)
         say("the controller is running; applying the root Application")
         async with await bootstrap.runtime(settings, kubeconfig=cluster.kubeconfig) as rt:
+            say(f"  admin password: {await _admin_password(rt)}")
             root = yaml.safe_load((work / "root.yaml").read_text())
             await rt.cluster.apply(root, field_manager="tether-demo")
             await rt.live.wait_synced(60)
@@ -98,6 +109,22 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
         controller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await controller
+
+
+def _api_listening(url: str) -> None:
+    say(f"  the API server answers at {url} (log in as admin)")
+
+
+async def _admin_password(rt: bootstrap.Runtime) -> str:
+    """The generated admin password the API server stored (Argo CD's initial admin Secret)."""
+    for _ in range(100):
+        secret = await rt.cluster.get(
+            "v1", "Secret", INITIAL_ADMIN_SECRET, rt.settings.control_plane_namespace
+        )
+        if secret is not None:
+            return fields_of(secret, "initial admin").get("password", "")
+        await asyncio.sleep(0.1)
+    return "(not created: see the logs)"
 
 
 async def _watch(rt: bootstrap.Runtime) -> bool:
@@ -151,7 +178,9 @@ What to look at now:
   kubectl get applications -n tether            # the root app and its three children
   kubectl get all -n demo-plain -n demo-helm    # what they deployed
   kubectl get application demo-plain -n tether -o yaml   # Argo CD-shaped status
-  uv run tether run --allow-local-repos         # keep reconciling (Ctrl-C to stop)
+  uv run tether run --allow-local-repos         # keep reconciling, API on 127.0.0.1:8080
+  uv run tether login 127.0.0.1:8080 --plaintext --username admin   # the password above
+  kubectl -n tether get secret {INITIAL_ADMIN_SECRET} -o jsonpath='{{.data.password}}' | base64 -d
 
 Change something the GitOps way: edit {work}/plain/web.yaml, then
   git -C {work} commit -am "change" && git -C {work} push served main

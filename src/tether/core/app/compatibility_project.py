@@ -22,6 +22,7 @@ from tether.core.app.compatibility_rows import (
 _WINDOW = "spec.syncWindows[]"
 _WINDOWS = UNIT + "core/app/test_syncwindows.py::"
 _WINDOWS_IT = CONTROLLER + "test_sync_windows.py::"
+_RBAC = UNIT + "core/auth/test_rbac.py::test_the_rbac_matrix_answers_each_request_as_argo_cd_does"
 _CLUSTER_LISTS = ("clusterResourceWhitelist", "clusterResourceBlacklist")
 _NAMESPACED_LISTS = ("namespaceResourceWhitelist", "namespaceResourceBlacklist")
 PROJECT_FIELDS: dict[str, Row] = {
@@ -111,10 +112,26 @@ PROJECT_FIELDS: dict[str, Row] = {
         "tether reads no cluster Secrets, so it cannot tell which clusters are scoped to this "
         "project: Argo CD refuses a destination no Secret scopes to it, tether would deploy there"
     ),
-    "spec.roles": Refused(
-        "roles grant API tokens and SSO groups rights in Argo CD's API server; tether has no "
-        "API server yet, so nobody can use them",
-        blocks=False,
+    **each(
+        Supported(
+            _RBAC,
+            "honoured by the API server: a role's policies, groups and tokens act only inside "
+            "their project",
+        ),
+        "spec.roles[].name",
+        "spec.roles[].policies",
+        "spec.roles[].groups",
+    ),
+    "spec.roles[].description": Supported(PROJECT_ROUND_TRIP, FOR_PEOPLE),
+    **each(
+        Supported(
+            UNIT + "core/auth/test_tokens.py::"
+            "test_a_token_listed_only_in_the_roles_older_jwt_tokens_is_honoured",
+            "older Argo CD's list; new tokens are listed in status.jwtTokensByRole",
+        ),
+        "spec.roles[].jwtTokens[].iat",
+        "spec.roles[].jwtTokens[].exp",
+        "spec.roles[].jwtTokens[].id",
     ),
 }
 """The fields of an AppProject (``spec``; ``status`` is output)."""

@@ -199,10 +199,7 @@ def test_an_operation_shares_the_rows_of_the_spec_through_aliases() -> None:
 def test_the_real_examples_are_refused_only_where_tether_falls_short() -> None:
     assert _refused(load("multi-source-helm.yaml")) == [], "helm.version v3 is harmless"
     assert _refused(load("guestbook-with-status.yaml")) == []
-    assert _refused(load("project-tenant.yaml"), PROJECT) == [
-        ("spec.roles", False),
-        ("spec.signatureKeys", True),
-    ]
+    assert _refused(load("project-tenant.yaml"), PROJECT) == [("spec.signatureKeys", True)]
 
 
 # ---- what the controller says -------------------------------------------------------------------
@@ -222,10 +219,7 @@ def test_the_app_is_refused_naming_the_object_the_field_and_why() -> None:
         "Application tether/foo: spec.sourceHydrator",
         "AppProject 'team': spec.signatureKeys",
     ]
-    assert compatibility.warnings(app, project) == [
-        "AppProject 'team': spec.roles is not supported: "
-        + compatibility.PROJECT_FIELDS["spec.roles"].reason  # type: ignore[union-attr]
-    ]
+    assert compatibility.warnings(app, project) == []  # roles are honoured by the API
 
 
 def test_a_refused_operation_field_is_the_runners_to_refuse_not_the_apps() -> None:

@@ -1,0 +1,68 @@
+"""Wiring the API server: its authority over the auth services, its context, its routers.
+
+``ROUTERS`` is the list every route module's router joins; ``build_context`` makes the
+authority (creating the signing key and the initial admin password when missing) and the
+context ``app.create_app`` serves.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from tether import bootstrap
+from tether.api import app
+from tether.api.auth import AuthServices, ServerAuthority
+from tether.api.context import ApiContext
+from tether.api.routes import account, projecttokens, session, version
+from tether.services.auth.accounts import Accounts
+from tether.services.auth.gate import Gate, OidcVerifier
+from tether.services.auth.revocation import Revocations
+from tether.services.auth.sessions import Sessions
+from tether.services.auth.store import SettingsStore
+
+ROUTERS: list[APIRouter] = [
+    version.router,
+    session.router,
+    account.router,
+    projecttokens.router,
+]
+"""Every route module's router; route modules of other groups append theirs here."""
+
+SETTINGS_CACHE_S = 1.0
+"""How stale a replica's view of argocd-cm, argocd-secret, argocd-rbac-cm, the revoked ids and
+projects may be: a logout or a password change reaches the other replicas within this."""
+
+
+def build_authority(
+    runtime: bootstrap.Runtime,
+    *,
+    oidc: OidcVerifier | None = None,
+    cache_ttl: float = SETTINGS_CACHE_S,
+) -> ServerAuthority:
+    """The authority over ``runtime``'s cluster and control-plane namespace.
+
+    ``oidc`` verifies tokens of other issuers (SSO); without it they prove nobody.
+    """
+    store = SettingsStore(runtime.cluster, runtime.settings.control_plane_namespace, ttl=cache_ttl)
+    accounts = Accounts(store, runtime.clock)
+    revocations = Revocations(store, runtime.clock)
+    gate = Gate(store, accounts, revocations, runtime.clock, oidc)
+    sessions = Sessions(store, accounts, revocations, runtime.clock)
+    return ServerAuthority(AuthServices(store, accounts, revocations, gate, sessions))
+
+
+async def build_context(
+    runtime: bootstrap.Runtime,
+    *,
+    oidc: OidcVerifier | None = None,
+    cache_ttl: float = SETTINGS_CACHE_S,
+) -> ApiContext:
+    """The API's context, after making sure the signing key and an admin password exist."""
+    authority = build_authority(runtime, oidc=oidc, cache_ttl=cache_ttl)
+    await authority.services.accounts.ensure_ready()
+    return ApiContext(runtime=runtime, authority=authority)
+
+
+def build_app(ctx: ApiContext) -> FastAPI:
+    """The ASGI app serving every router in ``ROUTERS``."""
+    return app.create_app(ctx, ROUTERS)
