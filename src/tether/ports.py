@@ -50,8 +50,12 @@ class Cluster(Protocol):
         namespace: str = "",
         *,
         propagation: str = "Foreground",
+        grace_period_s: int | None = None,
     ) -> bool:
-        """Delete one object; ``False`` when it was already gone."""
+        """Delete one object; ``False`` when it was already gone.
+
+        ``grace_period_s`` overrides the object's own (0: at once, as ``kubectl --force``).
+        """
         ...
 
     async def create(
@@ -281,4 +285,26 @@ class LeaderElection(Protocol):
 
     async def run(self) -> None:
         """Campaign and lead until cancelled, releasing leadership on the way out."""
+        ...
+
+
+class OidcProvider(Protocol):
+    """An OpenID Connect issuer's HTTP endpoints; raises ``IdentityProviderError`` on failure."""
+
+    async def discovery(self, issuer: str) -> Mapping[str, Any]:
+        """The issuer's ``/.well-known/openid-configuration`` document."""
+        ...
+
+    async def jwks(self, jwks_uri: str) -> Mapping[str, Any]:
+        """The issuer's signing keys (a JWK Set)."""
+        ...
+
+    async def exchange(
+        self, token_endpoint: str, form: Mapping[str, str], client_id: str, client_secret: str
+    ) -> Mapping[str, Any]:
+        """POST a token request (``client_secret_basic``, or ``client_id`` alone when public)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close its connections."""
         ...

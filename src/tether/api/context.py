@@ -8,11 +8,17 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from tether import bootstrap
 from tether.api import errors
 from tether.core.auth.identity import Caller
+from tether.services.auth.oidcflow import Sso
+
+FIELD_MANAGER = "tether-server"
+"""Who every write the API makes for its callers is recorded as (Argo CD's ``argocd-server``):
+apart from the controller's apply, so a user's patch of a live object shows as drift, an edit of
+an app is told from the controller's, and a refresh annotation is never the parent app's field."""
 
 TOKEN_COOKIE = "argocd.token"
 """Argo CD's session cookie name, so its UI habits and scripts carry over."""
@@ -36,6 +42,8 @@ class ApiContext:
 
     runtime: bootstrap.Runtime
     authority: Authority
+    sso: Sso | None = None
+    """SSO through the configured OIDC issuer (``bootstrap.sso``); none serves no SSO routes."""
 
     @property
     def namespace(self) -> str:
@@ -73,3 +81,8 @@ async def require(request: Request, resource: str, action: str, obj: str) -> Cal
     if not await context_of(request).authority.allowed(caller, resource, action, obj):
         raise errors.denied()
     return caller
+
+
+AUTHENTICATED = [Depends(caller_of)]
+"""A router's dependencies when every route of it needs a session: the caller is proved before
+any parameter or body is read, so an anonymous request learns nothing from a 400 or 422."""

@@ -79,14 +79,13 @@ async def serve(
 ) -> None:
     """Serve the API over ``rt`` until ``stop`` is set (or SIGTERM/SIGINT without one)."""
     listen = await listen_for(rt, options)
-    api = await server.build(rt)
+    sso = bootstrap.sso(rt)
     try:
+        app = server.build_app(await server.build_context(rt, sso=sso))
         with _private_files(listen) as served:
-            await bootstrap.serve_http(
-                api.app, served, background=api.background, listening=listening, stop=stop
-            )
+            await bootstrap.serve_http(app, served, listening=listening, stop=stop)
     finally:
-        await api.close()
+        await sso.aclose()
 
 
 async def run_alone(

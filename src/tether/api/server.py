@@ -13,9 +13,26 @@ from tether import bootstrap
 from tether.api import app
 from tether.api.auth import AuthServices, ServerAuthority
 from tether.api.context import ApiContext
-from tether.api.routes import account, projecttokens, session, version
+from tether.api.routes import (
+    account,
+    app_operations,
+    app_stream,
+    applications,
+    appresources,
+    clusters,
+    projects,
+    projecttokens,
+    repositories,
+    resourceops,
+    session,
+    sso as sso_routes,
+    version,
+    webhook,
+)
+from tether.api.ssoauth import SsoVerifier
 from tether.services.auth.accounts import Accounts
 from tether.services.auth.gate import Gate, OidcVerifier
+from tether.services.auth.oidcflow import Sso
 from tether.services.auth.revocation import Revocations
 from tether.services.auth.sessions import Sessions
 from tether.services.auth.store import SettingsStore
@@ -25,6 +42,18 @@ ROUTERS: list[APIRouter] = [
     session.router,
     account.router,
     projecttokens.router,
+    sso_routes.router,
+    webhook.router,
+    applications.router,
+    app_operations.router,
+    app_stream.router,
+    appresources.router,
+    resourceops.router,
+    projects.router,
+    # The project-token routes above and the repository and cluster routes end in catch-all
+    # paths; later sub-routes of them must be listed before these.
+    repositories.router,
+    clusters.router,
 ]
 """Every route module's router; route modules of other groups append theirs here."""
 
@@ -54,13 +83,18 @@ def build_authority(
 async def build_context(
     runtime: bootstrap.Runtime,
     *,
-    oidc: OidcVerifier | None = None,
+    sso: Sso | None = None,
     cache_ttl: float = SETTINGS_CACHE_S,
 ) -> ApiContext:
-    """The API's context, after making sure the signing key and an admin password exist."""
+    """The API's context, after making sure the signing key and an admin password exist.
+
+    With ``sso`` (``bootstrap.sso``), tokens of its OIDC issuer are verified and its login
+    routes served; its owner closes it.
+    """
+    oidc = SsoVerifier(sso) if sso is not None else None
     authority = build_authority(runtime, oidc=oidc, cache_ttl=cache_ttl)
     await authority.services.accounts.ensure_ready()
-    return ApiContext(runtime=runtime, authority=authority)
+    return ApiContext(runtime=runtime, authority=authority, sso=sso)
 
 
 def build_app(ctx: ApiContext) -> FastAPI:

@@ -25,6 +25,7 @@ from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
+from tether.adapters.oidc import OidcHttp
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.reposerver import RepoServerClient
 from tether.bootstrap.local import (
@@ -46,6 +47,9 @@ from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, C
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
+from tether.services.auth.oidc import RevocationCheck
+from tether.services.auth.oidcconfig import SsoConfigReader
+from tether.services.auth.oidcflow import Sso
 from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer
 from tether.services.credentials import RepoCredentials, RequestCredentials
@@ -431,3 +435,16 @@ def repo_server_rendering(settings: Settings) -> Rendering:
         disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
     )
     return Rendering(service, credentials, disk)
+
+
+def sso(rt: Runtime, *, revoked: RevocationCheck | None = None) -> Sso:
+    """SSO for the API server of ``rt``'s control plane: its OIDC issuer reached over HTTPS.
+
+    ``revoked`` is the sessions service's check of logged-out tokens. Close with ``aclose``.
+    """
+    reader = SsoConfigReader(rt.cluster, rt.settings.control_plane_namespace, rt.clock)
+
+    def provider(root_ca: str, insecure_skip_verify: bool) -> ports.OidcProvider:
+        return OidcHttp(root_ca=root_ca, insecure_skip_verify=insecure_skip_verify)
+
+    return Sso(reader, provider, rt.clock, revoked=revoked)

@@ -81,3 +81,7 @@ class RemoteError(TetherError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+class IdentityProviderError(TetherError):
+    """An OIDC issuer could not be reached or answered something unusable (never a token)."""

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from typing import Any
 
 from tether import ports
 from tether.core.app import policy, refresh as refresh_rules, syncwindows
 from tether.model import application, timestamps
+from tether.model.app_spec import Info, RetryStrategy
 from tether.model.application import ROLLBACK_HOLD, Application, parse_application
 from tether.model.errors import GoneError, InvalidInputError, TetherError
 from tether.model.operation import (
@@ -138,15 +139,24 @@ async def request_sync(
     field_manager: str,
     control_plane_namespace: str,
     now: datetime.datetime,
+    info: Sequence[Info] = (),
+    retry: RetryStrategy | None = None,
 ) -> Requested:
     """Ask the controller to sync: set ``operation`` and clear the last ``operationState``.
+
+    ``info`` and ``retry`` become the operation's (shown to users; how failed syncs retry).
 
     Raises:
         AppNotFoundError: No such Application.
         RefusedError: An operation is already running, auto-sync pins another revision, or
             the project's sync windows refuse a manual sync now.
     """
-    operation = Operation(sync=sync, initiated_by=OperationInitiator(username=username))
+    operation = Operation(
+        sync=sync,
+        initiated_by=OperationInitiator(username=username),
+        info=list(info) or None,
+        retry=retry,
+    )
     windows = await _windows_of(cluster, namespace, name, control_plane_namespace)
 
     def change(obj: dict[str, Any], app: Application) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``tether cluster``: register other clusters as Argo CD cluster Secrets, list and remove them.
+"""Cluster Secrets: ``tether cluster`` registers, lists and removes them; the API edits them.
 
 ``add`` does what ``argocd cluster add`` does in the target: a ServiceAccount ``argocd-manager``
 in ``kube-system`` bound to a ClusterRole that may do everything, then a cluster Secret in the
@@ -9,16 +9,20 @@ in the target, as with Argo CD, so removing it is the target's owner's decision.
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import hashlib
 import json
 import re
 import urllib.parse
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from tether import ports
 from tether.model import clusters, secretdata
 from tether.model.clusters import ClusterEntry, ClusterRegistry
 from tether.model.errors import ClusterError, InvalidInputError
+from tether.model.resources import metadata_of
 
 MANAGER_NAMESPACE = "kube-system"
 MANAGER_ACCOUNT = "argocd-manager"
@@ -150,3 +154,100 @@ async def remove(control: ports.Cluster, namespace: str, name: str) -> ClusterEn
     secret_namespace, _, secret = entry.secret.partition("/")
     await control.delete("v1", "Secret", secret, secret_namespace)
     return entry
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredCluster:
+    """One cluster as the API shows it: its entry and, unless built in, its Secret's fields."""
+
+    entry: ClusterEntry
+    secret: Mapping[str, Any] | None = None
+    fields: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @property
+    def project(self) -> str:
+        """The AppProject the cluster is scoped to (``""``: every project)."""
+        return self.fields.get("project", "")
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """The Secret's labels, less the one that makes it a cluster Secret."""
+        labels = dict(metadata_of(self.secret or {}).get("labels") or {})
+        labels.pop(secretdata.SECRET_TYPE_LABEL, None)
+        return labels
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        """The Secret's annotations."""
+        return dict(metadata_of(self.secret or {}).get("annotations") or {})
+
+
+async def stored(control: ports.Cluster, namespace: str) -> list[StoredCluster]:
+    """Every cluster: the readable cluster Secrets, and the built-in in-cluster entry."""
+    secrets, _ = await control.list("v1", "Secret", namespace)
+    found: dict[str, StoredCluster] = {}
+    for secret in secrets:
+        if not clusters.is_cluster_secret(secret):
+            continue
+        try:
+            entry = clusters.from_secret(secret)
+            fields = secretdata.fields_of(secret, "cluster")
+        except InvalidInputError:
+            continue  # the controller skips it too, naming it in its log
+        found.setdefault(entry.server, StoredCluster(entry, secret, fields))
+    built_in = found.pop(clusters.IN_CLUSTER_SERVER, StoredCluster(clusters.IN_CLUSTER))
+    return [built_in, *sorted(found.values(), key=lambda c: c.entry.server)]
+
+
+def secret_from(
+    fields: Mapping[str, str],
+    namespace: str,
+    *,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    exec_commands: Collection[str],
+) -> dict[str, Any]:
+    """The cluster Secret holding ``fields`` (Argo CD's keys; empty ones left out).
+
+    Raises:
+        InvalidInputError: what the controller would refuse, or a credential plugin whose command
+            no administrator allowed; the message names the field, never a value.
+    """
+    server = fields.get("server", "").strip().rstrip("/")
+    data = {k: base64.b64encode(v.encode()).decode() for k, v in sorted(fields.items()) if v}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": secret_name(server),
+            "namespace": namespace,
+            "labels": {**labels, secretdata.SECRET_TYPE_LABEL: clusters.SECRET_TYPE},
+            "annotations": dict(annotations),
+        },
+        "type": "Opaque",
+        "data": data,
+    }
+    registry = ClusterRegistry.from_secrets([secret], exec_commands=exec_commands)
+    if registry.problems:
+        raise InvalidInputError(registry.problems[0])
+    return secret
+
+
+async def write(
+    control: ports.Cluster,
+    secret: Mapping[str, Any],
+    existing: StoredCluster | None,
+    *,
+    field_manager: str,
+) -> StoredCluster:
+    """Create the cluster Secret, or replace the content of ``existing``'s."""
+    if existing is None or existing.secret is None:
+        written = await control.create(secret, field_manager=field_manager)
+    else:
+        kept = metadata_of(existing.secret)
+        meta = dict(secret["metadata"])
+        meta.update(name=kept.get("name"), resourceVersion=kept.get("resourceVersion"))
+        written = await control.update({**secret, "metadata": meta}, field_manager=field_manager)
+    return StoredCluster(
+        clusters.from_secret(written), written, secretdata.fields_of(written, "cluster")
+    )

@@ -17,6 +17,9 @@ OPEN: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/api/v1/session/userinfo"),
         ("GET", "/auth/logout"),
         ("POST", "/api/webhook"),
+        ("GET", "/api/v1/settings"),  # the login page's fields only (CVE-2024-37152)
+        ("GET", "/auth/login"),  # SSO: the redirect to the issuer
+        ("GET", "/auth/callback"),  # SSO: the issuer's redirect back, checked by its state
     }
 )
 """Routes anyone may call; each answers a caller without a session in its own safe way."""

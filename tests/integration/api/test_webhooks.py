@@ -26,7 +26,7 @@ from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
 from tether import bootstrap
-from tether.api import errors
+from tether.api import context, errors
 from tether.api.app import create_app
 from tether.api.context import ApiContext
 from tether.api.routes import webhook
@@ -164,7 +164,7 @@ async def asgi_client(
     service = WebhookService(
         runtime.cluster,
         app_namespaces=runtime.settings.app_namespaces,
-        field_manager=webhook.FIELD_MANAGER,
+        field_manager=context.FIELD_MANAGER,
         **service_options,
     )
     webhook.attach(app, service)

@@ -41,3 +41,11 @@ def test_a_line_of_a_private_key_is_masked() -> None:
 
 def test_short_values_are_not_masked_everywhere() -> None:
     assert redact.text("a b c", ["a"]) == "a b c"
+
+
+def test_oauth_codes_and_states_in_a_callback_url_are_masked() -> None:
+    line = '127.0.0.1:5 - "GET /auth/callback?code=abc123xyz&state=s-9&x=1 HTTP/1.1" 303'
+    assert redact.text(line) == (
+        '127.0.0.1:5 - "GET /auth/callback?code=***&state=***&x=1 HTTP/1.1" 303'
+    )
+    assert redact.text("exit code=1 after 3 s") == "exit code=1 after 3 s"

@@ -387,6 +387,7 @@ class KubeClient:
         *,
         propagation: str = "Foreground",
         dry_run: bool = False,
+        grace_period_s: int | None = None,
     ) -> bool:
         """Delete one object; ``False`` when it was already gone.
 
@@ -401,6 +402,8 @@ class KubeClient:
         options: dict[str, Any] = {"propagationPolicy": propagation}
         if dry_run:
             options["dryRun"] = ["All"]
+        if grace_period_s is not None:
+            options["gracePeriodSeconds"] = grace_period_s
         try:
             await self._send("delete", "DELETE", res, name, namespace, body=json_body(options))
         except errors.NotFoundError:

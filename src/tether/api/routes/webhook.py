@@ -25,7 +25,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from tether.api import errors
-from tether.api.context import ApiContext
+from tether.api.context import FIELD_MANAGER, ApiContext
 from tether.core.webhooks import providers
 from tether.core.webhooks.events import Headers, MalformedError, Ping, UnverifiedError
 from tether.services.webhooks import SettingsUnavailableError, WebhookService
@@ -33,10 +33,6 @@ from tether.services.webhooks import SettingsUnavailableError, WebhookService
 log = logging.getLogger(__name__)
 
 PATH = "/api/webhook"
-
-FIELD_MANAGER = "tether-server"
-"""The API server's own writer of refresh annotations (Argo CD's ``argocd-server``): neither the
-controller's manager nor the apply manager, whose ownership a parent app's diff would read."""
 
 
 def service_for(ctx: ApiContext) -> WebhookService:

@@ -7,7 +7,7 @@ further one), so equal values keep equal masks and a change stays visible withou
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tether.core.diff import normalize
@@ -58,8 +58,20 @@ def mask_pair(
     Returns:
         Masked copies, in the same order.
     """
+    masked = mask_all((first, second), sensitive_annotations=sensitive_annotations)
+    return masked[0], masked[1]
+
+
+def mask_all(
+    versions: Sequence[Manifest | None], *, sensitive_annotations: Collection[str] = ()
+) -> list[MutableManifest | None]:
+    """Mask any number of versions of one object together (target, live, predicted ...).
+
+    One masker for all of them, so a value equal in two versions gets the same mask in both and
+    a changed value shows as a different run of ``+``. Returns masked copies, in order.
+    """
     masker = _Masker()
-    objects = [normalize.copy_manifest(obj) if obj is not None else None for obj in (first, second)]
+    objects = [normalize.copy_manifest(obj) if obj is not None else None for obj in versions]
     present = [obj for obj in objects if obj is not None]
     if any(is_secret(obj) for obj in present):
         for field in VALUE_FIELDS:
@@ -76,7 +88,7 @@ def mask_pair(
             annotations = _annotations(obj)
             if name in annotations:
                 annotations[name] = masker.mask(annotations[name])
-    return objects[0], objects[1]
+    return objects
 
 
 def mask(obj: Manifest, *, sensitive_annotations: Collection[str] = ()) -> MutableManifest:

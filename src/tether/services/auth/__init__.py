@@ -1,1 +1,1 @@
-"""The API's accounts, sessions, tokens and RBAC, over Argo CD's settings objects."""
+"""The API's accounts, sessions, tokens, RBAC settings and SSO, over Argo CD's settings objects."""

@@ -101,3 +101,15 @@ def test_sensitive_annotations_reach_the_diff_output():
     result = diff.compare(desired, live, options=options)
     assert result.modified
     assert "key-value" not in result.text + json.dumps(result.patch)
+
+
+def test_several_versions_masked_together_share_masks_for_equal_values():
+    values = {"a": "same", "b": "old"}
+    target = {"kind": "Secret", "apiVersion": "v1", "data": values}
+    live = {"kind": "Secret", "apiVersion": "v1", "data": {"a": "same", "b": "new"}}
+    masked_target, masked_live, absent = secrets.mask_all([target, live, None])
+    assert absent is None
+    assert masked_target is not None and masked_live is not None
+    assert masked_target["data"]["a"] == masked_live["data"]["a"] == "+" * 8
+    assert {masked_target["data"]["b"], masked_live["data"]["b"]} == {"+" * 12, "+" * 16}
+    assert values["a"] == "same"  # the inputs are left as they were
