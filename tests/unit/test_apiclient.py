@@ -58,9 +58,7 @@ def test_a_plain_text_error_is_quoted_briefly():
 
 
 def test_an_sso_request_carries_an_s256_challenge_of_its_verifier():
-    provider = oidclogin.Provider("https://idp", "https://idp/auth", "https://idp/token")
-
-    request = oidclogin.start(provider, "argo-cd-cli", ["openid", "groups"], 8085)
+    request = oidclogin.start("https://idp/auth", "argo-cd-cli", ["openid", "groups"], 8085)
 
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(request.url).query))
     digest = hashlib.sha256(request.verifier.encode()).digest()

@@ -1,36 +1,25 @@
-"""The CLI's side of an OIDC sign-in: authorization code with PKCE (S256) and a loopback callback.
+"""The CLI's side of an OIDC sign-in: the authorization URL (PKCE, S256) and a loopback callback.
 
 The browser is sent to the provider; the provider sends it back to
-``http://localhost:<port>/auth/callback``, where a one-shot listener takes the code; the code is
-exchanged for tokens with the PKCE verifier. Nothing here prints or logs a token or a code.
+``http://localhost:<port>/auth/callback``, where a one-shot listener takes the code. The issuer's
+endpoints are read and the code exchanged by ``adapters.oidc`` (wired in ``bootstrap.remote``).
+Nothing here prints or logs a code.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import http.server
 import secrets
 import threading
 import urllib.parse
 from typing import Any
 
-import httpx2
-
+from tether.core.auth import oidcstate
 from tether.model.errors import RemoteError
 
 CALLBACK_PATH = "/auth/callback"
-TIMEOUT_S = 30.0
-
-
-@dataclasses.dataclass(frozen=True)
-class Provider:
-    """An OIDC provider's endpoints (from its discovery document)."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,30 +32,12 @@ class Request:
     redirect_uri: str
 
 
-def discover(issuer: str, *, insecure: bool = False) -> Provider:
-    """The endpoints of ``issuer`` (``/.well-known/openid-configuration``).
-
-    Raises:
-        RemoteError: the document cannot be read, or lacks the endpoints.
-    """
-    url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-    try:
-        response = httpx2.get(url, verify=not insecure, timeout=TIMEOUT_S, follow_redirects=False)
-        response.raise_for_status()
-        doc = response.json()
-        return Provider(
-            str(doc["issuer"]), str(doc["authorization_endpoint"]), str(doc["token_endpoint"])
-        )
-    except (httpx2.HTTPError, ValueError, KeyError, TypeError) as err:
-        raise RemoteError(f"cannot read the OIDC provider {issuer}: {type(err).__name__}") from None
-
-
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def start(provider: Provider, client_id: str, scopes: list[str], port: int) -> Request:
-    """A new sign-in with a fresh state and PKCE verifier (S256)."""
+def start(authorization_endpoint: str, client_id: str, scopes: list[str], port: int) -> Request:
+    """A new sign-in at ``authorization_endpoint`` with a fresh state and PKCE verifier."""
     verifier = _b64(secrets.token_bytes(32))
     state = _b64(secrets.token_bytes(16))
     redirect_uri = f"http://localhost:{port}{CALLBACK_PATH}"
@@ -76,11 +47,11 @@ def start(provider: Provider, client_id: str, scopes: list[str], port: int) -> R
         "redirect_uri": redirect_uri,
         "scope": " ".join(scopes),
         "state": state,
-        "code_challenge": _b64(hashlib.sha256(verifier.encode()).digest()),
+        "code_challenge": oidcstate.pkce_challenge(verifier),
         "code_challenge_method": "S256",
     }
-    separator = "&" if "?" in provider.authorization_endpoint else "?"
-    url = provider.authorization_endpoint + separator + urllib.parse.urlencode(query)
+    separator = "&" if "?" in authorization_endpoint else "?"
+    url = authorization_endpoint + separator + urllib.parse.urlencode(query)
     return Request(url, state, verifier, redirect_uri)
 
 
@@ -154,36 +125,3 @@ class Listener:
         """Stop listening."""
         self._server.shutdown()
         self._server.server_close()
-
-
-def exchange(
-    provider: Provider, client_id: str, request: Request, code: str, *, insecure: bool = False
-) -> dict[str, str]:
-    """The provider's tokens for ``code`` (``id_token``, maybe ``refresh_token``).
-
-    Raises:
-        RemoteError: the provider refused the code or answered without an ID token.
-    """
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": request.redirect_uri,
-        "client_id": client_id,
-        "code_verifier": request.verifier,
-    }
-    try:
-        response = httpx2.post(
-            provider.token_endpoint, data=form, verify=not insecure, timeout=TIMEOUT_S
-        )
-    except httpx2.HTTPError as err:
-        raise RemoteError(f"cannot reach {provider.token_endpoint}: {type(err).__name__}") from None
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {}
-    if response.status_code != 200 or not isinstance(answer, dict):
-        reason = answer.get("error", "") if isinstance(answer, dict) else ""
-        raise RemoteError(f"the provider refused the code: HTTP {response.status_code} {reason}")
-    if not answer.get("id_token"):
-        raise RemoteError("the provider answered without an ID token")
-    return {k: str(v) for k, v in answer.items() if k in ("id_token", "refresh_token")}
