@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tether.cli.commands import app_bodies as bodies, app_ops
+from tether.cli.commands import app_bodies as bodies, app_common, app_ops
 from tether.model.errors import InvalidInputError
 
 SPEC: dict[str, Any] = {
@@ -195,3 +195,12 @@ def test_labels_are_key_value_pairs():
     assert bodies.labels(("team=web", "tier=")) == {"team": "web", "tier": ""}
     with pytest.raises(InvalidInputError, match="KEY=VALUE"):
         bodies.labels(("team",))
+
+
+def test_core_mode_selects_apps_by_their_labels_as_the_server_does():
+    matches = app_common.label_matcher("team=web,!legacy")
+
+    assert matches({"metadata": {"labels": {"team": "web"}}})
+    assert not matches({"metadata": {"labels": {"team": "web", "legacy": "yes"}}})
+    assert not matches({"metadata": {}})
+    assert app_common.label_matcher("")({"metadata": {}})

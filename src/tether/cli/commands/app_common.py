@@ -16,6 +16,7 @@ import yaml
 
 from tether import bootstrap
 from tether.cli.commands import connection
+from tether.core.app import selectors
 from tether.model.errors import ClusterError, InvalidInputError, KubeApiError
 from tether.model.operation import SyncOperationResource
 from tether.settings import Settings
@@ -95,7 +96,8 @@ def label_matcher(selector: str) -> Callable[[Mapping[str, Any]], bool]:
     """Whether an Application's labels match ``selector`` (every app when it is empty)."""
     if not selector:
         return lambda _obj: True
-    raise click.UsageError("-l/--selector needs an API server (tether login) for now")
+    parsed = selectors.parse(selector)
+    return lambda obj: parsed.matches((obj.get("metadata") or {}).get("labels"))
 
 
 def username() -> str:

@@ -1,7 +1,8 @@
 """``tether app create|set|unset|patch``: users' edits of Applications, as ``argocd app`` has them.
 
 Through an API server these are ``POST /api/v1/applications`` (``upsert``), ``PUT .../spec`` and
-``PATCH``; the bodies come from ``app_bodies``.
+``PATCH``; in core mode the same edits are written to Kubernetes (``app_edit_core``). The bodies
+come from ``app_bodies``.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ from typing import Any, TypeVar
 
 import click
 
-from tether import bootstrap
 from tether.cli import output
 from tether.cli.commands import (
     app_bodies as bodies,
     app_common as common,
+    app_edit_core as core,
     app_remote as remote,
     connection,
 )
 from tether.core.sources import kubeyaml
 from tether.model.errors import InvalidInputError
+from tether.services import appedits
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -80,16 +82,6 @@ def spec_options(func: F) -> F:
     return func
 
 
-def _remote_only(command: str) -> bootstrap.ApiClient:
-    api = connection.client()
-    if api is None:
-        raise click.UsageError(
-            f"tether app {command} goes through an API server: tether login SERVER "
-            "(or --server), without --core"
-        )
-    return api
-
-
 @click.command()
 @common.target_options
 @click.argument("name", required=False, default="")
@@ -114,8 +106,8 @@ def create(
     **flags: Any,
 ) -> None:
     """Create an Application from flags or from a manifest (-f)."""
-    del kubeconfig, control_plane_namespace  # core mode comes with the API server's services
-    given = common.given_namespace(namespace)
+    api = connection.client()
+    given = common.given_namespace(namespace) if api is not None else namespace
     if manifest_file is not None:
         body = _manifest(manifest_file)
         if name:
@@ -126,8 +118,12 @@ def create(
         raise click.UsageError("name the application, or give -f FILE")
     else:
         body = bodies.create_body(name, given, bodies.SpecFlags(**flags), bodies.labels(app_labels))
-    with _remote_only("create") as api:
-        created = api.call("POST", remote.APPS, params={"upsert": upsert}, body=body)
+    if api is None:
+        target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+        created = common.run(target, core.create(target, body, upsert=upsert))
+    else:
+        with api:
+            created = api.call("POST", remote.APPS, params={"upsert": upsert}, body=body)
     click.echo(f"application {output.qualified(created)} created")
 
 
@@ -145,12 +141,23 @@ def _manifest(path: pathlib.Path) -> dict[str, Any]:
     return found
 
 
-def _replace_spec(
-    api: bootstrap.ApiClient, name: str, namespace: str, change: Callable[[Any], Any]
+def _change_spec(
+    target: common.Target, name: str, change: Callable[[dict[str, Any]], dict[str, Any]]
 ) -> None:
-    app = remote.get_app(api, name, namespace)
-    spec = change(app.get("spec") or {})
-    api.call("PUT", remote.app_path(name, "spec"), params=remote.scope(namespace), body=spec)
+    """Set the app's spec to ``change(its spec)``: through the API server, or in core mode."""
+    api = connection.client()
+    if api is None:
+        stored = common.run(
+            target,
+            core.edit(target, name, lambda obj: {**obj, "spec": change(obj.get("spec") or {})}),
+        )
+        click.echo(f"application {output.qualified(stored)} updated")
+        return
+    namespace = common.given_namespace(target.namespace)
+    with api:
+        app = remote.get_app(api, name, namespace)
+        spec = change(app.get("spec") or {})
+        api.call("PUT", remote.app_path(name, "spec"), params=remote.scope(namespace), body=spec)
     click.echo(f"application {output.qualified(app)} updated")
 
 
@@ -166,10 +173,8 @@ def set_(
     **flags: Any,
 ) -> None:
     """Change an Application's spec: source, destination, project, sync policy, parameters."""
-    del kubeconfig, control_plane_namespace
-    change = bodies.SpecFlags(**flags)
-    with _remote_only("set") as api:
-        _replace_spec(api, name, common.given_namespace(namespace), change.apply)
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    _change_spec(target, name, bodies.SpecFlags(**flags).apply)
 
 
 @click.command()
@@ -191,10 +196,8 @@ def unset(
     **flags: Any,
 ) -> None:
     """Remove parts of an Application's spec (parameters, values files, revision ...)."""
-    del kubeconfig, control_plane_namespace
-    change = bodies.UnsetFlags(**flags)
-    with _remote_only("unset") as api:
-        _replace_spec(api, name, common.given_namespace(namespace), change.apply)
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    _change_spec(target, name, bodies.UnsetFlags(**flags).apply)
 
 
 @click.command()
@@ -218,13 +221,21 @@ def patch(
     patch_type: str,
 ) -> None:
     """Patch an Application (its spec and user metadata; never status or operation)."""
-    del kubeconfig, control_plane_namespace
     try:
         json.loads(patch_text)
     except ValueError as err:
         raise click.BadParameter(f"not JSON: {err}", param_hint="--patch") from None
+    api = connection.client()
+    if api is None:
+        target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+        stored = common.run(
+            target,
+            core.edit(target, name, lambda obj: appedits.patched(obj, patch_text, patch_type)),
+        )
+        click.echo(f"application {output.qualified(stored)} patched")
+        return
     given = common.given_namespace(namespace)
-    with _remote_only("patch") as api:
+    with api:
         patched = api.call(
             "PATCH",
             remote.app_path(name),
