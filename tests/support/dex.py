@@ -36,6 +36,8 @@ class Client:
     id: str
     secret: str
     redirect_uris: tuple[str, ...] = ()
+    public: bool = False
+    """A public client (a CLI): no secret at the token endpoint, PKCE instead."""
 
 
 @dataclasses.dataclass
@@ -130,6 +132,7 @@ def start(
                 "id": c.id,
                 "name": c.id,
                 "secret": c.secret,
+                "public": c.public,
                 "redirectURIs": list(c.redirect_uris) or ["http://127.0.0.1/unused"],
             }
             for c in clients
