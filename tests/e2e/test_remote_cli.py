@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import secrets
 import stat
 import subprocess
 import sys
@@ -27,7 +28,7 @@ from lightkube.core.exceptions import ApiError
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import ConfigMap, Secret
 
-from tests.support import tetherenv
+from tests.support import dex as dexsupport, tetherenv
 
 pytestmark = pytest.mark.timeout(420)
 
@@ -37,6 +38,7 @@ metadata: {name: web-config}
 data: {greeting: "%s"}
 """
 LISTENING = re.compile(r"API server listening on (https?://\S+)")
+SSO_CLI_CLIENT = "tether-cli"
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
@@ -311,3 +313,118 @@ def test_a_wrong_password_is_refused_and_nothing_is_saved(remote):
     assert refused.returncode != 0
     assert "Invalid username or password" in refused.stderr
     assert not remote.config_file().exists()
+
+
+def test_tether_login_sso_signs_in_through_dex_and_the_groups_claim_grants_rbac(
+    crds, full_namespace, tmp_path
+):
+    port = dexsupport.free_port()
+    cli_client = dexsupport.Client(
+        SSO_CLI_CLIENT, "", (f"http://localhost:{port}/auth/callback",), public=True
+    )
+    web_client = dexsupport.Client("tether", secrets.token_urlsafe(16))
+    dex = dexsupport.start(tmp_path / "dex", [web_client, cli_client])
+    repo = tetherenv.serve_repo(tmp_path / "git", {"app/config.yaml": CONFIG % "hello"})
+    world = Remote(crds.kubeconfig, full_namespace, repo, tmp_path / "home")
+    oidc = "\n".join(
+        [
+            "name: Dex",
+            f"issuer: {dex.issuer}",
+            "clientID: tether",
+            "clientSecret: $oidc.dex.clientSecret",
+            f"cliClientID: {SSO_CLI_CLIENT}",
+            "requestedScopes: [openid, profile, email, groups]",
+        ]
+    )
+    world.kube.create(
+        ConfigMap(
+            metadata=ObjectMeta(name="argocd-cm", namespace=full_namespace),
+            data={"url": "http://127.0.0.1", "oidc.config": oidc + "\n"},
+        )
+    )
+    world.kube.create(
+        ConfigMap(
+            metadata=ObjectMeta(name="argocd-rbac-cm", namespace=full_namespace),
+            data={
+                "policy.csv": f"g, {dexsupport.USER_GROUP}, role:readonly\n",
+                "scopes": "[groups]",
+            },
+        )
+    )
+    world.kube.create(
+        Secret(
+            metadata=ObjectMeta(name="argocd-secret", namespace=full_namespace),
+            stringData={
+                "server.secretkey": secrets.token_urlsafe(32),
+                "oidc.dex.clientSecret": web_client.secret,
+            },
+        )
+    )
+    controller = tetherenv.start_controller_process(
+        crds.kubeconfig,
+        full_namespace,
+        tmp_path / "cache",
+        tmp_path / "controller.log",
+        extra_args=["--api-address", "127.0.0.1:0"],
+    )
+    try:
+        world.server = api_url(controller.log)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TETHER_")}
+        env["XDG_CONFIG_HOME"] = str(world.home / "sso")
+        login = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tether",
+                "login",
+                world.server,
+                "--plaintext",
+                "--sso",
+                "--sso-port",
+                str(port),
+                "--name",
+                "sso",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        assert login.stderr is not None
+        url = ""
+        for line in login.stderr:
+            if line.startswith("http"):
+                url = line.strip()
+                break
+        assert url.startswith(dex.issuer + "/auth?"), url
+        landed = dexsupport.play_browser(url, dex.password)
+        out, err = login.communicate(timeout=60)
+        assert login.returncode == 0, err
+        assert landed.status_code == 200
+        assert "logged in" in out
+
+        listed = world.tether("app", "list", config="sso")
+        assert listed.returncode == 0, listed.stderr
+        created = world.tether(
+            "app",
+            "create",
+            "nope",
+            "--repo",
+            repo.url,
+            "--path",
+            "app",
+            "--dest-server",
+            "https://kubernetes.default.svc",
+            "--dest-namespace",
+            full_namespace,
+            config="sso",
+        )
+        assert created.returncode != 0  # read-only through the group
+        assert "permission denied" in created.stderr
+        (token,) = world.tokens()
+        assert all(token not in text for text in [*world.outputs, out, err])
+    finally:
+        world.kube.close()
+        controller.stop()
+        repo.server.stop()
+        dex.stop()

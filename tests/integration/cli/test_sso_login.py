@@ -7,9 +7,6 @@ verifier returns Dex's ID token.
 
 from __future__ import annotations
 
-import html
-import re
-import urllib.parse
 from collections.abc import Iterator
 
 import httpx2
@@ -21,26 +18,6 @@ from tether import bootstrap
 from tether.model.errors import RemoteError
 
 CLI_CLIENT = "argo-cd-cli"
-
-
-def play_browser(url: str, password: str) -> httpx2.Response:
-    """Visit ``url`` as a user would: Dex's login form filled in, redirects followed home."""
-    with httpx2.Client(timeout=30) as http:
-        response = http.get(url)
-        while response.status_code in (302, 303):
-            response = http.get(
-                urllib.parse.urljoin(str(response.url), response.headers["location"])
-            )
-        assert response.status_code == 200, response.text
-        form = re.search(r'<form method="post" action="([^"]+)"', response.text)
-        assert form is not None, "Dex's login form"
-        action = urllib.parse.urljoin(str(response.url), html.unescape(form.group(1)))
-        response = http.post(action, data={"login": dexsupport.USER_EMAIL, "password": password})
-        while response.status_code in (302, 303):
-            response = http.get(
-                urllib.parse.urljoin(str(response.url), response.headers["location"])
-            )
-        return response
 
 
 @pytest.fixture
@@ -62,7 +39,7 @@ def test_a_browser_sign_in_gives_the_cli_dexs_id_token(dex):
     request, finish = bootstrap.oidc_sign_in(
         server.issuer, CLI_CLIENT, ["openid", "email", "groups", "offline_access"], port
     )
-    landed = play_browser(request.url, server.password)
+    landed = dexsupport.play_browser(request.url, server.password)
     tokens = finish(10)
 
     assert landed.status_code == 200
