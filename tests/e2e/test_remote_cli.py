@@ -9,6 +9,7 @@ its own config directory, as a shell would run it. The admin password is read fr
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import secrets
@@ -428,3 +429,142 @@ def test_tether_login_sso_signs_in_through_dex_and_the_groups_claim_grants_rbac(
         controller.stop()
         repo.server.stop()
         dex.stop()
+
+
+def test_the_commands_closing_the_gap_with_argocd_app_work_through_the_server(remote, tmp_path):
+    remote.login("admin", remote.admin_password())
+    ns = remote.namespace
+    created = remote.tether(
+        "app",
+        "create",
+        remote.name,
+        "--repo",
+        remote.repo.url,
+        "--path",
+        "app",
+        "--revision",
+        "main",
+        "--dest-server",
+        "https://kubernetes.default.svc",
+        "--dest-namespace",
+        ns,
+        "--label",
+        "team=web",
+    )
+    assert created.returncode == 0, created.stderr
+
+    def stored_spec() -> dict[str, Any]:
+        shown = remote.tether("app", "get", remote.name, "-o", "json")
+        assert shown.returncode == 0, shown.stderr
+        spec: dict[str, Any] = json.loads(shown.stdout)["spec"]
+        return spec
+
+    changed = remote.tether(
+        "app", "set", remote.name, "-p", "image.tag=v2", "--sync-option", "CreateNamespace=true"
+    )
+    assert changed.returncode == 0, changed.stderr
+    spec = stored_spec()
+    assert spec["source"]["helm"]["parameters"] == [{"name": "image.tag", "value": "v2"}]
+    assert spec["syncPolicy"]["syncOptions"] == ["CreateNamespace=true"]
+    unset = remote.tether("app", "unset", remote.name, "-p", "image.tag")
+    assert unset.returncode == 0, unset.stderr
+    assert "helm" not in stored_spec()["source"]
+    patched = remote.tether(
+        "app",
+        "patch",
+        remote.name,
+        "--type",
+        "merge",
+        "--patch",
+        '{"metadata": {"labels": {"tier": "front"}}}',
+    )
+    assert patched.returncode == 0, patched.stderr
+
+    selected = remote.tether("app", "list", "-l", "tier=front", "-o", "name")
+    assert selected.stdout.split() == [remote.name]
+    assert remote.tether("app", "list", "-l", "tier=back", "-o", "name").stdout.strip() == ""
+    assert remote.tether("app", "list", "-p", "other", "-o", "name").stdout.strip() == ""
+
+    rendered = remote.tether("app", "manifests", remote.name)
+    assert rendered.returncode == 0, rendered.stderr
+    assert "name: web-config" in rendered.stdout
+
+    differs = until(
+        lambda: (d := remote.tether("app", "diff", remote.name)).returncode == 1 and d,
+        what="a diff of the unsynced app",
+    )
+    assert "ConfigMap" in differs.stdout
+
+    synced = remote.tether("app", "sync", "-l", "tier=front", "--timeout", "150")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert until(lambda: remote.tether("app", "diff", remote.name).returncode == 0, what="no diff")
+    history = remote.tether("app", "history", remote.name)
+    assert len(history.stdout.splitlines()) == 2, history.stdout
+
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "config.yaml").write_text(CONFIG % "bye")
+    local_diff = remote.tether("app", "diff", remote.name, "--local", str(local))
+    assert local_diff.returncode == 1, local_diff.stderr
+    assert "+  greeting: bye" in local_diff.stdout
+
+    resources = remote.tether("app", "resources", remote.name)
+    assert resources.returncode == 0, resources.stderr
+    assert ["ConfigMap", ns, "web-config"] == resources.stdout.splitlines()[1].split()[:3]
+    actions = remote.tether("app", "actions", "list", remote.name)
+    assert actions.returncode == 0, actions.stderr
+
+    removed = remote.tether(
+        "app",
+        "delete-resource",
+        remote.name,
+        "--kind",
+        "ConfigMap",
+        "--resource-name",
+        "web-config",
+        "--resource-namespace",
+        ns,
+    )
+    assert removed.returncode == 0, removed.stderr
+    until(
+        lambda: not tetherenv.exists(remote.kube, ConfigMap, "web-config", ns),
+        what="the ConfigMap deleted",
+    )
+
+
+def test_projects_repositories_clusters_and_accounts_through_the_server(remote):
+    remote.login("admin", remote.admin_password())
+
+    made = remote.tether(
+        "proj",
+        "create",
+        "team",
+        "--description",
+        "the team",
+        "-d",
+        f"https://kubernetes.default.svc,{remote.namespace}",
+        "-s",
+        "*",
+    )
+    assert made.returncode == 0, made.stderr
+    assert "team" in remote.tether("proj", "list", "-o", "name").stdout.split()
+    shown = remote.tether("proj", "get", "team")
+    assert "Description:   the team" in shown.stdout
+    assert remote.tether("proj", "delete", "team").returncode == 0
+
+    url = "https://git.example.test/team/apps.git"
+    added = remote.tether("repo", "add", url, "--username", "bot", "--password", "hunter2-secret")
+    assert added.returncode == 0, added.stderr
+    listed = remote.tether("repo", "list", "-o", "json")
+    assert url in listed.stdout
+    assert "hunter2-secret" not in listed.stdout
+    assert remote.tether("repo", "rm", url).returncode == 0
+
+    clusters = remote.tether("cluster", "list")
+    assert clusters.returncode == 0, clusters.stderr
+    assert "https://kubernetes.default.svc" in clusters.stdout
+
+    accounts = remote.tether("account", "list")
+    assert accounts.returncode == 0, accounts.stderr
+    assert accounts.stdout.splitlines()[1].split()[:2] == ["admin", "true"]
+    assert remote.tether("account", "can-i", "sync", "applications", "*/*").stdout == "yes\n"
