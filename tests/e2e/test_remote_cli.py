@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import stat
+import subprocess
 from collections.abc import Iterator
 
 import pytest
@@ -101,42 +102,43 @@ def test_the_token_never_appears_in_what_the_cli_prints(remote):
     assert all(token not in text for text in remote.outputs)
 
 
-def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote):
+def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote: Remote):
     remote.login("admin", remote.admin_password())
-    tetherenv.create(
-        remote.kube,
-        tetherenv.application(
-            remote.name, remote.namespace, remote.repo.url, "app", remote.namespace
-        ),
-    )
+    ns = remote.namespace
 
-    listed = remote.tether(
+    def core(*args: str) -> subprocess.CompletedProcess[str]:
+        where = ["--kubeconfig", str(remote.kubeconfig), "-n", ns]
+        return remote.tether(*args, "--core", *where, "--control-plane-namespace", ns)
+
+    created = core(
         "app",
-        "list",
-        "--core",
-        "--kubeconfig",
-        str(remote.kubeconfig),
-        "-n",
-        remote.namespace,
-        "--control-plane-namespace",
-        remote.namespace,
+        "create",
+        remote.name,
+        "--repo",
+        remote.repo.url,
+        "--path",
+        "app",
+        "--revision",
+        "main",
+        "--dest-server",
+        "https://kubernetes.default.svc",
+        "--dest-namespace",
+        ns,
     )
+    assert created.returncode == 0, created.stderr
+    stored = tetherenv.get(remote.kube, tetherenv.Application, remote.name, ns)
+    assert stored["spec"]["source"]["path"] == "app"
 
+    changed = core("app", "set", remote.name, "--sync-option", "CreateNamespace=true")
+    assert changed.returncode == 0, changed.stderr
+    stored = tetherenv.get(remote.kube, tetherenv.Application, remote.name, ns)
+    assert stored["spec"]["syncPolicy"]["syncOptions"] == ["CreateNamespace=true"]
+
+    listed = core("app", "list")
     assert listed.returncode == 0, listed.stderr
     assert remote.name in listed.stdout
 
-    rendered = remote.tether(
-        "app",
-        "manifests",
-        remote.name,
-        "--core",
-        "--kubeconfig",
-        str(remote.kubeconfig),
-        "-n",
-        remote.namespace,
-        "--control-plane-namespace",
-        remote.namespace,
-    )
+    rendered = core("app", "manifests", remote.name)
     assert rendered.returncode == 0, rendered.stderr
     assert "name: web-config" in rendered.stdout
 
