@@ -382,6 +382,19 @@ class ControllerProcess:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    async def api_url(self, timeout: float = 60.0) -> str:
+        """The URL its API server announced (``API server listening on URL``)."""
+        marker = "API server listening on "
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in self.log().splitlines():
+                if marker in line:
+                    return line.split(marker, 1)[1].strip()
+            if self.popen.poll() is not None:
+                raise AssertionError(f"tether exited ({self.popen.returncode}):\n{self.log()}")
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"no API address announced in {timeout} s:\n{self.log()}")
+
 
 def start_controller_process(
     kubeconfig: Path,
@@ -404,6 +417,8 @@ def start_controller_process(
         "--namespace",
         namespace,
         "--metrics-address",
+        "127.0.0.1:0",
+        "--api-address",  # many replicas share a machine in tests: no fixed port
         "127.0.0.1:0",
         "--leader-election" if leader_election else "--no-leader-election",
         "--resync",

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from tether.api import errors
-from tether.api.context import ApiContext
+from tether.api.context import AUTHENTICATED, ApiContext
+
+OPENAPI_PATH = "/api/openapi.json"
+"""The API's OpenAPI document (also committed as ``docs/openapi.json``)."""
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,8 +30,8 @@ SECURITY_HEADERS: dict[str, str] = {
 }
 
 
-def create_app(ctx: ApiContext, routers: Sequence[APIRouter]) -> FastAPI:
-    """The API over ``ctx``, serving ``routers``."""
+def create_app(ctx: ApiContext | None, routers: Sequence[APIRouter]) -> FastAPI:
+    """The API over ``ctx``, serving ``routers`` (no context: only to describe it, as OpenAPI)."""
     app = FastAPI(
         title="tether API",
         description="Argo CD's REST shapes over tether: applications, projects, repositories, "
@@ -35,12 +39,18 @@ def create_app(ctx: ApiContext, routers: Sequence[APIRouter]) -> FastAPI:
         version="v1",
         docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served below, to signed-in callers only (AC-04)
     )
-    app.state.ctx = ctx
+    if ctx is not None:
+        app.state.ctx = ctx
     app.add_exception_handler(errors.ApiError, errors.handle)
+    app.add_exception_handler(RequestValidationError, errors.handle_invalid_request)
     for router in routers:
         app.include_router(router)
+
+    @app.get(OPENAPI_PATH, include_in_schema=False, dependencies=AUTHENTICATED)
+    async def openapi() -> Response:
+        return JSONResponse(app.openapi())
 
     @app.middleware("http")
     async def guard(

@@ -5,7 +5,10 @@ from __future__ import annotations
 import enum
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+
+from tether.model.errors import ConflictError, InvalidInputError
 
 
 class Code(enum.IntEnum):
@@ -90,3 +93,28 @@ async def handle(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.code is Code.UNAUTHENTICATED else None
     return JSONResponse(body_of(exc), status_code=exc.status, headers=headers)
+
+
+async def handle_invalid_request(_request: Request, exc: Exception) -> Response:
+    """FastAPI's own validation errors (a parameter of the wrong type) in Argo CD's shape: 400.
+
+    Only the location and the reason are named, never the value the caller sent.
+    """
+    assert isinstance(exc, RequestValidationError)
+    reasons = [
+        f"{'.'.join(str(part) for part in error.get('loc', ()))}: {error.get('msg', 'invalid')}"
+        for error in exc.errors()[:5]
+    ]
+    return JSONResponse(body_of(invalid("; ".join(reasons) or "invalid request")), status_code=400)
+
+
+def of_failed_write(err: Exception, message: str) -> ApiError:
+    """The error for a write Kubernetes refused: bad input 400, a lost race 409, else 503.
+
+    ``message`` is ``err``'s text already scrubbed of every credential the caller may not see.
+    """
+    if isinstance(err, InvalidInputError):
+        return invalid(message)
+    if isinstance(err, ConflictError):
+        return ApiError(Code.ABORTED, message)
+    return ApiError(Code.UNAVAILABLE, message)

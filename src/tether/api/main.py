@@ -13,13 +13,14 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import tempfile
 from collections.abc import Callable, Iterator
 
 from tether import bootstrap
 from tether.api import server
+from tether.core.cluster.cachepolicy import Change
 from tether.model.errors import InvalidInputError, TetherError
+from tether.model.resources import GroupKind
 from tether.model.secretdata import fields_of
 from tether.settings import Settings
 
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_ADDRESS = "127.0.0.1:8080"
 """Argo CD's server port; loopback unless configured otherwise (exposing the API is a decision)."""
+
+CACHE_SYNC_TIMEOUT_S = 300.0
+"""The live cache's first list of every type (the resource tree reads it)."""
+
+SECRET = GroupKind("", "Secret")
 
 TLS_SECRET = "argocd-server-tls"
 """Argo CD's Secret for the server's certificate (``tls.crt``, ``tls.key``)."""
@@ -96,16 +102,53 @@ async def run_alone(
     listening: Callable[[str], None] = lambda _url: None,
 ) -> None:
     """``tether server``: the API without a controller, until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = bootstrap.stop_on_signals()
     rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=True)
     try:
-        await serve(rt, options, stop=stop, listening=listening)
+        await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
+        credentials = _CredentialsFollower(rt)
+        await credentials.reload()
+        unsubscribe = rt.live.subscribe(credentials.on_change)
+        try:
+            await serve(rt, options, stop=stop, listening=listening)
+        finally:
+            unsubscribe()
+            await credentials.aclose()
     finally:
         await rt.close()
+
+
+class _CredentialsFollower:
+    """Re-reads repository and cluster Secrets when one of them changes.
+
+    The controller does this in ``tether run``; alone, the server must, or the apps of other
+    clusters would read as on an unknown cluster.
+    """
+
+    def __init__(self, rt: bootstrap.Runtime) -> None:
+        self.rt = rt
+        self._task: asyncio.Task[None] | None = None
+
+    def on_change(self, change: Change) -> None:
+        key = change.key
+        ours = (
+            key.group_kind == SECRET and key.namespace == self.rt.settings.control_plane_namespace
+        )
+        if ours and (self._task is None or self._task.done()):
+            self._task = asyncio.create_task(self.reload())
+
+    async def reload(self) -> None:
+        try:
+            for problem in await self.rt.reload_credentials():
+                log.warning("%s", problem)
+        except TetherError as err:
+            log.warning("could not read repository and cluster Secrets: %s", err)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
 
 
 async def _tls_from_secret(rt: bootstrap.Runtime) -> tuple[str, str] | None:

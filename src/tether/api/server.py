@@ -7,6 +7,8 @@ context ``app.create_app`` serves.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, FastAPI
 
 from tether import bootstrap
@@ -100,3 +102,8 @@ async def build_context(
 def build_app(ctx: ApiContext) -> FastAPI:
     """The ASGI app serving every router in ``ROUTERS``."""
     return app.create_app(ctx, ROUTERS)
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI description of every route in ``ROUTERS`` (``docs/openapi.json``)."""
+    return app.create_app(None, ROUTERS).openapi()

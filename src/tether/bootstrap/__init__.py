@@ -6,10 +6,12 @@ Entry points never import adapters; they ask this module for wired objects.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime
 import os
 import pathlib
+import signal
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -79,6 +81,16 @@ __all__ = [
     "temporary_dev_cluster",
     "tool_locator",
 ]
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM or SIGINT sets, in the running loop: how every process is asked to stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    return stop
 
 
 def now() -> datetime.datetime:

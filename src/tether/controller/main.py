@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
@@ -45,11 +44,7 @@ async def run(
     beside: Sequence[Beside] = (),
 ) -> None:
     """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop = bootstrap.stop_on_signals()
     rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
     try:
         problems = await rt.installer.problems()

@@ -7,21 +7,9 @@ import re
 from fastapi.routing import APIRoute
 
 from tests.integration.api.conftest import Api
-from tether.api import server
+from tether.api import apidoc, server
 
-OPEN: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("GET", "/api/version"),
-        ("POST", "/api/v1/session"),
-        ("DELETE", "/api/v1/session"),
-        ("GET", "/api/v1/session/userinfo"),
-        ("GET", "/auth/logout"),
-        ("POST", "/api/webhook"),
-        ("GET", "/api/v1/settings"),  # the login page's fields only (CVE-2024-37152)
-        ("GET", "/auth/login"),  # SSO: the redirect to the issuer
-        ("GET", "/auth/callback"),  # SSO: the issuer's redirect back, checked by its state
-    }
-)
+OPEN = apidoc.OPEN_ROUTES
 """Routes anyone may call; each answers a caller without a session in its own safe way."""
 
 
@@ -48,3 +36,14 @@ async def test_every_route_outside_the_allow_list_refuses_a_caller_without_a_ses
             answer = await http.request(method, url, json={} if method != "GET" else None)
             assert answer.status_code == 401, (method, path, answer.status_code)
             assert answer.json()["message"] == "no session information", (method, path)
+
+
+async def test_the_openapi_document_is_served_to_signed_in_callers_only(api: Api) -> None:
+    async with api.client() as anonymous:
+        refused = await anonymous.get("/api/openapi.json")
+    assert refused.status_code == 401
+    token = await api.login("admin", await api.admin_password())
+    async with api.client(token) as http:
+        served = await http.get("/api/openapi.json")
+    assert served.status_code == 200
+    assert "/api/v1/applications" in served.json()["paths"]

@@ -18,7 +18,7 @@ from tether.api import errors
 from tether.api.context import AUTHENTICATED, FIELD_MANAGER, caller_of, context_of
 from tether.api.pathparams import url_param
 from tether.core import redact
-from tether.model.errors import ConflictError, InvalidInputError, TetherError
+from tether.model.errors import TetherError
 from tether.services import clusters
 from tether.services.clusters import StoredCluster
 
@@ -260,12 +260,7 @@ def _write_error(request: Request, err: TetherError, fields: Mapping[str, str]) 
     config = fields.get("config")
     if config:
         held.update(_strings(json.loads(config)))
-    message = redact.text(str(err), held)
-    if isinstance(err, InvalidInputError):
-        return errors.invalid(message)
-    if isinstance(err, ConflictError):
-        return errors.ApiError(errors.Code.ABORTED, message)
-    return errors.ApiError(errors.Code.UNAVAILABLE, message)
+    return errors.of_failed_write(err, redact.text(str(err), held))
 
 
 def _strings(value: Any) -> list[str]:

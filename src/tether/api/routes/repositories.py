@@ -16,7 +16,7 @@ from tether.api import errors
 from tether.api.context import AUTHENTICATED, FIELD_MANAGER, caller_of, context_of
 from tether.api.pathparams import url_param
 from tether.core import redact
-from tether.model.errors import ConflictError, InvalidInputError, TetherError
+from tether.model.errors import TetherError
 from tether.services import repositories
 from tether.services.repositories import StoredRepo
 
@@ -202,9 +202,4 @@ def _write_error(request: Request, err: TetherError, fields: Mapping[str, str]) 
     """The API error for a failed write, without any credential (those of the request too)."""
     held = [fields[key] for key in repositories.WRITE_ONLY if fields.get(key)]
     held.extend(context_of(request).runtime.credentials.secret_values())
-    message = redact.text(str(err), held)
-    if isinstance(err, InvalidInputError):
-        return errors.invalid(message)
-    if isinstance(err, ConflictError):
-        return errors.ApiError(errors.Code.ABORTED, message)
-    return errors.ApiError(errors.Code.UNAVAILABLE, message)
+    return errors.of_failed_write(err, redact.text(str(err), held))

@@ -14,25 +14,12 @@ from tether.cli.commands import rendering_options, server as server_options
 from tether.controller import main as controller_main
 from tether.settings import Settings
 
-kubeconfig_option = click.option(
-    "--kubeconfig",
-    envvar="KUBECONFIG",
-    default=None,
-    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
-)
+kubeconfig_option = server_options.kubeconfig_option
 
 
 @click.command()
 @kubeconfig_option
-@click.option(
-    "--namespace",
-    "namespaces",
-    multiple=True,
-    default=("tether",),
-    show_default=True,
-    help="Namespace whose Applications to reconcile (repeatable; the first is the "
-    "control-plane namespace).",
-)
+@server_options.namespaces_option("reconcile")
 @click.option(
     "--resync",
     type=int,

@@ -20,6 +20,27 @@ from tether.settings import Settings
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+kubeconfig_option = click.option(
+    "--kubeconfig",
+    envvar="KUBECONFIG",
+    default=None,
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+)
+
+
+def namespaces_option(verb: str) -> Callable[[F], F]:
+    """``--namespace`` (repeatable): the namespaces whose Applications to ``verb``."""
+    return click.option(
+        "--namespace",
+        "namespaces",
+        multiple=True,
+        default=("tether",),
+        show_default=True,
+        help=f"Namespace whose Applications to {verb} (repeatable; the first is the "
+        "control-plane namespace).",
+    )
+
+
 def api_options(func: F) -> F:
     """``--api-address``, ``--api-tls-cert``, ``--api-tls-key``, ``--insecure``."""
     for option in reversed(
@@ -69,21 +90,8 @@ def announce(url: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--kubeconfig",
-    envvar="KUBECONFIG",
-    default=None,
-    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config; in-cluster in a Pod).",
-)
-@click.option(
-    "--namespace",
-    "namespaces",
-    multiple=True,
-    default=("tether",),
-    show_default=True,
-    help="Namespace whose Applications to serve (repeatable; the first is the control-plane "
-    "namespace).",
-)
+@kubeconfig_option
+@namespaces_option("serve")
 @api_options
 @click.option("-v", "--verbose", count=True)
 def server(

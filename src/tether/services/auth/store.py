@@ -101,17 +101,7 @@ class SettingsStore:
             try:
                 if obj is None:
                     await self._cluster.create(
-                        {
-                            "apiVersion": "v1",
-                            "kind": "Secret",
-                            "metadata": {
-                                "name": name,
-                                "namespace": self.namespace,
-                                "labels": dict(PART_OF_LABEL),
-                            },
-                            "type": "Opaque",
-                            "data": data,
-                        },
+                        self._new_secret(name, data),
                         field_manager=FIELD_MANAGER,
                     )
                 else:
@@ -124,22 +114,22 @@ class SettingsStore:
             return fields
         raise WriteConflictError(f"Secret {self.namespace}/{name}: too many concurrent writers")
 
+    def _new_secret(self, name: str, data: Mapping[str, str]) -> dict[str, Any]:
+        """A Secret of the control-plane namespace, labelled as Argo CD labels its own."""
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": self.namespace, "labels": dict(PART_OF_LABEL)},
+            "type": "Opaque",
+            "data": dict(data),
+        }
+
     async def create_secret_once(self, name: str, fields: Mapping[str, str]) -> dict[str, str]:
         """Create a Secret unless it exists; returns the fields of the one that exists now."""
         data = {k: base64.b64encode(v.encode()).decode() for k, v in fields.items()}
         try:
             await self._cluster.create(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Secret",
-                    "metadata": {
-                        "name": name,
-                        "namespace": self.namespace,
-                        "labels": dict(PART_OF_LABEL),
-                    },
-                    "type": "Opaque",
-                    "data": data,
-                },
+                self._new_secret(name, data),
                 field_manager=FIELD_MANAGER,
             )
         except ConflictError:
