@@ -3,10 +3,10 @@ repository, and the real ``tether`` command run with a config directory per user
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import os
-import re
 import subprocess
 import sys
 import time
@@ -28,7 +28,6 @@ kind: ConfigMap
 metadata: {name: web-config}
 data: {greeting: "%s"}
 """
-LISTENING = re.compile(r"API server listening on (https?://\S+)")
 
 
 def until(check: Callable[[], Any], timeout: float = 60.0, what: str = "") -> Any:
@@ -113,11 +112,6 @@ class Remote:
         assert done.returncode == 0, done.stderr
 
 
-def api_url(log: Callable[[], str]) -> str:
-    found = until(lambda: LISTENING.search(log()), timeout=90, what="the API server to listen")
-    return str(found.group(1)).removeprefix("http://")
-
-
 @contextlib.contextmanager
 def served(
     kubeconfig: Path,
@@ -141,10 +135,9 @@ def served(
         namespace,
         tmp / "cache",
         tmp / "controller.log",
-        extra_args=["--api-address", "127.0.0.1:0"],
     )
     try:
-        world.server = api_url(controller.log)
+        world.server = asyncio.run(controller.api_url(timeout=90))
         yield world
     finally:
         world.kube.close()
