@@ -70,6 +70,7 @@ def test_login_then_create_list_get_sync_and_delete_an_app_through_the_server(re
     assert shown.returncode == 0, shown.stderr
     assert f"Name:          {remote.namespace}/{remote.name}" in shown.stdout
     assert f"Repo:          {remote.repo.url}" in shown.stdout
+    assert "Sync Window:   Sync Allowed" in shown.stdout  # judged from the project, as in core
 
     synced = remote.tether("app", "sync", remote.name, "--timeout", "150")
     assert synced.returncode == 0, synced.stdout + synced.stderr

@@ -8,9 +8,11 @@ of a local directory made here (as ``tether render`` does), against the live obj
 from __future__ import annotations
 
 import asyncio
+import datetime
 import json
 import os
 import pathlib
+import urllib.parse
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,7 +22,10 @@ import yaml
 from tether import bootstrap
 from tether.cli import diffs, output
 from tether.cli.commands import app_remote as remote, app_wait as waiting
-from tether.model.errors import InvalidInputError, TetherError
+from tether.core.app import policy, syncwindows
+from tether.model.application import parse_application
+from tether.model.errors import InvalidInputError, RemoteError, TetherError
+from tether.model.project import DEFAULT_PROJECT_NAME, parse_project
 from tether.services import apps, manifests
 from tether.settings import Settings
 
@@ -56,17 +61,49 @@ def list_(
 def get(
     api: bootstrap.ApiClient, name: str, namespace: str, *, fmt: str, refresh: str, timeout: float
 ) -> None:
-    """``tether app get`` against the server (sync windows are not shown remotely)."""
+    """``tether app get`` against the server."""
     obj = refreshed(api, name, namespace, refresh, timeout) if refresh else None
     obj = obj or remote.get_app(api, name, namespace)
     if fmt != "table":
         click.echo(output.dump(obj, fmt))
         return
-    click.echo(output.summary(obj))
+    click.echo(output.summary(obj, windows_now(api, obj, bootstrap.now())))
     rows = output.resource_rows(obj)
     if rows:
         click.echo("")
         click.echo(output.table(output.RESOURCE_HEADERS, rows))
+
+
+def windows_now(
+    api: bootstrap.ApiClient, obj: dict[str, Any], now: datetime.datetime
+) -> apps.Windows | None:
+    """The app's sync windows at ``now``, judged here from its project as the server returns it.
+
+    ``None`` (not shown) when the project cannot be read: the caller may see apps but not
+    projects.
+    """
+    try:
+        app = parse_application(obj)
+    except InvalidInputError:
+        return None
+    name = app.spec.project or DEFAULT_PROJECT_NAME
+    try:
+        found = api.get(f"/api/v1/projects/{urllib.parse.quote(name, safe='')}")
+        project = parse_project(found)
+    except RemoteError as err:
+        if err.code not in remote.GONE_CODES:
+            return None
+        # Not stored: the built-in default project, as the controller reads it.
+        project_or_none = policy.project_or_default(name, None, app.namespace or "")
+        if project_or_none is None:
+            return None
+        project = project_or_none
+    except InvalidInputError:
+        return None
+    return apps.Windows(
+        syncwindows.check(project, app, now=now, manual=False),
+        syncwindows.check(project, app, now=now, manual=True),
+    )
 
 
 def refreshed(
