@@ -8,10 +8,13 @@ static clients a test names. Started on a free port; stopped by ``stop``.
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 import secrets
 import socket
 import ssl
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,8 @@ class Client:
     id: str
     secret: str
     redirect_uris: tuple[str, ...] = ()
+    public: bool = False
+    """A public client (a CLI): no secret at the token endpoint, PKCE instead."""
 
 
 @dataclasses.dataclass
@@ -130,6 +135,7 @@ def start(
                 "id": c.id,
                 "name": c.id,
                 "secret": c.secret,
+                "public": c.public,
                 "redirectURIs": list(c.redirect_uris) or ["http://127.0.0.1/unused"],
             }
             for c in clients
@@ -159,3 +165,23 @@ def start(
     output = dex.output()[-3000:]
     dex.stop()
     raise RuntimeError(f"Dex did not start:\n{output}")
+
+
+def play_browser(url: str, password: str) -> httpx2.Response:
+    """Visit ``url`` as a user would: Dex's login form filled in, redirects followed home."""
+    with httpx2.Client(timeout=30) as http:
+        response = http.get(url)
+        while response.status_code in (302, 303):
+            response = http.get(
+                urllib.parse.urljoin(str(response.url), response.headers["location"])
+            )
+        assert response.status_code == 200, response.text
+        form = re.search(r'<form method="post" action="([^"]+)"', response.text)
+        assert form is not None, "Dex's login form"
+        action = urllib.parse.urljoin(str(response.url), html.unescape(form.group(1)))
+        response = http.post(action, data={"login": USER_EMAIL, "password": password})
+        while response.status_code in (302, 303):
+            response = http.get(
+                urllib.parse.urljoin(str(response.url), response.headers["location"])
+            )
+        return response

@@ -42,6 +42,7 @@ from tether.bootstrap.local import (
     temporary_dev_cluster,
     tool_locator,
 )
+from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.core import health
 from tether.core.sources import remote, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
@@ -64,14 +65,17 @@ from tether.settings import Settings
 
 __all__ = [
     # Re-exported for entry points, which take every adapter-backed object from here.
+    "ApiClient",
     "DevCluster",
     "Listen",
+    "api_client",
     "build_tools",
     "cluster_client",
     "dev_cluster_down",
     "dev_cluster_status",
     "dev_cluster_up",
     "manifest_service_for_directory",
+    "oidc_sign_in",
     "serve_git_folder",
     "serve_http",
     "temporary_dev_cluster",

@@ -8,18 +8,22 @@ import click
 
 from tether import __version__, bootstrap
 from tether.cli.commands import (
+    account,
     app,
     cluster,
     controller,
     demo,
     devcluster,
     kubeflow,
+    login,
+    proj,
     render,
+    repo,
     reposerver,
     server,
 )
 from tether.core import redact
-from tether.model.errors import TetherError
+from tether.model.errors import RemoteError, TetherError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -51,6 +55,11 @@ cli.add_command(cluster.cluster)
 cli.add_command(render.render)
 cli.add_command(reposerver.repo_server)
 cli.add_command(server.server)
+cli.add_command(account.account)
+cli.add_command(proj.proj)
+cli.add_command(repo.repo)
+for _command in login.COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:
@@ -65,6 +74,10 @@ def main() -> None:
     except click.ClickException as err:
         click.echo(f"Error: {redact.text(err.format_message())}", err=True)
         sys.exit(err.exit_code)
+    except RemoteError as err:
+        hint = " (log in again: tether login SERVER)" if err.status == 401 else ""
+        click.echo(f"error: {redact.text(str(err))}{hint}", err=True)
+        sys.exit(2)
     except TetherError as err:
         click.echo(f"error: {redact.text(str(err))}", err=True)
         sys.exit(2)

@@ -7,11 +7,13 @@ progress displays print plain lines when stdout is not a terminal and a rich Liv
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import pydantic
+import yaml
 from rich import box
 from rich.console import Console, Group
 from rich.live import Live
@@ -59,6 +61,13 @@ def table(headers: Row, rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
+def dump(obj: Any, fmt: str) -> str:
+    """An object as JSON or YAML, unchanged (``-o json|yaml``)."""
+    if fmt == "json":
+        return json.dumps(obj, indent=2)
+    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip("\n")
+
+
 def short(revision: str | None) -> str:
     """A commit SHA cut to 7 characters; other revisions (tags, chart versions) as they are."""
     text = revision or ""
@@ -88,6 +97,11 @@ def _sources(app: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 def qualified(app: Mapping[str, Any]) -> str:
     """``namespace/name`` of an Application."""
     return f"{_text(_get(app, 'metadata', 'namespace'))}/{_text(_get(app, 'metadata', 'name'))}"
+
+
+def project_of(app: Mapping[str, Any]) -> str:
+    """An Application's project (``default`` when unset, as Argo CD reads it)."""
+    return _text(_get(app, "spec", "project")) or "default"
 
 
 def sync_policy(app: Mapping[str, Any]) -> str:

@@ -69,5 +69,19 @@ class DevClusterError(TetherError):
     """The local control plane could not start, or is not running."""
 
 
+class RemoteError(TetherError):
+    """A tether API server refused or failed a request, or could not be reached.
+
+    Attributes:
+        code: The gRPC status code of the server's error body (0 when there was none).
+        status: The HTTP status (0 when no answer came).
+    """
+
+    def __init__(self, message: str, *, code: int = 0, status: int = 0) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
 class IdentityProviderError(TetherError):
     """An OIDC issuer could not be reached or answered something unusable (never a token)."""

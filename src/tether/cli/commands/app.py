@@ -5,14 +5,21 @@ The commands that ask the controller to act (sync, wait, rollback, ...) are in `
 
 from __future__ import annotations
 
-import json
+import pathlib
 from typing import Any
 
 import click
-import yaml
 
 from tether.cli import output
-from tether.cli.commands import app_common as common, app_ops, app_wait
+from tether.cli.commands import (
+    app_common as common,
+    app_edit,
+    app_ops,
+    app_remote_views as views,
+    app_resources,
+    app_wait,
+    connection,
+)
 from tether.model.application import parse_application
 from tether.model.errors import TetherError
 from tether.services import apps
@@ -36,16 +43,11 @@ def app() -> None:
     """Inspect Applications and ask the controller to sync, roll back or delete them."""
 
 
-def dump(obj: Any, fmt: str) -> str:
-    """An object as JSON or YAML, unchanged."""
-    if fmt == "json":
-        return json.dumps(obj, indent=2)
-    return yaml.safe_dump(obj, sort_keys=False, default_flow_style=False).rstrip("\n")
-
-
 @app.command("list")
 @common.target_options
 @click.option("-A", "--all-namespaces", is_flag=True, help="Applications of every namespace.")
+@click.option("-l", "--selector", default="", help="Only apps with these labels (k=v,k!=v,k).")
+@click.option("-p", "--project", "projects", multiple=True, help="Only this project's apps.")
 @click.option(
     "-o",
     "--output",
@@ -59,18 +61,37 @@ def list_(
     namespace: str,
     control_plane_namespace: str,
     all_namespaces: bool,
+    selector: str,
+    projects: tuple[str, ...],
     fmt: str,
 ) -> None:
     """List Applications with their sync and health status."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            views.list_(
+                api,
+                namespace=common.given_namespace(namespace),
+                all_namespaces=all_namespaces,
+                selector=selector,
+                projects=projects,
+                fmt=fmt,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    matches = common.label_matcher(selector)
 
     async def work() -> list[dict[str, Any]]:
         async with common.connect(target) as rt:
             return await apps.list_apps(rt.cluster, "" if all_namespaces else namespace)
 
-    found = common.run(target, work())
+    found = [
+        obj
+        for obj in common.run(target, work())
+        if matches(obj) and (not projects or output.project_of(obj) in projects)
+    ]
     if fmt in ("json", "yaml"):
-        click.echo(dump(found, fmt))
+        click.echo(output.dump(found, fmt))
         return
     if fmt == "name":
         for obj in found:
@@ -113,6 +134,19 @@ def get(
     timeout: float,
 ) -> None:
     """Show an Application: its source, status, resources and last operation."""
+    api = connection.client()
+    if api is not None:
+        level = "hard" if hard_refresh else ("normal" if refresh else "")
+        with api:
+            views.get(
+                api,
+                name,
+                common.given_namespace(namespace),
+                fmt=fmt,
+                refresh=level,
+                timeout=timeout,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> tuple[dict[str, Any], apps.Windows | None]:
@@ -128,7 +162,7 @@ def get(
 
     obj, windows = common.run(target, work())
     if fmt != "table":
-        click.echo(dump(obj, fmt))
+        click.echo(output.dump(obj, fmt))
         return
     click.echo(output.summary(obj, windows))
     rows = output.resource_rows(obj)
@@ -144,6 +178,11 @@ def history(
     kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
 ) -> None:
     """List the successful syncs kept for rollback (``status.history``)."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            views.history(api, name, common.given_namespace(namespace))
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> dict[str, Any]:
@@ -159,6 +198,17 @@ def history(
 @click.argument("name")
 @click.option("--revision", help="Compare with this revision instead of the target revision.")
 @click.option("--hard-refresh", is_flag=True, help="Resolve and re-render, bypassing caches.")
+@click.option(
+    "--local",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    help="Compare this directory (standing for the source's path) instead of Git "
+    "(through an API server).",
+)
+@click.option(
+    "--local-repo-root",
+    type=click.Path(file_okay=False, exists=True, path_type=pathlib.Path),
+    help="The repository root --local is inside (default: --local itself).",
+)
 def diff(
     kubeconfig: str | None,
     namespace: str,
@@ -166,12 +216,35 @@ def diff(
     name: str,
     revision: str | None,
     hard_refresh: bool,
+    local: pathlib.Path | None,
+    local_repo_root: pathlib.Path | None,
 ) -> None:
     """Show how the cluster differs from Git; exit 1 when it does, 0 when not, 2 on error.
 
-    The comparison runs here, as the controller's would: render, server-side dry run, diff.
-    Secret values are masked.
+    In core mode the comparison runs here, as the controller's would: render, server-side dry
+    run, diff. Through an API server it is the server's. Secret values are masked.
     """
+    api = connection.client()
+    if api is not None:
+        try:
+            with api:
+                text, count = views.diff(
+                    api,
+                    name,
+                    common.given_namespace(namespace),
+                    revision=revision or "",
+                    hard_refresh=hard_refresh,
+                    local=local,
+                    local_repo_root=local_repo_root,
+                )
+        except (TetherError, TimeoutError) as err:
+            raise DiffFailed(str(err) or "timed out") from err
+        if count:
+            click.echo(text, nl=False)
+            raise SystemExit(1)
+        return
+    if local is not None:
+        raise DiffFailed("--local needs an API server (tether login), not --core")
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> tuple[str, int]:
@@ -209,5 +282,5 @@ def diff(
         raise SystemExit(1)
 
 
-for _command in app_ops.COMMANDS:
+for _command in (*app_ops.COMMANDS, *app_edit.COMMANDS, *app_resources.COMMANDS):
     app.add_command(_command)

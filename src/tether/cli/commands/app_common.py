@@ -15,6 +15,8 @@ import click
 import yaml
 
 from tether import bootstrap
+from tether.cli.commands import connection
+from tether.core.app import selectors
 from tether.model.errors import ClusterError, InvalidInputError, KubeApiError
 from tether.model.operation import SyncOperationResource
 from tether.settings import Settings
@@ -44,7 +46,10 @@ class Target:
 
 
 def target_options(func: F) -> F:
-    """Add ``--kubeconfig``, ``-n/--namespace`` and ``--control-plane-namespace``."""
+    """Add ``--kubeconfig``, ``-n/--namespace``, ``--control-plane-namespace``, and the choice.
+
+    The choice: an API server or core mode (``connection.connection_options``).
+    """
     decorators = [
         click.option(
             "--kubeconfig",
@@ -70,12 +75,29 @@ def target_options(func: F) -> F:
     ]
     for decorator in reversed(decorators):
         func = decorator(func)
-    return func
+    return connection.connection_options(func)
+
+
+def given_namespace(namespace: str) -> str:
+    """``namespace`` if the user chose it (``-n`` or ``$TETHER_NAMESPACE``), else ``""``.
+
+    An API server's default namespace is its control plane's, which need not be ours.
+    """
+    source = click.get_current_context().get_parameter_source("namespace")
+    return "" if source in (None, click.core.ParameterSource.DEFAULT) else namespace
 
 
 def target_of(kubeconfig: str | None, namespace: str, control_plane_namespace: str) -> Target:
     """The ``Target`` of the three shared options."""
     return Target(kubeconfig, namespace, control_plane_namespace)
+
+
+def label_matcher(selector: str) -> Callable[[Mapping[str, Any]], bool]:
+    """Whether an Application's labels match ``selector`` (every app when it is empty)."""
+    if not selector:
+        return lambda _obj: True
+    parsed = selectors.parse(selector)
+    return lambda obj: parsed.matches((obj.get("metadata") or {}).get("labels"))
 
 
 def username() -> str:

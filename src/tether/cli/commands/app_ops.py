@@ -11,7 +11,14 @@ from typing import Any
 import click
 
 from tether.cli import output
-from tether.cli.commands import app_common as common, app_wait as waiting
+from tether.cli.commands import (
+    app_common as common,
+    app_remote as remote,
+    app_remote_ops as remote_ops,
+    app_remote_views as views,
+    app_wait as waiting,
+    connection,
+)
 from tether.model.operation import (
     SyncOperation,
     SyncStrategy,
@@ -64,7 +71,8 @@ timeout_option = click.option(
 
 @click.command()
 @common.target_options
-@click.argument("name")
+@click.argument("names", metavar="[NAME]...", nargs=-1)
+@click.option("-l", "--selector", default="", help="Sync every app with these labels.")
 @click.option("--revision", help="Sync this revision instead of the target revision.")
 @click.option("--prune", is_flag=True, help="Delete resources that are no longer in Git.")
 @click.option(
@@ -88,7 +96,8 @@ def sync(
     kubeconfig: str | None,
     namespace: str,
     control_plane_namespace: str,
-    name: str,
+    names: tuple[str, ...],
+    selector: str,
     revision: str | None,
     prune: bool,
     dry_run: bool,
@@ -99,11 +108,23 @@ def sync(
     no_wait: bool,
     timeout: float,
 ) -> None:
-    """Sync an Application and show its progress; exit 0 when the sync succeeded, else 1."""
-    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
-    operation = sync_operation(revision, prune, dry_run, resources, sync_options, strategy, force)
+    """Sync Applications (named, or matching -l) and show their progress.
 
-    async def work() -> dict[str, Any] | None:
+    Exit 0 when every sync succeeded, else 1.
+    """
+    operation = sync_operation(revision, prune, dry_run, resources, sync_options, strategy, force)
+    api = connection.client()
+    if api is not None:
+        given = common.given_namespace(namespace)
+        with api:
+            chosen = remote.names_of(api, names, selector, given)
+            remote_ops.sync(api, chosen, given, operation, no_wait=no_wait, timeout=timeout)
+        return
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
+    if bool(names) == bool(selector):
+        raise click.UsageError("name the applications or give a selector (-l), not both")
+
+    async def work(name: str) -> dict[str, Any] | None:
         async with common.connect(target) as rt:
             await apps.request_sync(
                 rt.cluster,
@@ -119,11 +140,31 @@ def sync(
                 return None
             return await waiting.follow_operation(rt, target, name, timeout)
 
-    done = waiting.run_or_time_out(target, work())
-    if done is None:
-        click.echo(f"sync of {namespace}/{name} requested")
-        return
-    waiting.report(done)
+    failed = False
+    for name in names or _selected(target, selector):
+        done = waiting.run_or_time_out(target, work(name))
+        if done is None:
+            click.echo(f"sync of {namespace}/{name} requested")
+            continue
+        click.echo("")
+        click.echo(output.operation_summary(done))
+        failed = failed or not waiting.succeeded(done)
+    if failed:
+        raise SystemExit(1)
+
+
+def _selected(target: common.Target, selector: str) -> list[str]:
+    """The names of the target namespace's apps that match ``selector``."""
+    matches = common.label_matcher(selector)
+
+    async def work() -> list[dict[str, Any]]:
+        async with common.connect(target) as rt:
+            return await apps.list_apps(rt.cluster, target.namespace)
+
+    chosen = [str(o["metadata"]["name"]) for o in common.run(target, work()) if matches(o)]
+    if not chosen:
+        raise click.ClickException(f"no application matches the selector {selector!r}")
+    return chosen
 
 
 @click.command()
@@ -144,11 +185,16 @@ def wait(
     timeout: float,
 ) -> None:
     """Wait until an Application is synced, healthy and idle (all three unless some are named)."""
-    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
     every = not (want_sync or want_health or want_operation)
     awaited = waiting.Awaited(
         sync=want_sync or every, health=want_health or every, operation=want_operation or every
     )
+    api = connection.client()
+    if api is not None:
+        with api:
+            remote_ops.wait(api, name, common.given_namespace(namespace), awaited, timeout)
+        return
+    target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> dict[str, Any] | None:
         async with common.connect(target) as rt:
@@ -187,6 +233,20 @@ def rollback(
     timeout: float,
 ) -> None:
     """Sync the revision of history entry ID again; turns automated sync off if it is on."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            remote_ops.rollback(
+                api,
+                name,
+                common.given_namespace(namespace),
+                history_id,
+                prune=prune,
+                dry_run=dry_run,
+                no_wait=no_wait,
+                timeout=timeout,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> tuple[apps.Requested, dict[str, Any] | None]:
@@ -227,6 +287,11 @@ def terminate_op(
     kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
 ) -> None:
     """Stop the running operation of an Application."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            remote_ops.terminate(api, name, common.given_namespace(namespace))
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> None:
@@ -260,6 +325,17 @@ def refresh(
     timeout: float,
 ) -> None:
     """Ask the controller to compare an Application with Git again now."""
+    api = connection.client()
+    if api is not None:
+        given = common.given_namespace(namespace)
+        level = "hard" if hard else "normal"
+        with api:
+            if wait:
+                click.echo(output.summary(views.refreshed(api, name, given, level, timeout)))
+                return
+            obj = remote.get_app(api, name, given, refresh=level)
+        click.echo(f"{'hard ' if hard else ''}refresh of {output.qualified(obj)} requested")
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> dict[str, Any]:
@@ -306,6 +382,19 @@ def delete(
     timeout: float,
 ) -> None:
     """Delete an Application; with --cascade (the default) the controller deletes its resources."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            remote_ops.delete(
+                api,
+                name,
+                common.given_namespace(namespace),
+                cascade=cascade,
+                propagation=propagation_policy,
+                wait_gone=wait_gone,
+                timeout=timeout,
+            )
+        return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> None:
@@ -333,7 +422,12 @@ def delete(
 def confirm_deletion(
     kubeconfig: str | None, namespace: str, control_plane_namespace: str, name: str
 ) -> None:
-    """Approve an Application's pending Prune=confirm prunes and Delete=confirm deletions."""
+    """Approve an Application's pending Prune=confirm prunes and Delete=confirm deletions.
+
+    Core mode only: Argo CD's API has no call for it.
+    """
+    if connection.remote() is not None:
+        raise click.UsageError("confirm-deletion talks to Kubernetes: add --core")
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def work() -> None:

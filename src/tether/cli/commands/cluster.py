@@ -7,10 +7,14 @@ Each is an Argo CD cluster Secret in the control-plane namespace; ``add`` makes 
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
+from typing import Any
 
 import click
 
 from tether import bootstrap
+from tether.cli import output
+from tether.cli.commands import connection
 from tether.cli.commands.app_common import DEFAULT_NAMESPACE
 from tether.model.clusters import ClusterEntry, ClusterRegistry
 from tether.services import clusters
@@ -95,10 +99,18 @@ def add(
 @kubeconfig_option
 @control_context_option
 @namespace_option
+@connection.connection_options
 def list_(
     kubeconfig: str | None, control_context: str | None, control_plane_namespace: str
 ) -> None:
     """The clusters the controller knows, the one it runs in first."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            items = api.get(CLUSTERS).get("items") or []
+        rows = [remote_row(c) for c in items]
+        click.echo(output.table(REMOTE_HEADERS, rows))
+        return
     known = asyncio.run(_registry(kubeconfig, control_context, control_plane_namespace))
     rows = [("NAME", "SERVER", "SECRET")]
     rows += [(e.name, e.server, e.secret or "(built in)") for e in known.entries]
@@ -114,10 +126,27 @@ def list_(
 @kubeconfig_option
 @control_context_option
 @namespace_option
+@connection.connection_options
 def get(
     name: str, kubeconfig: str | None, control_context: str | None, control_plane_namespace: str
 ) -> None:
     """One cluster: where it is, what tether may manage there, how it signs in (no secrets)."""
+    api = connection.client()
+    if api is not None:
+        with api:
+            found = api.get(
+                f"{CLUSTERS}/{urllib.parse.quote(name, safe='')}",
+                **{"id.type": "server" if "://" in name else "name"},
+            )
+        name_, server, project, namespaces = remote_row(found)
+        insecure = ((found.get("config") or {}).get("tlsClientConfig") or {}).get("insecure")
+        click.echo(f"Name:              {name_}")
+        click.echo(f"Server:            {server}")
+        click.echo(f"Project:           {project or '(none)'}")
+        click.echo(f"Namespaces:        {namespaces}")
+        click.echo(f"Cluster resources: {'yes' if found.get('clusterResources') else 'no'}")
+        click.echo(f"TLS:               {'insecure' if insecure else 'verified'}")
+        return
     known = asyncio.run(_registry(kubeconfig, control_context, control_plane_namespace))
     found = known.find(name)
     if not found:
@@ -159,6 +188,20 @@ async def _registry(
 ) -> ClusterRegistry:
     async with bootstrap.cluster_client(kubeconfig, control_context) as (control, *_):
         return await clusters.registry(control, namespace)
+
+
+CLUSTERS = "/api/v1/clusters"
+REMOTE_HEADERS = ("NAME", "SERVER", "PROJECT", "NAMESPACES")
+
+
+def remote_row(found: dict[str, Any]) -> output.Row:
+    """One cluster of ``GET /api/v1/clusters`` as a row of ``REMOTE_HEADERS``."""
+    return (
+        str(found.get("name") or ""),
+        str(found.get("server") or ""),
+        str(found.get("project") or ""),
+        ", ".join(found.get("namespaces") or []) or "(all)",
+    )
 
 
 def _auth_kind(entry: ClusterEntry) -> str:
