@@ -52,6 +52,86 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator > 0 else None
 
 
+def spread(values: Sequence[float], prefix: str) -> dict[str, float]:
+    """``<prefix>_p50_ms``, ``_p95_ms`` and ``_max_ms`` of timings in milliseconds."""
+    return {
+        f"{prefix}_p50_ms": round(percentile(values, 50), 2),
+        f"{prefix}_p95_ms": round(percentile(values, 95), 2),
+        f"{prefix}_max_ms": round(max(values), 2),
+    }
+
+
+def delivery(
+    arrivals: Sequence[Mapping[str, float]], sent: Mapping[str, float], prefix: str
+) -> dict[str, Any]:
+    """How a change reached each client: ``sent`` is when each change (by tag) was made,
+    ``arrivals`` per client when it got each one (same clock). p50 counts a miss as slower
+    than anything measured; ``within_1s`` and ``max`` are over what arrived."""
+    latencies: list[float | None] = []
+    for client in arrivals:
+        for tag, at in sent.items():
+            got = client.get(tag)
+            latencies.append(None if got is None else (got - at) * 1000)
+    received = [v for v in latencies if v is not None]
+    p50 = percentile_with_misses(latencies, 50) if latencies else None
+    return {
+        f"{prefix}_events": len(latencies),
+        f"{prefix}_received": len(received),
+        f"{prefix}_within_1s": sum(1 for v in received if v <= 1000),
+        f"{prefix}_p50_ms": None if p50 is None else round(p50, 1),
+        f"{prefix}_max_ms": round(max(received), 1) if received else None,
+        f"{prefix}_max_ms_by_change": [
+            round(max(got), 1) if got else None
+            for got in (
+                [(c[tag] - at) * 1000 for c in arrivals if tag in c] for tag, at in sent.items()
+            )
+        ],
+    }
+
+
+API_VS_KUBE = (
+    ("page of 100", "list_page", "kube_list_page"),
+    ("middle page (continue)", "list_middle_page", "kube_list_middle_page"),
+    ("one project's page", "list_project", "kube_list_project_label"),
+    ("one-project caller's page", "list_viewer", ""),
+    ("every app, no limit", "list_all", ""),
+)
+"""S7's side-by-side rows: label, the API's metric prefix, the kube-apiserver's (or none)."""
+
+
+def api_vs_kube(s7: Mapping[str, Any]) -> str:
+    """S7's API timings beside the kube-apiserver's, as text (empty when S7 has none)."""
+    rows = [("S7", "API p50 / p95 ms", "kube-apiserver p50 / p95 ms")]
+
+    def pair(prefix: str) -> str:
+        p50, p95 = s7.get(f"{prefix}_p50_ms"), s7.get(f"{prefix}_p95_ms")
+        if not prefix or p50 is None or p95 is None:
+            return "-"
+        return f"{format_value(p50)} / {format_value(p95)}"
+
+    for label, api, kube in API_VS_KUBE:
+        if s7.get(f"{api}_p50_ms") is not None:
+            rows.append((label, pair(api), pair(kube)))
+    if s7.get("stream_events"):
+        rows.append(
+            (
+                "a change to each stream, p50 / max",
+                f"{format_value(s7.get('stream_p50_ms'))} / max "
+                f"{format_value(s7.get('stream_max_ms'))}"
+                f" ({s7.get('stream_within_1s')}/{s7.get('stream_events')} in 1 s)",
+                f"{format_value(s7.get('kube_watch_p50_ms'))} / max "
+                f"{format_value(s7.get('kube_watch_max_ms'))}"
+                f" ({s7.get('kube_watch_within_1s')}/{s7.get('kube_watch_events')} in 1 s)",
+            )
+        )
+    if len(rows) == 1:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def parse_metrics(text: str, skip_prefixes: Iterable[str] = ()) -> dict[str, float]:
     """Prometheus text format to ``{'name{labels}': value}`` (comments and skipped names out)."""
     skips = tuple(skip_prefixes)

@@ -100,3 +100,59 @@ def test_results_are_written_as_sorted_json(tmp_path):
     report.write({"s2": {"b": 1}, "s1": {"a": None}}, path)
     assert json.loads(path.read_text()) == {"s1": {"a": None}, "s2": {"b": 1}}
     assert path.read_text().index('"s1"') < path.read_text().index('"s2"')
+
+
+def test_a_spread_names_p50_p95_and_max_in_milliseconds():
+    assert report.spread([1.0, 2.0, 3.0, 4.0, 100.0], "list_page") == {
+        "list_page_p50_ms": 3.0,
+        "list_page_p95_ms": 80.8,
+        "list_page_max_ms": 100.0,
+    }
+
+
+def test_delivery_counts_each_client_and_change_and_a_miss_is_slower_than_any():
+    sent = {"r0": 10.0, "r1": 20.0}
+    arrivals = [{"r0": 10.05, "r1": 21.5}, {"r0": 10.2}]
+    found = report.delivery(arrivals, sent, "stream")
+    assert found["stream_events"] == 4
+    assert found["stream_received"] == 3
+    assert found["stream_within_1s"] == 2
+    assert found["stream_p50_ms"] == pytest.approx(850.0)
+    assert found["stream_max_ms"] == pytest.approx(1500.0)
+    assert found["stream_max_ms_by_change"] == [pytest.approx(200.0), pytest.approx(1500.0)]
+
+
+def test_delivery_with_nothing_received_has_no_latency():
+    found = report.delivery([{}], {"r0": 1.0}, "kube_watch")
+    assert found["kube_watch_p50_ms"] is None
+    assert found["kube_watch_max_ms"] is None
+    assert found["kube_watch_max_ms_by_change"] == [None]
+
+
+def test_s7_shows_the_api_beside_the_kube_apiserver_row_by_row():
+    s7 = {
+        "list_page_p50_ms": 20.0,
+        "list_page_p95_ms": 30.0,
+        "kube_list_page_p50_ms": 10.0,
+        "kube_list_page_p95_ms": 15.0,
+        "list_viewer_p50_ms": 40.0,
+        "list_viewer_p95_ms": 60.0,
+        "stream_events": 500,
+        "stream_within_1s": 500,
+        "stream_p50_ms": 90.0,
+        "stream_max_ms": 170.0,
+        "kube_watch_events": 500,
+        "kube_watch_within_1s": 416,
+        "kube_watch_p50_ms": 32.0,
+        "kube_watch_max_ms": 1558.0,
+    }
+    rows = [line.split("  ") for line in report.api_vs_kube(s7).splitlines()]
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    assert cells[2] == ["page of 100", "20 / 30", "10 / 15"]
+    assert cells[3] == ["one-project caller's page", "40 / 60", "-"]
+    assert cells[4][1:] == ["90 / max 170 (500/500 in 1 s)", "32 / max 1,558 (416/500 in 1 s)"]
+
+
+def test_without_s7_there_is_no_side_by_side_table():
+    assert report.api_vs_kube({}) == ""
+    assert report.api_vs_kube({"failed": "RuntimeError: boom"}) == ""
