@@ -23,6 +23,8 @@ from tether.adapters.kube.client import KubeClient
 READ_LIMIT = 1 << 24
 """A stream line may hold one whole Application."""
 
+WATCHES_PER_CONNECTION = 25
+
 
 def _say(message: Mapping[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
@@ -124,17 +126,20 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
     all_open = asyncio.Event()
     limits = httpx2.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
     timeout = httpx2.Timeout(60.0, read=None)
-    kube_client: KubeClient | None = None
+    kube_clients: list[KubeClient] = []
     if api:
         headers = {"Authorization": f"Bearer {plan['admin_token']}"}
-        http = httpx2.AsyncClient(
-            base_url=plan["url"], headers=headers, limits=limits, timeout=timeout
-        )
+        https = [httpx2.AsyncClient(base_url=plan["url"], headers=headers, limits=limits)]
         path = "/api/v1/stream/applications"
         params = {"resourceVersion": str(plan["resource_version"])}
     else:
-        kube_client = KubeClient.from_kubeconfig(plan["kubeconfig"])
-        http = kube_client.raw
+        # HTTP/2: a connection's streams are capped by the server (and, until its SETTINGS
+        # arrive, by the client's guess of 100), so the watches share several connections.
+        kube_clients = [
+            KubeClient.from_kubeconfig(plan["kubeconfig"])
+            for _ in range(-(-clients // WATCHES_PER_CONNECTION))
+        ]
+        https = [k.raw for k in kube_clients]
         path = f"/apis/argoproj.io/v1alpha1/namespaces/{plan['namespace']}/applications"
         params = {
             "watch": "1",
@@ -145,6 +150,7 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
     async def one(index: int) -> None:
         nonlocal opened
         seen = arrivals[index]
+        http = https[index % len(https)]
         async with http.stream("GET", path, params=params, timeout=timeout) as answer:
             if answer.status_code != 200:
                 raise RuntimeError(f"stream {index}: {answer.status_code}")
@@ -163,6 +169,11 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
                 if len(seen) >= rounds:
                     return
 
+    for warm in https:
+        # The connection first, then the streams: many requests racing to open a fresh HTTP/2
+        # connection once left one watch without an answer for a minute.
+        listed = "/api/v1/applications" if api else path
+        (await warm.get(listed, params={"limit": "1"})).raise_for_status()
     tasks = [asyncio.create_task(one(i)) for i in range(clients)]
     try:
         opening = asyncio.create_task(all_open.wait())
@@ -179,10 +190,10 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if kube_client is not None:
+        for kube_client in kube_clients:
             await kube_client.aclose()
-        else:
-            await http.aclose()
+        if api:
+            await https[0].aclose()
     return {"arrivals": arrivals}
 
 
