@@ -23,8 +23,6 @@ from tether.adapters.kube.client import KubeClient
 READ_LIMIT = 1 << 24
 """A stream line may hold one whole Application."""
 
-WATCHES_PER_CONNECTION = 25
-
 
 def _say(message: Mapping[str, Any]) -> None:
     sys.stdout.write(json.dumps(message) + "\n")
@@ -133,13 +131,10 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
         path = "/api/v1/stream/applications"
         params = {"resourceVersion": str(plan["resource_version"])}
     else:
-        # HTTP/2: a connection's streams are capped by the server (and, until its SETTINGS
-        # arrive, by the client's guess of 100), so the watches share several connections.
-        kube_clients = [
-            KubeClient.from_kubeconfig(plan["kubeconfig"])
-            for _ in range(-(-clients // WATCHES_PER_CONNECTION))
-        ]
-        https = [k.raw for k in kube_clients]
+        # HTTP/1.1, one connection per watch, as tether's own watches (``Transport.watch_http``:
+        # idle watches multiplexed on one httpx2 HTTP/2 connection hold up the others).
+        kube_clients = [KubeClient.from_kubeconfig(plan["kubeconfig"])]
+        https = [kube_clients[0].transport.watch_http]
         path = f"/apis/argoproj.io/v1alpha1/namespaces/{plan['namespace']}/applications"
         params = {
             "watch": "1",
@@ -170,8 +165,7 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
                     return
 
     for warm in https:
-        # The connection first, then the streams: many requests racing to open a fresh HTTP/2
-        # connection once left one watch without an answer for a minute.
+        # Connect and authenticate once before the clock matters.
         listed = "/api/v1/applications" if api else path
         (await warm.get(listed, params={"limit": "1"})).raise_for_status()
     tasks = [asyncio.create_task(one(i)) for i in range(clients)]
