@@ -70,3 +70,29 @@ async def test_a_read_under_way_when_the_store_writes_is_not_kept(api: Api, read
     assert reads.names == ["argocd-secret"]
     assert (await store.secret("argocd-secret"))["marker"] == "written"
     assert reads.names == ["argocd-secret"]  # what was read after the write is kept
+
+
+async def test_a_project_is_parsed_once_per_read_and_settings_are_the_callers_own(
+    api: Api, reads: Reads
+) -> None:
+    namespace = api.runtime.settings.control_plane_namespace
+    await api.runtime.cluster.create(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "AppProject",
+            "metadata": {"name": "team-a", "namespace": namespace},
+            "spec": {"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}]},
+        }
+    )
+    await api.put("ConfigMap", "argocd-rbac-cm", {"policy.default": "role:readonly"})
+    store = SettingsStore(api.runtime.cluster, namespace, ttl=60)
+    first = await store.project("team-a")
+    assert first is not None and first.name == "team-a"
+    assert await store.project("team-a") is first
+    store.forget("AppProject", "team-a")
+    again = await store.project("team-a")
+    assert again is not first and again == first
+    # Decoded once, but each caller gets a dict of its own to change.
+    data = await store.configmap("argocd-rbac-cm")
+    data["policy.default"] = "role:admin"
+    assert await store.configmap("argocd-rbac-cm") == {"policy.default": "role:readonly"}

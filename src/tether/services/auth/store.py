@@ -2,7 +2,8 @@
 
 ``argocd-cm``, ``argocd-rbac-cm``, ``argocd-secret`` and AppProjects are read at most once per
 ``ttl`` seconds per object (every replica reads the same objects, so no second source of truth
-is kept), and requests finding an object stale together share one read; a write goes through
+is kept), requests finding an object stale together share one read, and what is decoded from an
+object (text fields, a parsed AppProject) is decoded once per read; a write goes through
 ``update_secret``: read, change, write with the read's resourceVersion, retried on a conflict,
 so two replicas changing one Secret never lose a write.
 """
@@ -14,11 +15,13 @@ import base64
 import binascii
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from tether import ports
 from tether.model import application, project as project_model
 from tether.model.errors import ConflictError, InvalidInputError, TetherError
+
+T = TypeVar("T")
 
 PART_OF_LABEL = {"app.kubernetes.io/part-of": "argocd"}
 """Argo CD's label on its settings Secrets, kept on the ones tether creates."""
@@ -50,6 +53,9 @@ class SettingsStore:
         self._cache: dict[_Key, tuple[float, dict[str, Any] | None]] = {}
         self._reading: dict[_Key, asyncio.Future[dict[str, Any] | None]] = {}
         self._forgotten: dict[_Key, int] = {}
+        # What was decoded from each cached object, kept while that object is the one read: a
+        # list of 10,000 apps checks RBAC per app, and each check asks for its AppProject.
+        self._decoded: dict[_Key, tuple[dict[str, Any] | None, Any]] = {}
 
     async def _read(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
         key = (kind, name)
@@ -87,27 +93,32 @@ class SettingsStore:
         self._reading.pop(key, None)
         self._forgotten[key] = self._forgotten.get(key, 0) + 1
 
+    def _decode(self, key: _Key, obj: dict[str, Any] | None, decode: Callable[[Any], T]) -> T:
+        """``decode(obj)``, computed once per object read."""
+        found = self._decoded.get(key)
+        if found is not None and found[0] is obj:
+            known: T = found[1]
+            return known
+        value = decode(obj)
+        self._decoded[key] = (obj, value)
+        return value
+
     async def configmap(self, name: str) -> dict[str, str]:
         """A ConfigMap's ``data`` (empty when it does not exist)."""
         obj = await self._read("v1", "ConfigMap", name)
-        data = (obj or {}).get("data") or {}
-        return {str(k): str(v) for k, v in data.items()}
+        return dict(self._decode(("ConfigMap", name), obj, _configmap_data))
 
     async def secret(self, name: str) -> dict[str, str]:
         """A Secret's text fields (empty when it does not exist); binary values are skipped."""
-        return _text_fields(await self._read("v1", "Secret", name))
+        obj = await self._read("v1", "Secret", name)
+        return dict(self._decode(("Secret", name), obj, _text_fields))
 
     async def project(self, name: str) -> project_model.AppProject | None:
-        """An AppProject, or ``None`` when it is missing or invalid."""
+        """An AppProject, or ``None`` when it is missing or invalid (shared: it is frozen)."""
         if not name:
             return None
         obj = await self._read(application.API_VERSION, project_model.KIND, name)
-        if obj is None:
-            return None
-        try:
-            return project_model.parse_project(obj)
-        except InvalidInputError:
-            return None
+        return self._decode((project_model.KIND, name), obj, _project)
 
     async def update_secret(self, name: str, change: Change) -> dict[str, str]:
         """Apply ``change`` to a Secret (created when missing) under optimistic locking.
@@ -189,6 +200,20 @@ class SettingsStore:
             self.forget(project_model.KIND, name)
             return written
         raise WriteConflictError(f"AppProject {self.namespace}/{name}: too many concurrent writers")
+
+
+def _configmap_data(configmap: Mapping[str, Any] | None) -> dict[str, str]:
+    data = (configmap or {}).get("data") or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def _project(obj: dict[str, Any] | None) -> project_model.AppProject | None:
+    if obj is None:
+        return None
+    try:
+        return project_model.parse_project(obj)
+    except InvalidInputError:
+        return None
 
 
 def _text_fields(secret: Mapping[str, Any] | None) -> dict[str, str]:
