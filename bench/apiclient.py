@@ -124,17 +124,17 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
     all_open = asyncio.Event()
     limits = httpx2.Limits(max_connections=clients + 10, max_keepalive_connections=clients + 10)
     timeout = httpx2.Timeout(60.0, read=None)
-    kube_clients: list[KubeClient] = []
+    kube_client: KubeClient | None = None
     if api:
         headers = {"Authorization": f"Bearer {plan['admin_token']}"}
-        https = [httpx2.AsyncClient(base_url=plan["url"], headers=headers, limits=limits)]
+        http = httpx2.AsyncClient(base_url=plan["url"], headers=headers, limits=limits)
         path = "/api/v1/stream/applications"
         params = {"resourceVersion": str(plan["resource_version"])}
     else:
         # HTTP/1.1, one connection per watch, as tether's own watches (``Transport.watch_http``:
         # idle watches multiplexed on one httpx2 HTTP/2 connection hold up the others).
-        kube_clients = [KubeClient.from_kubeconfig(plan["kubeconfig"])]
-        https = [kube_clients[0].transport.watch_http]
+        kube_client = KubeClient.from_kubeconfig(plan["kubeconfig"])
+        http = kube_client.transport.watch_http
         path = f"/apis/argoproj.io/v1alpha1/namespaces/{plan['namespace']}/applications"
         params = {
             "watch": "1",
@@ -145,7 +145,6 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
     async def one(index: int) -> None:
         nonlocal opened
         seen = arrivals[index]
-        http = https[index % len(https)]
         async with http.stream("GET", path, params=params, timeout=timeout) as answer:
             if answer.status_code != 200:
                 raise RuntimeError(f"stream {index}: {answer.status_code}")
@@ -164,10 +163,9 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
                 if len(seen) >= rounds:
                     return
 
-    for warm in https:
-        # Connect and authenticate once before the clock matters.
-        listed = "/api/v1/applications" if api else path
-        (await warm.get(listed, params={"limit": "1"})).raise_for_status()
+    # Connect and authenticate once before the clock matters.
+    listed = "/api/v1/applications" if api else path
+    (await http.get(listed, params={"limit": "1"})).raise_for_status()
     tasks = [asyncio.create_task(one(i)) for i in range(clients)]
     try:
         opening = asyncio.create_task(all_open.wait())
@@ -184,10 +182,10 @@ async def streams(plan: Mapping[str, Any]) -> dict[str, Any]:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for kube_client in kube_clients:
+        if kube_client is not None:
             await kube_client.aclose()
-        if api:
-            await https[0].aclose()
+        else:
+            await http.aclose()
     return {"arrivals": arrivals}
 
 
