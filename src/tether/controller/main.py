@@ -110,6 +110,7 @@ async def _lead_and_reconcile(
             # Also when this task is cancelled: asyncio.wait leaves its tasks running, and
             # workers must not outlive the controller (or the client it is about to close).
             controller.stop()
+            stop.set()  # a cancelled controller stops its hosted jobs too, as SIGTERM does
             for task in waits:
                 if task not in hosted:  # hosted jobs end on their own once ``stop`` is set
                     task.cancel()

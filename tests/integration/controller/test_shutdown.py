@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
 from tests.support import tetherenv
+from tether.controller import main as controller_main
+from tether.settings import Settings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -43,3 +46,32 @@ async def test_cancelling_the_controller_stops_its_workers_and_watches(
     # the event loop (and hang its teardown, as one did in CI).
     await asyncio.sleep(0)
     assert [task.get_name() for task in controller_tasks()] == []
+
+
+async def test_cancelling_the_controller_ends_the_jobs_it_hosts_such_as_the_api(
+    crds, full_namespace, tmp_path
+):
+    ended = asyncio.Event()
+
+    async def hosted(_rt: object, stop: asyncio.Event) -> None:
+        await stop.wait()  # as the API server does: it ends once ``stop`` is set
+        ended.set()
+
+    settings = Settings(
+        app_namespaces=(full_namespace,),
+        metrics_address="127.0.0.1:0",
+        leader_election=False,
+        cache_dir=str(tmp_path / "cache"),
+        freeze_gc=False,
+    )
+    ready = asyncio.Event()
+    task = asyncio.create_task(
+        controller_main.run(settings, kubeconfig=str(crds.kubeconfig), ready=ready, beside=[hosted])
+    )
+    await asyncio.wait_for(ready.wait(), 60)
+    task.cancel()
+    # Before the fix, the controller awaited its hosted jobs without telling them to stop, and
+    # `tether demo` never returned.
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, 30)
+    assert ended.is_set()
