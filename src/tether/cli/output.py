@@ -452,3 +452,15 @@ def progress_for(
     if console.is_terminal:
         return LiveProgress(console)
     return PlainProgress(echo, clock)
+
+
+def app_list(found: Sequence[Mapping[str, Any]], fmt: str, *, qualify: bool) -> str:
+    """``tether app list`` in ``fmt`` (table, wide, json, yaml or name), core or remote alike."""
+    if fmt in ("json", "yaml"):
+        return dump(found, fmt)
+    if fmt == "name":
+        return "\n".join(
+            qualified(obj) if qualify else str(obj["metadata"]["name"]) for obj in found
+        )
+    headers = WIDE_HEADERS if fmt == "wide" else LIST_HEADERS
+    return table(headers, list_rows(found, wide=fmt == "wide", qualify=qualify))

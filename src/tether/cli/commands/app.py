@@ -90,16 +90,9 @@ def list_(
         for obj in common.run(target, work())
         if matches(obj) and (not projects or output.project_of(obj) in projects)
     ]
-    if fmt in ("json", "yaml"):
-        click.echo(output.dump(found, fmt))
-        return
-    if fmt == "name":
-        for obj in found:
-            click.echo(output.qualified(obj) if all_namespaces else obj["metadata"]["name"])
-        return
-    headers = output.WIDE_HEADERS if fmt == "wide" else output.LIST_HEADERS
-    rows = output.list_rows(found, wide=fmt == "wide", qualify=all_namespaces)
-    click.echo(output.table(headers, rows))
+    shown = output.app_list(found, fmt, qualify=all_namespaces)
+    if shown:  # an empty list by name prints nothing, not a blank line
+        click.echo(shown)
 
 
 @app.command()
