@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import ssl
 import subprocess
 import sys
@@ -116,3 +117,53 @@ def test_tether_server_refuses_plain_http_off_loopback_unless_told(
     )
     assert done.returncode != 0
     assert "refusing to serve the API over plain HTTP" in done.stderr
+
+
+async def test_a_standby_replica_serves_the_api_and_writes_what_its_callers_ask(
+    kube_cluster, namespace, tmp_path
+):
+    # Another replica holds the controller's Lease for an hour: this one never leads, and its
+    # API must still create the admin password and write for its callers (a login, an app).
+    tetherenv.install_crds(kube_cluster.kubeconfig)
+    kube = tetherenv.client(kube_cluster.kubeconfig)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    tetherenv.create(
+        kube,
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "tether-controller", "namespace": namespace},
+            "spec": {
+                "holderIdentity": "elsewhere_1",
+                "leaseDurationSeconds": 3600,
+                "acquireTime": now,
+                "renewTime": now,
+            },
+        },
+    )
+    standby = tetherenv.start_controller_process(
+        kube_cluster.kubeconfig,
+        namespace,
+        tmp_path / "cache",
+        tmp_path / "standby.log",
+        leader_election=True,
+    )
+    app = tetherenv.application("asked", namespace, "https://example.test/r.git", "app", namespace)
+    try:
+        url = await standby.api_url()
+        await tetherenv.eventually(lambda: "waiting to lead" in standby.log(), 30, "standby")
+        password = initial_admin_password(kube, namespace)
+        async with httpx2.AsyncClient(base_url=url, timeout=30) as http:
+            login = await http.post(
+                "/api/v1/session", json={"username": "admin", "password": password}
+            )
+            assert login.status_code == 200, login.text
+            auth = {"Authorization": f"Bearer {login.json()['token']}"}
+            created = await http.post(
+                "/api/v1/applications", json=app, headers=auth, params={"validate": "false"}
+            )
+        assert created.status_code == 200, created.text
+        assert "leading as" not in standby.log()
+    finally:
+        standby.stop()
+        kube.close()

@@ -84,6 +84,7 @@ async def serve(
     listening: Callable[[str], None] = lambda _url: None,
 ) -> None:
     """Serve the API over ``rt`` until ``stop`` is set (or SIGTERM/SIGINT without one)."""
+    rt = rt.for_callers()  # beside a standby controller, the API still writes what users ask
     listen = await listen_for(rt, options)
     sso = bootstrap.sso(rt)
     try:

@@ -141,6 +141,16 @@ class Runtime:
         """Kubernetes requests sent so far, by verb (for metrics and benchmarks)."""
         return dict(self._client.counter.snapshot())
 
+    def for_callers(self) -> Runtime:
+        """This runtime as the API server uses it, its writes unfenced by the controller's Lease.
+
+        The API's writes are its callers' requests, which a standby replica serves too; the
+        cache, services and connections are shared.
+        """
+        client = self._client.unfenced()
+        apps = AppWriter(client, self.settings.status_field_manager)
+        return dataclasses.replace(self, cluster=client, apps=apps, _client=client)
+
     async def reload_credentials(self) -> list[str]:
         """Read the repository and cluster Secrets of the control-plane namespace again.
 

@@ -102,8 +102,15 @@ class KubeClient:
         The API server authorises every request as ``user`` (a service account's groups come
         with it), so a sync can do no more than the account it runs as may.
         """
+        return self._view(_impersonate=user)
+
+    def unfenced(self) -> KubeClient:
+        """This client writing whether this replica leads or not (the API server's callers)."""
+        return self._view(_may_write=None)
+
+    def _view(self, **changes: Any) -> KubeClient:
         view = copy.copy(self)
-        view._impersonate = user
+        view.__dict__.update(changes)
         return view
 
     async def service_account_token(
@@ -457,14 +464,9 @@ class KubeClient:
 def _write_params(
     field_manager: str, dry_run: bool, validation: FieldValidation = ""
 ) -> dict[str, str]:
-    params: dict[str, str] = {}
-    if field_manager:
-        params["fieldManager"] = field_manager
-    if dry_run:
-        params["dryRun"] = "All"
-    if validation:
-        params["fieldValidation"] = validation
-    return params
+    params = {"fieldManager": field_manager, "dryRun": "All" if dry_run else ""}
+    params["fieldValidation"] = validation
+    return {name: value for name, value in params.items() if value}
 
 
 def kubeconfig_cluster(
