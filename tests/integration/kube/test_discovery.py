@@ -30,8 +30,14 @@ async def test_aggregated_discovery_takes_two_requests_and_describes_each_kind(c
 
 
 async def test_legacy_discovery_finds_the_same_kinds_as_aggregated_discovery(client: KubeClient):
-    aggregated = await client.discovery.refresh()
-    legacy = await Discovery(client.transport, aggregated=False).refresh()
+    # Other tests on this control plane add and remove CRDs; the two discovery documents are
+    # updated a moment apart, so read both again until they describe the same moment.
+    for _ in range(40):
+        aggregated = await client.discovery.refresh()
+        legacy = await Discovery(client.transport, aggregated=False).refresh()
+        if set(legacy.preferred) == set(aggregated.preferred):
+            break
+        await asyncio.sleep(0.25)
     assert set(legacy.preferred) == set(aggregated.preferred)
     for group_kind, res in aggregated.preferred.items():
         other = legacy.preferred[group_kind]
