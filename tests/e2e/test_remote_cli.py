@@ -42,21 +42,7 @@ def test_login_then_create_list_get_sync_and_delete_an_app_through_the_server(re
     config = remote.config_file()
     assert stat.S_IMODE(config.stat().st_mode) == 0o600
 
-    created = remote.tether(
-        "app",
-        "create",
-        remote.name,
-        "--repo",
-        remote.repo.url,
-        "--path",
-        "app",
-        "--revision",
-        "main",
-        "--dest-server",
-        "https://kubernetes.default.svc",
-        "--dest-namespace",
-        remote.namespace,
-    )
+    created = remote.tether(*remote.create_args())
     assert created.returncode == 0, created.stderr
     assert f"application {remote.namespace}/{remote.name} created" in created.stdout
 
@@ -111,21 +97,7 @@ def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote: 
         where = ["--kubeconfig", str(remote.kubeconfig), "-n", ns]
         return remote.tether(*args, "--core", *where, "--control-plane-namespace", ns)
 
-    created = core(
-        "app",
-        "create",
-        remote.name,
-        "--repo",
-        remote.repo.url,
-        "--path",
-        "app",
-        "--revision",
-        "main",
-        "--dest-server",
-        "https://kubernetes.default.svc",
-        "--dest-namespace",
-        ns,
-    )
+    created = core(*remote.create_args())
     assert created.returncode == 0, created.stderr
     stored = tetherenv.get(remote.kube, tetherenv.Application, remote.name, ns)
     assert stored["spec"]["source"]["path"] == "app"

@@ -39,19 +39,7 @@ def test_the_commands_closing_the_gap_with_argocd_app_work_through_the_server(re
     remote.login("admin", remote.admin_password())
     ns = remote.namespace
     created = remote.tether(
-        "app",
-        "create",
-        remote.name,
-        "--repo",
-        remote.repo.url,
-        "--path",
-        "app",
-        "--revision",
-        "main",
-        "--dest-server",
-        "https://kubernetes.default.svc",
-        "--dest-namespace",
-        ns,
+        *remote.create_args(),
         "--label",
         "team=web",
     )

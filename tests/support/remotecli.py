@@ -74,6 +74,14 @@ class Remote:
         self.outputs += [done.stdout, done.stderr]
         return done
 
+    def create_args(self) -> list[str]:
+        """``app create`` of this test's app: the served repository's ``app`` at ``main``."""
+        return [
+            *("app", "create", self.name, "--repo", self.repo.url, "--path", "app"),
+            *("--revision", "main", "--dest-server", "https://kubernetes.default.svc"),
+            *("--dest-namespace", self.namespace),
+        ]
+
     def config_file(self, config: str = "default") -> Path:
         return self.home / config / "tether" / "config"
 
