@@ -42,7 +42,10 @@ def live_while_running(kube: Any, namespace: str, name: str) -> dict[str, Any] |
     state = status.get("operationState") or {}
     by_name = {r.get("name"): r for r in status.get("resources") or []}
     early = by_name.get("early") or {}
-    if state.get("phase") == "Running" and early.get("status") == "Synced":
+    # A comparison made during the operation: one that started just before it may already show
+    # the first wave applied (second-resolution timestamps), which proves nothing mid-sync.
+    during = str(status.get("reconciledAt", "")) >= str(state.get("startedAt", "~"))
+    if state.get("phase") == "Running" and early.get("status") == "Synced" and during:
         return status
     return None
 
