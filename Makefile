@@ -25,6 +25,18 @@ install: ## Install Python 3.11 dependencies into .venv from the lockfile
 tools: install ## Build (once per machine) kube-apiserver, etcd, helm, kustomize, kwok, Dex from Go modules
 	@$(RUN) tether tools build
 
+UI_BUNDLE := src/tether/ui/static/dist/ui.js
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || { echo "Node.js 20+ with npm is required on PATH" >&2; exit 1; }
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+
+$(UI_BUNDLE): web/node_modules/.package-lock.json web/build.mjs $(wildcard web/src/*.js)
+	@cd web && node build.mjs
+
+.PHONY: ui
+ui: $(UI_BUNDLE) ## Build the web UI's scripts from web/ (npm packages pinned by web/package-lock.json)
+
 .PHONY: fmt
 fmt: install ## Format and autofix
 	@$(RUN) ruff format $(LINT_PATHS)
@@ -51,17 +63,17 @@ unit: install ## The fast unit tests of the pure core (no cluster)
 	@$(RUN) pytest tests/unit -q -p no:cacheprovider
 
 .PHONY: test
-test: system-deps install tools check ## Everything: install what is missing, check, then the whole suite
+test: system-deps install tools ui check ## Everything: install what is missing, check, then the whole suite
 	@$(RUN) pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: demo
-demo: system-deps install tools ## Bring up the local control plane and run tether's main job on it
+demo: system-deps install tools ui ## Bring up the local control plane and run tether's main job on it
 	@$(RUN) tether demo
 
 .PHONY: bench
-bench: system-deps install tools ## Benchmarks side by side with their baselines (bench/results/latest.json)
+bench: system-deps install tools ui ## Benchmarks side by side with their baselines (bench/results/latest.json)
 	@$(RUN) python -m bench
 
 .PHONY: clean
 clean: ## Remove local caches (not the tool builds in ~/.cache/tether)
-	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache .hypothesis .coverage web/node_modules src/tether/ui/static/dist

@@ -19,8 +19,11 @@ have flock || need+=(util-linux)
 # kubectl: tests drive the dev cluster as a user would; Debian ships a client old enough to be
 # skewed, but apply, get and wait work against 1.36.
 have kubectl || need+=(kubernetes-client)
+# The web UI's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+[[ -x /usr/bin/chromium ]] || need+=(chromium)
 have go || { echo "Go 1.26 is required on PATH (https://go.dev/doc/install)" >&2; exit 1; }
 have python3 || { echo "Python 3.11 is required" >&2; exit 1; }
+have npm || { echo "Node.js 20+ with npm is required on PATH (the web UI's scripts are built with it)" >&2; exit 1; }
 if ((${#need[@]})); then
   echo "[system-deps] installing: ${need[*]}" >&2
   SUDO=""; [[ $(id -u) == 0 ]] || SUDO=sudo

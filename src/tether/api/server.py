@@ -38,6 +38,7 @@ from tether.services.auth.oidcflow import Sso
 from tether.services.auth.revocation import Revocations
 from tether.services.auth.sessions import Sessions
 from tether.services.auth.store import SettingsStore
+from tether.ui import site
 
 ROUTERS: list[APIRouter] = [
     version.router,
@@ -100,8 +101,10 @@ async def build_context(
 
 
 def build_app(ctx: ApiContext) -> FastAPI:
-    """The ASGI app serving every router in ``ROUTERS``."""
-    return app.create_app(ctx, ROUTERS)
+    """The ASGI app serving every router in ``ROUTERS``, and the web UI at ``/``."""
+    served = app.create_app(ctx, ROUTERS)
+    site.mount(served)
+    return served
 
 
 def openapi_document() -> dict[str, Any]:

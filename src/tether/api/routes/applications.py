@@ -63,6 +63,7 @@ def _query(
     repo: str,
     namespace: str,
     search: str,
+    **more: Any,
 ) -> listing.Query:
     try:
         return listing.query(
@@ -72,6 +73,7 @@ def _query(
             repo=repo,
             namespace=namespace,
             search=search,
+            **more,
         )
     except InvalidInputError as exc:
         raise errors.invalid(str(exc)) from None
@@ -87,15 +89,36 @@ async def list_applications(
     repo: str = "",
     appNamespace: str = "",  # Argo CD's parameter names
     search: str = "",
+    sync: Annotated[list[str], Query()] = [],  # noqa: B006
+    health: Annotated[list[str], Query()] = [],  # noqa: B006
+    cluster: str = "",
+    destNamespace: str = "",
+    counts: bool = False,
     limit: Annotated[int, Query(ge=0, le=MAX_PAGE)] = 0,
     continue_: Annotated[str, Query(alias="continue")] = "",
     fields: str = "",
 ) -> Response:
-    """Apps the caller may see, sorted by namespace and name, optionally a page at a time."""
+    """Apps the caller may see, sorted by namespace and name, optionally a page at a time.
+
+    Beyond Argo CD: ``search``, ``sync``, ``health``, ``cluster`` (a destination's server or
+    name) and ``destNamespace`` filter on the server; ``counts=true`` adds
+    ``metadata.counts``, every matching app the caller may see counted by sync and health.
+    """
     ctx = context_of(request)
     caller = await caller_of(request)
     namespace = app_namespace(request, appNamespace) if appNamespace else ""
-    query = _query([*projects, *project], selector, name, repo, namespace, search)
+    query = _query(
+        [*projects, *project],
+        selector,
+        name,
+        repo,
+        namespace,
+        search,
+        syncs=sync,
+        healths=health,
+        cluster=cluster,
+        destination_namespace=destNamespace,
+    )
     try:
         after = listing.after_key(continue_)
     except InvalidInputError as exc:
@@ -105,6 +128,8 @@ async def list_applications(
     caller_may_get = _visibility(ctx, caller)
     page, metadata = await _page(index.entries(after), query, caller_may_get, limit)
     metadata = {"resourceVersion": version, **metadata}
+    if counts:
+        metadata["counts"] = (await _count(index.entries(None), query, caller_may_get)).as_json()
     if fields:
         return json_response(
             _filtered({"metadata": metadata, "items": [e.obj for e in page]}, fields)
@@ -161,6 +186,16 @@ async def _page(
         "continue": listing.continue_token(page[-1].key),
         "remainingItemCount": remaining,
     }
+
+
+async def _count(
+    entries: Iterable[Entry], query: listing.Query, visible: Visible
+) -> listing.Counts:
+    counted = listing.Counts()
+    for entry in entries:
+        if query.matches(entry.summary) and await visible(entry.summary):
+            counted.add(entry.summary)
+    return counted
 
 
 def _filtered(value: dict[str, Any], fields: str) -> dict[str, Any]:

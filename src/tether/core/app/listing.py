@@ -1,7 +1,9 @@
 """Which Applications a list or stream query picks, and the opaque tokens that page through them.
 
 The query is Argo CD's (``projects``, ``selector``, ``name``, ``repo``, ``appNamespace``) plus
-tether's ``search`` (a case-insensitive substring of the name). Pages follow the order of
+tether's ``search`` (a case-insensitive substring of the name) and the filters Argo CD's UI
+applies in the browser (``sync``, ``health``, ``cluster``, ``destNamespace``), here on the server
+so that a page of thousands of apps stays one page. Pages follow the order of
 ``(namespace, name)``; a ``continue`` token names the last key of the page before.
 """
 
@@ -30,6 +32,11 @@ class Summary:
     project: str
     labels: Mapping[str, str]
     repos: frozenset[str]
+    sync: str = "Unknown"
+    health: str = "Unknown"
+    clusters: frozenset[str] = frozenset()
+    """The destination's ``server`` and ``name``, whichever are set: a filter may give either."""
+    destination_namespace: str = ""
 
     @property
     def key(self) -> Key:
@@ -46,12 +53,18 @@ def summarize(obj: Mapping[str, Any]) -> Summary:
         str(s["repoURL"]) for s in sources if isinstance(s, Mapping) and s.get("repoURL")
     )
     labels = meta.get("labels") or {}
+    status = obj.get("status") or {}
+    destination = spec.get("destination") or {}
     return Summary(
         namespace=str(meta.get("namespace") or ""),
         name=str(meta.get("name") or ""),
         project=str(spec.get("project") or "default"),
         labels={str(k): str(v) for k, v in labels.items()},
         repos=repos,
+        sync=str((status.get("sync") or {}).get("status") or "Unknown"),
+        health=str((status.get("health") or {}).get("status") or "Unknown"),
+        clusters=frozenset(str(destination[k]) for k in ("server", "name") if destination.get(k)),
+        destination_namespace=str(destination.get("namespace") or ""),
     )
 
 
@@ -65,6 +78,10 @@ class Query:
     repo: str = ""
     namespace: str = ""
     search: str = ""
+    syncs: frozenset[str] = frozenset()
+    healths: frozenset[str] = frozenset()
+    cluster: str = ""
+    destination_namespace: str = ""
 
     def matches(self, app: Summary) -> bool:
         """Whether the query picks ``app``."""
@@ -78,6 +95,14 @@ class Query:
             return False
         if self.search and self.search.lower() not in app.name.lower():
             return False
+        if self.syncs and app.sync not in self.syncs:
+            return False
+        if self.healths and app.health not in self.healths:
+            return False
+        if self.cluster and self.cluster not in app.clusters:
+            return False
+        if self.destination_namespace and app.destination_namespace != self.destination_namespace:
+            return False
         return self.selector.matches(app.labels)
 
 
@@ -89,6 +114,10 @@ def query(
     repo: str = "",
     namespace: str = "",
     search: str = "",
+    syncs: Sequence[str] = (),
+    healths: Sequence[str] = (),
+    cluster: str = "",
+    destination_namespace: str = "",
 ) -> Query:
     """A query from request parameters.
 
@@ -102,7 +131,30 @@ def query(
         repo=repo,
         namespace=namespace,
         search=search,
+        syncs=frozenset(s for s in syncs if s),
+        healths=frozenset(h for h in healths if h),
+        cluster=cluster,
+        destination_namespace=destination_namespace,
     )
+
+
+@dataclasses.dataclass
+class Counts:
+    """How many apps a query picks, by sync and by health status (the UI's status bar)."""
+
+    total: int = 0
+    sync: dict[str, int] = dataclasses.field(default_factory=dict)
+    health: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, app: Summary) -> None:
+        """Count ``app``."""
+        self.total += 1
+        self.sync[app.sync] = self.sync.get(app.sync, 0) + 1
+        self.health[app.health] = self.health.get(app.health, 0) + 1
+
+    def as_json(self) -> dict[str, Any]:
+        """``{total, sync: {status: n}, health: {status: n}}``."""
+        return {"total": self.total, "sync": dict(self.sync), "health": dict(self.health)}
 
 
 MAX_TOKEN_LENGTH = 2048
