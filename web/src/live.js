@@ -1,32 +1,42 @@
 // Live updates: each element with data-live listens to the API's stream named by its
-// data-stream, and reloads itself (through htmx, from the page's own URL) shortly after a change.
+// data-stream and, shortly after a change, reloads itself through htmx from the page's own URL.
+// data-live-select picks the element out of a whole page (then it is swapped outerHTML);
+// without it the server answers the element's content for HX-Target (swapped innerHTML).
 const SETTLE_MS = 700;
 const MIN_GAP_MS = 1500;
 
 function reload(element) {
   const url = window.location.pathname + window.location.search;
-  window.htmx.ajax("GET", url, { target: "#" + element.id, swap: "outerHTML" });
+  const select = element.dataset.liveSelect;
+  window.htmx.ajax("GET", url, {
+    target: "#" + element.id,
+    swap: select ? "outerHTML" : "innerHTML",
+    select: select || undefined,
+  });
 }
 
 function listen(element) {
   const source = new EventSource(element.dataset.stream);
+  const id = element.id;
   let timer = null;
   let last = 0;
-  let first = true;
+  let first = element.dataset.stream.includes("name=");
   source.onmessage = () => {
     // A stream naming one app starts with that app as it is now: nothing changed yet.
-    if (first && element.dataset.stream.includes("name=")) {
+    if (first) {
       first = false;
       return;
     }
-    first = false;
     if (timer) return;
     const wait = Math.max(SETTLE_MS, last + MIN_GAP_MS - Date.now());
     timer = setTimeout(() => {
       timer = null;
       last = Date.now();
-      const current = document.getElementById(element.id);
-      if (current) reload(current);
+      const current = document.getElementById(id);
+      if (current) {
+        reload(current);
+        current.dispatchEvent(new CustomEvent("tether:changed", { bubbles: true }));
+      }
     }, wait);
   };
   return source;

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from tether.ui import apicall, appview, render
+from tether.ui.pages import appheader
 
 router = APIRouter(include_in_schema=False)
 
@@ -21,10 +24,12 @@ async def application_page(request: Request, namespace: str, name: str) -> HTMLR
     api = apicall.api_of(request)
     obj = await api.get(f"/api/v1/applications/{name}", app_params(namespace))
     userinfo = await api.get("/api/v1/session/userinfo")
+    values: dict[str, Any] = {"app": appview.app_view(obj), "obj": obj}
+    values |= await appheader.values(api, obj)
     return render.html(
         request,
         "application.html",
         section="applications",
         user=userinfo.get("username") or "",
-        app=appview.app_view(obj),
+        **values,
     )
