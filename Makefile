@@ -66,9 +66,12 @@ unit: install ## The fast unit tests of the pure core (no cluster)
 test: system-deps install tools ui check ## Everything: install what is missing, check, then the whole suite
 	@$(RUN) pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
 
+# `make demo DEMO_ARGS=--no-serve` returns once every app converged.
+DEMO_ARGS ?= --serve
+
 .PHONY: demo
-demo: system-deps install tools ui ## Bring up the local control plane and run tether's main job on it
-	@$(RUN) tether demo
+demo: system-deps install tools ui ## Bring up the local control plane, run tether's main job on it, then serve the UI
+	@$(RUN) tether demo $(DEMO_ARGS)
 
 .PHONY: bench
 bench: system-deps install tools ui ## Benchmarks side by side with their baselines (bench/results/latest.json)

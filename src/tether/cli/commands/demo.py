@@ -12,7 +12,7 @@ import datetime
 import pathlib
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import click
@@ -48,7 +48,13 @@ INITIAL_ADMIN_SECRET = "argocd-initial-admin-secret"
     show_default=True,
     help="Leave the cluster running afterwards, to look around.",
 )
-def demo(directory: pathlib.Path, keep: bool) -> None:
+@click.option(
+    "--serve/--no-serve",
+    default=False,
+    show_default=True,
+    help="Once converged, keep the controller and the web UI running until Ctrl-C.",
+)
+def demo(directory: pathlib.Path, keep: bool, serve: bool) -> None:
     """Deploy a sample app of apps from Git to a local cluster and watch it converge."""
     if not EXAMPLE.is_dir():
         raise click.ClickException(f"the demo repository is missing: {EXAMPLE}")
@@ -61,7 +67,7 @@ def demo(directory: pathlib.Path, keep: bool) -> None:
             EXAMPLE, directory, "demo", replace={"REPO_URL": "{url}"}
         )
         say(f"serving the demo repository at {served.url}")
-        converged = asyncio.run(_run(cluster, served.working_copy))
+        converged = asyncio.run(_run(cluster, served.working_copy, serve))
     except BaseException:
         if not keep:
             bootstrap.dev_cluster_down(directory)
@@ -73,7 +79,7 @@ def demo(directory: pathlib.Path, keep: bool) -> None:
         sys.exit(1)
 
 
-async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
+async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path, serve: bool) -> bool:
     settings = Settings(
         app_namespaces=("tether",),
         metrics_address="127.0.0.1:0",
@@ -87,32 +93,44 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path) -> bool:
         for line in await rt.installer.install():
             say(f"  {line}")
     ready = asyncio.Event()
+    stop = bootstrap.stop_on_signals()
+    listening: list[str] = []
     api = api_main.ApiOptions(address="127.0.0.1:0")
     controller = asyncio.create_task(
         controller_main.run(
             settings,
             kubeconfig=str(cluster.kubeconfig),
             ready=ready,
-            beside=[server.beside_controller(api, listening=_api_listening)],
+            beside=[server.beside_controller(api, listening=_api_listening(listening))],
         )
     )
     try:
         await asyncio.wait_for(ready.wait(), 120)
         say("the controller is running; applying the root Application")
         async with await bootstrap.runtime(settings, kubeconfig=cluster.kubeconfig) as rt:
-            say(f"  admin password: {await _admin_password(rt)}")
+            password = await _admin_password(rt)
+            say(f"  admin password: {password}")
             root = yaml.safe_load((work / "root.yaml").read_text())
             await rt.cluster.apply(root, field_manager="tether-demo")
             await rt.live.wait_synced(60)
-            return await _watch(rt)
+            converged = await _watch(rt)
+        if serve and listening:
+            say(f"\nThe web UI is at {listening[0]}/ (user admin, password {password}).")
+            say("tether keeps reconciling until Ctrl-C; the cluster stays afterwards.")
+            await stop.wait()
+        return converged
     finally:
         controller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await controller
 
 
-def _api_listening(url: str) -> None:
-    say(f"  the API server answers at {url} (log in as admin)")
+def _api_listening(urls: list[str]) -> Callable[[str], None]:
+    def listening(url: str) -> None:
+        urls.append(url)
+        say(f"  the web UI and the API answer at {url}/ (log in as admin)")
+
+    return listening
 
 
 async def _admin_password(rt: bootstrap.Runtime) -> str:
