@@ -6,6 +6,8 @@ any other API error is shown as a page with the API's own message.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -22,11 +24,25 @@ ERROR_HEADINGS = {
 }
 
 
+class Assets(StaticFiles):
+    """The UI's stylesheets and scripts, revalidated by their ETag on every page load.
+
+    The API's default (``no-store``) would send every script again on every page; a longer
+    cache would keep old scripts after an upgrade.
+    """
+
+    def file_response(self, *args: Any, **kwargs: Any) -> Response:
+        """The file, marked to be revalidated before each use."""
+        response = super().file_response(*args, **kwargs)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def mount(app: FastAPI) -> None:
     """Serve the UI from ``app``: pages at ``/``, assets at ``/assets``."""
     for router in PAGE_ROUTERS:
         app.include_router(router)
-    app.mount("/assets", StaticFiles(directory=render.STATIC, check_dir=False), name="assets")
+    app.mount("/assets", Assets(directory=render.STATIC, check_dir=False), name="assets")
     app.add_exception_handler(apicall.NotSignedIn, _to_login)
     app.add_exception_handler(apicall.ApiCallFailed, _error_page)
 

@@ -94,3 +94,14 @@ async def test_an_app_the_user_may_not_see_looks_like_a_missing_one_as_in_the_ap
         missing = await client.get(f"/applications/{ns}/no-such-app")
     assert hidden.status_code == missing.status_code == 403
     assert hidden.text.replace("secret-app", "no-such-app") == missing.text
+
+
+async def test_the_ui_assets_are_revalidated_rather_than_fetched_again_on_every_page(
+    api_server: ApiServer,
+) -> None:
+    async with api_server.client() as client:
+        first = await client.get("/assets/ui.css")
+        again = await client.get("/assets/ui.css", headers={"If-None-Match": first.headers["etag"]})
+    assert first.status_code == 200
+    assert first.headers["cache-control"] == "no-cache"
+    assert again.status_code == 304
