@@ -173,9 +173,21 @@ def _token(raw: Mapping[str, Any]) -> Token:
     return Token(_str(raw.get("id")), when(raw.get("iat")), when(raw.get("exp")))
 
 
+def _role_tokens(role: Mapping[str, Any], by_role: Mapping[str, Any]) -> tuple[Token, ...]:
+    """A role's tokens, ids and lifetimes only.
+
+    Those listed in ``status.jwtTokensByRole`` (where the server lists the tokens it issues),
+    then those of older Argo CD's ``spec.roles[].jwtTokens``.
+    """
+    listed = by_role.get(_str(role.get("name")))
+    items = listed.get("items") if isinstance(listed, Mapping) else None
+    return tuple(_token(t) for t in (*_dicts(items), *_dicts(role.get("jwtTokens"))))
+
+
 def project_view(obj: Mapping[str, Any]) -> ProjectView:
     """The view of an AppProject as the API answers it."""
     spec = obj.get("spec") or {}
+    by_role = (obj.get("status") or {}).get("jwtTokensByRole") or {}
     orphaned = spec.get("orphanedResources")
     return ProjectView(
         name=_str((obj.get("metadata") or {}).get("name")),
@@ -196,7 +208,7 @@ def project_view(obj: Mapping[str, Any]) -> ProjectView:
                 description=_str(r.get("description")),
                 policies=_strings(r.get("policies")),
                 groups=_strings(r.get("groups")),
-                tokens=tuple(_token(t) for t in _dicts(r.get("jwtTokens"))),
+                tokens=_role_tokens(r, by_role if isinstance(by_role, Mapping) else {}),
             )
             for r in _dicts(spec.get("roles"))
         ),

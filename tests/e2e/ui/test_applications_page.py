@@ -92,7 +92,9 @@ async def test_admin_signs_in_and_sees_the_demo_apps_with_their_statuses(site, s
         text = await plain.inner_text()
         for shown in ("default", site.destination("demo-plain"), site.repo.url, "plain"):
             assert shown in text
-        assert "https://kubernetes.default.svc" in text
+        cluster = plain.locator(".cluster span")  # the destination by its cluster's name
+        assert await cluster.inner_text() == "in-cluster"
+        assert await cluster.get_attribute("title") == "https://kubernetes.default.svc"
         assert len(await plain.locator("code").inner_text()) == 7  # the short commit
         await shots.take(page, "applications-laptop")
         assert await page.locator("#app-counts strong").inner_text() == "4"
@@ -234,11 +236,7 @@ async def test_the_table_shows_every_column_and_passes_the_accessibility_check(s
         assert cells[0] == "demo-plain"
         assert "Synced" in cells[1] and "Healthy" in cells[2]
         assert len(cells[3].split()[0]) == 7 and "main" in cells[3]
-        assert cells[4:7] == [
-            "default",
-            "https://kubernetes.default.svc",
-            site.destination("demo-plain"),
-        ]
+        assert cells[4:7] == ["default", "in-cluster", site.destination("demo-plain")]
         assert cells[7] == f"{site.repo.url} plain"
         await row.locator("a").click()
         await page.wait_for_url(f"**/applications/{site.namespace}/demo-plain")

@@ -28,6 +28,9 @@ def test_a_project_is_read_with_its_rules_roles_tokens_and_windows() -> None:
                 ],
                 "orphanedResources": {},
             },
+            "status": {
+                "jwtTokensByRole": {"ci": {"items": [{"iat": 1700000060, "exp": 1700003660}]}}
+            },
         }
     )
     assert project.href == "/settings/projects/shop%2Fx"
@@ -36,7 +39,10 @@ def test_a_project_is_read_with_its_rules_roles_tokens_and_windows() -> None:
     assert [k.text for k in project.namespace_deny] == ["DaemonSet.apps"]
     role = project.roles[0]
     assert role.groups == ("ci-bots",)
-    assert role.tokens[0] == settingsview.Token("build", "2023-11-14 22:13 UTC", "")
+    assert role.tokens == (  # the server's list first, then older Argo CD's
+        settingsview.Token("", "2023-11-14 22:14 UTC", "2023-11-14 23:14 UTC"),
+        settingsview.Token("build", "2023-11-14 22:13 UTC", ""),
+    )
     assert project.windows[0].manual_sync
     assert project.orphaned_warn is True  # Argo CD warns unless told not to
 

@@ -169,6 +169,25 @@ def _dig(item: Any, path: str) -> str:
     return item if isinstance(item, str) else ""
 
 
+async def _cluster_names(api: apicall.Api) -> dict[str, str]:
+    """Each visible cluster's server URL and the name it goes by (``in-cluster``).
+
+    Argo CD shows a destination by its cluster's name: a name reads better than a URL and fits
+    a tile.
+    """
+    try:
+        answer = await api.get("/api/v1/clusters")
+    except apicall.NotSignedIn:
+        raise
+    except apicall.ApiCallFailed:
+        return {}
+    return {
+        server: name
+        for item in answer.get("items") or []
+        if (server := _dig(item, "server")) and (name := _dig(item, "name"))
+    }
+
+
 async def _list(api: apicall.Api, filters: Filters) -> dict[str, Any]:
     """What the list shows; a filter the API refuses (a bad label selector) is said so."""
     try:
@@ -209,6 +228,7 @@ async def applications_page(request: Request) -> HTMLResponse:
         "health_statuses": list(look.HEALTH),
         "page_size": PAGE_SIZE,
         "quiet_operations": QUIET_OPERATIONS,
+        "cluster_names": await _cluster_names(api),
         **await _list(api, filters),
     }
     if request.headers.get("hx-target") == LIST_TARGET and not request.headers.get(
@@ -226,7 +246,7 @@ async def applications_page(request: Request) -> HTMLResponse:
         section="applications",
         user=userinfo.get("username") or "",
         projects=await _names(api, "/api/v1/projects", "metadata.name"),
-        clusters=await _names(api, "/api/v1/clusters", "name", "server"),
+        clusters=sorted({*values["cluster_names"], *values["cluster_names"].values()}),
         repos=await _names(api, "/api/v1/repositories", "repo"),
         **values,
     )
