@@ -33,8 +33,8 @@ def paging_app(namespace: str, i: int) -> dict[str, Any]:
     )
     body["spec"]["project"] = PAGING_PROJECT
     body["metadata"]["labels"] = {"batch": "paging", "parity": "odd" if i % 2 else "even"}
-    if i < 3:  # a few name their cluster rather than its server
-        body["spec"]["destination"] = {"name": "in-cluster", "namespace": f"{namespace}-nowhere"}
+    if i < 3:  # a few name a cluster that is not registered
+        body["spec"]["destination"] = {"name": "elsewhere", "namespace": f"{namespace}-nowhere"}
     return body
 
 
@@ -146,9 +146,13 @@ async def test_each_filter_of_the_form_asks_the_server_and_the_address_keeps_it(
         await page.fill("#f-labels", "")
         await expect(counts).to_have_text(str(PAGING_APPS))
 
+        await page.fill("#f-cluster", "elsewhere")
+        await page.wait_for_url("**cluster=elsewhere**")
+        await expect(page.locator("[data-app]")).to_have_count(3)
+        # A registered cluster's name finds the apps that give its server URL.
         await page.fill("#f-cluster", "in-cluster")
         await page.wait_for_url("**cluster=in-cluster**")
-        await expect(page.locator("[data-app]")).to_have_count(3)
+        await expect(counts).to_have_text(str(PAGING_APPS - 3))
         await page.fill("#f-cluster", "")
 
         await page.select_option("#f-project", "")

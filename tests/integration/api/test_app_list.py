@@ -235,6 +235,15 @@ async def test_sync_health_cluster_and_destination_namespace_filter_and_counts_t
             "b-web",
             "c-db",
         ]
+        # A cluster the caller may not see lends no other name; one they may see does.
+        assert (await pick({"cluster": "in-cluster"}))[0] == []
+        await api_server.users.grant("alice", "clusters", "get", "*")
+        assert (await pick({"cluster": "in-cluster"}))[0] == ["a-web", "b-web", "c-db"]
+        assert (await pick({"cluster": "https://kubernetes.default.svc/"}))[0] == [
+            "a-web",
+            "b-web",
+            "c-db",
+        ]
         assert (await pick({"destNamespace": "db"}))[0] == ["c-db"]
         assert (await pick({"destNamespace": "nowhere"}))[0] == []
         # Counts cover every matching app the caller may see, not only the page: the hidden

@@ -114,13 +114,16 @@ def test_status_filters_pick_any_of_their_statuses() -> None:
     assert listing.query(syncs=["Unknown"], healths=["Unknown"]).matches(unknown)
 
 
-def test_a_cluster_filter_matches_the_destinations_server_or_its_name() -> None:
+def test_a_cluster_filter_matches_a_destination_by_any_name_of_its_cluster() -> None:
     by_name = listing.summarize(deployed("web", server="", cluster_name="prod"))
     by_server = listing.summarize(deployed("api", server="https://prod.example:6443"))
-    assert listing.query(cluster="prod").matches(by_name)
-    assert not listing.query(cluster="prod").matches(by_server)
-    assert listing.query(cluster="https://prod.example:6443").matches(by_server)
-    assert not listing.query(cluster="https://prod.example").matches(by_server)  # exact
+    assert listing.query(clusters=["prod"]).matches(by_name)
+    assert not listing.query(clusters=["prod"]).matches(by_server)
+    assert listing.query(clusters=["https://prod.example:6443"]).matches(by_server)
+    assert not listing.query(clusters=["https://prod.example"]).matches(by_server)  # exact
+    both = listing.query(clusters=["prod", "https://prod.example:6443"])
+    assert both.matches(by_name) and both.matches(by_server)
+    assert listing.query(clusters=[""]).matches(by_server)  # an empty value selects all
 
 
 def test_a_destination_namespace_filter_is_exact_and_apart_from_the_apps_own_namespace() -> None:
