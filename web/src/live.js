@@ -87,7 +87,7 @@ async function reload(state) {
 }
 
 function schedule(state) {
-  if (state.timer) return;
+  if (state.closed || state.timer) return;
   const wait = Math.max(SETTLE_MS, state.last + MIN_GAP_MS - Date.now());
   state.timer = setTimeout(() => {
     state.timer = null;
@@ -114,6 +114,7 @@ function open(element) {
     loading: false,
     busy: 0,
     pending: false,
+    closed: false,
     source: null,
   };
   const source = new EventSource(streamUrl(element));
@@ -130,6 +131,7 @@ function open(element) {
 }
 
 function close(state) {
+  state.closed = true;
   clearTimeout(state.timer);
   state.source.close();
 }

@@ -142,11 +142,11 @@ badge does not; a running, failed or erroneous one is news."""
 EMPTY_COUNTS: dict[str, Any] = {"total": 0, "sync": {}, "health": {}}
 
 
-async def _names(api: apicall.Api, path: str, *fields: str) -> list[str]:
-    """Each item's ``fields`` from a settings list: suggestions for the filters.
+async def _items(api: apicall.Api, path: str) -> list[Any]:
+    """A settings list's items, to suggest and name things with.
 
-    A list the user may not read (or that fails) suggests nothing: the filter still takes
-    whatever is typed.
+    A list the user may not read (or that fails) gives nothing: the filters still take whatever
+    is typed, and a destination shows as its spec gives it.
     """
     try:
         answer = await api.get(path)
@@ -154,13 +154,8 @@ async def _names(api: apicall.Api, path: str, *fields: str) -> list[str]:
         raise
     except apicall.ApiCallFailed:
         return []
-    found: dict[str, None] = {}
-    for item in answer.get("items") or []:
-        for field in fields:
-            value = _dig(item, field)
-            if value:
-                found[value] = None
-    return sorted(found)
+    items = answer.get("items") if isinstance(answer, dict) else None
+    return items if isinstance(items, list) else []
 
 
 def _dig(item: Any, path: str) -> str:
@@ -169,21 +164,20 @@ def _dig(item: Any, path: str) -> str:
     return item if isinstance(item, str) else ""
 
 
+async def _names(api: apicall.Api, path: str, field: str) -> list[str]:
+    """Each item's ``field`` from a settings list, sorted: suggestions for a filter."""
+    return sorted({value for item in await _items(api, path) if (value := _dig(item, field))})
+
+
 async def _cluster_names(api: apicall.Api) -> dict[str, str]:
     """Each visible cluster's server URL and the name it goes by (``in-cluster``).
 
     Argo CD shows a destination by its cluster's name: a name reads better than a URL and fits
     a tile.
     """
-    try:
-        answer = await api.get("/api/v1/clusters")
-    except apicall.NotSignedIn:
-        raise
-    except apicall.ApiCallFailed:
-        return {}
     return {
         server: name
-        for item in answer.get("items") or []
+        for item in await _items(api, "/api/v1/clusters")
         if (server := _dig(item, "server")) and (name := _dig(item, "name"))
     }
 
@@ -222,14 +216,15 @@ async def applications_page(request: Request) -> HTMLResponse:
     """The whole page, or only the list when htmx asks for it."""
     api = apicall.api_of(request)
     filters = Filters.of(request)
+    listed = await _list(api, filters)  # first: it is the one that finds no session
+    cluster_names = await _cluster_names(api)
     values: dict[str, Any] = {
         "filters": filters,
         "sync_statuses": list(look.SYNC),
         "health_statuses": list(look.HEALTH),
-        "page_size": PAGE_SIZE,
         "quiet_operations": QUIET_OPERATIONS,
-        "cluster_names": await _cluster_names(api),
-        **await _list(api, filters),
+        "cluster_names": cluster_names,
+        **listed,
     }
     if request.headers.get("hx-target") == LIST_TARGET and not request.headers.get(
         "hx-history-restore-request"
@@ -246,7 +241,7 @@ async def applications_page(request: Request) -> HTMLResponse:
         section="applications",
         user=userinfo.get("username") or "",
         projects=await _names(api, "/api/v1/projects", "metadata.name"),
-        clusters=sorted({*values["cluster_names"], *values["cluster_names"].values()}),
+        clusters=sorted({*cluster_names, *cluster_names.values()}),
         repos=await _names(api, "/api/v1/repositories", "repo"),
         **values,
     )
