@@ -95,6 +95,10 @@ class ApiUsers:
         force."""
         await self._write_policy(add=[policy_line(name, resource, action, obj)])
 
+    async def assign(self, name: str, role: str) -> None:
+        """Give ``name`` a role (``role:readonly``) by a ``g`` line; returns once in force."""
+        await self._write_policy(add=[f"g, {name}, {role}"])
+
     async def withdraw(self, name: str, resource: str, action: str, obj: str) -> None:
         """Remove a grant's line; returns once the server reads the policy without it."""
         await self._write_policy(remove=[policy_line(name, resource, action, obj)])

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from lightkube import Client
+from lightkube import ApiError, Client
 from lightkube.resources.core_v1 import Secret
 from playwright.async_api import Browser, Page, ViewportSize, async_playwright
 
@@ -117,9 +117,45 @@ def demo_site(kubeconfig: Path, namespace: str, tmp: Path) -> Iterator[Site]:
             time.sleep(1)
         yield Site(url, namespace, password, kube, repo, controller)
     finally:
-        controller.stop()
-        server.stop()
-        kube.close()
+        try:
+            _remove_apps(kube, namespace)
+        finally:
+            controller.stop()
+            server.stop()
+            kube.close()
+
+
+REMOVE_TIMEOUT_S = 60.0
+
+
+def _remove_apps(kube: Client, namespace: str) -> None:
+    """Delete the site's Applications while its controller still runs their finalizers.
+
+    Left behind, they would keep their finalizers in a namespace that never finishes deleting,
+    and the next module's ``demo-root`` (the same name, tracked the same way) would find them
+    as its own resources to prune, and wait on them for ever.
+    """
+    from lightkube.types import PatchType
+
+    def names() -> list[str]:
+        apps = kube.list(tetherenv.Application, namespace=namespace)
+        return [str(app.metadata.name) for app in apps if app.metadata is not None]
+
+    for name in names():
+        with contextlib.suppress(ApiError):
+            kube.delete(tetherenv.Application, name, namespace=namespace)
+    deadline = time.monotonic() + REMOVE_TIMEOUT_S
+    while names() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for name in names():  # a finalizer nobody will run
+        with contextlib.suppress(ApiError):
+            kube.patch(
+                tetherenv.Application,
+                name,
+                {"metadata": {"finalizers": None}},
+                namespace=namespace,
+                patch_type=PatchType.MERGE,
+            )
 
 
 @contextlib.asynccontextmanager

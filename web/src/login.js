@@ -1,8 +1,12 @@
-// The login form: posts {username, password} to the API, which sets the session cookie.
+// The login form: posts {username, password} to the API, which sets the session cookie, then
+// goes back to the page that sent the user here (a path on this server, never another site).
 import { callApi } from "./api.js";
 
+// The server's safe_return: a path, not //host, without characters a browser drops or reads as
+// a slash (tabs, newlines, backslashes) or any other control character or space.
 function safeReturn(target) {
-  return target && target.startsWith("/") && !target.startsWith("//") && !target.startsWith("/\\")
+  const unsafe = /[\u0000-\u0020\u007f\\]/;
+  return target && target.startsWith("/") && !target.startsWith("//") && !unsafe.test(target)
     ? target
     : "/applications";
 }
@@ -13,7 +17,9 @@ export function startLogin(root) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const error = root.getElementById("login-error");
+    const button = form.querySelector("button[type=submit]");
     error.textContent = "";
+    button.disabled = true;
     const data = new FormData(form);
     try {
       await callApi("POST", "/api/v1/session", {
@@ -23,6 +29,8 @@ export function startLogin(root) {
       window.location.assign(safeReturn(form.dataset.return));
     } catch (err) {
       error.textContent = err.message;
+      button.disabled = false;
+      form.querySelector("#password").select();
     }
   });
 }

@@ -3,6 +3,8 @@
 import htmx from "htmx.org";
 import { startLogin } from "./login.js";
 import { startLive } from "./live.js";
+import { startAppFilters } from "./appfilters.js";
+import { startApiForms } from "./apiforms.js";
 import { startActions } from "./actions.js";
 import { startTree } from "./tree.js";
 import { startDiff } from "./diff.js";
@@ -12,6 +14,8 @@ window.htmx = htmx;
 function start() {
   startLogin(document);
   startLive(document);
+  startAppFilters(document);
+  startApiForms(document);
   startActions(document);
   startTree(document);
   startDiff(document);

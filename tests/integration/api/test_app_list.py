@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from lightkube import Client
 
-from tests.integration.api.appsupport import listed, make_app, names
+from tests.integration.api.appsupport import REPO, listed, make_app, names
 from tests.integration.api.conftest import ApiServer
+from tests.support import tetherenv
 from tether.api.routes import applications
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,3 +178,83 @@ async def test_past_its_budget_a_page_gives_a_token_but_no_count_and_no_app_is_l
         (["app-7", "app-8"], 1),  # the end was reached within the budget: exact
         (["app-9"], None),
     ]
+
+
+def make_deployed(
+    kube: Client,
+    namespace: str,
+    name: str,
+    *,
+    sync: str,
+    health: str,
+    project: str = "default",
+    server: str = "https://kubernetes.default.svc",
+    cluster_name: str = "",
+    dest_namespace: str = "web",
+) -> None:
+    """An app with a destination and a status, as a controller would have written it."""
+    body = tetherenv.application(name, namespace, REPO, "app", dest_namespace, project=project)
+    body["spec"]["destination"] = (
+        {"name": cluster_name, "namespace": dest_namespace}
+        if cluster_name
+        else {"server": server, "namespace": dest_namespace}
+    )
+    body["status"] = {"sync": {"status": sync}, "health": {"status": health}}
+    tetherenv.create(kube, body)
+
+
+async def test_sync_health_cluster_and_destination_namespace_filter_and_counts_tally_them(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    make_deployed(kube, ns, "a-web", sync="Synced", health="Healthy")
+    make_deployed(kube, ns, "b-web", sync="OutOfSync", health="Degraded")
+    make_deployed(kube, ns, "c-db", sync="OutOfSync", health="Healthy", dest_namespace="db")
+    make_deployed(kube, ns, "d-prod", sync="Synced", health="Progressing", cluster_name="prod")
+    make_deployed(kube, ns, "e-hidden", sync="OutOfSync", health="Degraded", project="hidden")
+    token = await api_server.user("alice", ("get", "default/*"))
+    async with api_server.client(token) as client:
+        await listed(client, 4)
+
+        async def pick(params: Any) -> tuple[list[str], dict[str, Any] | None]:
+            response = await client.get("/api/v1/applications", params=params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            return names(body), body["metadata"].get("counts")
+
+        assert (await pick({"sync": "OutOfSync"}))[0] == ["b-web", "c-db"]
+        assert (await pick([("health", "Healthy"), ("health", "Progressing")]))[0] == [
+            "a-web",
+            "c-db",
+            "d-prod",
+        ]
+        assert (await pick({"sync": "OutOfSync", "health": "Healthy"}))[0] == ["c-db"]
+        assert (await pick({"cluster": "prod"}))[0] == ["d-prod"]
+        assert (await pick({"cluster": "https://kubernetes.default.svc"}))[0] == [
+            "a-web",
+            "b-web",
+            "c-db",
+        ]
+        # A cluster the caller may not see lends no other name; one they may see does.
+        assert (await pick({"cluster": "in-cluster"}))[0] == []
+        await api_server.users.grant("alice", "clusters", "get", "*")
+        assert (await pick({"cluster": "in-cluster"}))[0] == ["a-web", "b-web", "c-db"]
+        assert (await pick({"cluster": "https://kubernetes.default.svc/"}))[0] == [
+            "a-web",
+            "b-web",
+            "c-db",
+        ]
+        assert (await pick({"destNamespace": "db"}))[0] == ["c-db"]
+        assert (await pick({"destNamespace": "nowhere"}))[0] == []
+        # Counts cover every matching app the caller may see, not only the page: the hidden
+        # project's app is neither listed nor counted.
+        shown, counts = await pick({"counts": "true", "limit": 1})
+        assert shown == ["a-web"]
+        assert counts == {
+            "total": 4,
+            "sync": {"Synced": 2, "OutOfSync": 2},
+            "health": {"Healthy": 2, "Degraded": 1, "Progressing": 1},
+        }
+        _, counts = await pick({"counts": "true", "destNamespace": "web", "sync": "OutOfSync"})
+        assert counts == {"total": 1, "sync": {"OutOfSync": 1}, "health": {"Degraded": 1}}
+        assert (await pick({}))[1] is None  # only asked for

@@ -31,12 +31,13 @@ from tether.api.context import (
     context_of,
     require,
 )
+from tether.api.routes import clusters as cluster_routes
 from tether.core.app import listing
 from tether.core.auth.identity import Caller
 from tether.model import application
 from tether.model.errors import InvalidInputError
 from tether.model.resources import metadata_of, resource_version, version_number
-from tether.services import appedits, apps
+from tether.services import appedits, apps, clusters
 from tether.services.appindex import Entry
 
 router = APIRouter(lifespan=appindexing.lifespan, dependencies=AUTHENTICATED)
@@ -100,9 +101,10 @@ async def list_applications(
 ) -> Response:
     """Apps the caller may see, sorted by namespace and name, optionally a page at a time.
 
-    Beyond Argo CD: ``search``, ``sync``, ``health``, ``cluster`` (a destination's server or
-    name) and ``destNamespace`` filter on the server; ``counts=true`` adds
-    ``metadata.counts``, every matching app the caller may see counted by sync and health.
+    Beyond Argo CD: ``search``, ``sync``, ``health``, ``cluster`` (a cluster's server URL or
+    name: destinations giving either match) and ``destNamespace`` filter on the server;
+    ``counts=true`` adds ``metadata.counts``, every matching app the caller may see counted by
+    sync and health.
     """
     ctx = context_of(request)
     caller = await caller_of(request)
@@ -116,7 +118,7 @@ async def list_applications(
         search,
         syncs=sync,
         healths=health,
-        cluster=cluster,
+        clusters=await _names_of_cluster(ctx, caller, cluster),
         destination_namespace=destNamespace,
     )
     try:
@@ -139,6 +141,26 @@ async def list_applications(
     items = b",".join(entry.encoded for entry in page)
     body = b'{"metadata":' + bytes(head) + b',"items":[' + items + b"]}"
     return Response(body, media_type="application/json")
+
+
+async def _names_of_cluster(ctx: ApiContext, caller: Caller, cluster: str) -> list[str]:
+    """``cluster`` and the other name of each cluster it names that the caller may see.
+
+    A destination gives a server URL or a cluster's name; the caller filters by either, as
+    Argo CD's UI does, and a cluster the caller may not see lends no name.
+    """
+    if not cluster:
+        return []
+    server = cluster.rstrip("/")  # as cluster Secrets store it
+    names = [cluster, server]
+    for stored in await clusters.stored(ctx.runtime.cluster, ctx.namespace):
+        entry = stored.entry
+        if server != entry.server and cluster != entry.name:
+            continue
+        obj = cluster_routes.rbac_object(entry.server, stored.project)
+        if await ctx.authority.allowed(caller, cluster_routes.RESOURCE, "get", obj):
+            names += [entry.server, entry.name]
+    return names
 
 
 Visible = Callable[[listing.Summary], Awaitable[bool]]

@@ -80,7 +80,9 @@ class Query:
     search: str = ""
     syncs: frozenset[str] = frozenset()
     healths: frozenset[str] = frozenset()
-    cluster: str = ""
+    clusters: frozenset[str] = frozenset()
+    """One cluster by every name it goes by (its server URL, its name): an app whose destination
+    gives either is on it."""
     destination_namespace: str = ""
 
     def matches(self, app: Summary) -> bool:
@@ -99,7 +101,7 @@ class Query:
             return False
         if self.healths and app.health not in self.healths:
             return False
-        if self.cluster and self.cluster not in app.clusters:
+        if self.clusters and self.clusters.isdisjoint(app.clusters):
             return False
         if self.destination_namespace and app.destination_namespace != self.destination_namespace:
             return False
@@ -116,7 +118,7 @@ def query(
     search: str = "",
     syncs: Sequence[str] = (),
     healths: Sequence[str] = (),
-    cluster: str = "",
+    clusters: Sequence[str] = (),
     destination_namespace: str = "",
 ) -> Query:
     """A query from request parameters.
@@ -133,7 +135,7 @@ def query(
         search=search,
         syncs=frozenset(s for s in syncs if s),
         healths=frozenset(h for h in healths if h),
-        cluster=cluster,
+        clusters=frozenset(c for c in clusters if c),
         destination_namespace=destination_namespace,
     )
 

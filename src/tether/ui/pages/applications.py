@@ -26,6 +26,9 @@ VIEWS = ("tiles", "table")
 LIST_TARGET = "app-list"
 """The element htmx replaces when a filter changes or the stream reports a change."""
 
+FILTER_FORM = "app-filters"
+"""The filter form: its requests put the filters' own URL in the address bar."""
+
 
 @dataclasses.dataclass(frozen=True)
 class Filters:
@@ -48,16 +51,30 @@ class Filters:
         q = request.query_params
         view = q.get("view", "tiles")
         return cls(
-            project=q.get("project", ""),
-            sync=tuple(s for s in q.getlist("sync") if s in look.SYNC),
-            health=tuple(h for h in q.getlist("health") if h in look.HEALTH),
-            labels=q.get("labels", ""),
-            cluster=q.get("cluster", ""),
-            namespace=q.get("namespace", ""),
-            repo=q.get("repo", ""),
-            search=q.get("search", ""),
+            project=q.get("project", "").strip(),
+            sync=tuple(dict.fromkeys(s for s in q.getlist("sync") if s in look.SYNC)),
+            health=tuple(dict.fromkeys(h for h in q.getlist("health") if h in look.HEALTH)),
+            labels=q.get("labels", "").strip(),
+            cluster=q.get("cluster", "").strip(),
+            namespace=q.get("namespace", "").strip(),
+            repo=q.get("repo", "").strip(),
+            search=q.get("search", "").strip(),
             view=view if view in VIEWS else "tiles",
             after=q.get("continue", ""),
+        )
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether any filter is set (the view and the page are no filters)."""
+        return bool(
+            self.project
+            or self.sync
+            or self.health
+            or self.labels
+            or self.cluster
+            or self.namespace
+            or self.repo
+            or self.search
         )
 
     def api_params(self) -> dict[str, Any]:
@@ -77,10 +94,15 @@ class Filters:
         params.update({k: v for k, v in wanted.items() if v})
         return params
 
-    def stream_params(self) -> str:
-        """The query of the stream that tells this page to refresh (what the stream filters)."""
+    def stream_url(self) -> str:
+        """The stream that tells this page to refresh.
+
+        Only the filters an app seldom leaves (its project, its labels) narrow the stream: a
+        status, cluster or search filter must still hear an app that stops matching, to drop it.
+        """
         params = {"project": self.project, "selector": self.labels}
-        return urlencode({k: v for k, v in params.items() if v})
+        query = urlencode({k: v for k, v in params.items() if v})
+        return "/api/v1/stream/applications" + (f"?{query}" if query else "")
 
     def url(self, **changes: Any) -> str:
         """This page's URL with ``changes`` applied."""
@@ -88,12 +110,12 @@ class Filters:
         pairs: list[tuple[str, str]] = [
             (k, v)
             for k, v in (
+                ("search", f.search),
                 ("project", f.project),
                 ("labels", f.labels),
                 ("cluster", f.cluster),
                 ("namespace", f.namespace),
                 ("repo", f.repo),
-                ("search", f.search),
             )
             if v
         ]
@@ -104,15 +126,89 @@ class Filters:
             pairs.append(("continue", f.after))
         return "/applications" + (f"?{urlencode(pairs)}" if pairs else "")
 
+    def only_sync(self, status: str) -> str:
+        """The first page of these filters with the sync filter set to ``status`` alone."""
+        return self.url(sync=(status,), after="")
 
-async def _projects(api: apicall.Api) -> list[str]:
+    def only_health(self, status: str) -> str:
+        """The first page of these filters with the health filter set to ``status`` alone."""
+        return self.url(health=(status,), after="")
+
+
+QUIET_OPERATIONS = frozenset({"Succeeded"})
+"""Operation phases a tile or row leaves out: a finished, successful sync says nothing the sync
+badge does not; a running, failed or erroneous one is news."""
+
+EMPTY_COUNTS: dict[str, Any] = {"total": 0, "sync": {}, "health": {}}
+
+
+async def _items(api: apicall.Api, path: str) -> list[Any]:
+    """A settings list's items, to suggest and name things with.
+
+    A list the user may not read (or that fails) gives nothing: the filters still take whatever
+    is typed, and a destination shows as its spec gives it.
+    """
     try:
-        answer = await api.get("/api/v1/projects")
+        answer = await api.get(path)
     except apicall.NotSignedIn:
         raise
     except apicall.ApiCallFailed:
-        return []  # a user who may not list projects still filters by typing one
-    return sorted(str((p.get("metadata") or {}).get("name")) for p in answer.get("items") or [])
+        return []
+    items = answer.get("items") if isinstance(answer, dict) else None
+    return items if isinstance(items, list) else []
+
+
+def _dig(item: Any, path: str) -> str:
+    for part in path.split("."):
+        item = item.get(part) if isinstance(item, dict) else None
+    return item if isinstance(item, str) else ""
+
+
+async def _names(api: apicall.Api, path: str, field: str) -> list[str]:
+    """Each item's ``field`` from a settings list, sorted: suggestions for a filter."""
+    return sorted({value for item in await _items(api, path) if (value := _dig(item, field))})
+
+
+async def _cluster_names(api: apicall.Api) -> dict[str, str]:
+    """Each visible cluster's server URL and the name it goes by (``in-cluster``).
+
+    Argo CD shows a destination by its cluster's name: a name reads better than a URL and fits
+    a tile.
+    """
+    return {
+        server: name
+        for item in await _items(api, "/api/v1/clusters")
+        if (server := _dig(item, "server")) and (name := _dig(item, "name"))
+    }
+
+
+async def _list(api: apicall.Api, filters: Filters) -> dict[str, Any]:
+    """What the list shows; a filter the API refuses (a bad label selector) is said so."""
+    try:
+        answer = await api.get("/api/v1/applications", filters.api_params())
+    except apicall.NotSignedIn:
+        raise
+    except apicall.ApiCallFailed as exc:
+        if exc.status != 400:
+            raise
+        return {
+            "apps": [],
+            "counts": EMPTY_COUNTS,
+            "next_page": "",
+            "remaining": None,
+            "resource_version": "",
+            "error": exc.message,
+        }
+    metadata = answer.get("metadata") or {}
+    remaining = metadata.get("remainingItemCount")
+    return {
+        "apps": [appview.app_view(item) for item in answer.get("items") or []],
+        "counts": metadata.get("counts") or EMPTY_COUNTS,
+        "next_page": metadata.get("continue") or "",
+        "remaining": remaining if isinstance(remaining, int) else None,
+        "resource_version": metadata.get("resourceVersion") or "",
+        "error": "",
+    }
 
 
 @router.get("/applications", name="applications_page")
@@ -120,25 +216,32 @@ async def applications_page(request: Request) -> HTMLResponse:
     """The whole page, or only the list when htmx asks for it."""
     api = apicall.api_of(request)
     filters = Filters.of(request)
-    answer = await api.get("/api/v1/applications", filters.api_params())
-    metadata = answer.get("metadata") or {}
+    listed = await _list(api, filters)  # first: it is the one that finds no session
+    cluster_names = await _cluster_names(api)
     values: dict[str, Any] = {
-        "apps": [appview.app_view(item) for item in answer.get("items") or []],
         "filters": filters,
-        "counts": metadata.get("counts") or {"total": 0, "sync": {}, "health": {}},
-        "next_page": metadata.get("continue") or "",
-        "resource_version": metadata.get("resourceVersion") or "",
         "sync_statuses": list(look.SYNC),
         "health_statuses": list(look.HEALTH),
+        "quiet_operations": QUIET_OPERATIONS,
+        "cluster_names": cluster_names,
+        **listed,
     }
-    if request.headers.get("hx-target") == LIST_TARGET:
-        return render.html(request, "_app_list.html", **values)
+    if request.headers.get("hx-target") == LIST_TARGET and not request.headers.get(
+        "hx-history-restore-request"
+    ):
+        response = render.html(request, "_app_list.html", **values)
+        if request.headers.get("hx-trigger") == FILTER_FORM:
+            # The form sends every field, empty ones too; the address bar gets the short form.
+            response.headers["HX-Push-Url"] = filters.url()
+        return response
     userinfo = await api.get("/api/v1/session/userinfo")
     return render.html(
         request,
         "applications.html",
         section="applications",
         user=userinfo.get("username") or "",
-        projects=await _projects(api),
+        projects=await _names(api, "/api/v1/projects", "metadata.name"),
+        clusters=sorted({*cluster_names, *cluster_names.values()}),
+        repos=await _names(api, "/api/v1/repositories", "repo"),
         **values,
     )

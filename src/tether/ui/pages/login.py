@@ -12,13 +12,23 @@ from tether.ui import apicall, render
 router = APIRouter(include_in_schema=False)
 
 
+UNSAFE_IN_RETURN = frozenset("\\") | frozenset(chr(c) for c in (*range(0x21), 0x7F))
+"""Characters a return address never holds: browsers drop tabs and newlines from a URL and read
+a backslash as a slash, so a tab or a backslash between two slashes would make ``//host`` of it,
+another site; a space or a control character has no business in a path of ours."""
+
+
 def safe_return(target: str) -> str:
     """``target`` when it is a path on this server, else the applications page.
 
     A return address is user input: ``//host`` or ``https://...`` would make the login page an
     open redirect.
     """
-    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not any(c in UNSAFE_IN_RETURN for c in target)
+    ):
         return target
     return "/applications"
 
@@ -45,12 +55,15 @@ async def login_page(request: Request) -> HTMLResponse:
     return_to = safe_return(request.query_params.get("return", ""))
     settings = await apicall.api_of(request).get("/api/v1/settings")
     oidc = settings.get("oidcConfig") or {}
-    sso_name = str(oidc.get("name") or "SSO") if oidc else ""
+    base = str(settings.get("url") or "").rstrip("/")
     return render.html(
         request,
         "login.html",
         return_to=return_to,
-        sso_name=sso_name,
+        sso_name=str(oidc.get("name") or "SSO") if oidc else "",
+        # The issuer sends the browser back to an address under the server's external URL
+        # (argocd-cm's url), which SSO cannot work without.
+        sso_href="/auth/login?" + urlencode({"return_url": base + return_to}) if base else "",
         user_logins_disabled=bool(settings.get("userLoginsDisabled")),
         section="",
         user="",

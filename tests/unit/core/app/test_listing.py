@@ -65,3 +65,87 @@ def test_a_continue_token_resumes_after_the_key_it_names() -> None:
 def test_a_token_the_server_did_not_make_is_refused(token: str) -> None:
     with pytest.raises(InvalidInputError, match="continue token"):
         listing.after_key(token)
+
+
+def deployed(
+    name: str,
+    sync: str | None = None,
+    health: str | None = None,
+    server: str = "https://kubernetes.default.svc",
+    cluster_name: str = "",
+    namespace: str = "shop",
+) -> dict[str, Any]:
+    body = app(name)
+    destination = {"server": server, "namespace": namespace}
+    if cluster_name:
+        destination["name"] = cluster_name
+    body["spec"]["destination"] = destination
+    status: dict[str, Any] = {}
+    if sync:
+        status["sync"] = {"status": sync}
+    if health:
+        status["health"] = {"status": health}
+    if status:
+        body["status"] = status
+    return body
+
+
+def test_a_summary_reads_the_statuses_the_destination_and_unknown_before_any_comparison() -> None:
+    summary = listing.summarize(deployed("web", "OutOfSync", "Degraded", cluster_name="prod"))
+    assert (summary.sync, summary.health) == ("OutOfSync", "Degraded")
+    assert summary.clusters == {"https://kubernetes.default.svc", "prod"}
+    assert summary.destination_namespace == "shop"
+    fresh = listing.summarize(app("new"))
+    assert (fresh.sync, fresh.health) == ("Unknown", "Unknown")
+    assert fresh.clusters == frozenset()
+    assert fresh.destination_namespace == ""
+
+
+def test_status_filters_pick_any_of_their_statuses() -> None:
+    web = listing.summarize(deployed("web", "OutOfSync", "Progressing"))
+    assert listing.query(syncs=["OutOfSync"]).matches(web)
+    assert listing.query(syncs=["Synced", "OutOfSync"]).matches(web)
+    assert not listing.query(syncs=["Synced"]).matches(web)
+    assert listing.query(healths=["Degraded", "Progressing"]).matches(web)
+    assert not listing.query(healths=["Healthy"]).matches(web)
+    assert listing.query(syncs=[""], healths=[""]).matches(web)  # empty values select all
+    assert not listing.query(syncs=["OutOfSync"], healths=["Healthy"]).matches(web)
+    unknown = listing.summarize(app("new"))
+    assert listing.query(syncs=["Unknown"], healths=["Unknown"]).matches(unknown)
+
+
+def test_a_cluster_filter_matches_a_destination_by_any_name_of_its_cluster() -> None:
+    by_name = listing.summarize(deployed("web", server="", cluster_name="prod"))
+    by_server = listing.summarize(deployed("api", server="https://prod.example:6443"))
+    assert listing.query(clusters=["prod"]).matches(by_name)
+    assert not listing.query(clusters=["prod"]).matches(by_server)
+    assert listing.query(clusters=["https://prod.example:6443"]).matches(by_server)
+    assert not listing.query(clusters=["https://prod.example"]).matches(by_server)  # exact
+    both = listing.query(clusters=["prod", "https://prod.example:6443"])
+    assert both.matches(by_name) and both.matches(by_server)
+    assert listing.query(clusters=[""]).matches(by_server)  # an empty value selects all
+
+
+def test_a_destination_namespace_filter_is_exact_and_apart_from_the_apps_own_namespace() -> None:
+    web = listing.summarize(deployed("web", namespace="shop"))
+    assert listing.query(destination_namespace="shop").matches(web)
+    assert not listing.query(destination_namespace="sho").matches(web)
+    assert not listing.query(destination_namespace="tether").matches(web)
+    assert listing.query(namespace="tether", destination_namespace="shop").matches(web)
+
+
+def test_counts_tally_every_app_added_by_sync_and_by_health() -> None:
+    counted = listing.Counts()
+    for body in (
+        deployed("a", "Synced", "Healthy"),
+        deployed("b", "Synced", "Degraded"),
+        deployed("c", "OutOfSync", "Healthy"),
+        app("d"),
+    ):
+        counted.add(listing.summarize(body))
+    assert counted.as_json() == {
+        "total": 4,
+        "sync": {"Synced": 2, "OutOfSync": 1, "Unknown": 1},
+        "health": {"Healthy": 2, "Degraded": 1, "Unknown": 1},
+    }
+    assert listing.Counts().as_json() == {"total": 0, "sync": {}, "health": {}}
