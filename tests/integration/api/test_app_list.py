@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 from lightkube import Client
 
-from tests.integration.api.appsupport import listed, make_app, names
+from tests.integration.api.appsupport import REPO, listed, make_app, names
 from tests.integration.api.conftest import ApiServer
+from tests.support import tetherenv
 from tether.api.routes import applications
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,3 +178,30 @@ async def test_past_its_budget_a_page_gives_a_token_but_no_count_and_no_app_is_l
         (["app-7", "app-8"], 1),  # the end was reached within the budget: exact
         (["app-9"], None),
     ]
+
+
+async def test_counts_hold_only_the_apps_the_caller_may_see_by_project_or_by_name(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    for name, project, sync in (
+        ("a-1", "default", "Synced"),
+        ("a-2", "default", "OutOfSync"),
+        ("a-3", "default", "Synced"),
+        ("b-1", "hidden", "Synced"),
+    ):
+        body = tetherenv.application(name, ns, REPO, "app", ns, project=project)
+        body["status"] = {"sync": {"status": sync}, "health": {"status": "Healthy"}}
+        tetherenv.create(kube, body)
+    by_project = await api_server.user("alice", ("get", "default/*"))
+    by_name = await api_server.user("bob", ("get", "default/a-1"), ("get", "default/a-2"))
+    counted: dict[str, Any] = {}
+    for caller, token, expected in (("alice", by_project, 3), ("bob", by_name, 2)):
+        async with api_server.client(token) as client:
+            await listed(client, expected)
+            response = await client.get("/api/v1/applications", params={"counts": "true"})
+        counted[caller] = response.json()["metadata"]["counts"]
+    assert counted == {
+        "alice": {"total": 3, "sync": {"Synced": 2, "OutOfSync": 1}, "health": {"Healthy": 3}},
+        "bob": {"total": 2, "sync": {"Synced": 1, "OutOfSync": 1}, "health": {"Healthy": 2}},
+    }
