@@ -45,13 +45,18 @@ PAGE_FACTS = """() => {
 }"""
 
 SWAP = """async ({selector, value, timeoutMs}) => {
+  // Only the swap answering the request this input made counts (not a live reload's).
   const target = document.getElementById("app-list");
-  let requestAt = null;
-  const onRequest = (e) => { if (e.detail.target === target) requestAt = performance.now(); };
-  document.body.addEventListener("htmx:beforeRequest", onRequest);
-  let onSwap = null;
+  let ours = null, requestAt = null, onRequest = null, onSwap = null;
   const swapped = new Promise((resolve, reject) => {
-    onSwap = (e) => { if (e.detail.target === target) resolve(performance.now()); };
+    onRequest = (e) => {
+      if (ours === null && e.detail.target === target) {
+        ours = e.detail.xhr;
+        requestAt = performance.now();
+      }
+    };
+    onSwap = (e) => { if (ours !== null && e.detail.xhr === ours) resolve(performance.now()); };
+    document.body.addEventListener("htmx:beforeRequest", onRequest);
     document.body.addEventListener("htmx:afterSwap", onSwap);
     const late = () => reject(new Error("no swap of #app-list within " + timeoutMs + " ms"));
     setTimeout(late, timeoutMs);
@@ -76,7 +81,7 @@ SWAP = """async ({selector, value, timeoutMs}) => {
   const total = document.querySelector("#app-counts strong");
   return {
     from_input_ms: painted - started,
-    from_request_ms: requestAt === null ? null : painted - requestAt,
+    from_request_ms: painted - requestAt,
     tiles: target.querySelectorAll("[data-app]").length,
     total: total ? total.textContent.trim() : null,
   };
