@@ -1,7 +1,8 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
 Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
-S6 and S7 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2 need S1).
+S6, S7 and S8 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2
+need S1).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bench import (
     s5_diff,
     s6_bootstrap,
     s7_api,
+    s8_ui,
 )
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
@@ -34,7 +36,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7"}
+    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -87,6 +89,8 @@ async def main() -> report.Results:
             await _guarded(results, "s6", lambda: s6_bootstrap.run(workdir))
         if "s7" in wanted:
             await _guarded(results, "s7", lambda: s7_api.run(workdir))
+        if "s8" in wanted:
+            await _guarded(results, "s8", lambda: s8_ui.run(workdir))
     finally:
         results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         report.write(results, RESULTS)
@@ -124,7 +128,10 @@ async def _fleet_scenarios(
 if __name__ == "__main__":
     outcome = asyncio.run(main())
     print(report.table(outcome))
-    side_by_side = report.api_vs_kube(outcome.get("s7", {}))
-    if side_by_side:
-        print("\n" + side_by_side)
+    for side_by_side in (
+        report.api_vs_kube(outcome.get("s7", {})),
+        report.ui_vs_argo(outcome.get("s8", {})),
+    ):
+        if side_by_side:
+            print("\n" + side_by_side)
     print(f"\nwritten to {RESULTS}")

@@ -99,19 +99,30 @@ API_VS_KUBE = (
 """S7's side-by-side rows: label, the API's metric prefix, the kube-apiserver's (or none)."""
 
 
+def _pair(results: Mapping[str, Any], prefix: str) -> str:
+    """``p50 / p95`` of one timing, or ``-`` when there is none."""
+    p50, p95 = results.get(f"{prefix}_p50_ms"), results.get(f"{prefix}_p95_ms")
+    if not prefix or p50 is None or p95 is None:
+        return "-"
+    return f"{format_value(p50)} / {format_value(p95)}"
+
+
+def _columns(rows: Sequence[tuple[str, str, str]]) -> str:
+    """Rows as aligned text, a rule under the first; empty when there is only the heading."""
+    if len(rows) == 1:
+        return ""
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
 def api_vs_kube(s7: Mapping[str, Any]) -> str:
     """S7's API timings beside the kube-apiserver's, as text (empty when S7 has none)."""
     rows = [("S7", "API p50 / p95 ms", "kube-apiserver p50 / p95 ms")]
-
-    def pair(prefix: str) -> str:
-        p50, p95 = s7.get(f"{prefix}_p50_ms"), s7.get(f"{prefix}_p95_ms")
-        if not prefix or p50 is None or p95 is None:
-            return "-"
-        return f"{format_value(p50)} / {format_value(p95)}"
-
     for label, api, kube in API_VS_KUBE:
         if s7.get(f"{api}_p50_ms") is not None:
-            rows.append((label, pair(api), pair(kube)))
+            rows.append((label, _pair(s7, api), _pair(s7, kube)))
     if s7.get("stream_events"):
         rows.append(
             (
@@ -124,12 +135,34 @@ def api_vs_kube(s7: Mapping[str, Any]) -> str:
                 f" ({s7.get('kube_watch_within_1s')}/{s7.get('kube_watch_events')} in 1 s)",
             )
         )
-    if len(rows) == 1:
-        return ""
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
+    return _columns(rows)
+
+
+UI_VS_ARGO = (
+    ("first page, navigation to painted", "list_page", "argo_page"),
+    ("every app drawn", "", "argo_all"),
+    ("status filter, click to painted", "filter", "argo_filter"),
+    ("search, request to painted", "search", ""),
+    ("search, keystroke to painted (300 ms debounce)", "search_typed", ""),
+    ("Kubeflow root's tree page ready", "tree_root", ""),
+    ("its biggest child's tree page ready", "tree_biggest", ""),
+    ("root's resource-tree API call", "tree_root_api", ""),
+    ("biggest child's resource-tree API call", "tree_biggest_api", ""),
+)
+"""S8's side-by-side rows: label, tether's metric prefix, the Argo CD-style stand-in's (or none)."""
+
+
+def ui_vs_argo(s8: Mapping[str, Any]) -> str:
+    """S8's browser timings beside the Argo CD-style stand-in's (empty when S8 has none)."""
+    rows = [("S8 (Chromium)", "tether p50 / p95 ms", "Argo CD-style p50 / p95 ms")]
+    for label, ours, theirs in UI_VS_ARGO:
+        if any(s8.get(f"{p}_p50_ms") is not None for p in (ours, theirs) if p):
+            rows.append((label, _pair(s8, ours), _pair(s8, theirs)))
+    for label in ("root", "biggest"):
+        page = s8.get(f"tree_{label}_page")
+        if page:
+            rows.append((f"tree page ({label})", str(page), "-"))
+    return _columns(rows)
 
 
 def parse_metrics(text: str, skip_prefixes: Iterable[str] = ()) -> dict[str, float]:

@@ -6,159 +6,38 @@ controller. The real API server (``build_context`` + ``build_app``, the real aut
 on 127.0.0.1 in this process; ``bench.apiclient`` measures from a child process: sequential
 ``GET /api/v1/applications?limit=100`` (first page, a middle page, ``projects=proj-3``, and as
 ``viewer``, allowed ``proj-3/*`` only), then 100 NDJSON streams and, as the baseline, 100
-kube-apiserver watches, each receiving a label patch of one app.
+kube-apiserver watches, each receiving a label patch of one app. The fleet, the served API and
+the client child are ``bench.fleet``'s, shared with S8.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
-import cProfile
-import json
 import os
 import pathlib
-import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import httpx2
 
-from bench import env, report
+from bench import env, fleet, report
+from bench.fleet import API, PROJECT_LABEL, PROJECTS, app_name
 from tether import bootstrap
 from tether.adapters.kube.client import KubeClient
-from tether.api import server
 from tether.core.app import listing
 from tether.services.appindex import AppIndex
 from tether.settings import Settings
 
 SIZE = 10_000
-PROJECTS = 10
 PROJECT = "proj-3"
-PROJECT_LABEL = "bench.tether.dev/project"
-"""Each app's project as a label too: the kube-apiserver can filter by a label, not by spec."""
 ROUND_LABEL = "bench.tether.dev/round"
 CLIENTS = 100
 ROUNDS = 5
 ROUND_GAP_S = 1.5
 WARMUP = 5
 REQUESTS = 50
-CREATE_CONCURRENCY = 50
-API = "argoproj.io/v1alpha1"
 VIEWER = "viewer"
-
-
-def app_name(index: int) -> str:
-    """The ``index``-th Application's name."""
-    return f"app-{index:05d}"
-
-
-def project_name(index: int) -> str:
-    """The project of app ``index``."""
-    return f"proj-{index % PROJECTS}"
-
-
-def application(index: int, namespace: str) -> dict[str, Any]:
-    """A plain Application (it never syncs: no controller runs)."""
-    project = project_name(index)
-    return {
-        "apiVersion": API,
-        "kind": "Application",
-        "metadata": {
-            "name": app_name(index),
-            "namespace": namespace,
-            "labels": {PROJECT_LABEL: project, "team": f"team-{index % 37}"},
-        },
-        "spec": {
-            "project": project,
-            "source": {
-                "repoURL": f"https://git.example.com/org/repo-{index % 50}.git",
-                "targetRevision": "main",
-                "path": f"apps/{app_name(index)}",
-            },
-            "destination": {
-                "server": "https://kubernetes.default.svc",
-                "namespace": f"ns-{index % 200}",
-            },
-        },
-    }
-
-
-def project(name: str, namespace: str) -> dict[str, Any]:
-    """An AppProject allowing any source and destination."""
-    return {
-        "apiVersion": API,
-        "kind": "AppProject",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "sourceRepos": ["*"],
-            "destinations": [{"server": "*", "namespace": "*"}],
-        },
-    }
-
-
-def rss_mib() -> float:
-    """This process's resident memory (the API server's, with the bench's own client)."""
-    return env.proc_stats(os.getpid()).rss_mib
-
-
-class Client:
-    """``bench.apiclient`` in a child process, spoken to by JSON lines."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    @classmethod
-    async def start(cls) -> Client:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.apiclient",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=pathlib.Path(__file__).resolve().parent.parent,
-            limit=1 << 26,
-        )
-        return cls(process)
-
-    async def send(self, plan: Mapping[str, Any]) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(plan).encode() + b"\n")
-        await self.process.stdin.drain()
-
-    async def receive(self, timeout: float) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        line = await asyncio.wait_for(self.process.stdout.readline(), timeout)
-        if not line:
-            raise RuntimeError(f"the S7 client ended (exit {await self.process.wait()})")
-        answer: dict[str, Any] = json.loads(line)
-        return answer
-
-    async def stop(self) -> None:
-        if self.process.returncode is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-
-async def create_fleet(kube: KubeClient, size: int) -> float:
-    """Create the projects and ``size`` apps; returns the seconds the apps took."""
-    for index in range(PROJECTS):
-        await kube.create(project(f"proj-{index}", env.APP_NAMESPACE), field_manager="bench")
-    started = time.perf_counter()
-    await env.bounded(
-        CREATE_CONCURRENCY,
-        [
-            kube.create(application(i, env.APP_NAMESPACE), field_manager="bench")
-            for i in range(size)
-        ],
-    )
-    return time.perf_counter() - started
 
 
 async def configure_viewer(kube: KubeClient) -> None:
@@ -180,9 +59,7 @@ async def configure_viewer(kube: KubeClient) -> None:
 
 async def tokens(url: str, kube: KubeClient) -> tuple[str, str]:
     """The admin's session token (initial password) and an API key of ``viewer``."""
-    secret = await kube.get("v1", "Secret", "argocd-initial-admin-secret", env.APP_NAMESPACE)
-    assert secret is not None
-    password = base64.b64decode(secret["data"]["password"]).decode()
+    password = await fleet.admin_password(kube)
     async with httpx2.AsyncClient(base_url=url, timeout=60) as http:
         answer = await http.post(
             "/api/v1/session", json={"username": "admin", "password": password}
@@ -199,7 +76,7 @@ async def tokens(url: str, kube: KubeClient) -> tuple[str, str]:
 
 
 async def stream_rounds(
-    client: Client,
+    client: fleet.Child,
     plan: dict[str, Any],
     kube: KubeClient,
     index: AppIndex | None,
@@ -214,7 +91,7 @@ async def stream_rounds(
     if index is not None:
         # Open means headers sent; the generator subscribes just after: wait for every one.
         await env.eventually(
-            lambda: _true(index.subscribers >= clients), 30, "streams subscribed", 0.05
+            lambda: fleet.true(index.subscribers >= clients), 30, "streams subscribed", 0.05
         )
     sent: dict[str, float] = {}
     for number in range(ROUNDS):
@@ -233,27 +110,8 @@ async def stream_rounds(
     return arrivals, sent
 
 
-async def _true(value: bool) -> bool:
-    return value
-
-
 def _total(by_verb: Mapping[str, float]) -> int:
     return int(sum(by_verb.values()))
-
-
-@contextlib.contextmanager
-def profiled(path: pathlib.Path) -> Iterator[None]:
-    """Under ``BENCH_PROFILE=1``, cProfile this process (the API server) into ``path``."""
-    if not env.PROFILE:
-        yield
-        return
-    profiler = cProfile.Profile()
-    profiler.enable()
-    try:
-        yield
-    finally:
-        profiler.disable()
-        profiler.dump_stats(path)
 
 
 async def run(workdir: pathlib.Path) -> dict[str, Any]:
@@ -270,120 +128,17 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
             cache_dir=str(workdir / "cache-s7"),
         )
         rt = await bootstrap.runtime(settings, kubeconfig=cluster.kubeconfig, start_cache=False)
-        client: Client | None = None
-        stop = asyncio.Event()
-        serving: asyncio.Task[None] | None = None
         try:
             env.log(f"S7: creating {size} Applications in {PROJECTS} projects")
-            created_s = await create_fleet(kube, size)
+            created_s = await fleet.create_fleet(kube, size)
             results["create_s"] = round(created_s, 1)
             results["creates_per_s"] = round(size / created_s, 1)
             env.log(f"S7: created in {created_s:.1f} s")
             await configure_viewer(kube)
-            results["rss_before_server_mib"] = round(rss_mib(), 1)
-
-            ctx = await server.build_context(rt)
-            app = server.build_app(ctx)
-            urls: list[str] = []
-            serving = asyncio.create_task(
-                bootstrap.serve_http(
-                    app, bootstrap.Listen("127.0.0.1", 0), listening=urls.append, stop=stop
-                )
-            )
-            await env.eventually(lambda: _true(bool(urls)), 30, "the API server", 0.05)
-            url = urls[0]
-            started = time.perf_counter()
-            admin, viewer = await tokens(url, kube)
-            index: AppIndex = app.state.app_index
-            await index.wait_synced(120)
-            await env.eventually(lambda: _true(len(index) >= size), 120, "the index", 0.1)
-            results["index_ready_s"] = round(time.perf_counter() - started, 2)
-            results["rss_index_synced_mib"] = round(rss_mib(), 1)
-
-            client = await Client.start()
-            middle = size // 2
-            plan = {
-                "do": "lists",
-                "url": url,
-                "admin_token": admin,
-                "viewer_token": viewer,
-                "kubeconfig": str(cluster.kubeconfig),
-                "namespace": env.APP_NAMESPACE,
-                "middle_token": listing.continue_token((env.APP_NAMESPACE, app_name(middle - 1))),
-                "middle_pages": middle // 100,
-                "project": PROJECT,
-                "project_label": PROJECT_LABEL,
-                "warmup": WARMUP,
-                "requests": REQUESTS,
-            }
-            env.log("S7: timing lists")
-            before = rt.requests()
-            with profiled(workdir / "s7-lists.prof"):
-                await client.send(plan)
-                lists = await client.receive(600)
-            results["server_kube_requests_lists"] = _total(report.delta(rt.requests(), before))
-            for key, prefix in (
-                ("api_first", "list_page"),
-                ("api_middle", "list_middle_page"),
-                ("api_project", "list_project"),
-                ("api_viewer", "list_viewer"),
-                ("api_all", "list_all"),
-                ("kube_first", "kube_list_page"),
-                ("kube_middle", "kube_list_middle_page"),
-                ("kube_project", "kube_list_project_label"),
-            ):
-                results.update(report.spread(lists[key]["ms"], prefix))
-                results[f"{prefix}_items"] = lists[key]["items"]
-                results[f"{prefix}_bytes"] = lists[key]["bytes"]
-            results["list_page_kube_ratio"] = report.ratio(
-                results["list_page_p50_ms"], results["kube_list_page_p50_ms"]
-            )
-
-            target = app_name(size // 3)
-            env.log(f"S7: {clients} API streams")
-            stream_plan = {
-                "do": "streams",
-                "kind": "api",
-                "url": url,
-                "admin_token": admin,
-                "clients": clients,
-                "rounds": ROUNDS,
-                "app": target,
-                "label": ROUND_LABEL,
-                "resource_version": index.resource_version,
-                "timeout_s": ROUNDS * ROUND_GAP_S + 10,
-            }
-            before = rt.requests()
-            with profiled(workdir / "s7-streams.prof"):
-                arrivals, sent = await stream_rounds(
-                    client, stream_plan, kube, index, clients, target, "api"
-                )
-            results["server_kube_requests_streams"] = _total(report.delta(rt.requests(), before))
-            results.update(report.delivery(arrivals, sent, "stream"))
-            results["rss_after_streams_mib"] = round(rss_mib(), 1)
-
-            env.log(f"S7: {clients} kube-apiserver watches")
-            watch_plan = {
-                **stream_plan,
-                "kind": "kube",
-                "kubeconfig": str(cluster.kubeconfig),
-                "namespace": env.APP_NAMESPACE,
-                "resource_version": index.resource_version,
-            }
-            try:
-                arrivals, sent = await stream_rounds(
-                    client, watch_plan, kube, None, clients, target, "kube"
-                )
-                results.update(report.delivery(arrivals, sent, "kube_watch"))
-            except (RuntimeError, TimeoutError) as err:  # the baseline's failure is not S7's
-                results["kube_watch_failed"] = f"{type(err).__name__}: {err}"[:300]
-            results["rss_peak_mib"] = round(env.proc_stats(os.getpid()).peak_rss_mib, 1)
+            results["rss_before_server_mib"] = round(fleet.rss_mib(), 1)
+            async with fleet.serve(rt) as served:
+                await _measure(served, rt, kube, cluster.kubeconfig, workdir, results)
         finally:
-            if client is not None:
-                await client.stop()
-            stop.set()
-            if serving is not None:
-                await asyncio.wait_for(serving, 30)
             await rt.close()
             await kube.aclose()
     env.log(
@@ -393,3 +148,105 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
         f" {results.get('list_viewer_p50_ms')} ms, stream p50 {results.get('stream_p50_ms')} ms"
     )
     return results
+
+
+async def _measure(
+    served: fleet.Served,
+    rt: bootstrap.Runtime,
+    kube: KubeClient,
+    kubeconfig: pathlib.Path,
+    workdir: pathlib.Path,
+    results: dict[str, Any],
+) -> None:
+    """The lists, the streams and the watches, against the served API."""
+    size, clients = results["apps"], results["stream_clients"]
+    url = served.url
+    started = time.perf_counter()
+    admin, viewer = await tokens(url, kube)
+    index: AppIndex = served.app.state.app_index
+    await index.wait_synced(120)
+    await env.eventually(lambda: fleet.true(len(index) >= size), 120, "the index", 0.1)
+    results["index_ready_s"] = round(time.perf_counter() - started, 2)
+    results["rss_index_synced_mib"] = round(fleet.rss_mib(), 1)
+
+    client = await fleet.Child.start("bench.apiclient")
+    try:
+        middle = size // 2
+        plan = {
+            "do": "lists",
+            "url": url,
+            "admin_token": admin,
+            "viewer_token": viewer,
+            "kubeconfig": str(kubeconfig),
+            "namespace": env.APP_NAMESPACE,
+            "middle_token": listing.continue_token((env.APP_NAMESPACE, app_name(middle - 1))),
+            "middle_pages": middle // 100,
+            "project": PROJECT,
+            "project_label": PROJECT_LABEL,
+            "warmup": WARMUP,
+            "requests": REQUESTS,
+        }
+        env.log("S7: timing lists")
+        before = rt.requests()
+        with fleet.profiled(workdir / "s7-lists.prof"):
+            await client.send(plan)
+            lists = await client.receive(600)
+        results["server_kube_requests_lists"] = _total(report.delta(rt.requests(), before))
+        for key, prefix in (
+            ("api_first", "list_page"),
+            ("api_middle", "list_middle_page"),
+            ("api_project", "list_project"),
+            ("api_viewer", "list_viewer"),
+            ("api_all", "list_all"),
+            ("kube_first", "kube_list_page"),
+            ("kube_middle", "kube_list_middle_page"),
+            ("kube_project", "kube_list_project_label"),
+        ):
+            results.update(report.spread(lists[key]["ms"], prefix))
+            results[f"{prefix}_items"] = lists[key]["items"]
+            results[f"{prefix}_bytes"] = lists[key]["bytes"]
+        results["list_page_kube_ratio"] = report.ratio(
+            results["list_page_p50_ms"], results["kube_list_page_p50_ms"]
+        )
+
+        target = app_name(size // 3)
+        env.log(f"S7: {clients} API streams")
+        stream_plan = {
+            "do": "streams",
+            "kind": "api",
+            "url": url,
+            "admin_token": admin,
+            "clients": clients,
+            "rounds": ROUNDS,
+            "app": target,
+            "label": ROUND_LABEL,
+            "resource_version": index.resource_version,
+            "timeout_s": ROUNDS * ROUND_GAP_S + 10,
+        }
+        before = rt.requests()
+        with fleet.profiled(workdir / "s7-streams.prof"):
+            arrivals, sent = await stream_rounds(
+                client, stream_plan, kube, index, clients, target, "api"
+            )
+        results["server_kube_requests_streams"] = _total(report.delta(rt.requests(), before))
+        results.update(report.delivery(arrivals, sent, "stream"))
+        results["rss_after_streams_mib"] = round(fleet.rss_mib(), 1)
+
+        env.log(f"S7: {clients} kube-apiserver watches")
+        watch_plan = {
+            **stream_plan,
+            "kind": "kube",
+            "kubeconfig": str(kubeconfig),
+            "namespace": env.APP_NAMESPACE,
+            "resource_version": index.resource_version,
+        }
+        try:
+            arrivals, sent = await stream_rounds(
+                client, watch_plan, kube, None, clients, target, "kube"
+            )
+            results.update(report.delivery(arrivals, sent, "kube_watch"))
+        except (RuntimeError, TimeoutError) as err:  # the baseline's failure is not S7's
+            results["kube_watch_failed"] = f"{type(err).__name__}: {err}"[:300]
+        results["rss_peak_mib"] = round(env.proc_stats(os.getpid()).peak_rss_mib, 1)
+    finally:
+        await client.stop()

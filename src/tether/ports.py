@@ -244,8 +244,8 @@ class LiveState(Protocol):
     def namespace_outline(self, namespace: str) -> Sequence[tuple[Manifest, str]]:
         """Every cached object of a namespace as ``(identity and owners, tracking app)`` pairs.
 
-        The manifests carry only apiVersion, kind, name, namespace and ownerReferences: enough
-        for orphan detection, cheap for objects the cache keeps slim.
+        The manifests carry only apiVersion, kind, name, namespace, uid and ownerReferences:
+        enough for orphan detection and for linking owners, cheap for objects kept slim.
         """
         ...
 

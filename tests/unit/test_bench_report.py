@@ -156,3 +156,26 @@ def test_s7_shows_the_api_beside_the_kube_apiserver_row_by_row():
 def test_without_s7_there_is_no_side_by_side_table():
     assert report.api_vs_kube({}) == ""
     assert report.api_vs_kube({"failed": "RuntimeError: boom"}) == ""
+
+
+def test_s8_puts_tethers_browser_timings_beside_the_argo_cd_style_page():
+    s8 = {
+        "list_page_p50_ms": 600.0,
+        "list_page_p95_ms": 800.0,
+        "argo_page_p50_ms": 1000.0,
+        "argo_page_p95_ms": 1200.0,
+        "argo_all_p50_ms": 4700.0,
+        "argo_all_p95_ms": 6900.0,
+        "tree_root_page": "tree page not built (no [data-tree-ready] on the page)",
+    }
+    rows = [line.split("  ") for line in report.ui_vs_argo(s8).splitlines()]
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    assert cells[2] == ["first page, navigation to painted", "600 / 800", "1,000 / 1,200"]
+    assert cells[3] == ["every app drawn", "-", "4,700 / 6,900"]
+    assert cells[4][0] == "tree page (root)"
+    assert cells[4][1].startswith("tree page not built")
+
+
+def test_without_s8_there_is_no_ui_table():
+    assert report.ui_vs_argo({}) == ""
+    assert report.ui_vs_argo({"skipped": "no corpus"}) == ""

@@ -49,6 +49,10 @@ class ServerAuthority:
         """RBAC's answer for ``caller``."""
         return await self.services.gate.allowed(caller, resource, action, obj)
 
+    async def judges_by_project(self, resource: str, project: str) -> bool:
+        """Whether RBAC answers alike for every app of ``project`` in one namespace."""
+        return await self.services.gate.judges_by_project(resource, project)
+
 
 def services_of(request: Request) -> AuthServices:
     """The auth services of the server ``request`` arrived at."""

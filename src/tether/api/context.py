@@ -35,6 +35,14 @@ class Authority(Protocol):
         """Whether ``caller`` may ``action`` on ``resource`` ``obj`` (Argo CD's RBAC tuple)."""
         ...
 
+    async def judges_by_project(self, resource: str, project: str) -> bool:
+        """Whether ``allowed`` answers alike for all of a project's apps in one namespace.
+
+        True when no policy line can name an app (whoever asks): lists then ask once per
+        project and namespace.
+        """
+        ...
+
 
 @dataclasses.dataclass
 class ApiContext:

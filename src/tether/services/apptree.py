@@ -82,8 +82,10 @@ def build(
     for namespace in sorted(namespaces):
         for outline, owner in live.namespace_outline(namespace):
             key = ResourceKey.of(outline)
-            # The outline has no UID, which owner references name: the full object when kept.
-            objects[key] = live.manifest(key) or outline
+            # The outline holds what links an object (UID, owners); decoding every object of a
+            # namespace instead took 1.6 s where 10,000 Applications share the app's namespace.
+            whole = live.manifest(key) if key.group_kind in tree.READS_WHOLE_OBJECT else None
+            objects[key] = whole or outline
             owners[key] = owner
     for key in roots:
         full = live.manifest(key)

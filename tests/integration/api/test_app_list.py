@@ -258,3 +258,30 @@ async def test_sync_health_cluster_and_destination_namespace_filter_and_counts_t
         _, counts = await pick({"counts": "true", "destNamespace": "web", "sync": "OutOfSync"})
         assert counts == {"total": 1, "sync": {"OutOfSync": 1}, "health": {"Degraded": 1}}
         assert (await pick({}))[1] is None  # only asked for
+
+
+async def test_counts_hold_only_the_apps_the_caller_may_see_by_project_or_by_name(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    for name, project, sync in (
+        ("a-1", "default", "Synced"),
+        ("a-2", "default", "OutOfSync"),
+        ("a-3", "default", "Synced"),
+        ("b-1", "hidden", "Synced"),
+    ):
+        body = tetherenv.application(name, ns, REPO, "app", ns, project=project)
+        body["status"] = {"sync": {"status": sync}, "health": {"status": "Healthy"}}
+        tetherenv.create(kube, body)
+    by_project = await api_server.user("alice", ("get", "default/*"))
+    by_name = await api_server.user("bob", ("get", "default/a-1"), ("get", "default/a-2"))
+    counted: dict[str, Any] = {}
+    for caller, token, expected in (("alice", by_project, 3), ("bob", by_name, 2)):
+        async with api_server.client(token) as client:
+            await listed(client, expected)
+            response = await client.get("/api/v1/applications", params={"counts": "true"})
+        counted[caller] = response.json()["metadata"]["counts"]
+    assert counted == {
+        "alice": {"total": 3, "sync": {"Synced": 2, "OutOfSync": 1}, "health": {"Healthy": 3}},
+        "bob": {"total": 2, "sync": {"Synced": 1, "OutOfSync": 1}, "health": {"Healthy": 2}},
+    }

@@ -53,6 +53,9 @@ class NoSessions:
     async def allowed(self, caller: Caller, resource: str, action: str, obj: str) -> bool:
         return False
 
+    async def judges_by_project(self, resource: str, project: str) -> bool:
+        return False
+
 
 @pytest.fixture(scope="module")
 def minimal_crds(kube_cluster: bootstrap.DevCluster) -> bootstrap.DevCluster:

@@ -45,7 +45,7 @@ class CacheLiveState:
         return frozenset(self._client.discovery.catalog.preferred)
 
     def namespace_outline(self, namespace: str) -> Sequence[tuple[Mapping[str, Any], str]]:
-        """Identity, owners and tracking app of every cached object in ``namespace``."""
+        """Identity, UID, owners and tracking app of every cached object in ``namespace``."""
         return [
             (
                 {
@@ -54,6 +54,7 @@ class CacheLiveState:
                     "metadata": {
                         "name": record.key.name,
                         "namespace": record.key.namespace,
+                        "uid": record.uid,
                         "ownerReferences": [
                             {
                                 "apiVersion": o.apiVersion,

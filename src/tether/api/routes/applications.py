@@ -167,9 +167,28 @@ Visible = Callable[[listing.Summary], Awaitable[bool]]
 
 
 def _visibility(ctx: ApiContext, caller: Caller) -> Visible:
+    """Whether ``caller`` may see an app, asked once per project and namespace per request.
+
+    Only where no policy line can name an app (``judges_by_project``): counting 10,000 apps in
+    ten projects then costs ten RBAC checks, not 10,000 (each reads the settings and the policy).
+    """
+    by_project: dict[str, bool] = {}
+    verdicts: dict[tuple[str, str], bool] = {}
+
     async def visible(app: listing.Summary) -> bool:
         obj = rbac_object(app.project, app.namespace, app.name, ctx.namespace)
-        return await ctx.authority.allowed(caller, RESOURCE, "get", obj)
+        blind = by_project.get(app.project)
+        if blind is None:
+            blind = by_project[app.project] = await ctx.authority.judges_by_project(
+                RESOURCE, app.project
+            )
+        if not blind:
+            return await ctx.authority.allowed(caller, RESOURCE, "get", obj)
+        verdict = verdicts.get((app.project, app.namespace))
+        if verdict is None:
+            verdict = await ctx.authority.allowed(caller, RESOURCE, "get", obj)
+            verdicts[(app.project, app.namespace)] = verdict
+        return verdict
 
     return visible
 

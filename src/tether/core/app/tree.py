@@ -113,6 +113,15 @@ INFERRED_PARENTS: dict[GroupKind, tuple[InferredParent, str]] = {
 }
 """Parents Kubernetes implies without an owner reference, with the reason."""
 
+READS_WHOLE_OBJECT: dict[GroupKind, str] = {
+    # Kinds a rule above reads beyond name, UID and owners: every other object links from its
+    # identity alone, so a tree need not decode the whole of a namespace's objects.
+    GroupKind("", "Secret"): "the token-Secret rule reads its type and account annotation",
+    GroupKind("apps", "StatefulSet"): "the PVC rule reads its volumeClaimTemplates",
+    GroupKind("operators.coreos.com", "ClusterServiceVersion"): "the OLM rule reads an annotation",
+}
+"""Kinds whose whole object ``build`` needs for ``INFERRED_PARENTS``, with the rule reading it."""
+
 
 @dataclasses.dataclass(frozen=True)
 class _Index:

@@ -270,7 +270,9 @@ class Enforcer:
 
     def __init__(self, lines: Lines, mode: MatchMode) -> None:
         self._lines = lines
+        self._mode = mode
         self._match = _regex_match if mode == "regex" else _glob_match
+        self._name_blind: dict[str, bool] = {}
         self._all = self._casbin(lines.rules)
         self._members = frozenset(member for member, _role in lines.groupings)
         self._by_subject: dict[str, casbin.Enforcer] = {}
@@ -310,12 +312,41 @@ class Enforcer:
         """Whether ``name`` is the first field of some ``g`` line (only those groups count)."""
         return name in self._members
 
+    def name_blind(self, resource: str) -> bool:
+        """Whether no line that can match ``resource`` can see the last segment of its object.
+
+        True in glob mode when every such line's object is ``*`` or ends in ``/*`` (see
+        ``_swallows_last_segment``); regex patterns are never analysed, so never blind.
+        """
+        found = self._name_blind.get(resource)
+        if found is None:
+            found = self._mode == "glob" and all(
+                _swallows_last_segment(rule[3])
+                for rule in self._lines.rules
+                if _glob_match(resource, rule[1])
+            )
+            self._name_blind[resource] = found
+        return found
+
 
 @functools.lru_cache(maxsize=65_536)
 def _verdict(policy: Enforcer, subject: str, resource: str, action: str, obj: str) -> bool:
     # Listing 10,000 apps asks the same questions on every page: remembered per policy (an
     # edited policy is a new Enforcer, so nothing stale is ever answered).
     return policy.judge(subject, resource, action, obj)
+
+
+def _swallows_last_segment(pattern: str) -> bool:
+    """Whether a glob matches ``a/b`` and ``a/c`` alike for every last segment without ``/``.
+
+    ``*``, or ``<head>/*`` with no braces, classes or escapes in ``<head>``: the final literal
+    ``/`` must meet a ``/`` of the object and the final ``*`` takes everything after it, so the
+    verdict depends only on the object up to one of its slashes, never on its last segment.
+    """
+    if pattern == "*":
+        return True
+    head, slash, tail = pattern.rpartition("/")
+    return bool(slash) and tail == "*" and not any(c in head for c in "{}[]\\")
 
 
 def _glob_match(value: str, pattern: str) -> bool:
@@ -374,6 +405,16 @@ def _project_extra(
         return project_lines(project)
     except RbacPolicyError:
         return Lines()
+
+
+def judges_by_project(config: RbacConfig, resource: str, project: AppProject | None) -> bool:
+    """Whether ``decide`` answers alike for ``resource`` objects differing only in the app.
+
+    Objects are ``<project>/[<namespace>/]<app>``; any caller, any action. A list may then ask
+    once per project and namespace instead of once per app. ``project`` is the AppProject of
+    those objects, as :func:`decide` takes it; its roles' lines count too.
+    """
+    return enforcer(config, project).name_blind(resource)
 
 
 def decide(

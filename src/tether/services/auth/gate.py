@@ -120,3 +120,12 @@ class Gate:
         name = rbac.project_of(resource, obj)
         project = await self._store.project(name) if _OBJECT_NAME.match(name) else None
         return rbac.decide(config, caller, resource, action, obj, project)
+
+    async def judges_by_project(self, resource: str, project: str) -> bool:
+        """Whether RBAC answers alike for all of a project's apps in one namespace, whoever asks.
+
+        ``rbac.judges_by_project`` under the policy as it is now.
+        """
+        config = await self.rbac_config()
+        found = await self._store.project(project) if _OBJECT_NAME.match(project) else None
+        return rbac.judges_by_project(config, resource, found)

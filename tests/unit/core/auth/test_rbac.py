@@ -6,6 +6,7 @@ import dataclasses
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tether.core.auth import rbac
 from tether.core.auth.identity import Caller, CallerKind
@@ -584,3 +585,50 @@ def test_a_project_role_policy_for_another_subject_is_refused() -> None:
     }
     with pytest.raises(rbac.RbacPolicyError, match="AppProject p role r policies line 1"):
         rbac.project_lines(parse_project(bad))
+
+
+def _policy(csv_text: str, mode: str = "glob") -> rbac.RbacConfig:
+    return rbac.RbacConfig.from_configmap({"policy.csv": csv_text, "policy.matchMode": mode})
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "mode", "blind"),
+    [
+        ("", "glob", True),
+        ("p, alice, applications, get, team-*/*, allow", "glob", True),
+        ("p, alice, *, get, */*, allow\np, bob, applications, *, *, deny", "glob", True),
+        ("p, alice, clusters, get, https://one.example, allow", "glob", True),
+        ("p, alice, applications, get, team-a/app-1, allow", "glob", False),
+        ("p, alice, applications, get, team-a/app-*, deny", "glob", False),
+        ('p, alice, app*, get, "team-a/{x,y}/*", allow', "glob", False),
+        ("p, alice, applications, get, team-a/.*, allow", "regex", False),
+    ],
+)
+def test_rbac_judges_a_list_by_project_only_when_no_line_can_see_an_app_name(
+    csv_text: str, mode: str, blind: bool
+) -> None:
+    assert rbac.judges_by_project(_policy(csv_text, mode), "applications", None) is blind
+
+
+def test_a_project_role_naming_one_app_makes_only_its_own_project_judged_app_by_app() -> None:
+    config = _policy("p, alice, applications, get, */*, allow")
+    assert rbac.judges_by_project(config, "applications", BETA) is False  # its deny names an app
+    assert rbac.judges_by_project(config, "applications", None) is True
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    pattern=st.text(alphabet="ab*?/{}[]\\", max_size=8),
+    head=st.text(alphabet="ab/", max_size=5),
+    names=st.tuples(*[st.text(alphabet="ab", min_size=1, max_size=4)] * 2),
+)
+def test_when_rbac_judges_by_project_two_apps_differing_only_in_name_get_one_verdict(
+    pattern: str, head: str, names: tuple[str, str]
+) -> None:
+    lines = rbac.Lines(rules=(("alice", "applications", "get", pattern, "allow"),))
+    policy = rbac.Enforcer(lines, "glob")
+    if policy.name_blind("applications"):
+        first, second = (f"{head}/{name}" for name in names)
+        assert policy.judge("alice", "applications", "get", first) == policy.judge(
+            "alice", "applications", "get", second
+        )
