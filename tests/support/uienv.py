@@ -118,8 +118,22 @@ def demo_site(kubeconfig: Path, namespace: str, tmp: Path) -> Iterator[Site]:
         yield Site(url, namespace, password, kube, repo, controller)
     finally:
         controller.stop()
+        _release(kube, namespace)
         server.stop()
         kube.close()
+
+
+def _release(kube: Client, namespace: str) -> None:
+    """Drop the finalizers of the namespace's Applications, now that no controller honours them.
+
+    Else they outlive the namespace's deletion, and the next site's ``demo-root`` (the same name,
+    so the same tracking label) takes them for its own children and waits for them forever.
+    """
+    for app in kube.list(tetherenv.Application, namespace=namespace):
+        if app.metadata is not None and app.metadata.finalizers and app.metadata.name:
+            tetherenv.patch_app(
+                kube, namespace, app.metadata.name, {"metadata": {"finalizers": None}}
+            )
 
 
 @contextlib.asynccontextmanager
