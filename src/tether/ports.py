@@ -14,6 +14,7 @@ from tether.core.sources.rendered import RenderResult
 from tether.core.sources.rendering import RenderRequest
 from tether.model.application import Application
 from tether.model.resources import GroupKind, Manifest, ResourceKey
+from tether.model.revisions import RevisionMetadata
 
 FieldValidation = Literal["Strict", "Warn", "Ignore", ""]
 """How the API server treats fields its schema does not know (``fieldValidation``): ``Strict``
@@ -164,6 +165,10 @@ class GitRepos(Protocol):
         """Paths touched between two commits (for monorepo render-cache reuse)."""
         ...
 
+    async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
+        """Author, date, tags and message of the commit ``sha`` (a full SHA)."""
+        ...
+
 
 class Renderer(Protocol):
     """Renders one Application source from a checkout into Kubernetes objects."""
@@ -194,6 +199,16 @@ class ManifestSource(Protocol):
 
         ``refresh`` resolves symbolic revisions afresh; ``hard_refresh`` also bypasses the render
         cache; ``revisions`` are already resolved commits per source.
+        """
+        ...
+
+    async def revision_metadata(
+        self, app: Application, revision: str, *, source_index: int = 0
+    ) -> RevisionMetadata:
+        """Commit ``revision`` (a full SHA) of the app's source ``source_index``.
+
+        Read as the app's project reaches that repository; raises ``TetherError`` (a Helm source
+        has no commits).
         """
         ...
 

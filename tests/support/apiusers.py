@@ -90,14 +90,25 @@ class ApiUsers:
             await self._write_policy(add=[policy_line(name, *grant) for grant in grants])
         return await self._mint(name)
 
+    async def assign(self, name: str, role: str) -> None:
+        """Give ``name`` the role ``role`` (``role:readonly``); returns once in force."""
+        await self._write_policy(add=[f"g, {name}, {role}"])
+
+    async def set_password(self, name: str, password: str) -> None:
+        """Set ``name``'s password as the ``admin`` does (its ``login`` capability signs in)."""
+        body = {
+            "name": name,
+            "currentPassword": await self.admin_password(),
+            "newPassword": password,
+        }
+        async with self.client(await self._admin_token()) as http:
+            answer = await http.put("/api/v1/account/password", json=body)
+        assert answer.status_code == 200, answer.text
+
     async def grant(self, name: str, resource: str, action: str, obj: str) -> None:
         """Allow ``name`` ``action`` on ``resource`` objects matching ``obj``; returns once in
         force."""
         await self._write_policy(add=[policy_line(name, resource, action, obj)])
-
-    async def assign(self, name: str, role: str) -> None:
-        """Give ``name`` a role (``role:readonly``) by a ``g`` line; returns once in force."""
-        await self._write_policy(add=[f"g, {name}, {role}"])
 
     async def withdraw(self, name: str, resource: str, action: str, obj: str) -> None:
         """Remove a grant's line; returns once the server reads the policy without it."""

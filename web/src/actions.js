@@ -1,28 +1,87 @@
-// Buttons and forms that act through the API: [data-open-dialog] opens a <dialog>;
-// forms with data-api-method/data-api-path send their fields as the API's JSON body.
+// Buttons and forms that act through the API: [data-open-dialog] opens a <dialog> (and tells it
+// "tether:open", so a dialog can load its content fresh); forms with data-api-method and
+// data-api-path send a static data-api-body, or the body a data-build builder makes from their
+// fields. Afterwards: a toast (data-done), and data-then names the page to go to.
 import { callApi, toast } from "./api.js";
+import { BUILDERS, startFormHelpers } from "./appforms.js";
+
+function request(form, submitter) {
+  const build = form.dataset.build;
+  if (build) {
+    const builder = BUILDERS[build];
+    if (!builder) throw new Error(`unknown form ${build}`);
+    return builder(form, submitter);
+  }
+  const body = form.dataset.apiBody ? JSON.parse(form.dataset.apiBody) : undefined;
+  return { path: form.dataset.apiPath, body };
+}
+
+async function submit(form, submitter) {
+  let call;
+  try {
+    call = request(form, submitter);
+  } catch (err) {
+    toast(err.message, true);
+    return;
+  }
+  const busy = submitter || form.querySelector("[type=submit]");
+  if (busy) busy.disabled = true;
+  form.setAttribute("aria-busy", "true");
+  try {
+    await callApi(form.dataset.apiMethod, call.path, call.body);
+    form.closest("dialog")?.close();
+    toast(form.dataset.done || "Done");
+    if (form.dataset.then) window.location.assign(form.dataset.then);
+  } catch (err) {
+    toast(err.message, true);
+  } finally {
+    form.removeAttribute("aria-busy");
+    if (busy) busy.disabled = false;
+  }
+}
+
+// A live region's reload replaces the button that had focus and the wave lists a user opened:
+// give focus to the successor and open the same lists again.
+function keepState(root) {
+  let focused = null;
+  let opened = [];
+  root.addEventListener("htmx:beforeSwap", () => {
+    const active = document.activeElement;
+    focused = active && active.dataset ? active.dataset.action || null : null;
+    opened = [...document.querySelectorAll("details[data-keep][open]")].map((d) => d.dataset.keep);
+  });
+  root.addEventListener("htmx:afterSettle", () => {
+    for (const key of opened) {
+      const details = document.querySelector(`details[data-keep="${CSS.escape(key)}"]`);
+      if (details) details.open = true;
+    }
+    opened = [];
+    if (!focused || document.activeElement !== document.body) return;
+    const successor = document.querySelector(`[data-action="${CSS.escape(focused)}"]`);
+    if (successor) successor.focus();
+    focused = null;
+  });
+}
 
 export function startActions(root) {
   root.addEventListener("click", (event) => {
     const opener = event.target.closest("[data-open-dialog]");
     if (opener) {
       const dialog = document.getElementById(opener.dataset.openDialog);
-      if (dialog) dialog.showModal();
+      if (dialog) {
+        dialog.showModal();
+        dialog.dispatchEvent(new CustomEvent("tether:open"));
+      }
     }
     const closer = event.target.closest("[data-close-dialog]");
     if (closer) closer.closest("dialog")?.close();
   });
-  root.addEventListener("submit", async (event) => {
+  root.addEventListener("submit", (event) => {
     const form = event.target.closest("form[data-api-method]");
     if (!form) return;
     event.preventDefault();
-    const body = form.dataset.apiBody ? JSON.parse(form.dataset.apiBody) : undefined;
-    try {
-      await callApi(form.dataset.apiMethod, form.dataset.apiPath, body);
-      form.closest("dialog")?.close();
-      toast(form.dataset.done || "Done");
-    } catch (err) {
-      toast(err.message, true);
-    }
+    submit(form, event.submitter);
   });
+  startFormHelpers(root);
+  keepState(root);
 }

@@ -19,11 +19,13 @@ import orjson
 from tether.core.sources import renderwire, repocreds
 from tether.core.sources.rendered import RenderFailed, RenderResult
 from tether.model.application import Application
-from tether.model.errors import InvalidInputError
+from tether.model.errors import GitError, InvalidInputError
+from tether.model.revisions import RevisionMetadata
 
 log = logging.getLogger(__name__)
 
 RENDER_PATH = "/v1/render"
+METADATA_PATH = "/v1/revision-metadata"
 
 MAX_ANSWER_BYTES = 256 * 1024 * 1024
 """No answer may be larger than what one tool may print (``rendering.max_output_bytes``)."""
@@ -112,9 +114,42 @@ class RepoServerClient:
         except InvalidInputError as err:
             return RenderFailed(f"{label}: a garbled answer ({err})")
 
-    async def _post(self, body: bytes) -> tuple[int, bytes]:
+    async def revision_metadata(
+        self, app: Application, revision: str, *, source_index: int = 0
+    ) -> RevisionMetadata:
+        """Ask the repo-server for one commit of ``app``'s source (``ports.ManifestSource``).
+
+        Raises:
+            GitError: the repo-server could not read it, or could not be asked (said why).
+        """
+        call = renderwire.MetadataCall(
+            application=app,
+            revision=revision,
+            source_index=source_index,
+            credentials=self._credentials_for(app),
+        )
+        label = f"repo-server {self.url}"
+        try:
+            status, body = await self._post(renderwire.encode_metadata_call(call), METADATA_PATH)
+        except httpx2.TimeoutException:
+            raise GitError(f"{label}: no answer in time") from None
+        except httpx2.HTTPError as err:
+            raise GitError(f"{label}: unreachable ({_reason(err)})") from None
+        except _TooLarge:
+            raise GitError(f"{label}: answer larger than {MAX_ANSWER_BYTES} bytes") from None
+        if status != 200:
+            raise GitError(f"{label}: answered HTTP {status}{_detail(status, body)}")
+        try:
+            found = renderwire.decode_metadata(body)
+        except InvalidInputError as err:
+            raise GitError(f"{label}: a garbled answer ({err})") from None
+        if isinstance(found, str):
+            raise GitError(found)
+        return found
+
+    async def _post(self, body: bytes, path: str = RENDER_PATH) -> tuple[int, bytes]:
         async with self._http.stream(
-            "POST", RENDER_PATH, content=body, headers={"Content-Type": "application/json"}
+            "POST", path, content=body, headers={"Content-Type": "application/json"}
         ) as response:
             if response.status_code != 200:
                 # An error's explanation is short; more is not read.

@@ -26,6 +26,7 @@ from tether.api.routes import (
     projecttokens,
     repositories,
     resourceops,
+    revisions,
     session,
     sso as sso_routes,
     version,
@@ -52,6 +53,7 @@ ROUTERS: list[APIRouter] = [
     app_stream.router,
     appresources.router,
     resourceops.router,
+    revisions.router,
     projects.router,
     # The project-token routes above and the repository and cluster routes end in catch-all
     # paths; later sub-routes of them must be listed before these.

@@ -192,6 +192,22 @@ class ApplicationStatus(ArgoModel):
     controller_namespace: str | None = None
     observed_at: str | None = None
 
+    def recorded_revisions(self) -> frozenset[str]:
+        """Every revision the controller recorded: compared, synced, in the history.
+
+        The commits a caller may ask about through the app (its revision metadata): what the
+        app's own repository served, never a name a caller makes up.
+        """
+        state = self.operation_state
+        recorded = [
+            self.sync,
+            state.sync_result if state is not None else None,
+            *(self.history or ()),
+        ]
+        return frozenset(
+            r for entry in recorded if entry is not None for r in entry.all_revisions()
+        )
+
 
 # ---- conditions ---------------------------------------------------------------------------------
 

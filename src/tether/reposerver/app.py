@@ -1,4 +1,6 @@
-"""The repo-server's HTTP API: ``POST /v1/render`` around a manifest service, ``GET /healthz``.
+"""The repo-server's HTTP API: render and revision metadata around a manifest service; health.
+
+``POST /v1/render``, ``POST /v1/revision-metadata``, ``GET /healthz``.
 
 A render runs with the credentials its request brought and no others; what goes back is scrubbed
 of those credentials. Requests are authenticated before their body is read, and a body over the
@@ -17,7 +19,8 @@ from tether import ports
 from tether.core import redact
 from tether.core.sources import renderwire
 from tether.core.sources.rendered import RenderFailed
-from tether.model.errors import InvalidInputError
+from tether.model.errors import InvalidInputError, TetherError
+from tether.model.revisions import RevisionMetadata
 from tether.reposerver import auth
 from tether.services.credentials import RequestCredentials
 
@@ -27,6 +30,7 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 """An Application is at most etcd's 1.5 MiB, its credentials a few KiB: 8 MiB is generous."""
 
 RENDER_PATH = "/v1/render"
+METADATA_PATH = "/v1/revision-metadata"
 
 
 def create_app(
@@ -80,6 +84,30 @@ def create_app(
                 result = dataclasses.replace(result, message=redact.text(result.message, secrets))
                 log.info("%s", result.message)
         return Response(renderwire.encode_result(result), media_type="application/json")
+
+    @app.post(METADATA_PATH)
+    async def revision_metadata(request: Request) -> Response:
+        if not auth.bearer_matches(request.headers.get("authorization"), expected):
+            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        body = await _bounded_body(request, max_body_bytes)
+        if body is None:
+            return _error(413, f"the request body is over {max_body_bytes} bytes")
+        try:
+            call = renderwire.decode_metadata_call(body)
+        except InvalidInputError as err:
+            return _error(400, str(err))
+        secrets = call.credentials.secret_values()
+        with credentials.scoped(call.credentials):
+            try:
+                found: RevisionMetadata | str = await source.revision_metadata(
+                    call.application, call.revision, source_index=call.source_index
+                )
+            except TetherError as err:
+                found = redact.text(str(err), secrets)
+            except Exception:
+                log.exception("reading a commit of %s failed", call.application.qualified_name)
+                return _error(500, "the repo-server failed; its log says why")
+        return Response(renderwire.encode_metadata(found), media_type="application/json")
 
     return app
 

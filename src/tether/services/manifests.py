@@ -28,7 +28,8 @@ from tether.core.sources.rendered import (
     RenderResult as RenderResult,
 )
 from tether.model.application import Application, parse_application
-from tether.model.errors import InvalidInputError, TetherError
+from tether.model.errors import GitError, InvalidInputError, TetherError
+from tether.model.revisions import RevisionMetadata
 from tether.model.source import ApplicationSource
 
 _EXACT = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
@@ -185,6 +186,15 @@ class ManifestService:
                 )
             objects.extend(outcome)
         return Rendered(tuple(objects), tuple(resolved))
+
+    async def revision_metadata(
+        self, app: Application, revision: str, *, source_index: int = 0
+    ) -> RevisionMetadata:
+        """Commit ``revision`` of source ``source_index`` (see ``ports.ManifestSource``)."""
+        source = source_at(app, source_index)
+        if source.is_helm_chart:
+            raise InvalidInputError(f"source {source_index} is a Helm chart: it has no commits")
+        return await self._git.commit(source.repo_url, revision, project=app.spec.project_name)
 
     async def _resolve(
         self,
@@ -343,6 +353,14 @@ def _sources_of(app: Application) -> list[ApplicationSource]:
     return [app.spec.source]
 
 
+def source_at(app: Application, index: int) -> ApplicationSource:
+    """The app's source ``index`` (``spec.source`` is index 0); refused when there is none."""
+    sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
+    if not 0 <= index < len(sources):
+        raise InvalidInputError(f"source index {index}: the app has {len(sources)} source(s)")
+    return sources[index]
+
+
 def _describe(source: ApplicationSource, index: int, count: int) -> str:
     what = f"chart {source.chart}" if source.chart else f"path {source.path or '.'!r}"
     prefix = f"source {index + 1} " if count > 1 else "source "
@@ -381,6 +399,11 @@ class DirectoryRepos:
         """Unknown: report everything changed."""
         del repo_url, old_sha, new_sha, project
         return ["/"]
+
+    async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
+        """A working tree has no commits to describe."""
+        del repo_url, sha, project
+        raise GitError("a local directory has no commits")
 
 
 async def render_manifest(

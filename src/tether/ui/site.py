@@ -13,9 +13,23 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from tether.ui import apicall, render
-from tether.ui.pages import application, applications, login, settings
+from tether.ui.pages import (
+    apphistory,
+    application,
+    applications,
+    login,
+    resourceactions,
+    settings,
+)
 
-PAGE_ROUTERS = (login.router, applications.router, application.router, settings.router)
+PAGE_ROUTERS = (
+    login.router,
+    applications.router,
+    application.router,
+    apphistory.router,
+    resourceactions.router,
+    settings.router,
+)
 
 ERROR_HEADINGS = {
     403: "Permission denied",

@@ -143,7 +143,8 @@ async def test_rbac_from_argocd_rbac_cm_decides_can_i_and_account_listing(api: A
         "argocd-rbac-cm",
         {
             "policy.csv": "p, alice, applications, sync, team/*, allow\n"
-            "p, alice, applications, sync, team/locked, deny\n",
+            "p, alice, applications, sync, team/locked, deny\n"
+            "p, alice, applications, action/apps/Deployment/restart, team/*, allow\n",
             "policy.ops.csv": "p, alice, accounts, get, alice, allow",
         },
     )
@@ -167,6 +168,11 @@ async def test_rbac_from_argocd_rbac_cm_decides_can_i_and_account_listing(api: A
     assert await can_i(api, alice, "applications", "sync", "team/web") == "yes"
     assert await can_i(api, alice, "applications", "sync", "team/locked") == "no"
     assert await can_i(api, alice, "applications", "sync", "other/web") == "no"
+    # An action with slashes travels as one escaped segment, as Argo CD's clients send it.
+    restart, pause = "action%2Fapps%2FDeployment%2Frestart", "action%2Fapps%2FDeployment%2Fpause"
+    assert await can_i(api, alice, "applications", restart, "team/web") == "yes"
+    assert await can_i(api, alice, "applications", pause, "team/web") == "no"
+    assert await can_i(api, alice, "applications", restart, "team%2Fns%2Fweb") == "yes"
     async with api.client(alice) as http:
         mine = (await http.get("/api/v1/account")).json()["items"]
         forbidden = await http.get("/api/v1/account/admin")

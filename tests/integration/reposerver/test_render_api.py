@@ -17,6 +17,7 @@ from tether.adapters.reposerver import RepoServerClient
 from tether.core.sources import repocreds
 from tether.core.sources.rendered import Rendered, RenderFailed
 from tether.model.application import parse_application
+from tether.model.errors import GitError
 from tether.reposerver.app import MAX_BODY_BYTES
 
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rendered}\ndata: {a: '1'}\n"
@@ -140,6 +141,20 @@ async def test_the_client_renders_an_app_at_its_resolved_commit(server, repo):
     assert isinstance(result, Rendered), result
     assert [m["metadata"]["name"] for m in result.manifests] == ["rendered"]
     assert result.revisions == (repo.seed.shas["initial"],)
+
+
+async def test_the_client_reads_a_commits_metadata_through_the_repo_server(server, repo):
+    client = RepoServerClient(server.url, server.token, no_credentials)
+    try:
+        found = await client.revision_metadata(app_for(repo), repo.seed.shas["initial"])
+        with pytest.raises(GitError, match="not found"):
+            await client.revision_metadata(app_for(repo), "0" * 40)
+        with pytest.raises(GitError, match="source index 3"):
+            await client.revision_metadata(app_for(repo), "0" * 40, source_index=3)
+    finally:
+        await client.aclose()
+    assert found.author == "tether tests <tests@tether.invalid>"
+    assert (found.date, found.message) == ("2026-01-01T00:00:00Z", "initial")
 
 
 async def test_a_refused_token_is_a_render_failure_that_does_not_show_the_token(server, repo):

@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from tether.adapters import _disk, _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
-from tether.adapters.git import auth, failures, lsremote, trees, urls
+from tether.adapters.git import auth, commits, failures, lsremote, trees, urls
 from tether.core.sources import remote, repocreds
 from tether.model.errors import GitError
+from tether.model.revisions import RevisionMetadata
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,16 @@ class MirrorCache:
                 _disk.force_rmtree(tmp)
                 raise
         return dest
+
+    async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
+        """Author, date, tags and message of commit ``sha`` (fetched into the mirror if missing)."""
+        repo = self._parse(repo_url, project)
+        sha = self._full_sha(repo, sha)
+        await self._ensure_commit(repo, sha, None, sha)
+        done = await self._run(
+            repo, commits.log_command(self._git, sha), action="reading", network=False
+        )
+        return commits.parse(done.stdout)
 
     def prune_trees(self, keep: int, *, min_idle_s: float = TREE_MIN_IDLE_S) -> list[str]:
         """Delete the least recently used trees beyond the newest ``keep``; returns their paths.

@@ -7,6 +7,7 @@ or ``accounts, update`` on its name. Responses name tokens by id and times only.
 from __future__ import annotations
 
 import datetime
+import urllib.parse
 from typing import Any
 
 import pydantic
@@ -61,9 +62,28 @@ async def list_accounts(request: Request) -> dict[str, Any]:
     return {"items": items}
 
 
-@router.get("/api/v1/account/can-i/{resource}/{action}/{subresource:path}")
+CAN_I = "/api/v1/account/can-i/"
+
+
+def _can_i_words(request: Request, resource: str, action: str, subresource: str) -> list[str]:
+    """The request's three words, split where the client put literal slashes.
+
+    An action such as ``action/apps/Deployment/restart`` travels as one segment with its slashes
+    escaped (``%2F``), as Argo CD's clients send it; the decoded path would split it wrongly.
+    """
+    raw = request.scope.get("raw_path")
+    if isinstance(raw, bytes):
+        _, found, tail = raw.decode("latin-1").partition(CAN_I)
+        words = tail.split("/", 2)
+        if found and len(words) == 3:
+            return [urllib.parse.unquote(word) for word in words]
+    return [resource, action, subresource]
+
+
+@router.get(CAN_I + "{resource}/{action}/{subresource:path}")
 async def can_i(request: Request, resource: str, action: str, subresource: str) -> dict[str, str]:
     """Whether the caller may ``action`` on ``resource`` ``subresource``."""
+    resource, action, subresource = _can_i_words(request, resource, action, subresource)
     caller = await caller_of(request)
     if not rbac.known_request(resource, action):
         raise errors.invalid(f"unknown resource or action: {resource}, {action}")

@@ -1,8 +1,9 @@
 """The repo-server's wire format: a render call and its answer, as JSON bytes.
 
 A call carries an Application, how to render it and the few credentials it may use; the answer
-is a ``Rendered`` or a ``RenderFailed``. Both ends use these functions. Decoding trusts nothing:
-every field is type-checked, and a bad one is refused by name, never by quoting its value.
+is a ``Rendered`` or a ``RenderFailed``. A metadata call asks for one commit's
+``RevisionMetadata`` the same way. Both ends use these functions. Decoding trusts nothing: every
+field is type-checked, and a bad one is refused by name, never by quoting its value.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tether.core.sources import repocreds
 from tether.core.sources.rendered import Rendered, RenderFailed, RenderResult
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError
+from tether.model.revisions import RevisionMetadata
 
 DROPPED_APP_FIELDS = ("status", "operation")
 """Left out of a call: rendering never reads them, and a status may weigh a megabyte."""
@@ -52,23 +54,104 @@ class RenderCall:
     """Only the entries the app's sources use, as its project sees them."""
 
 
+@dataclasses.dataclass(frozen=True)
+class MetadataCall:
+    """One commit's metadata asked of a repo-server (``ManifestSource.revision_metadata``).
+
+    Carries the credentials of that app's sources, as a render call does.
+    """
+
+    application: Application
+    revision: str
+    source_index: int = 0
+    credentials: repocreds.CredentialStore = dataclasses.field(
+        default_factory=repocreds.CredentialStore
+    )
+
+
+def _application(app: Application) -> dict[str, Any]:
+    wire = app.to_manifest()
+    for name in DROPPED_APP_FIELDS:
+        wire.pop(name, None)
+    (wire.get("metadata") or {}).pop("managedFields", None)
+    return wire
+
+
+def _credentials_to_wire(store: repocreds.CredentialStore) -> dict[str, Any]:
+    return {
+        "repositories": [_credential_to_wire(c) for c in store.repositories],
+        "templates": [_credential_to_wire(c) for c in store.templates],
+    }
+
+
+def _credentials_from_wire(obj: Mapping[str, Any]) -> repocreds.CredentialStore:
+    credentials = _object(obj.get("credentials", {}), "credentials")
+    return repocreds.CredentialStore(
+        _credentials(credentials.get("repositories", []), "credentials.repositories"),
+        _credentials(credentials.get("templates", []), "credentials.templates"),
+    )
+
+
+def encode_metadata_call(call: MetadataCall) -> bytes:
+    """The call as the JSON body of ``POST /v1/revision-metadata``."""
+    body = {
+        "application": _application(call.application),
+        "revision": call.revision,
+        "sourceIndex": call.source_index,
+        "credentials": _credentials_to_wire(call.credentials),
+    }
+    return orjson.dumps(body)
+
+
+def decode_metadata_call(body: bytes) -> MetadataCall:
+    """Parse and check a metadata call.
+
+    Raises:
+        InvalidInputError: the body is not JSON or a field has the wrong shape (named).
+    """
+    obj = _object(_loads(body, "metadata request"), "metadata request")
+    index = obj.get("sourceIndex", 0)
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise InvalidInputError("sourceIndex: expected a number")
+    return MetadataCall(
+        application=parse_application(obj.get("application")),
+        revision=_text(obj, "revision"),
+        source_index=index,
+        credentials=_credentials_from_wire(obj),
+    )
+
+
+def encode_metadata(result: RevisionMetadata | str) -> bytes:
+    """A commit's metadata, or why it could not be read, as the answer to a metadata call."""
+    if isinstance(result, RevisionMetadata):
+        return orjson.dumps({"metadata": result.to_json()})
+    return orjson.dumps({"failed": {"message": result}})
+
+
+def decode_metadata(body: bytes) -> RevisionMetadata | str:
+    """A metadata answer: the metadata, or the repo-server's message why there is none.
+
+    Raises:
+        InvalidInputError: the body is not JSON or not one of the two outcomes.
+    """
+    obj = _object(_loads(body, "metadata answer"), "metadata answer")
+    if set(obj) == {"metadata"}:
+        return RevisionMetadata.from_json(_object(obj["metadata"], "metadata"))
+    if set(obj) == {"failed"}:
+        return _text(_object(obj["failed"], "failed"), "message", "failed.")
+    raise InvalidInputError("metadata answer: expected exactly one of metadata, failed")
+
+
 def encode_call(call: RenderCall) -> bytes:
     """The call as the JSON body of ``POST /v1/render``."""
-    app = call.application.to_manifest()
-    for name in DROPPED_APP_FIELDS:
-        app.pop(name, None)
-    (app.get("metadata") or {}).pop("managedFields", None)
     body = {
-        "application": app,
+        "application": _application(call.application),
         "refresh": call.refresh,
         "hardRefresh": call.hard_refresh,
         "revisions": None if call.revisions is None else list(call.revisions),
         "kubeVersion": call.kube_version,
         "apiVersions": list(call.api_versions),
-        "credentials": {
-            "repositories": [_credential_to_wire(c) for c in call.credentials.repositories],
-            "templates": [_credential_to_wire(c) for c in call.credentials.templates],
-        },
+        "credentials": _credentials_to_wire(call.credentials),
     }
     return orjson.dumps(body)
 
@@ -80,7 +163,6 @@ def decode_call(body: bytes) -> RenderCall:
         InvalidInputError: the body is not JSON or a field has the wrong shape (named).
     """
     obj = _object(_loads(body, "render request"), "render request")
-    credentials = _object(obj.get("credentials", {}), "credentials")
     revisions = obj.get("revisions")
     return RenderCall(
         application=parse_application(obj.get("application")),
@@ -89,10 +171,7 @@ def decode_call(body: bytes) -> RenderCall:
         revisions=None if revisions is None else _strings(revisions, "revisions"),
         kube_version=_text(obj, "kubeVersion"),
         api_versions=_strings(obj.get("apiVersions", []), "apiVersions"),
-        credentials=repocreds.CredentialStore(
-            _credentials(credentials.get("repositories", []), "credentials.repositories"),
-            _credentials(credentials.get("templates", []), "credentials.templates"),
-        ),
+        credentials=_credentials_from_wire(obj),
     )
 
 

@@ -14,6 +14,7 @@ from tether.core.sources import renderwire, repocreds
 from tether.core.sources.rendered import Rendered, RenderFailed
 from tether.model.application import parse_application
 from tether.model.errors import InvalidInputError
+from tether.model.revisions import RevisionMetadata
 
 PASSWORD = "wire-canary-Pa55word"
 
@@ -188,3 +189,32 @@ def test_a_malformed_call_is_refused_naming_the_field_never_the_value(body, name
 def test_a_malformed_answer_is_refused(body):
     with pytest.raises(InvalidInputError):
         renderwire.decode_result(body)
+
+
+def test_a_metadata_call_and_both_its_answers_come_back_as_they_were_sent():
+    app = parse_application(minimal_application())
+    sent = renderwire.MetadataCall(
+        app, "b" * 40, 1, repocreds.CredentialStore((REPO,), (TEMPLATE,))
+    )
+    back = renderwire.decode_metadata_call(renderwire.encode_metadata_call(sent))
+    assert back == sent
+    found = RevisionMetadata("a <a@b>", "2026-01-01T00:00:00Z", "fix\n\nwhy", ("v1",))
+    assert renderwire.decode_metadata(renderwire.encode_metadata(found)) == found
+    assert renderwire.decode_metadata(renderwire.encode_metadata("no such commit")) == (
+        "no such commit"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        (b'{"application": {}, "sourceIndex": "1"}', "sourceIndex"),
+        (b'{"metadata": {}, "failed": {}}', "metadata answer"),
+    ],
+)
+def test_a_malformed_metadata_call_or_answer_is_refused_by_name(body, named):
+    with pytest.raises(InvalidInputError, match=named):
+        if b"sourceIndex" in body:
+            renderwire.decode_metadata_call(body)
+        else:
+            renderwire.decode_metadata(body)
