@@ -8,7 +8,10 @@ const MIN_GAP_MS = 1500;
 function reload(element) {
   const url = window.location.pathname + window.location.search;
   const select = element.dataset.liveSelect;
+  // The element is the request's source: htmx queues requests per source, and with the page's
+  // body as every reload's source a second region's reload replaced the first one's in the queue.
   window.htmx.ajax("GET", url, {
+    source: "#" + element.id,
     target: "#" + element.id,
     swap: select ? "outerHTML" : "innerHTML",
     select: select || undefined,
