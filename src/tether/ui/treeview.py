@@ -222,12 +222,13 @@ def _drafts(
         )
     for key, status in managed.items():
         if key not in drafts:
-            # Managed but not live (Missing): the tree has no node, the status still names it.
+            # Managed but not in the live tree (Missing, or of a kind the cache does not watch):
+            # the status still names it, with the health the controller gave it.
             health, message = _health(status)
             drafts[key] = _Draft(
                 key=key,
                 version=str(status.get("version") or ""),
-                health=health or "Missing",
+                health=health,
                 health_message=message,
                 sync=str(status.get("status") or "Unknown"),
             )
