@@ -89,6 +89,8 @@ function onClick(event) {
   if (link.dataset.node) {
     opener = link.dataset.node;
     markSelected(link.dataset.node);
+  } else if (link.hasAttribute("data-panel-close")) {
+    opener = opener || nodeParam(); // a panel opened from a link: focus goes to its node
   }
   navigate(link.getAttribute("href"), PANEL);
 }

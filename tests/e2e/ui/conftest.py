@@ -6,8 +6,10 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
+from lightkube.types import PatchType
 
 from tests.support import tetherenv, uienv
 from tether import bootstrap
@@ -27,8 +29,28 @@ def site(
         ) as served:
             yield served
     finally:
-        kube.delete(Namespace, namespace)
+        forget(kube, namespace)
         kube.close()
+
+
+def forget(kube: Client, namespace: str) -> None:
+    """Remove a site whose controller has stopped: its Applications, their targets, namespaces.
+
+    The next module's site has apps of the same names, so its root would otherwise wait forever
+    to prune these Applications, whose finalizer only the stopped controller could lift.
+    """
+    for app in kube.list(tetherenv.Application, namespace=namespace):
+        kube.patch(
+            tetherenv.Application,
+            str(app.metadata.name if app.metadata else ""),
+            {"metadata": {"finalizers": None}},
+            namespace=namespace,
+            patch_type=PatchType.MERGE,
+        )
+    for found in kube.list(Namespace):
+        name = str(found.metadata.name if found.metadata else "")
+        if name == namespace or name.startswith(namespace + "-"):
+            kube.delete(Namespace, name)
 
 
 @pytest.fixture

@@ -215,6 +215,22 @@ async def test_a_change_by_hand_shows_live_as_out_of_sync_and_the_diff_shows_exa
         assert "No differences" in await summary.inner_text()
         await shots.take(page, "synced")
 
+        # A Deployment's live object carries status, managedFields and server defaults: none of
+        # them is a difference, and none shows in what the diff compares.
+        deployment = f"apps/Deployment/{target}/web"
+        await page.goto(
+            f"{site.url}/applications/{site.namespace}/{name}?node={deployment}&tab=diff"
+        )
+        await diff.wait_for()
+        assert "No differences" in await summary.inner_text()
+        assert not await page.locator(".diff-table td.code:not(.same)").count()
+        for text in (
+            await diff.get_attribute("data-diff-live"),
+            await diff.get_attribute("data-diff-desired"),
+        ):
+            assert text and "replicas: 1" in text
+            assert not [field for field in SERVER_WRITTEN if field in text]
+
 
 async def test_many_quiet_pods_show_as_one_group_that_opens_from_the_keyboard(site, shots):
     async with hand_app(site, "crowd") as (name, target), uienv.chromium() as browser:
