@@ -6,9 +6,9 @@
 import dagre from "@dagrejs/dagre";
 import { startAppNav } from "./appnav.js";
 
-const NODE_W = 280;
+const NODE_W = 260;
 const NODE_H = 52;
-const LAYOUT = { rankdir: "LR", nodesep: 14, ranksep: 64, marginx: 16, marginy: 16 };
+const LAYOUT = { rankdir: "LR", nodesep: 14, ranksep: 48, marginx: 16, marginy: 16 };
 const ZOOMS = [0.25, 0.4, 0.55, 0.7, 0.85, 1, 1.2, 1.5];
 const SVG = "http://www.w3.org/2000/svg";
 

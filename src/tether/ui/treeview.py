@@ -58,6 +58,10 @@ ABBREVIATIONS: dict[str, str] = {
 }
 """A node's badge; other kinds show their initials."""
 
+SHORT_NAME = 19
+"""Characters of a name a node has room for; longer ones lose their middle, because generated
+names differ at the end (``web-596556dd5f-5vpd6``) and chosen ones at the start."""
+
 Key = tuple[str, str, str, str]
 """group, kind, namespace, name: what names a resource in a tree."""
 
@@ -133,6 +137,14 @@ class GraphNode:
     def abbreviation(self) -> str:
         """The badge the node shows."""
         return abbreviation(self.kind)
+
+    @property
+    def short_name(self) -> str:
+        """The name as the node has room for it (the whole name when it fits)."""
+        if len(self.name) <= SHORT_NAME:
+            return self.name
+        head = (SHORT_NAME - 1) // 3
+        return self.name[:head] + "…" + self.name[-(SHORT_NAME - 1 - head) :]
 
 
 @dataclasses.dataclass(frozen=True)

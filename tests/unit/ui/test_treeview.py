@@ -222,3 +222,11 @@ def test_kinds_show_kubectls_short_names_and_others_their_initials():
     assert treeview.abbreviation("Deployment") == "deploy"
     assert treeview.abbreviation("VirtualService") == "vs"
     assert treeview.abbreviation("thing") == "thi"
+
+
+def test_long_names_lose_their_middle_so_generated_suffixes_stay_readable():
+    graph = treeview.build(APP, {"nodes": [node("Pod", "web-596556dd5f-5vpd6")]})
+    (pod,) = graph.resources
+    assert pod.short_name == "web-59…56dd5f-5vpd6"
+    assert len(pod.short_name) == treeview.SHORT_NAME
+    assert by_name(treeview.build(APP, {"nodes": [node("Pod", "web")]}))["web"].short_name == "web"
