@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from lightkube import Client
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Namespace
 
@@ -27,8 +28,19 @@ def site(
         ) as served:
             yield served
     finally:
-        kube.delete(Namespace, namespace)
+        forget(kube, namespace)
         kube.close()
+
+
+def forget(kube: Client, namespace: str) -> None:
+    """Delete a site's namespaces: its own and its apps' destinations (``<namespace>-*``).
+
+    ``uienv.demo_site`` has already removed its Applications while its controller still ran.
+    """
+    for found in kube.list(Namespace):
+        name = str(found.metadata.name if found.metadata else "")
+        if name == namespace or name.startswith(namespace + "-"):
+            kube.delete(Namespace, name)
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ def resource(group: str, kind: str, plural: str) -> ApiResource:
 DEPLOY = resource("apps", "Deployment", "deployments")
 RS = resource("apps", "ReplicaSet", "replicasets")
 POD = resource("", "Pod", "pods")
+SVC = resource("", "Service", "services")
+SLICE = resource("discovery.k8s.io", "EndpointSlice", "endpointslices")
 
 
 def obj(
@@ -129,3 +131,26 @@ def test_a_relist_reports_only_what_changed():
     changes.clear()
     index.replace(DEPLOY, [obj(DEPLOY, "y", "y", app="a"), obj(DEPLOY, "z", "z", app="a")])
     assert sorted((c.key.name, c.event) for c in changes) == [("x", "DELETED"), ("z", "ADDED")]
+
+
+def test_an_endpointslice_of_a_tracked_service_is_kept_for_the_tree_but_its_churn_wakes_nobody():
+    changes: list[cachepolicy.Change] = []
+    index = Index(changes.append)
+    index.upsert(SVC, *obj(SVC, "web", "s1", app="guestbook"))
+    index.upsert(SLICE, *obj(SLICE, "web-abcde", "e1", owner="s1", endpoints=[]))
+    ready = [{"addresses": ["10.0.0.1"], "conditions": {"ready": True}}]
+    index.upsert(SLICE, *obj(SLICE, "web-abcde", "e1", "2", owner="s1", endpoints=ready))
+    index.remove(key(SLICE, "web-abcde"))
+    assert [(c.key.kind, c.event) for c in changes] == [("Service", "ADDED")]
+    index.upsert(SLICE, *obj(SLICE, "web-abcde", "e1", "3", owner="s1", endpoints=ready))
+    record = index.get(key(SLICE, "web-abcde"))
+    assert record is not None and record.manifest() is not None
+    assert [r.key for r in index.children_of("s1")] == [key(SLICE, "web-abcde")]
+
+
+def test_an_endpointslice_declared_in_git_is_reported_like_any_tracked_object():
+    changes: list[cachepolicy.Change] = []
+    index = Index(changes.append)
+    index.upsert(SLICE, *obj(SLICE, "external", "e1", app="guestbook", endpoints=[]))
+    index.upsert(SLICE, *obj(SLICE, "external", "e1", "2", app="guestbook", endpoints=[{}]))
+    assert [c.event for c in changes] == ["ADDED", "MODIFIED"]

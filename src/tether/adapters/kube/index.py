@@ -125,6 +125,8 @@ class Index:
         if old is not None:
             self._unindex(old)
         self._index(record)
+        if not cachepolicy.reports_changes(record.key.group_kind, record.app):
+            return  # a tree-only object (an EndpointSlice): trees read it when they are asked
         if old is not None and cachepolicy.is_noop_update(old.fingerprint, record.fingerprint):
             return
         apps = self.apps_of(record) | (self.apps_of(old) if old else frozenset())
@@ -139,7 +141,8 @@ class Index:
             return
         apps = self.apps_of(old)
         self._unindex(old)
-        self._notify(cachepolicy.Change(apps, key, "DELETED"))
+        if cachepolicy.reports_changes(key.group_kind, old.app):
+            self._notify(cachepolicy.Change(apps, key, "DELETED"))
 
     def delete(self, resource: ApiResource, obj: SlimObject) -> None:
         """Apply a DELETED watch event."""
@@ -243,6 +246,8 @@ class Index:
     ) -> bool:
         # Argo CD hashes tracked objects, Applications and opted-in objects; with a health
         # fingerprint tether also hashes tree members, so their status churn is filtered too.
+        if not cachepolicy.reports_changes(group_kind, app):
+            return False  # never reported, so never compared with its previous version
         return (
             bool(app)
             or group_kind == cachepolicy.APPLICATION

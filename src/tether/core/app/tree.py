@@ -228,6 +228,9 @@ class OrphanIgnore:
 KNOWN_ORPHAN_EXCLUSIONS: dict[tuple[str, str, str, str], str] = {
     # (group, kind, namespace or "*", name): reason
     ("", "Service", "default", "kubernetes"): "the API server's own Service",
+    ("discovery.k8s.io", "EndpointSlice", "default", "kubernetes"): (
+        "the API server's own addresses, written by it without an owner"
+    ),
     ("", "ServiceAccount", "*", "default"): "created in every namespace by Kubernetes",
     ("", "ConfigMap", "*", "kube-root-ca.crt"): "published in every namespace by Kubernetes",
 }

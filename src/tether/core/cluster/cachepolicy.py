@@ -38,9 +38,10 @@ DEFAULT_EXCLUSIONS: tuple[Exclusion, ...] = (
     Exclusion(("events.k8s.io",), ("*",), "the same events through the newer API group"),
     Exclusion(("coordination.k8s.io",), ("Lease",), "leader-election heartbeats renew every few s"),
     Exclusion(
-        ("", "discovery.k8s.io"),
-        ("Endpoints", "EndpointSlice"),
-        "derived from Services by the control plane; change on every Pod readiness flip",
+        ("",),
+        ("Endpoints",),
+        "deprecated since Kubernetes 1.33; the EndpointSlices of the same Service say the same"
+        " and are watched instead (TREE_ONLY)",
     ),
     Exclusion(("metrics.k8s.io",), ("*",), "computed on request, not stored; no watch"),
     Exclusion(
@@ -67,6 +68,21 @@ DEFAULT_EXCLUSIONS: tuple[Exclusion, ...] = (
     ),
 )
 """The default exclusion table; settings may append to it."""
+
+
+TREE_ONLY: dict[GroupKind, str] = {
+    GroupKind("discovery.k8s.io", "EndpointSlice"): (
+        "the control plane writes them for each Service and rewrites them on every Pod readiness"
+        " flip; trees show them under their Service, but no comparison, sync or prune reads them"
+    ),
+}
+"""Kinds watched only so resource trees can show them: changes of their untracked objects are
+never reported, so their churn wakes no app (a tree reads the cache when it is asked for)."""
+
+
+def reports_changes(group_kind: GroupKind, app: str) -> bool:
+    """Whether a change of an object tracked by ``app`` (``""`` = none) is worth reporting."""
+    return bool(app) or group_kind not in TREE_ONLY
 
 
 def exclusion_reason(

@@ -204,3 +204,19 @@ def test_an_owner_in_another_namespace_is_not_a_parent():
     foreign = obj("apps/v1", "Deployment", "web", namespace="other", uid="F")
     child = obj("v1", "ConfigMap", "c", owners=[owner(foreign)])
     assert tree.build([foreign, child]).parents == {}
+
+
+def test_the_api_servers_own_service_and_endpointslice_are_never_orphans_of_default():
+    own = [
+        obj("v1", "Service", "kubernetes", namespace="default"),
+        obj("discovery.k8s.io/v1", "EndpointSlice", "kubernetes", namespace="default"),
+    ]
+    mine = obj("v1", "ConfigMap", "mine", namespace="default")
+    orphans = tree.orphaned(
+        tree.build([*own, mine]),
+        destination_namespace="default",
+        managed=set(),
+        app_of=tracking.app_name_of,
+        existing_apps=set(),
+    )
+    assert [k.name for k in orphans] == ["mine"]

@@ -16,7 +16,6 @@ from tether.model.resources import GroupKind
         ("", "Event"),
         ("events.k8s.io", "Event"),
         ("coordination.k8s.io", "Lease"),
-        ("discovery.k8s.io", "EndpointSlice"),
         ("", "Endpoints"),
         ("metrics.k8s.io", "PodMetrics"),
         ("authorization.k8s.io", "SubjectAccessReview"),
@@ -35,6 +34,14 @@ def test_noisy_and_unlistable_kinds_are_excluded_with_a_reason(group: str, kind:
 )
 def test_ordinary_kinds_are_watched(group: str, kind: str):
     assert p.exclusion_reason(GroupKind(group, kind)) == ""
+
+
+def test_endpointslices_are_watched_for_trees_but_their_untracked_changes_are_not_reported():
+    slice_kind = GroupKind("discovery.k8s.io", "EndpointSlice")
+    assert p.exclusion_reason(slice_kind) == ""
+    assert not p.reports_changes(slice_kind, "")
+    assert p.reports_changes(slice_kind, "guestbook")  # declared in Git: compared like any object
+    assert p.reports_changes(GroupKind("", "Pod"), "")
 
 
 def test_every_default_exclusion_has_a_reason():
