@@ -11,6 +11,7 @@ plays the kubelet: each one is listed in ``STAND_INS`` with the reason, and they
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
 import http.server
@@ -35,8 +36,10 @@ from lightkube.resources.core_v1 import ConfigMap, Pod, Secret, Service
 from lightkube.types import PatchType
 
 from tests.integration.kubeflow.conftest import KUBEFLOW, make_fork
-from tests.support import gitservers, tetherenv
+from tests.support import gitservers, tetherenv, uienv
 from tether import bootstrap
+from tether.api import main as api_main
+from tether.cli.commands import server
 from tether.cli.main import cli
 from tether.core.diff import tracking
 from tether.core.sources import distribution
@@ -623,6 +626,33 @@ def unhealthy_resources(apps: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return found
 
 
+async def every_child_reachable_in_the_ui(kube: Client, url: str, tmp: pathlib.Path) -> None:
+    """Sign in as admin in Debian's Chromium, open the root's tree, follow each child's node."""
+    with LIGHTKUBE:
+        secret = kube.get(Secret, "argocd-initial-admin-secret", namespace=APP_NAMESPACE)
+    password = base64.b64decode((secret.data or {})["password"]).decode()
+    shots = uienv.Shots(tmp)
+    async with uienv.chromium() as browser:
+        site = uienv.Site(url, APP_NAMESPACE, password, kube, None, None)  # type: ignore[arg-type]
+        page = await uienv.signed_in(browser, site, "admin", password)
+        await page.goto(f"{url}/applications/{APP_NAMESPACE}/{ROOT}")
+        await page.locator("[data-tree-ready='true']").wait_for()
+        await shots.take(page, "kubeflow-root-tree")
+        nodes = page.locator("a.node-link-app[data-node-kind='Application']")
+        links = {
+            str(await nodes.nth(i).get_attribute("data-node-name")): str(
+                await nodes.nth(i).get_attribute("href")
+            )
+            for i in range(await nodes.count())
+        }
+        children = set(applications(kube)) - {ROOT}
+        assert set(links) == children, set(links) ^ children
+        for name, href in sorted(links.items()):
+            await page.goto(urllib.parse.urljoin(url, href))
+            assert await page.title() == f"{name} · tether", name
+        await shots.take(page, "kubeflow-last-child")
+
+
 # --- the test ----------------------------------------------------------------------------------
 
 
@@ -634,6 +664,10 @@ async def test_kubeflow_converges_from_a_fork_stays_idle_and_syncs_only_the_chan
     kube = tetherenv.client(full_cluster.kubeconfig)
     metrics = tetherenv.free_metrics_address()
     distribution_dir = served_fork.work / "distributions" / "kubeflow"
+    api_urls: list[str] = []
+    api = server.beside_controller(
+        api_main.ApiOptions(address="127.0.0.1:0"), listening=api_urls.append
+    )
     try:
         create_dex_password(kube)
         async with (
@@ -644,6 +678,7 @@ async def test_kubeflow_converges_from_a_fork_stays_idle_and_syncs_only_the_chan
                 tmp_path / "cache",
                 resync_s=RESYNC_S,
                 metrics_address=metrics,
+                beside=[api],
             ),
         ):
             started = time.monotonic()
@@ -721,6 +756,9 @@ async def test_kubeflow_converges_from_a_fork_stays_idle_and_syncs_only_the_chan
 
             # 3, continued: the Applications a write touched, and which fields it changed.
             assert idle_writes == dict.fromkeys(WRITE_VERBS, 0), rewritten
+
+            # 5. In the web UI, the root's tree reaches every child's own page.
+            await every_child_reachable_in_the_ui(kube, api_urls[0], tmp_path)
     finally:
         kube.close()
         shutil.rmtree(served_fork.work, ignore_errors=True)

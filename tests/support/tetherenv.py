@@ -168,12 +168,14 @@ async def running_controller(
     resync_s: float = 3.0,
     leader_election: bool = False,
     metrics_address: str = "127.0.0.1:0",
+    beside: Sequence[controller_main.Beside] = (),
     **overrides: Any,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """The controller, in this process, reconciling Applications of ``app_namespace``.
 
     Pass a fixed ``metrics_address`` (:func:`free_metrics_address`) to read the controller's
-    counters with :func:`controller_requests`; ``overrides`` replace other ``Settings`` fields.
+    counters with :func:`controller_requests`; ``beside`` jobs run with it as in ``tether run``
+    (the API server); ``overrides`` replace other ``Settings`` fields.
     """
     settings = Settings(
         app_namespaces=(app_namespace,),
@@ -188,7 +190,7 @@ async def running_controller(
     settings = dataclasses.replace(settings, **overrides)
     ready = asyncio.Event()
     task = asyncio.create_task(
-        controller_main.run(settings, kubeconfig=str(kubeconfig), ready=ready)
+        controller_main.run(settings, kubeconfig=str(kubeconfig), ready=ready, beside=beside)
     )
     done, _ = await asyncio.wait(
         [task, asyncio.create_task(ready.wait())], timeout=60, return_when=asyncio.FIRST_COMPLETED
