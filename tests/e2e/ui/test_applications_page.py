@@ -327,6 +327,9 @@ async def test_the_list_follows_the_stream_without_a_reload(site, shots):
             await expect(page.locator(".empty")).to_be_visible()
             await page.wait_for_selector("#app-list[data-live-state=open]")
             assert any("project=ui-live" in url for url in streams), streams
+            # From the list's own version on: without one the stream would first replay every
+            # app the user may see (10,000 in the bench) and the page would reload at once.
+            assert all("resourceVersion=" in url for url in streams), streams
             await page.evaluate("window.tetherStillHere = true")
 
             body = tetherenv.application("live-one", ns, site.repo.url, "plain", live_ns)
