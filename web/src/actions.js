@@ -41,25 +41,33 @@ async function submit(form, submitter) {
 }
 
 // A live region's reload replaces the button that had focus and the wave lists a user opened:
-// give focus to the successor and open the same lists again.
+// give focus to the successor and open the same lists again. Kept per swapped region, since
+// several regions (header, tree, panel) may reload at the same moment.
 function keepState(root) {
-  let focused = null;
-  let opened = [];
-  root.addEventListener("htmx:beforeSwap", () => {
+  const kept = new Map(); // region id -> {focused, opened}
+  root.addEventListener("htmx:beforeSwap", (event) => {
+    const region = event.detail.target;
+    if (!region || !region.id) return;
     const active = document.activeElement;
-    focused = active && active.dataset ? active.dataset.action || null : null;
-    opened = [...document.querySelectorAll("details[data-keep][open]")].map((d) => d.dataset.keep);
+    const inside = active && region.contains(active);
+    kept.set(region.id, {
+      focused: inside && active.dataset ? active.dataset.action || null : null,
+      opened: [...region.querySelectorAll("details[data-keep][open]")].map((d) => d.dataset.keep),
+    });
   });
-  root.addEventListener("htmx:afterSettle", () => {
-    for (const key of opened) {
-      const details = document.querySelector(`details[data-keep="${CSS.escape(key)}"]`);
+  root.addEventListener("htmx:afterSettle", (event) => {
+    const region = event.detail.target;
+    const state = region && region.id ? kept.get(region.id) : undefined;
+    if (!state) return;
+    kept.delete(region.id);
+    const current = document.getElementById(region.id) || region;
+    for (const key of state.opened) {
+      const details = current.querySelector(`details[data-keep="${CSS.escape(key)}"]`);
       if (details) details.open = true;
     }
-    opened = [];
-    if (!focused || document.activeElement !== document.body) return;
-    const successor = document.querySelector(`[data-action="${CSS.escape(focused)}"]`);
+    if (!state.focused || document.activeElement !== document.body) return;
+    const successor = current.querySelector(`[data-action="${CSS.escape(state.focused)}"]`);
     if (successor) successor.focus();
-    focused = null;
   });
 }
 
