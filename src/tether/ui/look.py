@@ -20,10 +20,11 @@ class Look:
 
 HEALTH: dict[str, Look] = {
     # Argo CD's health statuses, with its colours: green good, blue moving, red bad, grey idle.
+    # Icons are characters the fonts Debian ships draw (⏸, an emoji, showed as an empty box).
     "Healthy": Look("♥", "good", "Healthy"),
     "Progressing": Look("◔", "moving", "Progressing"),
     "Degraded": Look("✖", "bad", "Degraded"),
-    "Suspended": Look("⏸", "idle", "Suspended"),
+    "Suspended": Look("‖", "idle", "Suspended"),
     "Missing": Look("◌", "warn", "Missing"),
     "Unknown": Look("?", "idle", "Unknown"),
 }
