@@ -638,6 +638,12 @@ async def every_child_reachable_in_the_ui(kube: Client, url: str, tmp: pathlib.P
         await page.goto(f"{url}/applications/{APP_NAMESPACE}/{ROOT}")
         await page.locator("[data-tree-ready='true']").wait_for()
         await shots.take(page, "kubeflow-root-tree")
+        # The header shows the root's last sync wave by wave, every wave of children done.
+        waves = page.locator("#app-header .waves [data-phase='Sync'][data-wave]")
+        states = [
+            await waves.nth(i).get_attribute("data-state") for i in range(await waves.count())
+        ]
+        assert len(states) > 1 and set(states) == {"done"}, states
         nodes = page.locator("a.node-link-app[data-node-kind='Application']")
         links = {
             str(await nodes.nth(i).get_attribute("data-node-name")): str(
