@@ -93,25 +93,30 @@ def _csv_parent(key: ResourceKey, obj: Manifest, graph: _Index) -> list[Resource
 
 InferredParent = Callable[[ResourceKey, Manifest, "_Index"], list[ResourceKey]]
 
-INFERRED_PARENTS: dict[GroupKind, tuple[InferredParent, str]] = {
+INFERRED_PARENTS: dict[GroupKind, tuple[InferredParent, GroupKind, str]] = {
     GroupKind("", "Endpoints"): (
         _endpoints_parent,
+        GroupKind("", "Service"),
         "the endpoints controller creates them for the Service of the same name, without owner",
     ),
     GroupKind("", "Secret"): (
         _token_secret_parent,
+        GroupKind("", "ServiceAccount"),
         "the token controller fills service-account-token Secrets for their ServiceAccount",
     ),
     GroupKind("", "PersistentVolumeClaim"): (
         _pvc_parent,
+        GroupKind("apps", "StatefulSet"),
         "a StatefulSet's volumeClaimTemplates create PVCs it does not own (they outlive it)",
     ),
     GroupKind("operators.coreos.com", "ClusterServiceVersion"): (
         _csv_parent,
+        GroupKind("operators.coreos.com", "OperatorGroup"),
         "OLM names the OperatorGroup in an annotation instead of an owner reference",
     ),
 }
-"""Parents Kubernetes implies without an owner reference, with the reason."""
+"""Parents Kubernetes implies without an owner reference: the child's kind, the rule finding its
+parent, the parent's kind, and the reason."""
 
 READS_WHOLE_OBJECT: dict[GroupKind, str] = {
     # Kinds a rule above reads beyond name, UID and owners: every other object links from its
@@ -161,6 +166,42 @@ def build(objects: Iterable[Manifest]) -> ResourceGraph:
         parents=parents,
         children={parent: tuple(sorted(kids)) for parent, kids in children.items()},
     )
+
+
+def linkable(
+    objects: Mapping[ResourceKey, Manifest], roots: Collection[ResourceKey]
+) -> dict[ResourceKey, Manifest]:
+    """The objects a walk from ``roots`` can reach or name as a parent.
+
+    ``build`` over them gives every walk from ``roots`` the same nodes and parents as over all
+    of ``objects``. Kept: the roots, whatever has an owner or may get an inferred parent (a
+    possible child), and whatever an owner reference names or an inferred rule may pick (a
+    possible parent). What is left (an ownerless object of a namespace, such as the 10,000
+    Applications sharing an app of apps' namespace) is neither; orphan detection still needs
+    it, walks do not.
+    """
+    named_uids: set[str] = set()
+    named_keys: set[ResourceKey] = set()
+    for child, obj in objects.items():
+        for ref in owner_references(obj):
+            uid = str(ref.get("uid") or "")
+            if uid:
+                named_uids.add(uid)
+                continue
+            group = split_api_version(str(ref.get("apiVersion", "")))[0]
+            for namespace in (child.namespace, ""):
+                named_keys.add(ResourceKey(group, str(ref["kind"]), namespace, str(ref["name"])))
+    parent_kinds = {parent for _rule, parent, _why in INFERRED_PARENTS.values()}
+    return {
+        key: obj
+        for key, obj in objects.items()
+        if key in roots
+        or owner_references(obj)
+        or key.group_kind in INFERRED_PARENTS
+        or key.group_kind in parent_kinds
+        or key in named_keys
+        or (_uid(obj) and _uid(obj) in named_uids)
+    }
 
 
 def _resolve_owner(child: ResourceKey, ref: Mapping[str, Any], index: _Index) -> ResourceKey | None:

@@ -220,3 +220,27 @@ def test_the_api_servers_own_service_and_endpointslice_are_never_orphans_of_defa
         existing_apps=set(),
     )
     assert [k.name for k in orphans] == ["mine"]
+
+
+def test_pruning_to_linkable_objects_changes_no_walk_from_the_roots():
+    loose = obj("v1", "ConfigMap", "settings")  # ownerless, unnamed by anyone: never in a walk
+    app = obj("argoproj.io/v1alpha1", "Application", "other")
+    # Owned by the Deployment, and a claim of the StatefulSet's template: two parents, one of
+    # them (the StatefulSet) no root and named by no owner reference.
+    claim = obj("v1", "PersistentVolumeClaim", "data-db-1", owners=[owner(DEPLOY)])
+    # Neither a root nor owned: a second owner of one object, named by UID and by name only.
+    holder, thing = obj("example.com/v1", "Holder", "h"), obj("example.com/v1", "Thing", "t")
+    shared = obj(
+        "v1", "ConfigMap", "shared", owners=[owner(DEPLOY), owner(holder), owner(thing, False)]
+    )
+    everything = {key(o): o for o in [*ALL, loose, app, claim, holder, thing, shared]}
+    roots = [key(DEPLOY), key(SVC)]
+    kept = tree.linkable(everything, set(roots))
+    assert key(loose) not in kept
+    assert key(app) not in kept
+    full, pruned = tree.build(everything.values()), tree.build(kept.values())
+    walk = tree.hierarchy(pruned, roots)
+    assert walk == tree.hierarchy(full, roots)
+    parents = {n.key: n.parents for n in walk}
+    assert parents[key(claim)] == (key(DEPLOY), key(STS))
+    assert parents[key(shared)] == (key(DEPLOY), key(holder), key(thing))
