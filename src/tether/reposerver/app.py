@@ -56,11 +56,9 @@ def create_app(
 
     @app.post(RENDER_PATH)
     async def render(request: Request) -> Response:
-        if not auth.bearer_matches(request.headers.get("authorization"), expected):
-            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await _bounded_body(request, max_body_bytes)
-        if body is None:
-            return _error(413, f"the request body is over {max_body_bytes} bytes")
+        body = await _authorised_body(request, expected, max_body_bytes)
+        if isinstance(body, Response):
+            return body
         try:
             call = renderwire.decode_call(body)
         except InvalidInputError as err:
@@ -87,11 +85,9 @@ def create_app(
 
     @app.post(METADATA_PATH)
     async def revision_metadata(request: Request) -> Response:
-        if not auth.bearer_matches(request.headers.get("authorization"), expected):
-            return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
-        body = await _bounded_body(request, max_body_bytes)
-        if body is None:
-            return _error(413, f"the request body is over {max_body_bytes} bytes")
+        body = await _authorised_body(request, expected, max_body_bytes)
+        if isinstance(body, Response):
+            return body
         try:
             call = renderwire.decode_metadata_call(body)
         except InvalidInputError as err:
@@ -110,6 +106,16 @@ def create_app(
         return Response(renderwire.encode_metadata(found), media_type="application/json")
 
     return app
+
+
+async def _authorised_body(request: Request, token: bytes, limit: int) -> bytes | Response:
+    """The body of a caller holding the token, or the refusal (401, or 413 over ``limit``)."""
+    if not auth.bearer_matches(request.headers.get("authorization"), token):
+        return Response(status_code=401, headers={"WWW-Authenticate": "Bearer"})
+    body = await _bounded_body(request, limit)
+    if body is None:
+        return _error(413, f"the request body is over {limit} bytes")
+    return body
 
 
 async def _bounded_body(request: Request, limit: int) -> bytes | None:
