@@ -93,7 +93,6 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path, serve: bool) -
         for line in await rt.installer.install():
             say(f"  {line}")
     ready = asyncio.Event()
-    stop = bootstrap.stop_on_signals()
     listening: list[str] = []
     api = api_main.ApiOptions(address="127.0.0.1:0")
     controller = asyncio.create_task(
@@ -117,7 +116,7 @@ async def _run(cluster: bootstrap.DevCluster, work: pathlib.Path, serve: bool) -
         if serve and listening:
             say(f"\nThe web UI is at {listening[0]}/ (user admin, password {password}).")
             say("tether keeps reconciling until Ctrl-C; the cluster stays afterwards.")
-            await stop.wait()
+            await controller  # the controller ends on SIGINT or SIGTERM (its own handlers)
         return converged
     finally:
         controller.cancel()
