@@ -145,7 +145,11 @@ UI_VS_ARGO = (
     ("search, request to painted", "search", ""),
     ("search, keystroke to painted (300 ms debounce)", "search_typed", ""),
     ("Kubeflow root's tree page ready", "tree_root", ""),
+    ("  of it, server time to first byte", "tree_root_server", ""),
+    ("  of it, tree.js's layout and drawing", "tree_root_draw", ""),
     ("its biggest child's tree page ready", "tree_biggest", ""),
+    ("  of it, server time to first byte", "tree_biggest_server", ""),
+    ("  of it, tree.js's layout and drawing", "tree_biggest_draw", ""),
     ("root's resource-tree API call", "tree_root_api", ""),
     ("biggest child's resource-tree API call", "tree_biggest_api", ""),
 )

@@ -231,10 +231,10 @@ def summarize(answer: Mapping[str, Any]) -> dict[str, Any]:
     out.update({k: v for k, v in answer.items() if not isinstance(v, (list, dict))})
     for label, tree in (answer.get("trees") or {}).items():
         for key, value in tree.items():
-            if key in ("ms", "api_ms"):
-                if value:
-                    name = f"tree_{label}" if key == "ms" else f"tree_{label}_api"
-                    out.update(report.spread(value, name))
+            if isinstance(value, list):
+                if value:  # "ms" is the tree page's own timing; the rest are its parts
+                    part = "" if key == "ms" else "_" + key.removesuffix("_ms")
+                    out.update(report.spread(value, f"tree_{label}{part}"))
             else:
                 out[f"tree_{label}_{key}"] = value
     return out

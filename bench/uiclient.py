@@ -45,14 +45,20 @@ PAGE_FACTS = """() => {
 }"""
 
 SWAP = """async ({selector, value, timeoutMs}) => {
-  // Only the swap answering the request this input made counts (not a live reload's).
+  // Only the swap answering the request this input made counts: the request its form sends
+  // (a live reload of the list is sent by the list itself, and is counted apart).
   const target = document.getElementById("app-list");
-  let ours = null, requestAt = null, onRequest = null, onSwap = null;
+  const element = document.querySelector(selector);
+  if (!element) throw new Error("nothing matches " + selector);
+  let ours = null, requestAt = null, onRequest = null, onSwap = null, others = 0;
   const swapped = new Promise((resolve, reject) => {
     onRequest = (e) => {
-      if (ours === null && e.detail.target === target) {
+      if (e.detail.target !== target) return;
+      if (ours === null && e.detail.elt.contains(element)) {
         ours = e.detail.xhr;
         requestAt = performance.now();
+      } else {
+        others += 1;
       }
     };
     onSwap = (e) => { if (ours !== null && e.detail.xhr === ours) resolve(performance.now()); };
@@ -61,8 +67,6 @@ SWAP = """async ({selector, value, timeoutMs}) => {
     const late = () => reject(new Error("no swap of #app-list within " + timeoutMs + " ms"));
     setTimeout(late, timeoutMs);
   });
-  const element = document.querySelector(selector);
-  if (!element) throw new Error("nothing matches " + selector);
   const started = performance.now();
   if (value === null) {
     element.click();
@@ -82,20 +86,29 @@ SWAP = """async ({selector, value, timeoutMs}) => {
   return {
     from_input_ms: painted - started,
     from_request_ms: painted - requestAt,
-    tiles: target.querySelectorAll("[data-app]").length,
+    tiles: document.getElementById("app-list").querySelectorAll("[data-app]").length,
     total: total ? total.textContent.trim() : null,
+    others,
   };
 }"""
 
 TREE_FACTS = """() => {
-  const tree = document.querySelector("[data-tree-ready]");
+  const tree = document.querySelector("[data-tree], [data-tree-ready]");
   const calls = performance.getEntriesByType("resource")
     .filter((e) => e.name.includes("resource-tree"));
+  const draws = performance.getEntriesByName("tether:tree-draw");
+  const nodes = Array.from(document.querySelectorAll("[data-node-kind]"));
   return {
     built: tree !== null,
-    nodes: document.querySelectorAll("[data-node-kind]").length,
+    nodes: nodes.length,
+    shown: nodes.filter((n) => !n.hidden).length,
     apps: document.querySelectorAll('[data-node-kind="Application"]').length,
     api_ms: calls.length ? calls[calls.length - 1].duration : null,
+    draw_ms: draws.length ? draws[draws.length - 1].duration : null,
+    server_ms: (() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      return nav.responseStart - nav.requestStart;
+    })(),
   };
 }"""
 
@@ -165,7 +178,12 @@ async def _swap(page: Page, selector: str, value: str | None) -> dict[str, Any]:
 async def filtering(page: Page, plan: Mapping[str, Any]) -> dict[str, Any]:
     """Tick and untick each status filter, then type the search and clear it, on one page."""
     await page.goto(plan["url"] + "/applications", wait_until="load")
-    out: dict[str, Any] = {"filter_ms": [], "search_ms": [], "search_typed_ms": []}
+    out: dict[str, Any] = {
+        "filter_ms": [],
+        "search_ms": [],
+        "search_typed_ms": [],
+        "other_list_requests": 0,
+    }
     for name, value in plan["filters"]:
         selector = f'input[name="{name}"][value="{value}"]'
         for number in range(plan["warmup"] + plan["rounds"]):
@@ -173,6 +191,7 @@ async def filtering(page: Page, plan: Mapping[str, Any]) -> dict[str, Any]:
             unticked = await _swap(page, selector, None)
             if number >= plan["warmup"]:
                 out["filter_ms"] += [ticked["from_input_ms"], unticked["from_input_ms"]]
+                out["other_list_requests"] += ticked["others"] + unticked["others"]
         out[f"filter_{name}_{value}_total"] = ticked["total"]
     for number in range(plan["warmup"] + plan["rounds"]):
         typed = await _swap(page, "#f-search", plan["search"])
@@ -181,6 +200,7 @@ async def filtering(page: Page, plan: Mapping[str, Any]) -> dict[str, Any]:
             # From the request: the answer; from the keystroke: the 300 ms debounce on top.
             out["search_ms"] += [typed["from_request_ms"], cleared["from_request_ms"]]
             out["search_typed_ms"] += [typed["from_input_ms"], cleared["from_input_ms"]]
+            out["other_list_requests"] += typed["others"] + cleared["others"]
     out["search_tiles"] = typed["tiles"]
     return out
 
@@ -235,6 +255,7 @@ async def tree_page(page: Page, plan: Mapping[str, Any], path: str) -> dict[str,
     if not facts["built"]:
         return {**api_facts, "page": "tree page not built (no [data-tree-ready] on the page)"}
     times: list[float] = []
+    drawn: list[dict[str, Any]] = []
     for number in range(plan["warmup"] + plan["rounds"]):
         try:
             elapsed = await _timed_navigation(
@@ -244,13 +265,17 @@ async def tree_page(page: Page, plan: Mapping[str, Any], path: str) -> dict[str,
             return {**api_facts, "page": f"not ready: {type(err).__name__}: {err}"[:300]}
         if number >= plan["warmup"]:
             times.append(elapsed)
-    facts = await page.evaluate(TREE_FACTS)
+            drawn.append(await page.evaluate(TREE_FACTS))
+    last = drawn[-1]
     return {
         **api_facts,
         "ms": times,
-        "nodes": facts["nodes"],
-        "app_nodes": facts["apps"],
-        "page_api_ms": facts["api_ms"],
+        "server_ms": [d["server_ms"] for d in drawn],
+        "draw_ms": [d["draw_ms"] for d in drawn if d["draw_ms"] is not None],
+        "nodes": last["nodes"],
+        "shown_nodes": last["shown"],
+        "app_nodes": last["apps"],
+        "page_api_ms": last["api_ms"],
     }
 
 

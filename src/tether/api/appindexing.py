@@ -23,7 +23,8 @@ def _index_of_app(app: FastAPI) -> AppIndex:
     index: AppIndex | None = getattr(app.state, "app_index", None)
     if index is None:
         ctx: ApiContext = app.state.ctx
-        index = AppIndex(ctx.runtime.cluster, ctx.runtime.settings.app_namespaces)
+        settings = ctx.runtime.settings
+        index = AppIndex(ctx.runtime.cluster, settings.app_namespaces, freeze_gc=settings.freeze_gc)
         app.state.app_index = index
     index.start()
     return index

@@ -12,6 +12,7 @@ import asyncio
 import bisect
 import contextlib
 import dataclasses
+import gc
 import hashlib
 import logging
 import random
@@ -85,7 +86,16 @@ Subscriber = Callable[[Event], None]
 class AppIndex:
     """Applications of ``namespaces``, kept in step with the API server by watches."""
 
-    def __init__(self, cluster: ports.Cluster, namespaces: Sequence[str]) -> None:
+    def __init__(
+        self, cluster: ports.Cluster, namespaces: Sequence[str], *, freeze_gc: bool = False
+    ) -> None:
+        """Index ``namespaces``; with ``freeze_gc``, ``gc.freeze()`` once the first list is in.
+
+        As the live cache does (``Settings.freeze_gc``): 10,000 indexed Applications are about
+        500,000 objects, which every full collection walked again (S8 saw a resource-tree
+        request take 150 ms or 500 ms depending on whether one ran).
+        """
+        self._freeze_gc = freeze_gc
         self._cluster = cluster
         self._namespaces = tuple(dict.fromkeys(namespaces))
         self._entries: dict[listing.Key, Entry] = {}
@@ -282,7 +292,10 @@ class AppIndex:
 
     def _mark_listed(self, namespace: str) -> None:
         self._listed.add(namespace)
-        if self._listed >= set(self._namespaces):
+        if self._listed >= set(self._namespaces) and not self._synced.is_set():
+            if self._freeze_gc:
+                gc.collect()
+                gc.freeze()
             self._synced.set()
 
 

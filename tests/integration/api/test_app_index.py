@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -56,5 +57,27 @@ async def test_the_index_follows_changes_and_a_relist_reports_what_it_missed(
         assert [e.summary.name for e in index.entries()] == ["b", "c", "d"]
         assert index.get(ns, "a") is None
     finally:
+        await index.stop()
+        await runtime.close()
+
+
+async def test_an_index_told_to_freeze_the_collector_does_so_once_it_has_listed(
+    crds: bootstrap.DevCluster, full_namespace: str, kube: Client, tmp_path: Path
+) -> None:
+    make_app(kube, full_namespace, "a")
+    settings = Settings(app_namespaces=(full_namespace,), freeze_gc=False, cache_dir=str(tmp_path))
+    runtime = await bootstrap.runtime(settings, kubeconfig=crds.kubeconfig, start_cache=False)
+    index = AppIndex(runtime.cluster, (full_namespace,), freeze_gc=True)
+    gc.unfreeze()
+    try:
+        index.start()
+        await index.wait_synced(20)
+        entry = index.get(full_namespace, "a")
+        assert entry is not None
+        # What the index built is out of the collector's way: frozen with the rest.
+        assert gc.get_freeze_count() > 0
+        assert all(tracked is not entry.obj for tracked in gc.get_objects())
+    finally:
+        gc.unfreeze()
         await index.stop()
         await runtime.close()
