@@ -65,6 +65,11 @@ class Api:
         return bool(isinstance(answer, dict) and answer.get("value") == "yes")
 
 
+def app_path(name: str, suffix: str = "") -> str:
+    """The API path of Application ``name`` (quoted: a name from a URL never adds a query)."""
+    return f"/api/v1/applications/{quote(name, safe='')}{suffix}"
+
+
 def _message(response: httpx2.Response) -> str:
     try:
         body = orjson.loads(response.content)

@@ -105,3 +105,16 @@ async def test_the_ui_assets_are_revalidated_rather_than_fetched_again_on_every_
     assert first.status_code == 200
     assert first.headers["cache-control"] == "no-cache"
     assert again.status_code == 304
+
+
+async def test_a_name_in_the_pages_address_never_adds_a_query_to_the_apis_call(
+    api_server: ApiServer, kube: Client
+) -> None:
+    ns = api_server.namespace
+    make_app(kube, ns, "web")
+    token = await api_server.user("alice", ("get", "default/*"))
+    async with api_server.client(token) as client:
+        await listed(client, 1)
+        assert (await client.get(f"/applications/{ns}/web")).status_code == 200
+        smuggled = await client.get(f"/applications/{ns}/web%3Frefresh%3Dhard")
+    assert smuggled.status_code == 403, smuggled.text[:3000]

@@ -16,6 +16,7 @@ from tether.adapters.kube import errors
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.core.sync import patchschema
+from tether.model.errors import KubeApiError
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -268,3 +269,19 @@ async def test_the_openapi_documents_say_which_kinds_take_strategic_merge_patche
             "apiextensions.k8s.io/v1", "CustomResourceDefinition", crd["metadata"]["name"]
         )
     assert await client.openapi_v3("nothing.example.com/v1") is None
+
+
+async def test_a_name_can_never_reach_another_object_through_the_requests_path(
+    client: KubeClient, namespace: str
+):
+    await client.apply(configmap(namespace, "web"), field_manager="test")
+    for name in ("web?x=1", "web#x", "web%3Fx", "web/..", ".", ".."):
+        # Absent, or refused as a name (400): never the ConfigMap "web".
+        try:
+            assert await client.get("v1", "ConfigMap", name, namespace) is None, name
+            assert await client.delete("v1", "ConfigMap", name, namespace) is False, name
+        except KubeApiError as err:
+            assert err.code == 400, (name, err)
+    assert await client.get("v1", "ConfigMap", "web", namespace) is not None
+    # A namespace is one segment too: never a climb to the collection across namespaces.
+    assert await client.get("v1", "ConfigMap", "web", f"{namespace}/..") is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import urllib.parse
 
 import msgspec
 
@@ -57,13 +58,25 @@ class ApiResource:
         """The collection path, in one namespace or across all of them."""
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
-            return f"{base}/namespaces/{namespace}/{self.plural}"
+            return f"{base}/namespaces/{path_segment(namespace)}/{self.plural}"
         return f"{base}/{self.plural}"
 
     def object_url(self, name: str, namespace: str = "", subresource: str = "") -> str:
         """The path of one object (or its subresource)."""
-        url = f"{self.collection_url(namespace)}/{name}"
+        url = f"{self.collection_url(namespace)}/{path_segment(name)}"
         return f"{url}/{subresource}" if subresource else url
+
+
+def path_segment(value: str) -> str:
+    """A name or namespace as one segment of a request's path, whoever chose it.
+
+    Quoted, so a ``?``, ``#``, ``%`` or ``/`` can never add a query, a fragment or a segment
+    (an API caller's ``web?x`` must not read ``web``); ``.`` and ``..``, which would climb to
+    another path once normalised, name no object at all (Kubernetes refuses them as names).
+    """
+    if value in (".", ".."):
+        raise errors.NotFoundError(f"{value!r} is not an object name", code=404, reason="NotFound")
+    return urllib.parse.quote(value, safe=":@")
 
 
 # Aggregated discovery (apidiscovery.k8s.io/v2), only the fields used.

@@ -158,7 +158,7 @@ async def _commit(
     """Commit ``sha``'s metadata, when it is a commit (a chart's version is not)."""
     if not FULL_SHA.match(sha) or not _from_git(app):
         return Commit(sha)
-    path = f"/api/v1/applications/{quote(view.name, safe='')}/revisions/{sha}/metadata"
+    path = apicall.app_path(view.name, f"/revisions/{sha}/metadata")
     try:
         found = await api.get(path, {"appNamespace": view.namespace})
     except apicall.NotSignedIn:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
@@ -20,9 +18,7 @@ async def history(request: Request, namespace: str, name: str) -> HTMLResponse:
     """The dialog's body: every history entry, newest first."""
     api = apicall.api_of(request)
     try:
-        obj = await api.get(
-            f"/api/v1/applications/{quote(name, safe='')}", {"appNamespace": namespace}
-        )
+        obj = await api.get(apicall.app_path(name), {"appNamespace": namespace})
         may_sync = await api.may(appheader.RESOURCE, "sync", appheader.rbac_object(obj))
     except apicall.NotSignedIn:
         raise

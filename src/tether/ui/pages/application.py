@@ -51,7 +51,7 @@ def resources_values(
 
 
 async def _app(api: apicall.Api, name: str, namespace: str) -> dict[str, Any]:
-    obj: dict[str, Any] = await api.get(f"/api/v1/applications/{name}", app_params(namespace))
+    obj: dict[str, Any] = await api.get(apicall.app_path(name), app_params(namespace))
     return obj
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
@@ -44,7 +43,7 @@ async def resource_actions(
 ) -> HTMLResponse:
     """The actions of one of the app's objects, as buttons."""
     api = apicall.api_of(request)
-    app_path = f"/api/v1/applications/{quote(app_name, safe='')}"
+    app_path = apicall.app_path(app_name)
     target = {
         "appNamespace": app_namespace,
         "namespace": namespace,

@@ -75,7 +75,7 @@ async def _manifests(
     api: apicall.Api, name: str, namespace: str, node: treeview.GraphNode
 ) -> manifestview.Manifests | str:
     """The node's texts, or why the API could not give them."""
-    base = f"/api/v1/applications/{name}"
+    base = apicall.app_path(name)
     if node.managed:
         part = await _part(api.get(base + "/managed-resources", _managed_params(namespace, node)))
         if part.error:
@@ -100,7 +100,7 @@ async def panel(
     if key is None:
         return render.html(request, "_resource_panel.html", node=None, gone="")
     obj, tree = await asyncio.gather(
-        api.get(f"/api/v1/applications/{name}", app_params(namespace)),
+        api.get(apicall.app_path(name), app_params(namespace)),
         fetch_tree(api, name, namespace),
     )
     graph = graph_of(obj, tree)
@@ -116,7 +116,7 @@ async def panel(
     manifests, events = await asyncio.gather(
         _manifests(api, name, namespace, node),
         _part(
-            api.get(f"/api/v1/applications/{name}/events", _events_params(namespace, node))
+            api.get(apicall.app_path(name, "/events"), _events_params(namespace, node))
             if node.uid
             else _nothing()
         ),

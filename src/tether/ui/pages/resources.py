@@ -79,7 +79,7 @@ class PageState:
 async def fetch_tree(api: apicall.Api, name: str, namespace: str) -> dict[str, Any] | str:
     """The app's resource tree, or why the API could not give it (the page shows the rest)."""
     try:
-        tree = await api.get(f"/api/v1/applications/{name}/resource-tree", app_params(namespace))
+        tree = await api.get(apicall.app_path(name, "/resource-tree"), app_params(namespace))
     except apicall.NotSignedIn:
         raise
     except apicall.ApiCallFailed as err:
