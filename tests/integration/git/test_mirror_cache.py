@@ -15,7 +15,7 @@ import pytest
 from tests.integration.git.conftest import GitServers
 from tests.support import gitservers
 from tether.adapters import _process
-from tether.adapters.git import MirrorCache, urls
+from tether.adapters.git import MirrorCache, repos, urls
 from tether.core.sources import repocreds
 from tether.model.errors import GitError
 
@@ -525,3 +525,22 @@ async def test_project_scoped_credentials_fetch_for_their_project_only(tmp_path,
         await cache.resolve(git_servers.http_private, "main", project="team-b")
     with pytest.raises(GitError, match="authentication failed"):
         await cache.checkout(git_servers.http_private, sha, project="team-b")
+
+
+async def test_a_commits_description_is_reused_until_the_ttl_passes(tmp_path, git_servers):
+    seed = gitservers.create_seed_repo(tmp_path / "described")
+    git_servers.publish(seed, "public/described.git")
+    url = git_servers.daemon.url("public/described.git")
+    now = [1000.0]
+    cache = MirrorCache(str(tmp_path / "cache"), clock=lambda: now[0], timeout=30)
+    sha = seed.shas["c5"]
+    first = await cache.commit(url, sha)
+    assert first.message == "c5"
+    mirrors, away = tmp_path / "cache" / "repos", tmp_path / "away"
+    mirrors.rename(away)  # git could not read the commit now
+    assert await cache.commit(url, sha) == first  # answered from memory
+    now[0] += repos.COMMIT_TTL_S + 1
+    with pytest.raises(GitError):
+        await cache.commit(url, sha)  # past the TTL, git is asked again
+    away.rename(mirrors)
+    assert await cache.commit(url, sha) == first

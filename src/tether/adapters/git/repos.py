@@ -19,6 +19,8 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import cachetools
+
 from tether.adapters import _disk, _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
@@ -48,6 +50,11 @@ committed, so a repository's own ``.gitattributes`` cannot hide files or rewrite
 CredentialLookup = Callable[[str, str], "repocreds.RepoCredentials | None"]
 """Credentials for a repository URL as an app of a project uses it, e.g.
 ``RepoCredentials.lookup(url, project)``."""
+
+COMMITS_KEPT = 1024
+"""Commits described (revision metadata) kept in memory, a few hundred bytes each."""
+COMMIT_TTL_S = 300.0
+"""How long a commit's description is reused: its tags are the only part that can change."""
 
 
 @dataclasses.dataclass
@@ -110,6 +117,9 @@ class MirrorCache:
         self._timeout = timeout
         self._git = git
         self._clock = clock
+        self._commits: cachetools.TTLCache[tuple[urls.RepoURL, str], RevisionMetadata] = (
+            cachetools.TTLCache(maxsize=COMMITS_KEPT, ttl=COMMIT_TTL_S, timer=clock)
+        )
         self._fetch_locks: dict[str, asyncio.Lock] = {}
         self._refs_locks: dict[str, asyncio.Lock] = {}
         self._tree_locks: dict[str, asyncio.Lock] = {}
@@ -188,14 +198,22 @@ class MirrorCache:
         return dest
 
     async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
-        """Author, date, tags and message of commit ``sha`` (fetched into the mirror if missing)."""
+        """Author, date, tags and message of commit ``sha`` (fetched into the mirror if missing).
+
+        Kept a few minutes per mirror: a live page asks again on every change of its app, and a
+        commit never changes (only its tags may, and they may lag this long).
+        """
         repo = self._parse(repo_url, project)
         sha = self._full_sha(repo, sha)
+        found = self._commits.get((repo, sha))
+        if found is not None:
+            return found
         await self._ensure_commit(repo, sha, None, sha)
         done = await self._run(
             repo, commits.log_command(self._git, sha), action="reading", network=False
         )
-        return commits.parse(done.stdout)
+        found = self._commits[(repo, sha)] = commits.parse(done.stdout)
+        return found
 
     def prune_trees(self, keep: int, *, min_idle_s: float = TREE_MIN_IDLE_S) -> list[str]:
         """Delete the least recently used trees beyond the newest ``keep``; returns their paths.
