@@ -388,7 +388,7 @@ def test_the_sandbox_offers_safe_libraries_and_lua_5_1_names(expression: str, va
 def test_requiring_a_module_the_sandbox_lacks_is_an_error():
     verdict = _run("require('io')")
     assert verdict is not None
-    assert "module 'io' is not available to health checks" in verdict.message
+    assert "module 'io' is not available to Lua scripts" in verdict.message
 
 
 @pytest.mark.parametrize("call", ["os.time()", "os.date('%Y')"])
