@@ -1,8 +1,9 @@
 """Resource actions: what a user may ask of one live object (restart, pause, resume), as patches.
 
 Argo CD ships its actions as Lua scripts per kind; tether keeps the common ones as a table
-(``BUILTIN``) with the reason beside each. Custom actions from ``argocd-cm`` will come as another
-``ActionSource`` consulted before the table, as Argo CD lets a custom action override a built-in.
+(``BUILTIN``) with the reason beside each. Custom actions from ``argocd-cm`` (``luaactions``) are
+another ``ActionSource`` consulted before the table, as Argo CD lets a custom action override a
+built-in.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class Offered:
 
 
 class ActionSource(Protocol):
-    """Where actions come from: the built-in table, later the Lua actions of ``argocd-cm``."""
+    """Where actions come from: the built-in table, or the Lua actions of ``argocd-cm``."""
 
     def offered(self, obj: Manifest) -> Sequence[Offered] | None:
         """The actions for ``obj``; ``None`` when this source has none for its kind."""
