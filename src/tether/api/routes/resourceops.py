@@ -192,7 +192,7 @@ async def delete_resource(
 async def list_actions(
     request: Request, name: str, target: Annotated[Target, Depends()]
 ) -> dict[str, Any]:
-    """The actions the object's kind offers, and whether each makes sense now."""
+    """The actions the object offers (argocd-cm's Lua ones, then built-in), each enabled or not."""
     scope, node = await _node(request, name, target, "get")
     obj = await _live(request, scope, target, node)
     sources = await _action_sources(request)

@@ -241,7 +241,7 @@ def delete_resource(
 
 @click.group()
 def actions() -> None:
-    """The actions an app's objects offer (restart, resume ...), and running them."""
+    """The actions an app's objects offer (built-in, or argocd-cm's Lua), and running them."""
 
 
 @actions.command("list")
@@ -251,6 +251,9 @@ def actions() -> None:
 @click.option("--resource-name", default="", help="Only objects with this name.")
 @resource_options[1]
 @resource_options[2]
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table"
+)
 def actions_list(
     kubeconfig: str | None,
     namespace: str,
@@ -260,11 +263,13 @@ def actions_list(
     resource_name: str,
     group: str | None,
     resource_namespace: str,
+    fmt: str,
 ) -> None:
     """List the actions of an app's (matching) objects."""
     del kubeconfig, control_plane_namespace
     given = common.given_namespace(namespace)
     rows: list[output.Row] = []
+    listed: list[dict[str, Any]] = []
     with _api() as api:
         tree = _tree(api, name, given)
         nodes = [n for n, _ in tree_nodes(tree, orphaned=False)]
@@ -275,6 +280,11 @@ def actions_list(
         for node in nodes:
             query = {**resource_query(node), **remote.scope(given)}
             found = api.get(remote.app_path(name, "resource", "actions"), **query)
+            listed.extend(
+                {**action, "group": query["group"], "kind": query["kind"]}
+                | {"namespace": query["namespace"], "resourceName": query["resourceName"]}
+                for action in found.get("actions") or []
+            )
             rows.extend(
                 (
                     query["group"],
@@ -285,6 +295,9 @@ def actions_list(
                 )
                 for action in found.get("actions") or []
             )
+    if fmt != "table":
+        click.echo(output.dump(listed, fmt))
+        return
     click.echo(output.table(("GROUP", "KIND", "NAME", "ACTION", "DISABLED"), rows))
 
 

@@ -264,7 +264,7 @@ async def test_the_first_form_of_running_an_action_takes_its_name_as_the_body(
 def _tether(world: ResServer, token: str, *args: str) -> subprocess.CompletedProcess[str]:
     server = world.url.removeprefix("http://")
     return subprocess.run(
-        [sys.executable, "-m", "tether", *args, "-n", world.namespace],
+        [sys.executable, "-m", "tether", *args, "-n", world.namespace, "--plaintext"],
         capture_output=True,
         text=True,
         timeout=120,
@@ -286,12 +286,17 @@ async def test_the_cli_lists_custom_actions_and_restarts_a_deployment(world: Res
         _set_argocd_cm(world, {KEY: CUSTOM})
         async with world.client(token) as client:
             await _listed(client, world, ["annotate", "rename", "restart", "spawn"])
-        listed = _tether(
-            world, token, "app", "actions", "list", APP, "--kind", "Deployment", "--plaintext"
-        )
+        listed = _tether(world, token, "app", "actions", "list", APP, "--kind", "Deployment")
         assert listed.returncode == 0, listed.stderr
         rows = [line.split() for line in listed.stdout.splitlines()[1:]]
         assert ["apps", "Deployment", "trainer", "annotate", "false"] in rows
+        as_json = _tether(
+            world, token, "app", "actions", "list", APP, "--kind", "Deployment", "-o", "json"
+        )
+        assert as_json.returncode == 0, as_json.stderr
+        by_name = {a["name"]: a for a in json.loads(as_json.stdout)}
+        assert by_name["annotate"]["displayName"] == "Annotate it"
+        assert by_name["annotate"]["resourceName"] == "trainer"
     finally:
         _set_argocd_cm(world, {KEY: None})
     async with world.client(token) as client:
@@ -300,7 +305,7 @@ async def test_the_cli_lists_custom_actions_and_restarts_a_deployment(world: Res
         world,
         token,
         *("app", "actions", "run", APP, "restart", "--kind", "Deployment"),
-        *("--resource-name", "trainer", "--group", "apps", "--plaintext"),
+        *("--resource-name", "trainer", "--group", "apps"),
     )
     assert ran.returncode == 0, ran.stderr
     assert "action restart run on Deployment trainer" in ran.stdout
