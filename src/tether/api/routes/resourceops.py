@@ -20,8 +20,9 @@ from tether.api.auth import services_of
 from tether.api.context import AUTHENTICATED, FIELD_MANAGER, context_of
 from tether.core.app import luaactions, policy, resourceactions
 from tether.core.auth import accounts
-from tether.model.errors import InvalidInputError, NotFoundError, TetherError
+from tether.model.errors import InvalidInputError, TetherError
 from tether.model.resources import ResourceKey, metadata_of
+from tether.services import resourceactions as actionwrites
 from tether.services.apptree import TreeEntry
 
 router = APIRouter(dependencies=AUTHENTICATED)
@@ -299,44 +300,13 @@ async def _run(request: Request, name: str, target: Target, action: str) -> dict
     if patch is None:
         raise errors.invalid(f"action {action!r} is not available for {key.kind} {key.name}")
     try:
-        await _write(scope, _api_version(target, node), key, patch)
+        await actionwrites.write(
+            scope.destination.cluster,
+            _api_version(target, node),
+            key,
+            patch,
+            field_manager=FIELD_MANAGER,
+        )
     except TetherError as err:
         raise from_cluster(request, err, key, f"run {action} on") from None
     return {}
-
-
-async def _write(
-    scope: AppScope, api_version: str, key: ResourceKey, patch: dict[str, Any]
-) -> None:
-    """Write an action's merge patch as the API's user (nothing when it changes nothing).
-
-    A change of status goes to the status subresource where the kind has one (as Argo CD does),
-    else with the rest.
-    """
-    cluster = scope.destination.cluster
-    rest = dict(patch)
-    status = rest.pop("status", None)
-    if "status" in patch:
-        try:
-            await cluster.patch(
-                api_version,
-                key.kind,
-                key.name,
-                key.namespace,
-                patch={"status": status},
-                patch_type="merge",
-                subresource="status",
-                field_manager=FIELD_MANAGER,
-            )
-        except NotFoundError:
-            rest = dict(patch)  # no status subresource: status is written with the object
-    if rest:
-        await cluster.patch(
-            api_version,
-            key.kind,
-            key.name,
-            key.namespace,
-            patch=rest,
-            patch_type="merge",
-            field_manager=FIELD_MANAGER,
-        )

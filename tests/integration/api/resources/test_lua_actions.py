@@ -311,3 +311,60 @@ async def test_the_cli_lists_custom_actions_and_restarts_a_deployment(world: Res
     assert "action restart run on Deployment trainer" in ran.stdout
     template = _deployment(world)["spec"]["template"]["metadata"]["annotations"]
     assert template["kubectl.kubernetes.io/restartedAt"].startswith("20")
+
+
+def _tether_core(world: ResServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``tether <args> --core`` with the cluster's kubeconfig, no API server involved."""
+    ns = world.namespace
+    return subprocess.run(
+        [sys.executable, "-m", "tether", *args, "--core", "-n", ns],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(world.tmp),
+            "XDG_CONFIG_HOME": str(world.tmp / "cli-config"),
+            "KUBECONFIG": str(world.kubeconfig),
+            "PYTHONPATH": ":".join(p for p in sys.path if p),
+        },
+        check=False,
+    )
+
+
+async def test_in_core_mode_the_cli_runs_argocd_cms_actions_with_kubernetes_credentials(
+    world: ResServer,
+) -> None:
+    ns = world.namespace
+    try:
+        _set_argocd_cm(world, {KEY: CUSTOM})
+        listed = _tether_core(
+            world, "app", "actions", "list", APP, "--control-plane-namespace", ns, "-o", "json"
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert sorted(a["name"] for a in json.loads(listed.stdout)) == [
+            "annotate",
+            "rename",
+            "restart",
+            "spawn",
+        ]
+        ran = _tether_core(
+            world,
+            *("app", "actions", "run", APP, "restart", "--kind", "Deployment"),
+            *("--control-plane-namespace", ns),
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert "action restart run on Deployment trainer" in ran.stdout
+        live = _deployment(world)
+        assert live["spec"]["template"]["metadata"]["annotations"][RESTARTED_BY].startswith("lua")
+        managers = {m["manager"] for m in live["metadata"]["managedFields"]}
+        assert "tether" in managers
+        refused = _tether_core(
+            world,
+            *("app", "actions", "run", APP, "rename", "--kind", "Deployment"),
+            *("--control-plane-namespace", ns),
+        )
+        assert refused.returncode == 2
+        assert "changed metadata.name from 'trainer' to 'somebody-else'" in refused.stderr
+    finally:
+        _set_argocd_cm(world, {KEY: None})
