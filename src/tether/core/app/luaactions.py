@@ -37,7 +37,7 @@ ACTION_SCRIPT = "action.lua"
 FIELDS = {
     DISCOVERY: "the script returning the actions an object offers now",
     DEFINITIONS: "each action's name and action.lua",
-    MERGE_BUILTIN: "also offer the built-in actions of the kind (Argo CD 2.13+); custom ones win",
+    MERGE_BUILTIN: "also offer the kind's built-in actions, as Argo CD does; custom ones win",
 }
 """The fields of one kind's actions tether reads; any other is refused, naming it."""
 DEFINITION_FIELDS = {
