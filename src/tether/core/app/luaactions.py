@@ -97,6 +97,9 @@ class LuaActionsConfig:
 
     kinds: tuple[KindActions, ...] = ()
     limits: luavm.Limits = dataclasses.field(default_factory=luavm.Limits)
+    problem: str = ""
+    """Why the ``resource.customizations`` block cannot be read: then no kind's actions are
+    known, and listing or running any action says so rather than fall back to a built-in."""
 
     @classmethod
     def from_config_map(cls, data: Mapping[str, str]) -> LuaActionsConfig:
@@ -105,7 +108,10 @@ class LuaActionsConfig:
         A key that cannot be read is kept with its problem, so listing or running an action of
         its kind says why, and other kinds are not affected.
         """
-        found: dict[str, KindActions] = dict(_block_actions(data.get(BLOCK_KEY, "")))
+        try:
+            found: dict[str, KindActions] = dict(_block_actions(data.get(BLOCK_KEY, "")))
+        except InvalidInputError as err:
+            return cls(problem=str(err))
         for key, value in sorted(data.items()):
             if not key.startswith(SPLIT_PREFIX):
                 continue
@@ -119,6 +125,8 @@ class LuaActionsConfig:
 
     def for_kind(self, group_kind: GroupKind) -> KindActions | None:
         """The actions of a group and kind: an exact key first, else the first matching glob."""
+        if self.problem:
+            return KindActions("*", BLOCK_KEY, problem=self.problem)
         key = config_key(group_kind)
         for entry in self.kinds:
             if entry.pattern == key:
@@ -150,10 +158,10 @@ def _block_actions(text: str) -> dict[str, KindActions]:
         return {}
     try:
         block = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return {}  # the health checks' reading of the block reports it
+    except yaml.YAMLError as err:
+        raise InvalidInputError(f"argocd-cm {BLOCK_KEY} is not valid YAML: {err}") from err
     if not isinstance(block, Mapping):
-        return {}
+        raise InvalidInputError(f"argocd-cm {BLOCK_KEY} must be a map of group/Kind to settings")
     found: dict[str, KindActions] = {}
     for pattern, settings in block.items():
         if isinstance(settings, Mapping) and settings.get(BLOCK_FIELD) is not None:
@@ -213,7 +221,8 @@ class LuaActions:
     def _of(self, obj: Manifest) -> KindActions | None:
         entry = self._config.for_kind(GroupKind(group_of(obj), kind_of(obj)))
         if entry is not None and entry.problem:
-            raise LuaActionError(f"argocd-cm {entry.key}: {entry.problem}")
+            prefix = "" if entry.problem.startswith("argocd-cm ") else f"argocd-cm {entry.key}: "
+            raise LuaActionError(prefix + entry.problem)
         return entry
 
     def offered(self, obj: Manifest) -> Sequence[Offered] | None:

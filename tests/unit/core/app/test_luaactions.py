@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import textwrap
 from typing import Any
@@ -54,7 +55,7 @@ def _deployment() -> dict[str, Any]:
 
 def _sources(data: dict[str, str]) -> tuple[resourceactions.ActionSource, ...]:
     config = luaactions.LuaActionsConfig.from_config_map(data)
-    config = luaactions.LuaActionsConfig(config.kinds, SMALL)
+    config = dataclasses.replace(config, limits=SMALL)
     return luaactions.sources(config, NOW)
 
 
@@ -120,6 +121,15 @@ def test_an_unknown_field_is_refused_naming_the_key_and_the_field():
     sources = _sources({KEY: "discovery.lua: return {}\nparams: []\n"})
     with pytest.raises(luaactions.LuaActionError, match=rf"argocd-cm {KEY}: unknown field params"):
         resourceactions.offered(_deployment(), sources)
+
+
+def test_a_block_that_is_not_yaml_makes_every_kind_say_so_instead_of_using_built_ins():
+    sources = _sources({"resource.customizations": "apps/Deployment: [unclosed"})
+    expected = r"^argocd-cm resource\.customizations is not valid YAML"
+    with pytest.raises(luaactions.LuaActionError, match=expected):
+        resourceactions.offered(_deployment(), sources)
+    with pytest.raises(luaactions.LuaActionError, match=expected):
+        resourceactions.patch_for(_deployment(), "restart", NOW, sources)
 
 
 def test_a_malformed_split_key_is_refused_naming_it():
