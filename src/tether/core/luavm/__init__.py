@@ -118,6 +118,9 @@ def execute(
     except lua54.LuaMemoryError:
         # Out of memory outside the script's coroutine, e.g. while the sandbox is being set up.
         return ("memory",)
+    except UnicodeDecodeError:
+        # lupa decodes the answer's strings as UTF-8; a script may build any bytes.
+        return ("error", "the script returned text that is not UTF-8")
     return answer if isinstance(answer, tuple) else (answer,)
 
 
@@ -144,11 +147,6 @@ def evaluate(
         detail = values[1] if len(values) > 1 and isinstance(values[1], str) else str(tag)
         return Failed(detail)
     text = values[1] if len(values) > 1 else None
-    if isinstance(text, bytes):
-        try:
-            text = text.decode()
-        except UnicodeDecodeError:
-            return Failed("the result holds a string that is not UTF-8")
     if not isinstance(text, str):
         return Failed("the sandbox gave no result")
     try:

@@ -305,3 +305,9 @@ def test_strings_with_quotes_and_control_characters_survive_the_round_trip():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
     patch = resourceactions.patch_for(_deployment(), "touch", NOW, sources)
     assert patch == {"metadata": {"annotations": {"note": 'a "q" \\ \n\t \x01 é'}}}
+
+
+def test_an_action_returning_bytes_that_are_not_utf8_is_refused():
+    sources = _sources({KEY: _action(OFFER_TOUCH, "touch", 'obj.kind = "\\255"\nreturn obj')})
+    with pytest.raises(luaactions.LuaActionError, match="returned text that is not UTF-8"):
+        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
