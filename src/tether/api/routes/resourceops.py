@@ -294,17 +294,21 @@ async def _run(request: Request, name: str, target: Target, action: str) -> dict
     obj = await _live(request, scope, target, node)
     sources = await _action_sources(request)
     try:
-        patch = resourceactions.patch_for(obj, action, context_of(request).runtime.clock(), sources)
+        outcome = resourceactions.run_for(obj, action, context_of(request).runtime.clock(), sources)
+        if outcome is not None:
+            actionwrites.check_creates(
+                outcome, scope.destination.live, scope.project, scope.destination.entry
+            )
     except InvalidInputError as err:
         raise errors.invalid(str(err)) from None
-    if patch is None:
+    if outcome is None:
         raise errors.invalid(f"action {action!r} is not available for {key.kind} {key.name}")
     try:
-        await actionwrites.write(
+        await actionwrites.carry_out(
             scope.destination.cluster,
             _api_version(target, node),
             key,
-            patch,
+            outcome,
             field_manager=FIELD_MANAGER,
         )
     except TetherError as err:

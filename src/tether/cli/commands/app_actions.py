@@ -161,10 +161,17 @@ def actions_run(
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
     async def run_one(live: Live) -> str:
-        patch = resourceactions.patch_for(live.obj, action, live.now, live.sources)
-        if patch is None:
+        outcome = resourceactions.run_for(live.obj, action, live.now, live.sources)
+        if outcome is None:
             raise TetherError(f"action {action!r} is not available for {live.what}")
-        await live.write(patch)
+        if outcome.creates:
+            # Creations are checked against the project with the destination's live cache,
+            # which the API server keeps and a one-off command does not.
+            raise TetherError(
+                f"action {action!r} on {live.what} creates objects: run it through an API "
+                "server (tether login), not --core"
+            )
+        await live.write(outcome.patch)
         return live.what
 
     done = common.run(target, _core(target, name, filters, run_one, single=not every))

@@ -3,8 +3,9 @@
 ``resource.customizations.actions.<group>_<Kind>`` (or ``actions:`` under a key of the
 ``resource.customizations`` block) holds a ``discovery.lua`` that returns the actions an object
 offers (name → ``disabled``, ``iconClass``, ``displayName``) and ``definitions``, each an
-``action.lua`` that returns the changed object. A run becomes a merge patch of that object only:
-an action may not rename, move or retype it, nor create other objects.
+``action.lua`` that returns the changed object, or a list of operations: ``patch`` of that
+object, ``create`` of new ones. A run becomes a merge patch of that object only (an action may
+not rename, move or retype it) and the objects to create, each in the object's own namespace.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 
 from tether.core import globs, luavm
 from tether.core.app import resourceactions
-from tether.core.app.resourceactions import ActionSource, MergePatch, Offered
+from tether.core.app.resourceactions import ActionSource, Offered, Outcome
 from tether.model.errors import InvalidInputError
 from tether.model.resources import GroupKind, Manifest, group_of, kind_of
 
@@ -55,7 +56,7 @@ IDENTITY = (
 
 OPERATIONS = {
     "patch": "the object the action ran on, changed: written as a merge patch",
-    "create": "a new object (Argo CD 2.8+): refused, tether runs no action that creates objects",
+    "create": "a new object (Argo CD 2.8+), in the namespace of the object the action ran on",
 }
 """The operations a list-shaped result may name."""
 
@@ -236,8 +237,8 @@ class LuaActions:
             found += [a for a in self._fallback.offered(obj) or () if a.name not in names]
         return found
 
-    def patch(self, obj: Manifest, action: str, now: datetime.datetime) -> MergePatch | None:
-        """The merge patch running ``action`` on ``obj``; None when it is not offered or disabled.
+    def run(self, obj: Manifest, action: str, now: datetime.datetime) -> Outcome | None:
+        """What running ``action`` on ``obj`` writes; None when it is not offered or disabled.
 
         Raises:
             LuaActionError: a script failed or returned something that cannot be written.
@@ -248,7 +249,7 @@ class LuaActions:
         offered = {a.name: a for a in _discover(entry, obj, now, self._config.limits)}
         if action not in offered:
             if entry.merge_builtin and self._fallback is not None:
-                return self._fallback.patch(obj, action, now)
+                return self._fallback.run(obj, action, now)
             return None
         if offered[action].disabled:
             return None
@@ -264,7 +265,7 @@ class LuaActions:
         )
         if isinstance(result, luavm.Failed):
             raise LuaActionError(f"{label}: {ACTION_SCRIPT} {result.message}")
-        return _patch_of(label, obj, result.value)
+        return _outcome_of(label, obj, result.value)
 
 
 def _discover(
@@ -300,10 +301,11 @@ def _discover(
     return found
 
 
-def _patch_of(label: str, live: Manifest, value: object) -> MergePatch:
-    """The merge patch from ``live`` to what ``action.lua`` returned (the object, or operations)."""
+def _outcome_of(label: str, live: Manifest, value: object) -> Outcome:
+    """What ``action.lua`` returned (the object, or operations) as a patch and objects to create."""
+    creates: list[Manifest] = []
     if isinstance(value, list):
-        changed = _operations(label, value)
+        changed, creates = _operations(label, live, value)
     elif isinstance(value, dict):
         changed = value
     else:
@@ -312,7 +314,7 @@ def _patch_of(label: str, live: Manifest, value: object) -> MergePatch:
         )
     before: Any = luavm.plain(live)
     if changed is None:
-        return {}
+        return Outcome({}, tuple(creates))
     changed = _restore_maps(changed, before)
     for path in IDENTITY:
         old, new = _at(before, path), _at(changed, path)
@@ -322,12 +324,15 @@ def _patch_of(label: str, live: Manifest, value: object) -> MergePatch:
                 "an action may change only the object it runs on"
             )
     patch = merge_patch(before, changed)
-    return patch if isinstance(patch, dict) else {}
+    return Outcome(patch if isinstance(patch, dict) else {}, tuple(creates))
 
 
-def _operations(label: str, items: list[Any]) -> dict[str, Any] | None:
-    """The one object a list of operations patches (None when it is empty); create is refused."""
+def _operations(
+    label: str, live: Manifest, items: list[Any]
+) -> tuple[dict[str, Any] | None, list[Manifest]]:
+    """The one object a list of operations patches (None if none does), and those it creates."""
     patched: list[dict[str, Any]] = []
+    creates: list[Manifest] = []
     for item in items:
         operation = item.get("operation") if isinstance(item, dict) else None
         resource = item.get("resource") if isinstance(item, dict) else None
@@ -337,14 +342,40 @@ def _operations(label: str, items: list[Any]) -> dict[str, Any] | None:
                 "(patch or create) and resource"
             )
         if operation == "create":
-            raise LuaActionError(
-                f"{label}: {ACTION_SCRIPT} asks to create {resource.get('kind', 'an object')}; "
-                "tether runs only actions that patch the object itself, so nothing was written"
-            )
-        patched.append(resource)
+            creates.append(_created(label, live, resource))
+        else:
+            patched.append(resource)
     if len(patched) > 1:
         raise LuaActionError(f"{label}: {ACTION_SCRIPT} returns {len(patched)} patches; one only")
-    return patched[0] if patched else None
+    return (patched[0] if patched else None), creates
+
+
+def _created(label: str, live: Manifest, resource: dict[str, Any]) -> Manifest:
+    """An object to create, checked: typed, named, in the namespace of the object acted on."""
+    metadata = resource.get("metadata")
+    metadata = {} if metadata == [] else metadata  # an empty Lua table reads as a list
+    namespace = _at(luavm.plain(live), ("metadata", "namespace"))
+    kind = resource.get("kind")
+    what = (
+        f"{label}: {ACTION_SCRIPT} asks to create {kind if isinstance(kind, str) else 'an object'}"
+    )
+    if not isinstance(metadata, dict) or not all(
+        isinstance(resource.get(field), str) and resource.get(field)
+        for field in ("apiVersion", "kind")
+    ):
+        raise LuaActionError(f"{what} without apiVersion, kind and metadata")
+    name, generate = metadata.get("name"), metadata.get("generateName")
+    if not (isinstance(name, str) and name) and not (isinstance(generate, str) and generate):
+        raise LuaActionError(f"{what} without metadata.name or generateName")
+    if not namespace:
+        raise LuaActionError(f"{what}; objects are created only beside a namespaced object")
+    given = metadata.get("namespace")
+    if given not in (None, "", namespace):
+        raise LuaActionError(
+            f"{what} in namespace {given!r}; objects are created only in {namespace!r}, "
+            "the namespace of the object the action runs on"
+        )
+    return {**resource, "metadata": {**metadata, "namespace": namespace}}
 
 
 def _at(obj: Any, path: tuple[str, ...]) -> Any:

@@ -34,6 +34,7 @@ discovery.lua: |
   actions["restart"] = {}
   actions["rename"] = {}
   actions["spawn"] = {}
+  actions["escape"] = {}
   return actions
 definitions:
 - name: annotate
@@ -54,44 +55,77 @@ definitions:
     return obj
 - name: spawn
   action.lua: |
-    obj.spec.replicas = 0
-    local job = {apiVersion = "batch/v1", kind = "Job", metadata = {name = "spawned"}}
-    return {{operation = "patch", resource = obj}, {operation = "create", resource = job}}
+    obj.metadata.annotations = {["example.com/spawned"] = "yes"}
+    local made = {apiVersion = "v1", kind = "ConfigMap", data = {from = obj.metadata.name}}
+    made.metadata = {name = "spawned-by-" .. obj.metadata.name}
+    return {{operation = "patch", resource = obj}, {operation = "create", resource = made}}
+- name: escape
+  action.lua: |
+    local ns = {apiVersion = "v1", kind = "Namespace", metadata = {name = "escaped"}}
+    return {{operation = "create", resource = ns}}
 """
+CUSTOM_NAMES = ["annotate", "escape", "rename", "restart", "spawn"]
+NARROW = "narrow-trainer-app"
 
 
-def _files() -> dict[str, str]:
-    deployment = {
+def _deployment_manifest(name: str) -> dict[str, Any]:
+    return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": "trainer"},
+        "metadata": {"name": name},
         "spec": {
             "replicas": 1,
-            "selector": {"matchLabels": {"app": "trainer"}},
+            "selector": {"matchLabels": {"app": name}},
             "template": {
-                "metadata": {"labels": {"app": "trainer"}},
+                "metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "t", "image": "registry.example/trainer:1"}]},
             },
         },
     }
-    return {"app/deploy.yaml": tetherenv.yaml_docs(deployment)}
+
+
+def _files() -> dict[str, str]:
+    return {
+        "app/deploy.yaml": tetherenv.yaml_docs(_deployment_manifest("trainer")),
+        "narrow/deploy.yaml": tetherenv.yaml_docs(_deployment_manifest("narrow-trainer")),
+    }
 
 
 @pytest.fixture(scope="module")
 def world(res_server: ResServer) -> Iterator[ResServer]:
-    """``trainer-app`` synced under a running controller."""
+    """``trainer-app`` (default project) and ``narrow-trainer-app`` (a project denying
+    ConfigMaps) synced under a running controller."""
     repo = tetherenv.serve_repo(res_server.tmp / "git", _files())
     ns = res_server.namespace
+    automated: dict[str, Any] = {"syncPolicy": {"automated": {}}}
     try:
         with tetherenv.client(res_server.kubeconfig) as kube:
-            app = tetherenv.application(APP, ns, repo.url, "app", ns, syncPolicy={"automated": {}})
-            tetherenv.create(kube, app)
+            tetherenv.create(
+                kube,
+                {
+                    "apiVersion": "argoproj.io/v1alpha1",
+                    "kind": "AppProject",
+                    "metadata": {"name": "narrow", "namespace": ns},
+                    "spec": {
+                        "sourceRepos": ["*"],
+                        "destinations": [{"server": "*", "namespace": "*"}],
+                        "namespaceResourceBlacklist": [{"group": "", "kind": "ConfigMap"}],
+                    },
+                },
+            )
+            tetherenv.create(kube, tetherenv.application(APP, ns, repo.url, "app", ns, **automated))
+            narrow = tetherenv.application(NARROW, ns, repo.url, "narrow", ns, **automated)
+            narrow["spec"]["project"] = "narrow"
+            tetherenv.create(kube, narrow)
             res_server.start_controller()
             res_server.background.run(
                 tetherenv.eventually(
-                    lambda: tetherenv.synced_healthy(kube, ns, APP),
+                    lambda: (
+                        tetherenv.synced_healthy(kube, ns, APP)
+                        and tetherenv.synced_healthy(kube, ns, NARROW)
+                    ),
                     timeout=90,
-                    what="the app synced and healthy",
+                    what="both apps synced and healthy",
                 )
             )
         yield res_server
@@ -108,24 +142,23 @@ def _set_argocd_cm(server: ResServer, data: dict[str, str | None]) -> None:
         kube.patch(ConfigMap, "argocd-cm", {"data": data}, namespace=server.namespace)
 
 
-def _deployment(server: ResServer) -> dict[str, Any]:
+def _deployment(server: ResServer, name: str = "trainer") -> dict[str, Any]:
     with tetherenv.client(server.kubeconfig) as kube:
-        return tetherenv.get(kube, Deployment, "trainer", server.namespace)
+        return tetherenv.get(kube, Deployment, name, server.namespace)
 
 
-def _query(server: ResServer) -> dict[str, str]:
+def _query(server: ResServer, name: str = "trainer") -> dict[str, str]:
     return {
         "namespace": server.namespace,
-        "resourceName": "trainer",
+        "resourceName": name,
         "kind": "Deployment",
         "group": "apps",
         "version": "v1",
     }
 
 
-def _body(server: ResServer, action: str) -> dict[str, str]:
-    query = _query(server)
-    return {**query, "action": action}
+def _body(server: ResServer, action: str, name: str = "trainer") -> dict[str, str]:
+    return {**_query(server, name), "action": action}
 
 
 async def _listed(client: Any, server: ResServer, expected: list[str]) -> dict[str, Any]:
@@ -147,7 +180,7 @@ async def test_a_custom_action_is_listed_run_and_follows_live_edits_of_argocd_cm
 ) -> None:
     try:
         _set_argocd_cm(world, {KEY: CUSTOM})
-        actions = await _listed(res_admin, world, ["annotate", "rename", "restart", "spawn"])
+        actions = await _listed(res_admin, world, CUSTOM_NAMES)
         assert actions["annotate"]["displayName"] == "Annotate it"
         assert actions["annotate"]["iconClass"] == "fa fa-tag"
         assert not actions["annotate"]["disabled"]
@@ -183,7 +216,7 @@ async def test_a_custom_action_is_listed_run_and_follows_live_edits_of_argocd_cm
         )
 
         async def disabled() -> bool | None:
-            found = await _listed(res_admin, world, ["annotate", "rename", "restart", "spawn"])
+            found = await _listed(res_admin, world, CUSTOM_NAMES)
             return found["annotate"]["disabled"] or None
 
         await apiusers.until(disabled, "annotate disabled")
@@ -197,28 +230,67 @@ async def test_a_custom_action_is_listed_run_and_follows_live_edits_of_argocd_cm
     await _listed(res_admin, world, ["pause", "restart", "resume"])
 
 
-async def test_an_action_renaming_its_object_or_creating_one_is_refused_and_writes_nothing(
+async def test_an_action_renaming_its_object_is_refused_and_writes_nothing(
     world: ResServer, res_admin: Any
 ) -> None:
     try:
         _set_argocd_cm(world, {KEY: CUSTOM})
-        await _listed(res_admin, world, ["annotate", "rename", "restart", "spawn"])
+        await _listed(res_admin, world, CUSTOM_NAMES)
         before = _deployment(world)
-        for action, reason in (
-            ("rename", "changed metadata.name from 'trainer' to 'somebody-else'"),
-            ("spawn", "asks to create Job"),
-        ):
-            refused = await res_admin.post(
-                f"/api/v1/applications/{APP}/resource/actions/v2", json=_body(world, action)
-            )
-            assert refused.status_code == 400, refused.text
-            message = refused.json()["message"]
-            assert message.startswith(f"argocd-cm {KEY}, action '{action}': ")
-            assert reason in message
+        refused = await res_admin.post(
+            f"/api/v1/applications/{APP}/resource/actions/v2", json=_body(world, "rename")
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["message"] == (
+            f"argocd-cm {KEY}, action 'rename': action.lua changed metadata.name from 'trainer' "
+            "to 'somebody-else'; an action may change only the object it runs on"
+        )
         after = _deployment(world)
         assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
         with tetherenv.client(world.kubeconfig) as kube:
             assert not tetherenv.exists(kube, Deployment, "somebody-else", world.namespace)
+    finally:
+        _set_argocd_cm(world, {KEY: None})
+
+
+async def test_an_action_creates_objects_only_where_the_apps_project_permits_them(
+    world: ResServer, res_admin: Any
+) -> None:
+    ns = world.namespace
+    try:
+        _set_argocd_cm(world, {KEY: CUSTOM})
+        await _listed(res_admin, world, CUSTOM_NAMES)
+        ran = await res_admin.post(
+            f"/api/v1/applications/{APP}/resource/actions/v2", json=_body(world, "spawn")
+        )
+        assert ran.status_code == 200, ran.text
+        with tetherenv.client(world.kubeconfig) as kube:
+            made = tetherenv.get(kube, ConfigMap, "spawned-by-trainer", ns)
+        assert made["data"] == {"from": "trainer"}
+        assert {m["manager"] for m in made["metadata"]["managedFields"]} == {"tether-server"}
+        assert _deployment(world)["metadata"]["annotations"]["example.com/spawned"] == "yes"
+
+        # The narrow project denies ConfigMaps: nothing is created, nothing patched.
+        before = _deployment(world, "narrow-trainer")
+        refused = await res_admin.post(
+            f"/api/v1/applications/{NARROW}/resource/actions/v2",
+            json=_body(world, "spawn", "narrow-trainer"),
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json()["message"].startswith(
+            f"the action may not create ConfigMap {ns}/spawned-by-narrow-trainer: "
+        )
+        after = _deployment(world, "narrow-trainer")
+        assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+        with tetherenv.client(world.kubeconfig) as kube:
+            assert not tetherenv.exists(kube, ConfigMap, "spawned-by-narrow-trainer", ns)
+
+        # A cluster-scoped kind is never created by an action.
+        escaped = await res_admin.post(
+            f"/api/v1/applications/{APP}/resource/actions/v2", json=_body(world, "escape")
+        )
+        assert escaped.status_code == 400, escaped.text
+        assert "not of a namespaced kind" in escaped.json()["message"]
     finally:
         _set_argocd_cm(world, {KEY: None})
 
@@ -285,7 +357,7 @@ async def test_the_cli_lists_custom_actions_and_restarts_a_deployment(world: Res
     try:
         _set_argocd_cm(world, {KEY: CUSTOM})
         async with world.client(token) as client:
-            await _listed(client, world, ["annotate", "rename", "restart", "spawn"])
+            await _listed(client, world, CUSTOM_NAMES)
         listed = _tether(world, token, "app", "actions", "list", APP, "--kind", "Deployment")
         assert listed.returncode == 0, listed.stderr
         rows = [line.split() for line in listed.stdout.splitlines()[1:]]
@@ -342,12 +414,7 @@ async def test_in_core_mode_the_cli_runs_argocd_cms_actions_with_kubernetes_cred
             world, "app", "actions", "list", APP, "--control-plane-namespace", ns, "-o", "json"
         )
         assert listed.returncode == 0, listed.stderr
-        assert sorted(a["name"] for a in json.loads(listed.stdout)) == [
-            "annotate",
-            "rename",
-            "restart",
-            "spawn",
-        ]
+        assert sorted(a["name"] for a in json.loads(listed.stdout)) == CUSTOM_NAMES
         ran = _tether_core(
             world,
             *("app", "actions", "run", APP, "restart", "--kind", "Deployment"),
@@ -366,5 +433,12 @@ async def test_in_core_mode_the_cli_runs_argocd_cms_actions_with_kubernetes_cred
         )
         assert refused.returncode == 2
         assert "changed metadata.name from 'trainer' to 'somebody-else'" in refused.stderr
+        creates = _tether_core(
+            world,
+            *("app", "actions", "run", APP, "spawn", "--kind", "Deployment"),
+            *("--control-plane-namespace", ns),
+        )
+        assert creates.returncode == 2
+        assert "creates objects: run it through an API server" in creates.stderr
     finally:
         _set_argocd_cm(world, {KEY: None})

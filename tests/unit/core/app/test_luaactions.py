@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 import textwrap
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -33,6 +35,20 @@ definitions:
     obj.spec.suspend = false
     return obj
 """
+
+
+def _patch(
+    obj: Mapping[str, Any],
+    action: str,
+    now: datetime.datetime,
+    sources: tuple[resourceactions.ActionSource, ...],
+) -> resourceactions.MergePatch | None:
+    """The patch of an action that creates nothing (None when it is not available)."""
+    outcome = resourceactions.run_for(obj, action, now, sources)
+    if outcome is None:
+        return None
+    assert outcome.creates == ()
+    return outcome.patch
 
 
 def _cronjob(**spec: Any) -> dict[str, Any]:
@@ -129,7 +145,7 @@ def test_a_block_that_is_not_yaml_makes_every_kind_say_so_instead_of_using_built
     with pytest.raises(luaactions.LuaActionError, match=expected):
         resourceactions.offered(_deployment(), sources)
     with pytest.raises(luaactions.LuaActionError, match=expected):
-        resourceactions.patch_for(_deployment(), "restart", NOW, sources)
+        _patch(_deployment(), "restart", NOW, sources)
 
 
 def test_a_malformed_split_key_is_refused_naming_it():
@@ -143,14 +159,14 @@ def test_a_malformed_split_key_is_refused_naming_it():
 
 def test_an_action_becomes_a_merge_patch_of_what_it_changed():
     sources = _sources({"resource.customizations.actions.batch_CronJob": SUSPEND})
-    patch = resourceactions.patch_for(_cronjob(), "suspend", NOW, sources)
+    patch = _patch(_cronjob(), "suspend", NOW, sources)
     assert patch == {"spec": {"suspend": True}}
 
 
 def test_a_disabled_or_unknown_action_is_not_available():
     sources = _sources({"resource.customizations.actions.batch_CronJob": SUSPEND})
-    assert resourceactions.patch_for(_cronjob(), "resume", NOW, sources) is None
-    assert resourceactions.patch_for(_cronjob(), "explode", NOW, sources) is None
+    assert _patch(_cronjob(), "resume", NOW, sources) is None
+    assert _patch(_cronjob(), "explode", NOW, sources) is None
 
 
 def test_a_custom_action_overrides_the_built_in_one_of_the_same_kind():
@@ -160,11 +176,11 @@ def test_a_custom_action_overrides_the_built_in_one_of_the_same_kind():
     """
     sources = _sources({KEY: _action("return {restart = {}}", "restart", script)})
     assert [a.name for a in resourceactions.offered(_deployment(), sources)] == ["restart"]
-    patch = resourceactions.patch_for(_deployment(), "restart", NOW, sources)
+    patch = _patch(_deployment(), "restart", NOW, sources)
     annotations = {"example.com/restarted": "2026-12-07"}
     assert patch == {"spec": {"template": {"metadata": {"annotations": annotations}}}}
     # Without mergeBuiltinActions the kind's other built-in actions are gone, as in Argo CD.
-    assert resourceactions.patch_for(_deployment(), "pause", NOW, sources) is None
+    assert _patch(_deployment(), "pause", NOW, sources) is None
 
 
 def test_merging_built_in_actions_offers_both_and_the_custom_one_wins_its_name():
@@ -173,12 +189,8 @@ def test_merging_built_in_actions_offers_both_and_the_custom_one_wins_its_name()
     sources = _sources({KEY: spec + "mergeBuiltinActions: true\n"})
     names = [a.name for a in resourceactions.offered(_deployment(), sources)]
     assert names == ["restart", "touch", "pause", "resume"]
-    assert resourceactions.patch_for(_deployment(), "restart", NOW, sources) == {
-        "spec": {"replicas": 0}
-    }
-    assert resourceactions.patch_for(_deployment(), "pause", NOW, sources) == {
-        "spec": {"paused": True}
-    }
+    assert _patch(_deployment(), "restart", NOW, sources) == {"spec": {"replicas": 0}}
+    assert _patch(_deployment(), "pause", NOW, sources) == {"spec": {"paused": True}}
 
 
 def test_the_list_form_patching_the_object_itself_is_run():
@@ -187,22 +199,55 @@ def test_the_list_form_patching_the_object_itself_is_run():
     return {{operation = "patch", resource = obj}}
     """
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
-    assert resourceactions.patch_for(_deployment(), "touch", NOW, sources) == {
-        "spec": {"replicas": 5}
-    }
+    assert _patch(_deployment(), "touch", NOW, sources) == {"spec": {"replicas": 5}}
 
 
-def test_an_action_creating_an_object_is_refused_and_nothing_is_patched():
+def test_an_action_may_create_objects_in_the_namespace_of_the_object_it_ran_on():
     script = """
     obj.spec.replicas = 5
     local job = {apiVersion = "batch/v1", kind = "Job", metadata = {name = "once"}}
     return {{operation = "patch", resource = obj}, {operation = "create", resource = job}}
     """
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
-    with pytest.raises(luaactions.LuaActionError, match="asks to create Job") as err:
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
-    assert f"argocd-cm {KEY}, action 'touch'" in str(err.value)
-    assert "nothing was written" in str(err.value)
+    outcome = resourceactions.run_for(_deployment(), "touch", NOW, sources)
+    assert outcome is not None
+    assert outcome.patch == {"spec": {"replicas": 5}}
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "once", "namespace": "team"},
+    }
+    assert outcome.creates == (job,)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "reason"),
+    [
+        ('{name = "x", namespace = "kube-system"}', "in namespace 'kube-system'; objects are"),
+        ("{}", "without metadata.name or generateName"),
+        ('{name = "x"}, kind = false', "without apiVersion, kind and metadata"),
+    ],
+)
+def test_an_object_to_create_elsewhere_or_unnamed_is_refused(metadata: str, reason: str):
+    script = f"""
+    local job = {{apiVersion = "batch/v1", kind = "Job", metadata = {metadata}}}
+    return {{{{operation = "create", resource = job}}}}
+    """
+    sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
+    with pytest.raises(luaactions.LuaActionError, match=re.escape(reason)):
+        resourceactions.run_for(_deployment(), "touch", NOW, sources)
+
+
+def test_objects_are_created_only_beside_a_namespaced_object():
+    script = """
+    local role = {apiVersion = "v1", kind = "ConfigMap", metadata = {name = "x"}}
+    return {{operation = "create", resource = role}}
+    """
+    key = "resource.customizations.actions.Namespace"
+    sources = _sources({key: _action(OFFER_TOUCH, "touch", script)})
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team"}}
+    with pytest.raises(luaactions.LuaActionError, match="only beside a namespaced object"):
+        resourceactions.run_for(namespace, "touch", NOW, sources)
 
 
 @pytest.mark.parametrize(
@@ -217,28 +262,24 @@ def test_an_action_creating_an_object_is_refused_and_nothing_is_patched():
 def test_an_action_changing_which_object_it_is_is_refused(change: str, field: str):
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", f"{change}\nreturn obj")})
     with pytest.raises(luaactions.LuaActionError, match=f"changed {field} from"):
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
 
 
 def test_empty_maps_the_script_did_not_touch_stay_maps():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", "obj.spec.replicas = 3\nreturn obj")})
     # metadata: {} of the template comes back from Lua as an empty table, read as a list.
-    assert resourceactions.patch_for(_deployment(), "touch", NOW, sources) == {
-        "spec": {"replicas": 3}
-    }
+    assert _patch(_deployment(), "touch", NOW, sources) == {"spec": {"replicas": 3}}
 
 
 def test_an_action_removing_a_field_patches_it_to_null():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", "obj.spec.replicas = nil\nreturn obj")})
-    assert resourceactions.patch_for(_deployment(), "touch", NOW, sources) == {
-        "spec": {"replicas": None}
-    }
+    assert _patch(_deployment(), "touch", NOW, sources) == {"spec": {"replicas": None}}
 
 
 def test_an_action_offered_without_a_definition_is_an_error_naming_it():
     sources = _sources({KEY: "discovery.lua: return {ghost = {}}\n"})
     with pytest.raises(luaactions.LuaActionError, match="offers action 'ghost', but definitions"):
-        resourceactions.patch_for(_deployment(), "ghost", NOW, sources)
+        _patch(_deployment(), "ghost", NOW, sources)
 
 
 # --- bad Lua -------------------------------------------------------------------------------
@@ -247,7 +288,7 @@ def test_an_action_offered_without_a_definition_is_an_error_naming_it():
 def test_bad_lua_in_an_action_is_an_error_naming_the_key_the_action_and_the_line():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", "obj.spec.replicas = = 3")})
     with pytest.raises(luaactions.LuaActionError) as err:
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
     assert str(err.value).startswith(f"argocd-cm {KEY}, action 'touch': action.lua action.lua:1:")
 
 
@@ -260,13 +301,13 @@ def test_a_failing_discovery_is_an_error_naming_the_key():
 def test_an_action_returning_something_other_than_a_table_is_refused():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", "return 'done'")})
     with pytest.raises(luaactions.LuaActionError, match="must return the object or a list"):
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
 
 
 def test_an_action_that_loops_forever_ends_at_its_budget():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", "while true do end")})
     with pytest.raises(luaactions.LuaActionError, match="ran past its budget of 200,000"):
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
 
 
 def test_a_discovery_whose_pcall_swallows_the_budget_still_ends():
@@ -280,14 +321,14 @@ def test_an_action_returning_a_table_that_holds_itself_is_refused():
     script = "obj.spec.self = obj\nreturn obj"
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
     with pytest.raises(luaactions.LuaActionError, match="does one hold itself"):
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
 
 
 def test_an_action_has_no_io_and_no_os_execute():
     for script in ("io.write('x')\nreturn obj", "os.execute('true')\nreturn obj"):
         sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
         with pytest.raises(luaactions.LuaActionError, match="nil value"):
-            resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+            _patch(_deployment(), "touch", NOW, sources)
 
 
 # --- the merge patch -----------------------------------------------------------------------
@@ -303,11 +344,11 @@ def test_a_merge_patch_holds_only_what_changed():
 def test_strings_with_quotes_and_control_characters_survive_the_round_trip():
     script = 'obj.metadata.annotations = {note = "a \\"q\\" \\\\ \\n\\t \\1 é"}\nreturn obj'
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", script)})
-    patch = resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+    patch = _patch(_deployment(), "touch", NOW, sources)
     assert patch == {"metadata": {"annotations": {"note": 'a "q" \\ \n\t \x01 é'}}}
 
 
 def test_an_action_returning_bytes_that_are_not_utf8_is_refused():
     sources = _sources({KEY: _action(OFFER_TOUCH, "touch", 'obj.kind = "\\255"\nreturn obj')})
     with pytest.raises(luaactions.LuaActionError, match="returned text that is not UTF-8"):
-        resourceactions.patch_for(_deployment(), "touch", NOW, sources)
+        _patch(_deployment(), "touch", NOW, sources)
