@@ -17,7 +17,7 @@ import httpx2
 import msgspec
 from lightkube.config.kubeconfig import KubeConfig
 
-from tether.adapters.kube import errors
+from tether.adapters.kube import errors, incluster
 from tether.adapters.kube.discovery import ApiResource, Discovery
 from tether.adapters.kube.transport import RequestCounter, Transport, decode_status, json_body
 from tether.model.clusters import ClusterCredentials, ClusterEntry
@@ -476,8 +476,7 @@ def kubeconfig_cluster(
 
     What ``tether cluster add`` records for the controller to reach that cluster again.
     """
-    config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-    single = config.get(context)
+    single = incluster.load(kubeconfig).get(context)
     if single is None:
         raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
     cluster = single.cluster

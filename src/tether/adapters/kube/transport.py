@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import os
 import pathlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -19,7 +20,7 @@ import msgspec
 from lightkube.config import client_adapter
 from lightkube.config.kubeconfig import KubeConfig
 
-from tether.adapters.kube import errors
+from tether.adapters.kube import errors, incluster
 
 VERBS = ("get", "list", "watch", "create", "update", "patch", "delete", "apply")
 """The verbs the counter reports, as the API server's audit log names them."""
@@ -116,14 +117,14 @@ class Transport:
     def from_kubeconfig(
         cls, kubeconfig: pathlib.Path | str | None = None, *, context: str | None = None
     ) -> Transport:
-        """Connect using a kubeconfig file, or the environment (``$KUBECONFIG``, in-cluster).
+        """Connect using a kubeconfig file, or as client-go would without one (``incluster``).
 
         Args:
-            kubeconfig: The kubeconfig path; ``None`` reads the environment.
+            kubeconfig: The kubeconfig path; ``None``: ``$KUBECONFIG``, ``~/.kube/config``,
+                then the Pod's service account.
             context: The context to use; ``None`` = current context.
         """
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig else KubeConfig.from_env()
-        return cls.from_config(config, context=context)
+        return cls.from_config(incluster.load(kubeconfig), context=context)
 
     @classmethod
     def from_config(cls, config: KubeConfig, *, context: str | None = None) -> Transport:
@@ -137,9 +138,15 @@ class Transport:
         limits = httpx2.Limits(
             max_connections=MAX_WATCH_CONNECTIONS, max_keepalive_connections=MAX_WATCH_CONNECTIONS
         )
+        request_params, watch_params = requests.httpx_params(single), watches.httpx_params(single)
+        token_file = single.user.token_file if single.user else None
+        if token_file:
+            # A rotating token (a Pod's): one reader for both clients, re-reading on schedule.
+            auth = incluster.TokenFileAuth(os.fspath(single.abs_file(token_file)))
+            request_params["auth"] = watch_params["auth"] = auth
         return cls(
-            client_adapter.AsyncClient(single, requests),
-            watch_http=httpx2.AsyncClient(**watches.httpx_params(single), limits=limits),
+            httpx2.AsyncClient(**request_params),
+            watch_http=httpx2.AsyncClient(**watch_params, limits=limits),
             namespace=single.namespace,
         )
 

@@ -55,7 +55,8 @@ def target_options(func: F) -> F:
             "--kubeconfig",
             envvar="KUBECONFIG",
             default=None,
-            help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+            help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the Pod's "
+            "service account).",
         ),
         click.option(
             "-n",

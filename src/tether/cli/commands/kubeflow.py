@@ -135,7 +135,8 @@ def init(
     "--kubeconfig",
     envvar="KUBECONFIG",
     default=None,
-    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the Pod's "
+    "service account).",
 )
 def bootstrap_root(directory: pathlib.Path, kubeconfig: str | None) -> None:
     """Apply the root Application to the cluster: everything else follows from Git.

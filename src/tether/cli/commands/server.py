@@ -24,7 +24,8 @@ kubeconfig_option = click.option(
     "--kubeconfig",
     envvar="KUBECONFIG",
     default=None,
-    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).",
+    help="Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the Pod's "
+    "service account).",
 )
 
 
