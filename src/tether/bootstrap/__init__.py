@@ -293,7 +293,13 @@ async def runtime(
     # First: a bad repo-server setting stops start-up before any connection is made.
     remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
     client = KubeClient.from_kubeconfig(kubeconfig)
-    cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
+    cache = ClusterCache(
+        client,
+        health=_health_fingerprint,
+        freeze_gc=settings.freeze_gc,
+        # A namespaced install's Role: watch what it may not list cluster-wide in its namespace.
+        fallback_namespace=settings.control_plane_namespace,
+    )
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     disk: DiskCaches | None = None

@@ -2,6 +2,8 @@
 
 Discovery picks the types (preferred versions, list+watch, minus ``cachepolicy`` exclusions);
 ``index.Index`` holds the objects; subscribers hear ``cachepolicy.Change`` for real changes.
+A namespaced type the client may not list across the cluster is watched in one namespace
+instead (a namespaced install's controller, whose Role covers only its own namespace).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.discovery import ApiResource
 from tether.adapters.kube.index import HealthFingerprint, Index, Record
 from tether.adapters.kube.reflector import Reflector, SlimObject, cancel
-from tether.core.cluster import cachepolicy
+from tether.core.cluster import cachepolicy, reflection
 from tether.core.diff import tracking
 from tether.model.resources import GroupKind, ResourceKey
 
@@ -55,6 +57,10 @@ class _Crd(msgspec.Struct):
     spec: _CrdSpec = msgspec.field(default_factory=_CrdSpec)
 
 
+FORBIDDEN = 403
+"""The status that moves a namespaced type's watch into the fallback namespace."""
+
+
 class ClusterCache:
     """All watchable objects of one cluster, indexed for the controller.
 
@@ -71,6 +77,7 @@ class ClusterCache:
         ignored_paths: Sequence[str] = (),
         max_concurrent_lists: int = MAX_CONCURRENT_LISTS,
         freeze_gc: bool = False,
+        fallback_namespace: str = "",
     ) -> None:
         """Create an idle cache.
 
@@ -84,6 +91,8 @@ class ClusterCache:
             max_concurrent_lists: Bound on simultaneous LISTs.
             freeze_gc: ``gc.freeze()`` after the initial sync, so later collections skip
                 the objects built while syncing.
+            fallback_namespace: Where a namespaced type is watched when listing it across the
+                cluster is forbidden; ``""``: such a type is not watched.
         """
         self._client = client
         self._exclusions = tuple(exclusions)
@@ -103,6 +112,9 @@ class ClusterCache:
         self._background: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
         self._stopping = False
+        self._fallback_namespace = fallback_namespace
+        self._scoped: set[GroupKind] = set()
+        """Types watched only in ``fallback_namespace`` (the cluster-wide list was forbidden)."""
 
     # Lifecycle.
 
@@ -226,10 +238,24 @@ class ClusterCache:
 
     def stopped(self, resource: ApiResource, reason: str) -> None:
         """A reflector stopped for good: its type is gone or forbidden."""
-        if self._current(resource):
-            log.info("no longer watching %s: %s", resource.group_kind, reason)
-            del self._reflectors[resource.group_kind]
-            self._index.drop_type(resource.group_kind)
+        if not self._current(resource):
+            return
+        group_kind = resource.group_kind
+        narrower = (
+            reason == reflection.TERMINAL_CODES[FORBIDDEN]
+            and resource.namespaced
+            and bool(self._fallback_namespace)
+            and group_kind not in self._scoped
+            and not self._stopping
+        )
+        if narrower:
+            log.info("watching %s in %s only: %s", group_kind, self._fallback_namespace, reason)
+            self._scoped.add(group_kind)
+            self._start(resource)
+            return
+        log.info("no longer watching %s: %s", group_kind, reason)
+        del self._reflectors[group_kind]
+        self._index.drop_type(group_kind)
 
     # Internals.
 
@@ -275,17 +301,28 @@ class ClusterCache:
                 continue
             if current is not None:  # the preferred version changed: reflect the new one
                 self._spawn(cancel(current[1]))
-            reflector = Reflector(
-                self._client.transport,
-                res,
-                self,
-                list_slots=self._list_slots,
-                rng=random.Random(self._rng.random()),
-            )
-            self._reflectors[group_kind] = (reflector, asyncio.create_task(reflector.run()))
+            self._start(res)
+
+    def _start(self, res: ApiResource) -> None:
+        """Reflect ``res`` (in the fallback namespace once the cluster-wide list was refused)."""
+        scoped = res.group_kind in self._scoped
+        reflector = Reflector(
+            self._client.transport,
+            res,
+            self,
+            namespace=self._fallback_namespace if scoped else "",
+            list_slots=self._list_slots,
+            rng=random.Random(self._rng.random()),
+        )
+        self._reflectors[res.group_kind] = (reflector, asyncio.create_task(reflector.run()))
 
     async def _after_initial_sync(self) -> None:
-        await asyncio.gather(*(r.synced.wait() for r, _ in list(self._reflectors.values())))
+        # Until every reflector has listed, those started meanwhile (a forbidden type's
+        # namespaced successor) included.
+        while waits := [
+            r.synced.wait() for r, _ in self._reflectors.values() if not r.synced.is_set()
+        ]:
+            await asyncio.gather(*waits)
         dropped = self._index.prune()
         log.info("cache synced: %d objects (%d slimmed)", len(self), dropped)
         if self._freeze_gc:

@@ -1,0 +1,121 @@
+"""The shipped install's RBAC suffices, and no more: ``deploy/install`` applied to the real
+control plane, the controller run with nothing but a token of its shipped ServiceAccount."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lightkube.resources.coordination_v1 import Lease
+from lightkube.resources.core_v1 import ConfigMap
+
+from tests.support import install, tetherenv
+from tether import bootstrap
+from tether.adapters.kube.client import KubeClient
+from tether.model.errors import ForbiddenError
+
+pytestmark = pytest.mark.timeout(300)
+
+FILES = {
+    "app/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: '1'}\n",
+    "app/svc.yaml": (
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n"
+        "spec: {ports: [{port: 80}], selector: {app: web}}\n"
+    ),
+}
+AUTOMATED = {"syncPolicy": {"automated": {"prune": True}}}
+
+
+async def install_as(cluster: bootstrap.DevCluster, overlay: str, control: str, tmp: Path) -> Path:
+    """Apply the ``overlay`` into ``control``; a kubeconfig holding only the controller's token
+    (what ``kubectl create token tether-controller`` gives)."""
+    objects = install.render(overlay, control, tmp)
+    async with KubeClient.from_kubeconfig(cluster.kubeconfig) as admin:
+        await install.apply(admin, objects)
+        token = await admin.service_account_token(
+            control, "tether-controller", expiration_seconds=3600
+        )
+    return install.token_kubeconfig(cluster.kubeconfig, token, tmp / "controller.kubeconfig")
+
+
+@pytest.fixture
+async def control(full_cluster: bootstrap.DevCluster) -> AsyncIterator[str]:
+    """The install's namespace (``tether`` in the shipped manifests), fresh for this test."""
+    with tetherenv.fresh_namespace(full_cluster.kubeconfig, "tether-install") as name:
+        yield name
+
+
+def status_text(kube: Any, namespace: str, name: str) -> str:
+    return json.dumps(tetherenv.app_status(kube, namespace, name))
+
+
+async def test_the_cluster_wide_install_lets_its_controller_sync_an_app_into_another_namespace(
+    full_cluster: bootstrap.DevCluster, full_namespace: str, control: str, tmp_path: Path
+) -> None:
+    kubeconfig = await install_as(full_cluster, "cluster", control, tmp_path)
+    repo = tetherenv.serve_repo(tmp_path / "git", FILES)
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    try:
+        app = tetherenv.application("web", control, repo.url, "app", full_namespace, **AUTOMATED)
+        tetherenv.create(kube, app)
+        async with tetherenv.running_controller(
+            kubeconfig, control, tmp_path / "cache", leader_election=True
+        ):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control, "web"), 120, "Synced and Healthy"
+            )
+        assert tetherenv.exists(kube, ConfigMap, "settings", full_namespace)
+        # It led through its Lease, in its own namespace, with the shipped Role.
+        assert tetherenv.exists(kube, Lease, "tether-controller", control)
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+async def test_the_namespaced_install_syncs_its_own_namespace_and_cannot_touch_another(
+    full_cluster: bootstrap.DevCluster, full_namespace: str, control: str, tmp_path: Path
+) -> None:
+    kubeconfig = await install_as(full_cluster, "namespaced", control, tmp_path)
+    # The account itself may not write elsewhere, whatever tether decides.
+    async with KubeClient.from_kubeconfig(kubeconfig) as controller_account:
+        with pytest.raises(ForbiddenError):
+            await controller_account.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "probe", "namespace": full_namespace},
+                }
+            )
+    repo = tetherenv.serve_repo(tmp_path / "git", FILES)
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    try:
+        inside = tetherenv.application("inside", control, repo.url, "app", control, **AUTOMATED)
+        outside = tetherenv.application(
+            "outside", control, repo.url, "app", full_namespace, **AUTOMATED
+        )
+        tetherenv.create(kube, inside)
+        tetherenv.create(kube, outside)
+        async with tetherenv.running_controller(
+            kubeconfig, control, tmp_path / "cache", leader_election=True
+        ):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control, "inside"), 120, "inside Synced"
+            )
+            said = await tetherenv.eventually(
+                lambda: (
+                    f"namespace '{full_namespace}' is not among the namespaces"
+                    in status_text(kube, control, "outside")
+                ),
+                60,
+                "a clear refusal for the other namespace",
+            )
+            assert said
+        assert tetherenv.exists(kube, ConfigMap, "settings", control)
+        assert not tetherenv.exists(kube, ConfigMap, "settings", full_namespace)
+        assert not tetherenv.exists(kube, ConfigMap, "probe", full_namespace)
+    finally:
+        repo.server.stop()
+        kube.close()
