@@ -4,16 +4,23 @@ but a token of one of its ServiceAccounts."""
 
 from __future__ import annotations
 
+import base64
+import os
 import shutil
+import ssl
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx2
+import pytest
 import yaml
 
 from tether.adapters.devcluster import tools
+from tether.adapters.kube import incluster
 from tether.adapters.kube.client import KubeClient
+from tether.adapters.kube.transport import json_body
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -87,3 +94,72 @@ def token_kubeconfig(admin_kubeconfig: Path, token: str, path: Path) -> Path:
     path.write_text(yaml.safe_dump(config))
     path.chmod(0o600)
     return path
+
+
+# --- a Pod's service account, laid out in a folder (tether's in-cluster configuration) --------
+
+
+async def bound_token(client: KubeClient, namespace: str, account: str, holder: str) -> str:
+    """A token of ``account`` bound to a new Secret ``holder``: deleting the Secret revokes
+    it, as a Pod's token stops working when its Pod goes."""
+    secret = await client.create(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": holder, "namespace": namespace}}
+    )
+    body = {
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "spec": {
+            "expirationSeconds": 3600,
+            "boundObjectRef": {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "name": holder,
+                "uid": secret["metadata"]["uid"],
+            },
+        },
+    }
+    response = await client.transport.request(
+        "create",
+        "POST",
+        f"/api/v1/namespaces/{namespace}/serviceaccounts/{account}/token",
+        what="TokenRequest",
+        content=json_body(body),
+    )
+    return str(response.json()["status"]["token"])
+
+
+def pod_account_dir(admin_kubeconfig: Path, directory: Path, namespace: str) -> Path:
+    """The kubelet's service-account folder for a Pod of ``namespace`` (its CA, its namespace;
+    the token comes with :func:`write_token`)."""
+    config = yaml.safe_load(admin_kubeconfig.read_text())
+    ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
+    account = directory / "serviceaccount"
+    account.mkdir(parents=True)
+    (account / "ca.crt").write_bytes(ca)
+    (account / "namespace").write_text(namespace)
+    return account
+
+
+def write_token(account: Path, token: str) -> None:
+    """Replace the token file at once, as the kubelet does (never a half-written file)."""
+    fresh = account / ".token.new"
+    fresh.write_text(token)
+    os.replace(fresh, account / "token")
+
+
+def act_as_pod(monkeypatch: pytest.MonkeyPatch, account: Path, server: str, home: Path) -> None:
+    """This process seen as a Pod: no kubeconfig, the kubelet's variables, ``account`` as its
+    service-account folder, the API server at ``server`` (127.0.0.1)."""
+    monkeypatch.setattr(incluster, "SERVICE_ACCOUNT_DIR", account)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv(incluster.HOST_ENV, "127.0.0.1")
+    monkeypatch.setenv(incluster.PORT_ENV, server.rsplit(":", 1)[1])
+
+
+async def refused(server: str, ca: Path, token: str) -> bool:
+    """Whether the API server now refuses ``token`` (401)."""
+    verify = ssl.create_default_context(cafile=str(ca))
+    async with httpx2.AsyncClient(base_url=server, verify=verify) as http:
+        response = await http.get("/api", headers={"Authorization": f"Bearer {token}"})
+        return response.status_code == 401

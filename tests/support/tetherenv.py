@@ -161,7 +161,7 @@ def application(
 
 @contextlib.asynccontextmanager
 async def running_controller(
-    kubeconfig: Path,
+    kubeconfig: Path | None,
     app_namespace: str,
     cache_dir: Path,
     *,
@@ -172,6 +172,8 @@ async def running_controller(
     **overrides: Any,
 ) -> AsyncIterator[asyncio.Task[None]]:
     """The controller, in this process, reconciling Applications of ``app_namespace``.
+
+    ``kubeconfig`` ``None``: found as ``tether run`` finds it (the environment, a Pod's account).
 
     Pass a fixed ``metrics_address`` (:func:`free_metrics_address`) to read the controller's
     counters with :func:`controller_requests`; ``beside`` jobs run with it as in ``tether run``
@@ -190,7 +192,9 @@ async def running_controller(
     settings = dataclasses.replace(settings, **overrides)
     ready = asyncio.Event()
     task = asyncio.create_task(
-        controller_main.run(settings, kubeconfig=str(kubeconfig), ready=ready, beside=beside)
+        controller_main.run(
+            settings, kubeconfig=str(kubeconfig) if kubeconfig else None, ready=ready, beside=beside
+        )
     )
     done, _ = await asyncio.wait(
         [task, asyncio.create_task(ready.wait())], timeout=60, return_when=asyncio.FIRST_COMPLETED

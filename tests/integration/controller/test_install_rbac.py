@@ -1,8 +1,10 @@
 """The shipped install's RBAC suffices, and no more: ``deploy/install`` applied to the real
-control plane, the controller run with nothing but a token of its shipped ServiceAccount."""
+control plane, the controller run with nothing but a token of its shipped ServiceAccount, given
+as a kubeconfig or, in a Pod's place, as the kubelet's rotating token file."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -116,6 +118,60 @@ async def test_the_namespaced_install_syncs_its_own_namespace_and_cannot_touch_a
         assert tetherenv.exists(kube, ConfigMap, "settings", control)
         assert not tetherenv.exists(kube, ConfigMap, "settings", full_namespace)
         assert not tetherenv.exists(kube, ConfigMap, "probe", full_namespace)
+    finally:
+        repo.server.stop()
+        kube.close()
+
+
+async def test_in_a_pods_place_the_controller_finds_the_api_and_outlives_a_token_rotation(
+    full_cluster: bootstrap.DevCluster,
+    full_namespace: str,
+    control: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    objects = install.render("cluster", control, tmp_path / "install")
+    async with KubeClient.from_kubeconfig(full_cluster.kubeconfig) as admin:
+        await install.apply(admin, objects)
+        first = await install.bound_token(admin, control, "tether-controller", "pod-1")
+    account = install.pod_account_dir(full_cluster.kubeconfig, tmp_path, control)
+    install.write_token(account, first)
+    repo = tetherenv.serve_repo(tmp_path / "git", FILES)
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    try:
+        app = tetherenv.application("web", control, repo.url, "app", full_namespace, **AUTOMATED)
+        tetherenv.create(kube, app)
+        install.act_as_pod(monkeypatch, account, full_cluster.server, tmp_path / "home")
+        async with tetherenv.running_controller(
+            None, control, tmp_path / "cache", leader_election=True
+        ):
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control, "web"), 120, "Synced and Healthy"
+            )
+            # The kubelet's rotation: a new token in the file, then the old one revoked.
+            async with KubeClient.from_kubeconfig(full_cluster.kubeconfig) as admin:
+                second = await install.bound_token(admin, control, "tether-controller", "pod-2")
+                install.write_token(account, second)
+                await admin.delete("v1", "Secret", "pod-1", control, propagation="Background")
+            await tetherenv.eventually(
+                lambda: asyncio.run(
+                    install.refused(full_cluster.server, account / "ca.crt", first)
+                ),
+                30,
+                "the first token revoked",
+            )
+            sha = repo.commit({"app/cm.yaml": FILES["app/cm.yaml"].replace("'1'", "'2'")})
+            await tetherenv.eventually(
+                lambda: (
+                    tetherenv.get(kube, ConfigMap, "settings", full_namespace)["data"] == {"a": "2"}
+                ),
+                90,
+                "the next commit synced with the new token",
+            )
+            await tetherenv.eventually(
+                lambda: tetherenv.synced_healthy(kube, control, "web"), 60, "Synced again"
+            )
+            assert tetherenv.app_status(kube, control, "web")["sync"]["revision"] == sha
     finally:
         repo.server.stop()
         kube.close()

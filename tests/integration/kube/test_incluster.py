@@ -4,21 +4,16 @@ out in a temporary folder, with tokens from the TokenRequest API that are rotate
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import ssl
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx2
 import pytest
-import yaml
 
+from tests.support import install
 from tether import bootstrap
 from tether.adapters.kube import incluster
 from tether.adapters.kube.client import KubeClient
-from tether.adapters.kube.transport import json_body
 from tether.model.errors import ClusterError
 
 ACCOUNT = "tether-controller"
@@ -60,53 +55,6 @@ async def make_account(client: KubeClient, namespace: str) -> None:
     )
 
 
-async def bound_token(client: KubeClient, namespace: str, holder: str) -> str:
-    """A token of the account bound to a Secret ``holder``: deleting the Secret revokes it, as
-    a Pod's token stops working when its Pod goes."""
-    secret = await client.create(
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": holder, "namespace": namespace}}
-    )
-    body = {
-        "apiVersion": "authentication.k8s.io/v1",
-        "kind": "TokenRequest",
-        "spec": {
-            "expirationSeconds": 3600,
-            "boundObjectRef": {
-                "apiVersion": "v1",
-                "kind": "Secret",
-                "name": holder,
-                "uid": secret["metadata"]["uid"],
-            },
-        },
-    }
-    response = await client.transport.request(
-        "create",
-        "POST",
-        f"/api/v1/namespaces/{namespace}/serviceaccounts/{ACCOUNT}/token",
-        what="TokenRequest",
-        content=json_body(body),
-    )
-    return str(response.json()["status"]["token"])
-
-
-def lay_out_pod(kube_cluster: bootstrap.DevCluster, directory: Path, namespace: str) -> Path:
-    """The kubelet's service-account directory (token written later) for ``namespace``."""
-    config = yaml.safe_load(kube_cluster.kubeconfig.read_text())
-    ca = base64.b64decode(config["clusters"][0]["cluster"]["certificate-authority-data"])
-    account = directory / "serviceaccount"
-    account.mkdir(parents=True)
-    (account / "ca.crt").write_bytes(ca)
-    (account / "namespace").write_text(namespace)
-    return account
-
-
-def write_token(account: Path, token: str) -> None:
-    """Replace the token file at once, as the kubelet does (never a half-written file)."""
-    fresh = account / ".token.new"
-    fresh.write_text(token)
-    os.replace(fresh, account / "token")
-
-
 @pytest.fixture
 def in_a_pod(
     kube_cluster: bootstrap.DevCluster,
@@ -114,24 +62,20 @@ def in_a_pod(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
-    """This process seen as a Pod of ``namespace``: no kubeconfig, the kubelet's variables and
-    files (the returned directory), the API server at 127.0.0.1."""
-    account = lay_out_pod(kube_cluster, tmp_path, namespace)
-    port = kube_cluster.server.rsplit(":", 1)[1]
-    monkeypatch.setattr(incluster, "SERVICE_ACCOUNT_DIR", account)
-    monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv(incluster.HOST_ENV, "127.0.0.1")
-    monkeypatch.setenv(incluster.PORT_ENV, port)
+    """This process seen as a Pod of ``namespace``; its service-account folder."""
+    account = install.pod_account_dir(kube_cluster.kubeconfig, tmp_path, namespace)
+    install.act_as_pod(monkeypatch, account, kube_cluster.server, tmp_path / "home")
     return account
 
 
-async def refused(server: str, ca: Path, token: str) -> bool:
-    """Whether the API server now refuses ``token`` (401)."""
-    verify = ssl.create_default_context(cafile=str(ca))
-    async with httpx2.AsyncClient(base_url=server, verify=verify) as http:
-        response = await http.get("/api", headers={"Authorization": f"Bearer {token}"})
-        return response.status_code == 401
+async def bound_token(client: KubeClient, namespace: str, holder: str) -> str:
+    return await install.bound_token(client, namespace, ACCOUNT, holder)
+
+
+write_token = install.write_token
+
+
+refused = install.refused
 
 
 async def test_without_a_kubeconfig_a_pod_reaches_the_api_with_its_service_account(
