@@ -5,16 +5,20 @@ as a kubeconfig or, in a Pod's place, as the kubelet's rotating token file."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from lightkube.resources.coordination_v1 import Lease
 from lightkube.resources.core_v1 import ConfigMap
 
-from tests.support import install, tetherenv
+from tests.support import gitservers, install, tetherenv
 from tether import bootstrap
 from tether.adapters.kube.client import KubeClient
 from tether.model.errors import ForbiddenError
@@ -175,3 +179,65 @@ async def test_in_a_pods_place_the_controller_finds_the_api_and_outlives_a_token
     finally:
         repo.server.stop()
         kube.close()
+
+
+@pytest.mark.parametrize("overlay", ["cluster", "namespaced"])
+async def test_the_api_server_runs_with_its_shipped_account_and_lists_the_apps(
+    full_cluster: bootstrap.DevCluster, control: str, tmp_path: Path, overlay: str
+) -> None:
+    objects = install.render(overlay, control, tmp_path / "install")
+    async with KubeClient.from_kubeconfig(full_cluster.kubeconfig) as admin:
+        await install.apply(admin, objects)
+        token = await admin.service_account_token(control, "tether-server", expiration_seconds=3600)
+    kubeconfig = install.token_kubeconfig(full_cluster.kubeconfig, token, tmp_path / "server.kc")
+    kube = tetherenv.client(full_cluster.kubeconfig)
+    app = tetherenv.application("listed", control, "https://example.com/r.git", "app", control)
+    tetherenv.create(kube, app)
+    port = gitservers.free_port()
+    log = (tmp_path / "server.log").open("wb")
+    argv = [sys.executable, "-m", "tether", "server", "--kubeconfig", str(kubeconfig)]
+    server = subprocess.Popen(
+        [*argv, "--namespace", control, "--api-address", f"127.0.0.1:{port}"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        # Its first start writes the admin password, with the shipped Role's rights.
+        password = await tetherenv.eventually(
+            lambda: secret_value(kube, control, "argocd-initial-admin-secret", "password"),
+            90,
+            "the initial admin password",
+        )
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+            await tetherenv.eventually(lambda: answers(port), 60, "the API server listening")
+            session = await http.post(
+                "/api/v1/session", json={"username": "admin", "password": password}
+            )
+            assert session.status_code == 200, session.text
+            bearer = {"Authorization": f"Bearer {session.json()['token']}"}
+            listed = await http.get("/api/v1/applications", headers=bearer)
+        assert listed.status_code == 200, listed.text
+        assert [a["metadata"]["name"] for a in listed.json()["items"]] == ["listed"]
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+        kube.close()
+
+
+def secret_value(kube: Any, namespace: str, name: str, key: str) -> str:
+    """A Secret's decoded value, ``""`` while it is not there."""
+    from lightkube.resources.core_v1 import Secret
+
+    if not tetherenv.exists(kube, Secret, name, namespace):
+        return ""
+    data = tetherenv.get(kube, Secret, name, namespace).get("data") or {}
+    return base64.b64decode(data.get(key, "")).decode()
+
+
+def answers(port: int) -> bool:
+    """Whether an API server answers on ``port`` (its version, which needs no login)."""
+    try:
+        return httpx2.get(f"http://127.0.0.1:{port}/api/version", timeout=5).status_code == 200
+    except httpx2.HTTPError:
+        return False
