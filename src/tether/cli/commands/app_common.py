@@ -116,6 +116,8 @@ async def connect(target: Target, *, start_cache: bool = False) -> AsyncIterator
         rt = await bootstrap.runtime(
             target.settings, kubeconfig=target.kubeconfig, start_cache=False
         )
+    except ClusterError:
+        raise  # already says what is missing (no configuration at all, a Pod without its token)
     except Exception as err:  # lightkube's ConfigError and file errors; entry points cannot
         # import the adapter's error types, and nothing but configuration loading runs here.
         where = target.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
