@@ -40,29 +40,44 @@ def build(path: Path) -> list[dict[str, Any]]:
     return [doc for doc in yaml.safe_load_all(out) if doc]
 
 
-def render(overlay: str, namespace: str, work: Path) -> list[dict[str, Any]]:
-    """The objects of ``deploy/install/<overlay>``, installed into ``namespace`` instead.
+def moved(base: str, namespace: str) -> str:
+    """The kustomization an operator writes to install ``base`` (a path) into ``namespace``.
 
-    kustomize's own ``namespace:`` moves the namespaced objects and the Namespace; the
-    bindings' subjects and the in-cluster Secret's ``namespaces`` name the namespace as data,
-    so they are moved here, as an operator would patch them.
+    kustomize's NamespaceTransformer moves the objects and, with ``setRoleBindingSubjects``, the
+    bindings' subjects; the in-cluster Secret of the namespaced variant names the namespace as
+    data, so a patch moves it.
     """
-    copy = work / "deploy"
-    shutil.copytree(DEPLOY, copy)
+    transformer = {
+        "apiVersion": "builtin",
+        "kind": "NamespaceTransformer",
+        "metadata": {"name": "move", "namespace": namespace},
+        "setRoleBindingSubjects": "allServiceAccounts",
+        "unsetOnly": False,
+    }
+    secret_patch = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "cluster-in-cluster", "namespace": INSTALL_NAMESPACE},
+        "stringData": {"namespaces": namespace},
+    }
+    kustomization: dict[str, Any] = {
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "resources": [base],
+        "transformers": [yaml.safe_dump(transformer)],
+    }
+    if base.rstrip("/").endswith("namespaced"):
+        kustomization["patches"] = [{"patch": yaml.safe_dump(secret_patch)}]
+    return yaml.safe_dump(kustomization, sort_keys=False)
+
+
+def render(overlay: str, namespace: str, work: Path) -> list[dict[str, Any]]:
+    """The objects of ``deploy/install/<overlay>``, installed into ``namespace`` instead."""
+    shutil.copytree(DEPLOY, work / "deploy")
     top = work / "moved"
     top.mkdir()
-    (top / "kustomization.yaml").write_text(
-        yaml.safe_dump({"resources": [f"../deploy/install/{overlay}"], "namespace": namespace})
-    )
-    objects = build(top)
-    for obj in objects:
-        for subject in obj.get("subjects") or []:
-            if subject.get("namespace") == INSTALL_NAMESPACE:
-                subject["namespace"] = namespace
-        data = obj.get("stringData") or {}
-        if data.get("namespaces") == INSTALL_NAMESPACE:
-            data["namespaces"] = namespace
-    return objects
+    (top / "kustomization.yaml").write_text(moved(f"../deploy/install/{overlay}", namespace))
+    return build(top)
 
 
 async def apply(client: KubeClient, objects: Sequence[dict[str, Any]]) -> None:

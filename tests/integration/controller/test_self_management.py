@@ -8,31 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from lightkube.resources.apps_v1 import Deployment
 
 from tests.support import install, tetherenv
 from tether import bootstrap
 
 pytestmark = pytest.mark.timeout(300)
-
-
-def overlay(namespace: str) -> str:
-    """``deploy/install`` moved into ``namespace``: kustomize's ``namespace`` and the bindings'
-    subjects, which name it as data."""
-    subject_patch = [{"op": "replace", "path": "/subjects/0/namespace", "value": namespace}]
-    return yaml.safe_dump(
-        {
-            "apiVersion": "kustomize.config.k8s.io/v1beta1",
-            "kind": "Kustomization",
-            "resources": ["../deploy/install"],
-            "namespace": namespace,
-            "patches": [
-                {"target": {"kind": kind}, "patch": yaml.safe_dump(subject_patch)}
-                for kind in ("RoleBinding", "ClusterRoleBinding")
-            ],
-        }
-    )
 
 
 def repo_files(namespace: str) -> dict[str, str]:
@@ -42,7 +23,7 @@ def repo_files(namespace: str) -> dict[str, str]:
         for path in sorted((install.DEPLOY).rglob("*"))
         if path.is_file() and not path.is_symlink() and "chart" not in path.parts
     }
-    files["self/kustomization.yaml"] = overlay(namespace)
+    files["self/kustomization.yaml"] = install.moved("../deploy/install", namespace)
     return files
 
 
