@@ -3,6 +3,7 @@ overlays make the same objects, the chart lints, and every flag the Deployments 
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -10,8 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
+from lightkube.resources.apps_v1 import Deployment
+from lightkube.resources.core_v1 import Secret
 
-from tests.support import install
+from tests.support import install, tetherenv
+from tether import bootstrap
 from tether.adapters.devcluster import tools
 
 CHART = install.DEPLOY / "chart"
@@ -104,3 +108,22 @@ def test_every_flag_the_deployments_pass_is_one_the_command_has() -> None:
         ).stdout
         for flag in flags:
             assert flag.split("=", 1)[0] in usage, f"{name}: {flag}"
+
+
+def test_the_chart_installs_and_keeps_its_repo_server_token_across_an_upgrade(
+    kube_cluster: bootstrap.DevCluster, namespace: str
+) -> None:
+    release = ["tether", str(CHART), "-n", namespace, "--kubeconfig", str(kube_cluster.kubeconfig)]
+    namespaced = ["--set", "rbac.namespaced=true"]  # cluster-scoped names other tests use stay free
+    helm("install", *release, *namespaced)
+    try:
+        with tetherenv.client(kube_cluster.kubeconfig) as kube:
+            first = tetherenv.get(kube, Secret, "tether-repo-server-token", namespace)["data"]
+            assert len(base64.b64decode(first["token"])) == 48
+            helm("upgrade", *release, *namespaced, "--set", "server.replicas=2")
+            after = tetherenv.get(kube, Secret, "tether-repo-server-token", namespace)["data"]
+            assert after == first
+            server = tetherenv.get(kube, Deployment, "tether-server", namespace)
+            assert server["spec"]["replicas"] == 2
+    finally:
+        helm("uninstall", "tether", "-n", namespace, "--kubeconfig", str(kube_cluster.kubeconfig))
