@@ -141,7 +141,7 @@ class Transport:
         request_params, watch_params = requests.httpx_params(single), watches.httpx_params(single)
         token_file = single.user.token_file if single.user else None
         if token_file:
-            # A rotating token (a Pod's): one reader for both clients, re-reading on schedule.
+            # A rotating token (a Pod's): one reader for both clients, read again as it changes.
             auth = incluster.TokenFileAuth(os.fspath(single.abs_file(token_file)))
             request_params["auth"] = watch_params["auth"] = auth
         return cls(
