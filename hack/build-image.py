@@ -106,6 +106,12 @@ PYTHON_LEFT_OUT: dict[str, str] = {
 }
 
 
+VENV_LEFT_OUT: dict[str, str] = {
+    # Installed by a locked wheel, yet never imported; relative to site-packages.
+    "node_modules": "casbin 1.43's wheel ships its release tooling's npm packages by mistake",
+}
+
+
 def log(message: str) -> None:
     print(f"[image] {message}", file=sys.stderr, flush=True)
 
@@ -341,6 +347,21 @@ def build_venv(staging: pathlib.Path, wheel: pathlib.Path, work: pathlib.Path) -
     install += ["--link-mode", "copy", "--no-deps", "--python-platform", PLATFORM]
     run([*install, "--require-hashes", "-r", str(requirements)])
     run([*install, "--no-index", str(wheel)])
+    site = venv / "lib" / "python3.11" / "site-packages"
+    for left_out in VENV_LEFT_OUT:
+        shutil.rmtree(site / left_out)
+    # Where the wheel was and when uv installed it: the build machine's, and different each
+    # time, so the layer would never be the same twice.
+    dist_info = site / f"tether-{wheel.name.split('-')[1]}.dist-info"
+    for name in ("direct_url.json", "uv_cache.json"):
+        (dist_info / name).unlink(missing_ok=True)
+    record = dist_info / "RECORD"
+    kept = [
+        line
+        for line in record.read_text().splitlines()
+        if line.split(",")[0].rsplit("/", 1)[-1] not in ("direct_url.json", "uv_cache.json")
+    ]
+    record.write_text("\n".join(kept) + "\n")
     compile_tree(venv / "lib", staging)
     # Point the venv at the image's interpreter instead of the build machine's.
     for link in ("python", "python3", "python3.11"):
