@@ -13,10 +13,12 @@ import hashlib
 import json
 import os
 import pathlib
+import pwd
 import shutil
 import subprocess
 import sys
 import tarfile
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -51,7 +53,17 @@ def _user_namespaces() -> str:
         )
     except FileNotFoundError:
         return "unshare is not installed"
-    return "" if probe.returncode == 0 else probe.stderr.strip()
+    if probe.returncode != 0:
+        return probe.stderr.strip()
+    # mmdebstrap's unshare mode installs packages as many users: it maps subordinate ids.
+    user = pwd.getpwuid(os.getuid()).pw_name
+    try:
+        ranges = pathlib.Path("/etc/subuid").read_text().splitlines()
+    except OSError:
+        ranges = []
+    if not any(line.split(":")[0] in (user, str(os.getuid())) for line in ranges):
+        return f"{user} has no subordinate ids in /etc/subuid (usermod --add-subuids)"
+    return ""
 
 
 if not IS_ROOT and (reason := _user_namespaces()):
@@ -109,7 +121,7 @@ def _blob(layout: pathlib.Path, digest: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Image]:
     out = tmp_path_factory.mktemp("image")
     built = subprocess.run(
         [sys.executable, str(ROOT / "hack" / "build-image.py"), "--output", str(out)],
@@ -137,7 +149,9 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
     assert unpacked.returncode == 0, unpacked.stderr
     rootfs = bundle / "rootfs"
     shutil.copytree(DEMO, rootfs / "tmp" / "demo")
-    return Image(layout, pathlib.Path(facts["archive"]), config, rootfs)
+    yield Image(layout, pathlib.Path(facts["archive"]), config, rootfs)
+    # Layout, archive and root are 700 MB: pytest's kept temporary directories need not hold them.
+    shutil.rmtree(out)
 
 
 def test_the_image_is_tagged_with_the_package_version_and_runs_as_uid_999(image):
