@@ -1,23 +1,18 @@
 """Build tether's OCI image without a container daemon: ``make image`` runs this.
 
-Three layers, each a reproducible gzip tarball: a Debian bookworm rootfs from mmdebstrap (cached
-by its recipe), helm and kustomize from the project's own Go builds (cached by their versions),
-and tether's wheel in a virtualenv with exactly the locked dependencies (rebuilt every time, in
-under a minute). The result is an OCI image layout and an archive of it that also carries
-Docker's ``manifest.json``, so ``skopeo``, ``umoci``, containerd's ``ctr image import`` (kind,
-microk8s) and ``docker load`` (minikube) all read it. Nothing here imports tether.
+Three layers: a Debian bookworm root from mmdebstrap (cached by its recipe, at most a week), the
+Python the project's venv runs on with helm and kustomize from the project's Go builds (cached
+by their versions), and tether's wheel with exactly the locked dependencies in a virtualenv
+(rebuilt every time, in well under a minute). ``ocilayout.py`` writes the OCI image layout and
+its archive, which also carries Docker's ``manifest.json``. Nothing here imports tether.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
-import datetime
 import fcntl
-import gzip
 import hashlib
-import io
 import json
 import os
 import pathlib
@@ -28,7 +23,9 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any
+
+import ocilayout  # hack/ocilayout.py, beside this script
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BUILD_TOOLS = ROOT / "src" / "tether" / "adapters" / "devcluster" / "build-tools.sh"
@@ -120,68 +117,6 @@ def run(argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, check=True, text=True, **kwargs)
 
 
-@dataclasses.dataclass(frozen=True)
-class Layer:
-    """One gzip layer blob on disk with its two digests."""
-
-    path: pathlib.Path
-    digest: str  # sha256 of the gzip blob
-    diff_id: str  # sha256 of the uncompressed tar
-    size: int
-    created_by: str
-
-    def save_meta(self) -> None:
-        meta = {"digest": self.digest, "diff_id": self.diff_id, "created_by": self.created_by}
-        self.path.with_suffix(".json").write_text(json.dumps(meta))
-
-    @classmethod
-    def load(cls, path: pathlib.Path) -> Layer | None:
-        meta_path = path.with_suffix(".json")
-        if not (path.is_file() and meta_path.is_file()):
-            return None
-        meta = json.loads(meta_path.read_text())
-        return cls(path, meta["digest"], meta["diff_id"], path.stat().st_size, meta["created_by"])
-
-
-class _Hashing(io.RawIOBase):
-    """A write-only stream that hashes and counts what passes through to ``sink``."""
-
-    def __init__(self, sink: IO[bytes]) -> None:
-        self.sink, self.sha, self.size = sink, hashlib.sha256(), 0
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        self.sha.update(view)
-        self.size += len(view)
-        self.sink.write(view)
-        return len(view)
-
-
-@contextlib.contextmanager
-def layer_writer(path: pathlib.Path, created_by: str) -> Iterator[tuple[IO[bytes], list[Layer]]]:
-    """Write a layer's tar to the yielded stream; the finished ``Layer`` lands in the list."""
-    tmp = path.with_suffix(".part")
-    done: list[Layer] = []
-    with tmp.open("wb") as raw:
-        compressed = _Hashing(raw)
-        with gzip.GzipFile(fileobj=compressed, mode="wb", compresslevel=6, mtime=0) as gz:
-            plain = _Hashing(gz)
-            yield plain, done
-    os.replace(tmp, path)
-    layer = Layer(
-        path,
-        "sha256:" + compressed.sha.hexdigest(),
-        "sha256:" + plain.sha.hexdigest(),
-        compressed.size,
-        created_by,
-    )
-    layer.save_meta()
-    done.append(layer)
-
-
 @contextlib.contextmanager
 def locked(directory: pathlib.Path) -> Iterator[None]:
     """One build at a time per cache (make image and the image test may run together)."""
@@ -200,7 +135,7 @@ def key_of(recipe: object) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def base_layer(cache: pathlib.Path, epoch: int, refresh: bool) -> Layer:
+def base_layer(cache: pathlib.Path, epoch: int, refresh: bool) -> ocilayout.Layer:
     """Debian bookworm minbase plus BASE_PACKAGES, built by mmdebstrap at most weekly."""
     argv = ["mmdebstrap", "--variant=minbase", "--mode=auto", "--format=tar"]
     argv.append("--include=" + ",".join(sorted(BASE_PACKAGES)))
@@ -212,7 +147,7 @@ def base_layer(cache: pathlib.Path, epoch: int, refresh: bool) -> Layer:
     argv += ["--skip=output/dev", "bookworm"]
     key = key_of({"argv": argv, "mirrors": MIRRORS})
     path = cache / f"base-{key}.tar.gz"
-    cached = Layer.load(path)
+    cached = ocilayout.Layer.load(path)
     if cached and not refresh and time.time() - path.stat().st_mtime < BASE_MAX_AGE_S:
         log(f"base: cached {path.name}")
         return cached
@@ -222,18 +157,25 @@ def base_layer(cache: pathlib.Path, epoch: int, refresh: bool) -> Layer:
         tar_path = pathlib.Path(tmp) / "base.tar"
         env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
         run([*argv, str(tar_path), *MIRRORS], env=env, stdout=subprocess.DEVNULL)
-        with layer_writer(path, "mmdebstrap " + " ".join(argv[1:])) as (out, done):
+        with ocilayout.layer_writer(path, "mmdebstrap " + " ".join(argv[1:])) as (out, done):
             # An empty /dev for the runtime to mount over; a tar is a sequence of entries, so
             # one more header in front of mmdebstrap's is a valid tar.
-            out.write(entry("./dev", tarfile.DIRTYPE, 0o755, epoch).tobuf(tarfile.PAX_FORMAT))
+            out.write(
+                ocilayout.entry("./dev", tarfile.DIRTYPE, 0o755, epoch).tobuf(tarfile.PAX_FORMAT)
+            )
             with tar_path.open("rb") as source:
                 shutil.copyfileobj(source, out, 1 << 20)
     log(f"base: built in {time.monotonic() - started:.0f} s")
-    for old in cache.glob("base-*.tar.gz"):
-        if old != path:
+    prune(cache, "base", path)
+    return done[0]
+
+
+def prune(cache: pathlib.Path, kind: str, keep: pathlib.Path) -> None:
+    """Drop the cached layers of ``kind`` a new recipe replaced."""
+    for old in cache.glob(f"{kind}-*.tar.gz"):
+        if old != keep:
             old.unlink()
             old.with_suffix(".json").unlink(missing_ok=True)
-    return done[0]
 
 
 def tool_dirs() -> dict[str, pathlib.Path]:
@@ -247,7 +189,7 @@ def tool_dirs() -> dict[str, pathlib.Path]:
     return dirs
 
 
-def runtime_layer(cache: pathlib.Path, epoch: int) -> Layer:
+def runtime_layer(cache: pathlib.Path, epoch: int) -> ocilayout.Layer:
     """The interpreter under /usr/local and /usr/local/bin/{helm,kustomize}, cached by version."""
     dirs = tool_dirs()
     prefix = pathlib.Path(sys.base_prefix)
@@ -255,7 +197,7 @@ def runtime_layer(cache: pathlib.Path, epoch: int) -> Layer:
         [sys.version, str(prefix), sorted(PYTHON_LEFT_OUT), [d.name for d in dirs.values()]]
     )
     path = cache / f"runtime-{key}.tar.gz"
-    cached = Layer.load(path)
+    cached = ocilayout.Layer.load(path)
     if cached:
         log(f"runtime: cached {path.name}")
         return cached
@@ -269,8 +211,9 @@ def runtime_layer(cache: pathlib.Path, epoch: int) -> Layer:
         for tool in TOOLS:
             shutil.copy2(dirs[tool] / tool, local / "bin" / tool)
         copy_python(prefix, local)
-        with layer_writer(path, f"Python {version}, {', '.join(TOOLS)}") as (out, done):
-            tar_tree(out, staging, epoch)
+        with ocilayout.layer_writer(path, f"Python {version}, {', '.join(TOOLS)}") as (out, done):
+            ocilayout.tar_tree(out, staging, epoch)
+    prune(cache, "runtime", path)
     return done[0]
 
 
@@ -306,29 +249,6 @@ def compile_tree(tree: pathlib.Path, staging: pathlib.Path) -> None:
         + ["--invalidation-mode", "unchecked-hash", str(tree)],
         stdout=subprocess.DEVNULL,
     )
-
-
-def tar_tree(out: IO[bytes], staging: pathlib.Path, epoch: int) -> None:
-    """Everything under ``staging`` as a layer: sorted, owned by root, stamped ``epoch``."""
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        for file in walk(staging):
-            info = tar.gettarinfo(str(file), file.relative_to(staging).as_posix())
-            info.mtime, info.uid, info.gid = epoch, 0, 0
-            info.uname = info.gname = "root"
-            info.mode = 0o755 if info.isdir() else info.mode & 0o755
-            if info.isreg():
-                with file.open("rb") as handle:
-                    tar.addfile(info, handle)
-            else:
-                tar.addfile(info)
-
-
-def entry(name: str, kind: bytes, mode: int, epoch: int, owner: int = 0) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.mode, info.mtime = kind, mode, epoch
-    info.uid = info.gid = owner
-    info.uname = info.gname = "tether" if owner else "root"
-    return info
 
 
 def build_venv(staging: pathlib.Path, wheel: pathlib.Path, work: pathlib.Path) -> None:
@@ -379,23 +299,15 @@ def build_venv(staging: pathlib.Path, wheel: pathlib.Path, work: pathlib.Path) -
     (staging / "usr" / "local" / "bin" / "tether").symlink_to(f"{VENV}/bin/tether")
 
 
-def app_layer(out_dir: pathlib.Path, wheel: pathlib.Path, epoch: int) -> Layer:
+def app_layer(out_dir: pathlib.Path, wheel: pathlib.Path, epoch: int) -> ocilayout.Layer:
     """The virtualenv at /opt/tether and the ``tether`` command on PATH."""
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         staging = pathlib.Path(tmp) / "root"
         build_venv(staging, wheel, pathlib.Path(tmp))
         path = out_dir / "app.tar.gz"
-        with layer_writer(path, f"uv pip install {wheel.name} (locked)") as (out, done):
-            tar_tree(out, staging, epoch)
+        with ocilayout.layer_writer(path, f"uv pip install {wheel.name} (locked)") as (out, done):
+            ocilayout.tar_tree(out, staging, epoch)
     return done[0]
-
-
-def walk(top: pathlib.Path) -> Iterator[pathlib.Path]:
-    """Every path under ``top`` in a stable order, parents first, never following links."""
-    for child in sorted(top.iterdir(), key=lambda p: p.name):
-        yield child
-        if child.is_dir() and not child.is_symlink():
-            yield from walk(child)
 
 
 def build_wheel(work: pathlib.Path) -> pathlib.Path:
@@ -418,7 +330,7 @@ def labels(version: str, epoch: int) -> dict[str, str]:
         "org.opencontainers.image.description": "GitOps CD for Kubernetes, Argo CD's API",
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.revision": git("rev-parse", "HEAD"),
-        "org.opencontainers.image.created": iso(epoch),
+        "org.opencontainers.image.created": ocilayout.iso(epoch),
         "org.opencontainers.image.licenses": "Apache-2.0",
         "org.opencontainers.image.base.name": "debian:bookworm (mmdebstrap minbase)",
     }
@@ -429,13 +341,9 @@ def labels(version: str, epoch: int) -> dict[str, str]:
     return {k: v for k, v in found.items() if v}
 
 
-def iso(epoch: int) -> str:
-    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def image_config(version: str, epoch: int, layers: list[Layer]) -> dict[str, Any]:
+def image_config(version: str, epoch: int, layers: list[ocilayout.Layer]) -> dict[str, Any]:
     return {
-        "created": iso(epoch),
+        "created": ocilayout.iso(epoch),
         "architecture": "amd64",
         "os": "linux",
         "config": {
@@ -458,97 +366,10 @@ def image_config(version: str, epoch: int, layers: list[Layer]) -> dict[str, Any
             "Labels": labels(version, epoch),
         },
         "rootfs": {"type": "layers", "diff_ids": [layer.diff_id for layer in layers]},
-        "history": [{"created": iso(epoch), "created_by": layer.created_by} for layer in layers],
-    }
-
-
-def put_blob(layout: pathlib.Path, data: bytes) -> dict[str, Any]:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    (layout / "blobs" / "sha256" / digest[7:]).write_bytes(data)
-    return {"digest": digest, "size": len(data)}
-
-
-def write_layout(
-    layout: pathlib.Path, version: str, epoch: int, layers: list[Layer]
-) -> dict[str, Any]:
-    """An OCI image layout holding one image, tagged ``version``; returns Docker's manifest."""
-    shutil.rmtree(layout, ignore_errors=True)
-    (layout / "blobs" / "sha256").mkdir(parents=True)
-    for layer in layers:
-        target = layout / "blobs" / "sha256" / layer.digest[7:]
-        try:
-            os.link(layer.path, target)
-        except OSError:
-            shutil.copyfile(layer.path, target)
-    config = image_config(version, epoch, layers)
-    config_ref = put_blob(layout, canonical(config))
-    manifest = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config_ref},
-        "layers": [
-            {
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": layer.digest,
-                "size": layer.size,
-            }
-            for layer in layers
-        ],
-        "annotations": config["config"]["Labels"],
-    }
-    manifest_ref = put_blob(layout, canonical(manifest))
-    reference = f"{NAME}:{version}"
-    index = {
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                **manifest_ref,
-                "platform": {"architecture": "amd64", "os": "linux"},
-                "annotations": {
-                    # The tag for skopeo and umoci (oci:DIR:TAG); the full name for containerd.
-                    "org.opencontainers.image.ref.name": version,
-                    "io.containerd.image.name": reference,
-                },
-            }
+        "history": [
+            {"created": ocilayout.iso(epoch), "created_by": layer.created_by} for layer in layers
         ],
     }
-    (layout / "index.json").write_bytes(canonical(index))
-    (layout / "oci-layout").write_bytes(canonical({"imageLayoutVersion": "1.0.0"}))
-    blob = "blobs/sha256/"
-    return {
-        "Config": blob + config_ref["digest"][7:],
-        "RepoTags": [reference],
-        "Layers": [blob + layer.digest[7:] for layer in layers],
-    }
-
-
-def canonical(value: object) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":")).encode()
-
-
-def write_archive(
-    layout: pathlib.Path, archive: pathlib.Path, docker: dict[str, Any], epoch: int
-) -> None:
-    """The layout as one tar, plus Docker's manifest.json for ``docker load``-style loaders."""
-    tmp = archive.with_suffix(".part")
-    with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
-        for file in walk(layout):
-            info = tar.gettarinfo(str(file), file.relative_to(layout).as_posix())
-            info.mtime, info.uid, info.gid, info.uname, info.gname = epoch, 0, 0, "", ""
-            info.mode = 0o755 if info.isdir() else 0o644
-            if info.isreg():
-                with file.open("rb") as handle:
-                    tar.addfile(info, handle)
-            else:
-                tar.addfile(info)
-        data = canonical([docker])
-        info = entry("manifest.json", tarfile.REGTYPE, 0o644, epoch)
-        info.uname = info.gname = ""
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-    os.replace(tmp, archive)
 
 
 def main() -> None:
@@ -570,9 +391,11 @@ def main() -> None:
         log(f"tether {version}: installing the wheel and the locked dependencies")
         app = app_layer(out, wheel, epoch)
     layers = [base, runtime, app]
-    docker = write_layout(out / "oci", version, epoch, layers)
+    reference = f"{NAME}:{version}"
+    config = image_config(version, epoch, layers)
+    docker = ocilayout.write_layout(out / "oci", reference, config, layers)
     archive = out / f"tether-{version}.oci.tar"
-    write_archive(out / "oci", archive, docker, epoch)
+    ocilayout.write_archive(out / "oci", archive, docker, epoch)
     app.path.unlink()
     app.path.with_suffix(".json").unlink()
     for stale in out.glob("tether-*.oci.tar"):
