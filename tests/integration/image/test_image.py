@@ -198,6 +198,22 @@ def test_the_entrypoint_renders_the_demo_with_the_images_own_tools(
     assert by_kind["ConfigMap"]["data"]["greeting"] == greeting
 
 
+@pytest.mark.parametrize(
+    ("command", "says"), [(("git", "--version"), "git version"), (("ssh", "-V"), "OpenSSH")]
+)
+def test_git_and_ssh_are_on_the_images_path(image, command, says):
+    done = image.run(*command, entrypoint=False)
+
+    assert done.returncode == 0, done.stderr
+    assert says in done.stdout + done.stderr
+
+
+def test_the_image_carries_the_web_uis_bundle(image):
+    site = image.rootfs / "opt/tether/lib/python3.11/site-packages"
+
+    assert (site / "tether/ui/static/dist/ui.js").stat().st_size > 1000
+
+
 def test_the_images_user_can_write_its_cache_but_not_the_code_it_runs(image):
     script = (
         "import os, pathlib, tether; home = pathlib.Path.home();"
