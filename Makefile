@@ -13,7 +13,7 @@ help: ## List the tasks
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: system-deps
-system-deps: ## Install the Debian packages tether's tests need (git servers, openssl, chromium)
+system-deps: ## Install the Debian packages tether's tests need (git servers, openssl, chromium, mmdebstrap, umoci)
 	@bash hack/system-deps.sh
 
 .PHONY: install
@@ -65,6 +65,12 @@ unit: install ## The fast unit tests of the pure core (no cluster)
 .PHONY: test
 test: system-deps install tools ui check ## Everything: install what is missing, check, then the whole suite
 	@$(RUN) pytest -q -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadgroup
+
+IMAGE_DIR ?= build/image
+
+.PHONY: image
+image: system-deps install ui ## OCI image localhost/tether:<version> in build/image, no container daemon (cold ~4 min)
+	@$(RUN) python hack/build-image.py --output $(IMAGE_DIR)
 
 # `make demo DEMO_ARGS=--no-serve` returns once every app converged.
 DEMO_ARGS ?= --serve

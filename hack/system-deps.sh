@@ -21,6 +21,14 @@ have flock || need+=(util-linux)
 have kubectl || need+=(kubernetes-client)
 # The web UI's browser tests drive Debian's Chromium (Playwright never downloads a browser here).
 [[ -x /usr/bin/chromium ]] || need+=(chromium)
+# The OCI image (make image, tests/integration/image): a Debian root from mmdebstrap, umoci to
+# unpack it in the test, patchelf to point the copied interpreter at its library; without root,
+# mmdebstrap maps the user's subordinate ids with newuidmap.
+have mmdebstrap || need+=(mmdebstrap)
+have umoci || need+=(umoci)
+have patchelf || need+=(patchelf)
+have unshare || need+=(util-linux)
+[[ $(id -u) == 0 ]] || have newuidmap || need+=(uidmap)
 have go || { echo "Go 1.26 is required on PATH (https://go.dev/doc/install)" >&2; exit 1; }
 have python3 || { echo "Python 3.11 is required" >&2; exit 1; }
 have npm || { echo "Node.js 20+ with npm is required on PATH (the web UI's scripts are built with it)" >&2; exit 1; }
