@@ -45,6 +45,8 @@ class RepoServer:
         env = _process.base_env({"HOME": str(home), "TETHER_TOOLS_CACHE": str(tools.cache_dir())})
         env.pop("KUBECONFIG", None)
         env.pop("XDG_CACHE_HOME", None)
+        # The tether under test, also when it is a work tree beside the installed one.
+        env["PYTHONPATH"] = os.pathsep.join(sys.path)
         return env
 
     def start(self, listen: str = "127.0.0.1:0", timeout: float = 30.0) -> RepoServer:
