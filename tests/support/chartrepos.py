@@ -19,6 +19,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 import bcrypt
 import httpx2
@@ -209,8 +210,9 @@ def repository_secret(
     password: str = "",
     project: str = "",
     kind: str = "repository",
+    namespace: str = "tether",
     extra: Mapping[str, str] | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """An Argo CD repository Secret of ``type: helm`` for ``USER``."""
     data = {"type": "helm", "url": url, **(extra or {})}
     if password:
@@ -222,7 +224,7 @@ def repository_secret(
         "kind": "Secret",
         "metadata": {
             "name": name,
-            "namespace": "tether",
+            "namespace": namespace,
             "labels": {"argocd.argoproj.io/secret-type": kind},
         },
         "stringData": data,

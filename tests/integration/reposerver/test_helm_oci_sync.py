@@ -51,9 +51,9 @@ async def test_a_chart_from_a_private_oci_registry_syncs_and_its_password_shows_
         "oci-charts",
         f"{registry.host}/charts",
         password=registry.password,
+        namespace=namespace,
         extra={"enableOCI": "true", "insecureOCIForceHttp": "true"},
     )
-    secret["metadata"]["namespace"] = namespace
     try:
         tetherenv.create(kube, secret)
         tetherenv.create(kube, oci_app(name, namespace, registry.host))
