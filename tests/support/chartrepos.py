@@ -174,12 +174,16 @@ class HttpChartRepo:
     server: http.server.ThreadingHTTPServer
     thread: threading.Thread
 
-    def add(self, name: str, version: str, *, dependencies: str = "") -> None:
-        """Package a chart into the repository and index it again."""
+    def add(self, name: str, version: str, *, dependencies: str = "", base_url: str = "") -> None:
+        """Package a chart into the repository and index it again.
+
+        ``base_url`` makes the index's chart URLs absolute (e.g. another host name).
+        """
         package(self.work, self.served, name, version, dependencies=dependencies)
-        _process.run_sync(
-            [tools.path_of("helm"), "repo", "index", str(self.served)], env=helm_env(self.work)
-        )
+        argv = [tools.path_of("helm"), "repo", "index", str(self.served)]
+        if base_url:
+            argv += ["--url", base_url]
+        _process.run_sync(argv, env=helm_env(self.work))
 
     def stop(self) -> None:
         self.server.shutdown()

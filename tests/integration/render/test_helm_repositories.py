@@ -314,3 +314,24 @@ async def test_credentials_in_a_helm_repository_url_never_reach_helms_command_li
     message = failed(await render_with(renderer, repo, with_password("guessed")))
     assert "cannot read its index" in message
     assert http_repo.password not in message and "guessed" not in message
+
+
+async def test_pass_credentials_sends_them_to_chart_archives_on_another_host(tmp_path, repo):
+    # The index lists its archives under another name of the same server, as a CDN would be.
+    chart_repo = chartrepos.start_http_repo(tmp_path / "cdn")
+    try:
+        port = chart_repo.url.rsplit(":", 1)[1]
+        chart_repo.add("web", "1.0.0", base_url=f"http://localhost:{port}")
+        secret = chartrepos.repository_secret(
+            "charts", chart_repo.url, password=chart_repo.password
+        )
+        renderer = renderer_for(tmp_path, store(secret))
+        source = {"repoURL": chart_repo.url, "chart": "web", "targetRevision": "1.0.0"}
+        message = failed(await render_with(renderer, repo, application(source)))
+        assert "401" in message and chart_repo.password not in message
+        passing = application({**source, "helm": {"passCredentials": True}})
+        [cm] = ok(await render_with(renderer, repo, passing))
+        assert cm["data"]["version"] == "1.0.0"
+        assert chart_repo.password not in helm_argv(tmp_path)
+    finally:
+        chart_repo.stop()
