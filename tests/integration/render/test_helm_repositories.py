@@ -253,6 +253,19 @@ async def test_remote_dependencies_are_built_with_their_repositories_credentials
 
     no_credentials = renderer_for(tmp_path / "none", None)
     message = failed(await render_with(no_credentials, repo, app))
+    assert "Chart.yaml dependencies: remote reference to host '127.0.0.1'" in message
+    # Declared by a Secret without secrets: reached, and the repository refuses.
+    declared = renderer_for(
+        tmp_path / "declared", store(chartrepos.repository_secret("charts", http_repo.url))
+    )
+    write(repo, {"umbrella/Chart.yaml": f"""
+        apiVersion: v2
+        name: umbrella
+        version: 0.1.0
+        dependencies:
+          - {{name: base, version: 0.1.0, repository: "{http_repo.url}"}}
+    """})  # fmt: skip
+    message = failed(await render_with(declared, repo, app))
     assert "helm dependency build" in message
     assert http_repo.password not in message
 

@@ -226,7 +226,8 @@ async def _with_dependencies(
     """The chart itself, or a scratch copy with its missing dependencies built in.
 
     ``file://`` dependencies stay in the repository; ``http(s)://`` and ``oci://`` ones are
-    fetched with the credentials the app's project has for them. Repository aliases (``@name``)
+    fetched with the credentials the app's project has for them, from repositories a Secret
+    declares or hosts the administrator listed. Repository aliases (``@name``)
     name entries of a helm configuration tether does not have, and are refused.
     """
     root = request.repo_root
@@ -247,6 +248,10 @@ async def _with_dependencies(
             located = helmrepos.locate(
                 repository, credentials, request.project, settings.remote, field
             )
+            if located.creds is None:
+                # Repository content naming a place: only a repository an administrator
+                # declared (a Secret, even without secrets) or a listed remote host.
+                remote.check_reference(located.url, settings.remote, resolve_host, field=field)
             remotes.setdefault(located.url, located)
         else:
             raise RenderError(
