@@ -130,13 +130,18 @@ async def test_an_oci_chart_renders_with_credentials_from_a_repository_secret(
     assert registry.password not in everything_written(tmp_path / "render-cache")
 
 
-async def test_an_oci_semver_range_resolves_to_the_highest_matching_tag(registry, tmp_path, repo):
+@pytest.mark.parametrize(
+    "wanted, got", [("^1.0.0", "1.2.0"), ("*", "2.0.0"), (">=1.0.0 <2", "1.2.0")]
+)
+async def test_an_oci_semver_range_resolves_to_the_highest_matching_tag(
+    registry, tmp_path, repo, wanted, got
+):
     renderer = renderer_for(tmp_path, store(oci_secret(registry, registry.password)))
     app = application(
-        {"repoURL": f"oci://{registry.host}/charts", "chart": "web", "targetRevision": "^1.0.0"}
+        {"repoURL": f"oci://{registry.host}/charts", "chart": "web", "targetRevision": wanted}
     )
     [cm] = ok(await render_with(renderer, repo, app))
-    assert cm["data"]["version"] == "1.2.0"
+    assert cm["data"]["version"] == got
 
 
 async def test_a_wrong_oci_password_fails_naming_the_repository_and_never_the_password(
