@@ -19,7 +19,7 @@ from tether.model.errors import TetherError
 
 
 class RepoCredentials:
-    """The credentials the Git adapter asks for by URL; reloaded from Secrets."""
+    """The credentials the Git adapter and helm's pulls ask for by URL; reloaded from Secrets."""
 
     def __init__(self) -> None:
         self._store = repocreds.CredentialStore()
@@ -31,10 +31,7 @@ class RepoCredentials:
         return self._store.lookup(url, "git", project)
 
     def lookup_helm(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
-        """The credentials for a Helm repository or OCI registry, as an app of ``project`` uses it.
-
-        (Argo CD's ``type: helm`` Secrets.)
-        """
+        """A Helm repository's or OCI registry's credentials (``type: helm``) for ``project``."""
         return self._store.lookup(url, "helm", project)
 
     def secret_values(self) -> frozenset[str]:
