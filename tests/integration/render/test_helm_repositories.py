@@ -353,3 +353,33 @@ async def test_pass_credentials_sends_them_to_chart_archives_on_another_host(tmp
         assert chart_repo.password not in helm_argv(tmp_path)
     finally:
         chart_repo.stop()
+
+
+async def test_dependencies_whose_registries_need_different_transports_are_refused(
+    registry, tmp_path, repo
+):
+    write(
+        repo,
+        {
+            "umbrella/Chart.yaml": f"""
+                apiVersion: v2
+                name: umbrella
+                version: 0.1.0
+                dependencies:
+                  - {{name: lib, version: 0.3.0, repository: "oci://{registry.host}/charts"}}
+                  - {{name: web, version: 1.0.0, repository: "oci://{registry.host}/tls"}}
+            """,
+        },
+    )
+    # Plain HTTP for one must not carry the other's credentials in the clear.
+    credentials = store(
+        oci_secret(registry, registry.password),
+        chartrepos.repository_secret(
+            "tls", f"oci://{registry.host}/tls", password=registry.password
+        ),
+    )
+    message = failed(
+        await render_with(renderer_for(tmp_path, credentials), repo, app_at("umbrella"))
+    )
+    assert "need different transports (--plain-http" in message
+    assert "dependency build" not in helm_argv(tmp_path)

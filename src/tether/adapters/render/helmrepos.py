@@ -196,12 +196,35 @@ def _write_private(path: str, content: bytes) -> None:
 
 
 def transport_flags(command: CommandLine, repositories: Sequence[Repository]) -> None:
-    """How helm reaches registries: plain HTTP or unverified TLS only when a Secret says so."""
-    registries = [r for r in repositories if r.oci and r.creds is not None]
-    if any(r.creds is not None and r.creds.insecure_oci_force_http for r in registries):
-        command.word("--plain-http")
-    if any(r.creds is not None and r.creds.insecure for r in registries):
-        command.word("--insecure-skip-tls-verify")
+    """How helm reaches registries: plain HTTP or unverified TLS only when a Secret says so.
+
+    helm takes these flags for every repository of one command, so repositories that disagree
+    are refused: one registry's plain HTTP must not carry another's credentials in the clear.
+
+    Raises:
+        InvalidInputError: naming the repositories that need different transports.
+    """
+
+    def plain_http(repo: Repository) -> bool:
+        return bool(repo.creds and repo.creds.insecure_oci_force_http)
+
+    def insecure(repo: Repository) -> bool:
+        return bool(repo.creds and repo.creds.insecure)
+
+    registries = [r for r in repositories if r.oci]
+    for flag, wants, among in (
+        ("--plain-http", plain_http, registries),
+        ("--insecure-skip-tls-verify", insecure, list(repositories)),
+    ):
+        chosen = {wants(r) for r in among}
+        if len(chosen) > 1:
+            names = ", ".join(sorted(redact_url(r.url) for r in among))
+            raise InvalidInputError(
+                f"Chart.yaml dependencies: {names} need different transports ({flag} for some "
+                "of them by their repository Secrets); helm takes one for all"
+            )
+        if chosen == {True}:
+            command.word(flag)
 
 
 async def pull(
