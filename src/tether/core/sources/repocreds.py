@@ -29,6 +29,15 @@ REPO_TYPES = {
 }
 """Values of the ``type`` field; credentials never cross from one type to the other."""
 
+OCI_ONLY = ("enableOCI", "insecureOCIForceHttp")
+"""Fields that only mean something for a Helm repository that is an OCI registry."""
+
+NOT_FOR_HELM = {
+    "bearerToken": "is for Git (Bitbucket Data Center); helm repositories take username/password",
+    "sshPrivateKey": "is for Git over SSH; helm repositories take username/password",
+}
+"""Secret fields tether refuses on ``type: helm`` rather than ignore (no way to honour them)."""
+
 _TRUE = frozenset({"true", "yes", "1"})
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
 
@@ -119,12 +128,18 @@ def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None
     repo_type = fields.get("type", "").strip() or "git"
     if repo_type not in REPO_TYPES:
         raise InvalidInputError(f"repository Secret {source}: unknown type {repo_type!r}")
+    registry = repo_type == "helm" and oci_reference(url, repo_type) is not None
+    for flag in OCI_ONLY:
+        if fields.get(flag, "").strip().lower() in _TRUE and not registry:
+            raise InvalidInputError(
+                f"repository Secret {source}: {flag} needs type helm and a url without a scheme "
+                "(registry/path) or with oci://"
+            )
+    if repo_type == "helm":
+        for field, why in NOT_FOR_HELM.items():
+            if fields.get(field, "").strip():
+                raise InvalidInputError(f"repository Secret {source}: {field} {why}")
     enable_oci = fields.get("enableOCI", "").strip().lower() in _TRUE
-    if enable_oci and (repo_type != "helm" or oci_reference(url, repo_type) is None):
-        raise InvalidInputError(
-            f"repository Secret {source}: enableOCI needs type helm and a url without a scheme "
-            "(registry/path) or with oci://"
-        )
     return kind, RepoCredentials(
         url=url,
         type=repo_type,

@@ -363,18 +363,23 @@ def test_an_oci_template_serves_the_registrys_paths_below_it():
     assert creds.lookup("oci://registry.example.evil/team/charts", "helm") is None
 
 
+@pytest.mark.parametrize("flag", ["enableOCI", "insecureOCIForceHttp"])
 @pytest.mark.parametrize(
     "url, repo_type",
     [("https://charts.example/stable", "helm"), ("registry.example/charts", "git")],
 )
-def test_enable_oci_is_refused_where_no_registry_can_be(url, repo_type):
-    bad = secret(
-        "x", "repository", string_data={"type": repo_type, "url": url, "enableOCI": "true"}
-    )
-    with pytest.raises(
-        InvalidInputError, match="repository Secret argocd/x: enableOCI needs type helm"
-    ):
+def test_oci_flags_are_refused_where_no_registry_can_be(url, repo_type, flag):
+    bad = secret("x", "repository", string_data={"type": repo_type, "url": url, flag: "true"})
+    with pytest.raises(InvalidInputError, match=f"repository Secret argocd/x: {flag} needs type"):
         repocreds.from_secret(bad)
+
+
+@pytest.mark.parametrize("field", ["bearerToken", "sshPrivateKey"])
+def test_git_only_secrets_on_a_helm_repository_are_refused_by_name(field):
+    data = {"type": "helm", "url": "oci://r/c", field: PASSWORD}
+    with pytest.raises(InvalidInputError, match=f"argocd/x: {field} is for Git") as raised:
+        repocreds.from_secret(secret("x", "repository", string_data=data))
+    assert PASSWORD not in str(raised.value)
 
 
 def test_the_oci_reference_of_helm_urls():
