@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import tether
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
 
@@ -45,6 +46,8 @@ class RepoServer:
         env = _process.base_env({"HOME": str(home), "TETHER_TOOLS_CACHE": str(tools.cache_dir())})
         env.pop("KUBECONFIG", None)
         env.pop("XDG_CACHE_HOME", None)
+        # The tether under test, also when it is a work tree beside the installed one.
+        env["PYTHONPATH"] = str(Path(tether.__file__).resolve().parents[1])
         return env
 
     def start(self, listen: str = "127.0.0.1:0", timeout: float = 30.0) -> RepoServer:

@@ -52,12 +52,17 @@ def test_scratch_a_killed_process_left_goes_once_idle_and_does_not_count_against
 ):
     made(tmp_path, ".abc-123.tmp-x", 2 * HOUR)
     made(tmp_path, "render-xyz", 2 * HOUR)
+    made(tmp_path, "helm-auth-q1", 2 * HOUR)  # helm's private credentials of a killed pull
     made(tmp_path, "pull-new", 10)  # a pull in progress
     made(tmp_path, "kept", 2 * HOUR)
     removed = _disk.prune_least_recent(
         _disk.subdirectories(str(tmp_path)), keep=1, min_idle_s=HOUR, now=time.time()
     )
-    assert sorted(os.path.basename(p) for p in removed) == [".abc-123.tmp-x", "render-xyz"]
+    assert sorted(os.path.basename(p) for p in removed) == [
+        ".abc-123.tmp-x",
+        "helm-auth-q1",
+        "render-xyz",
+    ]
     assert sorted(os.listdir(tmp_path)) == ["kept", "pull-new"]
 
 

@@ -10,9 +10,10 @@ import os
 import shutil
 from collections.abc import Iterable
 
-SCRATCH_PREFIXES = (".", "render-", "pull-")
-"""Names of work in progress (a tree being unpacked, a render's scratch, a chart being pulled)
-or of something already evicted. Left behind only by a killed process; removed once idle."""
+SCRATCH_PREFIXES = (".", "render-", "pull-", "helm-auth-")
+"""Names of work in progress (a tree being unpacked, a render's scratch, a chart being pulled,
+helm's private credentials for one command) or of something already evicted. Left behind only
+by a killed process; removed once idle."""
 
 
 def touch(path: str) -> None:

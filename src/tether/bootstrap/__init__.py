@@ -29,6 +29,7 @@ from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
 from tether.adapters.render import renderer as render_adapter
+from tether.adapters.render.helmrepos import CredentialLookup as HelmCredentialLookup
 from tether.adapters.reposerver import RepoServerClient
 from tether.bootstrap.local import (
     DevCluster,
@@ -269,14 +270,20 @@ def remote_policy(settings: Settings) -> remote.RemotePolicy:
     )
 
 
-def renderer(settings: Settings) -> render_adapter.Renderer:
-    """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
+def renderer(
+    settings: Settings, helm_credentials: HelmCredentialLookup | None = None
+) -> render_adapter.Renderer:
+    """The renderer over the real helm, kustomize, gojsonnet and configured plugins.
+
+    ``helm_credentials`` looks up a project's Helm repository credentials (anonymous without).
+    """
     return render_adapter.Renderer(
         rendering.RenderSettings(
             cache_dir=os.path.join(settings.cache_dir, "render"),
             remote=remote_policy(settings),
         ),
         tool_locator(),
+        helm_credentials=helm_credentials,
     )
 
 
@@ -307,7 +314,11 @@ async def runtime(
     if remote_client is not None:
         service = remote_client
     else:
-        disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+        disk = DiskCaches(
+            git_repos(settings, credentials.lookup),
+            renderer(settings, credentials.lookup_helm),
+            settings,
+        )
         service = manifests.ManifestService(
             disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
         )
@@ -458,7 +469,11 @@ class Rendering:
 def repo_server_rendering(settings: Settings) -> Rendering:
     """The manifest service of a repo-server: Git and render caches under ``cache_dir``."""
     credentials = RequestCredentials()
-    disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+    disk = DiskCaches(
+        git_repos(settings, credentials.lookup),
+        renderer(settings, credentials.lookup_helm),
+        settings,
+    )
     service = manifests.ManifestService(
         disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
     )

@@ -40,7 +40,7 @@ def tools() -> None:
 @tools.command("build")
 @click.argument("components", nargs=-1)
 def tools_build(components: tuple[str, ...]) -> None:
-    """Build kube-apiserver, etcd, helm, kustomize, kwok and Dex if they are not cached yet."""
+    """Build kube-apiserver, etcd, helm, kustomize, kwok, Dex and the OCI registry if not cached."""
     for name, path in bootstrap.build_tools(*components).items():
         click.echo(f"{name}: {path}")
 

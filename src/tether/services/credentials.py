@@ -19,7 +19,7 @@ from tether.model.errors import TetherError
 
 
 class RepoCredentials:
-    """The credentials the Git adapter asks for by URL; reloaded from Secrets."""
+    """The credentials the Git adapter and helm's pulls ask for by URL; reloaded from Secrets."""
 
     def __init__(self) -> None:
         self._store = repocreds.CredentialStore()
@@ -30,17 +30,26 @@ class RepoCredentials:
         """The credentials for a Git repository URL as an app of ``project`` uses it."""
         return self._store.lookup(url, "git", project)
 
+    def lookup_helm(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
+        """A Helm repository's or OCI registry's credentials (``type: helm``) for ``project``."""
+        return self._store.lookup(url, "helm", project)
+
     def secret_values(self) -> frozenset[str]:
         """Every secret the credentials hold, for scrubbing messages."""
         return self._store.secret_values()
 
     def for_application(self, app: Application) -> repocreds.CredentialStore:
-        """Only what rendering ``app`` may use: its Git sources' entries, as its project sees them.
+        """Only what rendering ``app`` may use, as its project sees them.
 
-        What the controller hands a repo-server with the render request.
+        Its Git sources' entries, and the Helm repositories its project may use: a chart's
+        remote dependencies are only known from its Chart.yaml, read where it renders (Argo CD
+        hands its repo-server the project's Helm repositories for the same reason). What the
+        controller hands a repo-server with the render request.
         """
+        project = app.spec.project_name
         urls = [s.repo_url for s in app.effective_sources() if not s.is_helm_chart]
-        return self._store.subset_for(urls, "git", app.spec.project_name)
+        git = self._store.subset_for(urls, "git", project)
+        return git.merged(self._store.visible_to("helm", project))
 
     def load(self, secrets: Sequence[Mapping[str, Any]]) -> None:
         """Rebuild from Secrets; a malformed one is skipped and named, never quoted."""
@@ -81,6 +90,11 @@ class RequestCredentials:
         """The credentials for a Git repository URL, from the current request's entries only."""
         store = self._current.get()
         return None if store is None else store.lookup(url, "git", project)
+
+    def lookup_helm(self, url: str, project: str = "") -> repocreds.RepoCredentials | None:
+        """The credentials for a Helm repository, from the current request's entries only."""
+        store = self._current.get()
+        return None if store is None else store.lookup(url, "helm", project)
 
     def secret_values(self) -> frozenset[str]:
         """Every secret the current request brought, for scrubbing what goes back and to logs."""

@@ -167,6 +167,7 @@ class ManifestService:
                 refs=refs,
                 kube_version=kube_version,
                 api_versions=tuple(api_versions),
+                project=project,
             )
             app_key = (app.namespace, app.name, str(index))
             jobs.append(

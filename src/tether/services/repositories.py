@@ -1,8 +1,8 @@
 """Repository Secrets as the API edits them: read them by URL, write one whole, delete one.
 
 The Secrets are Argo CD's (label ``argocd.argoproj.io/secret-type: repository``), the ones the
-controller reads its Git credentials from (``services.credentials``), so either tool can read
-what the other wrote. Only the fields tether honours may be written (``FIELDS``).
+controller reads its Git and Helm credentials from (``services.credentials``), so either tool
+can read what the other wrote. Only the fields tether honours may be written (``FIELDS``).
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ FIELDS: dict[str, str] = {
     "sshPrivateKey": "SSH key (write-only)",
     "insecure": "skip TLS verification",
     "insecureIgnoreHostKey": "accept any SSH host key",
+    "enableOCI": "a Helm repository that is an OCI registry (url without scheme or oci://)",
+    "insecureOCIForceHttp": "reach that OCI registry over plain HTTP",
 }
 """The repository Secret's keys tether reads; any other is refused on write."""
 

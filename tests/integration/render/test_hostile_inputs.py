@@ -83,8 +83,10 @@ OWN_FLAGS = {
     "--skip-tests": "helm.skipTests",
     "--skip-schema-validation": "helm.skipSchemaValidation",
     "--untar": "helm pull unpacks the chart into the cache",
-    "--pass-credentials": "helm.passCredentials",
-    "--skip-refresh": "helm dependency build uses the repositories already known",
+    "--skip-refresh": "helm dependency build with no repository index to read",
+    "--fail-on-repo-update-fail": "a repository index helm cannot read fails the pull",
+    "--plain-http": "a registry's repository Secret says insecureOCIForceHttp",
+    "--insecure-skip-tls-verify": "a registry's repository Secret says insecure",
     "--short": "helm version --short",
     "--": "the end of options before positionals",
 }

@@ -43,6 +43,26 @@ def test_a_repository_view_holds_no_credential():
     assert base64.b64decode(secret["data"]["password"]).decode() == SECRET
 
 
+def test_an_oci_helm_repository_keeps_its_oci_flags_through_the_api():
+    fields = repo_routes.fields_of(
+        {
+            "repo": "registry.example/charts",
+            "type": "helm",
+            "password": SECRET,
+            "enableOCI": True,
+            "insecureOCIForceHttp": True,
+        }
+    )
+    secret = repositories.secret_for(fields, "argocd", "repo-oci")
+    shown = repo_routes.view(repositories.StoredRepo(secret, fields))
+    assert shown == {
+        "repo": "registry.example/charts",
+        "type": "helm",
+        "enableOCI": True,
+        "insecureOCIForceHttp": True,
+    }
+
+
 @pytest.mark.parametrize("field", ["tlsClientCertKey", "githubAppPrivateKey", "proxy", "enableLfs"])
 def test_a_repository_field_tether_does_not_read_is_refused_by_name(field: str):
     with pytest.raises(errors.ApiError) as raised:

@@ -3,7 +3,10 @@
 # tether runs, from the Go module proxy at pinned versions, and cache them outside the repository.
 #
 # Components: apiserver (kube-apiserver, kube-controller-manager, kube-scheduler), etcd, helm,
-# kustomize, kwok, dex (the OIDC provider SSO tests sign in through; Kubeflow ships it too). For each one it prints "NAME=DIR" on stdout, DIR holding the binaries.
+# kustomize, kwok, dex (the OIDC provider SSO tests sign in through; Kubeflow ships it too),
+# registry (the CNCF distribution OCI registry, with htpasswd basic auth, that Helm's OCI tests
+# pull charts from; tests only). For each one it prints "NAME=DIR" on stdout, DIR holding the
+# binaries.
 # A cached component costs one stat: the directory carries a .complete marker, written last.
 # Progress goes to stderr; a failure names the component that did not build.
 set -euo pipefail
@@ -16,6 +19,7 @@ KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 # Dex v2.45.1. Dex's module path has no /v2, so its v2 tags are not module versions; the proxy
 # serves the tagged commit as this pseudo-version.
 DEX_VERSION=${DEX_VERSION:-v0.0.0-20260303133905-11d2eeb52b42}
+REGISTRY_VERSION=${REGISTRY_VERSION:-v3.1.2}
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}   # never fetch another toolchain behind the user's back
 export CGO_ENABLED=0                       # upstream ships these statically too
@@ -35,7 +39,8 @@ key_of() {
     kustomize) echo "kustomize-$KUSTOMIZE_VERSION-$GOVER" ;;
     kwok) echo "kwok-$KWOK_VERSION-stages2-$GOVER" ;;  # bump "stagesN" when the stage set changes
     dex) echo "dex-$DEX_VERSION-$GOVER" ;;
-    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok dex)"; exit 2 ;;
+    registry) echo "registry-$REGISTRY_VERSION-$GOVER" ;;
+    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok dex registry)"; exit 2 ;;
   esac
 }
 
@@ -90,6 +95,17 @@ build_dex() {
   go mod tidy >&2
   go build -trimpath -ldflags "-s -w" -o "$1/dex" github.com/dexidp/dex/cmd/dex
   "$1/dex" version >&2
+}
+
+build_registry() {
+  # Built as a dependency, like dex: only its own go.mod's requirements, no replaces to honour.
+  local w="$CACHE/src/registry-$REGISTRY_VERSION"
+  rm -rf "$w"; mkdir -p "$w"; cd "$w"
+  go mod init tether.invalid/registry >/dev/null 2>&1
+  go get -tool "github.com/distribution/distribution/v3/cmd/registry@$REGISTRY_VERSION" >&2
+  go mod tidy >&2
+  go build -trimpath -ldflags "-s -w" -o "$1/registry" github.com/distribution/distribution/v3/cmd/registry
+  "$1/registry" --version >&2
 }
 
 build_helm() {

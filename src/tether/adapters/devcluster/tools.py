@@ -25,6 +25,7 @@ COMPONENT_OF_TOOL: dict[str, str] = {
     "kustomize": "kustomize",
     "kwok": "kwok",
     "dex": "dex",
+    "registry": "registry",  # tests only: the OCI registry Helm charts are pulled from
 }
 
 COLD_BUILD_TIMEOUT_S = 90 * 60
@@ -42,6 +43,7 @@ def build(*components: str) -> dict[str, pathlib.Path]:
         "KUSTOMIZE_VERSION",
         "KWOK_VERSION",
         "DEX_VERSION",
+        "REGISTRY_VERSION",
     ):
         if var in os.environ:
             env[var] = os.environ[var]

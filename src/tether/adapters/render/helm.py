@@ -1,14 +1,14 @@
 """Helm sources: the real ``helm template``, for charts in Git or pulled from a Helm repository.
 
 Value and file parameters are jailed to the repository (``$ref/...`` to the ref source's checkout);
-local ``file://`` dependencies are built in a scratch copy, never in the read-only checkout.
+missing dependencies (``file://``, and remote ones through ``helmrepos``) are built in a scratch
+copy, never in the read-only checkout.
 """
 
 from __future__ import annotations
 
 import asyncio
 import glob
-import hashlib
 import os
 import re
 import shutil
@@ -18,25 +18,19 @@ from typing import Any
 
 import orjson
 
-from tether.adapters import _disk, _process
+from tether.adapters import _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
-from tether.adapters.render import _jail
+from tether.adapters.render import _jail, helmrepos
 from tether.core.sources import helmvalues, jail, kubeyaml, remote, rendering
 from tether.core.sources.repocreds import redact_url
 from tether.model.errors import InvalidInputError, RenderError
 from tether.model.source import ApplicationSourceHelm
 
-EXACT_VERSION = re.compile(r"^v?\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]+)?$")
-"""Only exact versions can be served from the chart cache; constraints need the index."""
-
 URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 FILE_PARAMETER_MAX_BYTES = 1024 * 1024
 """A file parameter becomes one value in the chart's values; a megabyte is already a lot."""
-
-_pull_locks: dict[tuple[int, str], asyncio.Lock] = {}
-"""One pull per chart at a time, per event loop (an asyncio lock belongs to one loop)."""
 
 
 def helm_env(base_dir: str, extra: Mapping[str, str]) -> dict[str, str]:
@@ -61,21 +55,26 @@ async def render(
     settings: rendering.RenderSettings,
     cache_dir: str,
     scratch: str,
+    credentials: helmrepos.CredentialLookup | None = None,
 ) -> list[dict[str, Any]]:
-    """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart."""
+    """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart.
+
+    ``credentials`` answers which Helm repository credentials the request's project may use.
+    """
     source = request.source
     options = source.helm or ApplicationSourceHelm()
     env = helm_env(os.path.join(cache_dir, "helm-home"), request.env)
     if source.chart:
-        chart_dir = await pull(
+        chart_dir = await helmrepos.pull(
             helm, source.repo_url, source.chart, source.revision,
             cache_dir=cache_dir, env=env, pass_credentials=bool(options.pass_credentials),
-            timeout=settings.tool_timeout_s, policy=settings.remote,
+            timeout=settings.tool_timeout_s, policy=settings.remote, lookup=credentials,
+            project=request.project,
         )  # fmt: skip
         jail_root = chart_dir
     else:
-        chart_dir = await _with_local_dependencies(
-            helm, request.repo_root, directory, scratch, env, settings.tool_timeout_s
+        chart_dir = await _with_dependencies(
+            helm, request, directory, scratch, env, settings, credentials
         )
         jail_root = request.repo_root
     where = "spec.source.helm"
@@ -215,61 +214,71 @@ def _resolve_value_file(
     return jail_root, _jail.resolve(jail_root, value_file, base=chart_dir, field=where)
 
 
-async def _with_local_dependencies(
-    helm: str, root: str, chart_dir: str, scratch: str, env: dict[str, str], timeout: float
+async def _with_dependencies(
+    helm: str,
+    request: rendering.RenderRequest,
+    chart_dir: str,
+    scratch: str,
+    env: dict[str, str],
+    settings: rendering.RenderSettings,
+    credentials: helmrepos.CredentialLookup | None,
 ) -> str:
-    """The chart itself, or a scratch copy with its ``file://`` dependencies built in."""
+    """The chart itself, or a scratch copy with its missing dependencies built in.
+
+    ``file://`` dependencies stay in the repository; ``http(s)://`` and ``oci://`` ones are
+    fetched with the credentials the app's project has for them, from repositories a Secret
+    declares or hosts the administrator listed. Repository aliases (``@name``)
+    name entries of a helm configuration tether does not have, and are refused.
+    """
+    root = request.repo_root
     chart = _read_chart(chart_dir)
     missing_local: list[tuple[int, str]] = []
+    remotes: dict[str, helmrepos.Repository] = {}
+    field = "Chart.yaml dependencies"
     for index, dep in enumerate(chart.get("dependencies") or []):
         if not isinstance(dep, dict):
             continue
         repository = str(dep.get("repository") or "")
         if _vendored(chart_dir, str(dep.get("name", ""))):
             continue
-        if not repository.startswith("file://"):
+        if repository.startswith("file://"):
+            target = _jail.resolve(root, repository[len("file://") :], base=chart_dir, field=field)
+            missing_local.append((index, target))
+        elif URL.match(repository):
+            located = helmrepos.locate(
+                repository, credentials, request.project, settings.remote, field
+            )
+            if located.creds is None:
+                # Repository content naming a place: only a repository an administrator
+                # declared (a Secret, even without secrets) or a listed remote host.
+                remote.check_reference(located.url, settings.remote, resolve_host, field=field)
+            remotes.setdefault(located.url, located)
+        else:
             raise RenderError(
                 f"Chart.yaml: dependency {dep.get('name')!r} from {repository!r} is not vendored "
-                "in charts/; only local file:// dependencies are built"
+                "in charts/ and names no URL (file://, https:// or oci://)"
             )
-        target = _jail.resolve(
-            root, repository[len("file://") :], base=chart_dir, field="Chart.yaml dependencies"
-        )
-        missing_local.append((index, target))
-    if not missing_local:
+    if not missing_local and not remotes:
         return chart_dir
     copy = os.path.join(tempfile.mkdtemp(prefix="chart-", dir=scratch), "chart")
     await asyncio.to_thread(shutil.copytree, chart_dir, copy, symlinks=True)
-    deps = chart["dependencies"]
-    for index, target in missing_local:
-        deps[index]["repository"] = "file://" + target  # the copy moved; point at the original
-    with open(os.path.join(copy, "Chart.yaml"), "wb") as handle:
-        handle.write(orjson.dumps(chart))
-    lock = os.path.join(copy, "Chart.lock")
-    if os.path.exists(lock):
-        os.remove(lock)  # its digest covers the old repository strings
-    try:
-        await _process.run(
-            CommandLine(helm, "dependency", "build", "--skip-refresh")
-            .positional(copy, field="spec.source.path")
-            .argv,
-            env=env,
-            timeout=timeout,
-        )
-    except _process.ProcessError as err:
-        raise RenderError(
-            f"helm dependency build {err.reason}{_process.tail(err.stderr)}"
-        ) from None
+    if missing_local:
+        deps = chart["dependencies"]
+        for index, target in missing_local:
+            deps[index]["repository"] = "file://" + target  # the copy moved; point at the original
+        with open(os.path.join(copy, "Chart.yaml"), "wb") as handle:
+            handle.write(orjson.dumps(chart))
+        lock = os.path.join(copy, "Chart.lock")
+        if os.path.exists(lock):
+            os.remove(lock)  # its digest covers the old repository strings
+    await helmrepos.build_dependencies(
+        helm, copy, list(remotes.values()), cache_dir=scratch, env=env,
+        timeout=settings.tool_timeout_s,
+    )  # fmt: skip
     return copy
 
 
-def _read_chart(chart_dir: str) -> dict[str, Any]:
-    path = os.path.join(chart_dir, "Chart.yaml")
-    if not os.path.isfile(path):
-        raise InvalidInputError("spec.source.path: no Chart.yaml in the chart directory")
-    with open(path, "rb") as handle:
-        docs = kubeyaml.parse_yaml(handle.read(), "Chart.yaml")
-    return docs[0] if docs else {}
+_read_chart = helmrepos.read_chart
 
 
 def _vendored(chart_dir: str, name: str) -> bool:
@@ -277,66 +286,3 @@ def _vendored(chart_dir: str, name: str) -> bool:
     if not os.path.isdir(charts):
         return False
     return any(entry == name or entry.startswith(name + "-") for entry in os.listdir(charts))
-
-
-async def pull(
-    helm: str,
-    repo_url: str,
-    chart: str,
-    version: str,
-    *,
-    cache_dir: str,
-    env: dict[str, str],
-    pass_credentials: bool,
-    timeout: float,
-    policy: remote.RemotePolicy,
-) -> str:
-    """A chart from a Helm repository, unpacked under a cache keyed by repo, chart and version.
-
-    The repository itself is the AppProject's to allow; ``policy`` only keeps the pull off the
-    addresses tether never reaches (link-local, metadata, loopback unless allowed).
-    """
-    if chart.startswith("-") or "/" in chart or ".." in chart:
-        raise InvalidInputError(f"spec.source.chart: invalid chart name {chart!r}")
-    host = remote.host_of(repo_url)
-    if host:
-        remote.refuse_address(host, resolve_host(host), policy, "spec.source.repoURL")
-    key = hashlib.sha256(f"{repo_url}\n{chart}".encode()).hexdigest()[:24]
-    base = os.path.join(cache_dir, "charts", key)
-    constraint = "" if version in ("", "HEAD", "*") else version
-    exact = os.path.join(base, constraint.lstrip("v"), chart)
-    if EXACT_VERSION.match(constraint) and os.path.isfile(os.path.join(exact, "Chart.yaml")):
-        _disk.touch(os.path.dirname(exact))  # its use, for prune_charts
-        return exact
-    lock = _pull_locks.setdefault((id(asyncio.get_running_loop()), key), asyncio.Lock())
-    async with lock:
-        os.makedirs(base, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix="pull-", dir=base)
-        command = CommandLine(helm, "pull").positional(chart, field="spec.source.chart")
-        command.flag("--repo", repo_url, field="spec.source.repoURL")
-        command.word("--untar").flag("--untardir", staging, field="spec.source.chart")
-        if constraint:
-            command.flag("--version", constraint, field="spec.source.targetRevision")
-        if pass_credentials:
-            command.word("--pass-credentials")
-        try:
-            await _process.run(command.argv, env=env, timeout=timeout)
-        except _process.ProcessError as err:
-            shutil.rmtree(staging, ignore_errors=True)
-            where = f"helm pull {chart} from {redact_url(repo_url)}"
-            raise RenderError(f"{where}: {err.reason}{_process.tail(err.stderr)}") from None
-        pulled = os.path.join(staging, chart)
-        resolved = str(_read_chart(pulled).get("version", "unknown")).lstrip("v")
-        final = os.path.join(base, resolved)
-        if os.path.isdir(final):
-            shutil.rmtree(staging, ignore_errors=True)
-            _disk.touch(final)
-        else:
-            os.replace(staging, final)
-        return os.path.join(final, chart)
-
-
-def prune_charts(cache_dir: str, keep: int, *, min_idle_s: float, now: float) -> list[str]:
-    """Delete the least recently used pulled chart versions beyond the newest ``keep``."""
-    versions = _disk.subdirectories(os.path.join(cache_dir, "charts"), depth=2)
-    return _disk.prune_least_recent(versions, keep=keep, min_idle_s=min_idle_s, now=now)

@@ -15,7 +15,7 @@ from typing import Any
 
 from tether import ports
 from tether.adapters import _disk, _process
-from tether.adapters.render import _jail, directory, helm, kustomize, plugin
+from tether.adapters.render import _jail, directory, helm, helmrepos, kustomize, plugin
 from tether.core.sources import kubeyaml, rendering
 from tether.model.errors import InvalidInputError, RenderError, TetherError
 
@@ -34,7 +34,10 @@ class Renderer:
         settings: rendering.RenderSettings,
         tools: ports.ToolLocator,
         limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS,
+        helm_credentials: helmrepos.CredentialLookup | None = None,
     ) -> None:
+        """``helm_credentials``: a project's credentials for a Helm repository; none: anonymous."""
+        self._helm_credentials = helm_credentials
         self._settings = settings
         self._tools = tools
         self._limits = limits
@@ -65,7 +68,9 @@ class Renderer:
         scratch = _disk.prune_least_recent(
             _disk.subdirectories(self._cache_dir), keep=1 << 30, min_idle_s=min_idle_s, now=now
         )
-        charts = helm.prune_charts(self._cache_dir, keep_charts, min_idle_s=min_idle_s, now=now)
+        charts = helmrepos.prune_charts(
+            self._cache_dir, keep_charts, min_idle_s=min_idle_s, now=now
+        )
         return scratch + charts
 
     async def render(self, request: rendering.RenderRequest) -> list[dict[str, Any]]:
@@ -97,7 +102,7 @@ class Renderer:
         if source.is_helm_chart:
             return await helm.render(
                 request, "", helm=self._tools.path_of("helm"), settings=settings,
-                cache_dir=self._cache_dir, scratch=scratch,
+                cache_dir=self._cache_dir, scratch=scratch, credentials=self._helm_credentials,
             )  # fmt: skip
         await asyncio.to_thread(_jail.scan_symlinks, request.repo_root)
         where = _jail.source_dir(request.repo_root, source.path or "")
@@ -105,7 +110,7 @@ class Renderer:
         if tool == "helm":
             return await helm.render(
                 request, where, helm=self._tools.path_of("helm"), settings=settings,
-                cache_dir=self._cache_dir, scratch=scratch,
+                cache_dir=self._cache_dir, scratch=scratch, credentials=self._helm_credentials,
             )  # fmt: skip
         if tool == "kustomize":
             return await kustomize.render(

@@ -37,12 +37,14 @@ WIRE: dict[str, str] = {
     "sshPrivateKey": "sshPrivateKey",
     "insecure": "insecure",
     "insecureIgnoreHostKey": "insecureIgnoreHostKey",
+    "enableOCI": "enableOCI",
+    "insecureOCIForceHttp": "insecureOCIForceHttp",
 }
 
 READ_ONLY = frozenset({"connectionState", "inheritedCreds"})
 """Fields a GET may show and a client may send back; the server sets them, never the caller."""
 
-FLAGS = frozenset({"insecure", "insecureIgnoreHostKey"})
+FLAGS = frozenset({"insecure", "insecureIgnoreHostKey", "enableOCI", "insecureOCIForceHttp"})
 
 
 def rbac_object(url: str, project: str) -> str:

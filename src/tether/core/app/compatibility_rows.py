@@ -158,10 +158,11 @@ SOURCE_FIELDS: dict[str, Row] = {
     f"{_SOURCE}.helm.ignoreMissingValueFiles": Supported(
         _HELM + "test_a_missing_value_file_fails_unless_ignored"
     ),
-    f"{_SOURCE}.helm.passCredentials": Refused(
-        "tether pulls charts from Helm repositories without credentials (repository Secrets "
-        "serve Git so far), so there are none to pass on; a chart that needs them fails to pull",
-        blocks=False,
+    f"{_SOURCE}.helm.passCredentials": Supported(
+        _RENDER
+        + "test_helm_repositories.py::"
+        + "test_pass_credentials_sends_them_to_chart_archives_on_another_host",
+        "the repository Secret's credentials also go to chart archives on other hosts",
     ),
     f"{_SOURCE}.helm.version": Refused(
         "Argo CD picks a Helm version by it; tether runs Helm 3 only", harmless=("v3",)

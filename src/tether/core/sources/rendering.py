@@ -190,6 +190,8 @@ class RenderRequest:
     """``ref`` source name → its checkout, for ``$ref/path`` value files."""
     kube_version: str = ""
     api_versions: tuple[str, ...] = ()
+    project: str = ""
+    """The app's AppProject: which repository credentials it may use."""
 
     @property
     def env(self) -> dict[str, str]:

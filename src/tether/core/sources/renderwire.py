@@ -35,7 +35,12 @@ _CREDENTIAL_TEXT = {
     "sshPrivateKey": "ssh_private_key",
     "source": "source",
 }
-_CREDENTIAL_FLAGS = {"insecure": "insecure", "insecureIgnoreHostKey": "insecure_ignore_host_key"}
+_CREDENTIAL_FLAGS = {
+    "insecure": "insecure",
+    "insecureIgnoreHostKey": "insecure_ignore_host_key",
+    "enableOCI": "enable_oci",
+    "insecureOCIForceHttp": "insecure_oci_force_http",
+}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,15 @@ REPO_TYPES = {
 }
 """Values of the ``type`` field; credentials never cross from one type to the other."""
 
+OCI_ONLY = ("enableOCI", "insecureOCIForceHttp")
+"""Fields that only mean something for a Helm repository that is an OCI registry."""
+
+NOT_FOR_HELM = {
+    "bearerToken": "is for Git (Bitbucket Data Center); helm repositories take username/password",
+    "sshPrivateKey": "is for Git over SSH; helm repositories take username/password",
+}
+"""Secret fields tether refuses on ``type: helm`` rather than ignore (no way to honour them)."""
+
 _TRUE = frozenset({"true", "yes", "1"})
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
 
@@ -51,6 +60,10 @@ class RepoCredentials:
     """Skip TLS verification (Argo CD's ``insecure``)."""
     insecure_ignore_host_key: bool = False
     """Accept any SSH host key (Argo CD's ``insecureIgnoreHostKey``)."""
+    enable_oci: bool = False
+    """A Helm repository that is an OCI registry (Argo CD's ``enableOCI``)."""
+    insecure_oci_force_http: bool = False
+    """Reach an OCI registry over plain HTTP (Argo CD's ``insecureOCIForceHttp``)."""
     source: str = ""
     """``namespace/name`` of the Secret it came from, for messages."""
 
@@ -69,6 +82,8 @@ class RepoCredentials:
             "ssh_private_key": "<set>" if self.ssh_private_key else "",
             "insecure": self.insecure,
             "insecure_ignore_host_key": self.insecure_ignore_host_key,
+            "enable_oci": self.enable_oci,
+            "insecure_oci_force_http": self.insecure_oci_force_http,
             "source": self.source,
         }
         return "RepoCredentials(" + ", ".join(f"{k}={v!r}" for k, v in shown.items()) + ")"
@@ -86,6 +101,9 @@ class RepoCredentials:
             insecure=self.insecure or template.insecure,
             insecure_ignore_host_key=self.insecure_ignore_host_key
             or template.insecure_ignore_host_key,
+            enable_oci=self.enable_oci or template.enable_oci,
+            insecure_oci_force_http=self.insecure_oci_force_http
+            or template.insecure_oci_force_http,
         )
 
 
@@ -110,6 +128,18 @@ def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None
     repo_type = fields.get("type", "").strip() or "git"
     if repo_type not in REPO_TYPES:
         raise InvalidInputError(f"repository Secret {source}: unknown type {repo_type!r}")
+    registry = repo_type == "helm" and oci_reference(url, repo_type) is not None
+    for flag in OCI_ONLY:
+        if fields.get(flag, "").strip().lower() in _TRUE and not registry:
+            raise InvalidInputError(
+                f"repository Secret {source}: {flag} needs type helm and a url without a scheme "
+                "(registry/path) or with oci://"
+            )
+    if repo_type == "helm":
+        for field, why in NOT_FOR_HELM.items():
+            if fields.get(field, "").strip():
+                raise InvalidInputError(f"repository Secret {source}: {field} {why}")
+    enable_oci = fields.get("enableOCI", "").strip().lower() in _TRUE
     return kind, RepoCredentials(
         url=url,
         type=repo_type,
@@ -121,6 +151,8 @@ def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None
         ssh_private_key=fields.get("sshPrivateKey", ""),
         insecure=fields.get("insecure", "").strip().lower() in _TRUE,
         insecure_ignore_host_key=fields.get("insecureIgnoreHostKey", "").strip().lower() in _TRUE,
+        enable_oci=enable_oci,
+        insecure_oci_force_http=fields.get("insecureOCIForceHttp", "").strip().lower() in _TRUE,
         source=source,
     )
 
@@ -195,29 +227,50 @@ class CredentialStore:
 
     def _repository_for(self, url: str, repo_type: str, project: str) -> RepoCredentials | None:
         """The repository Secret for ``url``: the project's own first, then a global one."""
-        key = normalize_url(url)
+        key = normalize_url(_canonical(url, repo_type))
         repositories = [
             r
             for r in self.repositories
-            if r.type == repo_type and normalize_url(r.url) == key and r.project in ("", project)
+            if r.type == repo_type
+            and normalize_url(_canonical(r.url, repo_type)) == key
+            and r.project in ("", project)
         ]
         repositories.sort(key=lambda r: not r.project)  # the project's own first
         return repositories[0] if repositories else None
 
     def _template_for(self, url: str, repo_type: str, project: str) -> RepoCredentials | None:
-        target = _segments(url)
+        target = _segments(_canonical(url, repo_type))
         best: tuple[bool, int] | None = None
         chosen: RepoCredentials | None = None
         for template in self.templates:
             if template.type != repo_type or template.project not in ("", project):
                 continue
-            prefix = _segments(template.url)
+            prefix = _segments(_canonical(template.url, repo_type))
             if target is None or prefix is None or not _covers(prefix, target):
                 continue
             rank = (bool(template.project), len(prefix[2]))
             if best is None or rank > best:
                 best, chosen = rank, template
         return chosen
+
+    def visible_to(self, repo_type: str, project: str) -> CredentialStore:
+        """Every entry of ``repo_type`` an app of ``project`` may use, in order.
+
+        What a repo-server is handed for Helm: a chart's dependencies are only known once its
+        Chart.yaml is read there, so it gets every Helm repository the project could name.
+        """
+        return CredentialStore(
+            tuple(
+                r for r in self.repositories if r.type == repo_type and r.project in ("", project)
+            ),
+            tuple(t for t in self.templates if t.type == repo_type and t.project in ("", project)),
+        )
+
+    def merged(self, other: CredentialStore) -> CredentialStore:
+        """This store's entries, then ``other``'s (lookups filter by type, so types never mix)."""
+        return CredentialStore(
+            self.repositories + other.repositories, self.templates + other.templates
+        )
 
     def secret_values(self) -> frozenset[str]:
         """Every secret any credential holds, for scrubbing messages."""
@@ -227,6 +280,28 @@ class CredentialStore:
             for value in (creds.password, creds.bearer_token, creds.ssh_private_key)
             if value
         )
+
+
+def oci_reference(url: str, repo_type: str = "helm") -> str | None:
+    """``host[:port]/path`` of a Helm OCI registry URL, ``None`` for any other URL.
+
+    ``oci://registry/path`` is one; so is ``registry/path`` without a scheme (Argo CD's form with
+    ``enableOCI``), since a Helm repository reached over HTTP always has ``http(s)://``.
+    """
+    if repo_type != "helm":
+        return None
+    text = url.strip()
+    if text[:6].lower() == "oci://":
+        return text[6:].rstrip("/")
+    if "://" in text:
+        return None
+    return text.rstrip("/")
+
+
+def _canonical(url: str, repo_type: str) -> str:
+    """The form lookups compare: a Helm OCI registry as ``oci://...``, however it is written."""
+    reference = oci_reference(url, repo_type)
+    return url if reference is None else "oci://" + reference
 
 
 def normalize_url(url: str) -> str:

@@ -33,6 +33,16 @@ TEMPLATE = repocreds.RepoCredentials(
     insecure_ignore_host_key=True,
 )
 
+HELM_OCI = repocreds.RepoCredentials(
+    url="registry.example:5000/charts",
+    type="helm",
+    username="puller",
+    password=PASSWORD,
+    enable_oci=True,
+    insecure_oci_force_http=True,
+    source="argocd/oci-charts",
+)
+
 
 def call(**overrides: Any) -> renderwire.RenderCall:
     app = minimal_application()
@@ -45,7 +55,7 @@ def call(**overrides: Any) -> renderwire.RenderCall:
         revisions=("b" * 40,),
         kube_version="1.36.3",
         api_versions=("apps/v1", "v1"),
-        credentials=repocreds.CredentialStore((REPO,), (TEMPLATE,)),
+        credentials=repocreds.CredentialStore((REPO, HELM_OCI), (TEMPLATE,)),
     )
     return dataclasses.replace(full, **overrides)
 

@@ -329,3 +329,74 @@ def test_a_subset_of_another_projects_app_holds_no_project_scoped_entry():
         ),
     )
     assert s.subset_for(["https://git.example/org/app"], "git", "team-b").secret_values() == set()
+
+
+# -- Helm OCI registries ---------------------------------------------------------------------
+
+
+def helm_secret(name: str, url: str, kind: str = "repository", **extra: str) -> dict[str, Any]:
+    return secret(
+        name,
+        kind,
+        string_data={"type": "helm", "url": url, "username": "u", "password": PASSWORD, **extra},
+    )
+
+
+@pytest.mark.parametrize(
+    "secret_url", ["registry.example:5000/charts", "oci://registry.example:5000/charts"]
+)
+@pytest.mark.parametrize(
+    "app_url", ["registry.example:5000/charts", "oci://registry.example:5000/charts/"]
+)
+def test_an_oci_registry_matches_with_or_without_oci_scheme(secret_url, app_url):
+    found = store(helm_secret("oci", secret_url, enableOCI="true")).lookup(app_url, "helm")
+    assert found is not None and found.enable_oci and found.password == PASSWORD
+
+
+def test_an_oci_template_serves_the_registrys_paths_below_it():
+    creds = store(
+        helm_secret("all", "registry.example:5000", "repo-creds", insecureOCIForceHttp="true")
+    )
+    found = creds.lookup("oci://registry.example:5000/team/charts", "helm")
+    assert found is not None and found.insecure_oci_force_http
+    assert creds.lookup("oci://registry.example:5001/team/charts", "helm") is None
+    assert creds.lookup("oci://registry.example.evil/team/charts", "helm") is None
+
+
+@pytest.mark.parametrize("flag", ["enableOCI", "insecureOCIForceHttp"])
+@pytest.mark.parametrize(
+    "url, repo_type",
+    [("https://charts.example/stable", "helm"), ("registry.example/charts", "git")],
+)
+def test_oci_flags_are_refused_where_no_registry_can_be(url, repo_type, flag):
+    bad = secret("x", "repository", string_data={"type": repo_type, "url": url, flag: "true"})
+    with pytest.raises(InvalidInputError, match=f"repository Secret argocd/x: {flag} needs type"):
+        repocreds.from_secret(bad)
+
+
+@pytest.mark.parametrize("field", ["bearerToken", "sshPrivateKey"])
+def test_git_only_secrets_on_a_helm_repository_are_refused_by_name(field):
+    data = {"type": "helm", "url": "oci://r/c", field: PASSWORD}
+    with pytest.raises(InvalidInputError, match=f"argocd/x: {field} is for Git") as raised:
+        repocreds.from_secret(secret("x", "repository", string_data=data))
+    assert PASSWORD not in str(raised.value)
+
+
+def test_the_oci_reference_of_helm_urls():
+    assert repocreds.oci_reference("oci://r.example/charts/") == "r.example/charts"
+    assert repocreds.oci_reference("r.example:5000/charts") == "r.example:5000/charts"
+    assert repocreds.oci_reference("https://r.example/charts") is None
+    assert repocreds.oci_reference("r.example/charts", "git") is None
+
+
+def test_the_helm_entries_visible_to_a_project_are_its_own_and_the_global_ones():
+    secrets_ = [
+        helm_secret("global", "https://charts.example"),
+        helm_secret("mine", "https://charts.example/a", project="a"),
+        helm_secret("theirs", "https://charts.example/b", project="b"),
+        helm_secret("tpl-theirs", "https://charts.example", "repo-creds", project="b"),
+        secret("git", "repository", string_data={"url": "https://git.example/r", "password": "p"}),
+    ]
+    visible = store(*secrets_).visible_to("helm", "a")
+    assert [c.source for c in visible.repositories] == ["argocd/global", "argocd/mine"]
+    assert visible.templates == ()
