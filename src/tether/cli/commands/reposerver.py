@@ -43,12 +43,14 @@ from tether.settings import Settings
     help="The certificate's private key (PEM).",
 )
 @rendering_options.rendering_options
-@click.option("-v", "--verbose", count=True)
+@logs.options
 def repo_server(
     listen: str,
     token_file: str,
     tls_cert: str | None,
     tls_key: str | None,
+    log_format: str,
+    log_level: str,
     verbose: int,
     **rendering: Any,
 ) -> None:
@@ -61,11 +63,16 @@ def repo_server(
         address = bootstrap.Listen.parse(listen, tls_cert or "", tls_key or "")
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    settings = rendering_options.apply(Settings(), **rendering)
+    settings = rendering_options.apply(
+        Settings(log_format=log_format, log_level=logs.level_of(log_level, verbose)),
+        **rendering,
+    )
     token = bootstrap.read_token_file(token_file)
     rendering_parts = bootstrap.repo_server_rendering(settings)
     # Log lines written while a request renders are scrubbed of that request's secrets too.
-    logs.configure(verbose, rendering_parts.credentials.secret_values)
+    logs.configure(
+        settings.log_level, settings.log_format, rendering_parts.credentials.secret_values
+    )
 
     def listening(url: str) -> None:
         click.echo(f"tether repo-server listening on {url}")

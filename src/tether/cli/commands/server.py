@@ -93,7 +93,7 @@ def announce(url: str) -> None:
 @kubeconfig_option
 @namespaces_option("serve")
 @api_options
-@click.option("-v", "--verbose", count=True)
+@logs.options
 def server(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -101,12 +101,19 @@ def server(
     api_tls_cert: str | None,
     api_tls_key: str | None,
     insecure: bool,
+    log_format: str,
+    log_level: str,
     verbose: int,
 ) -> None:
     """Serve the API alone, reading state from the cluster (any number of replicas)."""
     options = options_of(api_address, api_tls_cert, api_tls_key, insecure)
-    logs.configure(verbose)
-    settings = Settings(app_namespaces=namespaces, leader_election=False)
+    settings = Settings(
+        app_namespaces=namespaces,
+        leader_election=False,
+        log_format=log_format,
+        log_level=logs.level_of(log_level, verbose),
+    )
+    logs.configure(settings.log_level, settings.log_format)
     asyncio.run(api_main.run_alone(settings, options, kubeconfig=kubeconfig, listening=announce))
 
 
