@@ -117,11 +117,18 @@ class TextLines(logging.Formatter):
         return " ".join([text, *pairs])
 
 
-def configure(level: str = "info", log_format: str = "text", secrets: Secrets = frozenset) -> None:
+def configure(
+    level: str = "info",
+    log_format: str = "text",
+    secrets: Secrets = frozenset,
+    *,
+    requests: bool = False,
+) -> None:
     """Log to stderr at ``level`` in ``log_format`` (``text`` or ``json``), every line scrubbed.
 
     ``secrets`` gives the values to mask besides URL userinfo and bearer tokens; it is asked
-    at each line, in the context that logs it.
+    at each line, in the context that logs it. ``requests`` (``-v``) logs every HTTP request
+    too (the ``QUIET_LOGGERS``).
     """
     if level not in LEVELS:
         raise ValueError(f"log level {level!r} is not one of {', '.join(LEVELS)}")
@@ -139,7 +146,7 @@ def configure(level: str = "info", log_format: str = "text", secrets: Secrets = 
         if not any(isinstance(f, Scrubbed) for f in each.filters):
             each.addFilter(Scrubbed(secrets))
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.NOTSET if requests else logging.WARNING)
 
 
 def level_of(log_level: str, verbose: int) -> str:
@@ -169,7 +176,7 @@ def options(func: F) -> F:
                 "-v",
                 "--verbose",
                 count=True,
-                help="-v is --log-level info, -vv --log-level debug.",
+                help="-v: info, and a line per HTTP request; -vv: debug, and the same.",
             ),
         )
     ):

@@ -59,6 +59,9 @@ async def run(
             raise StartupError("refusing to start: " + "; ".join(problems))
         controller = Controller(rt)
         server = metrics.serve(settings.metrics_address, controller, rt, probes)
+        host = settings.metrics_address.rpartition(":")[0] or "127.0.0.1"
+        url = f"http://{host}:{server.port}"
+        log.info("serving /metrics, /healthz and /readyz on %s", url, extra={"metrics": url})
         # Every replica prunes its own disk, leading or not (a repo-server prunes its own).
         pruning = (
             asyncio.create_task(diskcache.prune_periodically(rt.disk, settings.disk_prune_period))

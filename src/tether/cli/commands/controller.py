@@ -113,7 +113,7 @@ def run(
         log_level=logs.level_of(log_level, verbose),
     )
     settings = rendering_options.apply(settings, **rendering)
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, requests=verbose > 0)
     beside = () if no_api else (server_options.beside_controller(api),)
     asyncio.run(
         controller_main.run(

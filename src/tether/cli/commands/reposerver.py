@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,8 @@ from tether.cli.commands import rendering_options
 from tether.reposerver import app as server_app, main as server_main
 from tether.services import diskcache
 from tether.settings import Settings
+
+log = logging.getLogger("tether.reposerver")
 
 
 @click.command("repo-server")
@@ -71,11 +74,19 @@ def repo_server(
     rendering_parts = bootstrap.repo_server_rendering(settings)
     # Log lines written while a request renders are scrubbed of that request's secrets too.
     logs.configure(
-        settings.log_level, settings.log_format, rendering_parts.credentials.secret_values
+        settings.log_level,
+        settings.log_format,
+        rendering_parts.credentials.secret_values,
+        requests=verbose > 0,
     )
 
     def listening(url: str) -> None:
-        click.echo(f"tether repo-server listening on {url}")
+        click.echo(f"tether repo-server listening on {url}")  # stdout: for whoever started it
+        log.info(
+            "tether repo-server listening on %s",
+            url,
+            extra={"url": url, "cache_dir": settings.cache_dir, "tls": bool(tls_cert)},
+        )
 
     asyncio.run(serve(rendering_parts, address, token, listening=listening))
 

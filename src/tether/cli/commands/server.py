@@ -7,6 +7,7 @@ the in-cluster install's server Deployment.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -18,6 +19,8 @@ from tether.cli import logs
 from tether.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("tether.api")
 
 
 kubeconfig_option = click.option(
@@ -85,8 +88,8 @@ def options_of(
 
 
 def announce(url: str) -> None:
-    """Say where the API answers (on stderr, beside the logs)."""
-    click.echo(f"API server listening on {url}", err=True)
+    """Say where the API answers: a log line (text or JSON, as the process logs)."""
+    log.info("API server listening on %s", url)
 
 
 @click.command()
@@ -113,7 +116,12 @@ def server(
         log_format=log_format,
         log_level=logs.level_of(log_level, verbose),
     )
-    logs.configure(settings.log_level, settings.log_format)
+    logs.configure(settings.log_level, settings.log_format, requests=verbose > 0)
+    log.info(
+        "tether API server starting: Applications in %s",
+        ", ".join(namespaces),
+        extra={"namespaces": list(namespaces), "api": options.address},
+    )
     asyncio.run(api_main.run_alone(settings, options, kubeconfig=kubeconfig, listening=announce))
 
 
