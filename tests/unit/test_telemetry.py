@@ -12,10 +12,10 @@ def test_a_request_counts_for_the_app_acted_for_and_none_outside():
         telemetry.project_is("team")
         observe("apply", 200, "ConfigMap", "web", False)
     observe("watch", 200, "ConfigMap", "", False)
+    server = "https://kubernetes.default.svc"
     assert tally.k8s_requests() == {
-        ("apps", "guestbook", "team", "https://kubernetes.default.svc", "200", "apply")
-        + ("ConfigMap", "web", "false"): 1,
-        ("", "", "", "https://kubernetes.default.svc", "200", "watch", "ConfigMap", "", "false"): 1,
+        ("apps", "guestbook", "team", server, "200", "apply", "ConfigMap", "web", "false"): 1,
+        ("", "", "", server, "200", "watch", "ConfigMap", "", "false"): 1,
     }
 
 

@@ -11,6 +11,7 @@ import http.server
 import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from prometheus_client import CollectorRegistry, exposition
@@ -45,17 +46,18 @@ READY = {Phase.STANDBY, Phase.RECONCILING}
 class Probes:
     """The heartbeat and phase the probes answer from; the event loop writes, the server reads."""
 
-    def __init__(self) -> None:
-        self._beat = time.monotonic()
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._beat = clock()
         self.phase = Phase.STARTING
 
     def beat(self) -> None:
         """The event loop is alive now."""
-        self._beat = time.monotonic()
+        self._beat = self._clock()
 
     def healthy(self) -> tuple[bool, str]:
         """Whether the loop beat lately, and what to say."""
-        silent = time.monotonic() - self._beat
+        silent = self._clock() - self._beat
         if silent > STALE_AFTER_S:
             return False, f"event loop silent for {silent:.0f}s"
         return True, "ok"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from tether.controller import metrics
 from tether.controller.metrics import Phase
 
@@ -22,11 +20,12 @@ def test_a_standby_and_a_reconciling_leader_are_ready_and_the_rest_are_not():
         assert probes.healthy() == (True, "ok")
 
 
-def test_a_loop_that_stopped_beating_is_unhealthy_and_unready(monkeypatch):
-    probes = metrics.Probes()
+def test_a_loop_that_stopped_beating_is_unhealthy_and_unready():
+    now = [100.0]
+    probes = metrics.Probes(clock=lambda: now[0])
     probes.phase = Phase.RECONCILING
-    later = time.monotonic() + metrics.STALE_AFTER_S + 5
-    monkeypatch.setattr(metrics.time, "monotonic", lambda: later)
+    probes.beat()
+    now[0] += metrics.STALE_AFTER_S + 5
     healthy, why = probes.healthy()
     assert not healthy and "silent" in why
     assert probes.ready()[0] is False
