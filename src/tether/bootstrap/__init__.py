@@ -40,6 +40,7 @@ from tether.bootstrap.local import (
     manifest_service_for_directory,
     serve_git_folder,
     temporary_dev_cluster,
+    tool_components,
     tool_locator,
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
@@ -80,6 +81,7 @@ __all__ = [
     "serve_git_folder",
     "serve_http",
     "temporary_dev_cluster",
+    "tool_components",
     "tool_locator",
 ]
 
