@@ -11,6 +11,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import tetherenv
+from tether.controller import collector
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -190,6 +191,9 @@ async def test_run_logs_json_lines_answers_probes_and_exports_argo_cd_metrics(
         assert one(found, "argocd_cluster_api_resources", server=IN_CLUSTER) > 0
         assert one(found, "argocd_cluster_cache_age_seconds", server=IN_CLUSTER) >= 0
         assert one(found, "argocd_cluster_connection_status", server=IN_CLUSTER) == 1
+        # The list the shipped dashboard and alerts are checked against is what is exported.
+        exported = {family.name for family in text_string_to_metric_families(text)}
+        assert {name.removesuffix("_total") for name in collector.FAMILIES} <= exported
         # No label names a managed object.
         for _, labels, _ in found:
             assert "settings" not in labels.values()
