@@ -45,6 +45,8 @@ class RepoServer:
         env = _process.base_env({"HOME": str(home), "TETHER_TOOLS_CACHE": str(tools.cache_dir())})
         env.pop("KUBECONFIG", None)
         env.pop("XDG_CACHE_HOME", None)
+        if "PYTHONPATH" in os.environ:  # the same tether as the test's (a worktree's sources)
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         return env
 
     def start(self, listen: str = "127.0.0.1:0", timeout: float = 30.0) -> RepoServer:

@@ -16,7 +16,21 @@ import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+
+from tether.adapters.metricsserver import Running, serve as serve_metrics
 from tether.core.sources import repocreds
+
+__all__ = [
+    "Histogram",
+    "Running",
+    "Telemetry",
+    "acting_for",
+    "git_families",
+    "histogram_buckets",
+    "project_is",
+    "serve_metrics",
+]
 
 AppLabels = tuple[str, str, str]
 """(namespace, name, project) of the Application a request is made for; empty for none."""
@@ -108,3 +122,29 @@ class Telemetry:
             return {
                 k: dataclasses.replace(v, buckets=list(v.buckets)) for k, v in self._git.items()
             }
+
+
+def histogram_buckets(histogram: Histogram) -> list[tuple[str, float]]:
+    """A histogram's cumulative buckets as Prometheus' families take them, ``+Inf`` last."""
+    counts = histogram.buckets or [0] * len(histogram.bounds)
+    pairs = [(str(b), float(c)) for b, c in zip(histogram.bounds, counts, strict=True)]
+    return [*pairs, ("+Inf", float(histogram.count))]
+
+
+def git_families(tally: Telemetry) -> Iterator[Metric]:
+    """``argocd_git_request_total`` and ``argocd_git_request_duration_seconds`` of ``tally``."""
+    total = CounterMetricFamily(
+        "argocd_git_request_total",
+        "Git requests to remotes (ls-remote, fetch), by repository.",
+        labels=["repo", "request_type"],
+    )
+    duration = HistogramMetricFamily(
+        "argocd_git_request_duration_seconds",
+        "Git requests' duration (seconds).",
+        labels=["repo", "request_type"],
+    )
+    for (repo, kind), histogram in sorted(tally.git_requests().items()):
+        total.add_metric([repo, kind], histogram.count)
+        duration.add_metric([repo, kind], histogram_buckets(histogram), histogram.total)
+    yield total
+    yield duration

@@ -19,7 +19,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from tether import bootstrap
-from tether.bootstrap.telemetry import Histogram
+from tether.bootstrap import telemetry
 from tether.controller.counters import RECONCILE_BUCKETS, dest_server
 from tether.controller.loop import APPLICATION, Controller
 from tether.core.sources import repocreds
@@ -49,12 +49,6 @@ FAMILIES = (
 )
 """Every family the controller exports (as named before a counter's ``_total``); the dashboard
 and alert rules in ``deploy/`` may use only these."""
-
-
-def _buckets(histogram: Histogram) -> list[tuple[str, float]]:
-    counts = histogram.buckets or [0] * len(histogram.bounds)
-    pairs = [(str(b), float(c)) for b, c in zip(histogram.bounds, counts, strict=True)]
-    return [*pairs, ("+Inf", float(histogram.count))]
 
 
 class ArgoCollector(Collector):
@@ -131,7 +125,9 @@ class ArgoCollector(Collector):
         m = self._controller.metrics
         with m.lock:
             syncs = dict(m.syncs)
-            by_destination = {k: (_buckets(v), v.total) for k, v in m.by_destination.items()}
+            by_destination = {
+                k: (telemetry.histogram_buckets(v), v.total) for k, v in m.by_destination.items()
+            }
             own = list(zip(RECONCILE_BUCKETS, m.reconcile_buckets, strict=True))
             reconciles, reconcile_sum, errors = m.reconciles, m.reconcile_sum, m.errors
         total = CounterMetricFamily(
@@ -191,22 +187,7 @@ class ArgoCollector(Collector):
         yield by_verb
 
     def _git(self) -> Iterator[Metric]:
-        requests = self._rt.telemetry.git_requests()
-        total = CounterMetricFamily(
-            "argocd_git_request_total",
-            "Git requests to remotes (ls-remote, fetch), by repository.",
-            labels=["repo", "request_type"],
-        )
-        duration = HistogramMetricFamily(
-            "argocd_git_request_duration_seconds",
-            "Git requests' duration (seconds).",
-            labels=["repo", "request_type"],
-        )
-        for (repo, kind), histogram in sorted(requests.items()):
-            total.add_metric([repo, kind], histogram.count)
-            duration.add_metric([repo, kind], _buckets(histogram), histogram.total)
-        yield total
-        yield duration
+        return telemetry.git_families(self._rt.telemetry)
 
     def _clusters(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(
