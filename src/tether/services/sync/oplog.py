@@ -81,6 +81,22 @@ class OperationLog:
             extra={"app": app.name, "namespace": app.namespace, "phase": slot[0], "wave": slot[1]},
         )
 
+    def retrying(self, app: Application, message: str, attempt: int) -> None:
+        """An attempt failed and another will follow (``message`` says when)."""
+        self._slots.pop((app.namespace, app.name), None)
+        log.warning(
+            "sync attempt failed: %s/%s: %s",
+            app.namespace,
+            app.name,
+            message,
+            extra={
+                "app": app.name,
+                "namespace": app.namespace,
+                "detail": message,
+                "retry": attempt,
+            },
+        )
+
     def finished(
         self,
         app: Application,

@@ -237,6 +237,7 @@ class SyncRunner:
             }
         )
         await self._save(app, restarted)
+        self._log.started(app, operation, restarted)
         return await self._advance(app, project, operation, restarted, now, comparison=comparison)
 
     async def _advance(
@@ -437,6 +438,7 @@ class SyncRunner:
                     }
                 )
                 await self._save(app, retrying)
+                self._log.retrying(app, retrying.message or "", upcoming.attempt)
                 wait = (upcoming.at - now).total_seconds()
                 return Pass(OperationPhase.RUNNING, retrying.message or "", False, wait)
         final = with_results.model_copy(
