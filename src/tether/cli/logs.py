@@ -110,7 +110,10 @@ class TextLines(logging.Formatter):
         text = super().formatMessage(record)
         pairs = []
         for key, value in fields(record).items():
-            shown = value if isinstance(value, str) else json.dumps(_plain(value))
+            if isinstance(value, list | tuple | set | frozenset):
+                shown = ",".join(str(v) for v in value)
+            else:
+                shown = value if isinstance(value, str) else json.dumps(_plain(value))
             if not shown or any(c.isspace() or c in '"=' for c in shown):
                 shown = json.dumps(shown)
             pairs.append(f"{key}={shown}")

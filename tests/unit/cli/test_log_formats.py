@@ -41,6 +41,11 @@ def test_a_text_line_ends_with_the_fields_quoting_values_with_spaces():
     assert text.endswith('tether.test: sync finished phase=Succeeded detail="all ok"')
 
 
+def test_a_text_line_shows_a_list_field_comma_separated():
+    text = logs.TextLines().format(record("starting", namespaces=["a", "b"]))
+    assert text.endswith("starting namespaces=a,b")
+
+
 def test_v_and_vv_still_choose_the_level():
     assert logs.level_of("warning", 0) == "warning"
     assert logs.level_of("warning", 1) == "info"
