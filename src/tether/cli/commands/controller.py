@@ -32,7 +32,7 @@ kubeconfig_option = server_options.kubeconfig_option
     "--metrics-address",
     default="127.0.0.1:8082",
     show_default=True,
-    help="host:port for /metrics (port 0 picks a free port).",
+    help="host:port for /metrics, /healthz and /readyz (port 0 picks a free port).",
 )
 @click.option("--leader-election/--no-leader-election", default=True, show_default=True)
 @rendering_options.rendering_options
