@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
+from tether.cli import shell
 from tether.cli.commands import demo
 from tether.cli.main import cli
 
@@ -35,7 +36,7 @@ def commands(tmp_path: Path) -> list[str]:
 
 def _tether() -> str:
     # Under pytest sys.executable is the venv's python: the same lookup the demo makes.
-    return demo.tether_command()
+    return shell.tether_command()
 
 
 def simple_commands(line: str) -> list[list[str]]:
@@ -51,9 +52,9 @@ def simple_commands(line: str) -> list[list[str]]:
 
 
 def test_the_tether_the_demo_names_is_an_absolute_path_that_exists():
-    program = shlex.split(demo.tether_command())[0]
+    program = shlex.split(shell.tether_command())[0]
     assert os.path.isabs(program) and os.access(program, os.X_OK), program
-    assert "uv" not in shlex.split(demo.tether_command())
+    assert "uv" not in shlex.split(shell.tether_command())
 
 
 def test_every_program_resolves_in_a_fresh_shell(commands: list[str]):
@@ -87,7 +88,7 @@ def test_the_demo_shows_each_namespace_it_deployed_to(commands: list[str]):
 
 
 def test_every_tether_command_parses_as_the_cli_defines_it(commands: list[str]):
-    tether = shlex.split(demo.tether_command())
+    tether = shlex.split(shell.tether_command())
     for line in commands:
         for argv in simple_commands(line):
             if argv[: len(tether)] != tether:

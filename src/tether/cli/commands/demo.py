@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import datetime
 import pathlib
-import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -21,6 +20,7 @@ import yaml
 
 from tether import bootstrap
 from tether.api import main as api_main
+from tether.cli import shell
 from tether.cli.commands import server
 from tether.cli.commands.devcluster import default_dir
 from tether.controller import main as controller_main
@@ -180,18 +180,6 @@ def _row(obj: Mapping[str, Any] | None, name: str) -> tuple[str, str, str, str]:
     )
 
 
-def tether_command() -> str:
-    """This tether, as a fresh shell finds it: the venv's script by its absolute path.
-
-    ``uv run`` and a venv's ``bin`` are not on a new shell's PATH (uv itself lives in
-    ``~/.local/bin``), so the demo never prints a bare ``tether`` or ``uv``.
-    """
-    script = pathlib.Path(sys.executable).with_name("tether")  # not resolved: the venv's own
-    if script.is_file():
-        return shlex.quote(str(script))
-    return f"{shlex.quote(sys.executable)} -m tether"
-
-
 def next_steps(
     kubeconfig: pathlib.Path, directory: pathlib.Path, work: pathlib.Path, tether: str
 ) -> list[tuple[str, str]]:
@@ -200,9 +188,9 @@ def next_steps(
     Each one works pasted alone into a fresh shell: absolute paths, the kubeconfig named on
     every command, one namespace per ``kubectl`` (a second ``-n`` replaces the first).
     """
-    kube = f"kubectl --kubeconfig {shlex.quote(str(kubeconfig))}"
-    git = f"git -C {shlex.quote(str(work))}"
-    config = f"--kubeconfig {shlex.quote(str(kubeconfig))}"
+    kube = f"kubectl --kubeconfig {shell.path(kubeconfig)}"
+    git = f"git -C {shell.path(work)}"
+    config = f"--kubeconfig {shell.path(kubeconfig)}"
     return [
         (f"{kube} get applications -n tether", "the root app and its three children"),
         *((f"{kube} get all -n {ns}", f"what {ns} deployed") for ns in DEMO_NAMESPACES),
@@ -225,7 +213,7 @@ def next_steps(
             f'{git} commit -am "change" && {git} push served main',
             f"after editing {work}/plain/web.yaml: with `tether run` going, see it applied",
         ),
-        (f"{tether} dev-cluster down --dir {shlex.quote(str(directory))}", "stop everything"),
+        (f"{tether} dev-cluster down --dir {shell.path(directory)}", "stop everything"),
     ]
 
 
@@ -242,7 +230,9 @@ def _summary(
     if not keep:
         return
     say("\nWhat to look at now (each line pastes into a new shell as it is):")
-    for command, what in next_steps(cluster.kubeconfig, cluster.directory, work, tether_command()):
+    for command, what in next_steps(
+        cluster.kubeconfig, cluster.directory, work, shell.tether_command()
+    ):
         say(f"  # {what}\n  {command}")
     say(f"\nLogs: {cluster.directory}/*.log")
 
