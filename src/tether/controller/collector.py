@@ -47,8 +47,9 @@ FAMILIES = (
     "tether_cluster_cache_objects",
     "tether_work_queue_depth",
 )
-"""Every family the controller exports (as named before a counter's ``_total``); the dashboard
-and alert rules in ``deploy/`` may use only these."""
+"""Every family the controller exports, as the collector names it (a counter's samples end in
+``_total``, a histogram's in ``_bucket``, ``_sum``, ``_count``); the dashboard and alert rules
+in ``deploy/`` may use only these."""
 
 
 class ArgoCollector(Collector):
