@@ -356,7 +356,7 @@ class ControllerProcess:
             text = response.read().decode()
         return report.parse_metrics(
             text,
-            skip_prefixes=("tether_app_info", "tether_app_sync_status", "tether_app_health_status"),
+            skip_prefixes=("argocd_app_info", "argocd_app_k8s_request_total"),
         )
 
     def requests(self) -> dict[str, float]:

@@ -6,6 +6,7 @@ Read this file first to see every boundary tether has.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
@@ -225,8 +226,26 @@ class DiskCache(Protocol):
         ...
 
 
+@dataclasses.dataclass(frozen=True)
+class CacheStats:
+    """How a watch cache stands, for metrics and readiness."""
+
+    objects: int
+    """Objects held."""
+    api_resources: int
+    """Types watched."""
+    failing: int
+    """Watched types whose list fails now (their objects are unknown)."""
+    synced_at: float | None
+    """When every type had been listed once (seconds since the epoch); ``None`` before."""
+
+
 class LiveState(Protocol):
     """The watch-fed view of a cluster the controller compares against (no requests made)."""
+
+    def stats(self) -> CacheStats:
+        """How the cache stands now (read from memory)."""
+        ...
 
     def manifest(self, key: ResourceKey) -> Mapping[str, Any] | None:
         """The full live object, when the cache keeps it (tracked objects, CRDs, apps)."""

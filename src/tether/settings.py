@@ -103,6 +103,13 @@ class Settings:
 
     lease_name: str = "tether-controller"
 
+    log_format: str = "text"
+    """``text`` lines for people, or ``json`` (one object per line) for a log pipeline."""
+
+    log_level: str = "info"
+    """A long-running process says what it watches and each operation at info; ``debug`` adds
+    every refresh decision."""
+
     freeze_gc: bool = True
     """``gc.freeze()`` after the cache's first sync, so collections skip the objects it built
     (a full collection over 50k dicts took over a second). Process-wide: tests turn it off."""

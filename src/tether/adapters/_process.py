@@ -12,8 +12,9 @@ import dataclasses
 import os
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from tether.core import redact
 
@@ -185,9 +186,16 @@ def run_sync(
     stdin: bytes | None = None,
     timeout: float = DEFAULT_TIMEOUT_S,
     check: bool = True,
+    stderr_line: Callable[[str], None] | None = None,
 ) -> Completed:
-    """Blocking twin of :func:`run` for the CLI and build steps that have no event loop."""
+    """Blocking twin of :func:`run` for the CLI and build steps that have no event loop.
+
+    ``stderr_line`` hears each line of standard error as it is written (a long build's
+    progress); the whole of it is captured as well.
+    """
     name = os.path.basename(argv[0])
+    if stderr_line is not None:
+        return _run_streaming(argv, cwd, env, timeout, check, stderr_line)
     try:
         done = subprocess.run(
             list(argv),
@@ -211,6 +219,63 @@ def run_sync(
             done.returncode,
         )
     return Completed(done.stdout, done.stderr, done.returncode)
+
+
+def _run_streaming(
+    argv: Sequence[str],
+    cwd: str | None,
+    env: Mapping[str, str] | None,
+    timeout: float,
+    check: bool,
+    stderr_line: Callable[[str], None],
+) -> Completed:
+    name = os.path.basename(argv[0])
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env is not None else base_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        raise ProcessError(name, "is not installed") from None
+    out: list[bytes] = []
+    err: list[bytes] = []
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        out.append(proc.stdout.read())
+
+    def read_stderr() -> None:
+        assert proc.stderr is not None
+        for raw in proc.stderr:
+            err.append(raw)
+            stderr_line(raw.decode(errors="replace").rstrip("\n"))
+
+    readers = [threading.Thread(target=f, daemon=True) for f in (read_stdout, read_stderr)]
+    with proc:  # closes the pipes however this ends
+        for reader in readers:
+            reader.start()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            proc.wait()
+            raise ProcessError(name, f"timed out after {timeout:g}s") from None
+        for reader in readers:
+            reader.join(10)
+    stdout, stderr = b"".join(out), b"".join(err)
+    if check and proc.returncode != 0:
+        raise ProcessError(
+            name,
+            f"exited with code {proc.returncode}",
+            stderr.decode(errors="replace"),
+            proc.returncode,
+        )
+    return Completed(stdout, stderr, proc.returncode)
 
 
 @dataclasses.dataclass

@@ -27,6 +27,8 @@ OPEN_ROUTES: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/auth/callback"),
         ("GET", "/auth/logout"),
         ("POST", "/api/webhook"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
     }
 )
 

@@ -30,6 +30,11 @@ def _index_of_app(app: FastAPI) -> AppIndex:
     return index
 
 
+def index_ready(app: FastAPI) -> bool:
+    """Whether the server's index has been listed once (it is started if it was not)."""
+    return _index_of_app(app).synced
+
+
 async def index_of(request: Request) -> AppIndex:
     """The server's index, listed at least once (503 when the first list does not complete)."""
     index = _index_of_app(request.app)

@@ -22,6 +22,7 @@ from tether.api.routes import (
     applications,
     appresources,
     clusters,
+    health,
     projects,
     projecttokens,
     repositories,
@@ -42,6 +43,7 @@ from tether.services.auth.store import SettingsStore
 from tether.ui import site
 
 ROUTERS: list[APIRouter] = [
+    health.router,
     version.router,
     session.router,
     account.router,

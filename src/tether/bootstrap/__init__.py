@@ -41,9 +41,11 @@ from tether.bootstrap.local import (
     manifest_service_for_directory,
     serve_git_folder,
     temporary_dev_cluster,
+    tool_components,
     tool_locator,
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
+from tether.bootstrap.telemetry import Telemetry
 from tether.core import health
 from tether.core.sources import remote, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
@@ -80,6 +82,7 @@ __all__ = [
     "serve_git_folder",
     "serve_http",
     "temporary_dev_cluster",
+    "tool_components",
     "tool_locator",
 ]
 
@@ -124,6 +127,8 @@ class Runtime:
     """Every destination cluster: this one, and the others of the cluster Secrets."""
     disk: DiskCaches | None
     """The render caches on this process's disk; none when a repo-server renders."""
+    telemetry: Telemetry
+    """Kubernetes requests by app and cluster, Git requests by repository (for metrics)."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
@@ -167,6 +172,7 @@ class Runtime:
         """Connect to another cluster as its Secret says, with services like this cluster's."""
         resolved = await execauth.resolve(entry)
         client = KubeClient.for_cluster(resolved.entry)
+        client.counter.observer = self.telemetry.kube_observer(entry.server)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
         cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=False)
@@ -230,7 +236,11 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
+def git_repos(
+    settings: Settings,
+    credentials: CredentialLookup | None = None,
+    tally: Telemetry | None = None,
+) -> MirrorCache:
     """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
@@ -238,6 +248,7 @@ def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
+        observe=tally.observe_git if tally is not None else None,
     )
 
 
@@ -300,6 +311,8 @@ async def runtime(
     # First: a bad repo-server setting stops start-up before any connection is made.
     remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
     client = KubeClient.from_kubeconfig(kubeconfig)
+    tally = Telemetry()
+    client.counter.observer = tally.kube_observer(IN_CLUSTER_SERVER)
     cache = ClusterCache(
         client,
         health=_health_fingerprint,
@@ -314,11 +327,8 @@ async def runtime(
     if remote_client is not None:
         service = remote_client
     else:
-        disk = DiskCaches(
-            git_repos(settings, credentials.lookup),
-            renderer(settings, credentials.lookup_helm),
-            settings,
-        )
+        git = git_repos(settings, credentials.lookup, tally)
+        disk = DiskCaches(git, renderer(settings, credentials.lookup_helm), settings)
         service = manifests.ManifestService(
             disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
         )
@@ -356,6 +366,7 @@ async def runtime(
         credentials=credentials,
         destinations=destinations,
         disk=disk,
+        telemetry=tally,
         _client=client,
         _cache=cache,
         _jq=jq,
@@ -464,20 +475,23 @@ class Rendering:
     credentials: RequestCredentials
     """Each request's own credentials, for the Git adapter and for scrubbing."""
     disk: DiskCaches
+    telemetry: Telemetry
+    """Its Git requests by repository."""
 
 
 def repo_server_rendering(settings: Settings) -> Rendering:
     """The manifest service of a repo-server: Git and render caches under ``cache_dir``."""
     credentials = RequestCredentials()
+    tally = Telemetry()
     disk = DiskCaches(
-        git_repos(settings, credentials.lookup),
+        git_repos(settings, credentials.lookup, tally),
         renderer(settings, credentials.lookup_helm),
         settings,
     )
     service = manifests.ManifestService(
         disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
     )
-    return Rendering(service, credentials, disk)
+    return Rendering(service, credentials, disk, tally)
 
 
 def sso(rt: Runtime, *, revoked: RevocationCheck | None = None) -> Sso:

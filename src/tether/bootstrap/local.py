@@ -43,9 +43,18 @@ def manifest_service_for_directory(
     )
 
 
-def build_tools(*components: str) -> dict[str, str]:
-    """Build (or find cached) tool components; returns each one's binary directory."""
-    return {name: str(path) for name, path in tools.build(*components).items()}
+def tool_components() -> tuple[str, ...]:
+    """Every tool build there is, in build order (``apiserver`` gives the three kube-*)."""
+    return tuple(dict.fromkeys(tools.COMPONENT_OF_TOOL.values()))
+
+
+def build_tools(*components: str, progress: Callable[[str], None] | None = None) -> dict[str, str]:
+    """Build (or find cached) tool components; returns each one's binary directory.
+
+    ``progress`` hears what the build is doing, line by line.
+    """
+    built = tools.build(*components, progress=progress)
+    return {name: str(path) for name, path in built.items()}
 
 
 def dev_cluster_up(

@@ -7,6 +7,7 @@ import sys
 import click
 
 from tether import __version__, bootstrap
+from tether.cli import progress
 from tether.cli.commands import (
     account,
     app,
@@ -40,9 +41,17 @@ def tools() -> None:
 @tools.command("build")
 @click.argument("components", nargs=-1)
 def tools_build(components: tuple[str, ...]) -> None:
-    """Build kube-apiserver, etcd, helm, kustomize, kwok, Dex and the OCI registry if not cached."""
-    for name, path in bootstrap.build_tools(*components).items():
-        click.echo(f"{name}: {path}")
+    """Build kube-apiserver, etcd, helm, kustomize, kwok, Dex and the OCI registry if not cached.
+
+    Each component is said on stderr as it starts and ends, with the time it took (a cold
+    build takes minutes); its directory goes to stdout.
+    """
+    with progress.Progress() as shown:
+        for component in components or bootstrap.tool_components():
+            shown.start(f"{component}: looking for a cached build, else building it")
+            for name, path in bootstrap.build_tools(component, progress=shown.note).items():
+                shown.done(f"{name}: ready")
+                click.echo(f"{name}: {path}")
 
 
 cli.add_command(devcluster.dev_cluster)

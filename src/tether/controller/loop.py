@@ -19,7 +19,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import bootstrap
-from tether.controller import routing
+from tether.bootstrap import telemetry
+from tether.controller import counters, routing
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
@@ -68,6 +69,8 @@ class Controller:
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
         """When each syncing app's status was last refreshed during its operation."""
+        self._servers: dict[AppKey, str] = {}
+        """Each app's destination as metrics label it."""
 
     # Triggers.
 
@@ -156,7 +159,8 @@ class Controller:
         while (key := await self.queue.get()) is not None:
             started = time.perf_counter()
             try:
-                delay = await self.reconcile(key)
+                with telemetry.acting_for(*key):  # its Kubernetes requests count for the app
+                    delay = await self.reconcile(key)
             except asyncio.CancelledError:
                 self.queue.done(key)
                 raise
@@ -173,7 +177,8 @@ class Controller:
                 self.queue.retry(key)
                 continue
             finally:
-                self.metrics.observe(time.perf_counter() - started)
+                server = self._servers.get(key, "")
+                self.metrics.observe(time.perf_counter() - started, key[0], server)
             self.queue.done(key)
             self.queue.forget(key)
             if delay is not None:
@@ -222,6 +227,8 @@ class Controller:
                 namespace, name, appstatus.invalid_spec_patch(str(err), self._now())
             )
             return None
+        telemetry.project_is(app.spec.project)
+        self._servers[key] = counters.dest_server(app)
         project = self._project(app)
         if project is None:
             await self._patch_status(
@@ -252,9 +259,7 @@ class Controller:
                 outcome.requeue_after,
             )
             if outcome.completed:
-                self.metrics.syncs[outcome.phase.value] = (
-                    self.metrics.syncs.get(outcome.phase.value, 0) + 1
-                )
+                self.metrics.synced(app, outcome.phase.value)
                 await self._events.operation_completed(app, outcome.phase.value, outcome.message)
                 self._requested[key] = refresh.Level.LATEST
                 return 0.0
@@ -434,6 +439,7 @@ class Controller:
         self._live_refreshed.pop(key, None)
         self._last_good.pop(key, None)
         self._reconciled.pop(key, None)
+        self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
 
     def _with_co_claims(

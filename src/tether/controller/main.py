@@ -42,16 +42,26 @@ async def run(
     kubeconfig: str | None = None,
     ready: asyncio.Event | None = None,
     beside: Sequence[Beside] = (),
+    api_address: str = "",
 ) -> None:
-    """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT."""
+    """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT.
+
+    ``api_address`` is where the hosted API server listens (for the startup line; empty: none).
+    """
     stop = bootstrap.stop_on_signals()
+    _announce(settings, api_address)
     rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
+    probes = metrics.Probes()
+    heart = asyncio.create_task(_beat(probes))
     try:
         problems = await rt.installer.problems()
         if problems:
             raise StartupError("refusing to start: " + "; ".join(problems))
         controller = Controller(rt)
-        server = metrics.serve(settings.metrics_address, controller, rt)
+        server = metrics.serve(settings.metrics_address, controller, rt, probes)
+        host = settings.metrics_address.rpartition(":")[0] or "127.0.0.1"
+        url = f"http://{host}:{server.port}"
+        log.info("serving /metrics, /healthz and /readyz on %s", url, extra={"metrics": url})
         # Every replica prunes its own disk, leading or not (a repo-server prunes its own).
         pruning = (
             asyncio.create_task(diskcache.prune_periodically(rt.disk, settings.disk_prune_period))
@@ -60,8 +70,9 @@ async def run(
         )
         hosted = [asyncio.create_task(job(rt, stop)) for job in beside]
         try:
-            await _lead_and_reconcile(rt, controller, stop, ready, hosted)
+            await _lead_and_reconcile(rt, controller, stop, ready, hosted, probes)
         finally:
+            probes.phase = metrics.Phase.STOPPING
             stop.set()
             ended = await asyncio.gather(*hosted, return_exceptions=True)
             if pruning is not None:
@@ -73,7 +84,34 @@ async def run(
         if failed:
             raise failed[0]  # a hosted job that failed (the API's port taken) fails the process
     finally:
+        heart.cancel()
         await rt.close()
+
+
+def _announce(settings: Settings, api_address: str) -> None:
+    """The startup line: what this process watches and where it answers."""
+    rendering = f"repo-server {settings.repo_server}" if settings.repo_server else "in-process"
+    log.info(
+        "tether controller starting: Applications in %s, rendering %s",
+        ", ".join(settings.app_namespaces),
+        rendering,
+        extra={
+            "namespaces": list(settings.app_namespaces),
+            "clusters": f"in-cluster and the cluster Secrets in {settings.control_plane_namespace}",
+            "leader_election": settings.leader_election,
+            "rendering": rendering,
+            "api": api_address or "off",
+            "metrics": settings.metrics_address,
+            "workers": settings.workers,
+        },
+    )
+
+
+async def _beat(probes: metrics.Probes) -> None:
+    """Tell ``/healthz`` the event loop runs."""
+    while True:
+        probes.beat()
+        await asyncio.sleep(metrics.BEAT_EVERY_S)
 
 
 async def _lead_and_reconcile(
@@ -82,21 +120,27 @@ async def _lead_and_reconcile(
     stop: asyncio.Event,
     ready: asyncio.Event | None,
     hosted: Sequence[asyncio.Task[None]] = (),
+    probes: metrics.Probes | None = None,
 ) -> None:
+    probes = probes or metrics.Probes()
     identity = f"{socket.gethostname()}_{os.getpid()}"
     election = rt.leader_election(identity) if rt.settings.leader_election else None
     campaign = asyncio.create_task(election.run()) if election else None
     try:
         if election is not None:
-            log.info("waiting to lead (%s)", identity)
+            probes.phase = metrics.Phase.STANDBY
+            log.info("waiting to lead (%s)", identity, extra={"identity": identity})
             if not await _first(election.leading.wait(), _any(stop, hosted)):
                 return
-            log.info("leading as %s", identity)
+            log.info("leading as %s", identity, extra={"identity": identity})
+        probes.phase = metrics.Phase.SYNCING
         controller.start_watching()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         await controller.reload_credentials()
         controller.enqueue_all()
+        _announce_ready(rt, len(controller.queue))
+        probes.phase = metrics.Phase.RECONCILING
         if ready is not None:
             ready.set()
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
@@ -120,6 +164,17 @@ async def _lead_and_reconcile(
             campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await campaign
+
+
+def _announce_ready(rt: bootstrap.Runtime, queued: int) -> None:
+    """The line saying reconciling has begun: how many apps, which clusters."""
+    clusters = [f"{s.entry.name} ({s.entry.server})" for s in rt.destinations.states()]
+    log.info(
+        "reconciling %d Applications; clusters: %s",
+        queued,
+        ", ".join(clusters),
+        extra={"applications": queued, "clusters": clusters, "cached": rt.cached_objects()},
+    )
 
 
 async def _any(stop: asyncio.Event, hosted: Sequence[asyncio.Task[None]]) -> None:

@@ -1,136 +1,80 @@
-"""Prometheus metrics on ``/metrics``: app info, sync and health, reconciles, syncs, requests.
+"""The controller's HTTP endpoint: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
 
-Per-app gauges are computed at scrape time from the cache (as Argo CD does), so they cost
-nothing between scrapes and never go stale for deleted apps.
+Served from a thread of its own (``adapters/metricsserver.py``), so a probe is answered even
+while the event loop is busy; ``/healthz`` fails when the loop has not beaten for
+``STALE_AFTER_S`` (stuck, not slow).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Protocol
+import enum
+import time
+from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry
 
 from tether import bootstrap
-from tether.controller.counters import RECONCILE_BUCKETS
-from tether.controller.loop import APPLICATION, Controller
-from tether.model.application import parse_application
-from tether.model.errors import TetherError
+from tether.bootstrap import telemetry
+from tether.controller.collector import ArgoCollector
+from tether.controller.loop import Controller
 
-SYNC_STATES = ("Synced", "OutOfSync", "Unknown")
-HEALTH_STATES = ("Healthy", "Progressing", "Degraded", "Suspended", "Missing", "Unknown")
+STALE_AFTER_S = 30.0
+"""A loop silent this long is stuck: the heartbeat comes every second, a reconcile awaits I/O."""
 
-
-class Server(Protocol):
-    """A running metrics endpoint."""
-
-    def close(self) -> None:
-        """Stop serving."""
-        ...
+BEAT_EVERY_S = 1.0
 
 
-class TetherCollector(Collector):
-    """Reads the controller's counters and the cache at scrape time."""
+class Phase(enum.Enum):
+    """Where the process stands, as ``/readyz`` reads it."""
 
-    def __init__(self, controller: Controller, rt: bootstrap.Runtime) -> None:
-        self._controller = controller
-        self._rt = rt
-
-    def collect(self) -> Iterator[Metric]:
-        """Yield every metric family."""
-        yield from self._apps()
-        m = self._controller.metrics
-        hist = HistogramMetricFamily(
-            "tether_app_reconcile",
-            "Time to reconcile one Application (seconds).",
-            buckets=[
-                (str(b), float(c))
-                for b, c in zip(RECONCILE_BUCKETS, m.reconcile_buckets, strict=True)
-            ]
-            + [("+Inf", float(m.reconciles))],
-            sum_value=m.reconcile_sum,
-        )
-        yield hist
-        syncs = CounterMetricFamily(
-            "tether_app_sync", "Completed sync operations by phase.", labels=["phase"]
-        )
-        for phase, count in sorted(m.syncs.items()):
-            syncs.add_metric([phase], count)
-        yield syncs
-        errors = CounterMetricFamily("tether_reconcile_errors", "Reconciles that failed.")
-        errors.add_metric([], m.errors)
-        yield errors
-        requests = CounterMetricFamily(
-            "tether_kubectl_requests", "Kubernetes API requests by verb.", labels=["verb"]
-        )
-        for verb, count in sorted(self._rt.requests().items()):
-            requests.add_metric([verb], count)
-        yield requests
-        cached = GaugeMetricFamily("tether_cluster_cache_objects", "Objects in the live cache.")
-        cached.add_metric([], self._rt.cached_objects())
-        yield cached
-        queue = GaugeMetricFamily("tether_work_queue_depth", "Applications waiting to reconcile.")
-        queue.add_metric([], len(self._controller.queue))
-        yield queue
-
-    def _apps(self) -> Iterator[Metric]:
-        info = GaugeMetricFamily(
-            "tether_app_info",
-            "Information about Applications.",
-            labels=["namespace", "name", "project", "sync_status", "health_status"],
-        )
-        sync = GaugeMetricFamily(
-            "tether_app_sync_status",
-            "1 for the app's sync status.",
-            labels=["namespace", "name", "sync_status"],
-        )
-        health = GaugeMetricFamily(
-            "tether_app_health_status",
-            "1 for the app's health.",
-            labels=["namespace", "name", "health_status"],
-        )
-        for key in sorted(self._rt.live.keys_of(APPLICATION)):
-            obj = self._rt.live.manifest(key)
-            if obj is None:
-                continue
-            try:
-                app = parse_application(obj)
-            except TetherError:
-                continue
-            s = (app.status.sync.status if app.status and app.status.sync else None) or "Unknown"
-            h = (app.status.health.status if app.status and app.status.health else None) or (
-                "Unknown"
-            )
-            info.add_metric([key.namespace, key.name, app.spec.project, s, h], 1)
-            for state in SYNC_STATES:
-                sync.add_metric([key.namespace, key.name, state], 1 if s == state else 0)
-            for state in HEALTH_STATES:
-                health.add_metric([key.namespace, key.name, state], 1 if h == state else 0)
-        yield info
-        yield sync
-        yield health
+    STARTING = "starting"
+    """Checking the CRDs; not ready."""
+    STANDBY = "standby"
+    """Waiting for the Lease: ready (a standby replica is what it should be)."""
+    SYNCING = "syncing"
+    """Leading, listing every type into the cache: not ready yet."""
+    RECONCILING = "reconciling"
+    """Leading, cache synced, workers running: ready."""
+    STOPPING = "stopping"
 
 
-def serve(address: str, controller: Controller, rt: bootstrap.Runtime) -> Server:
-    """Serve ``/metrics`` on ``host:port`` (port 0 picks a free one)."""
-    host, _, port = address.rpartition(":")
+READY = {Phase.STANDBY, Phase.RECONCILING}
+
+
+class Probes:
+    """The heartbeat and phase the probes answer from; the event loop writes, the server reads."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._beat = clock()
+        self.phase = Phase.STARTING
+
+    def beat(self) -> None:
+        """The event loop is alive now."""
+        self._beat = self._clock()
+
+    def healthy(self) -> tuple[bool, str]:
+        """Whether the loop beat lately, and what to say."""
+        silent = self._clock() - self._beat
+        if silent > STALE_AFTER_S:
+            return False, f"event loop silent for {silent:.0f}s"
+        return True, "ok"
+
+    def ready(self) -> tuple[bool, str]:
+        """Whether this replica is ready, and its phase."""
+        healthy, why = self.healthy()
+        if not healthy:
+            return False, why
+        return self.phase in READY, self.phase.value
+
+
+def serve(
+    address: str, controller: Controller, rt: bootstrap.Runtime, probes: Probes | None = None
+) -> telemetry.Running:
+    """Serve ``/metrics``, ``/healthz`` and ``/readyz`` on ``host:port`` (port 0: a free one)."""
     registry = CollectorRegistry()
-    registry.register(TetherCollector(controller, rt))
-    server, thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
-
-    class Running:
-        port = server.server_port
-
-        def close(self) -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join(5)
-
-    return Running()
+    registry.register(ArgoCollector(controller, rt))
+    probes = probes or Probes()
+    return telemetry.serve_metrics(
+        address, registry, {"/healthz": probes.healthy, "/readyz": probes.ready}
+    )

@@ -46,6 +46,17 @@ class Destination:
     """``time.monotonic()`` after which its credentials (a plugin's) must be fetched again."""
 
 
+@dataclasses.dataclass(frozen=True)
+class ClusterState:
+    """One known cluster as metrics show it: connected (with its cache) or not, and failing."""
+
+    entry: ClusterEntry
+    live: ports.LiveState | None
+    """Its watch cache, when connected."""
+    failed: bool
+    """The last attempt to connect failed."""
+
+
 Connect = Callable[[ClusterEntry], Awaitable[Destination]]
 """Connects to a cluster and waits for its cache's first list; raises ``ClusterError``."""
 
@@ -110,6 +121,18 @@ class Destinations:
     def every(self) -> list[Destination]:
         """The cluster tether runs in and every other one connected now."""
         return [self.local, *self._connected.values()]
+
+    def states(self) -> list[ClusterState]:
+        """The cluster tether runs in, then every cluster Secret's, connected or not."""
+        local = next((e for e in self._registry.entries if e.is_in_cluster), self.local.entry)
+        states = [ClusterState(local, self.local.live, False)]
+        connected, failures = dict(self._connected), dict(self._failures)
+        for entry in self._registry.entries:
+            if not entry.is_in_cluster:
+                found = connected.get(entry.server)
+                live = found.live if found is not None else None
+                states.append(ClusterState(entry, live, entry.server in failures))
+        return states
 
     async def for_app(self, app: Application) -> Destination:
         """The destination to compare and sync ``app`` with, connected if need be.

@@ -7,6 +7,7 @@ each attempt is counted, and a retry with ``refresh: true`` syncs a commit pushe
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -80,9 +81,17 @@ async def watch_for(kube, namespace: str, name: str, seen: list[bool], stop: asy
         await asyncio.sleep(0.1)
 
 
+def operation_lines(caplog: pytest.LogCaptureFixture, app: str) -> list[logging.LogRecord]:
+    """The operation log's records about ``app``, in order."""
+    return [
+        r for r in caplog.records if r.name == "tether.operation" and getattr(r, "app", "") == app
+    ]
+
+
 async def test_a_sync_failing_in_wave_one_is_retried_its_limit_and_never_reaches_wave_two(
-    crds, full_namespace, tmp_path
+    crds, full_namespace, tmp_path, caplog
 ):
+    caplog.set_level(logging.INFO, logger="tether.operation")
     ns = full_namespace
     repo = tetherenv.serve_repo(tmp_path / "git", FILES)
     kube = tetherenv.client(crds.kubeconfig)
@@ -107,6 +116,21 @@ async def test_a_sync_failing_in_wave_one_is_retried_its_limit_and_never_reaches
         assert not late_seen and not exists(kube, "late", ns), "wave 2 ran after wave 1 failed"
         history = tetherenv.app_status(kube, ns, "retried").get("history") or []
         assert history == [], "a failed sync is not a deployment"
+        # The log tells the same story: each attempt, its waves, the retries, the end.
+        lines = [(r.getMessage(), r.levelname, vars(r)) for r in operation_lines(caplog, "retried")]
+        started = [
+            (f["initiator"], f["retry"]) for m, _, f in lines if m.startswith("sync started")
+        ]
+        assert started == [("tester", 0), ("tester", 1), ("tester", 2)]
+        assert {(f["phase"], f["wave"]) for m, _, f in lines if " wave " in m} == {
+            ("Sync", 0),
+            ("Sync", 1),
+        }
+        assert sum(m.startswith("sync attempt failed") for m, _, _ in lines) == 2
+        ((phase, level),) = [
+            (f["phase"], lv) for m, lv, f in lines if m.startswith("sync finished")
+        ]
+        assert (phase, level) == ("Failed", "WARNING")
     finally:
         stop.set()
         await watcher

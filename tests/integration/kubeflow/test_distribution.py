@@ -25,6 +25,7 @@ from click.testing import CliRunner
 from tether import bootstrap
 from tether.adapters import _process
 from tether.adapters.devcluster import tools
+from tether.cli import shell
 from tether.cli.main import cli
 from tether.core.diff import ignore
 from tether.core.sources import distribution, kubeyaml
@@ -348,7 +349,9 @@ def test_the_command_points_the_fork_checks_renders_and_a_rerun_changes_nothing(
     assert first.exit_code == 0, first.output
     assert "FAIL" not in first.output
     assert first.output.count("  ok   ") == 28
-    assert "tether kubeflow bootstrap --dir distributions/kubeflow" in first.output
+    where = (fresh_fork / "distributions" / "kubeflow").resolve()
+    # Absolute, as a new shell needs it: the venv's tether and the fork's directory.
+    assert f"{shell.tether_command()} kubeflow bootstrap --dir {where}" in first.output
 
     snapshot = tmp_path / "snapshot"
     shutil.copytree(fresh_fork / "distributions" / "kubeflow", snapshot)

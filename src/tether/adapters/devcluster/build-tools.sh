@@ -48,6 +48,7 @@ build_apiserver() {  # $1 = output dir
   local w="$CACHE/src/kubernetes-$K8S_VERSION"
   rm -rf "$w"; mkdir -p "$w"; cd "$w"
   go mod init tether.invalid/kubernetes >/dev/null 2>&1
+  log "downloading k8s.io/kubernetes v$K8S_VERSION and its dependencies"
   local gomod
   gomod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" \
           | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
@@ -79,8 +80,10 @@ build_etcd() {
   local w="$CACHE/src/etcd-$ETCD_VERSION"
   rm -rf "$w"; mkdir -p "$w"; cd "$w"
   go mod init tether.invalid/etcd >/dev/null 2>&1
+  log "downloading etcd $ETCD_VERSION and its dependencies"
   go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" >&2
   go mod tidy >&2
+  log "compiling etcd"
   go build -trimpath -ldflags "-s -w" -o "$1/etcd" go.etcd.io/etcd/server/v3
   "$1/etcd" --version >&2
 }
@@ -91,8 +94,10 @@ build_dex() {
   local w="$CACHE/src/dex-$DEX_VERSION"
   rm -rf "$w"; mkdir -p "$w"; cd "$w"
   go mod init tether.invalid/dex >/dev/null 2>&1
+  log "downloading dex and its dependencies"
   go get -tool "github.com/dexidp/dex/cmd/dex@$DEX_VERSION" >&2
   go mod tidy >&2
+  log "compiling dex"
   go build -trimpath -ldflags "-s -w" -o "$1/dex" github.com/dexidp/dex/cmd/dex
   "$1/dex" version >&2
 }
@@ -114,16 +119,19 @@ build_helm() {
   for p in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
     ldf+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$MINOR"  # default is 1.20 otherwise
   done
+  log "downloading and compiling helm $HELM_VERSION"
   GOBIN="$1" go install -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   "$1/helm" version --short >&2
 }
 
 build_kustomize() {
+  log "downloading and compiling kustomize $KUSTOMIZE_VERSION"
   GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
   "$1/kustomize" version >&2
 }
 
 build_kwok() {
+  log "downloading and compiling kwok $KWOK_VERSION"
   GOBIN="$1" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
   "$1/kwok" --version >&2 || true
   # kwok needs Stage definitions to move nodes, pods and volumes through their lifecycle; take
@@ -160,6 +168,7 @@ for component in "$@"; do
       fi
       touch "$dir.tmp/.complete"
       rm -rf "$dir"; mv "$dir.tmp" "$dir"
+      log "built $component"
     fi
     exec 9>&-
   fi

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+from collections.abc import Callable
 
 from tether.adapters import _process
 from tether.model.errors import ToolBuildError
@@ -32,8 +33,14 @@ COLD_BUILD_TIMEOUT_S = 90 * 60
 """A cold kube-apiserver build takes 15-30 minutes on 2 cores; anything past 90 is stuck."""
 
 
-def build(*components: str) -> dict[str, pathlib.Path]:
-    """Build (or find cached) components; returns each one's binary directory."""
+def build(
+    *components: str, progress: Callable[[str], None] | None = None
+) -> dict[str, pathlib.Path]:
+    """Build (or find cached) components; returns each one's binary directory.
+
+    ``progress`` hears the build script's own lines (``building helm``, ``compiling ...``) as
+    they come; a cached component says nothing.
+    """
     names = components or tuple(dict.fromkeys(COMPONENT_OF_TOOL.values()))
     env = _process.base_env({"TETHER_TOOLS_CACHE": str(cache_dir())})
     for var in (
@@ -49,7 +56,10 @@ def build(*components: str) -> dict[str, pathlib.Path]:
             env[var] = os.environ[var]
     try:
         done = _process.run_sync(
-            ["bash", str(BUILD_SCRIPT), *names], env=env, timeout=COLD_BUILD_TIMEOUT_S
+            ["bash", str(BUILD_SCRIPT), *names],
+            env=env,
+            timeout=COLD_BUILD_TIMEOUT_S,
+            stderr_line=_script_lines(progress) if progress is not None else None,
         )
     except _process.ProcessError as err:
         failed = _failed_component(err.stderr) or ", ".join(names)
@@ -62,6 +72,18 @@ def build(*components: str) -> dict[str, pathlib.Path]:
         if sep:
             dirs[name] = pathlib.Path(path)
     return dirs
+
+
+SCRIPT_MARK = "[build-tools] "
+"""What starts the script's own lines on stderr; go's chatter (a line per module) does not."""
+
+
+def _script_lines(progress: Callable[[str], None]) -> Callable[[str], None]:
+    def line(text: str) -> None:
+        if text.startswith(SCRIPT_MARK):
+            progress(text.removeprefix(SCRIPT_MARK))
+
+    return line
 
 
 def _failed_component(stderr: str) -> str:

@@ -88,6 +88,7 @@ class MirrorCache:
         timeout: float = _process.DEFAULT_TIMEOUT_S,
         git: str = "git",
         clock: Callable[[], float] = time.monotonic,
+        observe: Callable[[str, str, float], None] | None = None,
     ) -> None:
         """Create (or reuse) the cache under ``cache_dir``.
 
@@ -100,6 +101,8 @@ class MirrorCache:
             timeout: Seconds any single git call may take.
             git: The git binary.
             clock: Monotonic seconds, for the TTL.
+            observe: Hears each remote request: the repository (as displayed, without
+                credentials), ``ls-remote`` or ``fetch``, and the seconds it took.
         """
         self._root = os.path.abspath(cache_dir)
         self._repos_dir = os.path.join(self._root, "repos")
@@ -117,6 +120,7 @@ class MirrorCache:
         self._timeout = timeout
         self._git = git
         self._clock = clock
+        self._observe = observe
         self._commits: cachetools.TTLCache[tuple[urls.RepoURL, str], RevisionMetadata] = (
             cachetools.TTLCache(maxsize=COMMITS_KEPT, ttl=COMMIT_TTL_S, timer=clock)
         )
@@ -368,7 +372,8 @@ class MirrorCache:
             log.debug("listing refs of %s", repo.display)
             command = self._git_command("ls-remote").end_of_options()
             command.positional(repo.fetch_url, field="repoURL")
-            done = await self._run(repo, command, action="listing refs of", network=True)
+            async with self._observed(repo, "ls-remote"):
+                done = await self._run(repo, command, action="listing refs of", network=True)
             refs = lsremote.parse(done.stdout)
             self._refs[repo.key] = _Refs(self._clock(), refs, generation)
             return refs
@@ -444,9 +449,20 @@ class MirrorCache:
             command.positional(repo.fetch_url, field="repoURL")
             for refspec in refspecs:
                 command.positional(refspec, field="targetRevision")
-            await self._run(repo, command, action="fetching", network=True)
+            async with self._observed(repo, "fetch"):
+                await self._run(repo, command, action="fetching", network=True)
         finally:
             stats.in_flight -= 1
+
+    @contextlib.asynccontextmanager
+    async def _observed(self, repo: urls.RepoURL, request_type: str) -> AsyncIterator[None]:
+        """Time one remote request for ``observe``, failed or not (Argo CD counts both)."""
+        started = self._clock()
+        try:
+            yield
+        finally:
+            if self._observe is not None:
+                self._observe(repo.display, request_type, self._clock() - started)
 
     @contextlib.asynccontextmanager
     async def _fetch_lock(self, repo: urls.RepoURL) -> AsyncIterator[None]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import gc
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -107,6 +109,8 @@ class ClusterCache:
         self._list_slots = asyncio.Semaphore(max_concurrent_lists)
         self._freeze_gc = freeze_gc
         self._synced = asyncio.Event()
+        self.synced_at: float | None = None
+        """When the initial sync completed (seconds since the epoch)."""
         self._expected: dict[GroupKind, bool] = {}
         self._rediscover = asyncio.Event()
         self._background: set[asyncio.Task[None]] = set()
@@ -275,7 +279,9 @@ class ClusterCache:
         if self._stopping:
             work.close()  # a coroutine never awaited would warn
             return
-        task: asyncio.Task[None] = asyncio.create_task(work)
+        # A fresh context: the cache's requests are no app's, whichever app's reconcile first
+        # connected the cluster (its app-attribution context would be copied otherwise).
+        task: asyncio.Task[None] = asyncio.create_task(work, context=contextvars.Context())
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
@@ -314,7 +320,8 @@ class ClusterCache:
             list_slots=self._list_slots,
             rng=random.Random(self._rng.random()),
         )
-        self._reflectors[res.group_kind] = (reflector, asyncio.create_task(reflector.run()))
+        task = asyncio.create_task(reflector.run(), context=contextvars.Context())
+        self._reflectors[res.group_kind] = (reflector, task)
 
     async def _after_initial_sync(self) -> None:
         # Until every reflector has listed, those started meanwhile (a forbidden type's
@@ -328,6 +335,7 @@ class ClusterCache:
         if self._freeze_gc:
             gc.collect()
             gc.freeze()
+        self.synced_at = time.time()
         self._synced.set()
         while True:
             await asyncio.sleep(PRUNE_INTERVAL_S)

@@ -234,6 +234,8 @@ class KubeClient:
             content_type=content_type,
             headers={"Impersonate-User": self._impersonate} if self._impersonate else None,
             secret=_is_secret(res.group, res.kind),
+            kind=res.kind,
+            namespace=namespace,
         )
         decoded: dict[str, Any] = msgspec.json.decode(response.content)
         return decoded

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from tether import ports
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.core.cluster.cachepolicy import Change
@@ -17,6 +18,15 @@ class CacheLiveState:
     def __init__(self, cache: ClusterCache, client: KubeClient) -> None:
         self._cache = cache
         self._client = client
+
+    def stats(self) -> ports.CacheStats:
+        """Objects held, types watched and failing, when the first full list ended."""
+        return ports.CacheStats(
+            objects=len(self._cache),
+            api_resources=len(self._cache.watched()),
+            failing=len(self._cache.unsynced()) if self._cache.synced else 0,
+            synced_at=self._cache.synced_at,
+        )
 
     def manifest(self, key: ResourceKey) -> Mapping[str, Any] | None:
         """The full live object, when the cache keeps it."""

@@ -177,7 +177,13 @@ class Reflector:
             async with self._list_slots:
                 while True:
                     response = await self._transport.request(
-                        "list", "GET", url, what=self._what, params=params
+                        "list",
+                        "GET",
+                        url,
+                        what=self._what,
+                        params=params,
+                        kind=self.resource.kind,
+                        namespace=self._namespace,
                     )
                     page = _page.decode(response.content)
                     for raw in page.items:
@@ -206,7 +212,12 @@ class Reflector:
         read_timeout = timeout_s + WATCH_READ_SLACK_S
         try:
             async with self._transport.stream(
-                url, params=params, what=self._what, read_timeout_s=read_timeout
+                url,
+                params=params,
+                what=self._what,
+                read_timeout_s=read_timeout,
+                kind=self.resource.kind,
+                namespace=self._namespace,
             ) as response:
                 pending = b""
                 async for chunk in response.aiter_bytes():

@@ -11,7 +11,7 @@ import collections
 import contextlib
 import os
 import pathlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -32,11 +32,25 @@ WATCH_READ_SLACK_S = 60.0
 """Bookmarks arrive about once a minute: a watch silent for its timeout plus this is dead."""
 
 
+Observer = Callable[[str, int, str, str, bool], None]
+"""Hears each request once answered: verb, HTTP status (0 when none came), the resource's kind
+and namespace (empty when the request names none) and whether it was a dry run."""
+
+
 class RequestCounter:
-    """Requests sent, by verb; read by the bench and the metrics exporter."""
+    """Requests sent, by verb; read by the bench and the metrics exporter.
+
+    ``observer``, when set (by bootstrap), hears each request's outcome in more detail.
+    """
 
     def __init__(self) -> None:
         self._counts: collections.Counter[str] = collections.Counter()
+        self.observer: Observer | None = None
+
+    def answered(self, verb: str, code: int, kind: str, namespace: str, dry_run: bool) -> None:
+        """Tell the observer about one request's outcome."""
+        if self.observer is not None:
+            self.observer(verb, code, kind, namespace, dry_run)
 
     def add(self, verb: str) -> None:
         """Count one request."""
@@ -162,6 +176,8 @@ class Transport:
         content_type: str = "application/json",
         headers: Mapping[str, str] | None = None,
         secret: bool = False,
+        kind: str = "",
+        namespace: str = "",
     ) -> httpx2.Response:
         """Send one request and return the response, or raise a ``ClusterError`` naming ``what``.
 
@@ -175,8 +191,11 @@ class Transport:
             content_type: The body's media type.
             headers: Extra headers.
             secret: The object holds secret values: keep the server's message out of errors.
+            kind: The kind of the object or collection, for the counter's observer.
+            namespace: Its namespace, for the counter's observer.
         """
         self.counter.add(verb)
+        dry_run = (params or {}).get("dryRun") == "All"
         send_headers = dict(headers or {})
         if content is not None:
             send_headers["Content-Type"] = content_type
@@ -185,14 +204,23 @@ class Transport:
                 method, url, params=dict(params or {}), content=content, headers=send_headers
             )
         except httpx2.HTTPError as exc:
+            self.counter.answered(verb, 0, kind, namespace, dry_run)
             raise errors.ClusterError(f"{what}: {type(exc).__name__} talking to the API") from exc
+        self.counter.answered(verb, response.status_code, kind, namespace, dry_run)
         if response.status_code >= 400:
             raise self.error(response.status_code, response.content, what, secret=secret)
         return response
 
     @asynccontextmanager
     async def stream(
-        self, url: str, *, params: Mapping[str, str], what: str, read_timeout_s: float
+        self,
+        url: str,
+        *,
+        params: Mapping[str, str],
+        what: str,
+        read_timeout_s: float,
+        kind: str = "",
+        namespace: str = "",
     ) -> AsyncIterator[httpx2.Response]:
         """Open a watch stream; yields the unread response; errors become ``ClusterError``."""
         self.counter.add("watch")
@@ -202,7 +230,9 @@ class Transport:
         try:
             response = await _send_to_completion(client, request)
         except httpx2.HTTPError as exc:
+            self.counter.answered("watch", 0, kind, namespace, False)
             raise errors.ClusterError(f"{what}: {type(exc).__name__} opening a watch") from exc
+        self.counter.answered("watch", response.status_code, kind, namespace, False)
         try:
             if response.status_code >= 400:
                 body = await response.aread()

@@ -32,7 +32,7 @@ kubeconfig_option = server_options.kubeconfig_option
     "--metrics-address",
     default="127.0.0.1:8082",
     show_default=True,
-    help="host:port for /metrics (port 0 picks a free port).",
+    help="host:port for /metrics, /healthz and /readyz (port 0 picks a free port).",
 )
 @click.option("--leader-election/--no-leader-election", default=True, show_default=True)
 @rendering_options.rendering_options
@@ -66,7 +66,7 @@ kubeconfig_option = server_options.kubeconfig_option
 )
 @server_options.api_options
 @click.option("--no-api", is_flag=True, help="Run the controller without the API server.")
-@click.option("-v", "--verbose", count=True)
+@logs.options
 def run(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -83,6 +83,8 @@ def run(
     api_tls_key: str | None,
     insecure: bool,
     no_api: bool,
+    log_format: str,
+    log_level: str,
     verbose: int,
     **rendering: Any,
 ) -> None:
@@ -97,7 +99,6 @@ def run(
         raise click.UsageError(
             "with --repo-server, pass --allow-local-repos and --remote-host to the repo-server"
         )
-    logs.configure(verbose)
     settings = Settings(
         app_namespaces=namespaces,
         resync_period=datetime.timedelta(seconds=resync),
@@ -108,10 +109,20 @@ def run(
         repo_server_token_file=repo_server_token_file or "",
         repo_server_ca=repo_server_ca or "",
         cluster_exec_commands=cluster_exec_commands,
+        log_format=log_format,
+        log_level=logs.level_of(log_level, verbose),
     )
     settings = rendering_options.apply(settings, **rendering)
+    logs.configure(settings.log_level, settings.log_format, requests=verbose > 0)
     beside = () if no_api else (server_options.beside_controller(api),)
-    asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig, beside=beside))
+    asyncio.run(
+        controller_main.run(
+            settings,
+            kubeconfig=kubeconfig,
+            beside=beside,
+            api_address="" if no_api else api.address,
+        )
+    )
 
 
 @click.command("install-crds")

@@ -20,6 +20,7 @@ import yaml
 
 from tether import bootstrap
 from tether.api import main as api_main
+from tether.cli import shell
 from tether.cli.commands import server
 from tether.cli.commands.devcluster import default_dir
 from tether.controller import main as controller_main
@@ -30,6 +31,8 @@ from tether.settings import Settings
 
 EXAMPLE = pathlib.Path(__file__).resolve().parents[4] / "examples" / "demo"
 APPS = ("demo-root", "demo-plain", "demo-kustomize", "demo-helm")
+DEMO_NAMESPACES = ("demo-plain", "demo-kustomize", "demo-helm")
+"""Where the children deploy (``examples/demo/apps``)."""
 CONVERGE_TIMEOUT_S = 300.0
 INITIAL_ADMIN_SECRET = "argocd-initial-admin-secret"
 
@@ -177,6 +180,43 @@ def _row(obj: Mapping[str, Any] | None, name: str) -> tuple[str, str, str, str]:
     )
 
 
+def next_steps(
+    kubeconfig: pathlib.Path, directory: pathlib.Path, work: pathlib.Path, tether: str
+) -> list[tuple[str, str]]:
+    """The commands the demo ends with, each with what it shows.
+
+    Each one works pasted alone into a fresh shell: absolute paths, the kubeconfig named on
+    every command, one namespace per ``kubectl`` (a second ``-n`` replaces the first).
+    """
+    kube = f"kubectl --kubeconfig {shell.path(kubeconfig)}"
+    git = f"git -C {shell.path(work)}"
+    config = f"--kubeconfig {shell.path(kubeconfig)}"
+    return [
+        (f"{kube} get applications -n tether", "the root app and its three children"),
+        *((f"{kube} get all -n {ns}", f"what {ns} deployed") for ns in DEMO_NAMESPACES),
+        (f"{kube} get application demo-plain -n tether -o yaml", "Argo CD-shaped status"),
+        (
+            f"{tether} run {config} --allow-local-repos",
+            "keep reconciling, API and web UI on 127.0.0.1:8080",
+        ),
+        (
+            f"{tether} login 127.0.0.1:8080 --plaintext --username admin",
+            "the password printed above",
+        ),
+        (
+            f"{kube} -n tether get secret {INITIAL_ADMIN_SECRET} "
+            "-o jsonpath='{.data.password}' | base64 -d",
+            "that password again",
+        ),
+        (f"{tether} app list --core {config} -n tether", "the apps, as tether lists them"),
+        (
+            f'{git} commit -am "change" && {git} push served main',
+            f"after editing {work}/plain/web.yaml: with `tether run` going, see it applied",
+        ),
+        (f"{tether} dev-cluster down --dir {shell.path(directory)}", "stop everything"),
+    ]
+
+
 def _summary(
     cluster: bootstrap.DevCluster, work: pathlib.Path, converged: bool, keep: bool
 ) -> None:
@@ -189,22 +229,12 @@ def _summary(
     say(verdict)
     if not keep:
         return
-    say(f"""
-What to look at now:
-  export KUBECONFIG={cluster.kubeconfig}
-  kubectl get applications -n tether            # the root app and its three children
-  kubectl get all -n demo-plain -n demo-helm    # what they deployed
-  kubectl get application demo-plain -n tether -o yaml   # Argo CD-shaped status
-  uv run tether run --allow-local-repos         # keep reconciling, API on 127.0.0.1:8080
-  uv run tether login 127.0.0.1:8080 --plaintext --username admin   # the password above
-  kubectl -n tether get secret {INITIAL_ADMIN_SECRET} -o jsonpath='{{.data.password}}' | base64 -d
-
-Change something the GitOps way: edit {work}/plain/web.yaml, then
-  git -C {work} commit -am "change" && git -C {work} push served main
-and, with `tether run` going, see it applied.
-
-Logs: {cluster.directory}/*.log
-Stop everything: uv run tether dev-cluster down --dir {cluster.directory}""")
+    say("\nWhat to look at now (each line pastes into a new shell as it is):")
+    for command, what in next_steps(
+        cluster.kubeconfig, cluster.directory, work, shell.tether_command()
+    ):
+        say(f"  # {what}\n  {command}")
+    say(f"\nLogs: {cluster.directory}/*.log")
 
 
 def say(message: str) -> None:

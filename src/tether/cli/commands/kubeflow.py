@@ -8,6 +8,7 @@ import pathlib
 import click
 
 from tether import bootstrap
+from tether.cli import shell
 from tether.core.sources import distribution
 from tether.services import kubeflow as use_case
 from tether.settings import Settings
@@ -115,10 +116,11 @@ def init(
         click.echo(f"\n{failed} Application(s) do not render; fix them before pushing.", err=True)
         raise SystemExit(1)
     if not dry_run:
+        where = directory.resolve()  # a new shell may start elsewhere
         click.echo(
             "\nNext: commit and push, create the dex-passwords Secret (docs/kubeflow.md), then\n"
-            f"    tether kubeflow bootstrap --dir {directory}\n"
-            f"or  kubectl apply --server-side -f {directory / use_case.ROOT_FILE}"
+            f"    {shell.tether_command()} kubeflow bootstrap --dir {shell.path(where)}\n"
+            f"or  kubectl apply --server-side -f {shell.path(where / use_case.ROOT_FILE)}"
         )
 
 
@@ -169,7 +171,7 @@ def bootstrap_root(directory: pathlib.Path, kubeconfig: str | None) -> None:
     for warning in done.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"application {done.application} applied ({root.repo} {root.revision})")
-    click.echo(f"Watch it converge: tether app list -n {namespace}")
+    click.echo(f"Watch it converge: {shell.tether_command()} app list -n {namespace}")
 
 
 def _report(checks: list[use_case.RenderCheck]) -> int:

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import click
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
 
 from tether import bootstrap
+from tether.bootstrap import telemetry
 from tether.cli import logs
 from tether.cli.commands import rendering_options
 from tether.reposerver import app as server_app, main as server_main
 from tether.services import diskcache
 from tether.settings import Settings
+
+log = logging.getLogger("tether.reposerver")
 
 
 @click.command("repo-server")
@@ -42,13 +49,23 @@ from tether.settings import Settings
     default=None,
     help="The certificate's private key (PEM).",
 )
+@click.option(
+    "--metrics-address",
+    default="",
+    metavar="HOST:PORT",
+    help="Serve /metrics (Git requests under Argo CD's names) and /healthz here; off when empty "
+    "(port 0 picks a free port and logs it).",
+)
 @rendering_options.rendering_options
-@click.option("-v", "--verbose", count=True)
+@logs.options
 def repo_server(
     listen: str,
     token_file: str,
     tls_cert: str | None,
     tls_key: str | None,
+    metrics_address: str,
+    log_format: str,
+    log_level: str,
     verbose: int,
     **rendering: Any,
 ) -> None:
@@ -61,16 +78,55 @@ def repo_server(
         address = bootstrap.Listen.parse(listen, tls_cert or "", tls_key or "")
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    settings = rendering_options.apply(Settings(), **rendering)
+    settings = rendering_options.apply(
+        Settings(log_format=log_format, log_level=logs.level_of(log_level, verbose)),
+        **rendering,
+    )
     token = bootstrap.read_token_file(token_file)
     rendering_parts = bootstrap.repo_server_rendering(settings)
     # Log lines written while a request renders are scrubbed of that request's secrets too.
-    logs.configure(verbose, rendering_parts.credentials.secret_values)
+    logs.configure(
+        settings.log_level,
+        settings.log_format,
+        rendering_parts.credentials.secret_values,
+        requests=verbose > 0,
+    )
 
     def listening(url: str) -> None:
-        click.echo(f"tether repo-server listening on {url}")
+        click.echo(f"tether repo-server listening on {url}")  # stdout: for whoever started it
+        log.info(
+            "tether repo-server listening on %s",
+            url,
+            extra={"url": url, "cache_dir": settings.cache_dir, "tls": bool(tls_cert)},
+        )
 
-    asyncio.run(serve(rendering_parts, address, token, listening=listening))
+    metrics = _serve_metrics(metrics_address, rendering_parts.telemetry)
+    try:
+        asyncio.run(serve(rendering_parts, address, token, listening=listening))
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+class _GitCollector(Collector):
+    def __init__(self, tally: telemetry.Telemetry) -> None:
+        self._tally = tally
+
+    def collect(self) -> Iterator[Metric]:
+        return telemetry.git_families(self._tally)
+
+
+def _serve_metrics(address: str, tally: telemetry.Telemetry) -> telemetry.Running | None:
+    """The repo-server's ``/metrics`` (its Git requests) and ``/healthz``, when asked for."""
+    if not address:
+        return None
+    registry = CollectorRegistry()
+    registry.register(_GitCollector(tally))
+    running = telemetry.serve_metrics(address, registry, {"/healthz": lambda: (True, "ok")})
+    host = address.rpartition(":")[0] or "127.0.0.1"
+    url = f"http://{host}:{running.port}"
+    log.info("serving /metrics and /healthz on %s", url, extra={"metrics": url})
+    return running
 
 
 async def serve(

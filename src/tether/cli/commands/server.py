@@ -7,6 +7,7 @@ the in-cluster install's server Deployment.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -18,6 +19,8 @@ from tether.cli import logs
 from tether.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+log = logging.getLogger("tether.api")
 
 
 kubeconfig_option = click.option(
@@ -86,15 +89,15 @@ def options_of(
 
 
 def announce(url: str) -> None:
-    """Say where the API answers (on stderr, beside the logs)."""
-    click.echo(f"API server listening on {url}", err=True)
+    """Say where the API answers: a log line (text or JSON, as the process logs)."""
+    log.info("API server listening on %s", url)
 
 
 @click.command()
 @kubeconfig_option
 @namespaces_option("serve")
 @api_options
-@click.option("-v", "--verbose", count=True)
+@logs.options
 def server(
     kubeconfig: str | None,
     namespaces: tuple[str, ...],
@@ -102,12 +105,24 @@ def server(
     api_tls_cert: str | None,
     api_tls_key: str | None,
     insecure: bool,
+    log_format: str,
+    log_level: str,
     verbose: int,
 ) -> None:
     """Serve the API alone, reading state from the cluster (any number of replicas)."""
     options = options_of(api_address, api_tls_cert, api_tls_key, insecure)
-    logs.configure(verbose)
-    settings = Settings(app_namespaces=namespaces, leader_election=False)
+    settings = Settings(
+        app_namespaces=namespaces,
+        leader_election=False,
+        log_format=log_format,
+        log_level=logs.level_of(log_level, verbose),
+    )
+    logs.configure(settings.log_level, settings.log_format, requests=verbose > 0)
+    log.info(
+        "tether API server starting: Applications in %s",
+        ", ".join(namespaces),
+        extra={"namespaces": list(namespaces), "api": options.address},
+    )
     asyncio.run(api_main.run_alone(settings, options, kubeconfig=kubeconfig, listening=announce))
 
 

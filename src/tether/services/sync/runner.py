@@ -27,6 +27,7 @@ from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import OperationPhase
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer, Comparison
+from tether.services.sync.oplog import OperationLog
 from tether.services.sync.writer import SyncWriter
 
 MAX_WAIT_S = 30.0
@@ -81,6 +82,7 @@ class SyncRunner:
         self._written: dict[AppKey, _Written] = {}
         self._not_before: dict[AppKey, datetime.datetime] = {}
         """Per app: the end of the pause between waves."""
+        self._log = OperationLog()
 
     async def step(self, app: Application, project: AppProject) -> Pass:
         """Advance ``app``'s requested operation by one pass and persist the outcome."""
@@ -194,6 +196,7 @@ class SyncRunner:
         # Written before anything is applied, as Argo CD does: a watcher (``tether app sync``,
         # a UI) sees the operation Running even when it finishes in this very pass.
         await self._save(app, state)
+        self._log.started(app, operation, state)
         app = app.with_operation_state(state)
         return await self._advance(app, project, operation, state, now, comparison=comparison)
 
@@ -234,6 +237,7 @@ class SyncRunner:
             }
         )
         await self._save(app, restarted)
+        self._log.started(app, operation, restarted)
         return await self._advance(app, project, operation, restarted, now, comparison=comparison)
 
     async def _advance(
@@ -298,6 +302,7 @@ class SyncRunner:
         for check, outcome in failed_checks:
             results = record(results, check, outcome)
         if not failed_checks:
+            self._log.actions(app, step.actions)
             results = await writer.perform(step.actions, results)
         phase = step.phase
         if failed_checks and not phase.completed:
@@ -433,6 +438,7 @@ class SyncRunner:
                     }
                 )
                 await self._save(app, retrying)
+                self._log.retrying(app, retrying.message or "", upcoming.attempt)
                 wait = (upcoming.at - now).total_seconds()
                 return Pass(OperationPhase.RUNNING, retrying.message or "", False, wait)
         final = with_results.model_copy(
@@ -451,6 +457,7 @@ class SyncRunner:
             if history is not None:
                 patch["status"]["history"] = [entry.to_manifest() for entry in history]
         await self._write(app, patch, final, finished=True)
+        self._log.finished(app, final, phase.value, message, now)
         return Pass(phase, message, True, 0.0)
 
     async def _too_many(self, app: Application, state: OperationState, count: int) -> Pass:
@@ -469,6 +476,7 @@ class SyncRunner:
         )
         patch = {"operation": None, "status": {"operationState": final.to_manifest()}}
         await self._write(app, patch, final, finished=True)
+        self._log.finished(app, final, OperationPhase.ERROR.value, message, self._clock())
         return Pass(OperationPhase.ERROR, message, True, 0.0)
 
     async def _save(self, app: Application, state: OperationState) -> None:
