@@ -38,7 +38,25 @@ NOT_FOR_HELM = {
 }
 """Secret fields tether refuses on ``type: helm`` rather than ignore (no way to honour them)."""
 
+NOT_HONOURED = {
+    "tlsClientCertData": "TLS client certificates are not sent to repositories yet",
+    "tlsClientCertKey": "TLS client certificates are not sent to repositories yet",
+    "githubAppID": "GitHub App authentication is not supported; use a token in password",
+    "githubAppInstallationID": "GitHub App authentication is not supported",
+    "githubAppPrivateKey": "GitHub App authentication is not supported",
+    "githubAppEnterpriseBaseUrl": "GitHub App authentication is not supported",
+    "gcpServiceAccountKey": "Google Cloud Source authentication is not supported",
+    "proxy": "tether reaches repositories directly; a proxy would be silently bypassed",
+    "noProxy": "tether reaches repositories directly; there is no proxy to bypass",
+    "forceHttpBasicAuth": "basic auth is sent when the server asks; forcing it is not supported",
+    "useAzureWorkloadIdentity": "Azure workload identity is not supported",
+    "enableLfs": "Git LFS objects are not fetched",
+}
+"""Argo CD repository Secret fields tether cannot honour: a Secret setting one is refused by
+name (a false or empty value is harmless and allowed), never used as if the field were absent."""
+
 _TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"", "false", "no", "0"})
 _SCP_LIKE = re.compile(r"^(?P<user>[^@/:]+@)?(?P<host>[^/:]+):(?P<path>.*)$")
 
 
@@ -128,6 +146,9 @@ def from_secret(secret: Mapping[str, Any]) -> tuple[str, RepoCredentials] | None
     repo_type = fields.get("type", "").strip() or "git"
     if repo_type not in REPO_TYPES:
         raise InvalidInputError(f"repository Secret {source}: unknown type {repo_type!r}")
+    for field, why in NOT_HONOURED.items():
+        if fields.get(field, "").strip().lower() not in _FALSE:
+            raise InvalidInputError(f"repository Secret {source}: {field} is not honoured ({why})")
     registry = repo_type == "helm" and oci_reference(url, repo_type) is not None
     for flag in OCI_ONLY:
         if fields.get(flag, "").strip().lower() in _TRUE and not registry:

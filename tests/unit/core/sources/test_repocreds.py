@@ -382,6 +382,23 @@ def test_git_only_secrets_on_a_helm_repository_are_refused_by_name(field):
     assert PASSWORD not in str(raised.value)
 
 
+@pytest.mark.parametrize("field", sorted(repocreds.NOT_HONOURED))
+@pytest.mark.parametrize("repo_type", ["git", "helm"])
+def test_a_repository_field_tether_cannot_honour_is_refused_by_name_without_its_value(
+    field, repo_type
+):
+    data = {"type": repo_type, "url": "https://h/r", field: PASSWORD}
+    with pytest.raises(InvalidInputError, match=f"argocd/x: {field} is not honoured") as raised:
+        repocreds.from_secret(secret("x", "repository", string_data=data))
+    assert PASSWORD not in str(raised.value)
+
+
+@pytest.mark.parametrize("value", ["", "false", "0"])
+def test_a_field_tether_cannot_honour_set_to_false_or_empty_is_harmless(value):
+    data = {"url": "https://h/r", "forceHttpBasicAuth": value, "proxy": value}
+    assert repocreds.from_secret(secret("x", "repository", string_data=data)) is not None
+
+
 def test_the_oci_reference_of_helm_urls():
     assert repocreds.oci_reference("oci://r.example/charts/") == "r.example/charts"
     assert repocreds.oci_reference("r.example:5000/charts") == "r.example:5000/charts"
