@@ -92,8 +92,19 @@ class Settings:
     """One render may queue behind four others, then fetch (60 s at most) and run a tool (90 s
     at most): five minutes is stuck, not slow."""
 
-    known_hosts: str = ""
-    """SSH known_hosts content for Git over SSH."""
+    ssh_known_hosts_file: str = ""
+    """A repo-server's SSH known_hosts (a mounted ``argocd-ssh-known-hosts-cm``), re-read when
+    it changes; a controller rendering itself reads that ConfigMap instead. Empty trusts no
+    SSH host."""
+
+    tls_certs_dir: str = ""
+    """A repo-server's per-host TLS CAs: a directory laid out as a mounted
+    ``argocd-tls-certs-cm`` (one PEM file per host name), re-read when it changes; a controller
+    rendering itself reads that ConfigMap instead."""
+
+    plugin_dirs: tuple[str, ...] = ()
+    """Directories of ``ConfigManagementPlugin`` files (``*.yaml``) that renders may use, re-read
+    when they change. None by default: a source asking for a plugin fails until one is declared."""
 
     metrics_address: str = "127.0.0.1:8082"
     """Where ``/metrics`` is served; loopback unless configured otherwise."""

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import ports
+from tether.adapters import configfiles
 from tether.adapters.git import MirrorCache
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.httpserver import Listen, serve as serve_http
@@ -44,7 +45,7 @@ from tether.bootstrap.local import (
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.core import health
-from tether.core.sources import remote, rendering
+from tether.core.sources import remote, renderconfig, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
 from tether.model.errors import TetherError
 from tether.services import manifests
@@ -59,6 +60,7 @@ from tether.services.deletion import Deleter
 from tether.services.destinations import Destination, Destinations
 from tether.services.dryruns import DryRuns
 from tether.services.install import Installer
+from tether.services.renderconfig import RenderConfig
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
 from tether.settings import Settings
@@ -123,6 +125,9 @@ class Runtime:
     """Every destination cluster: this one, and the others of the cluster Secrets."""
     disk: DiskCaches | None
     """The render caches on this process's disk; none when a repo-server renders."""
+    render_config: RenderConfig
+    """The rendering configuration of the live ConfigMaps (``RenderConfig.CONFIGMAPS``): build
+    options sent with every render, and (rendering here) whom Git and Helm trust."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
@@ -229,12 +234,20 @@ def _health_fingerprint(obj: Mapping[str, Any]) -> object:
     return None if verdict is None else (verdict.status, verdict.message)
 
 
-def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
-    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
+def git_repos(
+    settings: Settings,
+    credentials: CredentialLookup | None = None,
+    trust: Callable[[], renderconfig.HostTrust] | None = None,
+) -> MirrorCache:
+    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup).
+
+    ``trust`` gives the SSH host keys and TLS CAs in force; the settings' files without it.
+    """
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
         credentials=credentials,
-        known_hosts=settings.known_hosts,
+        trust=trust
+        or configfiles.host_trust(settings.ssh_known_hosts_file, settings.tls_certs_dir),
         allow_local=settings.allow_local_repos,
         resolve_ttl=settings.revision_cache_ttl,
     )
@@ -269,14 +282,22 @@ def remote_policy(settings: Settings) -> remote.RemotePolicy:
     )
 
 
-def renderer(settings: Settings) -> render_adapter.Renderer:
-    """The renderer over the real helm, kustomize, gojsonnet and configured plugins."""
+def renderer(
+    settings: Settings, trust: Callable[[], renderconfig.HostTrust] | None = None
+) -> render_adapter.Renderer:
+    """The renderer over the real helm, kustomize, gojsonnet and ``settings.plugin_dirs``.
+
+    ``trust`` as for ``git_repos``.
+    """
     return render_adapter.Renderer(
         rendering.RenderSettings(
             cache_dir=os.path.join(settings.cache_dir, "render"),
             remote=remote_policy(settings),
         ),
         tool_locator(),
+        plugins=configfiles.plugins(settings.plugin_dirs),
+        trust=trust
+        or configfiles.host_trust(settings.ssh_known_hosts_file, settings.tls_certs_dir),
     )
 
 
@@ -290,8 +311,11 @@ async def runtime(
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
     settings = settings or Settings()
     credentials = RepoCredentials()
+    config = RenderConfig()
     # First: a bad repo-server setting stops start-up before any connection is made.
-    remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
+    remote_client = (
+        repo_server_client(settings, credentials, config) if settings.repo_server else None
+    )
     client = KubeClient.from_kubeconfig(kubeconfig)
     cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
     live = CacheLiveState(cache, client)
@@ -301,9 +325,16 @@ async def runtime(
     if remote_client is not None:
         service = remote_client
     else:
-        disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+        disk = DiskCaches(
+            git_repos(settings, credentials.lookup, config.trust),
+            renderer(settings, config.trust),
+            settings,
+        )
         service = manifests.ManifestService(
-            disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+            disk.git,
+            disk.renderer,
+            cache_bytes=settings.render_cache_mib << 20,
+            options=config.build_options,
         )
     apps = AppWriter(client, settings.status_field_manager)
     destinations = Destinations()
@@ -339,6 +370,7 @@ async def runtime(
         credentials=credentials,
         destinations=destinations,
         disk=disk,
+        render_config=config,
         _client=client,
         _cache=cache,
         _jq=jq,
@@ -404,8 +436,13 @@ def _cluster_services(
     return comparer, syncer, deleter
 
 
-def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:
-    """The controller's client of ``settings.repo_server``, sending each app its credentials."""
+def repo_server_client(
+    settings: Settings, credentials: RepoCredentials, config: RenderConfig | None = None
+) -> RepoServerClient:
+    """The controller's client of ``settings.repo_server``.
+
+    It sends each app its credentials and the build options of ``config``.
+    """
     if not settings.repo_server_token_file:
         raise TetherError("a repo-server needs a token file (--repo-server-token-file)")
     parts = urllib.parse.urlsplit(settings.repo_server)
@@ -417,6 +454,7 @@ def repo_server_client(settings: Settings, credentials: RepoCredentials) -> Repo
         credentials.for_application,
         ca_file=settings.repo_server_ca,
         timeout=settings.repo_server_timeout,
+        options=(config or RenderConfig()).build_options,
     )
 
 

@@ -61,8 +61,12 @@ async def render(
     settings: rendering.RenderSettings,
     cache_dir: str,
     scratch: str,
+    ca: str = "",
 ) -> list[dict[str, Any]]:
-    """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart."""
+    """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart.
+
+    ``ca`` is the PEM the operator trusts for the chart repository's host (``argocd-tls-certs-cm``).
+    """
     source = request.source
     options = source.helm or ApplicationSourceHelm()
     env = helm_env(os.path.join(cache_dir, "helm-home"), request.env)
@@ -70,7 +74,7 @@ async def render(
         chart_dir = await pull(
             helm, source.repo_url, source.chart, source.revision,
             cache_dir=cache_dir, env=env, pass_credentials=bool(options.pass_credentials),
-            timeout=settings.tool_timeout_s, policy=settings.remote,
+            timeout=settings.tool_timeout_s, policy=settings.remote, ca=ca,
         )  # fmt: skip
         jail_root = chart_dir
     else:
@@ -128,7 +132,7 @@ def _add_values(
     for value_file in options.value_files or []:
         if URL.match(value_file):
             scheme = value_file.split(":", 1)[0].lower()
-            if scheme not in settings.helm_value_url_schemes:
+            if scheme not in request.options.helm_value_url_schemes:
                 raise InvalidInputError(
                     f"{where}.valueFiles: {redact_url(value_file)!r}: remote value files are "
                     "not allowed"
@@ -290,6 +294,7 @@ async def pull(
     pass_credentials: bool,
     timeout: float,
     policy: remote.RemotePolicy,
+    ca: str = "",
 ) -> str:
     """A chart from a Helm repository, unpacked under a cache keyed by repo, chart and version.
 
@@ -319,12 +324,20 @@ async def pull(
             command.flag("--version", constraint, field="spec.source.targetRevision")
         if pass_credentials:
             command.word("--pass-credentials")
+        if ca:
+            # Instead of the system's CAs, as Argo CD does for a host in argocd-tls-certs-cm.
+            ca_file = os.path.join(staging, "ca.pem")
+            with open(ca_file, "w", encoding="utf-8") as handle:
+                handle.write(ca)
+            command.flag("--ca-file", ca_file, field="argocd-tls-certs-cm")
         try:
             await _process.run(command.argv, env=env, timeout=timeout)
         except _process.ProcessError as err:
             shutil.rmtree(staging, ignore_errors=True)
             where = f"helm pull {chart} from {redact_url(repo_url)}"
             raise RenderError(f"{where}: {err.reason}{_process.tail(err.stderr)}") from None
+        if ca:
+            os.remove(ca_file)  # not part of the chart kept in the cache
         pulled = os.path.join(staging, chart)
         resolved = str(_read_chart(pulled).get("version", "unknown")).lstrip("v")
         final = os.path.join(base, resolved)
