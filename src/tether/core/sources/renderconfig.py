@@ -216,8 +216,9 @@ def parse_known_hosts(text: str, where: str) -> tuple[str, list[str]]:
 
 def _looks_like_key(keytype: str, key: str) -> bool:
     return (
-        re.fullmatch(r"[a-z0-9@.-]+", keytype) is not None
-        and re.fullmatch(r"[A-Za-z0-9+/]+={0,2}", key) is not None
+        # OpenSSH's key types all begin so: ssh-ed25519, ecdsa-sha2-nistp256, sk-ssh-...
+        re.fullmatch(r"(ssh|ecdsa|sk)-[a-z0-9@.-]+", keytype) is not None
+        and re.fullmatch(r"[A-Za-z0-9+/]{16,}={0,2}", key) is not None
     )
 
 
