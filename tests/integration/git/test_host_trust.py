@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import gitservers
 from tether.adapters import configfiles
 from tether.adapters.devcluster import pki
 from tether.adapters.git import MirrorCache
 from tether.model.errors import GitError
 from tether.services.renderconfig import RenderConfig
-from tests.support import gitservers
 
 from .conftest import GitServers
 from .test_mirror_cache import credential_store, git_lookup
