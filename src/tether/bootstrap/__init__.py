@@ -44,11 +44,14 @@ from tether.bootstrap.local import (
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.core import health
+from tether.core.cluster import cachepolicy
+from tether.core.config.system import SystemConfig
 from tether.core.sources import remote, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
 from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
+from tether.services.argoconfig import ArgoConfig
 from tether.services.auth.oidc import RevocationCheck
 from tether.services.auth.oidcconfig import SsoConfigReader
 from tether.services.auth.oidcflow import Sso
@@ -123,6 +126,10 @@ class Runtime:
     """Every destination cluster: this one, and the others of the cluster Secrets."""
     disk: DiskCaches | None
     """The render caches on this process's disk; none when a repo-server renders."""
+    config: ArgoConfig
+    """Argo CD's ConfigMaps in the control-plane namespace: the configuration in force."""
+    _base_settings: Settings
+    """The settings as given, before the ConfigMaps (``settings`` is after them, at start)."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
@@ -132,6 +139,14 @@ class Runtime:
     async def live_start(self) -> None:
         """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
         await self._cache.start()
+
+    def live_settings(self) -> Settings:
+        """The settings now: ``settings`` with what the ConfigMaps say now (flags still win).
+
+        Only some fields can change while running (the resync periods, the sync timeout); the
+        others were taken at start (docs/configuration.md says which).
+        """
+        return self._base_settings.configured(self.config.current)
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""
@@ -168,10 +183,12 @@ class Runtime:
         client = KubeClient.for_cluster(resolved.entry)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
-        cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=False)
+        cache = ClusterCache(client, health=self._fingerprint, freeze_gc=False)
         live = CacheLiveState(cache, client)
+        unfollow = _follow_filters(cache, self.config, entry.server)
 
         async def close() -> None:
+            unfollow()
             await cache.stop()
             await client.aclose()
 
@@ -191,6 +208,8 @@ class Runtime:
             clock=self.clock,
             server=entry.server,
             clusters=self.destinations.registry,
+            config=self.config,
+            sync_timeout=lambda: self.live_settings().sync_timeout,
         )
         renew_at = resolved.renew_at(self.clock())
         return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
@@ -207,8 +226,12 @@ class Runtime:
         self._may_write = elector.may_write
         return elector
 
+    def _fingerprint(self, obj: Mapping[str, Any]) -> object:
+        return _health_fingerprint(obj, self.config.current)
+
     async def close(self) -> None:
         """Stop the caches and close connections and workers."""
+        await self.config.stop()
         await self.destinations.close()
         await self._cache.stop()
         self._jq.close()
@@ -223,9 +246,27 @@ class Runtime:
         await self.close()
 
 
-def _health_fingerprint(obj: Mapping[str, Any]) -> object:
-    """What of an object's status matters: its health verdict. Other status churn is dropped."""
-    verdict = health.assess(obj)
+def _follow_filters(cache: ClusterCache, config: ArgoConfig, server: str) -> Callable[[], None]:
+    """Make ``cache`` watch what ``resource.exclusions``/``inclusions`` say, now and on change.
+
+    Returns the function that stops following.
+    """
+
+    def refilter(current: SystemConfig) -> None:
+        exclusions = (*cachepolicy.DEFAULT_EXCLUSIONS, *current.exclusions)
+        cache.refilter(exclusions, current.inclusions, server=server)
+
+    refilter(config.current)
+    return config.subscribe(refilter)
+
+
+def _health_fingerprint(obj: Mapping[str, Any], config: SystemConfig) -> object:
+    """What of an object's status matters: its health verdict. Other status churn is dropped.
+
+    With the custom Lua checks in force: a status change only a script reads must not be
+    dropped as a no-op.
+    """
+    verdict = health.assess(obj, overrides=config.health)
     return None if verdict is None else (verdict.status, verdict.message)
 
 
@@ -286,14 +327,33 @@ async def runtime(
     kubeconfig: pathlib.Path | str | None = None,
     start_cache: bool = True,
     clock: Callable[[], datetime.datetime] = now,
+    system_config: bool = False,
 ) -> Runtime:
-    """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
-    settings = settings or Settings()
+    """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's).
+
+    With ``system_config`` (the controller), Argo CD's ConfigMaps in the control-plane namespace
+    are read first: what they set (flags given explicitly aside) is in ``settings``, and
+    ``config`` keeps them up to date once started (``Runtime.config.start()``).
+    """
+    base = settings or Settings()
+    settings = base
     credentials = RepoCredentials()
-    # First: a bad repo-server setting stops start-up before any connection is made.
-    remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
     client = KubeClient.from_kubeconfig(kubeconfig)
-    cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=settings.freeze_gc)
+    config = ArgoConfig(client, settings.control_plane_namespace)
+    try:
+        if system_config:
+            settings = base.configured(await config.load())
+        # A bad repo-server setting stops start-up before anything else is started.
+        remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
+    except BaseException:
+        await client.aclose()
+        raise
+
+    def fingerprint(obj: Mapping[str, Any]) -> object:
+        return _health_fingerprint(obj, config.current)
+
+    cache = ClusterCache(client, health=fingerprint, freeze_gc=settings.freeze_gc)
+    _follow_filters(cache, config, IN_CLUSTER_SERVER)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     disk: DiskCaches | None = None
@@ -317,6 +377,8 @@ async def runtime(
         clock=clock,
         server=IN_CLUSTER_SERVER,
         clusters=destinations.registry,
+        config=config,
+        sync_timeout=lambda: base.configured(config.current).sync_timeout,
     )
     installer = Installer(
         client,
@@ -339,6 +401,8 @@ async def runtime(
         credentials=credentials,
         destinations=destinations,
         disk=disk,
+        config=config,
+        _base_settings=base,
         _client=client,
         _cache=cache,
         _jq=jq,
@@ -369,6 +433,8 @@ def _cluster_services(
     clock: Callable[[], datetime.datetime],
     server: str,
     clusters: Callable[[], ClusterRegistry],
+    config: ArgoConfig,
+    sync_timeout: Callable[[], datetime.timedelta | None],
 ) -> tuple[Comparer, SyncRunner, Deleter]:
     """The comparer, sync runner and deleter over one cluster's client and live state.
 
@@ -387,12 +453,12 @@ def _cluster_services(
         jq=jq,
         server=server,
         clusters=clusters,
+        config=lambda: config.current,
+        clock=clock,
     )
     # One writer for syncs and deletions: each trusts what the other wrote moments ago.
     writer = SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager)
-    syncer = SyncRunner(
-        live, comparer, writer, apps, clock=clock, sync_timeout=settings.sync_timeout
-    )
+    syncer = SyncRunner(live, comparer, writer, apps, clock=clock, sync_timeout=sync_timeout)
     deleter = Deleter(
         live,
         comparer,

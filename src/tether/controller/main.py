@@ -45,7 +45,10 @@ async def run(
 ) -> None:
     """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT."""
     stop = bootstrap.stop_on_signals()
-    rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
+    rt = await bootstrap.runtime(
+        settings, kubeconfig=kubeconfig, start_cache=False, system_config=True
+    )
+    settings = rt.settings  # with what Argo CD's ConfigMaps set at start
     try:
         problems = await rt.installer.problems()
         if problems:
@@ -93,6 +96,7 @@ async def _lead_and_reconcile(
                 return
             log.info("leading as %s", identity)
         controller.start_watching()
+        rt.config.start()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         await controller.reload_credentials()

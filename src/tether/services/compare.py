@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import functools
 import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -20,6 +21,8 @@ import cachetools
 from tether import ports
 from tether.core import health
 from tether.core.app import compatibility, destinations, policy, tree
+from tether.core.config import system
+from tether.core.config.system import SystemConfig
 from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import hooks, options as sync_options
@@ -124,10 +127,15 @@ class Comparer:
         field_manager: str,
         control_plane_namespace: str,
         jq: ignore.JqEvaluator | None = None,
-        system_rules: Sequence[ignore.IgnoreRule] = (),
         server: str = IN_CLUSTER_SERVER,
         clusters: Callable[[], ClusterRegistry] = ClusterRegistry,
+        config: Callable[[], SystemConfig] = lambda: system.DEFAULT,
+        clock: Callable[[], datetime.datetime] | None = None,
     ) -> None:
+        """Compare with ``cluster``; ``config`` gives Argo CD's ConfigMaps' settings now.
+
+        ``clock`` is what a Lua health check's ``os.time()`` reads (without it, such checks fail).
+        """
         self._server = server
         self._clusters = clusters
         self._manifests = manifests
@@ -137,7 +145,8 @@ class Comparer:
         self._field_manager = field_manager
         self._namespace = control_plane_namespace
         self._jq = jq
-        self._system_rules = tuple(system_rules)
+        self._config = config
+        self._clock = clock
         self._options = diff.DiffOptions(field_manager=field_manager)
         # A client-side write's result is compared whole: field ownership does not say what it
         # changed (an Update owns only what it changed, a removed field was someone else's).
@@ -335,7 +344,7 @@ class Comparer:
                 diff.memo_store(self._diffs, memo_key, result)
             status = diff.resource_status(result, want, have)
             verdict = (
-                health_of(have)
+                self.health_of(have)
                 if have is not None
                 else (Health(HealthStatus.MISSING, "missing from the cluster") if want else None)
             )
@@ -381,13 +390,18 @@ class Comparer:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
 
+    def health_of(self, live: Manifest) -> Health | None:
+        """The health of one live object: the Lua checks in force, else the built-in rules."""
+        now = self._clock() if self._clock is not None else None
+        return health.assess(live, overrides=self._config().health, now=now)
+
     def instance_of(self, app: Application) -> str:
         """The name ``app`` writes into its objects' tracking."""
         return app.app_instance_name(self._namespace)
 
     def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
         """The system-wide and the app's ``ignoreDifferences`` rules."""
-        return list(self._system_rules) + [
+        return list(self._config().ignore_rules) + [
             ignore.IgnoreRule.from_spec(entry.to_manifest())
             for entry in app.spec.ignore_differences or []
         ]
@@ -440,11 +454,6 @@ def shared_warnings(instance: str, shared: Mapping[ResourceKey, str]) -> list[tu
     )
     more = len(claimed) - MAX_SHARED_NAMED
     return [("SharedResourceWarning", named + (f"; and {more} more" if more > 0 else ""))]
-
-
-def health_of(live: Manifest) -> Health | None:
-    """The health of one live object (built-in rules; Lua overrides come with settings)."""
-    return health.assess(live)
 
 
 def aggregate_health(states: Sequence[ResourceState]) -> Health:
