@@ -151,7 +151,7 @@ class Settings:
         A pushed commit is seen within one resync, while a burst of refreshes of apps sharing a
         repository still costs one ``ls-remote``.
         """
-        return min(60.0, self.resync_period.total_seconds() / 6)
+        return min(60.0, self.resync_period.total_seconds() / 6 or 60.0)
 
     @property
     def control_plane_namespace(self) -> str:

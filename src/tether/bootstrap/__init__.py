@@ -9,11 +9,12 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import functools
+import logging
 import os
 import pathlib
 import signal
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -30,6 +31,7 @@ from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.reposerver import RepoServerClient
+from tether.bootstrap import systemconfig
 from tether.bootstrap.local import (
     DevCluster,
     build_tools,
@@ -43,12 +45,10 @@ from tether.bootstrap.local import (
     tool_locator,
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
-from tether.core import health
-from tether.core.cluster import cachepolicy
-from tether.core.config.system import SystemConfig
+from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
+from tether.core.diff import tracking
 from tether.core.sources import remote, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
-from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.argoconfig import ArgoConfig
@@ -66,8 +66,11 @@ from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
 from tether.settings import Settings
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     # Re-exported for entry points, which take every adapter-backed object from here.
+    "MIN_TOKEN_LENGTH",
     "ApiClient",
     "DevCluster",
     "Listen",
@@ -79,6 +82,8 @@ __all__ = [
     "dev_cluster_up",
     "manifest_service_for_directory",
     "oidc_sign_in",
+    "read_token_file",
+    "repo_server_client",
     "serve_git_folder",
     "serve_http",
     "temporary_dev_cluster",
@@ -128,6 +133,8 @@ class Runtime:
     """The render caches on this process's disk; none when a repo-server renders."""
     config: ArgoConfig
     """Argo CD's ConfigMaps in the control-plane namespace: the configuration in force."""
+    tracking: tracking.Tracking
+    """How objects are marked as an app's: from argocd-cm at start, fixed until a restart."""
     _base_settings: Settings
     """The settings as given, before the ConfigMaps (``settings`` is after them, at start)."""
     _client: KubeClient
@@ -183,9 +190,11 @@ class Runtime:
         client = KubeClient.for_cluster(resolved.entry)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
-        cache = ClusterCache(client, health=self._fingerprint, freeze_gc=False)
+        cache = ClusterCache(
+            client, health=self._fingerprint, freeze_gc=False, tracking_config=self.tracking
+        )
         live = CacheLiveState(cache, client)
-        unfollow = _follow_filters(cache, self.config, entry.server)
+        unfollow = systemconfig.follow_filters(cache, self.config, entry.server)
 
         async def close() -> None:
             unfollow()
@@ -210,6 +219,7 @@ class Runtime:
             clusters=self.destinations.registry,
             config=self.config,
             sync_timeout=lambda: self.live_settings().sync_timeout,
+            tracked_by=self.tracking,
         )
         renew_at = resolved.renew_at(self.clock())
         return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
@@ -227,7 +237,7 @@ class Runtime:
         return elector
 
     def _fingerprint(self, obj: Mapping[str, Any]) -> object:
-        return _health_fingerprint(obj, self.config.current)
+        return systemconfig.health_fingerprint(obj, self.config.current)
 
     async def close(self) -> None:
         """Stop the caches and close connections and workers."""
@@ -244,30 +254,6 @@ class Runtime:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-
-def _follow_filters(cache: ClusterCache, config: ArgoConfig, server: str) -> Callable[[], None]:
-    """Make ``cache`` watch what ``resource.exclusions``/``inclusions`` say, now and on change.
-
-    Returns the function that stops following.
-    """
-
-    def refilter(current: SystemConfig) -> None:
-        exclusions = (*cachepolicy.DEFAULT_EXCLUSIONS, *current.exclusions)
-        cache.refilter(exclusions, current.inclusions, server=server)
-
-    refilter(config.current)
-    return config.subscribe(refilter)
-
-
-def _health_fingerprint(obj: Mapping[str, Any], config: SystemConfig) -> object:
-    """What of an object's status matters: its health verdict. Other status churn is dropped.
-
-    With the custom Lua checks in force: a status change only a script reads must not be
-    dropped as a no-op.
-    """
-    verdict = health.assess(obj, overrides=config.health)
-    return None if verdict is None else (verdict.status, verdict.message)
 
 
 def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
@@ -350,10 +336,14 @@ async def runtime(
         raise
 
     def fingerprint(obj: Mapping[str, Any]) -> object:
-        return _health_fingerprint(obj, config.current)
+        return systemconfig.health_fingerprint(obj, config.current)
 
-    cache = ClusterCache(client, health=fingerprint, freeze_gc=settings.freeze_gc)
-    _follow_filters(cache, config, IN_CLUSTER_SERVER)
+    tracked_by = config.current.tracking
+    config.subscribe(functools.partial(systemconfig.warn_tracking_change, tracked_by))
+    cache = ClusterCache(
+        client, health=fingerprint, freeze_gc=settings.freeze_gc, tracking_config=tracked_by
+    )
+    systemconfig.follow_filters(cache, config, IN_CLUSTER_SERVER)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     disk: DiskCaches | None = None
@@ -379,6 +369,7 @@ async def runtime(
         clusters=destinations.registry,
         config=config,
         sync_timeout=lambda: base.configured(config.current).sync_timeout,
+        tracked_by=tracked_by,
     )
     installer = Installer(
         client,
@@ -402,6 +393,7 @@ async def runtime(
         destinations=destinations,
         disk=disk,
         config=config,
+        tracking=tracked_by,
         _base_settings=base,
         _client=client,
         _cache=cache,
@@ -435,6 +427,7 @@ def _cluster_services(
     clusters: Callable[[], ClusterRegistry],
     config: ArgoConfig,
     sync_timeout: Callable[[], datetime.timedelta | None],
+    tracked_by: tracking.Tracking,
 ) -> tuple[Comparer, SyncRunner, Deleter]:
     """The comparer, sync runner and deleter over one cluster's client and live state.
 
@@ -455,6 +448,7 @@ def _cluster_services(
         clusters=clusters,
         config=lambda: config.current,
         clock=clock,
+        tracked_by=tracked_by,
     )
     # One writer for syncs and deletions: each trusts what the other wrote moments ago.
     writer = SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager)
@@ -468,41 +462,6 @@ def _cluster_services(
         clock=clock,
     )
     return comparer, syncer, deleter
-
-
-def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:
-    """The controller's client of ``settings.repo_server``, sending each app its credentials."""
-    if not settings.repo_server_token_file:
-        raise TetherError("a repo-server needs a token file (--repo-server-token-file)")
-    parts = urllib.parse.urlsplit(settings.repo_server)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-        raise TetherError("the repo-server URL must be http(s)://host:port, without credentials")
-    return RepoServerClient(
-        settings.repo_server,
-        read_token_file(settings.repo_server_token_file),
-        credentials.for_application,
-        ca_file=settings.repo_server_ca,
-        timeout=settings.repo_server_timeout,
-    )
-
-
-MIN_TOKEN_LENGTH = 16
-"""A shared bearer token shorter than this is guessable; ``openssl rand -hex 32`` makes one."""
-
-
-def read_token_file(path: str) -> str:
-    """The bearer token in ``path`` (surrounding whitespace dropped); never quoted in errors."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            token = file.read().strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise TetherError(f"cannot read the token file {path}: {type(err).__name__}") from None
-    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
-        raise TetherError(
-            f"the token file {path} must hold one token of at least {MIN_TOKEN_LENGTH} "
-            "characters without spaces"
-        )
-    return token
 
 
 @dataclasses.dataclass(frozen=True)

@@ -485,8 +485,13 @@ class Controller:
             log.info("refresh annotation of %s not removed: %s", app.qualified_name, err)
 
     def _resync_delay(self) -> float:
-        period = self.settings.resync_period.total_seconds()
-        jitter = self.settings.resync_jitter.total_seconds()
+        settings = self.settings
+        period = settings.resync_period.total_seconds()
+        if not period:
+            # timeout.reconciliation 0: no periodic refresh, but the hard one when set.
+            hard = settings.hard_resync_period
+            period = hard.total_seconds() if hard else math.inf
+        jitter = settings.resync_jitter.total_seconds()
         return period + self._rng.uniform(0, jitter)
 
     def stop(self) -> None:

@@ -131,10 +131,12 @@ class Comparer:
         clusters: Callable[[], ClusterRegistry] = ClusterRegistry,
         config: Callable[[], SystemConfig] = lambda: system.DEFAULT,
         clock: Callable[[], datetime.datetime] | None = None,
+        tracked_by: tracking.Tracking = tracking.DEFAULT_TRACKING,
     ) -> None:
         """Compare with ``cluster``; ``config`` gives Argo CD's ConfigMaps' settings now.
 
         ``clock`` is what a Lua health check's ``os.time()`` reads (without it, such checks fail).
+        ``tracked_by`` is how objects are marked as an app's (fixed for the process's life).
         """
         self._server = server
         self._clusters = clusters
@@ -147,10 +149,7 @@ class Comparer:
         self._jq = jq
         self._config = config
         self._clock = clock
-        self._options = diff.DiffOptions(field_manager=field_manager)
-        # A client-side write's result is compared whole: field ownership does not say what it
-        # changed (an Update owns only what it changed, a removed field was someone else's).
-        self._whole = diff.DiffOptions()
+        self._tracking = tracked_by
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
@@ -219,6 +218,9 @@ class Comparer:
         destination = app.spec.destination.namespace or ""
         instance = app.app_instance_name(self._namespace)
         desired, warnings = self._prepare(rendered.manifests, instance, destination)
+        desired, excluded = self._config().without_excluded(desired, self._server)
+        if excluded:
+            warnings.append(("ExcludedResourceWarning", excluded))
         resource_problems = policy.check_resources(
             app, project, [ResourceKey.of(obj) for obj in desired], cluster=cluster
         )
@@ -258,7 +260,7 @@ class Comparer:
                     ("RepeatedResourceWarning", f"{key} appears more than once; the last one wins")
                 )
             by_key[key] = placed
-        stamped = tracking.stamp(by_key.values(), instance, destination)
+        stamped = tracking.stamp(by_key.values(), instance, destination, self._tracking)
         return stamped, warnings
 
     def _place(
@@ -286,7 +288,10 @@ class Comparer:
         app_options = sync_options.parse(app.spec.sync_options())
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
+        config = self._config()
         for key in self._live.managed_by(instance):
+            if config.filtered_reason(key.group_kind, self._server):
+                continue  # excluded in the settings: neither compared nor pruned
             if key not in desired_by_key and policy.resource_problem(project, key, cluster=cluster):
                 continue  # tracked as ours where the project does not reach: never pruned
             live = self._live.manifest(key)
@@ -299,6 +304,12 @@ class Comparer:
                     live_by_key[key] = live
         keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
         rules = (*self.ignore_rules(app), *ignore.rollback_holds(live_by_key))
+        whole = diff.DiffOptions(
+            normalize=config.normalize, sensitive_annotations=config.sensitive_annotations
+        )
+        # A client-side write's result is compared whole: field ownership does not say what it
+        # changed (an Update owns only what it changed, a removed field was someone else's).
+        owned = dataclasses.replace(whole, field_manager=self._field_manager)
 
         async def one(key: ResourceKey) -> ResourceState:
             want = desired_by_key.get(key)
@@ -313,7 +324,7 @@ class Comparer:
                 key, want, have, desired_digest, strict=strict, server_side=server_side
             )
             predicted = prediction.obj if prediction else None
-            options = self._options if server_side else self._whole
+            options = owned if server_side else whole
             memo_key = diff.memo_key(
                 want,
                 have,
@@ -321,7 +332,7 @@ class Comparer:
                 rules=rules,
                 jq=self._jq,
                 options=options,
-                tracked_by=tracking.DEFAULT_TRACKING,
+                tracked_by=self._tracking,
                 desired_digest=desired_digest,
                 predicted_digest=prediction.digest if prediction else None,
             )
@@ -335,7 +346,7 @@ class Comparer:
                     rules=rules,
                     jq=self._jq,
                     options=options,
-                    tracked_by=tracking.DEFAULT_TRACKING,
+                    tracked_by=self._tracking,
                 )
                 # A user's jq expression may run up to its deadline: off the event loop, which
                 # also renews the Lease. The memo is read and written here, on the loop.
@@ -350,7 +361,11 @@ class Comparer:
             )
             status = dataclasses.replace(status, health=verdict)
             counts = diff.counts_against_sync(status, have)
-            owner = tracking.app_name_of(have) if want is not None and have is not None else ""
+            owner = (
+                tracking.app_name_of(have, self._tracking)
+                if want is not None and have is not None
+                else ""
+            )
             shared_with = owner if owner and owner != instance else ""
             return ResourceState(key, want, have, result, status, verdict, counts, shared_with)
 

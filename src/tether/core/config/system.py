@@ -10,8 +10,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 import yaml
 
@@ -23,6 +23,9 @@ from tether.core.diff.ignore import IgnoreRule
 from tether.core.health import lua
 from tether.core.sync import backoff
 from tether.model.errors import InvalidInputError
+from tether.model.resources import GroupKind, Manifest, ResourceKey
+
+M = TypeVar("M", bound=Manifest)
 
 ConfigData = Mapping[str, Mapping[str, str]]
 """ConfigMap name → its ``data``; a missing ConfigMap is absent (its keys take their defaults)."""
@@ -40,10 +43,6 @@ BLOCK_FIELDS: dict[str, str] = {
     "ignoreResourceUpdates": "unsupported: tether drops only its fixed no-op update paths",
 }
 """Fields of one ``resource.customizations`` entry; others are warned about as unknown."""
-
-STATUS_FIELD_HONOURED = {normalize.StatusField.ALL}
-"""Server-side diff compares only fields tether applies, and status is never applied: ``all``
-is what tether does whatever the setting says, so other values are warned about."""
 
 TRACKING_METHODS = {method.value: method for method in tracking.TrackingMethod}
 LOG_FORMATS = ("text", "json")
@@ -94,12 +93,34 @@ class SystemConfig:
     warnings: tuple[str, ...] = ()
     """Unknown or unsupported keys and values, one sentence each naming the key."""
 
-    def filtered_reason(self, group_kind: Any, server: str = "") -> str:
+    def filtered_reason(self, group_kind: GroupKind, server: str = "") -> str:
         """Why this configuration leaves a kind out (``""``: it is in)."""
         return cachepolicy.filtered_reason(
             group_kind, server, (*cachepolicy.DEFAULT_EXCLUSIONS, *self.exclusions), self.inclusions
         )
 
+    def without_excluded(self, objects: Sequence[M], server: str = "") -> tuple[list[M], str]:
+        """The objects exclusions and inclusions leave in, and a message naming the others.
+
+        As Argo CD's ``ExcludedResourceWarning``: an excluded object is never applied.
+        """
+        kept, named = [], []
+        for obj in objects:
+            key = ResourceKey.of(obj)
+            if self.filtered_reason(key.group_kind, server):
+                named.append(
+                    f"Resource {key.group}/{key.kind} {key.name} is excluded in the settings"
+                )
+            else:
+                kept.append(obj)
+        more = len(named) - MAX_EXCLUDED_NAMED
+        return kept, "; ".join(named[:MAX_EXCLUDED_NAMED]) + (
+            f"; and {more} more" if more > 0 else ""
+        )
+
+
+MAX_EXCLUDED_NAMED = 20
+"""Excluded resources a warning names one by one; more are counted."""
 
 DEFAULT = SystemConfig()
 
@@ -267,15 +288,13 @@ def _compare_options(cm: Mapping[str, str]) -> tuple[normalize.NormalizeOptions,
         status = normalize.StatusField(raw_status)
     except ValueError:
         raise _error(ARGOCD_CM, key, "ignoreResourceStatusField must be all, crd or none") from None
-    if status not in STATUS_FIELD_HONOURED:
+    if options.get("ignoreDifferencesOnResourceUpdates") is True:
+        # Argo CD's default, stated: tether's no-op update filter drops status-only changes
+        # that keep health, never ignored fields (more refreshes, the same results). False,
+        # Argo CD's opt-out, is what tether does.
         warned.append(
-            f"{ARGOCD_CM} {key}: ignoreResourceStatusField {raw_status} is not supported: "
-            "server-side diff never compares status"
-        )
-    if options.get("ignoreDifferencesOnResourceUpdates", True) is not True:
-        warned.append(
-            f"{ARGOCD_CM} {key}: ignoreDifferencesOnResourceUpdates false is not supported: "
-            "tether's no-op update detection is fixed"
+            f"{ARGOCD_CM} {key}: ignoreDifferencesOnResourceUpdates true is not supported: "
+            "changes of ignored fields still wake their app"
         )
     return normalize.NormalizeOptions(status_field=status, ignore_aggregated_roles=roles), warned
 

@@ -152,12 +152,15 @@ def test_compare_options_are_honoured_or_warned_about() -> None:
     config = parse(
         {
             "resource.compareoptions": "ignoreAggregatedRoles: true\n"
-            "ignoreResourceStatusField: crd\nignoreDifferencesOnResourceUpdates: false\nfoo: 1"
+            "ignoreResourceStatusField: crd\nignoreDifferencesOnResourceUpdates: true\nfoo: 1"
         }
     )
     assert config.normalize.ignore_aggregated_roles
     assert config.normalize.status_field is normalize.StatusField.CRD
-    assert len(config.warnings) == 3
+    assert [w.split(": ")[1] for w in config.warnings] == [
+        "foo",
+        "ignoreDifferencesOnResourceUpdates true is not supported",
+    ]
 
 
 def test_the_tracking_method_and_label_key_are_read() -> None:
