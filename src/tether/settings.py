@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+from typing import Any
+
+from tether.core.config.system import SystemConfig
 
 FIELD_MANAGER = "tether"
 """The server-side-apply field manager tether applies and dry-runs under."""
@@ -114,9 +117,43 @@ class Settings:
 
     lease_name: str = "tether-controller"
 
+    log_format: str = "text"
+    """``text`` or ``json`` (``--log-format``; argocd-cmd-params-cm ``controller.log.format``)."""
+
+    log_level: str = "info"
+    """``debug``, ``info``, ``warning`` or ``error`` (argocd-cmd-params-cm ``controller.log.level``
+    maps ``warn`` to ``warning``)."""
+
+    explicit: frozenset[str] = frozenset()
+    """Fields given on the command line: Argo CD's ConfigMaps never override them (defaults
+    they do)."""
+
     freeze_gc: bool = True
     """``gc.freeze()`` after the cache's first sync, so collections skip the objects it built
     (a full collection over 50k dicts took over a second). Process-wide: tests turn it off."""
+
+    def configured(self, config: SystemConfig) -> Settings:
+        """These settings with what Argo CD's ConfigMaps set, except fields given explicitly."""
+        values: dict[str, object] = {
+            # None: the key is not set. Zero turns the hard resync off and means no sync
+            # timeout, as in Argo CD: the field becomes None.
+            "resync_period": config.resync_period,
+            "resync_jitter": config.resync_jitter,
+            "hard_resync_period": _OFF
+            if config.hard_resync_period == _ZERO
+            else config.hard_resync_period,
+            "sync_timeout": _OFF if config.sync_timeout == _ZERO else config.sync_timeout,
+            "workers": config.workers,
+            "log_format": config.log_format or None,
+            "log_level": config.log_level or None,
+            "repo_server_timeout": config.repo_server_timeout,
+        }
+        changes: dict[str, Any] = {
+            name: None if value is _OFF else value
+            for name, value in values.items()
+            if value is not None and name not in self.explicit
+        }
+        return dataclasses.replace(self, **changes) if changes else self
 
     @property
     def revision_cache_ttl(self) -> float:
@@ -125,9 +162,14 @@ class Settings:
         A pushed commit is seen within one resync, while a burst of refreshes of apps sharing a
         repository still costs one ``ls-remote``.
         """
-        return min(60.0, self.resync_period.total_seconds() / 6)
+        return min(60.0, self.resync_period.total_seconds() / 6 or 60.0)
 
     @property
     def control_plane_namespace(self) -> str:
         """The first application namespace."""
         return self.app_namespaces[0]
+
+
+_ZERO = datetime.timedelta(0)
+_OFF = object()
+"""A ConfigMap value that turns a field off (``None``), unlike an absent key (no change)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable
 
@@ -41,3 +42,42 @@ def configure(verbosity: int, secrets: Secrets = frozenset) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(Scrubbed(secrets))
+
+
+LEVELS: dict[str, int] = {
+    # Settings.log_level: the logging level it means.
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line: time, level, logger and the (already scrubbed) message."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """The record as a JSON line."""
+        line = {
+            "time": self.formatTime(record),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if record.exc_text:
+            line["error"] = record.exc_text
+        return json.dumps(line)
+
+
+def reconfigure(log_format: str, log_level: str) -> None:
+    """Switch the configured handlers to ``log_format`` (text, json) and ``log_level``.
+
+    What argocd-cmd-params-cm's ``controller.log.format`` and ``controller.log.level`` set at
+    start (``configure`` ran before they were read).
+    """
+    root = logging.getLogger()
+    if log_level in LEVELS:
+        root.setLevel(LEVELS[log_level])
+    if log_format == "json":
+        for handler in root.handlers:
+            handler.setFormatter(JsonLines())

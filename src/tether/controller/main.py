@@ -42,10 +42,20 @@ async def run(
     kubeconfig: str | None = None,
     ready: asyncio.Event | None = None,
     beside: Sequence[Beside] = (),
+    configured: Callable[[Settings], None] | None = None,
 ) -> None:
-    """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT."""
+    """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT.
+
+    ``configured`` is called with the settings once Argo CD's ConfigMaps are read into them
+    (the CLI applies their log format and level).
+    """
     stop = bootstrap.stop_on_signals()
-    rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
+    rt = await bootstrap.runtime(
+        settings, kubeconfig=kubeconfig, start_cache=False, system_config=True
+    )
+    settings = rt.settings  # with what Argo CD's ConfigMaps set at start
+    if configured is not None:
+        configured(settings)
     try:
         problems = await rt.installer.problems()
         if problems:
@@ -93,6 +103,7 @@ async def _lead_and_reconcile(
                 return
             log.info("leading as %s", identity)
         controller.start_watching()
+        rt.config.start()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         await controller.reload_credentials()

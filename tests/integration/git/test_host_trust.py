@@ -16,13 +16,34 @@ from tests.support import gitservers
 from tether.adapters import configfiles
 from tether.adapters.devcluster import pki
 from tether.adapters.git import MirrorCache
+from tether.core.config import system
+from tether.core.sources import renderconfig
 from tether.model.errors import GitError
-from tether.services.renderconfig import RenderConfig
 
 from .conftest import GitServers
 from .test_mirror_cache import credential_store, git_lookup
 
 pytestmark = pytest.mark.timeout(90)
+
+
+class Live:
+    """The ConfigMaps as the controller's watcher holds them: parsed by ``system.parse``."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, str]] = {}
+        self.current = system.parse({})
+
+    def apply(self, name: str, data: dict[str, str] | None) -> list[str]:
+        """A new version of ConfigMap ``name`` (``None``: deleted); returns its warnings."""
+        if data is None:
+            self.data.pop(name, None)
+        else:
+            self.data[name] = data
+        self.current = system.parse(self.data)
+        return list(self.current.warnings)
+
+    def trust(self) -> renderconfig.HostTrust:
+        return self.current.host_trust
 
 
 @pytest.fixture
@@ -57,7 +78,7 @@ def mounted_configmap(directory: Path, data: dict[str, str]) -> None:
 async def test_an_ssh_host_added_to_argocd_ssh_known_hosts_cm_is_trusted_without_a_restart(
     tmp_path, git_servers
 ):
-    config = RenderConfig()
+    config = Live()
     cache = MirrorCache(
         str(tmp_path / "cache"),
         credentials=git_lookup(credential_store(git_servers)),
@@ -87,7 +108,7 @@ async def test_an_ssh_host_added_to_argocd_ssh_known_hosts_cm_is_trusted_without
 async def test_a_malformed_known_hosts_line_is_warned_about_and_the_others_still_apply(
     tmp_path, git_servers
 ):
-    config = RenderConfig()
+    config = Live()
     text = "not a key line\n" + git_servers.ssh.known_hosts
     warnings = config.apply("argocd-ssh-known-hosts-cm", {"ssh_known_hosts": text, "extra": "x"})
     assert warnings == [
@@ -106,7 +127,7 @@ async def test_a_malformed_known_hosts_line_is_warned_about_and_the_others_still
 async def test_an_https_server_is_trusted_once_its_ca_is_in_argocd_tls_certs_cm(tmp_path, https):
     front, ca = https
     url = front.url("git/public/app.git")
-    config = RenderConfig()
+    config = Live()
     cache = MirrorCache(str(tmp_path / "cache"), trust=config.trust, timeout=30)
     with pytest.raises(GitError, match="TLS certificate is not trusted") as caught:
         await cache.resolve(url, "main", refresh=True)
@@ -124,7 +145,7 @@ async def test_an_https_server_is_trusted_once_its_ca_is_in_argocd_tls_certs_cm(
 async def test_a_ca_that_did_not_sign_the_servers_certificate_is_not_trusted(tmp_path, https):
     front, _ = https
     other = pki.generate(tmp_path / "other-pki").path("ca.crt").read_text()
-    config = RenderConfig()
+    config = Live()
     config.apply("argocd-tls-certs-cm", {"127.0.0.1": other})
     cache = MirrorCache(str(tmp_path / "cache"), trust=config.trust, timeout=30)
     with pytest.raises(GitError, match="TLS certificate is not trusted"):

@@ -16,6 +16,23 @@ from tether.settings import Settings
 
 kubeconfig_option = server_options.kubeconfig_option
 
+CONFIGURABLE_FLAGS: dict[str, str] = {
+    # Flag parameter: the Settings field Argo CD's ConfigMaps also set (docs/configuration.md).
+    # Given on the command line, the flag wins; left at its default, the ConfigMap does.
+    "resync": "resync_period",
+    "workers": "workers",
+}
+
+
+def explicit_fields(ctx: click.Context) -> frozenset[str]:
+    """The Settings fields whose flags were given on the command line (or the environment)."""
+    return frozenset(
+        field
+        for param, field in CONFIGURABLE_FLAGS.items()
+        if ctx.get_parameter_source(param)
+        not in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+    )
+
 
 @click.command()
 @kubeconfig_option
@@ -108,10 +125,21 @@ def run(
         repo_server_token_file=repo_server_token_file or "",
         repo_server_ca=repo_server_ca or "",
         cluster_exec_commands=cluster_exec_commands,
+        explicit=explicit_fields(click.get_current_context()),
     )
     settings = rendering_options.apply(settings, **rendering)
     beside = () if no_api else (server_options.beside_controller(api),)
-    asyncio.run(controller_main.run(settings, kubeconfig=kubeconfig, beside=beside))
+    given = settings
+
+    def configured(effective: Settings) -> None:
+        # Only what the ConfigMaps changed: -v stays in charge of the level otherwise.
+        if (effective.log_format, effective.log_level) != (given.log_format, given.log_level):
+            level = effective.log_level if effective.log_level != given.log_level else ""
+            logs.reconfigure(effective.log_format, level)
+
+    asyncio.run(
+        controller_main.run(settings, kubeconfig=kubeconfig, beside=beside, configured=configured)
+    )
 
 
 @click.command("install-crds")

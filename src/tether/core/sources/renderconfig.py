@@ -15,6 +15,7 @@ import urllib.parse
 from collections.abc import Mapping
 
 from tether.core.sources.rendering import BuildOptions
+from tether.model.errors import InvalidInputError
 
 KUSTOMIZE_BUILD_OPTIONS_KEY = "kustomize.buildOptions"
 HELM_VALUE_SCHEMES_KEY = "helm.valuesFileSchemes"
@@ -53,15 +54,6 @@ VALUE_FILE_SCHEMES: Mapping[str, str] = {
     # scheme -> why helm can fetch it here (helm has no getter plugins in tether)
     "https": "helm's built-in getter",
     "http": "helm's built-in getter",
-}
-
-UNSUPPORTED_KEYS: Mapping[str, str] = {
-    # argocd-cm key (or prefix ending in '.') -> why tether does not honour it
-    "kustomize.buildOptions.": "tether runs one kustomize; set kustomize.buildOptions",
-    "kustomize.path.": "tether runs one kustomize, the one it was built with",
-    "kustomize.version.": "tether runs one kustomize, the one it was built with",
-    "configManagementPlugins": "removed in Argo CD 2.8; declare ConfigManagementPlugin files "
-    "(tether --plugin-dir)",
 }
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*$")
@@ -106,7 +98,12 @@ def _host_of(url: str) -> str:
 def build_options(argocd_cm: Mapping[str, str]) -> tuple[BuildOptions, list[str]]:
     """``kustomize.buildOptions`` and ``helm.valuesFileSchemes`` of ``argocd-cm``, with warnings.
 
-    A key whose value is refused counts as unset (its default), and its warning says why.
+    A scheme helm cannot fetch here is dropped with a warning (Argo CD users list helm plugins'
+    schemes); flags are all or nothing.
+
+    Raises:
+        InvalidInputError: ``kustomize.buildOptions`` holds a flag tether refuses or does not
+            know; the message names the key and the flag, and nothing of it applies.
     """
     warnings: list[str] = []
     kustomize: tuple[str, ...] = ()
@@ -114,22 +111,12 @@ def build_options(argocd_cm: Mapping[str, str]) -> tuple[BuildOptions, list[str]
         try:
             kustomize = parse_kustomize_build_options(argocd_cm[KUSTOMIZE_BUILD_OPTIONS_KEY])
         except ValueError as err:
-            warnings.append(f"argocd-cm {KUSTOMIZE_BUILD_OPTIONS_KEY}: {err}; not applied")
+            raise InvalidInputError(f"argocd-cm {KUSTOMIZE_BUILD_OPTIONS_KEY}: {err}") from None
     schemes: tuple[str, ...] = ()
     if HELM_VALUE_SCHEMES_KEY in argocd_cm:
         schemes, dropped = parse_value_file_schemes(argocd_cm[HELM_VALUE_SCHEMES_KEY])
         warnings += [f"argocd-cm {HELM_VALUE_SCHEMES_KEY}: {d}" for d in dropped]
     return BuildOptions(kustomize, schemes), warnings
-
-
-def unsupported_keys(argocd_cm: Mapping[str, str]) -> list[str]:
-    """A warning per rendering key of ``argocd-cm`` that tether does not honour, naming it."""
-    return [
-        f"argocd-cm {key}: not supported ({reason})"
-        for key in sorted(argocd_cm)
-        for known, reason in UNSUPPORTED_KEYS.items()
-        if key == known or (known.endswith(".") and key.startswith(known))
-    ]
 
 
 def parse_kustomize_build_options(text: str) -> tuple[str, ...]:
