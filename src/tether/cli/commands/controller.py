@@ -109,10 +109,13 @@ def run(
         raise click.UsageError("--repo-server needs --repo-server-token-file")
     if not repo_server and (repo_server_token_file or repo_server_ca):
         raise click.UsageError("--repo-server-token-file and --repo-server-ca need --repo-server")
-    if repo_server and (rendering["allow_local_repos"] or rendering["remote_hosts"]):
+    if repo_server and (
+        rendering["allow_local_repos"] or rendering["remote_hosts"] or rendering["plugin_dirs"]
+    ):
         # They would do nothing here: the repo-server fetches and renders.
         raise click.UsageError(
-            "with --repo-server, pass --allow-local-repos and --remote-host to the repo-server"
+            "with --repo-server, pass --allow-local-repos, --remote-host and --plugin-dir to "
+            "the repo-server"
         )
     logs.configure(verbose)
     settings = Settings(

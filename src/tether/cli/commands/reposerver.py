@@ -42,6 +42,20 @@ from tether.settings import Settings
     default=None,
     help="The certificate's private key (PEM).",
 )
+@click.option(
+    "--ssh-known-hosts-file",
+    type=click.Path(dir_okay=False),
+    default="",
+    help="The SSH hosts Git trusts (known_hosts; a mounted argocd-ssh-known-hosts-cm's "
+    "ssh_known_hosts), re-read when it changes. None by default.",
+)
+@click.option(
+    "--tls-certs-dir",
+    type=click.Path(file_okay=False),
+    default="",
+    help="Per-host CAs Git and Helm trust instead of the system's: one PEM file per host name "
+    "(a mounted argocd-tls-certs-cm), re-read when they change.",
+)
 @rendering_options.rendering_options
 @click.option("-v", "--verbose", count=True)
 def repo_server(
@@ -49,19 +63,25 @@ def repo_server(
     token_file: str,
     tls_cert: str | None,
     tls_key: str | None,
+    ssh_known_hosts_file: str,
+    tls_certs_dir: str,
     verbose: int,
     **rendering: Any,
 ) -> None:
     """Serve POST /v1/render for controllers started with --repo-server, until interrupted.
 
-    It needs no kubeconfig and reads none: each request brings the Application and the
-    repository credentials it may use. Prints the URL it listens on.
+    It needs no kubeconfig and reads none: each request brings the Application, the repository
+    credentials it may use and argocd-cm's build options. Whom it trusts and which plugins it
+    runs are its own files. Prints the URL it listens on.
     """
     try:
         address = bootstrap.Listen.parse(listen, tls_cert or "", tls_key or "")
     except ValueError as err:
         raise click.UsageError(str(err)) from None
-    settings = rendering_options.apply(Settings(), **rendering)
+    settings = rendering_options.apply(
+        Settings(ssh_known_hosts_file=ssh_known_hosts_file, tls_certs_dir=tls_certs_dir),
+        **rendering,
+    )
     token = bootstrap.read_token_file(token_file)
     rendering_parts = bootstrap.repo_server_rendering(settings)
     # Log lines written while a request renders are scrubbed of that request's secrets too.
