@@ -49,7 +49,7 @@ async def _discovers(
         pattern = spec.discover_file_name.removeprefix("./")
         if any(globs.filepath_match(pattern, rel) for rel in rel_paths):
             return True
-    if spec.discover and any(globs.match(spec.discover, rel) for rel in rel_paths):
+    if spec.discover and any(_doublestar(spec.discover, rel) for rel in rel_paths):
         return True
     if spec.discover_command:
         try:
@@ -131,6 +131,14 @@ def _writable_copy(root: str, copy: str, *, preserve_mode: bool) -> None:
             if not os.path.islink(path):
                 os.chmod(path, 0o755)
     os.chmod(copy, 0o755)
+
+
+def _doublestar(pattern: str, rel: str) -> bool:
+    """``find.glob`` as Argo CD matches it: ``*`` within a directory, ``**/`` any number."""
+    return any(
+        globs.match(candidate, rel, separators="/")
+        for candidate in {pattern, pattern.replace("**/", "")}
+    )
 
 
 def _copy_with_mode(src: str, dst: str) -> None:
