@@ -16,7 +16,10 @@ from typing import Any
 
 import yaml
 from lightkube import Client, KubeConfig, codecs
+from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import gitservers
 from tether.controller import main as controller_main
@@ -463,3 +466,14 @@ async def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> N
         return bool(cluster.status(cluster_directory).get("ready"))
 
     await eventually(ready, timeout, "kube-apiserver ready after its restart")
+
+
+def put_configmap(kube: Client, namespace: str, name: str, data: Mapping[str, str]) -> None:
+    """Create or replace ConfigMap ``name``, as ``kubectl apply`` of an edited file would."""
+    body = ConfigMap(metadata=ObjectMeta(name=name, namespace=namespace), data=dict(data))
+    try:
+        kube.create(body)
+    except ApiError as err:
+        if err.status.code != 409:
+            raise
+        kube.replace(body)

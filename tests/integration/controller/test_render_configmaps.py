@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from lightkube import Client
-from lightkube.core.exceptions import ApiError
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import gitservers, tetherenv
@@ -29,19 +28,6 @@ CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\ndata: {from: git}\n
 def minimal_crds(kube_cluster: bootstrap.DevCluster) -> bootstrap.DevCluster:
     tetherenv.install_crds(kube_cluster.kubeconfig)
     return kube_cluster
-
-
-def put_configmap(kube: Client, namespace: str, name: str, data: Mapping[str, str]) -> None:
-    """Create or replace ConfigMap ``name``, as ``kubectl apply`` of an edited file would."""
-    body = ConfigMap.from_dict(
-        {"metadata": {"name": name, "namespace": namespace}, "data": dict(data)}
-    )
-    try:
-        kube.create(body)
-    except ApiError as err:
-        if err.status.code != 409:
-            raise
-        kube.replace(body)
 
 
 def conditions(kube: Client, namespace: str, name: str) -> str:
@@ -118,7 +104,7 @@ async def test_an_ssh_repository_syncs_once_its_host_key_is_added_to_the_configm
                 namespace,
                 "ssh",
                 "SSH host key is not trusted",
-                lambda: put_configmap(
+                lambda: tetherenv.put_configmap(
                     kube,
                     namespace,
                     "argocd-ssh-known-hosts-cm",
@@ -159,7 +145,7 @@ async def test_an_https_repository_syncs_once_its_ca_is_added_to_the_configmap(
                     namespace,
                     "tls",
                     "TLS certificate is not trusted",
-                    lambda: put_configmap(
+                    lambda: tetherenv.put_configmap(
                         kube,
                         namespace,
                         "argocd-tls-certs-cm",
@@ -187,7 +173,9 @@ async def test_kustomize_build_options_from_argocd_cm_apply_to_the_next_render(
                 "kust", namespace, repo.url, "app", namespace, syncPolicy={"automated": {}}
             ),
         )
-        put_configmap(kube, namespace, "argocd-cm", {"kustomize.buildOptions": "--enable-exec"})
+        tetherenv.put_configmap(
+            kube, namespace, "argocd-cm", {"kustomize.buildOptions": "--enable-exec"}
+        )
         async with tetherenv.running_controller(
             minimal_crds.kubeconfig, namespace, tmp_path / "cache"
         ):
@@ -197,7 +185,7 @@ async def test_kustomize_build_options_from_argocd_cm_apply_to_the_next_render(
                 namespace,
                 "kust",
                 "security",
-                lambda: put_configmap(
+                lambda: tetherenv.put_configmap(
                     kube,
                     namespace,
                     "argocd-cm",
