@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import os
 import subprocess
 import sys
 import time
@@ -477,3 +478,21 @@ def put_configmap(kube: Client, namespace: str, name: str, data: Mapping[str, st
         if err.status.code != 409:
             raise
         kube.replace(body)
+
+
+def mounted_configmap(directory: Path, data: dict[str, str]) -> None:
+    """Write ``data`` as the kubelet mounts a ConfigMap: files behind a ``..data`` symlink swap."""
+    directory.mkdir(parents=True, exist_ok=True)
+    version = directory / f"..{len(os.listdir(directory))}"
+    version.mkdir()
+    for key, value in data.items():
+        (version / key).write_text(value)
+    (directory / "..data_tmp").symlink_to(version.name)
+    os.replace(directory / "..data_tmp", directory / "..data")
+    for key in data:
+        link = directory / key
+        if not link.is_symlink():
+            link.symlink_to(f"..data/{key}")
+    for stale in [p for p in directory.iterdir() if p.is_symlink() and p.name not in data]:
+        if not stale.name.startswith(".."):
+            stale.unlink()

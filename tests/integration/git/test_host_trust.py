@@ -6,13 +6,12 @@ per test, never restarted: a change to the configuration applies to its next fet
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support import gitservers
+from tests.support import gitservers, tetherenv
 from tether.adapters import configfiles
 from tether.adapters.devcluster import pki
 from tether.adapters.git import MirrorCache
@@ -55,24 +54,6 @@ def https(tmp_path: Path, git_servers: GitServers) -> Iterator[tuple[gitservers.
     )
     with front:
         yield front, issued.path("ca.crt").read_text()
-
-
-def mounted_configmap(directory: Path, data: dict[str, str]) -> None:
-    """Write ``data`` as the kubelet mounts a ConfigMap: files behind a ``..data`` symlink swap."""
-    directory.mkdir(parents=True, exist_ok=True)
-    version = directory / f"..{len(os.listdir(directory))}"
-    version.mkdir()
-    for key, value in data.items():
-        (version / key).write_text(value)
-    (directory / "..data_tmp").symlink_to(version.name)
-    os.replace(directory / "..data_tmp", directory / "..data")
-    for key in data:
-        link = directory / key
-        if not link.is_symlink():
-            link.symlink_to(f"..data/{key}")
-    for stale in [p for p in directory.iterdir() if p.is_symlink() and p.name not in data]:
-        if not stale.name.startswith(".."):
-            stale.unlink()
 
 
 async def test_an_ssh_host_added_to_argocd_ssh_known_hosts_cm_is_trusted_without_a_restart(
@@ -158,8 +139,8 @@ async def test_a_repo_servers_mounted_files_are_read_again_when_the_configmap_ch
     front, ca = https
     known = tmp_path / "known-hosts-cm"
     certs = tmp_path / "tls-certs-cm"
-    mounted_configmap(known, {"ssh_known_hosts": ""})
-    mounted_configmap(certs, {"git.example.com": ca})
+    tetherenv.mounted_configmap(known, {"ssh_known_hosts": ""})
+    tetherenv.mounted_configmap(certs, {"git.example.com": ca})
     trust = configfiles.host_trust(str(known / "ssh_known_hosts"), str(certs))
     cache = MirrorCache(
         str(tmp_path / "cache"),
@@ -173,8 +154,8 @@ async def test_a_repo_servers_mounted_files_are_read_again_when_the_configmap_ch
     with pytest.raises(GitError, match="TLS certificate is not trusted"):
         await cache.resolve(https_url, "main", refresh=True)
 
-    mounted_configmap(known, {"ssh_known_hosts": git_servers.ssh.known_hosts})
-    mounted_configmap(certs, {"127.0.0.1": ca})
+    tetherenv.mounted_configmap(known, {"ssh_known_hosts": git_servers.ssh.known_hosts})
+    tetherenv.mounted_configmap(certs, {"127.0.0.1": ca})
     assert (
         await cache.resolve(git_servers.ssh_url, "main", refresh=True)
         == (git_servers.seed.shas["c5"])
