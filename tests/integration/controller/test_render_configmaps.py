@@ -15,7 +15,7 @@ import pytest
 from lightkube import Client
 from lightkube.resources.core_v1 import ConfigMap
 
-from tests.support import gitservers, tetherenv
+from tests.support import gitservers, tetherenv, tlsfront
 from tether import bootstrap
 from tether.adapters.devcluster import pki
 
@@ -125,9 +125,7 @@ async def test_an_https_repository_syncs_once_its_ca_is_added_to_the_configmap(
     seed.publish(tmp_path / "served" / "public" / "apps.git")
     http.start()
     issued = pki.generate(tmp_path / "pki")
-    front = gitservers.TlsFront(
-        http.port, issued.path("apiserver.crt"), issued.path("apiserver.key")
-    )
+    front = tlsfront.TlsFront(http.port, issued.path("apiserver.crt"), issued.path("apiserver.key"))
     try:
         with front:
             url = front.url("git/public/apps.git")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import gitservers, tetherenv
+from tests.support import tetherenv, tlsfront
 from tether.adapters import configfiles
 from tether.adapters.devcluster import pki
 from tether.adapters.git import MirrorCache
@@ -46,10 +46,10 @@ class Live:
 
 
 @pytest.fixture
-def https(tmp_path: Path, git_servers: GitServers) -> Iterator[tuple[gitservers.TlsFront, str]]:
+def https(tmp_path: Path, git_servers: GitServers) -> Iterator[tuple[tlsfront.TlsFront, str]]:
     """git http-backend over TLS on loopback, and the PEM of the CA that signed its certificate."""
     issued = pki.generate(tmp_path / "pki")
-    front = gitservers.TlsFront(
+    front = tlsfront.TlsFront(
         git_servers.http.port, issued.path("apiserver.crt"), issued.path("apiserver.key")
     )
     with front:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import gitservers
+from tests.support import tlsfront
 from tether.adapters.devcluster import pki, tools
 from tether.core.config import system
 from tether.core.sources import renderconfig
@@ -121,9 +121,7 @@ async def test_a_chart_repository_over_tls_is_trusted_with_its_hosts_ca(tmp_path
     subprocess.run([helm, "repo", "index", str(root)], check=True, capture_output=True)
     issued = pki.generate(tmp_path / "pki")
     port = int(address.rsplit(":", 1)[1])
-    with gitservers.TlsFront(
-        port, issued.path("apiserver.crt"), issued.path("apiserver.key")
-    ) as tls:
+    with tlsfront.TlsFront(port, issued.path("apiserver.crt"), issued.path("apiserver.key")) as tls:
         app = application({"repoURL": tls.url(""), "chart": "c", "targetRevision": "0.1.0"})
         trust = {"now": renderconfig.NO_TRUST}
         renderer = make_renderer(
