@@ -16,10 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tether.api import errors, resourceview
 from tether.api.appscope import AppScope, from_cluster, scope_of
+from tether.api.auth import services_of
 from tether.api.context import AUTHENTICATED, FIELD_MANAGER, context_of
-from tether.core.app import policy, resourceactions
-from tether.model.errors import TetherError
+from tether.core.app import luaactions, policy, resourceactions
+from tether.core.auth import accounts
+from tether.model.errors import InvalidInputError, TetherError
 from tether.model.resources import ResourceKey, metadata_of
+from tether.services import resourceactions as actionwrites
 from tether.services.apptree import TreeEntry
 
 router = APIRouter(dependencies=AUTHENTICATED)
@@ -33,8 +36,8 @@ PATCH_TYPES: dict[str, Literal["merge", "json", "strategic"]] = {
     "application/strategic-merge-patch+json": "strategic",
 }
 
-ACTION_SOURCES: tuple[resourceactions.ActionSource, ...] = (resourceactions.BuiltinActions(),)
-"""Where actions come from, first match wins; argocd-cm's Lua actions will go first."""
+ACTIONS_DECODING = "resource-actions"
+"""The name of argocd-cm's actions, as the settings store caches them (parsed once per read)."""
 
 
 class Target:
@@ -190,9 +193,14 @@ async def delete_resource(
 async def list_actions(
     request: Request, name: str, target: Annotated[Target, Depends()]
 ) -> dict[str, Any]:
-    """The actions the object's kind offers, and whether each makes sense now."""
+    """The actions the object offers (argocd-cm's Lua ones, then built-in), each enabled or not."""
     scope, node = await _node(request, name, target, "get")
     obj = await _live(request, scope, target, node)
+    sources = await _action_sources(request)
+    try:
+        offered = resourceactions.offered(obj, sources)
+    except InvalidInputError as err:
+        raise errors.invalid(str(err)) from None
     return {
         "actions": [
             {
@@ -202,9 +210,23 @@ async def list_actions(
                 "displayName": action.display_name or action.name,
                 "params": [],
             }
-            for action in resourceactions.offered(obj, ACTION_SOURCES)
+            for action in offered
         ]
     }
+
+
+async def _action_sources(request: Request) -> tuple[resourceactions.ActionSource, ...]:
+    """argocd-cm's custom actions (as the settings store last read them), then the built-ins."""
+    try:
+        config = await services_of(request).store.configmap_decoded(
+            accounts.CONFIGMAP, ACTIONS_DECODING, luaactions.LuaActionsConfig.from_config_map
+        )
+    except TetherError:
+        # Without argocd-cm's word, a built-in could run where an override was meant to.
+        raise errors.ApiError(
+            errors.Code.UNAVAILABLE, f"{accounts.CONFIGMAP} cannot be read for resource actions"
+        ) from None
+    return luaactions.sources(config, context_of(request).runtime.clock())
 
 
 class Parameter(BaseModel):
@@ -234,7 +256,7 @@ class RunAction(BaseModel):
 async def run_action(request: Request, name: str, body: RunAction) -> dict[str, Any]:
     """Run one action: RBAC ``action/<group>/<kind>/<action>``, then its patch."""
     if body.resource_action_parameters:
-        # No built-in action takes parameters; accepting them would pretend they were used.
+        # No action tether runs takes parameters; accepting them would pretend they were used.
         raise errors.invalid(f"action {body.action!r} takes no parameters")
     target = Target(
         namespace=body.namespace,
@@ -245,24 +267,50 @@ async def run_action(request: Request, name: str, body: RunAction) -> dict[str, 
         app_namespace=body.app_namespace,
         project=body.project,
     )
-    key = target.key
-    scope, node = await _node(request, name, target, f"action/{key.group}/{key.kind}/{body.action}")
-    obj = await _live(request, scope, target, node)
-    patch = resourceactions.patch_for(
-        obj, body.action, context_of(request).runtime.clock(), ACTION_SOURCES
-    )
-    if patch is None:
-        raise errors.invalid(f"action {body.action!r} is not available for {key.kind} {key.name}")
+    return await _run(request, name, target, body.action)
+
+
+@router.post(RESOURCE + "/actions")
+async def run_action_v1(
+    request: Request, name: str, target: Annotated[Target, Depends()]
+) -> dict[str, Any]:
+    """Run one action, in Argo CD's first form: the target in the query, the name as the body.
+
+    The body is the action's name as a JSON string.
+    """
     try:
-        await scope.destination.cluster.patch(
+        action = json.loads(await request.body())
+    except ValueError:
+        action = None
+    if not isinstance(action, str) or not action:
+        raise errors.invalid("the body must be the action's name as a JSON string")
+    return await _run(request, name, target, action)
+
+
+async def _run(request: Request, name: str, target: Target, action: str) -> dict[str, Any]:
+    """Check ``action/<group>/<kind>/<action>``, compute the action's patch, write it."""
+    key = target.key
+    scope, node = await _node(request, name, target, f"action/{key.group}/{key.kind}/{action}")
+    obj = await _live(request, scope, target, node)
+    sources = await _action_sources(request)
+    try:
+        outcome = resourceactions.run_for(obj, action, context_of(request).runtime.clock(), sources)
+        if outcome is not None:
+            actionwrites.check_creates(
+                outcome, scope.destination.live, scope.project, scope.destination.entry
+            )
+    except InvalidInputError as err:
+        raise errors.invalid(str(err)) from None
+    if outcome is None:
+        raise errors.invalid(f"action {action!r} is not available for {key.kind} {key.name}")
+    try:
+        await actionwrites.carry_out(
+            scope.destination.cluster,
             _api_version(target, node),
-            key.kind,
-            key.name,
-            key.namespace,
-            patch=patch,
-            patch_type="merge",
+            key,
+            outcome,
             field_manager=FIELD_MANAGER,
         )
     except TetherError as err:
-        raise from_cluster(request, err, key, f"run {body.action} on") from None
+        raise from_cluster(request, err, key, f"run {action} on") from None
     return {}

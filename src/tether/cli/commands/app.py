@@ -12,6 +12,7 @@ import click
 
 from tether.cli import output
 from tether.cli.commands import (
+    app_actions,
     app_common as common,
     app_edit,
     app_ops,
@@ -275,5 +276,10 @@ def diff(
         raise SystemExit(1)
 
 
-for _command in (*app_ops.COMMANDS, *app_edit.COMMANDS, *app_resources.COMMANDS):
+for _command in (
+    *app_ops.COMMANDS,
+    *app_edit.COMMANDS,
+    *app_resources.COMMANDS,
+    *app_actions.COMMANDS,
+):
     app.add_command(_command)

@@ -1,4 +1,4 @@
-"""``tether app manifests|resources|delete-resource|actions``: an app's objects, via an API server.
+"""``tether app manifests|resources|delete-resource``: an app's objects, via an API server.
 
 Resources are found in the app's ``resource-tree`` by kind, name, group and namespace (the
 server acts only on objects of that tree); the resource's namespace is ``--resource-namespace``,
@@ -77,7 +77,8 @@ def resource_query(node: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def _tree(api: bootstrap.ApiClient, name: str, namespace: str) -> dict[str, Any]:
+def fetch_tree(api: bootstrap.ApiClient, name: str, namespace: str) -> dict[str, Any]:
+    """The app's resource tree, as the API server gives it."""
     found = api.get(remote.app_path(name, "resource-tree"), **remote.scope(namespace))
     return found if isinstance(found, dict) else {}
 
@@ -147,7 +148,7 @@ def resources(
         tree = common.run(target, _status_tree(target, name))
     else:
         with api:
-            tree = _tree(api, name, common.given_namespace(namespace))
+            tree = fetch_tree(api, name, common.given_namespace(namespace))
     if fmt != "table":
         click.echo(output.dump(tree, fmt))
         return
@@ -232,104 +233,11 @@ def delete_resource(
     del kubeconfig, control_plane_namespace
     given = common.given_namespace(namespace)
     with _api() as api:
-        node = _one(_tree(api, name, given), kind, resource_name, group, resource_namespace)
+        node = _one(fetch_tree(api, name, given), kind, resource_name, group, resource_namespace)
         query: dict[str, Any] = {**resource_query(node), **remote.scope(given)}
         query.update(force=force, orphan=orphan)
         api.call("DELETE", remote.app_path(name, "resource"), params=query)
     click.echo(f"{kind} {resource_name} of application {name} deleted")
 
 
-@click.group()
-def actions() -> None:
-    """The actions an app's objects offer (restart, resume ...), and running them."""
-
-
-@actions.command("list")
-@common.target_options
-@click.argument("name")
-@click.option("--kind", default="", help="Only objects of this kind.")
-@click.option("--resource-name", default="", help="Only objects with this name.")
-@resource_options[1]
-@resource_options[2]
-def actions_list(
-    kubeconfig: str | None,
-    namespace: str,
-    control_plane_namespace: str,
-    name: str,
-    kind: str,
-    resource_name: str,
-    group: str | None,
-    resource_namespace: str,
-) -> None:
-    """List the actions of an app's (matching) objects."""
-    del kubeconfig, control_plane_namespace
-    given = common.given_namespace(namespace)
-    rows: list[output.Row] = []
-    with _api() as api:
-        tree = _tree(api, name, given)
-        nodes = [n for n, _ in tree_nodes(tree, orphaned=False)]
-        if kind:
-            nodes = matching(
-                tree, kind=kind, name=resource_name, group=group, namespace=resource_namespace
-            )
-        for node in nodes:
-            query = {**resource_query(node), **remote.scope(given)}
-            found = api.get(remote.app_path(name, "resource", "actions"), **query)
-            rows.extend(
-                (
-                    query["group"],
-                    query["kind"],
-                    query["resourceName"],
-                    str(action.get("name") or ""),
-                    "true" if action.get("disabled") else "false",
-                )
-                for action in found.get("actions") or []
-            )
-    click.echo(output.table(("GROUP", "KIND", "NAME", "ACTION", "DISABLED"), rows))
-
-
-@actions.command("run")
-@common.target_options
-@click.argument("name")
-@click.argument("action")
-@resource_options[0]
-@click.option("--resource-name", default="", help="The object's name (default: every one).")
-@resource_options[1]
-@resource_options[2]
-@click.option("--all", "every", is_flag=True, help="Run on every matching object.")
-def actions_run(
-    kubeconfig: str | None,
-    namespace: str,
-    control_plane_namespace: str,
-    name: str,
-    action: str,
-    kind: str,
-    resource_name: str,
-    group: str | None,
-    resource_namespace: str,
-    every: bool,
-) -> None:
-    """Run ACTION on an app's object (or with --all, on every matching one)."""
-    del kubeconfig, control_plane_namespace
-    given = common.given_namespace(namespace)
-    with _api() as api:
-        tree = _tree(api, name, given)
-        nodes = matching(
-            tree, kind=kind, name=resource_name, group=group, namespace=resource_namespace
-        )
-        if not nodes:
-            raise click.ClickException(f"the app has no {kind} {resource_name}".rstrip())
-        if len(nodes) > 1 and not every:
-            raise click.ClickException(f"{len(nodes)} objects match: name one, or give --all")
-        for node in nodes:
-            body = {**resource_query(node), "action": action, "resourceActionParameters": []}
-            api.call(
-                "POST",
-                remote.app_path(name, "resource", "actions", "v2"),
-                params=remote.scope(given),
-                body=body,
-            )
-            click.echo(f"action {action} run on {node.get('kind')} {node.get('name')}")
-
-
-COMMANDS = (manifests, resources, delete_resource, actions)
+COMMANDS = (manifests, resources, delete_resource)

@@ -1,8 +1,9 @@
 """Resource actions: what a user may ask of one live object (restart, pause, resume), as patches.
 
 Argo CD ships its actions as Lua scripts per kind; tether keeps the common ones as a table
-(``BUILTIN``) with the reason beside each. Custom actions from ``argocd-cm`` will come as another
-``ActionSource`` consulted before the table, as Argo CD lets a custom action override a built-in.
+(``BUILTIN``) with the reason beside each. Custom actions from ``argocd-cm`` (``luaactions``) are
+another ``ActionSource`` consulted before the table, as Argo CD lets a custom action override a
+built-in.
 """
 
 from __future__ import annotations
@@ -31,15 +32,25 @@ class Offered:
     display_name: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """What running an action writes: a merge patch of the object it ran on, new objects."""
+
+    patch: MergePatch
+    """Empty when the action changes nothing of the object."""
+    creates: tuple[Manifest, ...] = ()
+    """Objects to create beside it (only argocd-cm's Lua actions ask for any)."""
+
+
 class ActionSource(Protocol):
-    """Where actions come from: the built-in table, later the Lua actions of ``argocd-cm``."""
+    """Where actions come from: the built-in table, or the Lua actions of ``argocd-cm``."""
 
     def offered(self, obj: Manifest) -> Sequence[Offered] | None:
         """The actions for ``obj``; ``None`` when this source has none for its kind."""
         ...
 
-    def patch(self, obj: Manifest, action: str, now: datetime.datetime) -> MergePatch | None:
-        """The merge patch that runs ``action`` on ``obj``; ``None`` when it is not offered."""
+    def run(self, obj: Manifest, action: str, now: datetime.datetime) -> Outcome | None:
+        """What running ``action`` on ``obj`` writes; ``None`` when it is not offered."""
         ...
 
 
@@ -115,11 +126,11 @@ class BuiltinActions:
             return None
         return [Offered(a.name, a.disabled(obj), a.icon_class, a.display_name) for a in actions]
 
-    def patch(self, obj: Manifest, action: str, now: datetime.datetime) -> MergePatch | None:
+    def run(self, obj: Manifest, action: str, now: datetime.datetime) -> Outcome | None:
         """The patch of ``action`` when it is offered and enabled for ``obj``."""
         for builtin in self._of(obj) or ():
             if builtin.name == action and not builtin.disabled(obj):
-                return builtin.patch(obj, now)
+                return Outcome(builtin.patch(obj, now))
         return None
 
 
@@ -132,11 +143,11 @@ def offered(obj: Manifest, sources: Sequence[ActionSource]) -> list[Offered]:
     return []
 
 
-def patch_for(
+def run_for(
     obj: Manifest, action: str, now: datetime.datetime, sources: Sequence[ActionSource]
-) -> MergePatch | None:
-    """The patch running ``action`` on ``obj``, from the first source offering the kind."""
+) -> Outcome | None:
+    """What running ``action`` on ``obj`` writes, from the first source offering the kind."""
     for source in sources:
         if source.offered(obj) is not None:
-            return source.patch(obj, action, now)
+            return source.run(obj, action, now)
     return None

@@ -1,6 +1,6 @@
 """Custom Lua health checks in Argo CD's format: reading argocd-cm, finding a script, running it.
 
-Each run gets a fresh Lua 5.4 sandbox bounded by instructions and memory, not by the clock.
+Each run gets a fresh sandbox of ``core/luavm``, bounded by instructions and memory, not the clock.
 """
 
 from __future__ import annotations
@@ -8,13 +8,10 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping
-from typing import Any
 
-import lupa.lua54 as lua54
 import yaml
 
-from tether.core import globs
-from tether.core.health import _sandbox
+from tether.core import globs, luavm
 from tether.core.health._rule import unknown
 from tether.model import resources
 from tether.model.errors import InvalidInputError
@@ -30,14 +27,8 @@ BLOCK_OPEN_LIBS = "health.lua.useOpenLibs"
 ALL_KINDS = "all"
 """``resource.customizations.health.all`` applies to every kind (Argo CD's ``*/*``)."""
 
-DEFAULT_INSTRUCTION_BUDGET = 10_000_000
-"""Lua VM instructions a script may run: ~10 ms on a laptop, far more than any real check needs
-(Argo CD's bundled scripts take thousands), and far less than Argo CD's one-second timeout."""
-DEFAULT_MEMORY_LIMIT = 64 * 1024 * 1024
-"""Bytes a script may allocate beyond the object it reads: far more than a check needs."""
-HOOK_PERIOD = 1_000
-"""Instructions between budget checks: often enough to stop close to the budget, rarely enough
-to cost nothing."""
+DEFAULT_INSTRUCTION_BUDGET = luavm.DEFAULT_INSTRUCTION_BUDGET
+DEFAULT_MEMORY_LIMIT = luavm.DEFAULT_MEMORY_LIMIT
 
 VALID_STATUSES = frozenset(status.value for status in HealthStatus)
 INVALID_STATUS = "Lua returned an invalid health status"
@@ -45,9 +36,6 @@ INVALID_STATUS = "Lua returned an invalid health status"
 GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 """The spellings Go's strconv.ParseBool accepts, which argocd-cm values are parsed with."""
-
-INT64 = 2**63
-"""Lua 5.4 integers are 64-bit; larger JSON numbers reach scripts as floats, as in Go."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -184,34 +172,6 @@ def _go_bool(key: str, value: str) -> bool:
     raise InvalidInputError(f"argocd-cm key {key!r}: {value!r} is not a boolean")
 
 
-def _plain(value: object) -> object:
-    """A JSON-like copy of a manifest that lupa turns into plain Lua tables (arrays 1-based)."""
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items() if item is not None}
-    if isinstance(value, list | tuple):
-        return [_plain(item) for item in value]
-    if isinstance(value, bool | str) or value is None:
-        return value
-    if isinstance(value, int):
-        return value if -INT64 <= value < INT64 else float(value)
-    if isinstance(value, float):
-        # Go decodes every JSON number as float64 and prints 3.0 as "3"; Lua 5.4 would print "3.0".
-        return int(value) if value.is_integer() and abs(value) < INT64 else value
-    if isinstance(value, datetime.datetime):
-        # YAML loaders turn timestamps into datetimes; the API server sends RFC 3339 strings.
-        moment = value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-        return moment.isoformat().replace("+00:00", "Z")
-    return str(value)
-
-
-def _epoch(now: datetime.datetime | None) -> int | None:
-    """Seconds since the epoch for the script's ``os.time()``; naive times are taken as UTC."""
-    if now is None:
-        return None
-    moment = now if now.tzinfo else now.replace(tzinfo=datetime.UTC)
-    return int(moment.timestamp())
-
-
 def _outcome(values: tuple[object, ...], label: str, budget: int) -> Health | None:
     """Turn the sandbox's answer into a verdict."""
     tag = values[0]
@@ -247,25 +207,8 @@ def run(
     reason when it fails, runs past its budget or returns an invalid status.
     """
     label = script.pattern
-    # The limit is set only once the object is in: running out of memory while lupa builds it
-    # happens outside Lua's protected mode and would abort the process. The object's own size is
-    # bounded by etcd's 1.5 MB; the limit bounds what the script allocates on top of it.
-    runtime: Any = lua54.LuaRuntime(
-        register_eval=False,
-        register_builtins=False,
-        unpack_returned_tuples=True,
-        max_memory=0,
-    )
-    runner: Any = runtime.execute(_sandbox.SOURCE)
-    table: Any = runtime.table_from(_plain(obj), recursive=True)
-    runtime.execute("collectgarbage()")  # measure the limit from live memory, not from garbage
-    runtime.set_max_memory(int(runtime.get_memory_used()) + memory_limit)
-    try:
-        answer: object = runner(
-            script.source, "=health.lua", table, instruction_budget, HOOK_PERIOD, _epoch(now)
-        )
-    except lua54.LuaMemoryError:
-        # Out of memory outside the script's coroutine, e.g. while the sandbox is being set up.
+    limits = luavm.Limits(instruction_budget, memory_limit)
+    values = luavm.execute(script.source, "=health.lua", obj, mode="health", limits=limits, now=now)
+    if values[0] == "memory":
         return unknown(f"Lua health check {label} failed: not enough memory")
-    values = answer if isinstance(answer, tuple) else (answer,)
     return _outcome(values, label, instruction_budget)

@@ -108,6 +108,15 @@ class SettingsStore:
         obj = await self._read("v1", "ConfigMap", name)
         return dict(self._decode(("ConfigMap", name), obj, _configmap_data))
 
+    async def configmap_decoded(
+        self, name: str, decoding: str, decode: Callable[[dict[str, str]], T]
+    ) -> T:
+        """``decode`` of a ConfigMap's ``data``, computed once per read (``decoding`` names it)."""
+        obj = await self._read("v1", "ConfigMap", name)
+        return self._decode(
+            (f"ConfigMap:{decoding}", name), obj, lambda found: decode(_configmap_data(found))
+        )
+
     async def secret(self, name: str) -> dict[str, str]:
         """A Secret's text fields (empty when it does not exist); binary values are skipped."""
         obj = await self._read("v1", "Secret", name)

@@ -388,7 +388,7 @@ def test_the_sandbox_offers_safe_libraries_and_lua_5_1_names(expression: str, va
 def test_requiring_a_module_the_sandbox_lacks_is_an_error():
     verdict = _run("require('io')")
     assert verdict is not None
-    assert "module 'io' is not available to health checks" in verdict.message
+    assert "module 'io' is not available to Lua scripts" in verdict.message
 
 
 @pytest.mark.parametrize("call", ["os.time()", "os.date('%Y')"])
@@ -675,3 +675,10 @@ def test_any_json_object_reaches_a_script_intact_enough_to_walk(body: object):
         "return {status = 'Healthy', message = tostring(n > 0)}"
     )
     assert _run(source, {"kind": "Widget", "body": body}) == Health(HealthStatus.HEALTHY, "true")
+
+
+def test_a_message_that_is_not_utf8_is_unknown_not_a_crash():
+    verdict = _run('return {status = "Healthy", message = "\\255"}')
+    assert verdict is not None
+    assert verdict.status is HealthStatus.UNKNOWN
+    assert "not UTF-8" in verdict.message

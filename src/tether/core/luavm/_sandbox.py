@@ -1,4 +1,4 @@
-"""The Lua source of the sandbox that runs custom health scripts.
+"""The Lua source of the sandbox that runs argocd-cm's Lua: health checks and resource actions.
 
 Kept in a Python string, not a ``.lua`` file, so the pure core reads nothing from disk.
 """
@@ -6,9 +6,11 @@ Kept in a Python string, not a ``.lua`` file, so the pure core reads nothing fro
 from __future__ import annotations
 
 SOURCE = r"""
--- tether's sandbox for Argo CD-style Lua health scripts.
+-- tether's sandbox for Argo CD-style Lua scripts (health checks, action discovery and actions).
 --
 -- Loaded once into a fresh Lua runtime per evaluation; returns the function that runs one script.
+-- In "health" mode the script's table is read as a health verdict; in "json" mode it is encoded as
+-- JSON inside the budget (raw reads only, so no metamethod of the script runs outside it).
 -- Scripts see an allow-listed environment: Lua's base functions without load/dofile/require of
 -- files, string/table/math, a clock-free os (time and date need an explicit time unless the
 -- caller passed `now`), and the Lua 5.1 names gopher-lua scripts use (unpack, table.getn).
@@ -21,8 +23,14 @@ local error, tostring, ipairs = error, tostring, ipairs
 local create, resume, costatus = coroutine.create, coroutine.resume, coroutine.status
 local pack, unpack = table.pack, table.unpack
 local real_date, floor, log = os.date, math.floor, math.log
+-- Captured before any script runs: a script reaching the real string library through a string's
+-- metatable cannot change what the encoder calls.
+local gsub, format, byte = string.gsub, string.format, string.byte
+local concat, sort = table.concat, table.sort
+local math_type, huge = math.type, math.huge
 
 local BUDGET_EXHAUSTED = "instruction budget exhausted"
+local MAX_DEPTH = 100 -- far deeper than any Kubernetes object; a table holding itself ends here
 
 local BASE = {
   "assert", "error", "getmetatable", "ipairs", "next", "pairs", "pcall", "rawequal", "rawget",
@@ -121,7 +129,100 @@ local function error_text(value)
   return "(error object is a " .. kind .. " value)"
 end
 
-return function(source, chunkname, obj, budget, period, now)
+local function escape(char)
+  if char == '"' then
+    return '\\"'
+  elseif char == "\\" then
+    return "\\\\"
+  end
+  return format("\\u%04x", byte(char))
+end
+
+local function quote(text)
+  return '"' .. gsub(text, '[%c"\\]', escape) .. '"'
+end
+
+-- JSON of a script's result, as Argo CD reads it: a table with keys 1..n is a list, one with string
+-- keys a map, an empty table an empty list (the caller restores maps the object had).
+local function encode(value)
+  local out, n = {}, 0
+  local function put(text)
+    n = n + 1
+    out[n] = text
+  end
+  local function walk(v, depth)
+    if depth > MAX_DEPTH then
+      error("the result nests tables over " .. MAX_DEPTH .. " deep (does one hold itself?)", 0)
+    end
+    local kind = type(v)
+    if kind == "nil" then
+      put("null")
+    elseif kind == "boolean" then
+      put(v and "true" or "false")
+    elseif kind == "number" then
+      if math_type(v) == "integer" then
+        put(format("%d", v))
+      elseif v ~= v or v == huge or v == -huge then
+        error("the result holds a number JSON cannot carry", 0)
+      elseif v == floor(v) and v > -2 ^ 53 and v < 2 ^ 53 then
+        put(format("%d", floor(v))) -- Go prints a whole float64 without a fraction
+      else
+        put(format("%.17g", v))
+      end
+    elseif kind == "string" then
+      put(quote(v))
+    elseif kind == "table" then
+      local count, largest, names = 0, 0, {}
+      for key in next, v do
+        if math_type(key) == "integer" and key > 0 then
+          count = count + 1
+          if key > largest then
+            largest = key
+          end
+        elseif type(key) == "string" then
+          names[#names + 1] = key
+        else
+          error("the result has a " .. type(key) .. " table key, which JSON cannot carry", 0)
+        end
+      end
+      if count > 0 and #names > 0 then
+        error("a table of the result mixes list items and map keys", 0)
+      elseif count > 0 then
+        if largest ~= count then
+          error("a list of the result has holes", 0)
+        end
+        put("[")
+        for i = 1, count do
+          if i > 1 then
+            put(",")
+          end
+          walk(rawget(v, i), depth + 1)
+        end
+        put("]")
+      elseif #names == 0 then
+        put("[]")
+      else
+        sort(names)
+        put("{")
+        for i, key in ipairs(names) do
+          if i > 1 then
+            put(",")
+          end
+          put(quote(key))
+          put(":")
+          walk(rawget(v, key), depth + 1)
+        end
+        put("}")
+      end
+    else
+      error("the result holds a " .. kind .. " value, which JSON cannot carry", 0)
+    end
+  end
+  walk(value, 0)
+  return concat(out)
+end
+
+return function(source, chunkname, obj, budget, period, now, mode)
   local env = pick(_G, BASE)
   env.string = pick(string, STRING)
   env.table = pick(table, TABLE)
@@ -145,7 +246,7 @@ return function(source, chunkname, obj, budget, period, now)
   env.require = function(name)
     local module = modules[name]
     if module == nil then
-      error("module '" .. tostring(name) .. "' is not available to health checks", 2)
+      error("module '" .. tostring(name) .. "' is not available to Lua scripts", 2)
     end
     return module
   end
@@ -194,7 +295,13 @@ return function(source, chunkname, obj, budget, period, now)
   if chunk == nil then
     return "error", syntax_error
   end
-  local main = spawn(chunk)
+  local body = chunk
+  if mode == "json" then
+    body = function()
+      return encode((chunk()))
+    end
+  end
+  local main = spawn(body)
   local ok, result = resume(main)
   if exhausted then
     return "budget"
@@ -204,6 +311,9 @@ return function(source, chunkname, obj, budget, period, now)
   end
   if costatus(main) ~= "dead" then
     return "error", "the script yielded instead of returning"
+  end
+  if mode == "json" then
+    return "json", result
   end
   if result == nil then
     return "none"
