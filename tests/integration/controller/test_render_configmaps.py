@@ -72,7 +72,7 @@ async def test_an_ssh_repository_syncs_once_its_host_key_is_added_to_the_configm
     minimal_crds, namespace, tmp_path, kube
 ):
     seed = seed_with(tmp_path, {"app/cm.yaml": CM % "over-ssh"})
-    ssh = gitservers.SshGitServer(tmp_path / "served", tmp_path / "ssh")
+    ssh = gitservers.SshGitServer(tmp_path / "served", tmp_path / "ssh-known-hosts")
     seed.publish(tmp_path / "served" / "apps.git")
     ssh.start()
     try:
@@ -93,7 +93,7 @@ async def test_an_ssh_repository_syncs_once_its_host_key_is_added_to_the_configm
         tetherenv.create(
             kube,
             tetherenv.application(
-                "ssh", namespace, url, "app", namespace, syncPolicy={"automated": {}}
+                "ssh-known-hosts", namespace, url, "app", namespace, syncPolicy={"automated": {}}
             ),
         )
         async with tetherenv.running_controller(
@@ -102,7 +102,7 @@ async def test_an_ssh_repository_syncs_once_its_host_key_is_added_to_the_configm
             await refused_then_synced(
                 kube,
                 namespace,
-                "ssh",
+                "ssh-known-hosts",
                 "SSH host key is not trusted",
                 lambda: tetherenv.put_configmap(
                     kube,
@@ -132,7 +132,7 @@ async def test_an_https_repository_syncs_once_its_ca_is_added_to_the_configmap(
             tetherenv.create(
                 kube,
                 tetherenv.application(
-                    "tls", namespace, url, "app", namespace, syncPolicy={"automated": {}}
+                    "tls-certs", namespace, url, "app", namespace, syncPolicy={"automated": {}}
                 ),
             )
             async with tetherenv.running_controller(
@@ -141,7 +141,7 @@ async def test_an_https_repository_syncs_once_its_ca_is_added_to_the_configmap(
                 await refused_then_synced(
                     kube,
                     namespace,
-                    "tls",
+                    "tls-certs",
                     "TLS certificate is not trusted",
                     lambda: tetherenv.put_configmap(
                         kube,
@@ -168,7 +168,7 @@ async def test_kustomize_build_options_from_argocd_cm_apply_to_the_next_render(
         tetherenv.create(
             kube,
             tetherenv.application(
-                "kust", namespace, repo.url, "app", namespace, syncPolicy={"automated": {}}
+                "kust-options", namespace, repo.url, "app", namespace, syncPolicy={"automated": {}}
             ),
         )
         tetherenv.put_configmap(
@@ -181,7 +181,7 @@ async def test_kustomize_build_options_from_argocd_cm_apply_to_the_next_render(
             await refused_then_synced(
                 kube,
                 namespace,
-                "kust",
+                "kust-options",
                 "security",
                 lambda: tetherenv.put_configmap(
                     kube,

@@ -38,14 +38,14 @@ async def test_the_controller_sends_argocd_cms_kustomize_build_options_to_the_re
         tetherenv.create(
             kube,
             tetherenv.application(
-                "kust", namespace, repo.url, "app", namespace, syncPolicy={"automated": {}}
+                "kust-split", namespace, repo.url, "app", namespace, syncPolicy={"automated": {}}
             ),
         )
         async with tetherenv.running_controller(
             minimal_crds.kubeconfig, namespace, tmp_path / "cache", **split_settings(server)
         ):
             await tetherenv.eventually(
-                lambda: "security" in conditions(kube, namespace, "kust"), 60, "refused first"
+                lambda: "security" in conditions(kube, namespace, "kust-split"), 60, "refused first"
             )
             tetherenv.put_configmap(
                 kube,
@@ -53,9 +53,15 @@ async def test_the_controller_sends_argocd_cms_kustomize_build_options_to_the_re
                 "argocd-cm",
                 {"kustomize.buildOptions": "--load-restrictor LoadRestrictionsNone"},
             )
-            await tetherenv.eventually(
-                lambda: tetherenv.synced_healthy(kube, namespace, "kust"), 90, "Synced/Healthy"
-            )
+            try:
+                await tetherenv.eventually(
+                    lambda: tetherenv.synced_healthy(kube, namespace, "kust-split"),
+                    90,
+                    "Synced/Healthy",
+                )
+            except AssertionError:
+                status = tetherenv.app_status(kube, namespace, "kust-split")
+                raise AssertionError(f"not Synced/Healthy: {status}") from None
         assert tetherenv.get(kube, ConfigMap, "shared", namespace)["data"] == {"from": "git"}
         assert not (tmp_path / "cache" / "git").exists()  # the repo-server rendered it
     finally:
@@ -116,7 +122,7 @@ async def test_a_repo_server_trusts_its_own_known_hosts_file_and_runs_its_own_pl
             },
         )
         app = tetherenv.application(
-            "plugged", namespace, url, "app", namespace, syncPolicy={"automated": {}}
+            "plugged-split", namespace, url, "app", namespace, syncPolicy={"automated": {}}
         )
         app["spec"]["source"]["plugin"] = {"name": "cm-maker"}
         tetherenv.create(kube, app)
@@ -128,13 +134,17 @@ async def test_a_repo_server_trusts_its_own_known_hosts_file_and_runs_its_own_pl
             minimal_crds.kubeconfig, namespace, tmp_path / "cache", **split_settings(server)
         ):
             await tetherenv.eventually(
-                lambda: "SSH host key is not trusted" in conditions(kube, namespace, "plugged"),
+                lambda: (
+                    "SSH host key is not trusted" in conditions(kube, namespace, "plugged-split")
+                ),
                 60,
                 "the repo-server refuses the host",
             )
             tetherenv.mounted_configmap(known, {"ssh_known_hosts": ssh.known_hosts})
             await tetherenv.eventually(
-                lambda: tetherenv.synced_healthy(kube, namespace, "plugged"), 90, "Synced/Healthy"
+                lambda: tetherenv.synced_healthy(kube, namespace, "plugged-split"),
+                90,
+                "Synced/Healthy",
             )
         assert tetherenv.get(kube, ConfigMap, "made", namespace)["metadata"]["name"] == "made"
     finally:
