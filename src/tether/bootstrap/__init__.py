@@ -14,7 +14,6 @@ import logging
 import os
 import pathlib
 import signal
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +31,7 @@ from tether.adapters.oidc import OidcHttp
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.reposerver import RepoServerClient
 from tether.bootstrap import systemconfig
+from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import (
     DevCluster,
     build_tools,
@@ -73,6 +73,7 @@ __all__ = [
     "MIN_TOKEN_LENGTH",
     "ApiClient",
     "DevCluster",
+    "DiskCaches",
     "Listen",
     "api_client",
     "build_tools",
@@ -256,37 +257,22 @@ class Runtime:
         await self.close()
 
 
-def git_repos(settings: Settings, credentials: CredentialLookup | None = None) -> MirrorCache:
-    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
+def git_repos(
+    settings: Settings,
+    credentials: CredentialLookup | None = None,
+    live: Callable[[], Settings] | None = None,
+) -> MirrorCache:
+    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup).
+
+    ``live`` gives the settings now, when the resync period may change while running.
+    """
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
         credentials=credentials,
         known_hosts=settings.known_hosts,
         allow_local=settings.allow_local_repos,
-        resolve_ttl=settings.revision_cache_ttl,
+        resolve_ttl=(lambda: live().revision_cache_ttl) if live else settings.revision_cache_ttl,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class DiskCaches:
-    """What renders leave on disk (checked-out trees, pulled charts), kept within the settings."""
-
-    git: MirrorCache
-    renderer: render_adapter.Renderer
-    settings: Settings
-
-    async def prune(self) -> list[str]:
-        """Delete idle trees and charts beyond the limits and a killed process's scratch."""
-        idle = self.settings.disk_cache_idle.total_seconds()
-
-        def prune_all() -> list[str]:
-            trees = self.git.prune_trees(self.settings.git_trees_kept, min_idle_s=idle)
-            charts = self.renderer.prune(
-                self.settings.charts_kept, min_idle_s=idle, now=time.time()
-            )
-            return trees + charts
-
-        return await asyncio.to_thread(prune_all)
 
 
 def remote_policy(settings: Settings) -> remote.RemotePolicy:
@@ -351,7 +337,8 @@ async def runtime(
     if remote_client is not None:
         service = remote_client
     else:
-        disk = DiskCaches(git_repos(settings, credentials.lookup), renderer(settings), settings)
+        git = git_repos(settings, credentials.lookup, lambda: base.configured(config.current))
+        disk = DiskCaches(git, renderer(settings), settings)
         service = manifests.ManifestService(
             disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
         )

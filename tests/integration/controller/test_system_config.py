@@ -49,7 +49,8 @@ def status(kube: Client, namespace: str, name: str) -> dict[str, Any]:
 def health(kube: Client, namespace: str, name: str) -> tuple[str, str]:
     """The app's health status and its ConfigMap's health message."""
     app = status(kube, namespace, name)
-    resource = next((r for r in app.get("resources") or [] if r["kind"] == "ConfigMap"), {})
+    resources: list[dict[str, Any]] = app.get("resources") or []
+    resource = next((r for r in resources if r["kind"] == "ConfigMap"), {})
     verdict = resource.get("health") or {}
     return (app.get("health") or {}).get("status", ""), verdict.get("message", "")
 
