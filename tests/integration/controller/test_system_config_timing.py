@@ -146,6 +146,7 @@ async def test_the_tracking_method_and_label_key_apply_at_start_and_a_change_wai
             {
                 "application.resourceTrackingMethod": "annotation+label",
                 "application.instanceLabelKey": "example.com/app",
+                "installationID": "blue",
             },
         )
     finally:
@@ -164,6 +165,7 @@ async def test_the_tracking_method_and_label_key_apply_at_start_and_a_change_wai
         meta = tetherenv.get(kube, ConfigMap, "tuned", ns)["metadata"]
         assert meta["labels"]["example.com/app"] == "tracked"
         assert meta["annotations"][tracking.TRACKING_ID].startswith("tracked:/ConfigMap:")
+        assert meta["annotations"][tracking.INSTALLATION_ID] == "blue"
         set_config(kube, ns, {"application.resourceTrackingMethod": "label"})
         await tetherenv.eventually(
             lambda: "tether keeps tracking by annotation+label" in caplog.text,
