@@ -46,6 +46,7 @@ from tether.bootstrap.local import (
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
+from tether.core.config.system import SystemConfig
 from tether.core.diff import tracking
 from tether.core.sources import remote, rendering
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
@@ -142,6 +143,7 @@ class Runtime:
     _cache: ClusterCache
     _jq: JqRunner
     _remote: RepoServerClient | None = None
+    _live_settings: tuple[SystemConfig, Settings] | None = None
     _may_write: Callable[[], bool] | None = None
 
     async def live_start(self) -> None:
@@ -154,7 +156,12 @@ class Runtime:
         Only some fields can change while running (the resync periods, the sync timeout); the
         others were taken at start (docs/configuration.md says which).
         """
-        return self._base_settings.configured(self.config.current)
+        current = self.config.current
+        cached = self._live_settings
+        if cached is None or cached[0] is not current:
+            # Once per change of the configuration: the controller asks on every event.
+            cached = self._live_settings = (current, self._base_settings.configured(current))
+        return cached[1]
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""
