@@ -8,6 +8,7 @@ import pytest
 import yaml
 from lightkube import ApiError, codecs
 from lightkube.resources.rbac_authorization_v1 import ClusterRole
+from lightkube.types import PatchType
 
 from tests.integration.controller.test_system_config import set_config
 from tests.support import tetherenv
@@ -51,7 +52,15 @@ async def test_ignore_aggregated_roles_stops_an_aggregated_role_showing_as_drift
             await tetherenv.eventually(
                 lambda: tetherenv.finished_app(kube, ns, "roles"), 60, "the sync finished"
             )
-            # The aggregation controller empties the rules (no role is selected): drift.
+            # Write the rules as the aggregation controller would (it fills them from the
+            # selected roles, in its own time on a fresh control plane): drift.
+            kube.patch(
+                ClusterRole,
+                name,
+                {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]},
+                patch_type=PatchType.MERGE,
+                field_manager="clusterrole-aggregation-controller",
+            )
             await tetherenv.eventually(
                 lambda: tetherenv.sync_status(kube, ns, "roles") == "OutOfSync",
                 60,
