@@ -27,6 +27,7 @@ from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
 from tether.adapters.reposerver import RepoServerClient
 from tether.bootstrap import systemconfig
+from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import (
     DevCluster,
     build_tools,
@@ -41,7 +42,6 @@ from tether.bootstrap.local import (
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.bootstrap.rendering import (
-    DiskCaches,
     Rendering,
     disk_caches,
     git_repos,
@@ -50,6 +50,7 @@ from tether.bootstrap.rendering import (
     repo_server_rendering,
 )
 from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
+from tether.core.config.system import SystemConfig
 from tether.core.diff import tracking
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
 from tether.services import manifests
@@ -150,6 +151,7 @@ class Runtime:
     _cache: ClusterCache
     _jq: JqRunner
     _remote: RepoServerClient | None = None
+    _live_settings: tuple[SystemConfig, Settings] | None = None
     _may_write: Callable[[], bool] | None = None
 
     async def live_start(self) -> None:
@@ -162,7 +164,12 @@ class Runtime:
         Only some fields can change while running (the resync periods, the sync timeout); the
         others were taken at start (docs/configuration.md says which).
         """
-        return self._base_settings.configured(self.config.current)
+        current = self.config.current
+        cached = self._live_settings
+        if cached is None or cached[0] is not current:
+            # Once per change of the configuration: the controller asks on every event.
+            cached = self._live_settings = (current, self._base_settings.configured(current))
+        return cached[1]
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""
@@ -314,7 +321,12 @@ async def runtime(
         service = remote_client
     else:
         # Rendering here: Git and Helm trust what the live ConfigMaps say now.
-        disk = disk_caches(settings, credentials.lookup, lambda: config.current.host_trust)
+        disk = disk_caches(
+            settings,
+            credentials.lookup,
+            lambda: config.current.host_trust,
+            live=lambda: base.configured(config.current),
+        )
         service = manifests.ManifestService(
             disk.git,
             disk.renderer,

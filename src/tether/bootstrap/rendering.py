@@ -7,16 +7,15 @@ asked on every use: the live ConfigMaps for a controller rendering itself, the m
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
-import time
 from collections.abc import Callable
 
 from tether.adapters import configfiles
 from tether.adapters.git import MirrorCache
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.render import renderer as render_adapter
+from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import tool_locator
 from tether.core.sources import remote, renderconfig, rendering
 from tether.services import manifests
@@ -34,40 +33,20 @@ def git_repos(
     settings: Settings,
     credentials: CredentialLookup | None = None,
     trust: TrustFunction | None = None,
+    live: Callable[[], Settings] | None = None,
 ) -> MirrorCache:
     """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup).
 
-    ``trust`` gives the SSH host keys and TLS CAs in force; the settings' files without it.
+    ``trust`` gives the SSH host keys and TLS CAs in force (the settings' files without it);
+    ``live`` the settings now, when the resync period may change while running.
     """
     return MirrorCache(
         os.path.join(settings.cache_dir, "git"),
         credentials=credentials,
         trust=trust or _files_trust(settings),
         allow_local=settings.allow_local_repos,
-        resolve_ttl=settings.revision_cache_ttl,
+        resolve_ttl=(lambda: live().revision_cache_ttl) if live else settings.revision_cache_ttl,
     )
-
-
-@dataclasses.dataclass(frozen=True)
-class DiskCaches:
-    """What renders leave on disk (checked-out trees, pulled charts), kept within the settings."""
-
-    git: MirrorCache
-    renderer: render_adapter.Renderer
-    settings: Settings
-
-    async def prune(self) -> list[str]:
-        """Delete idle trees and charts beyond the limits and a killed process's scratch."""
-        idle = self.settings.disk_cache_idle.total_seconds()
-
-        def prune_all() -> list[str]:
-            trees = self.git.prune_trees(self.settings.git_trees_kept, min_idle_s=idle)
-            charts = self.renderer.prune(
-                self.settings.charts_kept, min_idle_s=idle, now=time.time()
-            )
-            return trees + charts
-
-        return await asyncio.to_thread(prune_all)
 
 
 def remote_policy(settings: Settings) -> remote.RemotePolicy:
@@ -94,10 +73,15 @@ def renderer(settings: Settings, trust: TrustFunction | None = None) -> render_a
 
 
 def disk_caches(
-    settings: Settings, credentials: CredentialLookup, trust: TrustFunction | None = None
+    settings: Settings,
+    credentials: CredentialLookup,
+    trust: TrustFunction | None = None,
+    *,
+    live: Callable[[], Settings] | None = None,
 ) -> DiskCaches:
     """Git mirrors and the renderer under ``settings.cache_dir``, trusting what ``trust`` says."""
-    return DiskCaches(git_repos(settings, credentials, trust), renderer(settings, trust), settings)
+    git = git_repos(settings, credentials, trust, live)
+    return DiskCaches(git, renderer(settings, trust), settings)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -86,7 +86,7 @@ class MirrorCache:
             renderconfig.NO_TRUST
         ),
         allow_local: bool = False,
-        resolve_ttl: float = RESOLVE_TTL_S,
+        resolve_ttl: float | Callable[[], float] = RESOLVE_TTL_S,
         timeout: float = _process.DEFAULT_TIMEOUT_S,
         git: str = "git",
         clock: Callable[[], float] = time.monotonic,
@@ -99,7 +99,8 @@ class MirrorCache:
             trust: SSH host keys and per-host TLS CAs, or a function giving the current ones
                 (asked on every call, so a changed ConfigMap applies without a restart).
             allow_local: Permit ``file://`` URLs and absolute paths (development and tests).
-            resolve_ttl: Seconds a remote's ref listing is reused without ``refresh``.
+            resolve_ttl: Seconds a remote's ref listing is reused without ``refresh`` (or what
+                says it now: it follows the resync period, which may change while running).
             timeout: Seconds any single git call may take.
             git: The git binary.
             clock: Monotonic seconds, for the TTL.
@@ -116,7 +117,7 @@ class MirrorCache:
         # development setup); link-local and metadata addresses are never reached.
         self._network = remote.RemotePolicy(allow_loopback=True)
         self._allow_local = allow_local
-        self._ttl = resolve_ttl
+        self._resolve_ttl = resolve_ttl
         self._timeout = timeout
         self._git = git
         self._clock = clock
@@ -130,6 +131,10 @@ class MirrorCache:
         self._listings_started: dict[str, int] = {}
         self._stats: dict[str, FetchStats] = {}
         self._known_commits: set[tuple[str, str]] = set()
+
+    def _ttl(self) -> float:
+        ttl = self._resolve_ttl
+        return ttl() if callable(ttl) else ttl
 
     def stats(self, repo_url: str) -> FetchStats:
         """Fetch counters of one repository."""
@@ -354,7 +359,7 @@ class MirrorCache:
 
     async def _list_refs(self, repo: urls.RepoURL, refresh: bool) -> dict[str, str]:
         cached = self._refs.get(repo.key)
-        if not refresh and cached is not None and self._clock() - cached.at < self._ttl:
+        if not refresh and cached is not None and self._clock() - cached.at < self._ttl():
             return cached.refs
         # Listings are numbered as they start; only one that started after this call asked is
         # fresh enough for a refresh. A burst of webhooks then costs two ls-remotes, not one each.
@@ -363,7 +368,7 @@ class MirrorCache:
             cached = self._refs.get(repo.key)
             if cached is not None and (
                 cached.generation >= asked
-                or (not refresh and self._clock() - cached.at < self._ttl)
+                or (not refresh and self._clock() - cached.at < self._ttl())
             ):
                 return cached.refs
             generation = self._listings_started.get(repo.key, 0)

@@ -105,12 +105,14 @@ class ClusterCache:
         self._background: set[asyncio.Task[None]] = set()
         self._rng = random.Random()
         self._stopping = False
+        self._started = False
 
     # Lifecycle.
 
     async def start(self) -> None:
         """Discover the API and start one reflector per watched type."""
         self._stopping = False
+        self._started = True
         await self._client.discovery.refresh()
         self._reconcile()
         self._spawn(self._after_initial_sync())
@@ -270,7 +272,8 @@ class ClusterCache:
         if filters == (self._exclusions, self._inclusions, self._server):
             return
         self._exclusions, self._inclusions, self._server = filters
-        self._reconcile()
+        if self._started:  # before start, the filters wait for its first discovery
+            self._reconcile()
 
     def _wanted(self) -> dict[GroupKind, ApiResource]:
         wanted = {}

@@ -101,8 +101,8 @@ ARGOCD_CM_KEYS: tuple[Known, ...] = (
     Known("globalProjects", U, "global projects are not implemented"),
     Known("server.rbac.log.enforce.enable", U, "RBAC decisions of logs are not implemented"),
     Known("additionalUrls", U, "SSO reads url only"),
-    Known("configManagementPlugins", U, "removed in Argo CD 2.8: plugins are sidecar files"),
-    Known("kustomize.version.", U, "removed from Argo CD: use kustomize.path.<version>"),
+    Known("configManagementPlugins", U, "removed in Argo CD 2.8: use plugin files, --plugin-dir"),
+    Known("kustomize.version.", U, "removed from Argo CD; tether runs one kustomize"),
     Known("kustomize.buildOptions.", U, "tether runs one kustomize: set kustomize.buildOptions"),
     Known("kustomize.path.", U, "tether runs the one kustomize it was built with"),
 )

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from tether.core.cluster import cachepolicy
 from tether.core.config import keys, system
 from tether.core.config.system import ConfigError
 from tether.core.diff import normalize, tracking
@@ -192,3 +193,13 @@ def test_unsupported_block_fields_are_warned_about() -> None:
         "argocd-cm resource.customizations: apps/Deployment.knownTypeFields: not supported "
         "(unsupported: server-side diff compares what the server stores)",
     )
+
+
+def test_kinds_the_controller_reads_stay_watched_though_excluded_from_apps() -> None:
+    config = parse({"resource.exclusions": "- kinds: ['*']\n"})
+    secret = GroupKind("", "Secret")
+    exclusions = (*cachepolicy.DEFAULT_EXCLUSIONS, *config.exclusions)
+    assert config.filtered_reason(secret) == "argocd-cm resource.exclusions"
+    assert cachepolicy.watch_filtered_reason(secret, "", exclusions) == ""
+    job = GroupKind("batch", "Job")
+    assert cachepolicy.watch_filtered_reason(job, "", exclusions) != ""
