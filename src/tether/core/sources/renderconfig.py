@@ -2,8 +2,9 @@
 
 ``argocd-cm``'s ``kustomize.buildOptions`` and ``helm.valuesFileSchemes`` (sent with every render),
 ``argocd-ssh-known-hosts-cm`` and ``argocd-tls-certs-cm`` (whom Git and Helm trust). Only the
-operator writes these; still, nothing here lets a value become a flag tether did not list, and a
-bad value is refused with a warning naming its key, never applied half-way. Pure.
+operator writes these; still, nothing here lets a value become a flag tether did not list. A
+refused kustomize flag refuses the key whole (an error naming it); a scheme, known-hosts line or
+certificate entry tether cannot use is left out with a warning naming it. Pure.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ _PEM_BLOCK = re.compile(
 
 @dataclasses.dataclass(frozen=True)
 class HostTrust:
-    """Whom Git and Helm trust: SSH host keys and per-host TLS CAs (the repo-server's own)."""
+    """Whom Git and Helm trust: SSH host keys and per-host TLS CAs."""
 
     known_hosts: str = ""
     """OpenSSH ``known_hosts`` text; an SSH host not in it is refused."""
