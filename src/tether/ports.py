@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 from tether.core.cluster.cachepolicy import Change
 from tether.core.sources.rendered import RenderResult
-from tether.core.sources.rendering import RenderRequest
+from tether.core.sources.rendering import BuildOptions, RenderRequest
 from tether.model.application import Application
 from tether.model.resources import GroupKind, Manifest, ResourceKey
 from tether.model.revisions import RevisionMetadata
@@ -195,11 +195,13 @@ class ManifestSource(Protocol):
         revisions: Sequence[str] | None = None,
         kube_version: str = "",
         api_versions: Sequence[str] = (),
+        options: BuildOptions | None = None,
     ) -> RenderResult:
         """Every object of the app's sources, or a failure: unknown desired state, never empty.
 
         ``refresh`` resolves symbolic revisions afresh; ``hard_refresh`` also bypasses the render
-        cache; ``revisions`` are already resolved commits per source.
+        cache; ``revisions`` are already resolved commits per source. ``options`` are the
+        operator's build options; ``None`` renders with the ones this source is configured with.
         """
         ...
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+from typing import Any
+
+from tether.core.config.system import SystemConfig
 
 FIELD_MANAGER = "tether"
 """The server-side-apply field manager tether applies and dry-runs under."""
@@ -92,8 +95,19 @@ class Settings:
     """One render may queue behind four others, then fetch (60 s at most) and run a tool (90 s
     at most): five minutes is stuck, not slow."""
 
-    known_hosts: str = ""
-    """SSH known_hosts content for Git over SSH."""
+    ssh_known_hosts_file: str = ""
+    """A repo-server's SSH known_hosts (a mounted ``argocd-ssh-known-hosts-cm``), re-read when
+    it changes; a controller rendering itself reads that ConfigMap instead. Empty trusts no
+    SSH host."""
+
+    tls_certs_dir: str = ""
+    """A repo-server's per-host TLS CAs: a directory laid out as a mounted
+    ``argocd-tls-certs-cm`` (one PEM file per host name), re-read when it changes; a controller
+    rendering itself reads that ConfigMap instead."""
+
+    plugin_dirs: tuple[str, ...] = ()
+    """Directories of ``ConfigManagementPlugin`` files (``*.yaml``) that renders may use, re-read
+    when they change. None by default: a source asking for a plugin fails until one is declared."""
 
     metrics_address: str = "127.0.0.1:8082"
     """Where ``/metrics`` is served; loopback unless configured otherwise."""
@@ -104,15 +118,44 @@ class Settings:
     lease_name: str = "tether-controller"
 
     log_format: str = "text"
-    """``text`` lines for people, or ``json`` (one object per line) for a log pipeline."""
+    """``text`` lines for people, or ``json`` (one object per line) for a log pipeline
+    (``--log-format``; argocd-cmd-params-cm ``controller.log.format``)."""
 
     log_level: str = "info"
     """A long-running process says what it watches and each operation at info; ``debug`` adds
-    every refresh decision."""
+    every refresh decision (``--log-level``; argocd-cmd-params-cm ``controller.log.level`` maps
+    ``warn`` to ``warning``)."""
+
+    explicit: frozenset[str] = frozenset()
+    """Fields given on the command line: Argo CD's ConfigMaps never override them (defaults
+    they do)."""
 
     freeze_gc: bool = True
     """``gc.freeze()`` after the cache's first sync, so collections skip the objects it built
     (a full collection over 50k dicts took over a second). Process-wide: tests turn it off."""
+
+    def configured(self, config: SystemConfig) -> Settings:
+        """These settings with what Argo CD's ConfigMaps set, except fields given explicitly."""
+        values: dict[str, object] = {
+            # None: the key is not set. Zero turns the hard resync off and means no sync
+            # timeout, as in Argo CD: the field becomes None.
+            "resync_period": config.resync_period,
+            "resync_jitter": config.resync_jitter,
+            "hard_resync_period": _OFF
+            if config.hard_resync_period == _ZERO
+            else config.hard_resync_period,
+            "sync_timeout": _OFF if config.sync_timeout == _ZERO else config.sync_timeout,
+            "workers": config.workers,
+            "log_format": config.log_format or None,
+            "log_level": config.log_level or None,
+            "repo_server_timeout": config.repo_server_timeout,
+        }
+        changes: dict[str, Any] = {
+            name: None if value is _OFF else value
+            for name, value in values.items()
+            if value is not None and name not in self.explicit
+        }
+        return dataclasses.replace(self, **changes) if changes else self
 
     @property
     def revision_cache_ttl(self) -> float:
@@ -121,9 +164,14 @@ class Settings:
         A pushed commit is seen within one resync, while a burst of refreshes of apps sharing a
         repository still costs one ``ls-remote``.
         """
-        return min(60.0, self.resync_period.total_seconds() / 6)
+        return min(60.0, self.resync_period.total_seconds() / 6 or 60.0)
 
     @property
     def control_plane_namespace(self) -> str:
         """The first application namespace."""
         return self.app_namespaces[0]
+
+
+_ZERO = datetime.timedelta(0)
+_OFF = object()
+"""A ConfigMap value that turns a field off (``None``), unlike an absent key (no change)."""

@@ -43,7 +43,14 @@ class RepoServer:
     def env(self) -> dict[str, str]:
         home = self.directory / "home"
         home.mkdir(exist_ok=True)
-        env = _process.base_env({"HOME": str(home), "TETHER_TOOLS_CACHE": str(tools.cache_dir())})
+        env = _process.base_env(
+            {
+                "HOME": str(home),
+                "TETHER_TOOLS_CACHE": str(tools.cache_dir()),
+                # The tether under test (a worktree's), not whichever one is installed.
+                "PYTHONPATH": str(Path(tether.__file__).resolve().parents[1]),
+            }
+        )
         env.pop("KUBECONFIG", None)
         env.pop("XDG_CACHE_HOME", None)
         # The tether under test, also when it is a work tree beside the installed one.

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
+import os
 import subprocess
 import sys
 import time
@@ -16,7 +17,10 @@ from typing import Any
 
 import yaml
 from lightkube import Client, KubeConfig, codecs
+from lightkube.core.exceptions import ApiError
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.models.meta_v1 import ObjectMeta
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import gitservers
 from tether.controller import main as controller_main
@@ -467,3 +471,32 @@ async def restart_apiserver(cluster_directory: Path, timeout: float = 90.0) -> N
         return bool(cluster.status(cluster_directory).get("ready"))
 
     await eventually(ready, timeout, "kube-apiserver ready after its restart")
+
+
+def put_configmap(kube: Client, namespace: str, name: str, data: Mapping[str, str]) -> None:
+    """Create or replace ConfigMap ``name``, as ``kubectl apply`` of an edited file would."""
+    body = ConfigMap(metadata=ObjectMeta(name=name, namespace=namespace), data=dict(data))
+    try:
+        kube.create(body)
+    except ApiError as err:
+        if err.status.code != 409:
+            raise
+        kube.replace(body)
+
+
+def mounted_configmap(directory: Path, data: dict[str, str]) -> None:
+    """Write ``data`` as the kubelet mounts a ConfigMap: files behind a ``..data`` symlink swap."""
+    directory.mkdir(parents=True, exist_ok=True)
+    version = directory / f"..{len(os.listdir(directory))}"
+    version.mkdir()
+    for key, value in data.items():
+        (version / key).write_text(value)
+    (directory / "..data_tmp").symlink_to(version.name)
+    os.replace(directory / "..data_tmp", directory / "..data")
+    for key in data:
+        link = directory / key
+        if not link.is_symlink():
+            link.symlink_to(f"..data/{key}")
+    for stale in [p for p in directory.iterdir() if p.is_symlink() and p.name not in data]:
+        if not stale.name.startswith(".."):
+            stale.unlink()

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import httpx2
 import orjson
 
-from tether.core.sources import renderwire, repocreds
+from tether.core.sources import rendering, renderwire, repocreds
 from tether.core.sources.rendered import RenderFailed, RenderResult
 from tether.model.application import Application
 from tether.model.errors import GitError, InvalidInputError
@@ -51,6 +51,7 @@ class RepoServerClient:
         *,
         ca_file: str = "",
         timeout: datetime.timedelta = datetime.timedelta(minutes=5),
+        options: Callable[[], rendering.BuildOptions] = rendering.BuildOptions,
     ) -> None:
         """A client for the repo-server at ``url``; no connection is made until a render.
 
@@ -61,8 +62,10 @@ class RepoServerClient:
             ca_file: the CA that signed an https repo-server's certificate; the system's if
                 empty.
             timeout: how long one render may take, queueing on the repo-server included.
+            options: the operator's current build options, sent with every render.
         """
         self.url = repocreds.redact_url(url.rstrip("/"))
+        self._options = options
         self._credentials_for = credentials_for
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=ca_file) if ca_file else True
@@ -86,8 +89,13 @@ class RepoServerClient:
         revisions: Sequence[str] | None = None,
         kube_version: str = "",
         api_versions: Sequence[str] = (),
+        options: rendering.BuildOptions | None = None,
     ) -> RenderResult:
-        """Ask the repo-server to render ``app`` (see ``ports.ManifestSource``)."""
+        """Ask the repo-server to render ``app`` (see ``ports.ManifestSource``).
+
+        The operator's build options go along (this controller's current ones unless given):
+        they are ``argocd-cm``'s, which the repo-server cannot read.
+        """
         call = renderwire.RenderCall(
             application=app,
             refresh=refresh,
@@ -96,6 +104,7 @@ class RepoServerClient:
             kube_version=kube_version,
             api_versions=tuple(api_versions),
             credentials=self._credentials_for(app),
+            options=options if options is not None else self._options(),
         )
         label = f"application {app.namespace or '-'}/{app.name or '?'}: repo-server {self.url}"
         try:

@@ -104,8 +104,13 @@ async def run_alone(
 ) -> None:
     """``tether server``: the API without a controller, until SIGTERM or SIGINT."""
     stop = bootstrap.stop_on_signals()
-    rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=True)
+    # Argo CD's ConfigMaps too: its diffs and trees judge health and differences as the
+    # controller does (Lua checks, ignoreDifferences, exclusions), live.
+    rt = await bootstrap.runtime(
+        settings, kubeconfig=kubeconfig, start_cache=True, system_config=True
+    )
     try:
+        rt.config.start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         credentials = _CredentialsFollower(rt)
         await credentials.reload()

@@ -23,6 +23,7 @@ from tether.model.resources import (
     split_api_version,
     status_of,
 )
+from tether.model.status import Health
 from tether.services.apptree import TreeEntry
 
 
@@ -95,16 +96,21 @@ INFO: dict[GroupKind, tuple[Callable[[Manifest], list[tuple[str, str]]], str]] =
 """The ``info`` lines a tree node shows by kind, with what a person reads from them."""
 
 
-def node(entry: TreeEntry, known: Mapping[ResourceKey, Manifest]) -> dict[str, Any]:
+def node(
+    entry: TreeEntry,
+    known: Mapping[ResourceKey, Manifest],
+    judge: Callable[[Manifest], Health | None] = health.assess,
+) -> dict[str, Any]:
     """A ResourceNode: the ref, parents, health, images and info of one tree entry.
 
-    ``known`` gives the other objects of the tree, for the parents' versions and UIDs.
+    ``known`` gives the other objects of the tree, for the parents' versions and UIDs;
+    ``judge`` says an object's health (with argocd-cm's Lua checks where they are in force).
     """
     obj = entry.obj
     meta = metadata_of(obj)
     out: dict[str, Any] = ref_of(entry.key, obj)
     out["parentRefs"] = [ref_of(parent, known.get(parent)) for parent in entry.parents]
-    verdict = health.assess(obj) if "spec" in obj or "status" in obj or "data" in obj else None
+    verdict = judge(obj) if "spec" in obj or "status" in obj or "data" in obj else None
     if verdict is not None:
         out["health"] = {"status": verdict.status.value, "message": verdict.message}
     if meta.get("resourceVersion"):

@@ -9,17 +9,14 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime
-import os
+import functools
+import logging
 import pathlib
 import signal
-import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import ports
-from tether.adapters.git import MirrorCache
-from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.httpserver import Listen, serve as serve_http
 from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube import execauth
@@ -28,9 +25,9 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
-from tether.adapters.render import renderer as render_adapter
-from tether.adapters.render.helmrepos import CredentialLookup as HelmCredentialLookup
 from tether.adapters.reposerver import RepoServerClient
+from tether.bootstrap import systemconfig
+from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import (
     DevCluster,
     build_tools,
@@ -46,18 +43,27 @@ from tether.bootstrap.local import (
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
 from tether.bootstrap.telemetry import Telemetry
-from tether.core import health
-from tether.core.sources import remote, rendering
+from tether.bootstrap.rendering import (
+    Rendering,
+    disk_caches,
+    git_repos,
+    remote_policy,
+    renderer,
+    repo_server_rendering,
+)
+from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
+from tether.core.config.system import SystemConfig
+from tether.core.diff import tracking
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
-from tether.model.errors import TetherError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
+from tether.services.argoconfig import ArgoConfig
 from tether.services.auth.oidc import RevocationCheck
 from tether.services.auth.oidcconfig import SsoConfigReader
 from tether.services.auth.oidcflow import Sso
 from tether.services.clientside import ClientSide
 from tether.services.compare import Comparer
-from tether.services.credentials import RepoCredentials, RequestCredentials
+from tether.services.credentials import RepoCredentials
 from tether.services.deletion import Deleter
 from tether.services.destinations import Destination, Destinations
 from tether.services.dryruns import DryRuns
@@ -66,19 +72,30 @@ from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
 from tether.settings import Settings
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     # Re-exported for entry points, which take every adapter-backed object from here.
+    "MIN_TOKEN_LENGTH",
     "ApiClient",
     "DevCluster",
+    "DiskCaches",
     "Listen",
+    "Rendering",
     "api_client",
     "build_tools",
     "cluster_client",
     "dev_cluster_down",
     "dev_cluster_status",
     "dev_cluster_up",
+    "git_repos",
     "manifest_service_for_directory",
     "oidc_sign_in",
+    "read_token_file",
+    "remote_policy",
+    "renderer",
+    "repo_server_client",
+    "repo_server_rendering",
     "serve_git_folder",
     "serve_http",
     "temporary_dev_cluster",
@@ -129,15 +146,35 @@ class Runtime:
     """The render caches on this process's disk; none when a repo-server renders."""
     telemetry: Telemetry
     """Kubernetes requests by app and cluster, Git requests by repository (for metrics)."""
+    config: ArgoConfig
+    """Argo CD's ConfigMaps in the control-plane namespace: the configuration in force."""
+    tracking: tracking.Tracking
+    """How objects are marked as an app's: from argocd-cm at start, fixed until a restart."""
+    _base_settings: Settings
+    """The settings as given, before the ConfigMaps (``settings`` is after them, at start)."""
     _client: KubeClient
     _cache: ClusterCache
     _jq: JqRunner
     _remote: RepoServerClient | None = None
+    _live_settings: tuple[SystemConfig, Settings] | None = None
     _may_write: Callable[[], bool] | None = None
 
     async def live_start(self) -> None:
         """Start the watch-fed cache (when ``runtime(start_cache=False)`` left it idle)."""
         await self._cache.start()
+
+    def live_settings(self) -> Settings:
+        """The settings now: ``settings`` with what the ConfigMaps say now (flags still win).
+
+        Only some fields can change while running (the resync periods, the sync timeout); the
+        others were taken at start (docs/configuration.md says which).
+        """
+        current = self.config.current
+        cached = self._live_settings
+        if cached is None or cached[0] is not current:
+            # Once per change of the configuration: the controller asks on every event.
+            cached = self._live_settings = (current, self._base_settings.configured(current))
+        return cached[1]
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""
@@ -175,10 +212,14 @@ class Runtime:
         client.counter.observer = self.telemetry.kube_observer(entry.server)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
-        cache = ClusterCache(client, health=_health_fingerprint, freeze_gc=False)
+        cache = ClusterCache(
+            client, health=self._fingerprint, freeze_gc=False, tracking_config=self.tracking
+        )
         live = CacheLiveState(cache, client)
+        unfollow = systemconfig.follow_filters(cache, self.config, entry.server)
 
         async def close() -> None:
+            unfollow()
             await cache.stop()
             await client.aclose()
 
@@ -198,6 +239,9 @@ class Runtime:
             clock=self.clock,
             server=entry.server,
             clusters=self.destinations.registry,
+            config=self.config,
+            sync_timeout=lambda: self.live_settings().sync_timeout,
+            tracked_by=self.tracking,
         )
         renew_at = resolved.renew_at(self.clock())
         return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
@@ -214,8 +258,12 @@ class Runtime:
         self._may_write = elector.may_write
         return elector
 
+    def _fingerprint(self, obj: Mapping[str, Any]) -> object:
+        return systemconfig.health_fingerprint(obj, self.config.current)
+
     async def close(self) -> None:
         """Stop the caches and close connections and workers."""
+        await self.config.stop()
         await self.destinations.close()
         await self._cache.stop()
         self._jq.close()
@@ -230,96 +278,54 @@ class Runtime:
         await self.close()
 
 
-def _health_fingerprint(obj: Mapping[str, Any]) -> object:
-    """What of an object's status matters: its health verdict. Other status churn is dropped."""
-    verdict = health.assess(obj)
-    return None if verdict is None else (verdict.status, verdict.message)
-
-
-def git_repos(
-    settings: Settings,
-    credentials: CredentialLookup | None = None,
-    tally: Telemetry | None = None,
-) -> MirrorCache:
-    """The Git mirror cache, with credentials looked up by URL (anonymous without a lookup)."""
-    return MirrorCache(
-        os.path.join(settings.cache_dir, "git"),
-        credentials=credentials,
-        known_hosts=settings.known_hosts,
-        allow_local=settings.allow_local_repos,
-        resolve_ttl=settings.revision_cache_ttl,
-        observe=tally.observe_git if tally is not None else None,
-    )
-
-
-@dataclasses.dataclass(frozen=True)
-class DiskCaches:
-    """What renders leave on disk (checked-out trees, pulled charts), kept within the settings."""
-
-    git: MirrorCache
-    renderer: render_adapter.Renderer
-    settings: Settings
-
-    async def prune(self) -> list[str]:
-        """Delete idle trees and charts beyond the limits and a killed process's scratch."""
-        idle = self.settings.disk_cache_idle.total_seconds()
-
-        def prune_all() -> list[str]:
-            trees = self.git.prune_trees(self.settings.git_trees_kept, min_idle_s=idle)
-            charts = self.renderer.prune(
-                self.settings.charts_kept, min_idle_s=idle, now=time.time()
-            )
-            return trees + charts
-
-        return await asyncio.to_thread(prune_all)
-
-
-def remote_policy(settings: Settings) -> remote.RemotePolicy:
-    """Where fetches may go: the listed remote hosts; loopback only with local repositories."""
-    return remote.RemotePolicy(
-        hosts=settings.remote_hosts, allow_loopback=settings.allow_local_repos
-    )
-
-
-def renderer(
-    settings: Settings, helm_credentials: HelmCredentialLookup | None = None
-) -> render_adapter.Renderer:
-    """The renderer over the real helm, kustomize, gojsonnet and configured plugins.
-
-    ``helm_credentials`` looks up a project's Helm repository credentials (anonymous without).
-    """
-    return render_adapter.Renderer(
-        rendering.RenderSettings(
-            cache_dir=os.path.join(settings.cache_dir, "render"),
-            remote=remote_policy(settings),
-        ),
-        tool_locator(),
-        helm_credentials=helm_credentials,
-    )
-
-
 async def runtime(
     settings: Settings | None = None,
     *,
     kubeconfig: pathlib.Path | str | None = None,
     start_cache: bool = True,
     clock: Callable[[], datetime.datetime] = now,
+    system_config: bool = False,
 ) -> Runtime:
-    """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's)."""
-    settings = settings or Settings()
+    """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's).
+
+    With ``system_config`` (the controller), Argo CD's ConfigMaps in the control-plane namespace
+    are read first: what they set (flags given explicitly aside) is in ``settings``, and
+    ``config`` keeps them up to date once started (``Runtime.config.start()``).
+    """
+    base = settings or Settings()
+    settings = base
     credentials = RepoCredentials()
-    # First: a bad repo-server setting stops start-up before any connection is made.
-    remote_client = repo_server_client(settings, credentials) if settings.repo_server else None
     client = KubeClient.from_kubeconfig(kubeconfig)
     tally = Telemetry()
     client.counter.observer = tally.kube_observer(IN_CLUSTER_SERVER)
+    config = ArgoConfig(client, settings.control_plane_namespace)
+    try:
+        if system_config:
+            settings = base.configured(await config.load())
+        # A bad repo-server setting stops start-up before anything else is started.
+        remote_client = (
+            repo_server_client(settings, credentials, lambda: config.current.build_options)
+            if settings.repo_server
+            else None
+        )
+    except BaseException:
+        await client.aclose()
+        raise
+
+    def fingerprint(obj: Mapping[str, Any]) -> object:
+        return systemconfig.health_fingerprint(obj, config.current)
+
+    tracked_by = config.current.tracking
+    config.subscribe(functools.partial(systemconfig.warn_tracking_change, tracked_by))
     cache = ClusterCache(
         client,
-        health=_health_fingerprint,
+        health=fingerprint,
         freeze_gc=settings.freeze_gc,
+        tracking_config=tracked_by,
         # A namespaced install's Role: watch what it may not list cluster-wide in its namespace.
         fallback_namespace=settings.control_plane_namespace,
     )
+    systemconfig.follow_filters(cache, config, IN_CLUSTER_SERVER)
     live = CacheLiveState(cache, client)
     jq = JqRunner()
     disk: DiskCaches | None = None
@@ -327,10 +333,20 @@ async def runtime(
     if remote_client is not None:
         service = remote_client
     else:
-        git = git_repos(settings, credentials.lookup, tally)
-        disk = DiskCaches(git, renderer(settings, credentials.lookup_helm), settings)
+        # Rendering here: Git and Helm trust what the live ConfigMaps say now.
+        disk = disk_caches(
+            settings,
+            credentials.lookup,
+            lambda: config.current.host_trust,
+            live=lambda: base.configured(config.current),
+            helm_credentials=credentials.lookup_helm,
+            tally=tally,
+        )
         service = manifests.ManifestService(
-            disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+            disk.git,
+            disk.renderer,
+            cache_bytes=settings.render_cache_mib << 20,
+            options=lambda: config.current.build_options,
         )
     apps = AppWriter(client, settings.status_field_manager)
     destinations = Destinations()
@@ -344,6 +360,9 @@ async def runtime(
         clock=clock,
         server=IN_CLUSTER_SERVER,
         clusters=destinations.registry,
+        config=config,
+        sync_timeout=lambda: base.configured(config.current).sync_timeout,
+        tracked_by=tracked_by,
     )
     installer = Installer(
         client,
@@ -367,6 +386,9 @@ async def runtime(
         destinations=destinations,
         disk=disk,
         telemetry=tally,
+        config=config,
+        tracking=tracked_by,
+        _base_settings=base,
         _client=client,
         _cache=cache,
         _jq=jq,
@@ -397,6 +419,9 @@ def _cluster_services(
     clock: Callable[[], datetime.datetime],
     server: str,
     clusters: Callable[[], ClusterRegistry],
+    config: ArgoConfig,
+    sync_timeout: Callable[[], datetime.timedelta | None],
+    tracked_by: tracking.Tracking,
 ) -> tuple[Comparer, SyncRunner, Deleter]:
     """The comparer, sync runner and deleter over one cluster's client and live state.
 
@@ -415,12 +440,13 @@ def _cluster_services(
         jq=jq,
         server=server,
         clusters=clusters,
+        config=lambda: config.current,
+        clock=clock,
+        tracked_by=tracked_by,
     )
     # One writer for syncs and deletions: each trusts what the other wrote moments ago.
     writer = SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager)
-    syncer = SyncRunner(
-        live, comparer, writer, apps, clock=clock, sync_timeout=settings.sync_timeout
-    )
+    syncer = SyncRunner(live, comparer, writer, apps, clock=clock, sync_timeout=sync_timeout)
     deleter = Deleter(
         live,
         comparer,
@@ -430,68 +456,6 @@ def _cluster_services(
         clock=clock,
     )
     return comparer, syncer, deleter
-
-
-def repo_server_client(settings: Settings, credentials: RepoCredentials) -> RepoServerClient:
-    """The controller's client of ``settings.repo_server``, sending each app its credentials."""
-    if not settings.repo_server_token_file:
-        raise TetherError("a repo-server needs a token file (--repo-server-token-file)")
-    parts = urllib.parse.urlsplit(settings.repo_server)
-    if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
-        raise TetherError("the repo-server URL must be http(s)://host:port, without credentials")
-    return RepoServerClient(
-        settings.repo_server,
-        read_token_file(settings.repo_server_token_file),
-        credentials.for_application,
-        ca_file=settings.repo_server_ca,
-        timeout=settings.repo_server_timeout,
-    )
-
-
-MIN_TOKEN_LENGTH = 16
-"""A shared bearer token shorter than this is guessable; ``openssl rand -hex 32`` makes one."""
-
-
-def read_token_file(path: str) -> str:
-    """The bearer token in ``path`` (surrounding whitespace dropped); never quoted in errors."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            token = file.read().strip()
-    except (OSError, UnicodeDecodeError) as err:
-        raise TetherError(f"cannot read the token file {path}: {type(err).__name__}") from None
-    if len(token) < MIN_TOKEN_LENGTH or any(c.isspace() for c in token):
-        raise TetherError(
-            f"the token file {path} must hold one token of at least {MIN_TOKEN_LENGTH} "
-            "characters without spaces"
-        )
-    return token
-
-
-@dataclasses.dataclass(frozen=True)
-class Rendering:
-    """What ``tether repo-server`` renders with; it holds no Kubernetes client at all."""
-
-    manifests: manifests.ManifestService
-    credentials: RequestCredentials
-    """Each request's own credentials, for the Git adapter and for scrubbing."""
-    disk: DiskCaches
-    telemetry: Telemetry
-    """Its Git requests by repository."""
-
-
-def repo_server_rendering(settings: Settings) -> Rendering:
-    """The manifest service of a repo-server: Git and render caches under ``cache_dir``."""
-    credentials = RequestCredentials()
-    tally = Telemetry()
-    disk = DiskCaches(
-        git_repos(settings, credentials.lookup, tally),
-        renderer(settings, credentials.lookup_helm),
-        settings,
-    )
-    service = manifests.ManifestService(
-        disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
-    )
-    return Rendering(service, credentials, disk, tally)
 
 
 def sso(rt: Runtime, *, revoked: RevocationCheck | None = None) -> Sso:

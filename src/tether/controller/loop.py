@@ -26,6 +26,7 @@ from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, policy, refresh
 from tether.core.cluster.cachepolicy import Change
+from tether.core.config.system import SystemConfig
 from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
@@ -34,6 +35,7 @@ from tether.model.resources import GroupKind, ResourceKey
 from tether.services import appstatus, deletion
 from tether.services.compare import Comparer, Comparison
 from tether.services.events import EventRecorder
+from tether.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +55,6 @@ class Controller:
 
     def __init__(self, rt: bootstrap.Runtime) -> None:
         self.rt = rt
-        self.settings = rt.settings
         self.queue: WorkQueue[AppKey] = WorkQueue()
         self.metrics = Metrics()
         self._now = rt.clock
@@ -61,6 +62,7 @@ class Controller:
         self._last_good: dict[AppKey, Comparison] = {}
         self._rng = random.Random()
         self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_config: Callable[[], None] | None = None
         self._events = EventRecorder(rt.cluster, rt.settings.status_field_manager)
         self._reconciled: dict[AppKey, datetime.datetime] = {}
         """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
@@ -72,12 +74,28 @@ class Controller:
         self._servers: dict[AppKey, str] = {}
         """Each app's destination as metrics label it."""
 
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now: flags, and Argo CD's ConfigMaps as they are now."""
+        return self.rt.live_settings()
+
     # Triggers.
 
     def start_watching(self) -> None:
-        """Hear cluster changes: Applications themselves, and objects apps manage anywhere."""
+        """Hear changes: Applications, objects apps manage anywhere, Argo CD's ConfigMaps."""
         self._unsubscribe = self.rt.live.subscribe(self._on_change)
         self.rt.destinations.subscribe(self._wake_apps_of)
+        self._unsubscribe_config = self.rt.config.subscribe(self._on_config)
+
+    def _on_config(self, _config: SystemConfig) -> None:
+        """Compare every app again: a new ignore rule or health check applies within seconds.
+
+        At the revision each app already resolved: the configuration changed, not Git. (The
+        caches, subscribed first, already follow ``resource.exclusions`` and ``inclusions``.)
+        """
+        for key in self.rt.live.keys_of(APPLICATION):
+            if key.namespace in self.settings.app_namespaces:
+                self._request((key.namespace, key.name), refresh.Level.RECENT)
 
     def enqueue_all(self) -> None:
         """Queue every known Application (at start, after the cache's initial sync)."""
@@ -473,12 +491,19 @@ class Controller:
             log.info("refresh annotation of %s not removed: %s", app.qualified_name, err)
 
     def _resync_delay(self) -> float:
-        period = self.settings.resync_period.total_seconds()
-        jitter = self.settings.resync_jitter.total_seconds()
+        settings = self.settings
+        period = settings.resync_period.total_seconds()
+        if not period:
+            # timeout.reconciliation 0: no periodic refresh, but the hard one when set.
+            hard = settings.hard_resync_period
+            period = hard.total_seconds() if hard else math.inf
+        jitter = settings.resync_jitter.total_seconds()
         return period + self._rng.uniform(0, jitter)
 
     def stop(self) -> None:
         """Stop taking work; workers finish what they hold."""
         if self._unsubscribe is not None:
             self._unsubscribe()
+        if self._unsubscribe_config is not None:
+            self._unsubscribe_config()
         self.queue.close()

@@ -43,14 +43,22 @@ async def run(
     ready: asyncio.Event | None = None,
     beside: Sequence[Beside] = (),
     api_address: str = "",
+    configured: Callable[[Settings], None] | None = None,
 ) -> None:
     """Run the controller (and the ``beside`` jobs) until SIGTERM or SIGINT.
 
     ``api_address`` is where the hosted API server listens (for the startup line; empty: none).
+    ``configured`` is called with the settings once Argo CD's ConfigMaps are read into them
+    (the CLI applies their log format and level).
     """
     stop = bootstrap.stop_on_signals()
+    rt = await bootstrap.runtime(
+        settings, kubeconfig=kubeconfig, start_cache=False, system_config=True
+    )
+    settings = rt.settings  # with what Argo CD's ConfigMaps set at start
+    if configured is not None:
+        configured(settings)
     _announce(settings, api_address)
-    rt = await bootstrap.runtime(settings, kubeconfig=kubeconfig, start_cache=False)
     probes = metrics.Probes()
     heart = asyncio.create_task(_beat(probes))
     try:
@@ -135,6 +143,7 @@ async def _lead_and_reconcile(
             log.info("leading as %s", identity, extra={"identity": identity})
         probes.phase = metrics.Phase.SYNCING
         controller.start_watching()
+        rt.config.start()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         await controller.reload_credentials()

@@ -73,6 +73,7 @@ def create_app(
                     revisions=call.revisions,
                     kube_version=call.kube_version,
                     api_versions=call.api_versions,
+                    options=call.options,
                 )
             except Exception:
                 # Logged inside the scope, so the log filter knows this request's secrets.

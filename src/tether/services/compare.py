@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import functools
 import logging
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -20,6 +21,8 @@ import cachetools
 from tether import ports
 from tether.core import health
 from tether.core.app import compatibility, destinations, policy, tree
+from tether.core.config import system
+from tether.core.config.system import SystemConfig
 from tether.core.diff import diff, ignore, tracking
 from tether.core.sources.rendered import RenderFailed
 from tether.core.sync import hooks, options as sync_options
@@ -124,10 +127,17 @@ class Comparer:
         field_manager: str,
         control_plane_namespace: str,
         jq: ignore.JqEvaluator | None = None,
-        system_rules: Sequence[ignore.IgnoreRule] = (),
         server: str = IN_CLUSTER_SERVER,
         clusters: Callable[[], ClusterRegistry] = ClusterRegistry,
+        config: Callable[[], SystemConfig] = lambda: system.DEFAULT,
+        clock: Callable[[], datetime.datetime] | None = None,
+        tracked_by: tracking.Tracking = tracking.DEFAULT_TRACKING,
     ) -> None:
+        """Compare with ``cluster``; ``config`` gives Argo CD's ConfigMaps' settings now.
+
+        ``clock`` is what a Lua health check's ``os.time()`` reads (without it, such checks fail).
+        ``tracked_by`` is how objects are marked as an app's (fixed for the process's life).
+        """
         self._server = server
         self._clusters = clusters
         self._manifests = manifests
@@ -137,11 +147,9 @@ class Comparer:
         self._field_manager = field_manager
         self._namespace = control_plane_namespace
         self._jq = jq
-        self._system_rules = tuple(system_rules)
-        self._options = diff.DiffOptions(field_manager=field_manager)
-        # A client-side write's result is compared whole: field ownership does not say what it
-        # changed (an Update owns only what it changed, a removed field was someone else's).
-        self._whole = diff.DiffOptions()
+        self._config = config
+        self._clock = clock
+        self._tracking = tracked_by
         self._diffs: cachetools.LRUCache[Hashable, tuple[Hashable, diff.ResourceDiff]] = (
             cachetools.LRUCache(DIFF_CACHE_SIZE)
         )
@@ -210,6 +218,9 @@ class Comparer:
         destination = app.spec.destination.namespace or ""
         instance = app.app_instance_name(self._namespace)
         desired, warnings = self._prepare(rendered.manifests, instance, destination)
+        desired, excluded = self._config().without_excluded(desired, self._server)
+        if excluded:
+            warnings.append(("ExcludedResourceWarning", excluded))
         resource_problems = policy.check_resources(
             app, project, [ResourceKey.of(obj) for obj in desired], cluster=cluster
         )
@@ -249,7 +260,7 @@ class Comparer:
                     ("RepeatedResourceWarning", f"{key} appears more than once; the last one wins")
                 )
             by_key[key] = placed
-        stamped = tracking.stamp(by_key.values(), instance, destination)
+        stamped = tracking.stamp(by_key.values(), instance, destination, self._tracking)
         return stamped, warnings
 
     def _place(
@@ -277,7 +288,10 @@ class Comparer:
         app_options = sync_options.parse(app.spec.sync_options())
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
         live_by_key: dict[ResourceKey, Mapping[str, Any]] = {}
+        config = self._config()
         for key in self._live.managed_by(instance):
+            if config.filtered_reason(key.group_kind, self._server):
+                continue  # excluded in the settings: neither compared nor pruned
             if key not in desired_by_key and policy.resource_problem(project, key, cluster=cluster):
                 continue  # tracked as ours where the project does not reach: never pruned
             live = self._live.manifest(key)
@@ -290,6 +304,12 @@ class Comparer:
                     live_by_key[key] = live
         keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
         rules = (*self.ignore_rules(app), *ignore.rollback_holds(live_by_key))
+        whole = diff.DiffOptions(
+            normalize=config.normalize, sensitive_annotations=config.sensitive_annotations
+        )
+        # A client-side write's result is compared whole: field ownership does not say what it
+        # changed (an Update owns only what it changed, a removed field was someone else's).
+        owned = dataclasses.replace(whole, field_manager=self._field_manager)
 
         async def one(key: ResourceKey) -> ResourceState:
             want = desired_by_key.get(key)
@@ -304,7 +324,7 @@ class Comparer:
                 key, want, have, desired_digest, strict=strict, server_side=server_side
             )
             predicted = prediction.obj if prediction else None
-            options = self._options if server_side else self._whole
+            options = owned if server_side else whole
             memo_key = diff.memo_key(
                 want,
                 have,
@@ -312,7 +332,7 @@ class Comparer:
                 rules=rules,
                 jq=self._jq,
                 options=options,
-                tracked_by=tracking.DEFAULT_TRACKING,
+                tracked_by=self._tracking,
                 desired_digest=desired_digest,
                 predicted_digest=prediction.digest if prediction else None,
             )
@@ -326,7 +346,7 @@ class Comparer:
                     rules=rules,
                     jq=self._jq,
                     options=options,
-                    tracked_by=tracking.DEFAULT_TRACKING,
+                    tracked_by=self._tracking,
                 )
                 # A user's jq expression may run up to its deadline: off the event loop, which
                 # also renews the Lease. The memo is read and written here, on the loop.
@@ -335,13 +355,17 @@ class Comparer:
                 diff.memo_store(self._diffs, memo_key, result)
             status = diff.resource_status(result, want, have)
             verdict = (
-                health_of(have)
+                self.health_of(have)
                 if have is not None
                 else (Health(HealthStatus.MISSING, "missing from the cluster") if want else None)
             )
             status = dataclasses.replace(status, health=verdict)
             counts = diff.counts_against_sync(status, have)
-            owner = tracking.app_name_of(have) if want is not None and have is not None else ""
+            owner = (
+                tracking.app_name_of(have, self._tracking)
+                if want is not None and have is not None
+                else ""
+            )
             shared_with = owner if owner and owner != instance else ""
             return ResourceState(key, want, have, result, status, verdict, counts, shared_with)
 
@@ -381,13 +405,18 @@ class Comparer:
             return []
         return [("OrphanedResourceWarning", f"Application has {len(orphans)} orphaned resources")]
 
+    def health_of(self, live: Manifest) -> Health | None:
+        """The health of one live object: the Lua checks in force, else the built-in rules."""
+        now = self._clock() if self._clock is not None else None
+        return health.assess(live, overrides=self._config().health, now=now)
+
     def instance_of(self, app: Application) -> str:
         """The name ``app`` writes into its objects' tracking."""
         return app.app_instance_name(self._namespace)
 
     def ignore_rules(self, app: Application) -> list[ignore.IgnoreRule]:
         """The system-wide and the app's ``ignoreDifferences`` rules."""
-        return list(self._system_rules) + [
+        return list(self._config().ignore_rules) + [
             ignore.IgnoreRule.from_spec(entry.to_manifest())
             for entry in app.spec.ignore_differences or []
         ]
@@ -440,11 +469,6 @@ def shared_warnings(instance: str, shared: Mapping[ResourceKey, str]) -> list[tu
     )
     more = len(claimed) - MAX_SHARED_NAMED
     return [("SharedResourceWarning", named + (f"; and {more} more" if more > 0 else ""))]
-
-
-def health_of(live: Manifest) -> Health | None:
-    """The health of one live object (built-in rules; Lua overrides come with settings)."""
-    return health.assess(live)
 
 
 def aggregate_health(states: Sequence[ResourceState]) -> Health:

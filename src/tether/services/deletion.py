@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable, Sequence
 
 from tether import ports
-from tether.core import health
 from tether.core.app import deletion, policy
 from tether.core.diff import tracking
 from tether.core.sync import actions as act, hooks
@@ -80,7 +79,7 @@ class Deleter:
                 unknown = comparison.failure
         live = self._managed(app)
         named = self._named(app, desired or ())
-        verdicts = {key: health.assess(obj) for key, obj in {**live, **named}.items()}
+        verdicts = {key: self._comparer.health_of(obj) for key, obj in {**live, **named}.items()}
         step = deletion.advance(
             deletion.Observed(app, project, destination, live, verdicts, desired, unknown, named)
         )

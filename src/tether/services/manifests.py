@@ -90,8 +90,17 @@ class ManifestService:
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         parallelism: int = DEFAULT_PARALLELISM,
         clock: Callable[[], float] = time.monotonic,
+        options: rendering.BuildOptions | Callable[[], rendering.BuildOptions] = (
+            rendering.DEFAULT_BUILD_OPTIONS
+        ),
     ) -> None:
+        """A manifest service over ``git`` and ``renderer``.
+
+        ``options``: the operator's build options for renders that bring none, or a function
+        giving the current ones (``argocd-cm`` as it is now).
+        """
         self._git = git
+        self._options = options if callable(options) else (lambda: options)
         self._clock = clock
         self._failures: cachetools.LRUCache[tuple[str, ...], _Failure] = cachetools.LRUCache(
             MAX_FAILURES_KEPT
@@ -118,6 +127,7 @@ class ManifestService:
         revisions: Sequence[str] | None = None,
         kube_version: str = "",
         api_versions: Sequence[str] = (),
+        options: rendering.BuildOptions | None = None,
     ) -> RenderResult:
         """Render every source of an Application (``spec.source`` or ``spec.sources``).
 
@@ -129,7 +139,10 @@ class ManifestService:
             revisions: already resolved commits per source (compare with the recent revision).
             kube_version: the destination cluster's version for Helm and plugins.
             api_versions: the destination cluster's API versions for Helm and plugins.
+            options: the operator's build options (a controller sends its own to a
+                repo-server); this service's current ones when ``None``.
         """
+        options = options if options is not None else self._options()
         label = f"application {app.namespace or '-'}/{app.name or '?'}"
         # Credentials may be scoped to a project: its fetches and renders stay its own.
         project = app.spec.project_name
@@ -152,6 +165,7 @@ class ManifestService:
             "kubeVersion": kube_version,
             "apiVersions": list(api_versions),
             "refs": ref_commits,
+            "buildOptions": options.context(),
         }
         watched = generatepaths.watched_paths(app.metadata.annotations or {})
         jobs = []
@@ -168,6 +182,7 @@ class ManifestService:
                 kube_version=kube_version,
                 api_versions=tuple(api_versions),
                 project=project,
+                options=options,
             )
             app_key = (app.namespace, app.name, str(index))
             jobs.append(

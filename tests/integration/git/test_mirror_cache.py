@@ -16,7 +16,7 @@ from tests.integration.git.conftest import GitServers
 from tests.support import gitservers
 from tether.adapters import _process
 from tether.adapters.git import MirrorCache, repos, urls
-from tether.core.sources import repocreds
+from tether.core.sources import renderconfig, repocreds
 from tether.model.errors import GitError
 
 pytestmark = pytest.mark.timeout(90)
@@ -63,7 +63,7 @@ def cache(tmp_path: Path, git_servers: GitServers) -> MirrorCache:
     return MirrorCache(
         str(tmp_path / "cache"),
         credentials=git_lookup(credential_store(git_servers)),
-        known_hosts=git_servers.ssh.known_hosts,
+        trust=renderconfig.HostTrust(known_hosts=git_servers.ssh.known_hosts),
         timeout=30,
     )
 
@@ -248,7 +248,7 @@ async def test_an_ssh_key_that_is_not_authorised_fails_as_authentication(tmp_pat
     cache = MirrorCache(
         str(tmp_path / "cache"),
         credentials=git_lookup(credential_store(git_servers, key=other.read_text())),
-        known_hosts=git_servers.ssh.known_hosts,
+        trust=renderconfig.HostTrust(known_hosts=git_servers.ssh.known_hosts),
         timeout=30,
     )
     with pytest.raises(GitError) as caught:
@@ -264,7 +264,7 @@ async def test_an_unknown_ssh_host_key_is_refused(tmp_path, git_servers, known_h
     cache = MirrorCache(
         str(tmp_path / "cache"),
         credentials=git_lookup(credential_store(git_servers)),
-        known_hosts=known_hosts,
+        trust=renderconfig.HostTrust(known_hosts=known_hosts),
         timeout=30,
     )
     with pytest.raises(GitError, match="SSH host key is not trusted") as caught:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from tether.adapters.devcluster import tools
-from tether.adapters.render.renderer import Renderer
-from tether.core.sources import kubeyaml, rendering
+from tether.adapters.render.renderer import Plugins, Renderer, Trust
+from tether.core.sources import kubeyaml, renderconfig, rendering
 from tether.model.application import API_VERSION, Application, parse_application
 from tether.services import manifests as service
 
@@ -24,13 +24,20 @@ CANARY = "tether-canary-7f3a9c"
 
 
 def make_renderer(
-    tmp: pathlib.Path, limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS, **settings: Any
+    tmp: pathlib.Path,
+    limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS,
+    *,
+    plugins: Plugins = (),
+    trust: Trust = renderconfig.NO_TRUST,
+    **settings: Any,
 ) -> Renderer:
     """The real renderer with scratch and chart caches under ``tmp``."""
     return Renderer(
         rendering.RenderSettings(cache_dir=str(tmp / "render-cache"), **settings),
         tools.ToolLocator(),
         limits,
+        plugins=plugins,
+        trust=trust,
     )
 
 

@@ -239,9 +239,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 rendering.RenderSettings(
                     cache_dir=str(work / "plugin"),
                     remote=bootstrap.remote_policy(settings_),
-                    plugins=(echo,),
                 ),
                 tools.ToolLocator(),
+                plugins=(echo,),
             ),
         )
 

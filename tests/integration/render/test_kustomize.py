@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 
+from tether.core.sources.rendering import BuildOptions
+
 from .conftest import application, by_kind, failed, names, ok, write
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
@@ -270,9 +272,8 @@ async def test_build_options_from_settings_reach_kustomize(tmp_path, repo):
     assert "security" in failed(await strict.render_application(application({"path": "app"})))
     relaxed = service.ManifestService(
         service.DirectoryRepos(str(repo)),
-        make_renderer(
-            tmp_path, kustomize_build_options=("--load-restrictor LoadRestrictionsNone",)
-        ),
+        make_renderer(tmp_path),
+        options=BuildOptions(kustomize=("--load-restrictor", "LoadRestrictionsNone")),
     )
     objects = ok(await relaxed.render_application(application({"path": "app"})))
     assert sorted(names(objects)) == ["own", "shared"]
@@ -305,11 +306,13 @@ async def test_helm_charts_inflate_with_enable_helm_the_kube_and_api_versions(tm
             """,
         },
     )
-    renderer = make_renderer(
-        tmp_path,
-        kustomize_build_options=("--enable-helm", "--load-restrictor LoadRestrictionsNone"),
+    use_case = service.ManifestService(
+        service.DirectoryRepos(str(repo)),
+        make_renderer(tmp_path),
+        options=BuildOptions(
+            kustomize=("--enable-helm", "--load-restrictor", "LoadRestrictionsNone")
+        ),
     )
-    use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
     options = {"kubeVersion": "1.30.2", "apiVersions": ["example.com/v1/Widget"]}
     app = application({"path": "app", "kustomize": options})
     [cm] = ok(await use_case.render_application(app))

@@ -32,7 +32,7 @@ GENERATE = textwrap.dedent(
 )
 
 
-def plugin_settings(tmp: pathlib.Path, **overrides) -> rendering.RenderSettings:
+def plugin_settings(tmp: pathlib.Path, **overrides) -> tuple[rendering.PluginSpec, ...]:
     script = tmp / "generate.py"
     script.write_text(GENERATE)
     marker = tmp / "init-ran"
@@ -48,11 +48,13 @@ def plugin_settings(tmp: pathlib.Path, **overrides) -> rendering.RenderSettings:
         env={"PLUGIN_MARKER": str(marker)},
         **overrides,
     )
-    return rendering.RenderSettings(plugins=(spec,))
+    return (spec,)
 
 
-def service_with(tmp: pathlib.Path, repo: pathlib.Path, settings: rendering.RenderSettings):
-    renderer = make_renderer(tmp, plugins=settings.plugins)
+def service_with(
+    tmp: pathlib.Path, repo: pathlib.Path, plugins: tuple[rendering.PluginSpec, ...]
+) -> service.ManifestService:
+    renderer = make_renderer(tmp, plugins=plugins)
     return service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
 
 
@@ -105,7 +107,7 @@ async def test_a_hanging_plugin_is_killed_at_its_timeout(tmp_path, repo):
     spec = rendering.PluginSpec(
         name="hang", generate=(sys.executable, "-c", "import time; time.sleep(60)"), timeout_s=1.0
     )
-    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, (spec,))
     started = time.monotonic()
     app = application({"path": "app", "plugin": {"name": "hang"}}, name="stuck")
     message = failed(await manifests.render_application(app))
@@ -127,7 +129,7 @@ async def test_a_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, repo):
     spec = rendering.PluginSpec(
         name="flood", generate=(sys.executable, "-c", flood), output_limit=1024 * 1024
     )
-    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, (spec,))
     message = failed(
         await manifests.render_application(
             application({"path": "app", "plugin": {"name": "flood"}})
@@ -141,7 +143,7 @@ async def test_a_failing_plugin_reports_its_stderr(tmp_path, repo):
     write(repo, {"app/template.envsubst": "x"})
     fail = "import sys; sys.stderr.write('bad template'); sys.exit(3)"
     spec = rendering.PluginSpec(name="fail", generate=(sys.executable, "-c", fail))
-    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, (spec,))
     message = failed(
         await manifests.render_application(application({"path": "app", "plugin": {"name": "fail"}}))
     )
@@ -167,7 +169,7 @@ async def test_a_fast_flooding_plugin_is_stopped_at_its_output_limit(tmp_path, r
     spec = rendering.PluginSpec(
         name="flood", generate=(sys.executable, "-c", flood), output_limit=1024 * 1024
     )
-    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, (spec,))
     for _ in range(5):
         app = application({"path": "app", "plugin": {"name": "flood"}})
         message = failed(await manifests.render_application(app, hard_refresh=True))
@@ -189,7 +191,7 @@ async def test_a_plugin_never_sees_the_controller_users_home(tmp_path, repo, mon
     )
     spec = rendering.PluginSpec(name="peek", generate=(sys.executable, "-c", peek))
     write(repo, {"app/x.txt": "x"})
-    manifests = service_with(tmp_path, repo, rendering.RenderSettings(plugins=(spec,)))
+    manifests = service_with(tmp_path, repo, (spec,))
     [obj] = ok(
         await manifests.render_application(application({"path": "app", "plugin": {"name": "peek"}}))
     )

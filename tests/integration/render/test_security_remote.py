@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tether.core.sources.remote import RemotePolicy
+from tether.core.sources.rendering import BuildOptions
 from tether.services import manifests as service
 
 from .conftest import application, failed, make_renderer, names, ok, write
@@ -135,8 +136,12 @@ async def test_a_helm_value_file_by_url_needs_an_allowed_host(tmp_path, repo, ne
         },
     )
     app = application({"path": "c", "helm": {"valueFiles": [f"{url}/values.yaml"]}})
-    renderer = make_renderer(tmp_path, remote=RemotePolicy(), helm_value_url_schemes=("http",))
-    use_case = service.ManifestService(service.DirectoryRepos(str(repo)), renderer)
+    renderer = make_renderer(tmp_path, remote=RemotePolicy())
+    use_case = service.ManifestService(
+        service.DirectoryRepos(str(repo)),
+        renderer,
+        options=BuildOptions(helm_value_url_schemes=("http",)),
+    )
     message = failed(await use_case.render_application(app))
     assert "spec.source.helm.valueFiles" in message and "not in the allowed remote hosts" in message
     assert requests == []

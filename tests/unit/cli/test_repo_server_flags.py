@@ -68,7 +68,10 @@ def test_a_repo_server_url_must_be_http_or_https_without_credentials(tmp_path, u
         bootstrap.repo_server_client(settings, RepoCredentials())
 
 
-@pytest.mark.parametrize("flag", [["--allow-local-repos"], ["--remote-host", "example.com"]])
+@pytest.mark.parametrize(
+    "flag",
+    [["--allow-local-repos"], ["--remote-host", "example.com"], ["--plugin-dir", "plugins"]],
+)
 def test_rendering_policy_flags_go_to_the_repo_server_not_a_controller_that_uses_one(
     tmp_path, flag
 ):
@@ -77,4 +80,6 @@ def test_rendering_policy_flags_go_to_the_repo_server_not_a_controller_that_uses
     argv = ["run", "--repo-server", "http://127.0.0.1:1", "--repo-server-token-file", str(token)]
     result = CliRunner().invoke(cli, [*argv, *flag])
     assert result.exit_code == 2
-    assert "pass --allow-local-repos and --remote-host to the repo-server" in result.output
+    assert "pass --allow-local-repos, --remote-host and --plugin-dir to the repo-server" in (
+        result.output
+    )

@@ -57,8 +57,13 @@ def git_env(
     askpass: str,
     known_hosts: str,
     allow_local: bool,
+    ca: str = "",
 ) -> Iterator[dict[str, str]]:
-    """The environment for one git call against ``repo``; temporary key files die on exit."""
+    """The environment for one git call against ``repo``; temporary key files die on exit.
+
+    ``ca``: PEM certificates trusted for the repository's host instead of the system's CAs
+    (``argocd-tls-certs-cm``), as Argo CD does.
+    """
     username = (creds.username if creds else "") or repo.username
     password = (creds.password if creds else "") or repo.password
     config: list[tuple[str, str]] = [
@@ -91,6 +96,10 @@ def git_env(
     tmpdir = tempfile.mkdtemp(prefix="tether-git-")
     try:
         env["GIT_SSH_COMMAND"] = _ssh_command(tmpdir, creds, known_hosts)
+        if ca:
+            ca_file = os.path.join(tmpdir, "ca.pem")
+            _write_private(ca_file, ca)
+            config.append(("http.sslCAInfo", ca_file))
         env["GIT_CONFIG_COUNT"] = str(len(config))
         for i, (key, value) in enumerate(config):
             env[f"GIT_CONFIG_KEY_{i}"] = key

@@ -13,7 +13,17 @@ from tether.model.errors import GitError
 REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED", re.I),
-        "the SSH host key is not trusted (add it to the known hosts)",
+        "the SSH host key is not trusted (add it to the known hosts: argocd-ssh-known-hosts-cm,"
+        " or a repo-server's --ssh-known-hosts-file)",
+    ),
+    (
+        re.compile(
+            r"SSL certificate problem|server certificate verification failed"
+            r"|certificate verify failed",
+            re.I,
+        ),
+        "the server's TLS certificate is not trusted (add its CA for this host to "
+        "argocd-tls-certs-cm, or a repo-server's --tls-certs-dir)",
     ),
     (
         re.compile(
@@ -56,8 +66,9 @@ REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
         "unknown revision",
     ),
 )
-"""stderr patterns and the reason they stand for, first match wins. Host-key and auth lines come
-before reachability because an SSH refusal also prints "Could not read from remote repository"."""
+"""stderr patterns and the reason they stand for, first match wins. Host-key, certificate and auth
+lines come before reachability because an SSH refusal also prints "Could not read from remote
+repository", and a TLS refusal "unable to access"."""
 
 
 def to_git_error(err: _process.ProcessError, display_url: str, action: str) -> GitError:

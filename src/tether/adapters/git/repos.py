@@ -25,7 +25,7 @@ from tether.adapters import _disk, _process
 from tether.adapters._network import resolve_host
 from tether.adapters.commandline import CommandLine
 from tether.adapters.git import auth, commits, failures, lsremote, trees, urls
-from tether.core.sources import remote, repocreds
+from tether.core.sources import remote, renderconfig, repocreds
 from tether.model.errors import GitError
 from tether.model.revisions import RevisionMetadata
 
@@ -82,9 +82,11 @@ class MirrorCache:
         cache_dir: str,
         *,
         credentials: CredentialLookup | None = None,
-        known_hosts: str = "",
+        trust: renderconfig.HostTrust | Callable[[], renderconfig.HostTrust] = (
+            renderconfig.NO_TRUST
+        ),
         allow_local: bool = False,
-        resolve_ttl: float = RESOLVE_TTL_S,
+        resolve_ttl: float | Callable[[], float] = RESOLVE_TTL_S,
         timeout: float = _process.DEFAULT_TIMEOUT_S,
         git: str = "git",
         clock: Callable[[], float] = time.monotonic,
@@ -95,9 +97,11 @@ class MirrorCache:
         Args:
             cache_dir: Directory for mirrors and trees; created if missing.
             credentials: Looks up credentials by repository URL; ``None`` means anonymous.
-            known_hosts: OpenSSH ``known_hosts`` text trusted for ssh repositories.
+            trust: SSH host keys and per-host TLS CAs, or a function giving the current ones
+                (asked on every call, so a changed ConfigMap applies without a restart).
             allow_local: Permit ``file://`` URLs and absolute paths (development and tests).
-            resolve_ttl: Seconds a remote's ref listing is reused without ``refresh``.
+            resolve_ttl: Seconds a remote's ref listing is reused without ``refresh`` (or what
+                says it now: it follows the resync period, which may change while running).
             timeout: Seconds any single git call may take.
             git: The git binary.
             clock: Monotonic seconds, for the TTL.
@@ -111,12 +115,12 @@ class MirrorCache:
             os.makedirs(path, mode=0o700, exist_ok=True)
         self._askpass = auth.install_askpass(os.path.join(self._root, "bin"))
         self._credentials = credentials
-        self._known_hosts = known_hosts
+        self._trust = trust if callable(trust) else (lambda: trust)
         # Repository URLs are the AppProject's to allow (a Git server on loopback is a normal
         # development setup); link-local and metadata addresses are never reached.
         self._network = remote.RemotePolicy(allow_loopback=True)
         self._allow_local = allow_local
-        self._ttl = resolve_ttl
+        self._resolve_ttl = resolve_ttl
         self._timeout = timeout
         self._git = git
         self._clock = clock
@@ -131,6 +135,10 @@ class MirrorCache:
         self._listings_started: dict[str, int] = {}
         self._stats: dict[str, FetchStats] = {}
         self._known_commits: set[tuple[str, str]] = set()
+
+    def _ttl(self) -> float:
+        ttl = self._resolve_ttl
+        return ttl() if callable(ttl) else ttl
 
     def stats(self, repo_url: str) -> FetchStats:
         """Fetch counters of one repository."""
@@ -292,12 +300,14 @@ class MirrorCache:
             self._refuse_address(repo)
         git, *args = command.argv
         argv = [git, f"--git-dir={mirror}", *args]
+        trust = self._trust() if network else renderconfig.NO_TRUST
         with auth.git_env(
             repo,
             creds,
             askpass=self._askpass,
-            known_hosts=self._known_hosts,
+            known_hosts=trust.known_hosts,
             allow_local=self._allow_local,
+            ca=trust.ca_for(repo.fetch_url),
         ) as env:
             try:
                 return await _process.run(
@@ -353,7 +363,7 @@ class MirrorCache:
 
     async def _list_refs(self, repo: urls.RepoURL, refresh: bool) -> dict[str, str]:
         cached = self._refs.get(repo.key)
-        if not refresh and cached is not None and self._clock() - cached.at < self._ttl:
+        if not refresh and cached is not None and self._clock() - cached.at < self._ttl():
             return cached.refs
         # Listings are numbered as they start; only one that started after this call asked is
         # fresh enough for a refresh. A burst of webhooks then costs two ls-remotes, not one each.
@@ -362,7 +372,7 @@ class MirrorCache:
             cached = self._refs.get(repo.key)
             if cached is not None and (
                 cached.generation >= asked
-                or (not refresh and self._clock() - cached.at < self._ttl)
+                or (not refresh and self._clock() - cached.at < self._ttl())
             ):
                 return cached.refs
             generation = self._listings_started.get(repo.key, 0)

@@ -98,6 +98,8 @@ class ClusterCache:
         """
         self._client = client
         self._exclusions = tuple(exclusions)
+        self._inclusions: tuple[cachepolicy.Exclusion, ...] = ()
+        self._server = ""
         self._index = Index(
             self._dispatch,
             tracking_config=tracking_config,
@@ -119,12 +121,14 @@ class ClusterCache:
         self._fallback_namespace = fallback_namespace
         self._scoped: set[GroupKind] = set()
         """Types watched only in ``fallback_namespace`` (the cluster-wide list was forbidden)."""
+        self._started = False
 
     # Lifecycle.
 
     async def start(self) -> None:
         """Discover the API and start one reflector per watched type."""
         self._stopping = False
+        self._started = True
         await self._client.discovery.refresh()
         self._reconcile()
         self._spawn(self._after_initial_sync())
@@ -285,10 +289,30 @@ class ClusterCache:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def refilter(
+        self,
+        exclusions: Sequence[cachepolicy.Exclusion],
+        inclusions: Sequence[cachepolicy.Exclusion] = (),
+        *,
+        server: str = "",
+    ) -> None:
+        """Watch by new exclusions and inclusions (``server``: this cluster's, for ``clusters``).
+
+        Types now out stop and their objects leave the cache; types now in start with a list.
+        """
+        filters = (tuple(exclusions), tuple(inclusions), server)
+        if filters == (self._exclusions, self._inclusions, self._server):
+            return
+        self._exclusions, self._inclusions, self._server = filters
+        if self._started:  # before start, the filters wait for its first discovery
+            self._reconcile()
+
     def _wanted(self) -> dict[GroupKind, ApiResource]:
         wanted = {}
         for res in self._client.discovery.preferred():
-            if res.watchable and not cachepolicy.exclusion_reason(res.group_kind, self._exclusions):
+            if res.watchable and not cachepolicy.watch_filtered_reason(
+                res.group_kind, self._server, self._exclusions, self._inclusions
+            ):
                 wanted[res.group_kind] = res
         return wanted
 

@@ -56,10 +56,12 @@ async def render(
     cache_dir: str,
     scratch: str,
     credentials: helmrepos.CredentialLookup | None = None,
+    ca: str = "",
 ) -> list[dict[str, Any]]:
     """Template a chart: ``directory`` is its Git path, or empty for a Helm-repository chart.
 
-    ``credentials`` answers which Helm repository credentials the request's project may use.
+    ``credentials`` answers which Helm repository credentials the request's project may use;
+    ``ca`` is the PEM the operator trusts for the chart repository's host (``argocd-tls-certs-cm``).
     """
     source = request.source
     options = source.helm or ApplicationSourceHelm()
@@ -69,7 +71,7 @@ async def render(
             helm, source.repo_url, source.chart, source.revision,
             cache_dir=cache_dir, env=env, pass_credentials=bool(options.pass_credentials),
             timeout=settings.tool_timeout_s, policy=settings.remote, lookup=credentials,
-            project=request.project,
+            project=request.project, ca=ca,
         )  # fmt: skip
         jail_root = chart_dir
     else:
@@ -127,7 +129,7 @@ def _add_values(
     for value_file in options.value_files or []:
         if URL.match(value_file):
             scheme = value_file.split(":", 1)[0].lower()
-            if scheme not in settings.helm_value_url_schemes:
+            if scheme not in request.options.helm_value_url_schemes:
                 raise InvalidInputError(
                     f"{where}.valueFiles: {redact_url(value_file)!r}: remote value files are "
                     "not allowed"

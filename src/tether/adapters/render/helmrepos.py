@@ -141,16 +141,24 @@ def locate(
 
 @contextlib.contextmanager
 def private_config(
-    parent: str, repositories: Sequence[Repository], *, pass_credentials: bool = False
+    parent: str,
+    repositories: Sequence[Repository],
+    *,
+    pass_credentials: bool = False,
+    ca: str = "",
 ) -> Iterator[tuple[dict[str, str], dict[str, str]]]:
     """Helm's repository and registry files for one command, in a directory only we can read.
 
     Yields the environment to add and each HTTP repository's name in the repository file. The
-    directory (``mkdtemp``: mode 0700, files 0600) is removed when the block ends.
+    directory (``mkdtemp``: mode 0700, files 0600) is removed when the block ends. ``ca`` (PEM),
+    when given, is written beside them (``ca_file_in``) and trusted by the HTTP repositories.
     """
     os.makedirs(parent, exist_ok=True)
     private = tempfile.mkdtemp(prefix="helm-auth-", dir=parent)
     try:
+        ca_file = os.path.join(private, CA_FILE) if ca else ""
+        if ca:
+            _write_private(ca_file, ca.encode())
         names: dict[str, str] = {}
         entries: list[dict[str, Any]] = []
         auths: dict[str, dict[str, str]] = {}
@@ -171,6 +179,7 @@ def private_config(
                     "password": creds.password if creds else "",
                     "insecure_skip_tls_verify": bool(creds and creds.insecure),
                     "pass_credentials_all": pass_credentials,
+                    "caFile": ca_file,
                 }
             )
         repo_file = os.path.join(private, "repositories.yaml")
@@ -187,6 +196,15 @@ def private_config(
         )
     finally:
         shutil.rmtree(private, ignore_errors=True)
+
+
+CA_FILE = "ca.pem"
+"""The operator's CA for the repository's host, beside the private repository file."""
+
+
+def ca_file_in(extra: Mapping[str, str]) -> str:
+    """Where ``private_config`` wrote its CA, from the environment it yielded."""
+    return os.path.join(os.path.dirname(extra["HELM_REPOSITORY_CONFIG"]), CA_FILE)
 
 
 def _write_private(path: str, content: bytes) -> None:
@@ -240,8 +258,12 @@ async def pull(
     policy: remote.RemotePolicy,
     lookup: CredentialLookup | None = None,
     project: str = "",
+    ca: str = "",
 ) -> str:
     """A chart from a Helm repository or OCI registry, unpacked under the chart cache.
+
+    ``ca`` (PEM) is trusted for the repository's host instead of the system's CAs, as Argo CD
+    does for a host in ``argocd-tls-certs-cm``.
 
     The cache is keyed by repository, chart, version and ``Repository.identity``: an app whose
     project has no credentials for the repository never gets a chart another project pulled
@@ -264,7 +286,7 @@ async def pull(
         staging = tempfile.mkdtemp(prefix="pull-", dir=base)
         try:
             await _pull_into(helm, repo, chart, constraint, staging, cache_dir, env, timeout,
-                             pass_credentials)  # fmt: skip
+                             pass_credentials, ca)  # fmt: skip
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -289,9 +311,13 @@ async def _pull_into(
     env: dict[str, str],
     timeout: float,
     pass_credentials: bool,
+    ca: str,
 ) -> None:
     where = f"helm pull {chart} from {redact_url(repo.url)}"
-    with private_config(cache_dir, [repo], pass_credentials=pass_credentials) as (extra, names):
+    with private_config(cache_dir, [repo], pass_credentials=pass_credentials, ca=ca) as (
+        extra,
+        names,
+    ):
         run_env = {**env, **extra}
         if repo.oci:
             command = CommandLine(helm, "pull")
@@ -312,6 +338,8 @@ async def _pull_into(
         command.word("--untar").flag("--untardir", staging, field="spec.source.chart")
         if constraint:
             command.flag("--version", constraint, field="spec.source.targetRevision")
+        if ca:
+            command.flag("--ca-file", ca_file_in(extra), field="argocd-tls-certs-cm")
         try:
             await _process.run(command.argv, env=run_env, timeout=timeout)
         except _process.ProcessError as err:

@@ -54,8 +54,8 @@ async def render(
             handle.write(orjson.dumps(overlay))  # JSON is YAML, and needs no quoting rules
     where = "spec.source.kustomize"
     command = CommandLine(kustomize, "build").positional(target, field="spec.source.path")
-    flags = build_flags(settings.kustomize_build_options, helm)
-    command.word(*flags)  # the administrator's settings, not tenant input
+    flags = build_flags(request.options.kustomize, helm)
+    command.word(*flags)  # the operator's argocd-cm, checked by renderconfig; never tenant input
     if "--enable-helm" in flags:
         kube_version = options.kube_version or request.kube_version
         if kube_version:
@@ -80,9 +80,9 @@ async def render(
 
 
 def build_flags(options: Sequence[str], helm: str) -> list[str]:
-    """Settings' ``kustomize build`` flags, pointing ``--enable-helm`` at tether's helm."""
-    flags = [part for option in options for part in option.split()]
-    if "--enable-helm" in flags and "--helm-command" not in flags:
+    """The operator's ``kustomize build`` flags, pointing ``--enable-helm`` at tether's helm."""
+    flags = list(options)
+    if "--enable-helm" in flags:
         flags += ["--helm-command", helm]
     return flags
 

@@ -7,16 +7,17 @@ failed), with checkout and scratch paths scrubbed; callers add the Application's
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from tether import ports
 from tether.adapters import _disk, _process
 from tether.adapters.render import _jail, directory, helm, helmrepos, kustomize, plugin
-from tether.core.sources import kubeyaml, rendering
+from tether.core.sources import kubeyaml, renderconfig, rendering
 from tether.model.errors import InvalidInputError, RenderError, TetherError
 
 VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,17 @@ VERSION_COMMANDS: dict[str, tuple[str, ...]] = {
     "helm": ("version", "--short"),
     "kustomize": ("version",),
 }
+
+
+Plugins = tuple[rendering.PluginSpec, ...] | Callable[[], tuple[rendering.PluginSpec, ...]]
+Trust = renderconfig.HostTrust | Callable[[], renderconfig.HostTrust]
+
+
+T = TypeVar("T")
+
+
+def _constant(value: T) -> Callable[[], T]:
+    return lambda: value
 
 
 class Renderer:
@@ -35,12 +47,21 @@ class Renderer:
         tools: ports.ToolLocator,
         limits: kubeyaml.Limits = kubeyaml.DEFAULT_LIMITS,
         helm_credentials: helmrepos.CredentialLookup | None = None,
+        *,
+        plugins: Plugins = (),
+        trust: Trust = renderconfig.NO_TRUST,
     ) -> None:
-        """``helm_credentials``: a project's credentials for a Helm repository; none: anonymous."""
+        """A renderer; ``plugins`` and ``trust`` are values or functions giving the current ones.
+
+        Functions are asked on every render, so a changed plugin file or CA applies at once.
+        ``helm_credentials``: a project's credentials for a Helm repository; none: anonymous.
+        """
         self._helm_credentials = helm_credentials
         self._settings = settings
         self._tools = tools
         self._limits = limits
+        self._plugins = plugins if callable(plugins) else _constant(plugins)
+        self._trust = trust if callable(trust) else _constant(trust)
         self._cache_dir = settings.cache_dir or os.path.join(tempfile.gettempdir(), "tether-render")
         self._versions: dict[str, str] | None = None
         self._versions_lock = asyncio.Lock()
@@ -54,7 +75,12 @@ class Renderer:
                     *(self._version(t, a) for t, a in VERSION_COMMANDS.items())
                 )
                 self._versions = dict(zip(VERSION_COMMANDS, found, strict=True))
-            return dict(self._versions)
+            versions = dict(self._versions)
+        plugins = self._plugins()
+        if plugins:
+            # A plugin's declaration is its version: a changed command re-renders its apps.
+            versions["plugins"] = hashlib.sha256(repr(plugins).encode()).hexdigest()[:16]
+        return versions
 
     async def _version(self, tool: str, args: tuple[str, ...]) -> str:
         try:
@@ -103,6 +129,7 @@ class Renderer:
             return await helm.render(
                 request, "", helm=self._tools.path_of("helm"), settings=settings,
                 cache_dir=self._cache_dir, scratch=scratch, credentials=self._helm_credentials,
+                ca=self._trust().ca_for(source.repo_url),
             )  # fmt: skip
         await asyncio.to_thread(_jail.scan_symlinks, request.repo_root)
         where = _jail.source_dir(request.repo_root, source.path or "")
@@ -118,7 +145,7 @@ class Renderer:
                 helm=self._tools.path_of("helm"), settings=settings, scratch=scratch,
             )  # fmt: skip
         if tool == "plugin":
-            return await plugin.render(request, where, settings.plugins, scratch)
+            return await plugin.render(request, where, self._plugins(), scratch)
         return await directory.render(
             request, where, limits=self._limits, jsonnet_timeout_s=settings.jsonnet_timeout_s
         )

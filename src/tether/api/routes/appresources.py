@@ -42,9 +42,10 @@ async def resource_tree(
     scope = await scope_of(request, name, "get", project=project, namespace=app_namespace)
     tree = scope.tree(context_of(request).namespace)
     known = {entry.key: entry.obj for entry in (*tree.nodes, *tree.orphans)}
+    judge = context_of(request).runtime.comparer.health_of
     return {
-        "nodes": [resourceview.node(entry, known) for entry in tree.nodes],
-        "orphanedNodes": [resourceview.node(entry, known) for entry in tree.orphans],
+        "nodes": [resourceview.node(entry, known, judge) for entry in tree.nodes],
+        "orphanedNodes": [resourceview.node(entry, known, judge) for entry in tree.orphans],
         "hosts": [],
     }
 

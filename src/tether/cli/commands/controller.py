@@ -16,6 +16,26 @@ from tether.settings import Settings
 
 kubeconfig_option = server_options.kubeconfig_option
 
+CONFIGURABLE_FLAGS: dict[str, str] = {
+    # Flag parameter: the Settings field Argo CD's ConfigMaps also set (docs/configuration.md).
+    # Given on the command line, the flag wins; left at its default, the ConfigMap does.
+    "resync": "resync_period",
+    "workers": "workers",
+    "log_format": "log_format",
+    "log_level": "log_level",
+    "verbose": "log_level",  # -v and -vv set the level too
+}
+
+
+def explicit_fields(ctx: click.Context) -> frozenset[str]:
+    """The Settings fields whose flags were given on the command line (or the environment)."""
+    return frozenset(
+        field
+        for param, field in CONFIGURABLE_FLAGS.items()
+        if ctx.get_parameter_source(param)
+        not in (None, click.core.ParameterSource.DEFAULT, click.core.ParameterSource.DEFAULT_MAP)
+    )
+
 
 @click.command()
 @kubeconfig_option
@@ -94,10 +114,13 @@ def run(
         raise click.UsageError("--repo-server needs --repo-server-token-file")
     if not repo_server and (repo_server_token_file or repo_server_ca):
         raise click.UsageError("--repo-server-token-file and --repo-server-ca need --repo-server")
-    if repo_server and (rendering["allow_local_repos"] or rendering["remote_hosts"]):
+    if repo_server and (
+        rendering["allow_local_repos"] or rendering["remote_hosts"] or rendering["plugin_dirs"]
+    ):
         # They would do nothing here: the repo-server fetches and renders.
         raise click.UsageError(
-            "with --repo-server, pass --allow-local-repos and --remote-host to the repo-server"
+            "with --repo-server, pass --allow-local-repos, --remote-host and --plugin-dir to "
+            "the repo-server"
         )
     settings = Settings(
         app_namespaces=namespaces,
@@ -111,16 +134,25 @@ def run(
         cluster_exec_commands=cluster_exec_commands,
         log_format=log_format,
         log_level=logs.level_of(log_level, verbose),
+        explicit=explicit_fields(click.get_current_context()),
     )
     settings = rendering_options.apply(settings, **rendering)
     logs.configure(settings.log_level, settings.log_format, requests=verbose > 0)
     beside = () if no_api else (server_options.beside_controller(api),)
+    given = settings
+
+    def configured(effective: Settings) -> None:
+        # What argocd-cmd-params-cm set at start; flags given explicitly were kept by Settings.
+        if (effective.log_format, effective.log_level) != (given.log_format, given.log_level):
+            logs.configure(effective.log_level, effective.log_format, requests=verbose > 0)
+
     asyncio.run(
         controller_main.run(
             settings,
             kubeconfig=kubeconfig,
             beside=beside,
             api_address="" if no_api else api.address,
+            configured=configured,
         )
     )
 

@@ -25,6 +25,14 @@ _OPTIONS = (
         help="A host (glob) that remote references inside repositories may name: kustomize "
         "remote bases, helm value files by URL (repeatable; none by default).",
     ),
+    click.option(
+        "--plugin-dir",
+        "plugin_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False),
+        help="A directory of Argo CD ConfigManagementPlugin files (*.yaml), re-read when they "
+        "change: the plugins sources may name (repeatable; none by default).",
+    ),
     click.option("--cache-dir", default=None, help="Git mirrors and rendered charts."),
     click.option(
         "--git-trees-kept",
@@ -62,6 +70,7 @@ def apply(
     *,
     allow_local_repos: bool,
     remote_hosts: tuple[str, ...],
+    plugin_dirs: tuple[str, ...],
     cache_dir: str | None,
     git_trees_kept: int,
     charts_kept: int,
@@ -72,6 +81,7 @@ def apply(
         settings,
         allow_local_repos=allow_local_repos,
         remote_hosts=remote_hosts,
+        plugin_dirs=tuple(plugin_dirs),
         git_trees_kept=git_trees_kept,
         charts_kept=charts_kept,
         render_cache_mib=render_cache_mib,

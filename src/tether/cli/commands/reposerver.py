@@ -56,6 +56,20 @@ log = logging.getLogger("tether.reposerver")
     help="Serve /metrics (Git requests under Argo CD's names) and /healthz here; off when empty "
     "(port 0 picks a free port and logs it).",
 )
+@click.option(
+    "--ssh-known-hosts-file",
+    type=click.Path(dir_okay=False),
+    default="",
+    help="The SSH hosts Git trusts (known_hosts; a mounted argocd-ssh-known-hosts-cm's "
+    "ssh_known_hosts), re-read when it changes. None by default.",
+)
+@click.option(
+    "--tls-certs-dir",
+    type=click.Path(file_okay=False),
+    default="",
+    help="Per-host CAs Git and Helm trust instead of the system's: one PEM file per host name "
+    "(a mounted argocd-tls-certs-cm), re-read when they change.",
+)
 @rendering_options.rendering_options
 @logs.options
 def repo_server(
@@ -66,20 +80,28 @@ def repo_server(
     metrics_address: str,
     log_format: str,
     log_level: str,
+    ssh_known_hosts_file: str,
+    tls_certs_dir: str,
     verbose: int,
     **rendering: Any,
 ) -> None:
     """Serve POST /v1/render for controllers started with --repo-server, until interrupted.
 
-    It needs no kubeconfig and reads none: each request brings the Application and the
-    repository credentials it may use. Prints the URL it listens on.
+    It needs no kubeconfig and reads none: each request brings the Application, the repository
+    credentials it may use and argocd-cm's build options. Whom it trusts and which plugins it
+    runs are its own files. Prints the URL it listens on.
     """
     try:
         address = bootstrap.Listen.parse(listen, tls_cert or "", tls_key or "")
     except ValueError as err:
         raise click.UsageError(str(err)) from None
     settings = rendering_options.apply(
-        Settings(log_format=log_format, log_level=logs.level_of(log_level, verbose)),
+        Settings(
+            log_format=log_format,
+            log_level=logs.level_of(log_level, verbose),
+            ssh_known_hosts_file=ssh_known_hosts_file,
+            tls_certs_dir=tls_certs_dir,
+        ),
         **rendering,
     )
     token = bootstrap.read_token_file(token_file)

@@ -69,7 +69,7 @@ def decide(
         return Refresh(Level.LATEST, "never reconciled")
     if hard_resync_period and reconciled + hard_resync_period < now:
         return Refresh(Level.LATEST, "hard resync period elapsed", hard=True)
-    if reconciled + resync_period < now:
+    if resync_period and reconciled + resync_period < now:  # zero: no periodic refresh
         return Refresh(Level.LATEST, "resync period elapsed")
     if compared.destination != app.spec.destination:
         return Refresh(Level.LATEST, "spec.destination changed")

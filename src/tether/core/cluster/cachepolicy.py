@@ -25,11 +25,15 @@ class Exclusion:
     groups: tuple[str, ...]
     kinds: tuple[str, ...]
     reason: str
+    clusters: tuple[str, ...] = ("*",)
+    """Server URLs (globs) it covers: argocd-cm's ``clusters``; every cluster by default."""
 
-    def matches(self, group_kind: GroupKind) -> bool:
-        """Whether the exclusion covers a group and kind."""
-        return any(globs.match(g, group_kind.group) for g in self.groups) and any(
-            globs.match(k, group_kind.kind) for k in self.kinds
+    def matches(self, group_kind: GroupKind, server: str = "") -> bool:
+        """Whether the exclusion covers a group and kind (of the cluster at ``server``)."""
+        return (
+            any(globs.match(g, group_kind.group) for g in self.groups)
+            and any(globs.match(k, group_kind.kind) for k in self.kinds)
+            and (not server or any(globs.match(c, server) for c in self.clusters))
         )
 
 
@@ -93,6 +97,51 @@ def exclusion_reason(
         if exclusion.matches(group_kind):
             return exclusion.reason
     return ""
+
+
+def filtered_reason(
+    group_kind: GroupKind,
+    server: str,
+    exclusions: Iterable[Exclusion],
+    inclusions: Sequence[Exclusion] = (),
+) -> str:
+    """Why argocd-cm's ``resource.exclusions``/``inclusions`` leave a kind of a cluster out.
+
+    ``""`` when the kind is in: it matches an inclusion (or there are none) and no exclusion.
+    """
+    for exclusion in exclusions:
+        if exclusion.matches(group_kind, server):
+            return exclusion.reason
+    if inclusions and not any(i.matches(group_kind, server) for i in inclusions):
+        return "not in argocd-cm resource.inclusions"
+    return ""
+
+
+NEVER_FILTERED: dict[GroupKind, str] = {
+    GroupKind("apiextensions.k8s.io", "CustomResourceDefinition"): (
+        "the cache needs their versions and scope to watch custom resources"
+    ),
+    application.GROUP_KIND: "the controller reads Applications from the cache",
+    project.GROUP_KIND: "every comparison checks its app against its project, read from the cache",
+    GroupKind("", "Secret"): "repository and cluster Secrets are reloaded when one changes",
+}
+"""Kinds the cache watches whatever ``resource.exclusions``/``inclusions`` say (the controller
+needs them); their objects are still left out of comparisons and syncs by those settings."""
+
+
+def watch_filtered_reason(
+    group_kind: GroupKind,
+    server: str,
+    exclusions: Iterable[Exclusion],
+    inclusions: Sequence[Exclusion] = (),
+) -> str:
+    """Why the cache does not watch a kind (``""``: it does).
+
+    ``filtered_reason``, sparing the kinds the controller itself reads (``NEVER_FILTERED``).
+    """
+    if group_kind in NEVER_FILTERED:
+        return exclusion_reason(group_kind)
+    return filtered_reason(group_kind, server, exclusions, inclusions)
 
 
 IGNORE_UPDATES_ANNOTATION = "argocd.argoproj.io/ignore-resource-updates"

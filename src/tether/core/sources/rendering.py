@@ -142,32 +142,62 @@ def cache_key(
 
 @dataclasses.dataclass(frozen=True)
 class PluginSpec:
-    """A config-management plugin declared in settings (Argo CD's ``ConfigManagementPlugin``)."""
+    """A config-management plugin the operator declared (Argo CD's ``ConfigManagementPlugin``)."""
 
     name: str
     generate: tuple[str, ...]
     """argv printing YAML or JSON manifests on stdout; run without a shell."""
     init: tuple[str, ...] = ()
     discover: str = ""
-    """A file glob (brace syntax) that selects this plugin for a ``plugin: {}`` source."""
+    """A file glob (``**`` crosses directories) that selects this plugin for a ``plugin: {}``
+    source when a file of it matches (``discover.find.glob``)."""
+    discover_file_name: str = ""
+    """A Go ``filepath.Match`` glob of a path relative to the source's directory
+    (``discover.fileName``)."""
+    discover_command: tuple[str, ...] = ()
+    """argv run in the source's directory; printing anything selects the plugin
+    (``discover.find.command``)."""
+    preserve_file_mode: bool = False
+    """Keep the repository's file modes (executable bits) in the plugin's copy."""
     env: Mapping[str, str] = dataclasses.field(default_factory=dict)
     timeout_s: float = 90.0
     """Argo CD's ``ARGOCD_EXEC_TIMEOUT`` default."""
     output_limit: int = 64 * 1024 * 1024
+
+    @property
+    def discovers(self) -> bool:
+        """Whether the plugin has a discovery rule (else only a source naming it selects it)."""
+        return bool(self.discover or self.discover_file_name or self.discover_command)
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    """The operator's options for every render (``argocd-cm``), sent along with each request.
+
+    Checked where they are read (``renderconfig``); a repo-server checks them again on arrival.
+    """
+
+    kustomize: tuple[str, ...] = ()
+    """``kustomize build`` flags, as words (``--enable-helm``, ``--load-restrictor``, ``...``)."""
+    helm_value_url_schemes: tuple[str, ...] = ()
+    """URL schemes allowed in ``valueFiles``; none by default (remote values invite SSRF)."""
+
+    def context(self) -> dict[str, list[str]]:
+        """What of them goes into the render-cache key: a change re-renders."""
+        return {"kustomize": list(self.kustomize), "helmSchemes": list(self.helm_value_url_schemes)}
+
+
+DEFAULT_BUILD_OPTIONS = BuildOptions()
+"""Tether's defaults, with no ``argocd-cm``: no extra kustomize flag, no remote value files."""
 
 
 @dataclasses.dataclass(frozen=True)
 class RenderSettings:
     """How the renderer runs tools; built from tether's settings by the composition root."""
 
-    kustomize_build_options: tuple[str, ...] = ()
-    """Extra ``kustomize build`` flags, e.g. ``--enable-helm``, ``--load-restrictor ...``."""
-    helm_value_url_schemes: tuple[str, ...] = ()
-    """URL schemes allowed in ``valueFiles``; none by default (remote values invite SSRF)."""
     remote: RemotePolicy = dataclasses.field(default_factory=RemotePolicy)
     """Where remote references in repository content (kustomize bases, value files by URL)
     may go; nowhere by default."""
-    plugins: tuple[PluginSpec, ...] = ()
     tool_timeout_s: float = 90.0
     jsonnet_timeout_s: float = 30.0
     max_output_bytes: int = 64 * 1024 * 1024
@@ -192,6 +222,7 @@ class RenderRequest:
     api_versions: tuple[str, ...] = ()
     project: str = ""
     """The app's AppProject: which repository credentials it may use."""
+    options: BuildOptions = DEFAULT_BUILD_OPTIONS
 
     @property
     def env(self) -> dict[str, str]:

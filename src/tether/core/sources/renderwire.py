@@ -9,13 +9,15 @@ field is type-checked, and a bad one is refused by name, never by quoting its va
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
-from tether.core.sources import repocreds
+from tether.core.sources import renderconfig, repocreds
 from tether.core.sources.rendered import Rendered, RenderFailed, RenderResult
+from tether.core.sources.rendering import BuildOptions
 from tether.model.application import Application, parse_application
 from tether.model.errors import InvalidInputError
 from tether.model.revisions import RevisionMetadata
@@ -57,6 +59,8 @@ class RenderCall:
         default_factory=repocreds.CredentialStore
     )
     """Only the entries the app's sources use, as its project sees them."""
+    options: BuildOptions = dataclasses.field(default_factory=BuildOptions)
+    """The operator's ``argocd-cm`` build options, which the repo-server cannot read itself."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -157,6 +161,10 @@ def encode_call(call: RenderCall) -> bytes:
         "kubeVersion": call.kube_version,
         "apiVersions": list(call.api_versions),
         "credentials": _credentials_to_wire(call.credentials),
+        "buildOptions": {
+            "kustomize": list(call.options.kustomize),
+            "helmValueFileSchemes": list(call.options.helm_value_url_schemes),
+        },
     }
     return orjson.dumps(body)
 
@@ -177,7 +185,30 @@ def decode_call(body: bytes) -> RenderCall:
         kube_version=_text(obj, "kubeVersion"),
         api_versions=_strings(obj.get("apiVersions", []), "apiVersions"),
         credentials=_credentials_from_wire(obj),
+        options=_options_from_wire(obj.get("buildOptions", {})),
     )
+
+
+def _options_from_wire(value: object) -> BuildOptions:
+    """Build options, checked again here.
+
+    A caller holding the token is still refused a flag or scheme the operator could not set.
+    """
+    wire = _object(value, "buildOptions")
+    unknown = sorted(set(wire) - {"kustomize", "helmValueFileSchemes"})
+    if unknown:
+        raise InvalidInputError(f"buildOptions: unknown fields {', '.join(unknown)}")
+    kustomize = _strings(wire.get("kustomize", []), "buildOptions.kustomize")
+    try:
+        checked = renderconfig.parse_kustomize_build_options(shlex.join(kustomize))
+    except ValueError as err:
+        raise InvalidInputError(f"buildOptions.kustomize: {err}") from None
+    if checked != kustomize:
+        raise InvalidInputError("buildOptions.kustomize: not in its checked form")
+    schemes = _strings(wire.get("helmValueFileSchemes", []), "buildOptions.helmValueFileSchemes")
+    if any(scheme not in renderconfig.VALUE_FILE_SCHEMES for scheme in schemes):
+        raise InvalidInputError("buildOptions.helmValueFileSchemes: a scheme tether refuses")
+    return BuildOptions(kustomize, schemes)
 
 
 def encode_result(result: RenderResult) -> bytes:

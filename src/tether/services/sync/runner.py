@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import health, redact
+from tether.core import redact
 from tether.core.app import compatibility, policy, syncwindows
 from tether.core.sync import actions as act, backoff, machine, plan, request
 from tether.core.sync.results import Results, record
@@ -71,8 +71,9 @@ class SyncRunner:
         apps: AppWriter,
         *,
         clock: Callable[[], datetime.datetime],
-        sync_timeout: datetime.timedelta | None = None,
+        sync_timeout: datetime.timedelta | Callable[[], datetime.timedelta | None] | None = None,
     ) -> None:
+        """``sync_timeout``: an operation's limit (``None``: none), or what says it now."""
         self._live = live
         self._comparer = comparer
         self._writer = writer
@@ -274,7 +275,7 @@ class SyncRunner:
             options=options,
             known=(r.key for r in comparison.resources),
             now=now,
-            timeout=self._sync_timeout,
+            timeout=self._sync_timeout() if callable(self._sync_timeout) else self._sync_timeout,
             instance=self._comparer.instance_of(app),
         )
         results = tuple(state.sync_result.resources or []) if state.sync_result else ()
@@ -347,7 +348,7 @@ class SyncRunner:
                 verdicts.pop(resource.key, None)
             elif obj is not live.get(resource.key):
                 live[resource.key] = obj
-                verdicts[resource.key] = health.assess(obj)
+                verdicts[resource.key] = self._comparer.health_of(obj)
         return dataclasses.replace(
             observed,
             live=live,
@@ -371,7 +372,7 @@ class SyncRunner:
             obj = self._writer.freshest(resource.key, resource.live)
             if obj is not None:
                 live[resource.key] = obj
-                verdicts[resource.key] = health.assess(obj)
+                verdicts[resource.key] = self._comparer.health_of(obj)
             out_of_sync[resource.key] = resource.difference.modified or resource.live is None
         return plan.Observed(
             desired=comparison.desired,

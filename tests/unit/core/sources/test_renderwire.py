@@ -12,6 +12,7 @@ from hypothesis import given, strategies as st
 from tests.unit.model.examples import minimal_application
 from tether.core.sources import renderwire, repocreds
 from tether.core.sources.rendered import Rendered, RenderFailed
+from tether.core.sources.rendering import BuildOptions
 from tether.model.application import parse_application
 from tether.model.errors import InvalidInputError
 from tether.model.revisions import RevisionMetadata
@@ -56,6 +57,10 @@ def call(**overrides: Any) -> renderwire.RenderCall:
         kube_version="1.36.3",
         api_versions=("apps/v1", "v1"),
         credentials=repocreds.CredentialStore((REPO, HELM_OCI), (TEMPLATE,)),
+        options=BuildOptions(
+            kustomize=("--enable-helm", "--load-restrictor", "LoadRestrictionsNone"),
+            helm_value_url_schemes=("https",),
+        ),
     )
     return dataclasses.replace(full, **overrides)
 
@@ -69,6 +74,31 @@ def test_a_render_call_comes_back_as_it_was_sent_without_the_apps_status():
     assert (got.refresh, got.hard_refresh, got.revisions) == (True, True, ("b" * 40,))
     assert (got.kube_version, got.api_versions) == ("1.36.3", ("apps/v1", "v1"))
     assert got.credentials == sent.credentials
+    assert got.options == sent.options
+
+
+def test_a_call_from_a_controller_that_sends_no_build_options_renders_with_none():
+    body = orjson.dumps({"application": minimal_application()})
+    assert renderwire.decode_call(body).options == BuildOptions()
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"kustomize": ["--enable-exec"]}, "--enable-exec is refused"),
+        ({"kustomize": ["--helm-command", "/bin/sh"]}, "--helm-command is refused"),
+        ({"kustomize": ["--load-restrictor", "Elsewhere"]}, "--load-restrictor takes one of"),
+        ({"kustomize": ["--load-restrictor=LoadRestrictionsNone"]}, "not in its checked form"),
+        ({"kustomize": ["/etc"]}, "is not a flag"),
+        ({"kustomize": "--enable-helm"}, "buildOptions.kustomize: expected a list of strings"),
+        ({"helmValueFileSchemes": ["file"]}, "a scheme tether refuses"),
+        ({"plugins": []}, "buildOptions: unknown fields plugins"),
+    ],
+)
+def test_build_options_a_controller_could_not_have_set_are_refused_on_arrival(options, named):
+    body = orjson.dumps({"application": minimal_application(), "buildOptions": options})
+    with pytest.raises(InvalidInputError, match=named):
+        renderwire.decode_call(body)
 
 
 def test_no_revisions_stays_distinct_from_an_empty_list_of_revisions():

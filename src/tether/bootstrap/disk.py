@@ -1,0 +1,33 @@
+"""What renders leave on this process's disk, and its pruning within the settings' limits."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+
+from tether.adapters.git import MirrorCache
+from tether.adapters.render import renderer as render_adapter
+from tether.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class DiskCaches:
+    """What renders leave on disk (checked-out trees, pulled charts), kept within the settings."""
+
+    git: MirrorCache
+    renderer: render_adapter.Renderer
+    settings: Settings
+
+    async def prune(self) -> list[str]:
+        """Delete idle trees and charts beyond the limits and a killed process's scratch."""
+        idle = self.settings.disk_cache_idle.total_seconds()
+
+        def prune_all() -> list[str]:
+            trees = self.git.prune_trees(self.settings.git_trees_kept, min_idle_s=idle)
+            charts = self.renderer.prune(
+                self.settings.charts_kept, min_idle_s=idle, now=time.time()
+            )
+            return trees + charts
+
+        return await asyncio.to_thread(prune_all)
