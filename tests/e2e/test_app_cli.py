@@ -19,8 +19,10 @@ import pytest
 import yaml
 from lightkube import Client
 from lightkube.core.exceptions import ApiError
+from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.apps_v1 import Deployment
 from lightkube.resources.core_v1 import ConfigMap, Event
+from lightkube.types import PatchType
 
 from tests.support import tetherenv
 
@@ -436,3 +438,29 @@ def test_render_names_the_app_the_file_and_the_reason_when_it_cannot(tmp_path):
     assert "demo-plain" in rendered.stderr
     assert "'missing' is not a directory" in rendered.stderr
     assert rendered.stdout == ""
+
+
+def test_diff_leaves_out_what_argocd_cm_ignores_as_the_controller_does(env):
+    env.create_app()
+    compared(env)
+    synced = env.tether("sync", env.name, "--timeout", "120")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    env.kube.patch(
+        ConfigMap,
+        "web-config",
+        {"data": {"greeting": "changed by hand"}},
+        namespace=env.namespace,
+        patch_type=PatchType.MERGE,
+    )
+    drifted = env.tether("diff", env.name)
+    assert drifted.returncode == 1, drifted.stderr
+    assert "greeting" in drifted.stdout
+
+    ignore = {"resource.customizations.ignoreDifferences.ConfigMap": "jsonPointers: [/data]"}
+    env.kube.create(
+        ConfigMap(metadata=ObjectMeta(name="argocd-cm", namespace=env.namespace), data=ignore)
+    )
+    quiet = env.tether("diff", env.name)
+    assert quiet.returncode == 0, quiet.stdout + quiet.stderr
+    # The controller (tether run) follows the same ConfigMap: the app is Synced again.
+    until(lambda: env.status().get("sync", {}).get("status") == "Synced", what="Synced")

@@ -53,7 +53,11 @@ async def test_timeout_reconciliation_overrides_the_default_and_changes_live(
         await tetherenv.eventually(
             lambda: revision(kube, ns, "slow") == new, 30, "the new commit, within the new period"
         )
-        assert tetherenv.get(kube, ConfigMap, "tuned", ns)["data"]["color"] == "green"
+        await tetherenv.eventually(
+            lambda: tetherenv.get(kube, ConfigMap, "tuned", ns)["data"]["color"] == "green",
+            30,
+            "the new commit synced",
+        )
 
 
 async def test_timeout_hard_reconciliation_re_resolves_and_re_renders(

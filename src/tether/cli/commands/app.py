@@ -253,6 +253,8 @@ def diff(
                 )
             if revision:
                 application = apps.with_revision(application, revision)
+            # As the controller does: argocd-cm's health checks, ignore rules and exclusions.
+            await rt.config.load()
             await rt.live_start()
             await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
             # As the controller does: private repositories' credentials, and the app's own
