@@ -42,7 +42,6 @@ from tether.bootstrap.local import (
     tool_locator,
 )
 from tether.bootstrap.remote import ApiClient, api_client, oidc_sign_in
-from tether.bootstrap.telemetry import Telemetry
 from tether.bootstrap.rendering import (
     Rendering,
     disk_caches,
@@ -52,6 +51,7 @@ from tether.bootstrap.rendering import (
     repo_server_rendering,
 )
 from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
+from tether.bootstrap.telemetry import Telemetry
 from tether.core.config.system import SystemConfig
 from tether.core.diff import tracking
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry

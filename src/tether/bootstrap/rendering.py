@@ -77,7 +77,7 @@ def renderer(
             remote=remote_policy(settings),
         ),
         tool_locator(),
-        helm_credentials,
+        helm_credentials=helm_credentials,
         plugins=configfiles.plugins(settings.plugin_dirs),
         trust=trust or _files_trust(settings),
     )
