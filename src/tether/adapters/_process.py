@@ -49,11 +49,21 @@ STDERR_TAIL_CHARS = 1000
 class ProcessError(Exception):
     """A program failed, timed out or printed too much."""
 
-    def __init__(self, argv0: str, reason: str, stderr: str = "", returncode: int | None = None):
+    def __init__(
+        self,
+        argv0: str,
+        reason: str,
+        stderr: str = "",
+        returncode: int | None = None,
+        stdout: str = "",
+    ):
         self.argv0 = argv0
         self.reason = reason
         self.stderr = stderr
         self.returncode = returncode
+        self.stdout = stdout
+        """What it printed on stdout before failing (some tools, helm's ``repo update``, say
+        why there); never part of the message by itself."""
         super().__init__(f"{argv0} {reason}{tail(stderr)}")
 
 
@@ -122,7 +132,13 @@ async def run(
         raise
     code = proc.returncode if proc.returncode is not None else -1
     if check and code != 0:
-        raise ProcessError(name, f"exited with code {code}", stderr.decode(errors="replace"), code)
+        raise ProcessError(
+            name,
+            f"exited with code {code}",
+            stderr.decode(errors="replace"),
+            code,
+            stdout.decode(errors="replace")[-4096:],
+        )
     return Completed(stdout, stderr, code)
 
 

@@ -207,6 +207,16 @@ def ca_file_in(extra: Mapping[str, str]) -> str:
     return os.path.join(os.path.dirname(extra["HELM_REPOSITORY_CONFIG"]), CA_FILE)
 
 
+def _update_failure(err: _process.ProcessError) -> str:
+    """Why ``helm repo update`` failed, from stdout and stderr.
+
+    helm says why on stdout ("...Unable to get an update ...", then the cause indented, e.g. a
+    certificate it cannot verify), and only that it failed on stderr.
+    """
+    why = [line for line in err.stdout.splitlines() if line.startswith(("...Unable", "\t", " "))]
+    return "\n".join([*why, err.stderr])
+
+
 def _write_private(path: str, content: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
@@ -330,7 +340,7 @@ async def _pull_into(
             try:
                 await _process.run(update.argv, env=run_env, timeout=timeout)
             except _process.ProcessError as err:
-                reason = repo.scrub(f"{err.reason}{_process.tail(err.stderr)}")
+                reason = repo.scrub(f"{err.reason}{_process.tail(_update_failure(err))}")
                 raise RenderError(f"{where}: cannot read its index: {reason}") from None
             # ... then the chart by the name it has there, so the same entry authenticates it.
             command = CommandLine(helm, "pull")
