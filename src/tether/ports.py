@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from tether.core.cluster.cachepolicy import Change
+from tether.core.cluster.versions import ClusterVersions
 from tether.core.sources.rendered import RenderResult
 from tether.core.sources.rendering import BuildOptions, RenderRequest
 from tether.model.application import Application
@@ -275,6 +276,13 @@ class LiveState(Protocol):
 
     def served_kinds(self) -> frozenset[GroupKind]:
         """Every kind the API server serves, per the last discovery."""
+        ...
+
+    def versions(self) -> ClusterVersions:
+        """The server's Kubernetes version and API versions, per the last discovery.
+
+        What Helm and plugins render this cluster's apps for (``render_application``'s).
+        """
         ...
 
     def namespace_outline(self, namespace: str) -> Sequence[tuple[Manifest, str]]:

@@ -186,11 +186,24 @@ async def test_run_logs_json_lines_answers_probes_and_exports_argo_cd_metrics(
             )
             >= 1
         )
-        assert one(found, "argocd_cluster_info", server=IN_CLUSTER, name="in-cluster") == 1
+        version = tetherenv.KUBE_VERSION  # the API server's, as Argo CD labels it
+        assert (
+            one(
+                found,
+                "argocd_cluster_info",
+                server=IN_CLUSTER,
+                name="in-cluster",
+                k8s_version=version,
+            )
+            == 1
+        )
         assert one(found, "argocd_cluster_api_resource_objects", server=IN_CLUSTER) > 0
         assert one(found, "argocd_cluster_api_resources", server=IN_CLUSTER) > 0
         assert one(found, "argocd_cluster_cache_age_seconds", server=IN_CLUSTER) >= 0
-        assert one(found, "argocd_cluster_connection_status", server=IN_CLUSTER) == 1
+        assert (
+            one(found, "argocd_cluster_connection_status", server=IN_CLUSTER, k8s_version=version)
+            == 1
+        )
         # The list the shipped dashboard and alerts are checked against is what is exported.
         exported = {family.name for family in text_string_to_metric_families(text)}
         assert {name.removesuffix("_total") for name in collector.FAMILIES} <= exported

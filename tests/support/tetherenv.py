@@ -26,6 +26,10 @@ from tests.support import gitservers
 from tether.controller import main as controller_main
 from tether.settings import Settings
 
+KUBE_VERSION = "v" + os.environ.get("K8S_VERSION", "1.36.3")
+"""The test control plane's Kubernetes version as renders and metrics give it: build-tools.sh's
+default, unless the environment chose another."""
+
 Application = create_namespaced_resource("argoproj.io", "v1alpha1", "Application", "applications")
 AppProject = create_namespaced_resource("argoproj.io", "v1alpha1", "AppProject", "appprojects")
 

@@ -52,9 +52,13 @@ from tether.bootstrap.rendering import (
 )
 from tether.bootstrap.reposerver import MIN_TOKEN_LENGTH, read_token_file, repo_server_client
 from tether.bootstrap.telemetry import Telemetry
+from tether.core.cluster import versions
+from tether.core.cluster.versions import ClusterVersions
 from tether.core.config.system import SystemConfig
 from tether.core.diff import tracking
+from tether.model.application import Application
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
+from tether.model.errors import InvalidInputError
 from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.argoconfig import ArgoConfig
@@ -175,6 +179,23 @@ class Runtime:
             # Once per change of the configuration: the controller asks on every event.
             cached = self._live_settings = (current, self._base_settings.configured(current))
         return cached[1]
+
+    async def versions_for(self, app: Application) -> ClusterVersions:
+        """What ``app``'s cluster renders for (``LiveState.versions``), without a watch cache.
+
+        This cluster's, discovered if need be; another's only when it is connected already.
+        """
+        try:
+            entry = self.destinations.resolve(app)
+        except InvalidInputError:
+            return versions.UNKNOWN  # its comparison says why; nothing to render for
+        if entry.is_in_cluster:
+            await self._client.discovery.ensure()
+            return self.live.versions()
+        for destination in self.destinations.every():
+            if destination.entry.server == entry.server:
+                return destination.live.versions()
+        return versions.UNKNOWN  # connecting (a full watch cache) costs more than it saves
 
     def cached_objects(self) -> int:
         """How many objects the live cache holds."""

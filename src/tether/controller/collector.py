@@ -217,10 +217,12 @@ class ArgoCollector(Collector):
         now = time.time()
         for state in self._rt.destinations.states():
             server = state.entry.server
-            info.add_metric([server, "", state.entry.name], 1)
+            # As discovery last read it; empty while the cluster was never reached.
+            version = state.live.versions().kube_version if state.live is not None else ""
+            info.add_metric([server, version, state.entry.name], 1)
             if state.live is None:
                 if state.failed:
-                    connection.add_metric([server, ""], 0)
+                    connection.add_metric([server, version], 0)
                 continue
             stats = state.live.stats()
             objects.add_metric([server], stats.objects)
@@ -229,7 +231,7 @@ class ArgoCollector(Collector):
             down = stats.api_resources > 0 and stats.failing >= stats.api_resources
             synced = stats.synced_at is not None and not down
             age.add_metric([server], now - stats.synced_at if stats.synced_at else -1)
-            connection.add_metric([server, ""], 1 if synced else 0)
+            connection.add_metric([server, version], 1 if synced else 0)
         yield info
         yield objects
         yield types

@@ -207,11 +207,15 @@ class Comparer:
         spec_problems = policy.check_application(app, project, self._namespace, cluster=cluster)
         if spec_problems:
             return _unknown(("InvalidSpecError", "; ".join(spec_problems)))
+        # For this cluster, as Argo CD renders: its version and API versions (.Capabilities).
+        served = self._live.versions()
         rendered = await self._manifests.render_application(
             app,
             refresh=resolve or hard,
             hard_refresh=hard,
             revisions=list(revisions) if revisions else None,
+            kube_version=served.kube_version,
+            api_versions=served.api_versions,
         )
         if isinstance(rendered, RenderFailed):
             return _unknown(("ComparisonError", rendered.message), rendered.revisions)

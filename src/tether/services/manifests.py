@@ -163,7 +163,7 @@ class ManifestService:
             "project": project,
             "namespace": destination,
             "kubeVersion": kube_version,
-            "apiVersions": list(api_versions),
+            "apiVersions": rendering.api_versions_digest(api_versions),
             "refs": ref_commits,
             "buildOptions": options.context(),
         }

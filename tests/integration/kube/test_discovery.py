@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.support import tetherenv
 from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.discovery import Discovery
 from tether.model.resources import GroupKind
@@ -15,10 +16,12 @@ from tether.model.resources import GroupKind
 pytestmark = pytest.mark.timeout(60)
 
 
-async def test_aggregated_discovery_takes_two_requests_and_describes_each_kind(client: KubeClient):
+async def test_aggregated_discovery_takes_two_requests_and_the_version_one_more(
+    client: KubeClient,
+):
     before = client.counter.snapshot()["get"]
     catalog = await client.discovery.refresh()
-    assert client.counter.snapshot()["get"] - before == 2
+    assert client.counter.snapshot()["get"] - before == 3
     deployments = catalog.preferred[GroupKind("apps", "Deployment")]
     assert (deployments.api_version, deployments.plural) == ("apps/v1", "deployments")
     assert deployments.namespaced
@@ -27,6 +30,24 @@ async def test_aggregated_discovery_takes_two_requests_and_describes_each_kind(c
     namespaces = catalog.preferred[GroupKind("", "Namespace")]
     assert not namespaces.namespaced
     assert not catalog.preferred[GroupKind("", "ConfigMap")].has_status
+
+
+async def test_discovery_gives_the_servers_version_and_every_served_api_version(
+    client: KubeClient,
+):
+    catalog = await client.discovery.refresh()
+    served = catalog.versions
+    assert served.kube_version == tetherenv.KUBE_VERSION
+    apis = set(served.api_versions)
+    assert {"v1", "v1/ConfigMap", "apps/v1", "apps/v1/Deployment"} <= apis
+    # Every version served, not only the preferred one; neither subresources nor the kinds
+    # that cannot be listed and watched (as Argo CD lists them).
+    assert {
+        "autoscaling/v1/HorizontalPodAutoscaler",
+        "autoscaling/v2/HorizontalPodAutoscaler",
+    } <= apis
+    assert not any(entry.endswith(("/Scale", "/Eviction", "/Binding")) for entry in apis)
+    assert list(served.api_versions) == sorted(apis)
 
 
 async def test_legacy_discovery_finds_the_same_kinds_as_aggregated_discovery(client: KubeClient):

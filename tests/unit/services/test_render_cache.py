@@ -71,3 +71,26 @@ async def test_a_render_bigger_than_the_whole_budget_is_served_but_not_kept(tmp_
     await render(service, "huge-64")
     await render(service, "small-2")
     assert tool.renders == ["small-2", "huge-64", "huge-64"]
+
+
+async def test_other_cluster_versions_render_again_and_the_same_ones_in_any_order_do_not(
+    tmp_path,
+):
+    # The cluster's versions reach the chart (.Capabilities): another cluster, or a CRD
+    # installed since, may render differently; the same list in another order may not.
+    tool = SizedRenderer()
+    service = manifests.ManifestService(
+        manifests.DirectoryRepos(str(tmp_path)), tool, cache_bytes=10 * KIB
+    )
+
+    async def at(kube_version: str, *apis: str) -> None:
+        app = app_at("a-1")
+        result = await service.render_application(app, kube_version=kube_version, api_versions=apis)
+        assert isinstance(result, manifests.Rendered), result
+
+    await at("v1.36.3", "v1", "v1/ConfigMap", "apps/v1")
+    await at("v1.36.3", "apps/v1", "v1/ConfigMap", "v1")
+    assert len(tool.renders) == 1
+    await at("v1.36.3", "apps/v1", "v1/ConfigMap", "v1", "example.com/v1")
+    await at("v1.37.2", "apps/v1", "v1/ConfigMap", "v1", "example.com/v1")
+    assert len(tool.renders) == 3

@@ -1,20 +1,26 @@
 """API discovery: which kinds exist, at which versions, under which plural, with which verbs.
 
 One aggregated-discovery request each on ``/api`` and ``/apis`` (Kubernetes >= 1.30); the legacy
-per-group walk only when the server does not speak it.
+per-group walk only when the server does not speak it. One more on ``/version``: the server's
+Kubernetes version, which renders target with the API versions found.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import urllib.parse
 
 import msgspec
 
 from tether.adapters.kube import errors
 from tether.adapters.kube.transport import Transport
+from tether.core.cluster import versions as cluster_versions
+from tether.core.cluster.versions import ClusterVersions
 from tether.model.resources import GroupKind, split_api_version
+
+log = logging.getLogger(__name__)
 
 AGGREGATED_ACCEPT = (
     "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json"
@@ -117,6 +123,12 @@ class _GroupList(msgspec.Struct):
     items: list[_Group] = msgspec.field(default_factory=list)
 
 
+class _Version(msgspec.Struct):
+    gitVersion: str = ""
+    major: str = ""
+    minor: str = ""
+
+
 # Legacy discovery documents.
 
 
@@ -153,14 +165,20 @@ class Catalog:
     Attributes:
         resources: Every (group, version, kind) the server serves.
         preferred: Per group and kind, the resource at the most preferred version serving it.
+        versions: The server's Kubernetes version and API versions, as renders get them.
     """
 
     resources: dict[tuple[str, str, str], ApiResource]
     preferred: dict[GroupKind, ApiResource]
+    versions: ClusterVersions = cluster_versions.UNKNOWN
 
     @classmethod
-    def of(cls, groups: list[tuple[str, list[tuple[str, list[ApiResource]]]]]) -> Catalog:
-        """Build from groups, each with versions in preference order."""
+    def of(
+        cls,
+        groups: list[tuple[str, list[tuple[str, list[ApiResource]]]]],
+        kube_version: str = "",
+    ) -> Catalog:
+        """Build from groups, each with versions in preference order, and the server's version."""
         resources: dict[tuple[str, str, str], ApiResource] = {}
         preferred: dict[GroupKind, ApiResource] = {}
         for _group, versions in groups:
@@ -169,7 +187,13 @@ class Catalog:
                     resources[(res.group, res.version, res.kind)] = res
                     # The first version listing a kind wins: versions come most preferred first.
                     preferred.setdefault(res.group_kind, res)
-        return cls(resources, preferred)
+        # Argo CD's: every version, of the types a cache could list and watch (no subresources).
+        served = (key for key, res in resources.items() if res.watchable)
+        return cls(
+            resources,
+            preferred,
+            ClusterVersions(kube_version, cluster_versions.api_versions(served)),
+        )
 
 
 class Discovery:
@@ -198,7 +222,7 @@ class Discovery:
         """Run discovery again (after a CRD or APIService is added or removed)."""
         async with self._lock:
             groups = [*await self._aggregated("/api"), *await self._aggregated("/apis")]
-            self._catalog = Catalog.of(groups)
+            self._catalog = Catalog.of(groups, await self._kube_version())
             self._loaded = True
             return self._catalog
 
@@ -231,6 +255,16 @@ class Discovery:
                 reason="NotFound",
             )
         return found
+
+    async def _kube_version(self) -> str:
+        try:
+            response = await self._transport.request("get", "GET", "/version", what="/version")
+            found = msgspec.json.decode(response.content, type=_Version)
+        except (errors.ClusterError, msgspec.DecodeError) as exc:
+            # The version known before stands (Helm's default before any); so do the kinds.
+            log.warning("the server's version is unknown: %s", exc)
+            return self._catalog.versions.kube_version
+        return cluster_versions.kube_version(found.gitVersion, found.major, found.minor)
 
     async def _aggregated(self, root: str) -> list[tuple[str, list[tuple[str, list[ApiResource]]]]]:
         response = await self._transport.request(

@@ -9,6 +9,7 @@ from tether import ports
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.core.cluster.cachepolicy import Change
+from tether.core.cluster.versions import ClusterVersions
 from tether.model.resources import GroupKind, ResourceKey
 
 
@@ -53,6 +54,10 @@ class CacheLiveState:
     def served_kinds(self) -> frozenset[GroupKind]:
         """Every kind the API server serves, per the last discovery."""
         return frozenset(self._client.discovery.catalog.preferred)
+
+    def versions(self) -> ClusterVersions:
+        """The server's version and API versions, per the last discovery."""
+        return self._client.discovery.catalog.versions
 
     def namespace_outline(self, namespace: str) -> Sequence[tuple[Mapping[str, Any], str]]:
         """Identity, UID, owners and tracking app of every cached object in ``namespace``."""

@@ -113,8 +113,13 @@ async def manifests(
     """The app's sources rendered (at ``revision`` if given), every Secret value masked."""
     scope = await scope_of(request, name, "get", project=project, namespace=app_namespace)
     app = apps.with_revision(scope.app, revision) if revision else scope.app
+    served = scope.destination.live.versions()  # for the app's cluster, as the controller
     rendered = await context_of(request).runtime.manifests.render_application(
-        app, refresh=bool(revision) or no_cache, hard_refresh=no_cache
+        app,
+        refresh=bool(revision) or no_cache,
+        hard_refresh=no_cache,
+        kube_version=served.kube_version,
+        api_versions=served.api_versions,
     )
     if isinstance(rendered, RenderFailed):
         code = errors.Code.INVALID_ARGUMENT if rendered.invalid_input else errors.Code.INTERNAL

@@ -174,7 +174,10 @@ async def _rendered(target: common.Target, name: str, revision: str) -> list[dic
             application = apps.with_revision(application, revision)
         for problem in await rt.reload_credentials():
             click.echo(f"warning: {problem}", err=True)
-        result = await rt.manifests.render_application(application)
+        served = await rt.versions_for(application)
+        result = await rt.manifests.render_application(
+            application, kube_version=served.kube_version, api_versions=served.api_versions
+        )
     if isinstance(result, RenderFailed):
         raise TetherError(result.message)
     return [secrets.mask(m) for m in result.manifests]
