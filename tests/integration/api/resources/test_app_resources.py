@@ -23,6 +23,15 @@ ENCODED = base64.b64encode(SECRET_VALUE.encode()).decode()
 APP = "web-app"
 NARROW = "narrow-app"
 
+CAPABILITIES = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: capabilities}
+data:
+  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}
+  applications: {{ .Capabilities.APIVersions.Has "argoproj.io/v1alpha1/Application" | quote }}
+"""
+"""A chart of ``chart/`` reading what helm was told of the cluster (no app deploys it)."""
+
 
 def _files() -> dict[str, str]:
     deployment = {
@@ -49,6 +58,8 @@ def _files() -> dict[str, str]:
     return {
         "app/all.yaml": tetherenv.yaml_docs(deployment, secret, config),
         "narrow/cm.yaml": tetherenv.yaml_docs(narrow),
+        "chart/Chart.yaml": "apiVersion: v2\nname: capabilities\nversion: 0.1.0\n",
+        "chart/templates/cm.yaml": CAPABILITIES,
     }
 
 
@@ -423,3 +434,18 @@ async def test_an_app_whose_cluster_is_unknown_gets_no_tree_from_another_cluster
     response = await res_admin.get("/api/v1/applications/elsewhere/resource-tree")
     assert response.status_code == 400
     assert "unknown.example.test" in response.json()["message"]
+
+
+async def test_manifests_render_a_chart_for_the_apps_cluster_as_the_controller_does(
+    res_world: World, res_admin: Any
+) -> None:
+    with tetherenv.client(res_world.server.kubeconfig) as kube:
+        web = tetherenv.get(kube, tetherenv.Application, APP, res_world.namespace)
+        repo_url = web["spec"]["source"]["repoURL"]
+        ns = res_world.namespace
+        tetherenv.create(kube, tetherenv.application("caps", ns, repo_url, "chart", ns))
+    response = await res_admin.get("/api/v1/applications/caps/manifests")
+    assert response.status_code == 200, response.text
+    [rendered] = [json.loads(m) for m in response.json()["manifests"]]
+    # The API server's version, and a kind only this cluster serves (tether's CRD).
+    assert rendered["data"] == {"kubeVersion": tetherenv.KUBE_VERSION, "applications": "true"}
