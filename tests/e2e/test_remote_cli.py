@@ -14,12 +14,22 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+import yaml
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import remotecli, tetherenv
 from tests.support.remotecli import Remote
 
 pytestmark = pytest.mark.timeout(420)
+
+CHART = "apiVersion: v2\nname: capabilities\nversion: 0.1.0\n"
+CAPABILITIES = """apiVersion: v1
+kind: ConfigMap
+metadata: {name: capabilities}
+data:
+  kubeVersion: {{ .Capabilities.KubeVersion.Version | quote }}
+  applications: {{ .Capabilities.APIVersions.Has "argoproj.io/v1alpha1/Application" | quote }}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +124,19 @@ def test_core_mode_still_talks_to_kubernetes_while_a_context_is_current(remote: 
     rendered = core("app", "manifests", remote.name)
     assert rendered.returncode == 0, rendered.stderr
     assert "name: web-config" in rendered.stdout
+
+    # A chart renders for the app's cluster here too: its version, a kind only it serves.
+    remote.repo.commit({"chart/Chart.yaml": CHART, "chart/templates/cm.yaml": CAPABILITIES})
+    chart_app = remote.create_args()
+    chart_app[2], chart_app[chart_app.index("--path") + 1] = "caps", "chart"
+    assert core(*chart_app).returncode == 0
+    rendered = core("app", "manifests", "caps")
+    assert rendered.returncode == 0, rendered.stderr
+    [capabilities] = [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+    assert capabilities["data"] == {
+        "kubeVersion": tetherenv.KUBE_VERSION,
+        "applications": "true",
+    }
 
 
 def test_a_user_without_rights_sees_permission_denied_and_a_failing_exit_code(remote):
