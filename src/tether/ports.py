@@ -183,6 +183,14 @@ class Renderer(Protocol):
         """Versions of the tools renders depend on (part of every render-cache key)."""
         ...
 
+    async def reads_cluster_versions(self, request: RenderRequest) -> bool:
+        """Whether rendering ``request`` may read the destination's versions.
+
+        A chart, a plugin, kustomize inflating charts: only then are they part of its
+        render-cache key.
+        """
+        ...
+
 
 class ManifestSource(Protocol):
     """An Application's desired state: rendered in this process, or by a ``tether repo-server``."""

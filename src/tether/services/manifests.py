@@ -51,6 +51,10 @@ running tools again (Argo CD pauses generation likewise); a hard refresh retries
 DEFAULT_PARALLELISM = 4
 """Concurrent renders: each forks a tool that may take hundreds of MiB (Argo's parallelismlimit)."""
 
+CLUSTER_VERSIONS = "cluster"
+"""The render context's entry of the destination's version and API versions (as a digest): in
+the cache key of the renders that may read them (``Renderer.reads_cluster_versions``)."""
+
 
 @dataclasses.dataclass(frozen=True)
 class _Failure:
@@ -162,8 +166,10 @@ class ManifestService:
             "app": app.name,
             "project": project,
             "namespace": destination,
-            "kubeVersion": kube_version,
-            "apiVersions": rendering.api_versions_digest(api_versions),
+            CLUSTER_VERSIONS: {
+                "kubeVersion": kube_version,
+                "apiVersions": rendering.api_versions_digest(api_versions),
+            },
             "refs": ref_commits,
             "buildOptions": options.context(),
         }
@@ -255,6 +261,9 @@ class ManifestService:
         hard_refresh: bool,
     ) -> tuple[dict[str, Any], ...]:
         source = request.source
+        if not await self._renderer.reads_cluster_versions(request):
+            # A new CRD in the cluster changes no plain manifest: its render stays cached.
+            context = {k: v for k, v in context.items() if k != CLUSTER_VERSIONS}
         digest = rendering.options_hash(source, context)
         versions = await self._renderer.tool_versions()
         key = rendering.cache_key(

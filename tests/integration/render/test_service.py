@@ -35,6 +35,9 @@ class CountingRenderer:
     async def tool_versions(self) -> Mapping[str, str]:
         return await self.inner.tool_versions()
 
+    async def reads_cluster_versions(self, request: rendering.RenderRequest) -> bool:
+        return await self.inner.reads_cluster_versions(request)
+
 
 def git(repo: pathlib.Path, *args: str) -> str:
     env = _process.base_env(
@@ -111,6 +114,24 @@ async def test_a_render_is_cached_by_commit_and_options(use_case, counting, orig
     )
     await use_case.render_application(other_options)
     assert len(counting.calls) == 3
+
+
+async def test_a_chart_renders_again_for_new_cluster_apis_and_plain_manifests_do_not(
+    use_case, counting, origin
+):
+    commit(
+        origin,
+        {
+            "apps/c/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            "apps/c/templates/cm.yaml": cm("c"),
+        },
+        "a chart",
+    )
+    for apis in (("v1",), ("v1", "example.com/v1", "example.com/v1/Widget")):
+        for path in ("apps/a", "apps/k", "apps/c"):
+            ok(await use_case.render_application(app_of(origin, path), api_versions=apis))
+    # A CRD installed in the cluster: only the chart may render differently.
+    assert counting.calls == ["apps/a", "apps/k", "apps/c", "apps/c"]
 
 
 async def test_concurrent_requests_for_one_render_share_it(use_case, counting, origin):

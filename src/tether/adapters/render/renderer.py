@@ -122,6 +122,19 @@ class Renderer:
         finally:
             await asyncio.to_thread(shutil.rmtree, scratch, True)
 
+    async def reads_cluster_versions(self, request: rendering.RenderRequest) -> bool:
+        """Whether the tool ``request`` renders with may read the destination's versions."""
+        source = request.source
+        if source.is_helm_chart:
+            return True
+        try:
+            where = _jail.source_dir(request.repo_root, source.path or "")
+            names = await asyncio.to_thread(os.listdir, where)
+        except (OSError, InvalidInputError):
+            return True  # the render says what is wrong; keyed on everything until then
+        tool = rendering.detect_tool(source, names)
+        return rendering.reads_cluster_versions(tool, source, request.options)
+
     async def _render(self, request: rendering.RenderRequest, scratch: str) -> list[dict[str, Any]]:
         source = request.source
         settings = self._settings

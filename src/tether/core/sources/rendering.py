@@ -129,6 +129,30 @@ def options_hash(source: ApplicationSource, context: Mapping[str, Any]) -> str:
     return hashlib.sha256(blob).hexdigest()[:32]
 
 
+KUSTOMIZE_FLAGS_READING_VERSIONS = {
+    "--enable-helm": "charts kustomize inflates get --helm-kube-version and --helm-api-versions",
+    "--enable-alpha-plugins": "exec plugins run with the build env, KUBE_VERSION included",
+    "--enable-exec": "the same exec plugins",
+}
+"""The operator's kustomize flags that let a cluster's versions into a kustomize build."""
+
+
+def reads_cluster_versions(tool: str, source: ApplicationSource, options: BuildOptions) -> bool:
+    """Whether a render by ``tool`` (``detect_tool``'s) may read the destination's versions.
+
+    Only then do they key its render: a plain kustomize or directory app is not rendered again
+    because a CRD was installed somewhere in the cluster.
+    """
+    if tool in ("helm", "plugin"):
+        return True  # .Capabilities; KUBE_VERSION and KUBE_API_VERSIONS
+    if tool == "kustomize":
+        envsubst = bool(source.kustomize and source.kustomize.common_annotations_envsubst)
+        return envsubst or any(
+            flag in KUSTOMIZE_FLAGS_READING_VERSIONS for flag in options.kustomize
+        )
+    return False  # plain manifests and Jsonnet see no build env
+
+
 def api_versions_digest(api_versions: Iterable[str]) -> str:
     """A short stand-in for a cluster's API versions in an options digest, in any order.
 

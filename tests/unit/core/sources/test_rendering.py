@@ -131,3 +131,21 @@ def test_kustomize_options_with_only_versions_need_no_overlay():
     prefixed = src({"repoURL": "r", "kustomize": {"namePrefix": "x-"}}).kustomize
     assert versions_only is not None and not versions_only.has_inline_options()
     assert prefixed is not None and prefixed.has_inline_options()
+
+
+@pytest.mark.parametrize(
+    ("tool", "raw", "flags", "reads"),
+    [
+        ("helm", {}, (), True),
+        ("plugin", {"plugin": {"name": "p"}}, (), True),
+        ("kustomize", {}, (), False),
+        ("kustomize", {}, ("--enable-helm",), True),
+        ("kustomize", {}, ("--enable-alpha-plugins", "--enable-exec"), True),
+        ("kustomize", {"kustomize": {"commonAnnotationsEnvsubst": True}}, (), True),
+        ("directory", {"directory": {"recurse": True}}, ("--enable-helm",), False),
+    ],
+)
+def test_only_renders_that_may_read_the_cluster_versions_are_keyed_on_them(tool, raw, flags, reads):
+    source = src({"repoURL": "r", "path": "p", **raw})
+    options = rendering.BuildOptions(kustomize=flags)
+    assert rendering.reads_cluster_versions(tool, source, options) is reads
