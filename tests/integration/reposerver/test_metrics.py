@@ -19,7 +19,11 @@ SERVING = re.compile(r"serving /metrics and /healthz on (\S+)")
 
 async def test_a_render_s_ls_remote_and_fetch_are_counted_on_the_repo_server_s_metrics(tmp_path):
     repo = tetherenv.serve_repo(tmp_path / "git", {"app/cm.yaml": CM})
-    server = reposerver.repo_server(tmp_path / "rs", "--metrics-address", "127.0.0.1:0")
+    try:
+        server = reposerver.repo_server(tmp_path / "rs", "--metrics-address", "127.0.0.1:0")
+    except BaseException:
+        repo.server.stop()  # a repo-server that did not start leaves no Git server behind
+        raise
     client = RepoServerClient(server.url, server.token, lambda _a: repocreds.CredentialStore())
     try:
         app = parse_application(tetherenv.application("web", "tether", repo.url, "app", "web"))
