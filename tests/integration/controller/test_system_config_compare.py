@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
+import httpx2
 import pytest
 import yaml
-from lightkube import ApiError, codecs
+from lightkube import ApiError, Client, codecs
+from lightkube.generic_resource import create_namespaced_resource
+from lightkube.resources.apiextensions_v1 import CustomResourceDefinition
 from lightkube.resources.rbac_authorization_v1 import ClusterRole
 from lightkube.types import PatchType
 
@@ -118,3 +122,106 @@ async def test_sensitive_annotations_are_masked_in_diffs(crds, full_namespace, t
     finally:
         repo.server.stop()
         kube.close()
+
+
+def widget_crd(group: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"widgets.{group}"},
+            "spec": {
+                "group": group,
+                "scope": "Namespaced",
+                "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                # No status subresource: status is part of the object, and Git can write it.
+                "versions": [
+                    {
+                        "name": "v1",
+                        "served": True,
+                        "storage": True,
+                        "schema": {
+                            "openAPIV3Schema": {
+                                "type": "object",
+                                "x-kubernetes-preserve-unknown-fields": True,
+                            }
+                        },
+                    }
+                ],
+            },
+        }
+    )
+
+
+async def test_ignore_resource_status_field_decides_whether_a_changed_status_is_drift(
+    crds, full_namespace, tmp_path
+):
+    ns = full_namespace
+    group = f"{ns}.example.com"
+    widget = {
+        "apiVersion": f"{group}/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"size": 1},
+        "status": {"phase": "Ready"},
+    }
+    kube = tetherenv.client(crds.kubeconfig)
+    kube.create(codecs.from_dict(yaml.safe_load(widget_crd(group))))
+    try:
+        widgets = create_namespaced_resource(group, "v1", "Widget", "widgets")
+        await tetherenv.eventually(lambda: _served(kube, widgets, ns), 30, "Widgets are served")
+        async with tetherenv.app_under_controller(
+            crds.kubeconfig,
+            ns,
+            tmp_path,
+            "widgets",
+            {"app/widget.yaml": yaml.safe_dump(widget)},
+            resync_s=900,
+        ) as (app_kube, _):
+            tetherenv.start_sync(app_kube, ns, "widgets")
+            await tetherenv.eventually(
+                lambda: tetherenv.finished_app(app_kube, ns, "widgets"), 60, "the sync finished"
+            )
+            # A controller of the Widget writes its status: not drift while status is ignored.
+            app_kube.patch(
+                widgets,
+                "w",
+                {"status": {"phase": "Changed"}},
+                namespace=ns,
+                patch_type=PatchType.MERGE,
+                field_manager="widget-controller",
+            )
+            set_config(app_kube, ns, status_rule("all"))
+            await tetherenv.eventually(
+                lambda: tetherenv.sync_status(app_kube, ns, "widgets") == "Synced",
+                30,
+                "Synced while every status is ignored",
+            )
+            set_config(app_kube, ns, status_rule("none"))
+            await tetherenv.eventually(
+                lambda: tetherenv.sync_status(app_kube, ns, "widgets") == "OutOfSync",
+                30,
+                "OutOfSync once status is compared: Git says Ready",
+            )
+            set_config(app_kube, ns, status_rule("crd"))
+            await tetherenv.eventually(
+                lambda: tetherenv.sync_status(app_kube, ns, "widgets") == "OutOfSync",
+                30,
+                "still compared with crd: only CustomResourceDefinitions lose status",
+            )
+    finally:
+        with contextlib.suppress(ApiError):
+            kube.delete(CustomResourceDefinition, f"widgets.{group}")
+        kube.close()
+
+
+def _served(kube: Client, widgets: Any, namespace: str) -> bool:
+    try:
+        list(kube.list(widgets, namespace=namespace))
+    except httpx2.HTTPStatusError:  # 404 until the CRD is established
+        return False
+    return True
+
+
+def status_rule(value: str) -> dict[str, str]:
+    return {"resource.compareoptions": f"ignoreResourceStatusField: {value}\n"}
