@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from tether.core.diff import tracking
 from tether.model.resources import ResourceKey
-from tether.services import compare
 from tether.services.compare import Comparison
 
 AppKey = tuple[str, str]
@@ -63,4 +62,4 @@ class DesiredIndex:
             if others:
                 namespace, name = others[0]
                 claims[resource.key] = tracking.app_instance(name, namespace, control_namespace)
-        return compare.shared_warnings(instance, claims) if claims else []
+        return tracking.shared_warnings(instance, claims) if claims else []

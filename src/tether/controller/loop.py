@@ -24,13 +24,13 @@ from tether.controller import counters, routing
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
-from tether.core.app import autosync, policy, refresh
+from tether.core.app import autosync, refresh
 from tether.core.cluster.cachepolicy import Change
 from tether.core.config.system import SystemConfig
 from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, TetherError
-from tether.model.project import AppProject, parse_project
+from tether.model.project import AppProject
 from tether.model.resources import GroupKind, ResourceKey
 from tether.services import appstatus, deletion
 from tether.services.compare import Comparer, Comparison
@@ -219,7 +219,7 @@ class Controller:
         if any(c.type == RECONCILE_ERROR and c.message == message for c in existing):
             return
         try:
-            await self._patch_status(
+            await self.rt.apps.patch(
                 *key, appstatus.condition_patch(app, RECONCILE_ERROR, message, self._now())
             )
         except Exception as write_error:  # the API may be what failed; never let this escape
@@ -241,15 +241,15 @@ class Controller:
         try:
             app = parse_application(obj)
         except TetherError as err:
-            await self._patch_status(
+            await self.rt.apps.patch(
                 namespace, name, appstatus.invalid_spec_patch(str(err), self._now())
             )
             return None
         telemetry.project_is(app.spec.project)
         self._servers[key] = counters.dest_server(app)
-        project = self._project(app)
+        project = routing.project_of(self.rt.live, app, self.settings.control_plane_namespace)
         if project is None:
-            await self._patch_status(
+            await self.rt.apps.patch(
                 namespace,
                 name,
                 appstatus.invalid_spec_patch(
@@ -264,7 +264,7 @@ class Controller:
             destination = await routing.destination_of(self.rt.destinations, app)
         except ClusterError as err:
             if patch := routing.unreachable_patch(app, err, self._now()):
-                await self._patch_status(*key, patch)
+                await self.rt.apps.patch(*key, patch)
             return routing.RETRY_AFTER
         if app.is_being_deleted:
             return await destination.deleter.finalize(app, project, destination=destination.entry)
@@ -367,7 +367,7 @@ class Controller:
         # An automated sync's start carries the comparison's status: one write, not two.
         merged = bool(patch) and auto is not None and auto.operation is not None
         if patch and not merged:
-            stored = await self._patch_status(key[0], key[1], patch)
+            stored = await self.rt.apps.patch(key[0], key[1], patch)
             await self._events.status_changed(app, comparison)
             # Our own write moved the resourceVersion; the auto-sync write is conditional on it.
             version = str((stored.get("metadata") or {}).get("resourceVersion") or "")
@@ -398,7 +398,7 @@ class Controller:
         status: Mapping[str, Any] | None = None,
     ) -> bool:
         if decision.error:
-            await self._patch_status(
+            await self.rt.apps.patch(
                 app.namespace,
                 app.name,
                 appstatus.condition_patch(app, "SyncError", decision.error, self._now()),
@@ -433,24 +433,6 @@ class Controller:
             await self._events.status_changed(app, comparison)
         await self._events.sync_started(app, decision.reason, automated=True)
         return True
-
-    def _project(self, app: Application) -> AppProject | None:
-        name = app.spec.project or "default"
-        for namespace in (app.namespace, self.settings.control_plane_namespace):
-            obj = self.rt.live.manifest(
-                ResourceKey(APP_PROJECT.group, APP_PROJECT.kind, namespace, name)
-            )
-            if obj is not None:
-                try:
-                    return parse_project(obj)
-                except TetherError:
-                    return None
-        return policy.project_or_default(name, None, self.settings.control_plane_namespace)
-
-    async def _patch_status(
-        self, namespace: str, name: str, patch: Mapping[str, Any]
-    ) -> dict[str, Any]:
-        return await self.rt.apps.patch(namespace, name, patch)
 
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
@@ -492,13 +474,12 @@ class Controller:
 
     def _resync_delay(self) -> float:
         settings = self.settings
-        period = settings.resync_period.total_seconds()
-        if not period:
-            # timeout.reconciliation 0: no periodic refresh, but the hard one when set.
-            hard = settings.hard_resync_period
-            period = hard.total_seconds() if hard else math.inf
-        jitter = settings.resync_jitter.total_seconds()
-        return period + self._rng.uniform(0, jitter)
+        return refresh.resync_delay(
+            settings.resync_period,
+            settings.hard_resync_period,
+            settings.resync_jitter,
+            self._rng.random(),
+        )
 
     def stop(self) -> None:
         """Stop taking work; workers finish what they hold."""

@@ -10,8 +10,13 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from tether import ports
+from tether.core.app import policy
+from tether.model import project as project_model
 from tether.model.application import Application
-from tether.model.errors import ClusterError
+from tether.model.errors import ClusterError, TetherError
+from tether.model.project import AppProject, parse_project
+from tether.model.resources import ResourceKey
 from tether.services import appstatus
 from tether.services.destinations import (
     RETRY_AFTER as CONNECT_RETRY_AFTER,
@@ -51,3 +56,23 @@ def unreachable_patch(
     if any(c.type == UNREACHABLE_CONDITION and c.message == message for c in existing):
         return {}
     return appstatus.condition_patch(app, UNREACHABLE_CONDITION, message, now)
+
+
+def project_of(
+    live: ports.LiveState, app: Application, control_plane_namespace: str
+) -> AppProject | None:
+    """The app's AppProject, read from the watch cache.
+
+    Its namespace's, then the control plane's, then the built-in default; ``None`` when the one
+    found cannot be read.
+    """
+    name = app.spec.project or "default"
+    kind = project_model.GROUP_KIND
+    for namespace in (app.namespace, control_plane_namespace):
+        obj = live.manifest(ResourceKey(kind.group, kind.kind, namespace, name))
+        if obj is not None:
+            try:
+                return parse_project(obj)
+            except TetherError:
+                return None
+    return policy.project_or_default(name, None, control_plane_namespace)

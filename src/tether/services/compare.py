@@ -235,7 +235,7 @@ class Comparer:
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         warnings.extend(self._orphans(project, destination, states))
-        warnings.extend(shared_warnings(instance, {s.key: s.shared_with for s in states}))
+        warnings.extend(tracking.shared_warnings(instance, {s.key: s.shared_with for s in states}))
         return Comparison(
             sync_status=diff.app_sync_status(
                 (app.namespace_metadata_changed, *(s.counts for s in states))
@@ -453,26 +453,6 @@ class Comparer:
             return tuple(out)
 
         return await asyncio.to_thread(respect_all)
-
-
-MAX_SHARED_NAMED = 20
-"""Resources a SharedResourceWarning names one by one; more are counted."""
-
-
-def shared_warnings(instance: str, shared: Mapping[ResourceKey, str]) -> list[tuple[str, str]]:
-    """A ``SharedResourceWarning`` naming the resources another app also manages (Argo CD's).
-
-    ``shared`` maps a resource to the other app (``""``: not shared).
-    """
-    claimed = sorted((key, other) for key, other in shared.items() if other)
-    if not claimed:
-        return []
-    named = "; ".join(
-        f"{key.kind}/{key.name} is part of applications {other} and {instance}"
-        for key, other in claimed[:MAX_SHARED_NAMED]
-    )
-    more = len(claimed) - MAX_SHARED_NAMED
-    return [("SharedResourceWarning", named + (f"; and {more} more" if more > 0 else ""))]
 
 
 def aggregate_health(states: Sequence[ResourceState]) -> Health:

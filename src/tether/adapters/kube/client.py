@@ -6,7 +6,6 @@ so custom resources need no generated classes.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import pathlib
@@ -471,31 +470,11 @@ def _write_params(
     return {name: value for name, value in params.items() if value}
 
 
-def kubeconfig_cluster(
-    kubeconfig: pathlib.Path | str | None, context: str | None = None
-) -> tuple[str, str, bool]:
-    """The API server URL, CA (base64 PEM, ``""`` for none) and insecure flag of a context.
-
-    What ``tether cluster add`` records for the controller to reach that cluster again.
-    """
-    single = incluster.load(kubeconfig).get(context)
-    if single is None:
-        raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
-    cluster = single.cluster
-    ca = cluster.certificate_auth_data or ""
-    if not ca and cluster.certificate_auth:
-        path = pathlib.Path(cluster.certificate_auth)
-        if single.fname is not None and not path.is_absolute():
-            path = pathlib.Path(single.fname).parent / path
-        ca = base64.b64encode(path.read_bytes()).decode()
-    return cluster.server, ca, bool(cluster.insecure)
-
-
 @contextlib.asynccontextmanager
 async def open_context(
     kubeconfig: pathlib.Path | str | None, context: str | None = None
 ) -> AsyncIterator[tuple[KubeClient, str, str, bool]]:
     """A client for a kubeconfig context, with its server URL, CA (base64) and insecure flag."""
-    server, ca_data, insecure = kubeconfig_cluster(kubeconfig, context)
+    server, ca_data, insecure = incluster.kubeconfig_cluster(kubeconfig, context)
     async with KubeClient.from_kubeconfig(kubeconfig, context=context) as client:
         yield client, server, ca_data, insecure

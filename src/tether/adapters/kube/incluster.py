@@ -9,6 +9,7 @@ and an old one stops working when it expires or its Pod goes.
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import pathlib
@@ -131,3 +132,23 @@ class TokenFileAuth(httpx2.Auth):
         if again != sent:
             request.headers["Authorization"] = again
             yield request
+
+
+def kubeconfig_cluster(
+    kubeconfig: pathlib.Path | str | None, context: str | None = None
+) -> tuple[str, str, bool]:
+    """The API server URL, CA (base64 PEM, ``""`` for none) and insecure flag of a context.
+
+    What ``tether cluster add`` records for the controller to reach that cluster again.
+    """
+    single = load(kubeconfig).get(context)
+    if single is None:
+        raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
+    cluster = single.cluster
+    ca = cluster.certificate_auth_data or ""
+    if not ca and cluster.certificate_auth:
+        path = pathlib.Path(cluster.certificate_auth)
+        if single.fname is not None and not path.is_absolute():
+            path = pathlib.Path(single.fname).parent / path
+        ca = base64.b64encode(path.read_bytes()).decode()
+    return cluster.server, ca, bool(cluster.insecure)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import enum
+import math
 
 from tether.model import timestamps
 from tether.model.application import Application
@@ -88,3 +89,20 @@ def _sources_changed(app: Application, source: object, sources: object) -> bool:
     if app.has_multiple_sources:
         return sources != app.spec.sources
     return source != app.spec.source
+
+
+def resync_delay(
+    period: datetime.timedelta,
+    hard_period: datetime.timedelta | None,
+    jitter: datetime.timedelta,
+    draw: float,
+) -> float:
+    """Seconds until an app's next periodic refresh; ``draw`` is uniform in [0, 1).
+
+    ``timeout.reconciliation`` 0 turns periodic refreshes off, but not the hard ones when set;
+    with neither, never (``inf``).
+    """
+    seconds = period.total_seconds()
+    if not seconds:
+        seconds = hard_period.total_seconds() if hard_period else math.inf
+    return seconds + draw * jitter.total_seconds()

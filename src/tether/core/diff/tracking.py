@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from tether.core.diff import normalize
 from tether.model.resources import (
     GroupKind,
     Manifest,
     MutableManifest,
+    ResourceKey,
     annotation,
     group_of,
     kind_of,
@@ -239,3 +240,23 @@ def normalize_live_tracking(
         labels.pop(tracking.label_key, None)
         metadata["labels"] = labels
     return out
+
+
+MAX_SHARED_NAMED = 20
+"""Resources a SharedResourceWarning names one by one; more are counted."""
+
+
+def shared_warnings(instance: str, shared: Mapping[ResourceKey, str]) -> list[tuple[str, str]]:
+    """A ``SharedResourceWarning`` naming the resources another app also manages (Argo CD's).
+
+    ``shared`` maps a resource to the other app (``""``: not shared).
+    """
+    claimed = sorted((key, other) for key, other in shared.items() if other)
+    if not claimed:
+        return []
+    named = "; ".join(
+        f"{key.kind}/{key.name} is part of applications {other} and {instance}"
+        for key, other in claimed[:MAX_SHARED_NAMED]
+    )
+    more = len(claimed) - MAX_SHARED_NAMED
+    return [("SharedResourceWarning", named + (f"; and {more} more" if more > 0 else ""))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import Any
 
 from tether.core.app import autosync, refresh
@@ -371,3 +372,14 @@ def test_an_open_allow_window_lets_an_automated_sync_start():
         app(spec=automated()), comparison(OUT), now=NOW, project=windowed(allow)
     )
     assert decision.operation is not None
+
+
+def test_the_resync_delay_is_the_period_plus_a_share_of_the_jitter():
+    minute = datetime.timedelta(minutes=1)
+    assert refresh.resync_delay(3 * minute, None, minute, 0.5) == 210.0
+
+
+def test_with_periodic_refreshes_off_the_hard_period_alone_sets_the_delay_or_none_does():
+    off = datetime.timedelta(0)
+    assert refresh.resync_delay(off, datetime.timedelta(hours=1), off, 0.9) == 3600.0
+    assert refresh.resync_delay(off, None, datetime.timedelta(seconds=30), 0.1) == math.inf
