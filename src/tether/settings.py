@@ -72,6 +72,12 @@ class Settings:
     render_cache_mib: int = 32
     """Rendered manifests kept in memory, in MiB of JSON (least recently used leave first)."""
 
+    render_cache_disk_mib: int = 512
+    """Rendered manifests kept on disk under ``cache_dir`` (compressed, so a restarted or another
+    replica does not render again what was rendered), in MiB; least recently used leave first
+    when pruned; 0 keeps none. A fleet of 1,000 apps takes a few MiB, and the Git trees beside
+    them take far more."""
+
     charts_kept: int = 64
     """Pulled chart versions kept on disk; others are pulled again when next needed."""
 
