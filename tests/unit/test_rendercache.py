@@ -175,3 +175,13 @@ async def test_writes_beyond_the_budget_prune_without_waiting_for_the_period(tmp
         await cache.store((*KEY[:2], f"app-{n:02}", *KEY[3:]), OBJECTS)
     total = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file())
     assert total <= 3 * one + one
+
+
+async def test_a_render_that_would_not_read_back_equal_is_not_kept(tmp_path):
+    # JSON has no NaN (it would come back null) and no bytes: served from disk, such a render
+    # would differ from the one the tool made.
+    cache = rendercache.DiskRenderCache(str(tmp_path), max_bytes=MIB)
+    for value in (float("nan"), float("inf"), b"\x00binary", 1 << 70):
+        await cache.store(KEY, [{"kind": "ConfigMap", "data": {"x": value}}])
+        assert await cache.load(KEY) is None
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]

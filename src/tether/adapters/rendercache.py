@@ -50,8 +50,17 @@ def entry_name(key: Sequence[str]) -> str:
 
 
 def encode(key: Sequence[str], objects: Sequence[Mapping[str, Any]]) -> bytes:
-    """One entry's bytes: the magic, the checksum of the body, the compressed key and objects."""
-    body = zlib.compress(orjson.dumps({"key": list(key), "objects": list(objects)}), 1)
+    """One entry's bytes: the magic, the checksum of the body, the compressed key and objects.
+
+    Raises:
+        ValueError: the objects would not read back equal (NaN and infinities become null,
+            an explicit ``!!timestamp`` a string): such a render is not kept.
+        TypeError: a value JSON cannot hold (``!!binary`` bytes, an integer beyond 64 bits).
+    """
+    raw = orjson.dumps({"key": list(key), "objects": list(objects)})
+    if orjson.loads(raw)["objects"] != list(objects):
+        raise ValueError("the render does not read back equal from JSON")
+    body = zlib.compress(raw, 1)
     return MAGIC + hashlib.sha256(body).digest() + body
 
 
@@ -106,8 +115,9 @@ class DiskRenderCache:
         """Keep ``objects`` for ``key``; a full or read-only disk only logs (renders go on)."""
         try:
             await asyncio.to_thread(self._store, key, objects)
-        except (OSError, TypeError) as err:
-            # TypeError: a value orjson cannot encode; such a render is simply not kept.
+        except (TypeError, ValueError) as err:
+            log.debug("a render is not kept on disk: %s", err)
+        except OSError as err:
             log.warning("writing the render cache on disk failed: %s", _reason(err))
 
     def _path(self, key: Sequence[str]) -> str:
