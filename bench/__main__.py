@@ -21,6 +21,7 @@ from typing import Any
 from bench import (
     env,
     report,
+    restart,
     s1_throughput,
     s2_steady,
     s3_latency,
@@ -36,7 +37,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"}
+    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "restart"}
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -91,6 +92,8 @@ async def main() -> report.Results:
             await _guarded(results, "s7", lambda: s7_api.run(workdir))
         if "s8" in wanted:
             await _guarded(results, "s8", lambda: s8_ui.run(workdir))
+        if "restart" in wanted:
+            await _guarded(results, "restart", lambda: restart.run(workdir))
     finally:
         results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         report.write(results, RESULTS)

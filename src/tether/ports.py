@@ -237,6 +237,22 @@ class DiskCache(Protocol):
         ...
 
 
+class RenderCache(Protocol):
+    """Rendered sources kept beyond this process (on disk), for a restart or another replica.
+
+    Keyed as the in-memory render cache is (``rendering.cache_key``): repository, commit, path,
+    the digest of every option and context entry a render depends on, tool versions.
+    """
+
+    async def load(self, key: Sequence[str]) -> list[dict[str, Any]] | None:
+        """The objects kept for ``key``; ``None`` when absent or unreadable (never raises)."""
+        ...
+
+    async def store(self, key: Sequence[str], objects: Sequence[Mapping[str, Any]]) -> None:
+        """Keep ``objects`` for ``key``, best effort: a failing disk is logged, never raised."""
+        ...
+
+
 @dataclasses.dataclass(frozen=True)
 class CacheStats:
     """How a watch cache stands, for metrics and readiness."""

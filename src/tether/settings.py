@@ -72,6 +72,12 @@ class Settings:
     render_cache_mib: int = 32
     """Rendered manifests kept in memory, in MiB of JSON (least recently used leave first)."""
 
+    render_cache_disk_mib: int = 512
+    """Rendered manifests kept on disk under ``cache_dir``, compressed, so a restarted process or
+    another replica does not render again what was rendered; least recently used leave first
+    when pruned; 0 keeps none. The bench's 1,000 one-ConfigMap apps take 258 KiB: 512 MiB holds
+    big charts' renders of many commits, and is small beside the Git trees next to it."""
+
     charts_kept: int = 64
     """Pulled chart versions kept on disk; others are pulled again when next needed."""
 

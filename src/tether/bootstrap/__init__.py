@@ -368,6 +368,7 @@ async def runtime(
             disk.renderer,
             cache_bytes=settings.render_cache_mib << 20,
             options=lambda: config.current.build_options,
+            disk=disk.rendered,
         )
     apps = AppWriter(client, settings.status_field_manager)
     destinations = Destinations()

@@ -16,6 +16,7 @@ from tether.adapters.git import MirrorCache
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.render.helmrepos import CredentialLookup as HelmCredentialLookup
+from tether.adapters.rendercache import DiskRenderCache
 from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import tool_locator
 from tether.bootstrap.telemetry import Telemetry
@@ -92,9 +93,21 @@ def disk_caches(
     helm_credentials: HelmCredentialLookup | None = None,
     tally: Telemetry | None = None,
 ) -> DiskCaches:
-    """Git mirrors and the renderer under ``settings.cache_dir``, trusting what ``trust`` says."""
+    """Git mirrors, the renderer and rendered manifests under ``settings.cache_dir``.
+
+    Git and Helm trust what ``trust`` says.
+    """
     git = git_repos(settings, credentials, trust, live, tally)
-    return DiskCaches(git, renderer(settings, trust, helm_credentials), settings)
+    rendered = (
+        DiskRenderCache(
+            os.path.join(settings.cache_dir, "manifests"),
+            max_bytes=settings.render_cache_disk_mib << 20,
+            min_idle_s=settings.disk_cache_idle.total_seconds(),
+        )
+        if settings.render_cache_disk_mib > 0
+        else None
+    )
+    return DiskCaches(git, renderer(settings, trust, helm_credentials), settings, rendered)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +134,9 @@ def repo_server_rendering(settings: Settings) -> Rendering:
         settings, credentials.lookup, helm_credentials=credentials.lookup_helm, tally=tally
     )
     service = manifests.ManifestService(
-        disk.git, disk.renderer, cache_bytes=settings.render_cache_mib << 20
+        disk.git,
+        disk.renderer,
+        cache_bytes=settings.render_cache_mib << 20,
+        disk=disk.rendered,
     )
     return Rendering(service, credentials, disk, tally)

@@ -1,8 +1,9 @@
 """The manifest use case: an Application's sources to Kubernetes objects, cached by commit.
 
 Resolves revisions, checks out, renders with the right tool and caches the result by (repo,
-commit, path, options digest, tool versions) with single-flight de-duplication. A render is either
-complete or a failure, never a partial set: an empty render is a success with no objects.
+commit, path, options digest, tool versions) with single-flight de-duplication, in memory and, when
+given one, in a ``ports.RenderCache`` that outlives the process. A render is either complete or a
+failure, never a partial set: an empty render is a success with no objects.
 """
 
 from __future__ import annotations
@@ -97,13 +98,16 @@ class ManifestService:
         options: rendering.BuildOptions | Callable[[], rendering.BuildOptions] = (
             rendering.DEFAULT_BUILD_OPTIONS
         ),
+        disk: ports.RenderCache | None = None,
     ) -> None:
         """A manifest service over ``git`` and ``renderer``.
 
         ``options``: the operator's build options for renders that bring none, or a function
-        giving the current ones (``argocd-cm`` as it is now).
+        giving the current ones (``argocd-cm`` as it is now). ``disk``: where renders are kept
+        beyond this process (read on a memory miss, written after each cacheable render).
         """
         self._git = git
+        self._disk = disk
         self._options = options if callable(options) else (lambda: options)
         self._clock = clock
         self._failures: cachetools.LRUCache[tuple[str, ...], _Failure] = cachetools.LRUCache(
@@ -286,13 +290,17 @@ class ManifestService:
         if reused is not None:
             self._keep(self._cache, key, reused)
             return reused.objects
-        task = self._inflight.get(key)
+        # A hard refresh never joins a lookup that may answer from disk: it renders afresh.
+        flight = (*key, "hard") if hard_refresh else key
+        task = self._inflight.get(flight)
         if task is None:
             # The render runs in its own task, so a caller that gives up (cancelled) does not
             # cancel it for the others waiting on the same key.
-            task = asyncio.ensure_future(self._render_now(request))
-            self._inflight[key] = task
-            task.add_done_callback(functools.partial(self._finished, key))
+            task = asyncio.ensure_future(
+                self._produce(request, key, read=cacheable and not hard_refresh, keep=cacheable)
+            )
+            self._inflight[flight] = task
+            task.add_done_callback(functools.partial(self._finished, flight))
         try:
             entry = await asyncio.shield(task)
         except TetherError as err:
@@ -317,6 +325,20 @@ class ManifestService:
         count = (previous.count if previous else 0) + 1
         pause = FAILURE_PAUSE_S if count >= FAILURES_BEFORE_PAUSE else 0.0
         self._failures[key] = _Failure(error, count, self._clock() + pause)
+
+    async def _produce(
+        self, request: rendering.RenderRequest, key: tuple[str, ...], *, read: bool, keep: bool
+    ) -> _Entry:
+        """The render of ``key``: from disk when allowed and there, else rendered (and kept)."""
+        if read and self._disk is not None:
+            kept = await self._disk.load(key)
+            if kept is not None:
+                objects = tuple(kept)
+                return _Entry(objects, await asyncio.to_thread(_json_size, objects))
+        entry = await self._render_now(request)
+        if keep and self._disk is not None:
+            await self._disk.store(key, entry.objects)
+        return entry
 
     async def _render_now(self, request: rendering.RenderRequest) -> _Entry:
         async with self._slots:

@@ -1,4 +1,5 @@
-"""The repo-server keeps its render caches on disk within its settings, as the controller does."""
+"""The repo-server keeps its render caches on disk within its settings, as the controller does,
+and a restarted one answers what it rendered before from there."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import contextlib
 import dataclasses
 import datetime
 import os
+import pathlib
 import secrets
+import stat
 
 import pytest
 
-from tests.support import tetherenv
+from tests.support import reposerver, tetherenv
 from tether import bootstrap
+from tether.adapters.devcluster import tools
 from tether.adapters.reposerver import RepoServerClient
 from tether.bootstrap import Listen
 from tether.cli.commands import reposerver as command
@@ -70,3 +74,58 @@ async def test_idle_trees_beyond_the_limit_are_pruned_while_the_repo_server_rend
         with contextlib.suppress(asyncio.CancelledError):
             await serving
         repo.server.stop()
+
+
+class CountedKustomize(reposerver.RepoServer):
+    """A repo-server whose kustomize is a wrapper noting each ``build`` in ``calls``."""
+
+    @property
+    def calls(self) -> pathlib.Path:
+        return self.directory / "kustomize-builds"
+
+    @property
+    def env(self) -> dict[str, str]:
+        wrapper = self.directory / "kustomize"
+        if not wrapper.exists():
+            real = tools.path_of("kustomize")
+            wrapper.write_text(
+                f'#!/bin/sh\n[ "$1" = build ] && echo build >> {self.calls}\nexec {real} "$@"\n'
+            )
+            wrapper.chmod(0o755)
+        return {**super().env, "TETHER_KUSTOMIZE": str(wrapper)}
+
+
+async def test_a_restarted_repo_server_answers_from_its_disk_without_running_a_tool(tmp_path):
+    repo = tetherenv.serve_repo(
+        tmp_path / "git",
+        {"app/kustomization.yaml": "resources: [cm.yaml]\n", "app/cm.yaml": CONFIG % 1},
+    )
+    (tmp_path / "rs").mkdir()
+    server = CountedKustomize(tmp_path / "rs", secrets.token_hex(32))
+    server.token_file.write_text(server.token + "\n")
+    server.token_file.chmod(0o600)
+    app = parse_application(tetherenv.application("kept", "tether", repo.url, "app", "kept"))
+
+    async def render() -> Rendered:
+        client = RepoServerClient(server.url, server.token, lambda _a: repocreds.CredentialStore())
+        try:
+            result = await client.render_application(app)
+        finally:
+            await client.aclose()
+        assert isinstance(result, Rendered), result
+        return result
+
+    try:
+        server.start()
+        first = await render()
+        assert server.calls.read_text().split() == ["build"]
+        server.stop()
+        server.start()
+        second = await render()
+    finally:
+        server.stop()
+        repo.server.stop()
+    assert server.calls.read_text().split() == ["build"], "the restart ran kustomize again"
+    assert second == first
+    entries = [p for p in (tmp_path / "rs" / "cache" / "manifests").rglob("*") if p.is_file()]
+    assert [stat.S_IMODE(p.stat().st_mode) for p in entries] == [0o600]

@@ -55,6 +55,14 @@ _OPTIONS = (
         show_default=True,
         help="Rendered manifests kept in memory, in MiB of JSON; least recently used leave first.",
     ),
+    click.option(
+        "--render-cache-disk-mib",
+        type=click.IntRange(min=0),
+        default=Settings.render_cache_disk_mib,
+        show_default=True,
+        help="Rendered manifests kept on disk under the cache directory (files 0600: they may "
+        "hold Secret values), for restarts and replicas sharing it; 0 keeps none.",
+    ),
 )
 
 
@@ -75,6 +83,7 @@ def apply(
     git_trees_kept: int,
     charts_kept: int,
     render_cache_mib: int,
+    render_cache_disk_mib: int,
 ) -> Settings:
     """``settings`` with the rendering options' values."""
     settings = dataclasses.replace(
@@ -85,6 +94,7 @@ def apply(
         git_trees_kept=git_trees_kept,
         charts_kept=charts_kept,
         render_cache_mib=render_cache_mib,
+        render_cache_disk_mib=render_cache_disk_mib,
     )
     if cache_dir:
         settings = dataclasses.replace(settings, cache_dir=cache_dir)
