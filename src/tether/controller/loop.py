@@ -434,6 +434,11 @@ class Controller:
         await self._events.sync_started(app, decision.reason, automated=True)
         return True
 
+    def let_go(self, keys: list[AppKey]) -> None:
+        """Forget apps another replica reconciles from now on (sharding)."""
+        for key in keys:
+            self._forget(key)
+
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
         self._live_refreshed.pop(key, None)

@@ -9,9 +9,20 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import hashlib
+import re
 from collections.abc import Iterable, Mapping
 
 from tether.core.cluster import leasing
+
+REPLICA_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+"""A replica's name is a label value and ends a Lease's name: an RFC 1123 label (a host name)."""
+
+
+def replica_name_problem(name: str) -> str:
+    """Why ``name`` cannot name a replica; empty when it can."""
+    if REPLICA_NAME.fullmatch(name):
+        return ""
+    return f"replica name {name!r} is not an RFC 1123 label (lowercase letters, digits, '-')"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import collections
 import datetime
 
-from tether.core.cluster import leasing
-from tether.core.cluster import sharding as S
+from tether.core.cluster import leasing, sharding as S
 
 T0 = datetime.datetime(2026, 12, 7, 9, 0, 0, tzinfo=datetime.UTC)
 GRACE = datetime.timedelta(seconds=15)
