@@ -7,6 +7,7 @@ and Applications): each replica names itself in its User-Agent, ``tether-control
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,14 @@ import pytest
 
 from tests.support import tetherenv
 from tether import bootstrap
+from tether.controller.sharding import PROJECT_SHARD_ANNOTATION
+from tether.model import project
 
 pytestmark = pytest.mark.timeout(300)
 
 APPS = 30
+PINNED = 3
+"""app-0 to app-2 are in a project pinned to replica 2 (``shard-2``)."""
 REPLICAS = ("shard-0", "shard-1", "shard-2")
 AGENT = "tether-controller/"
 
@@ -83,6 +88,13 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
     kube = tetherenv.client(crds.kubeconfig)
     replicas: dict[str, tetherenv.ControllerProcess] = {}
     try:
+        pinned = project.default_project(full_namespace)
+        pinned["metadata"] = {
+            "name": "pinned",
+            "namespace": full_namespace,
+            "annotations": {PROJECT_SHARD_ANNOTATION: "2"},
+        }
+        tetherenv.create(kube, pinned)
         for i in range(APPS):
             tetherenv.create(
                 kube,
@@ -92,6 +104,7 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
                     repo.url,
                     f"app-{i}",
                     full_namespace,
+                    project="pinned" if i < PINNED else "default",
                     syncPolicy={"automated": {}},
                 ),
             )
@@ -113,6 +126,7 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
             for app, records in writes(crds.audit_log, full_namespace).items()
         }
         assert set(owners.values()) == set(REPLICAS), owners  # the apps are spread over all three
+        assert {owners[f"app-{i}"] for i in range(PINNED)} == {"shard-2"}  # the project's pin
 
         victim = "shard-2"
         replicas[victim].kill()
@@ -123,6 +137,8 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
 
         audited = writes(crds.audit_log, full_namespace)
         taken = [app for app, owner in owners.items() if owner == victim]
+        # The pinned apps among them: their replica is gone, so they are hashed over the others.
+        assert {f"app-{i}" for i in range(PINNED)} <= set(taken)
         for app in taken:
             assert audited[app][-1]["writer"] != victim  # a survivor wrote it at v2
         for app, records in audited.items():
@@ -133,7 +149,7 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
                 # Every write that started finished (the killed replica's included).
                 assert "ResponseComplete" in record["stages"], (app, record)
             ended = ""
-            for before, after in zip(records, records[1:], strict=False):
+            for before, after in itertools.pairwise(records):
                 ended = max(ended, before.get("completed", ""))
                 if before["writer"] != after["writer"]:
                     # The old owner's writes all ended before the new owner's first began.

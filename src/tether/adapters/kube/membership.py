@@ -19,6 +19,7 @@ from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import (
     LEASE_DURATION_S,
     RENEW_DEADLINE_S,
+    RETRY_PERIOD_S,
     LeaderElector,
     state_of,
 )
@@ -54,6 +55,7 @@ class Membership:
         *,
         lease_duration_s: int = LEASE_DURATION_S,
         renew_deadline_s: float = RENEW_DEADLINE_S,
+        retry_period_s: float = RETRY_PERIOD_S,
         clock: Callable[[], datetime.datetime] = _utcnow,
     ) -> None:
         self.replica = replica
@@ -70,6 +72,7 @@ class Membership:
             identity,
             lease_duration_s=lease_duration_s,
             renew_deadline_s=renew_deadline_s,
+            retry_period_s=retry_period_s,
             clock=clock,
             labels={REPLICA_LABEL: replica},
         )
@@ -157,7 +160,7 @@ class Membership:
         view = sharding.view(self._leases, self.replica, self.identity, self._clock(), self._grace)
         if view == self.current:
             return
-        before, self.current = self.current, view
+        self.current = view
         log.info(
             "replicas: %s seen, %s settled%s",
             ", ".join(sorted(view.seen)) or "none",
@@ -165,6 +168,5 @@ class Membership:
             "" if view.active else f" ({self.replica} not active yet)",
             extra={"seen": sorted(view.seen), "settled": sorted(view.settled)},
         )
-        del before
         for listener in list(self._listeners):
             listener(view)
