@@ -221,7 +221,7 @@ class KubeClient:
         ):
             raise NotLeaderError(
                 f"{verb} {describe(res.kind, name or create, namespace)} refused: this replica "
-                "does not hold the controller's Lease"
+                "does not hold the controller's Lease (or, sharded, the app is another's now)"
             )
         response = await self.transport.request(
             verb,
