@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
 from tether import bootstrap
@@ -35,7 +36,7 @@ def configmap(index: int, revision: str) -> str:
     )
 
 
-def files(revision: str) -> dict[str, str | None]:
+def files(revision: str) -> dict[str, str]:
     return {f"app-{i}/cm.yaml": configmap(i, revision) for i in range(APPS)}
 
 
@@ -44,7 +45,7 @@ def all_at(kube: Any, namespace: str, revision: str, sha: str) -> bool:
         status = tetherenv.synced_healthy(kube, namespace, f"app-{i}")
         if status is None or status.get("sync", {}).get("revision") != sha:
             return False
-        cm = tetherenv.get(kube, tetherenv.ConfigMap, f"cm-{i}", namespace)
+        cm = tetherenv.get(kube, ConfigMap, f"cm-{i}", namespace)
         if (cm.get("data") or {}).get("revision") != revision:
             return False
     return True
