@@ -143,18 +143,18 @@ async def test_replicas_split_the_apps_and_survivors_take_over_a_killed_ones_wit
         for app in taken:
             assert audited[app][-1]["writer"] != victim  # a survivor wrote it at v2
         for app, records in audited.items():
-            turns = writers_in_turn(records)
-            # Writers take turns and never come back: A..A then B..B, never A, B, A.
-            assert len(turns) == len(set(turns)), (app, turns)
             for record in records:
                 # Every write that started finished (the killed replica's included).
                 assert "ResponseComplete" in record["stages"], (app, record)
+            # Writers take turns, never overlapping: every write of one turn ended before the
+            # next writer's first began. (A replica whose Lease lapses, a process stalled for
+            # 15 s on a loaded machine, loses its apps and wins them back 15 s after it renews:
+            # A..A B..B A..A, each turn closed before the next.)
             ended = ""
             for before, after in itertools.pairwise(records):
                 ended = max(ended, before.get("completed", ""))
                 if before["writer"] != after["writer"]:
-                    # The old owner's writes all ended before the new owner's first began.
-                    assert ended <= after["received"], (app, before, after)
+                    assert ended <= after["received"], (app, writers_in_turn(records), after)
     finally:
         for process in replicas.values():
             process.stop()

@@ -130,3 +130,12 @@ def test_the_view_changes_next_at_the_earliest_expiry_or_grace_end():
     assert S.next_change(leases, at(4), GRACE) == at(18)
     assert S.next_change({"a": lease("a1", acquired=0, renewed=5)}, at(4), GRACE) == at(15)
     assert S.next_change({"a": lease("", renewed=5)}, at(6), GRACE) is None
+
+
+def test_a_replica_whose_lease_lapsed_waits_the_grace_again_before_taking_apps():
+    # b stalled: its Lease expired at 15 and a took its apps; b renews at 20, acquiring anew.
+    lapsed = lease("b1", acquired=-100, renewed=0)
+    back = leasing.next_state(lapsed, leasing.Verdict.RENEW, "b1", 15, at(20))
+    leases = {"a": lease("a1", renewed=20), "b": back}
+    assert not S.view(leases, "b", "b1", at(21), GRACE).active
+    assert S.view(leases, "a", "a1", at(21), GRACE).seen == {"a", "b"}  # a gives b's apps up
