@@ -346,7 +346,13 @@ def _audit_argv(state: ClusterState) -> list[str]:
         return []
     policy = pathlib.Path(state.directory) / "audit-policy.yaml"
     policy.write_text(yaml.safe_dump(AUDIT_POLICY))
-    return [f"--audit-policy-file={policy}", f"--audit-log-path={state.audit_log}"]
+    return [
+        f"--audit-policy-file={policy}",
+        f"--audit-log-path={state.audit_log}",
+        # A bound for a long test session on tmpfs: one backup of 512 MB at most.
+        "--audit-log-maxsize=512",
+        "--audit-log-maxbackup=1",
+    ]
 
 
 def _write_kubeconfig(path: pathlib.Path, server: str, certs: pki.Pki) -> None:
