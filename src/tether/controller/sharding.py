@@ -23,6 +23,11 @@ PROJECT_SHARD_ANNOTATION = "tether.dev/controller-shard"
 Argo CD pins only whole clusters (the cluster Secret's ``shard``). The project's pin wins over
 its cluster's: it is the narrower choice."""
 
+FENCED_RETRY_S = 2.0
+"""A reconcile whose write was fenced comes back after one renewal period, with no backoff: if
+the app moved, the queue drops it; if this replica's Lease lapsed, it is renewed by then or its
+apps are let go when the Lease expires."""
+
 
 class Shards:
     """Decides, for the controller's queue and its write fence, which apps are this replica's."""
