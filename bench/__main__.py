@@ -1,7 +1,7 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
 Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
-S6, S7 and S8 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2
+S6, S7, S8, S9 and S10 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2
 need S1).
 """
 
@@ -30,6 +30,8 @@ from bench import (
     s6_bootstrap,
     s7_api,
     s8_ui,
+    s9_fleet,
+    s10_shards,
 )
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
@@ -37,7 +39,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "restart"}
+    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "restart"}
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -92,6 +94,10 @@ async def main() -> report.Results:
             await _guarded(results, "s7", lambda: s7_api.run(workdir))
         if "s8" in wanted:
             await _guarded(results, "s8", lambda: s8_ui.run(workdir))
+        if "s9" in wanted:
+            await _guarded(results, "s9", lambda: s9_fleet.run(workdir))
+        if "s10" in wanted:
+            await _guarded(results, "s10", lambda: s10_shards.run(workdir))
         if "restart" in wanted:
             await _guarded(results, "restart", lambda: restart.run(workdir))
     finally:

@@ -287,6 +287,11 @@ class ControllerProcess:
     popen: subprocess.Popen[bytes]
     metrics_port: int
     log_path: pathlib.Path
+    ready_file: pathlib.Path
+
+    def is_ready(self) -> bool:
+        """The cache has synced and the controller reconciles (it leads, with a Lease)."""
+        return self.ready_file.exists()
 
     @classmethod
     async def start(
@@ -299,8 +304,17 @@ class ControllerProcess:
         cache_dir: pathlib.Path,
         profile: pathlib.Path | None = None,
         ready_timeout: float = 600.0,
+        leader_election: bool = False,
+        settings: Mapping[str, str] | None = None,
+        wait_ready: bool = True,
     ) -> ControllerProcess:
-        """Start the controller and wait until its cache has synced and it reconciles."""
+        """Start the controller and wait until its cache has synced and it reconciles.
+
+        Several may run at once, each with its own ``workdir`` (its log and ready file) and
+        metrics port. ``settings`` are more Settings fields by name (``bench.controller``'s
+        ``--setting``); ``wait_ready=False`` returns at once (a replica waiting for a Lease is
+        never ready: see ``is_ready``).
+        """
         workdir.mkdir(parents=True, exist_ok=True)
         port = free_port()
         ready = workdir / "ready"
@@ -326,6 +340,10 @@ class ControllerProcess:
         ]
         if profile is not None:
             argv += ["--profile", str(profile)]
+        if leader_election:
+            argv.append("--leader-election")
+        for name, value in (settings or {}).items():
+            argv += ["--setting", f"{name}={value}"]
         log_path = workdir / "controller.log"
         with open(log_path, "ab") as out:
             popen = subprocess.Popen(
@@ -336,7 +354,9 @@ class ControllerProcess:
                 cwd=pathlib.Path(__file__).resolve().parent.parent,
                 start_new_session=True,
             )
-        proc = cls(popen, port, log_path)
+        proc = cls(popen, port, log_path, ready)
+        if not wait_ready:
+            return proc
         deadline = time.monotonic() + ready_timeout
         while not ready.exists():
             if popen.poll() is not None or time.monotonic() > deadline:

@@ -51,7 +51,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def _start(tier: str) -> Iterator[bootstrap.DevCluster]:
-    with bootstrap.temporary_dev_cluster(tier, prefix="tether-test-") as cluster:
+    # The full tier logs writes to ConfigMaps and Applications: the sharding test reads
+    # who wrote each app's objects from it.
+    audited = tier == "full"
+    with bootstrap.temporary_dev_cluster(tier, prefix="tether-test-", audit=audited) as cluster:
         yield cluster
 
 

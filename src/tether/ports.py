@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 from tether.core.cluster.cachepolicy import Change
+from tether.core.cluster.sharding import View
 from tether.core.cluster.versions import ClusterVersions
 from tether.core.sources.rendered import RenderResult
 from tether.core.sources.rendering import BuildOptions, RenderRequest
@@ -353,6 +354,23 @@ class LeaderElection(Protocol):
 
     async def run(self) -> None:
         """Campaign and lead until cancelled, releasing leadership on the way out."""
+        ...
+
+
+class Membership(Protocol):
+    """A sharded replica's Lease and its view of every replica's; the view decides its apps."""
+
+    @property
+    def current(self) -> View:
+        """The replicas that count now."""
+        ...
+
+    def subscribe(self, listener: Callable[[View], None]) -> None:
+        """Call ``listener`` with each new view."""
+        ...
+
+    async def run(self) -> None:
+        """Hold the Lease and follow every replica's until cancelled, then release it."""
         ...
 
 

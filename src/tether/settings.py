@@ -122,6 +122,15 @@ class Settings:
     """Two replicas never act at once: only the holder of the Lease reconciles."""
 
     lease_name: str = "tether-controller"
+    """The leader's Lease; when sharding, each replica's is ``<lease_name>-shard-<replica>``."""
+
+    sharding: bool = False
+    """Replicas split the Applications between them (membership Leases, rendezvous hashing)
+    instead of one leader reconciling all (``--sharding``; docs/operations.md)."""
+
+    replica_name: str = ""
+    """This replica's name among the shards (``--replica-name``, default the host name: a
+    StatefulSet's Pod ``tether-controller-N``); a pin's number N names the replica ``...-N``."""
 
     log_format: str = "text"
     """``text`` lines for people, or ``json`` (one object per line) for a log pipeline

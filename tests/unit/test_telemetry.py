@@ -27,3 +27,10 @@ def test_git_requests_are_labelled_by_the_url_without_credentials():
     assert key == ("https://git.example/r.git", "fetch")
     assert histogram.count == 2
     assert histogram.buckets == [0, 0, 1, 1, 1, 1, 1, 1]
+
+
+def test_the_app_acted_for_is_known_inside_and_none_outside():
+    assert telemetry.acting_app() is None
+    with telemetry.acting_for("apps", "guestbook"):
+        assert telemetry.acting_app() == ("apps", "guestbook")
+    assert telemetry.acting_app() is None

@@ -26,7 +26,7 @@ from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
 from tether.adapters.reposerver import RepoServerClient
-from tether.bootstrap import systemconfig
+from tether.bootstrap import sharding, systemconfig
 from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import (
     DevCluster,
@@ -233,6 +233,7 @@ class Runtime:
         client.counter.observer = self.telemetry.kube_observer(entry.server)
         if self._may_write is not None:
             client.fence(self._may_write)  # a replica that lost the Lease writes nowhere
+        sharding.identify(client, self.settings)
         cache = ClusterCache(
             client, health=self._fingerprint, freeze_gc=False, tracking_config=self.tracking
         )
@@ -278,6 +279,13 @@ class Runtime:
         self._client.fence(elector.may_write)
         self._may_write = elector.may_write
         return elector
+
+    def sharding(self, identity: str, owns: Callable[[str, str], bool]) -> ports.Membership:
+        """This replica's membership; from now on it writes for an app only while it owns it."""
+        sharding.identify(self._client, self.settings)
+        member, self._may_write = sharding.membership(self._client, self.settings, identity, owns)
+        self._client.fence(self._may_write)
+        return member
 
     def _fingerprint(self, obj: Mapping[str, Any]) -> object:
         return systemconfig.health_fingerprint(obj, self.config.current)

@@ -62,16 +62,20 @@ def dev_cluster_up(
     tier: str,
     *,
     die_with_parent: bool = False,
+    audit: bool = False,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> DevCluster:
     """Start a local control plane (see ``tether.adapters.devcluster.cluster``)."""
-    state = cluster.up(directory, tier, die_with_parent=die_with_parent, progress=progress)
+    state = cluster.up(
+        directory, tier, die_with_parent=die_with_parent, audit=audit, progress=progress
+    )
     return DevCluster(
         directory=pathlib.Path(state.directory),
         tier=state.tier,
         server=state.server,
         kubeconfig=state.kubeconfig,
         etcd_url=state.etcd_url,
+        audit_log=pathlib.Path(state.audit_log) if state.audit_log else None,
     )
 
 
@@ -81,7 +85,7 @@ def dev_cluster_down(directory: pathlib.Path) -> list[str]:
 
 
 @contextlib.contextmanager
-def temporary_dev_cluster(tier: str, *, prefix: str) -> Iterator[DevCluster]:
+def temporary_dev_cluster(tier: str, *, prefix: str, audit: bool = False) -> Iterator[DevCluster]:
     """A local control plane in a fresh temporary directory, for tests and benchmarks.
 
     On tmpfs when there is one (etcd's writes are then free); its processes die with this one,
@@ -89,7 +93,7 @@ def temporary_dev_cluster(tier: str, *, prefix: str) -> Iterator[DevCluster]:
     """
     root = "/dev/shm" if os.path.isdir("/dev/shm") else None
     directory = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=root))
-    started = dev_cluster_up(directory, tier, die_with_parent=True)
+    started = dev_cluster_up(directory, tier, die_with_parent=True, audit=audit)
     try:
         yield started
     finally:
@@ -111,6 +115,8 @@ class DevCluster:
     server: str
     kubeconfig: pathlib.Path
     etcd_url: str
+    audit_log: pathlib.Path | None = None
+    """The API server's audit log of writes (``audit=True``), else ``None``."""
 
 
 cluster_client = open_context

@@ -25,6 +25,7 @@ __all__ = [
     "Histogram",
     "Running",
     "Telemetry",
+    "acting_app",
     "acting_for",
     "git_families",
     "histogram_buckets",
@@ -53,6 +54,12 @@ def acting_for(namespace: str, name: str) -> Iterator[None]:
         yield
     finally:
         _APP.reset(token)
+
+
+def acting_app() -> tuple[str, str] | None:
+    """The (namespace, name) of the app the current task acts for; ``None`` outside any."""
+    namespace, name, _ = _APP.get()
+    return (namespace, name) if namespace or name else None
 
 
 def project_is(project: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from tether import bootstrap
 from tether.bootstrap import telemetry
-from tether.controller import counters, routing
+from tether.controller import counters, routing, sharding
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
@@ -29,7 +29,7 @@ from tether.core.cluster.cachepolicy import Change
 from tether.core.config.system import SystemConfig
 from tether.model import application, project, timestamps
 from tether.model.application import Application, parse_application
-from tether.model.errors import ClusterError, ConflictError, TetherError
+from tether.model.errors import ClusterError, ConflictError, NotLeaderError, TetherError
 from tether.model.project import AppProject
 from tether.model.resources import GroupKind, ResourceKey
 from tether.services import appstatus, deletion
@@ -182,6 +182,10 @@ class Controller:
             except asyncio.CancelledError:
                 self.queue.done(key)
                 raise
+            except NotLeaderError:  # fenced: Lease lapsed or app moved; retry soon, no backoff
+                self.queue.done(key)
+                self.queue.add(key, sharding.FENCED_RETRY_S)
+                continue
             except Exception as err:
                 # Whatever one app's reconcile raises stays with that app: a condition on it,
                 # a backoff on its key alone, and the worker goes on with the others.
@@ -433,6 +437,11 @@ class Controller:
             await self._events.status_changed(app, comparison)
         await self._events.sync_started(app, decision.reason, automated=True)
         return True
+
+    def let_go(self, keys: list[AppKey]) -> None:
+        """Forget apps another replica reconciles from now on (sharding)."""
+        for key in keys:
+            self._forget(key)
 
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)

@@ -14,9 +14,10 @@ import socket
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
-from tether import bootstrap
+from tether import bootstrap, ports
 from tether.controller import metrics
-from tether.controller.loop import Controller
+from tether.controller.loop import APPLICATION, Controller
+from tether.controller.sharding import Shards
 from tether.model.errors import TetherError
 from tether.services import diskcache
 from tether.settings import Settings
@@ -106,7 +107,8 @@ def _announce(settings: Settings, api_address: str) -> None:
         extra={
             "namespaces": list(settings.app_namespaces),
             "clusters": f"in-cluster and the cluster Secrets in {settings.control_plane_namespace}",
-            "leader_election": settings.leader_election,
+            "leader_election": settings.leader_election and not settings.sharding,
+            "sharding": settings.replica_name if settings.sharding else "off",
             "rendering": rendering,
             "api": api_address or "off",
             "metrics": settings.metrics_address,
@@ -132,8 +134,12 @@ async def _lead_and_reconcile(
 ) -> None:
     probes = probes or metrics.Probes()
     identity = f"{socket.gethostname()}_{os.getpid()}"
-    election = rt.leader_election(identity) if rt.settings.leader_election else None
-    campaign = asyncio.create_task(election.run()) if election else None
+    shards = Shards(rt) if rt.settings.sharding else None
+    membership = shards.join(identity) if shards else None
+    leading = rt.settings.leader_election and shards is None
+    election = rt.leader_election(identity) if leading else None
+    member = membership or election
+    campaign = asyncio.create_task(member.run()) if member else None
     try:
         if election is not None:
             probes.phase = metrics.Phase.STANDBY
@@ -142,12 +148,16 @@ async def _lead_and_reconcile(
                 return
             log.info("leading as %s", identity, extra={"identity": identity})
         probes.phase = metrics.Phase.SYNCING
+        if shards is not None:
+            controller.queue.admit = shards.owns  # before any event can queue an app
         controller.start_watching()
         rt.config.start()
         await rt.live_start()
         await rt.live.wait_synced(CACHE_SYNC_TIMEOUT_S)
         await controller.reload_credentials()
         controller.enqueue_all()
+        if shards is not None and membership is not None:
+            _follow_shards(rt, controller, shards, membership)
         _announce_ready(rt, len(controller.queue))
         probes.phase = metrics.Phase.RECONCILING
         if ready is not None:
@@ -155,6 +165,8 @@ async def _lead_and_reconcile(
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
         waits = [asyncio.create_task(stop.wait()), workers, *hosted] + ([lost] if lost else [])
+        if membership is not None and campaign is not None:
+            waits.append(campaign)  # a replica whose membership ends must stop reconciling
         try:
             await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
             if lost is not None and lost.done():
@@ -165,14 +177,31 @@ async def _lead_and_reconcile(
             controller.stop()
             stop.set()  # a cancelled controller stops its hosted jobs too, as SIGTERM does
             for task in waits:
-                if task not in hosted:  # hosted jobs end on their own once ``stop`` is set
+                if task not in hosted and task is not campaign:  # both end on their own below
                     task.cancel()
-            await asyncio.gather(*waits, return_exceptions=True)
+            await asyncio.gather(*(t for t in waits if t is not campaign), return_exceptions=True)
     finally:
         if campaign is not None:
             campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await campaign
+
+
+def _follow_shards(
+    rt: bootstrap.Runtime, controller: Controller, shards: Shards, membership: ports.Membership
+) -> None:
+    """Queue the apps this replica gains and forget those it loses, at each membership change."""
+
+    def rebalance(_view: object) -> None:
+        keys = [
+            (key.namespace, key.name)
+            for key in rt.live.keys_of(APPLICATION)
+            if key.namespace in rt.settings.app_namespaces
+        ]
+        controller.let_go(shards.rebalance(keys, controller.queue.add))
+
+    membership.subscribe(rebalance)
+    rebalance(membership.current)
 
 
 def _announce_ready(rt: bootstrap.Runtime, queued: int) -> None:

@@ -11,7 +11,7 @@ import contextlib
 import dataclasses
 import heapq
 import itertools
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 from tether.core.sync import backoff
@@ -51,6 +51,9 @@ class WorkQueue(Generic[K]):
         self._closed = False
         self.dropped = 0
         """Adds refused because the queue was full (a metric: the queue must never fill)."""
+        self.admit: Callable[[K], bool] | None = None
+        """Which keys this queue takes (a sharded replica's own apps); checked on each add and
+        again when a key falls due, so a key no longer admitted is dropped, not processed."""
 
     def __len__(self) -> int:
         return len(self._due)
@@ -67,7 +70,7 @@ class WorkQueue(Generic[K]):
         callbacks, workers) never see an exception from here; the key comes back at its next
         change or resync.
         """
-        if self._closed:
+        if self._closed or (self.admit is not None and not self.admit(key)):
             return False
         due = asyncio.get_running_loop().time() + max(0.0, delay)
         if key in self._processing:
@@ -112,6 +115,9 @@ class WorkQueue(Generic[K]):
                 if wait <= 0:
                     heapq.heappop(self._heap)
                     del self._due[key]
+                    if self.admit is not None and not self.admit(key):
+                        self._failures.pop(key, None)
+                        continue
                     self._processing.add(key)
                     return key
                 timeout = wait

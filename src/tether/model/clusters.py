@@ -116,6 +116,9 @@ class ClusterEntry:
     """``None`` for the cluster tether runs in: its own client is used."""
     secret: str = ""
     """``namespace/name`` of the Secret the entry came from (``""`` for the built-in one)."""
+    shard: str = ""
+    """Argo CD's ``shard`` field: the controller replica its apps go to when sharding
+    (a number N names the replica ``...-N``); empty: hashed."""
 
     @property
     def is_in_cluster(self) -> bool:
@@ -171,6 +174,7 @@ def from_secret(secret: Mapping[str, Any]) -> ClusterEntry:
         cluster_resources=fields.get("clusterResources", "").strip() == "true",
         credentials=credentials,
         secret=source,
+        shard=fields.get("shard", "").strip(),
     )
 
 

@@ -21,3 +21,11 @@ def test_run_marks_only_the_flags_given_as_explicit() -> None:
     CliRunner().invoke(probe, ["--resync", "60"], catch_exceptions=False)
     CliRunner().invoke(probe, [], catch_exceptions=False)
     assert seen == [frozenset({"workers"}), frozenset({"resync_period"}), frozenset()]
+
+
+def test_run_refuses_a_replica_name_that_cannot_name_a_lease() -> None:
+    result = CliRunner().invoke(
+        controller_command.run, ["--sharding", "--replica-name", "Shard_0", "--no-api"]
+    )
+    assert result.exit_code == 2
+    assert "RFC 1123" in result.output

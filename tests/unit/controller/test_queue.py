@@ -110,3 +110,22 @@ async def test_two_workers_never_hold_the_same_key():
         queue.add(i)
     await asyncio.wait_for(asyncio.gather(worker(), worker()), 2)
     assert len(seen) >= 60
+
+
+async def test_a_queue_that_admits_some_keys_refuses_the_others():
+    queue: WorkQueue[str] = WorkQueue()
+    queue.admit = lambda key: key != "theirs"
+    assert not queue.add("theirs")
+    assert queue.add("mine")
+    assert len(queue) == 1 and queue.dropped == 0
+
+
+async def test_a_key_no_longer_admitted_when_due_is_dropped_not_processed():
+    queue: WorkQueue[str] = WorkQueue()
+    owned = {"a", "b"}
+    queue.admit = owned.__contains__
+    queue.add("a")
+    queue.add("b")
+    owned.discard("a")  # another replica took "a" while it waited
+    assert await queue.get() == "b"
+    assert len(queue) == 0

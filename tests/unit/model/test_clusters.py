@@ -157,3 +157,9 @@ def test_the_in_cluster_entry_always_exists_and_a_secret_may_rename_it() -> None
     assert registry.in_cluster.name == "home"
     assert registry.in_cluster.credentials is None  # always the controller's own client
     assert registry.by_name("in-cluster") == []
+
+
+def test_a_cluster_secrets_shard_field_is_kept_for_sharded_controllers() -> None:
+    pinned = clusters.from_secret(_secret(shard=" 2 ", config={"bearerToken": TOKEN}))
+    assert pinned.shard == "2"
+    assert clusters.from_secret(_secret(config={"bearerToken": TOKEN})).shard == ""

@@ -51,6 +51,25 @@ NODES_READY_TIMEOUT_S = 60.0
 
 STATE_FILE = "state.json"
 
+AUDIT_POLICY: dict[str, Any] = {
+    # What the API server records with ``up(audit=True)``: the writes that tests of the
+    # controller's replicas check for interleaving (who wrote what, each request's start and
+    # end), nothing else, so the log stays small.
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "rules": [
+        {
+            "level": "Metadata",
+            "verbs": ["create", "update", "patch", "delete"],
+            "resources": [
+                {"group": "", "resources": ["configmaps"]},
+                {"group": "argoproj.io", "resources": ["applications"]},
+            ],
+        },
+        {"level": "None"},
+    ],
+}
+
 
 @dataclasses.dataclass
 class ClusterState:
@@ -61,6 +80,8 @@ class ClusterState:
     server: str
     etcd_url: str
     pids: dict[str, int] = dataclasses.field(default_factory=dict)
+    audit_log: str = ""
+    """The API server's audit log (JSON lines, ``AUDIT_POLICY``); empty when not auditing."""
 
     @property
     def kubeconfig(self) -> pathlib.Path:
@@ -92,12 +113,14 @@ def up(
     tier: str = "minimal",
     *,
     die_with_parent: bool = False,
+    audit: bool = False,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> ClusterState:
     """Build what is missing, start the tier's components and wait until they are ready.
 
     ``die_with_parent`` ties the components' lives to the calling process (test fixtures);
-    the CLI leaves them running until ``down``.
+    the CLI leaves them running until ``down``. ``audit`` has the API server log the writes
+    ``AUDIT_POLICY`` names to ``audit.log`` in the directory.
     """
     if tier not in TIERS:
         raise DevClusterError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
@@ -121,6 +144,7 @@ def up(
         tier=tier,
         server=f"https://127.0.0.1:{api_port}",
         etcd_url=f"http://127.0.0.1:{etcd_port}",
+        audit_log=str(directory / "audit.log") if audit else "",
     )
     launcher = _Launcher(state, directory, die_with_parent)
     try:
@@ -128,7 +152,8 @@ def up(
         launcher.start("etcd", _etcd_argv(bins["etcd"], directory, etcd_port, peer_port))
         _wait_for(lambda: _http_ok(f"{state.etcd_url}/health"), 30.0, "etcd", launcher)
         progress("starting kube-apiserver")
-        launcher.start("kube-apiserver", _apiserver_argv(bins["apiserver"], certs, state))
+        argv = _apiserver_argv(bins["apiserver"], certs, state) + _audit_argv(state)
+        launcher.start("kube-apiserver", argv)
         _write_kubeconfig(state.kubeconfig, state.server, certs)
         _wait_for(
             lambda: _apiserver_ready(state), APISERVER_READY_TIMEOUT_S, "kube-apiserver", launcher
@@ -313,6 +338,20 @@ def _apiserver_argv(bin_dir: pathlib.Path, certs: pki.Pki, state: ClusterState) 
         "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
         "--profiling=false",
         f"--cert-dir={certs.directory / 'apiserver-generated'}",
+    ]
+
+
+def _audit_argv(state: ClusterState) -> list[str]:
+    if not state.audit_log:
+        return []
+    policy = pathlib.Path(state.directory) / "audit-policy.yaml"
+    policy.write_text(yaml.safe_dump(AUDIT_POLICY))
+    return [
+        f"--audit-policy-file={policy}",
+        f"--audit-log-path={state.audit_log}",
+        # A bound for a long test session on tmpfs: one backup of 512 MB at most.
+        "--audit-log-maxsize=512",
+        "--audit-log-maxbackup=1",
     ]
 
 

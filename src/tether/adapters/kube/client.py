@@ -221,7 +221,7 @@ class KubeClient:
         ):
             raise NotLeaderError(
                 f"{verb} {describe(res.kind, name or create, namespace)} refused: this replica "
-                "does not hold the controller's Lease"
+                "does not hold the controller's Lease (or, sharded, the app is another's now)"
             )
         response = await self.transport.request(
             verb,
@@ -419,12 +419,13 @@ class KubeClient:
         return True
 
     async def list(
-        self, api_version: str, kind: str, namespace: str = ""
+        self, api_version: str, kind: str, namespace: str = "", *, label_selector: str = ""
     ) -> tuple[Sequence[dict[str, Any]], str]:
         """List all objects of a type (all pages); returns them and the list's resourceVersion."""
         res = await self.discovery.resource(api_version, kind)
         items: list[dict[str, Any]] = []
-        params = {"limit": "500"}
+        selector = {"labelSelector": label_selector} if label_selector else {}
+        params = {"limit": "500", **selector}
         while True:
             page = await self._send("list", "GET", res, "", namespace, params=params)
             for item in page.get("items") or []:
@@ -434,10 +435,16 @@ class KubeClient:
             meta = page.get("metadata") or {}
             if not meta.get("continue"):
                 return items, str(meta.get("resourceVersion", ""))
-            params = {"limit": "500", "continue": str(meta["continue"])}
+            params = {"limit": "500", "continue": str(meta["continue"]), **selector}
 
     async def watch(
-        self, api_version: str, kind: str, namespace: str = "", *, resource_version: str = ""
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str = "",
+        *,
+        resource_version: str = "",
+        label_selector: str = "",
     ) -> AsyncGenerator[tuple[str, dict[str, Any]], None]:
         """Stream ``(type, object)`` events, bookmarks included, until the server ends the watch.
 
@@ -449,6 +456,8 @@ class KubeClient:
         params = {"watch": "true", "allowWatchBookmarks": "true"}
         if resource_version:
             params["resourceVersion"] = resource_version
+        if label_selector:
+            params["labelSelector"] = label_selector
         url = res.collection_url(namespace)
         what = describe(res.kind, "*", namespace)
         async with self.transport.stream(url, params=params, what=what, read_timeout_s=600) as resp:

@@ -11,7 +11,7 @@ import contextlib
 import datetime
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether.adapters.kube import errors
@@ -60,6 +60,7 @@ class LeaderElector:
         on_started_leading: Callable[[], None] | None = None,
         on_stopped_leading: Callable[[], None] | None = None,
         clock: Callable[[], datetime.datetime] = _utcnow,
+        labels: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
         self.namespace = namespace
@@ -73,6 +74,7 @@ class LeaderElector:
         self._on_started = on_started_leading
         self._on_stopped = on_stopped_leading
         self._clock = clock
+        self._labels = dict(labels or {})
         self._rng = random.Random()
         self._last_renewed: datetime.datetime | None = None
         self._attempt_timeout = max(0.5, min(retry_period_s * 2, renew_deadline_s / 2))
@@ -103,7 +105,7 @@ class LeaderElector:
         """
         now = self._clock()
         live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
-        state = _state_of(live) if live else None
+        state = state_of(live) if live else None
         verdict = leasing.decide(state, self.identity, now)
         if verdict is leasing.Verdict.WAIT:
             self._set_leading(False)
@@ -111,11 +113,11 @@ class LeaderElector:
         spec = leasing.next_state(state, verdict, self.identity, self._duration, now)
         try:
             if verdict is leasing.Verdict.CREATE:
-                await self._client.create(_lease(self.name, self.namespace, spec, ""))
+                await self._client.create(_lease(self.name, self.namespace, spec, "", self._labels))
             else:
                 assert live is not None
                 rv = str(live["metadata"]["resourceVersion"])
-                await self._client.update(_lease(self.name, self.namespace, spec, rv))
+                await self._client.update(_lease(self.name, self.namespace, spec, rv, self._labels))
         except errors.ConflictError:
             # Someone else wrote first; we learn who on the next read.
             self._set_leading(False)
@@ -128,12 +130,14 @@ class LeaderElector:
         """Give the Lease up so a successor need not wait for it to expire."""
         live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
         if live:
-            state = _state_of(live)
+            state = state_of(live)
             if state.holder == self.identity:
                 spec = leasing.released(state, self._clock())
                 rv = str(live["metadata"]["resourceVersion"])
                 with contextlib.suppress(errors.ConflictError):
-                    await self._client.update(_lease(self.name, self.namespace, spec, rv))
+                    await self._client.update(
+                        _lease(self.name, self.namespace, spec, rv, self._labels)
+                    )
         self._set_leading(False)
 
     def may_write(self) -> bool:
@@ -167,7 +171,8 @@ class LeaderElector:
                 self._on_stopped()
 
 
-def _state_of(lease: dict[str, Any]) -> leasing.LeaseState:
+def state_of(lease: Mapping[str, Any]) -> leasing.LeaseState:
+    """The election fields of a Lease as read."""
     spec = lease.get("spec") or {}
     return leasing.LeaseState(
         holder=str(spec.get("holderIdentity") or ""),
@@ -178,8 +183,12 @@ def _state_of(lease: dict[str, Any]) -> leasing.LeaseState:
     )
 
 
-def _lease(name: str, namespace: str, state: leasing.LeaseState, rv: str) -> dict[str, Any]:
+def _lease(
+    name: str, namespace: str, state: leasing.LeaseState, rv: str, labels: Mapping[str, str]
+) -> dict[str, Any]:
     metadata: dict[str, Any] = {"name": name, "namespace": namespace}
+    if labels:
+        metadata["labels"] = dict(labels)
     if rv:
         metadata["resourceVersion"] = rv
     spec: dict[str, Any] = {

@@ -249,6 +249,14 @@ class Transport:
             code, status.reason, status.message, what, secret=secret, fields=status.fields
         )
 
+    def identify(self, user_agent: str) -> None:
+        """Send ``user_agent`` as the User-Agent of every request from now on.
+
+        Audit logs name the writer by it (each sharded replica names itself).
+        """
+        self.http.headers["User-Agent"] = user_agent
+        self.watch_http.headers["User-Agent"] = user_agent
+
     async def aclose(self) -> None:
         """Close the connections."""
         await self.http.aclose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import socket
 from typing import Any
 
 import click
@@ -12,6 +13,7 @@ from tether import bootstrap
 from tether.cli import logs
 from tether.cli.commands import rendering_options, server as server_options
 from tether.controller import main as controller_main
+from tether.core.cluster import sharding as shards
 from tether.settings import Settings
 
 kubeconfig_option = server_options.kubeconfig_option
@@ -55,6 +57,18 @@ def explicit_fields(ctx: click.Context) -> frozenset[str]:
     help="host:port for /metrics, /healthz and /readyz (port 0 picks a free port).",
 )
 @click.option("--leader-election/--no-leader-election", default=True, show_default=True)
+@click.option(
+    "--sharding/--no-sharding",
+    default=False,
+    show_default=True,
+    help="Replicas split the Applications between them, each holding a Lease of its own, "
+    "instead of one leader reconciling all (docs/operations.md, Sharding).",
+)
+@click.option(
+    "--replica-name",
+    default="",
+    help="This replica's name among the shards (default: the host name, a StatefulSet Pod's).",
+)
 @rendering_options.rendering_options
 @click.option(
     "--repo-server",
@@ -94,6 +108,8 @@ def run(
     workers: int,
     metrics_address: str,
     leader_election: bool,
+    sharding: bool,
+    replica_name: str,
     repo_server: str,
     repo_server_token_file: str | None,
     repo_server_ca: str | None,
@@ -122,12 +138,17 @@ def run(
             "with --repo-server, pass --allow-local-repos, --remote-host and --plugin-dir to "
             "the repo-server"
         )
+    replica_name = replica_name or socket.gethostname().split(".")[0].lower()
+    if sharding and (problem := shards.replica_name_problem(replica_name)):
+        raise click.BadParameter(problem, param_hint="--replica-name")
     settings = Settings(
         app_namespaces=namespaces,
         resync_period=datetime.timedelta(seconds=resync),
         workers=workers,
         metrics_address=metrics_address,
         leader_election=leader_election,
+        sharding=sharding,
+        replica_name=replica_name,
         repo_server=repo_server,
         repo_server_token_file=repo_server_token_file or "",
         repo_server_ca=repo_server_ca or "",

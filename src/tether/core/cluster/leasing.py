@@ -67,8 +67,15 @@ def next_state(
     duration_s: int,
     now: datetime.datetime,
 ) -> LeaseState:
-    """The Lease spec to write for a CREATE, TAKE or RENEW verdict."""
+    """The Lease spec to write for a CREATE, TAKE or RENEW verdict.
+
+    A holder renewing a Lease that has expired acquires it anew (``acquireTime`` now): others
+    may have acted on the expiry meanwhile (sharded replicas took its apps), and a sharded
+    replica's grace before taking apps counts from its acquireTime.
+    """
     if verdict is Verdict.RENEW and lease is not None:
+        if expired(lease, now):
+            return dataclasses.replace(lease, duration_s=duration_s, acquired=now, renewed=now)
         return dataclasses.replace(lease, duration_s=duration_s, renewed=now)
     transitions = 0 if lease is None else lease.transitions + (1 if lease.holder != identity else 0)
     return LeaseState(identity, duration_s, now, now, transitions)

@@ -124,6 +124,11 @@ CMD_PARAMS_KEYS: tuple[Known, ...] = (
         U,
         "a tether repo-server needs a token file: use --repo-server and its flags",
     ),
+    Known(
+        "controller.sharding.algorithm",
+        U,
+        "tether shards Applications, not clusters, by rendezvous hashing: tether run --sharding",
+    ),
     Known("controller.", U, "not implemented by tether's controller"),
     Known("application.namespaces", U, "use tether run --namespaces"),
     Known("server.", U, "Argo CD's API server: configure tether server with its flags"),

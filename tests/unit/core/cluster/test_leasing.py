@@ -60,3 +60,11 @@ def test_microtime_round_trips():
     assert L.parse_microtime(L.format_microtime(moment)) == moment
     assert L.parse_microtime("garbage") is None
     assert L.parse_microtime(None) is None
+
+
+def test_a_holder_renewing_its_expired_lease_acquires_it_anew():
+    lapsed = held_by("a", renewed_at=0)
+    renewed = L.next_state(lapsed, L.Verdict.RENEW, "a", 15, at(20))
+    assert renewed.acquired == at(20) and renewed.renewed == at(20)
+    kept = L.next_state(lapsed, L.Verdict.RENEW, "a", 15, at(10))
+    assert kept.acquired == T0 and kept.renewed == at(10)
