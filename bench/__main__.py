@@ -1,8 +1,8 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
 Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
-S6, S7, S8 and S9 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2
-need S1).
+S6, S7, S8, S9 and the scaling points on control planes of their own. ``BENCH_ONLY=s1,s4``
+runs a subset (S3 and S2 need S1).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from bench import (
     s7_api,
     s8_ui,
     s9_fleet,
+    scaling,
 )
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
@@ -37,7 +38,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9"}
+    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "scaling"}
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -94,6 +95,8 @@ async def main() -> report.Results:
             await _guarded(results, "s8", lambda: s8_ui.run(workdir))
         if "s9" in wanted:
             await _guarded(results, "s9", lambda: s9_fleet.run(workdir))
+        if "scaling" in wanted:
+            await _guarded(results, "scaling", lambda: scaling.run(workdir / "scaling"))
     finally:
         results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         report.write(results, RESULTS)
