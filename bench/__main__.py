@@ -134,9 +134,11 @@ async def _fleet_scenarios(
 if __name__ == "__main__":
     outcome = asyncio.run(main())
     print(report.table(outcome))
+    points = outcome.get("scaling", {}).get("points")
     for side_by_side in (
         report.api_vs_kube(outcome.get("s7", {})),
         report.ui_vs_argo(outcome.get("s8", {})),
+        report.scaling_table(report.scaling_rows(points)) if points else "",
     ):
         if side_by_side:
             print("\n" + side_by_side)

@@ -283,6 +283,23 @@ class ScalingModel:
     points: int
 
 
+def scaling_rows(points: Mapping[str, Mapping[str, Any]]) -> list[ScalingRow]:
+    """The scaling scenario's ``points`` results as rows (a point without a steady phase has a
+    resync cost of 0)."""
+    return [
+        ScalingRow(
+            apps=int(p["apps"]),
+            objects=int(p["objects"]),
+            clusters=int(p["clusters"]),
+            seconds=float(p["tether_s"]),
+            cpu_s=float(p["controller_cpu_s"]),
+            rss_mib=float(p["peak_rss_mib"]),
+            resync_cpu_s=float(p.get("resync_cpu_ms_per_app") or 0.0) * int(p["apps"]) / 1000,
+        )
+        for p in points.values()
+    ]
+
+
 def fit_scaling(rows: Sequence[ScalingRow]) -> ScalingModel:
     """Least-squares ``Cost`` of each quantity over ``rows``.
 

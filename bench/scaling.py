@@ -117,18 +117,7 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
             measured[point.key] = await _point(
                 point, layout(point, index, servers), kubeconfigs, workdir / point.key
             )
-    rows = [
-        report.ScalingRow(
-            apps=p.apps,
-            objects=p.objects,
-            clusters=p.clusters,
-            seconds=measured[p.key]["tether_s"],
-            cpu_s=measured[p.key]["controller_cpu_s"],
-            rss_mib=measured[p.key]["peak_rss_mib"],
-            resync_cpu_s=(measured[p.key].get("resync_cpu_ms_per_app") or 0.0) * p.apps / 1000,
-        )
-        for p in wanted
-    ]
+    rows = report.scaling_rows(measured)
     model = report.fit_scaling(rows)
     return {
         "steady_measured": MEASURE_STEADY,

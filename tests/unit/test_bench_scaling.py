@@ -80,3 +80,16 @@ def test_a_spread_fleet_sends_its_apps_round_robin_to_its_clusters() -> None:
     many = scaling.layout(scaling.Point(apps=3, objects_per_app=10, clusters=1), 0, servers)
     assert many.objects == 30
     assert len(many.object_names(0)) == 10
+
+
+def test_results_become_rows_and_a_point_without_a_steady_phase_resyncs_for_free() -> None:
+    points = {
+        "a10-o1-c1": {"apps": 10, "objects": 10, "clusters": 1, "tether_s": 2.0,
+                      "controller_cpu_s": 0.5, "peak_rss_mib": 80.0,
+                      "resync_cpu_ms_per_app": 1.5},
+        "a10-o10-c1": {"apps": 10, "objects": 100, "clusters": 1, "tether_s": 9.0,
+                       "controller_cpu_s": 2.0, "peak_rss_mib": 85.0},
+    }  # fmt: skip
+    first, second = report.scaling_rows(points)
+    assert first.resync_cpu_s == pytest.approx(0.015)
+    assert (second.objects, second.resync_cpu_s) == (100, 0.0)
