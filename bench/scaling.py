@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import pathlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -114,9 +115,18 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
         measured: dict[str, Any] = {}
         for index, point in enumerate(wanted):
             env.log(f"scaling {point.key}: {point.objects} objects")
-            measured[point.key] = await _point(
+            measured[point.key] = got = await _point(
                 point, layout(point, index, servers), kubeconfigs, workdir / point.key
             )
+            env.log(
+                f"scaling {point.key}: {got['tether_s']:.1f} s, "
+                f"{got['controller_cpu_ms_per_app']:.1f} ms CPU per app, "
+                f"{got['requests_per_app']:.1f} requests per app, "
+                f"peak RSS {got['peak_rss_mib']:.0f} MiB, "
+                f"resync {got.get('resync_cpu_ms_per_app') or 0:.2f} ms CPU per app"
+            )
+            # Each point as it ends: a run stopped halfway keeps what it measured.
+            (workdir / "points.json").write_text(json.dumps(measured, indent=2) + "\n")
     rows = report.scaling_rows(measured)
     model = report.fit_scaling(rows)
     return {
