@@ -18,6 +18,7 @@ import pathlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+import httpx2
 from lightkube import AsyncClient, KubeConfig
 from lightkube.resources.core_v1 import ConfigMap
 
@@ -29,7 +30,7 @@ from tether.services import clusters
 APPS = (300, 1000, 3000)
 """Apps of one ConfigMap each, on one cluster."""
 OBJECTS = (1, 10, 50)
-OBJECTS_AT_APPS = 100
+OBJECTS_AT_APPS = 50
 """Objects per app, at this many apps on one cluster (S9's large apps have 50)."""
 CLUSTERS = (1, 2, 3)
 CLUSTERS_AT_APPS = 300
@@ -37,6 +38,7 @@ CLUSTERS_AT_APPS = 300
 STEADY_RESYNC_S = 20.0
 """Long enough for every app's turn to come once a period at 3,000 apps and a few ms each."""
 STEADY_JITTER_S = STEADY_RESYNC_S / 10
+CLEAR_TIMEOUT_S = 300.0
 MEASURE_STEADY = not env.QUICK
 """A quick run skips the steady phase (a second controller start and a resync period per point:
 most of a quick run's time); its model's resync costs are then 0."""
@@ -193,9 +195,14 @@ async def _point(
 
 async def _clear(fleet: manyapps.Layout, kubeconfigs: list[pathlib.Path]) -> None:
     """Delete the point's Applications and objects, so the next point's controller starts bare
-    (the Applications have no finalizer: they go at once)."""
+    (the Applications have no finalizer: they go at once). One collection delete of 5,000
+    ConfigMaps takes longer than a client's default 10 s under load: it gets ``CLEAR_TIMEOUT_S``."""
     for number, kubeconfig in enumerate(kubeconfigs):
-        client = AsyncClient(KubeConfig.from_file(str(kubeconfig)), field_manager="bench")
+        client = AsyncClient(
+            KubeConfig.from_file(str(kubeconfig)),
+            field_manager="bench",
+            timeout=httpx2.Timeout(CLEAR_TIMEOUT_S),
+        )
         try:
             if number == 0:
                 await client.deletecollection(manyapps.FloorApplication, namespace=fleet.namespace)
