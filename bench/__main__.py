@@ -1,8 +1,8 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
 Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
-S6, S7, S8, S9 and S10 on control planes of their own. ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2
-need S1).
+S6, S7, S8, S9, S10, the restart and the scaling points on control planes of their own.
+``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2 need S1).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bench import (
     s8_ui,
     s9_fleet,
     s10_shards,
+    scaling,
 )
 
 RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
@@ -39,7 +40,7 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "restart"}
+    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "restart", "scaling"}
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -100,6 +101,8 @@ async def main() -> report.Results:
             await _guarded(results, "s10", lambda: s10_shards.run(workdir))
         if "restart" in wanted:
             await _guarded(results, "restart", lambda: restart.run(workdir))
+        if "scaling" in wanted:
+            await _guarded(results, "scaling", lambda: scaling.run(workdir / "scaling"))
     finally:
         results["machine"]["loadavg_1m_at_end"] = round(os.getloadavg()[0], 2)
         report.write(results, RESULTS)
@@ -137,9 +140,11 @@ async def _fleet_scenarios(
 if __name__ == "__main__":
     outcome = asyncio.run(main())
     print(report.table(outcome))
+    points = outcome.get("scaling", {}).get("points")
     for side_by_side in (
         report.api_vs_kube(outcome.get("s7", {})),
         report.ui_vs_argo(outcome.get("s8", {})),
+        report.scaling_table(report.scaling_rows(points)) if points else "",
     ):
         if side_by_side:
             print("\n" + side_by_side)

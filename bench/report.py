@@ -4,6 +4,7 @@ results table and ``latest.json``. No I/O here beyond writing the results file.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import pathlib
@@ -229,6 +230,139 @@ def format_value(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return str(value)
+
+
+# --- the scaling model -------------------------------------------------------------------------
+
+SCALING_QUANTITIES = ("seconds", "cpu_s", "rss_mib", "resync_cpu_s")
+"""What the scaling model predicts: time to all Synced, controller CPU until then, peak RSS, and
+the CPU of one steady resync of every app."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingRow:
+    """One scaling point: its size and what it measured (``SCALING_QUANTITIES``)."""
+
+    apps: int
+    objects: int
+    clusters: int
+    seconds: float
+    cpu_s: float
+    rss_mib: float
+    resync_cpu_s: float
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """A linear cost: ``fixed + per_app * apps + per_object * objects + per_extra_cluster *
+    (clusters - 1)``. A one-ConfigMap app costs ``per_app + per_object``."""
+
+    fixed: float
+    per_app: float
+    per_object: float
+    per_extra_cluster: float
+
+    def at(self, apps: int, objects: int, clusters: int) -> float:
+        """The cost at a size."""
+        return (
+            self.fixed
+            + self.per_app * apps
+            + self.per_object * objects
+            + self.per_extra_cluster * (clusters - 1)
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class ScalingModel:
+    """One ``Cost`` per quantity, fitted by least squares over the points."""
+
+    seconds: Cost
+    cpu_s: Cost
+    rss_mib: Cost
+    resync_cpu_s: Cost
+    points: int
+
+
+def scaling_rows(points: Mapping[str, Mapping[str, Any]]) -> list[ScalingRow]:
+    """The scaling scenario's ``points`` results as rows (a point without a steady phase has a
+    resync cost of 0)."""
+    return [
+        ScalingRow(
+            apps=int(p["apps"]),
+            objects=int(p["objects"]),
+            clusters=int(p["clusters"]),
+            seconds=float(p["tether_s"]),
+            cpu_s=float(p["controller_cpu_s"]),
+            rss_mib=float(p["peak_rss_mib"]),
+            resync_cpu_s=float(p.get("resync_cpu_ms_per_app") or 0.0) * int(p["apps"]) / 1000,
+        )
+        for p in points.values()
+    ]
+
+
+def fit_scaling(rows: Sequence[ScalingRow]) -> ScalingModel:
+    """Least-squares ``Cost`` of each quantity over ``rows``.
+
+    Raises:
+        ValueError: the rows cannot separate the four terms (fewer than four points, or no
+            variation in apps, objects per app or clusters).
+    """
+    features = [(1.0, float(r.apps), float(r.objects), float(r.clusters - 1)) for r in rows]
+    costs = {
+        name: Cost(*_least_squares(features, [float(getattr(r, name)) for r in rows]))
+        for name in SCALING_QUANTITIES
+    }
+    return ScalingModel(**costs, points=len(rows))
+
+
+def predict_scaling(
+    model: ScalingModel, *, apps: int, objects: int, clusters: int
+) -> dict[str, float]:
+    """Each quantity the model predicts at a size (e.g. 100,000 one-ConfigMap apps)."""
+    return {name: getattr(model, name).at(apps, objects, clusters) for name in SCALING_QUANTITIES}
+
+
+def _least_squares(
+    features: Sequence[Sequence[float]], values: Sequence[float]
+) -> tuple[float, ...]:
+    """Solve the normal equations (XᵀX)β = Xᵀy by Gaussian elimination with partial pivoting.
+    Columns are scaled to unit size first: apps are thousands, the constant is 1."""
+    width = len(features[0]) if features else 0
+    if len(features) < width or width == 0:
+        raise ValueError(f"{len(features)} points cannot fit {width} terms")
+    scale = [max(abs(row[j]) for row in features) or 1.0 for j in range(width)]
+    x = [[row[j] / scale[j] for j in range(width)] for row in features]
+    a = [
+        [sum(r[i] * r[j] for r in x) for j in range(width)]
+        + [sum(r[i] * y for r, y in zip(x, values, strict=True))]
+        for i in range(width)
+    ]
+    for col in range(width):
+        pivot = max(range(col, width), key=lambda k: abs(a[k][col]))
+        if abs(a[pivot][col]) < 1e-9 * len(features):
+            raise ValueError("the points do not separate the terms (a size never varies)")
+        a[col], a[pivot] = a[pivot], a[col]
+        for k in range(width):
+            if k != col:
+                factor = a[k][col] / a[col][col]
+                a[k] = [v - factor * w for v, w in zip(a[k], a[col], strict=True)]
+    return tuple(a[j][width] / a[j][j] / scale[j] for j in range(width))
+
+
+def scaling_table(rows: Sequence[ScalingRow]) -> str:
+    """The points as a Markdown table (for docs/performance.md)."""
+    lines = [
+        "| apps | objects | clusters | to Synced (s) | CPU (s) | CPU ms/app | peak RSS (MiB) "
+        "| resync CPU ms/app |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines.extend(
+        f"| {r.apps:,} | {r.objects:,} | {r.clusters} | {r.seconds:.1f} | {r.cpu_s:.1f} "
+        f"| {1000 * r.cpu_s / r.apps:.1f} | {r.rss_mib:.0f} "
+        f"| {1000 * r.resync_cpu_s / r.apps:.2f} |"
+        for r in rows
+    )
+    return "\n".join(lines)
 
 
 def table(results: Results) -> str:
