@@ -96,6 +96,14 @@ def decode_status(body: bytes) -> Status:
         return Status()
 
 
+REQUESTS_HTTP2 = True
+"""Requests (not watches) over HTTP/2, multiplexed on one connection; else HTTP/1.1 with a
+keep-alive pool of ``REQUEST_CONNECTIONS``."""
+
+REQUEST_CONNECTIONS = 64
+"""HTTP/1.1 connections kept open for requests: the controller's 20 workers, 20 writes within
+one sync, 4 Event senders and the API's readers, without opening one per request."""
+
 MAX_WATCH_CONNECTIONS = 1000
 """Each watch pins one HTTP/1.1 connection; httpx2's default cap of 100 would silently stall
 the 101st watch, and a cluster with many CRDs has more types than that."""
@@ -147,7 +155,9 @@ class Transport:
         if single is None:
             raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
         timeout = httpx2.Timeout(REQUEST_TIMEOUT_S)
-        requests = client_adapter.ConnectionParams(timeout=timeout, http2=True, trust_env=False)
+        requests = client_adapter.ConnectionParams(
+            timeout=timeout, http2=REQUESTS_HTTP2, trust_env=False
+        )
         watches = client_adapter.ConnectionParams(timeout=timeout, http2=False, trust_env=False)
         limits = httpx2.Limits(
             max_connections=MAX_WATCH_CONNECTIONS, max_keepalive_connections=MAX_WATCH_CONNECTIONS
@@ -158,8 +168,11 @@ class Transport:
             # A rotating token (a Pod's): one reader for both clients, read again as it changes.
             auth = incluster.TokenFileAuth(os.fspath(single.abs_file(token_file)))
             request_params["auth"] = watch_params["auth"] = auth
+        pool = httpx2.Limits(
+            max_connections=REQUEST_CONNECTIONS, max_keepalive_connections=REQUEST_CONNECTIONS
+        )
         return cls(
-            httpx2.AsyncClient(**request_params),
+            httpx2.AsyncClient(**request_params, limits=pool),
             watch_http=httpx2.AsyncClient(**watch_params, limits=limits),
             namespace=single.namespace,
         )
