@@ -1,7 +1,8 @@
 """The authenticated connections to one API server, request counting and error mapping.
 
 lightkube supplies the kubeconfig, auth and TLS; the requests themselves go through its
-``httpx2.AsyncClient`` (HTTP/2) so list/watch and discovery stay on a thin, fast path.
+``httpx2.AsyncClient`` (HTTP/1.1, a keep-alive pool) so list/watch and discovery stay on a thin,
+fast path.
 """
 
 from __future__ import annotations
@@ -96,9 +97,13 @@ def decode_status(body: bytes) -> Status:
         return Status()
 
 
-REQUESTS_HTTP2 = True
+REQUESTS_HTTP2 = False
 """Requests (not watches) over HTTP/2, multiplexed on one connection; else HTTP/1.1 with a
-keep-alive pool of ``REQUEST_CONNECTIONS``."""
+keep-alive pool of ``REQUEST_CONNECTIONS``. HTTP/1.1: HTTP/2's framing (h2, hpack and httpx's
+per-stream locking) was the largest item in the controller's profile of a burst of syncs, and
+``bench/transport_cpu.py`` measured less client CPU per request over HTTP/1.1 (see
+docs/performance.md, S1). Behind a load balancer, many connections also spread over API server
+replicas where one HTTP/2 connection would pin every request to one."""
 
 REQUEST_CONNECTIONS = 64
 """HTTP/1.1 connections kept open for requests: the controller's 20 workers, 20 writes within
@@ -113,7 +118,8 @@ class Transport:
     """One API server: clients with the kubeconfig's credentials, and a request counter.
 
     Attributes:
-        http: HTTP/2 client for requests (and the raw escape hatch).
+        http: Client for requests (and the raw escape hatch), HTTP/1.1 or HTTP/2 as
+            ``REQUESTS_HTTP2`` says.
         watch_http: HTTP/1.1 client for watches. httpx2's HTTP/2 connection reads through one
             shared lock handed to waiters in FIFO order; an idle watch that gets it blocks on
             the socket, so every other stream's response waits behind the idle watches (measured:
