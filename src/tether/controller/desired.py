@@ -7,6 +7,7 @@ that want them, and an object two apps want is a conflict both should hear about
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 from tether.core.diff import tracking
@@ -45,6 +46,16 @@ class DesiredIndex:
             self._desires[app] = keys
         else:
             self._desires.pop(app, None)
+
+    def absorb(
+        self, app: AppKey, comparison: Comparison, instance: str, control_namespace: str
+    ) -> Comparison:
+        """Remember what a good comparison wants; the comparison, warned of its co-claims."""
+        self.remember(app, frozenset(r.key for r in comparison.resources if r.desired is not None))
+        warnings = self.co_claims(app, comparison, instance, control_namespace)
+        if not warnings:
+            return comparison
+        return dataclasses.replace(comparison, errors=(*comparison.errors, *warnings))
 
     def co_claims(
         self, app: AppKey, comparison: Comparison, instance: str, control_namespace: str

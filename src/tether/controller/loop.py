@@ -9,7 +9,6 @@ automated sync). Every decision comes from ``tether.core``; this module only seq
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import logging
 import math
@@ -24,10 +23,10 @@ from tether.controller import counters, routing, sharding
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.queue import WorkQueue
-from tether.core.app import autosync, refresh
+from tether.core.app import autosync, deletion as deletion_rules, refresh
 from tether.core.cluster.cachepolicy import Change
 from tether.core.config.system import SystemConfig
-from tether.model import application, project, timestamps
+from tether.model import application, project
 from tether.model.application import Application, parse_application
 from tether.model.errors import ClusterError, ConflictError, NotLeaderError, TetherError
 from tether.model.project import AppProject
@@ -35,6 +34,7 @@ from tether.model.resources import GroupKind, ResourceKey
 from tether.services import appstatus, deletion
 from tether.services.compare import Comparer, Comparison
 from tether.services.events import EventRecorder
+from tether.services.sync import starting
 from tether.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ class Controller:
         self._events = EventRecorder(rt.cluster, rt.settings.status_field_manager)
         self._reconciled: dict[AppKey, datetime.datetime] = {}
         """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
-        changed, on purpose: see ``_with_reconciled``)."""
+        changed, on purpose: see ``refresh.with_reconciled``)."""
         self._desired = DesiredIndex()
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
@@ -273,7 +273,8 @@ class Controller:
         if app.is_being_deleted:
             return await destination.deleter.finalize(app, project, destination=destination.entry)
         if app.operation is not None:
-            outcome = await destination.syncer.step(app, project)
+            settle = self._settle(key, destination.comparer)
+            outcome = await destination.syncer.step(app, project, settle=settle)
             log.debug(
                 "%s/%s: operation %s, again in %s s",
                 *key,
@@ -282,12 +283,29 @@ class Controller:
             )
             if outcome.completed:
                 self.metrics.synced(app, outcome.phase.value)
-                await self._events.operation_completed(app, outcome.phase.value, outcome.message)
+                phase, message = outcome.phase.value, outcome.message
+                await self._events.operation_completed(app, phase, message, outcome.settled)
+                if outcome.settled is not None:
+                    # The final write carried the comparison after the sync: it is the refresh.
+                    self._reconciled[key] = self._now()
+                    return self._resync_delay()
                 self._requested[key] = refresh.Level.LATEST
                 return 0.0
             live_status = await self._refresh_while_syncing(key, project, destination.comparer)
             return min(outcome.requeue_after, live_status)
         return await self._refresh(key, app, project, destination.comparer)
+
+    def _settle(self, key: AppKey, comparer: Comparer) -> starting.Settle:
+        """The status a successful sync's final write carries: this refresh's, done early."""
+
+        async def settle(app: Application, comparison: Comparison) -> Mapping[str, Any] | None:
+            kept = deletion_rules.kept_finalizers(app.metadata.finalizers or [], comparison.desired)
+            if kept is not None:
+                return None  # the refresh after the sync adds them, before it says Synced
+            comparison = self._absorb(key, app, comparison, comparer)
+            return self._status_patch(key, app, comparison, refresh.Level.LATEST, None) or {}
+
+        return settle
 
     async def _refresh_while_syncing(
         self, key: AppKey, project: AppProject, comparer: Comparer
@@ -322,7 +340,7 @@ class Controller:
     ) -> float:
         requested = self._requested.pop(key, None)
         decision = refresh.decide(
-            self._with_reconciled(key, app),
+            refresh.with_reconciled(app, self._reconciled.get(key)),
             now=self._now(),
             resync_period=self.settings.resync_period,
             hard_resync_period=self.settings.hard_resync_period,
@@ -345,11 +363,7 @@ class Controller:
         if comparison.desired_known:
             # Before the status says Synced: an app deleted then must already hold them.
             app = await deletion.keep_finalizers(self.rt.apps, app, comparison.desired)
-            self._last_good[key] = comparison
-            self._desired.remember(
-                key, frozenset(r.key for r in comparison.resources if r.desired is not None)
-            )
-            comparison = self._with_co_claims(key, app, comparison, comparer)
+            comparison = self._absorb(key, app, comparison, comparer)
         if decision.level >= refresh.Level.LATEST:
             self._reconciled[key] = self._now()
         auto = (
@@ -359,15 +373,8 @@ class Controller:
             if comparison.desired_known
             else None
         )
-        patch = appstatus.status_patch(
-            app,
-            comparison,
-            self._last_good.get(key),
-            level=decision.level,
-            now=self._now(),
-            control_plane_namespace=self.settings.control_plane_namespace,
-            held_by_windows=auto.held if auto is not None else None,
-        )
+        held = auto.held if auto is not None else None
+        patch = self._status_patch(key, app, comparison, decision.level, held)
         # An automated sync's start carries the comparison's status: one write, not two.
         merged = bool(patch) and auto is not None and auto.operation is not None
         if patch and not merged:
@@ -414,16 +421,13 @@ class Controller:
                 wait = max(0.0, (decision.recheck_at - self._now()).total_seconds())
                 self._request((app.namespace, app.name), refresh.Level.LATEST, wait)
             return False
+        request = starting.request_patch(
+            app, decision.operation, comparison.revisions, self._now(), status
+        )
         try:
             # Conditional: a sync or rollback a user requested since our read wins (409), and
             # the app is looked at again.
-            await self.rt.apps.patch_if_unchanged(
-                app,
-                {
-                    "operation": decision.operation.to_manifest(),
-                    "status": {**(status or {}).get("status", {}), "operationState": None},
-                },
-            )
+            await self.rt.apps.patch_if_unchanged(app, request)
         except ConflictError:
             # Someone wrote the app since we read it (maybe a user's sync): compare again now.
             self._request((app.namespace, app.name), refresh.Level.LATEST, 0.5)
@@ -433,9 +437,8 @@ class Controller:
                 raise  # the status went unwritten too: retry as for any failed status write
             log.warning("could not start the automated sync of %s: %s", app.qualified_name, err)
             return False
-        if status:
-            await self._events.status_changed(app, comparison)
-        await self._events.sync_started(app, decision.reason, automated=True)
+        shown = comparison if status else None  # the write carried this comparison's status
+        await self._events.sync_started(app, decision.reason, automated=True, comparison=shown)
         return True
 
     def let_go(self, keys: list[AppKey]) -> None:
@@ -451,27 +454,30 @@ class Controller:
         self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
 
-    def _with_co_claims(
+    def _absorb(
         self, key: AppKey, app: Application, comparison: Comparison, comparer: Comparer
     ) -> Comparison:
-        """Warn an app that holds objects other apps want too (the comparison warns the others)."""
-        warnings = self._desired.co_claims(
-            key, comparison, comparer.instance_of(app), self.settings.control_plane_namespace
-        )
-        if not warnings:
-            return comparison
-        return dataclasses.replace(comparison, errors=(*comparison.errors, *warnings))
+        """Remember a comparison that knows the desired state, warned of shared objects."""
+        self._last_good[key] = comparison
+        namespace = self.settings.control_plane_namespace
+        return self._desired.absorb(key, comparison, comparer.instance_of(app), namespace)
 
-    def _with_reconciled(self, key: AppKey, app: Application) -> Application:
-        """The app as if its last no-change refresh had been written (it is not, on purpose)."""
-        seen = self._reconciled.get(key)
-        if seen is None or app.status is None:
-            return app
-        stamp = timestamps.format_time(seen)
-        if (app.status.reconciled_at or "") >= stamp:
-            return app
-        return app.model_copy(
-            update={"status": app.status.model_copy(update={"reconciled_at": stamp})}
+    def _status_patch(
+        self,
+        key: AppKey,
+        app: Application,
+        comparison: Comparison,
+        level: refresh.Level,
+        held: str | None,
+    ) -> dict[str, Any] | None:
+        return appstatus.status_patch(
+            app,
+            comparison,
+            self._last_good.get(key),
+            level=level,
+            now=self._now(),
+            control_plane_namespace=self.settings.control_plane_namespace,
+            held_by_windows=held,
         )
 
     async def _clear_refresh_annotation(self, app: Application) -> None:

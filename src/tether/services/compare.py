@@ -59,6 +59,9 @@ CONTROL_OBJECTS = (
     tree.OrphanIgnore(project_model.GROUP_KIND.group, project_model.GROUP_KIND.kind),
 )
 
+Fresher = Callable[[ResourceKey, Manifest | None], Manifest | None]
+"""Given an object's key and the cache's copy, the copy to compare (a newer one just written)."""
+
 UNSUPPORTED_FIELD_WARNING = "UnsupportedFieldWarning"
 """Set fields tether does not honour and that stop nothing (``compatibility.warnings``)."""
 
@@ -170,14 +173,16 @@ class Comparer:
         revisions: Sequence[str] | None = None,
         resolve: bool = False,
         hard: bool = False,
+        fresher: Fresher | None = None,
     ) -> Comparison:
         """Compare ``app`` with the cluster at ``revisions`` (resolved now when ``None``).
 
         ``resolve`` bypasses the short revision-resolution cache (a refresh request, a sync);
-        ``hard`` also re-renders an unchanged commit.
+        ``hard`` also re-renders an unchanged commit; ``fresher`` gives each object as a
+        caller wrote it moments ago, when newer than the cache's (a sync's own writes).
         """
         comparison = await self._compare(
-            app, project, revisions=revisions, resolve=resolve, hard=hard
+            app, project, revisions=revisions, resolve=resolve, hard=hard, fresher=fresher
         )
         unsupported = compatibility.warnings(app, project)
         if not unsupported:
@@ -194,6 +199,7 @@ class Comparer:
         revisions: Sequence[str] | None,
         resolve: bool,
         hard: bool,
+        fresher: Fresher | None,
     ) -> Comparison:
         try:
             cluster = self.destination(app)
@@ -231,7 +237,9 @@ class Comparer:
         if resource_problems:
             return _unknown(("InvalidSpecError", "; ".join(resource_problems)), rendered.revisions)
         try:
-            states = await self._pair_and_diff(app, project, cluster, desired, instance)
+            states = await self._pair_and_diff(
+                app, project, cluster, desired, instance, fresher or _cached
+            )
         except TetherError as err:
             return _unknown(("ComparisonError", f"{app.qualified_name}: {err}"), rendered.revisions)
         warnings.extend(self._orphans(project, destination, states))
@@ -288,6 +296,7 @@ class Comparer:
         cluster: ClusterEntry,
         desired: Sequence[dict[str, Any]],
         instance: str,
+        fresher: Fresher,
     ) -> list[ResourceState]:
         app_options = sync_options.parse(app.spec.sync_options())
         desired_by_key = {ResourceKey.of(obj): obj for obj in desired}
@@ -298,12 +307,12 @@ class Comparer:
                 continue  # excluded in the settings: neither compared nor pruned
             if key not in desired_by_key and policy.resource_problem(project, key, cluster=cluster):
                 continue  # tracked as ours where the project does not reach: never pruned
-            live = self._live.manifest(key)
+            live = fresher(key, self._live.manifest(key))
             if live is not None:
                 live_by_key[key] = live
         for key in desired_by_key:
             if key not in live_by_key:
-                live = self._live.manifest(key)
+                live = fresher(key, self._live.manifest(key))
                 if live is not None:
                     live_by_key[key] = live
         keys = list(desired_by_key) + [k for k in live_by_key if k not in desired_by_key]
@@ -453,6 +462,11 @@ class Comparer:
             return tuple(out)
 
         return await asyncio.to_thread(respect_all)
+
+
+def _cached(_key: ResourceKey, cached: Manifest | None) -> Manifest | None:
+    """The cache's object as it is (no caller's fresher copy)."""
+    return cached
 
 
 def aggregate_health(states: Sequence[ResourceState]) -> Health:

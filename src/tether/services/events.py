@@ -1,5 +1,16 @@
 """Kubernetes Events on Applications for sync and health transitions, as Argo CD records them.
 
+One Event per write that moves an app (an operation's start or end, a status change), not one per
+sentence: Argo CD records "Initiated automated sync", "Updated sync status", "Updated health
+status" and "Sync operation ... succeeded" as separate Events, six objects for one first sync.
+tether keeps Argo CD's sentences and reasons but joins the sentences of one write into one
+Event's message ("; " between them, so ``kubectl get events`` shows them on one line); its reason
+is the operation's (``OperationStarted``, ``OperationCompleted``) when the write carries one, else
+``ResourceUpdated``, and it is a Warning when any sentence is. A first automated sync of a
+one-object app records two Events instead of six. (The events.k8s.io ``series`` counts repeats
+of one Event; these sentences differ each time, so it would save nothing here, and tether sends
+Events only on changes.)
+
 Events are best effort: a failure to record one is logged, never fails a reconcile. Messages are
 tether's own words about the app, never object contents, so no secret can reach them. The
 controller's events go through a bounded background queue (as client-go's broadcaster does for
@@ -9,9 +20,11 @@ Argo CD), so a reconcile never waits for one; :meth:`EventRecorder.record` write
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import logging
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from tether import ports
@@ -27,7 +40,22 @@ REPORTING_COMPONENT = "tether-controller"
 
 QUEUE_SIZE = 10_000
 """Events waiting to be sent; a full queue drops new ones (counted) rather than slow a sync.
-A 1,000-app burst queues about 6,000."""
+A 1,000-app burst of first syncs queues about 2,000."""
+
+SEPARATOR = "; "
+"""Between the sentences of one Event: one line in ``kubectl get events``."""
+
+RESOURCE_UPDATED = "ResourceUpdated"
+
+
+@dataclasses.dataclass(frozen=True)
+class Note:
+    """One of Argo CD's Event sentences: its reason, its message, and whether it warns."""
+
+    reason: str
+    message: str
+    warning: bool = False
+
 
 SENDERS = 4
 """Concurrent Event writes from the queue: enough to keep up with a burst of first syncs."""
@@ -108,37 +136,80 @@ class EventRecorder:
                 err,
             )
 
-    async def sync_started(self, app: Application, reason: str, *, automated: bool) -> None:
-        """An operation was requested."""
-        who = "automated sync" if automated else "sync"
-        self.enqueue(app, "OperationStarted", f"Initiated {who}: {reason}")
+    def enqueue_notes(self, app: Application, notes: Sequence[Note]) -> None:
+        """Record the sentences of one write as one Event in the background (none: nothing)."""
+        if notes:
+            message = SEPARATOR.join(note.message for note in notes)
+            warning = any(note.warning for note in notes)
+            self.enqueue(app, notes[0].reason, message, warning=warning)
 
-    async def operation_completed(self, app: Application, phase: str, message: str) -> None:
-        """An operation ended."""
-        self.enqueue(
-            app,
-            "OperationCompleted",
-            f"Sync operation {phase}: {message}",
-            warning=phase != "Succeeded",
+    async def sync_started(
+        self,
+        app: Application,
+        reason: str,
+        *,
+        automated: bool,
+        comparison: Comparison | None = None,
+    ) -> None:
+        """An operation was requested; with ``comparison``: its write carried that status too."""
+        self.enqueue_notes(
+            app, [started_note(reason, automated=automated), *notes_of(app, comparison)]
         )
 
+    async def operation_completed(
+        self, app: Application, phase: str, message: str, comparison: Comparison | None = None
+    ) -> None:
+        """An operation ended; with ``comparison``: its final write carried that status too."""
+        self.enqueue_notes(app, [completed_note(phase, message), *notes_of(app, comparison)])
+
     async def status_changed(self, app: Application, comparison: Comparison) -> None:
-        """Sync or health status moved."""
-        old_sync = app.status.sync.status if app.status and app.status.sync else None
-        old_health = app.status.health.status if app.status and app.status.health else None
-        new_sync = comparison.sync_status.value
-        new_health = comparison.health.status.value
-        if comparison.desired_known and old_sync != new_sync:
-            self.enqueue(
-                app, "ResourceUpdated", f"Updated sync status: {old_sync or '(none)'} -> {new_sync}"
-            )
-        if comparison.desired_known and old_health != new_health:
-            self.enqueue(
-                app,
-                "ResourceUpdated",
+        """Sync or health status moved (``app``: as it was before the write)."""
+        self.enqueue_notes(app, status_notes(app, comparison))
+
+
+def started_note(reason: str, *, automated: bool) -> Note:
+    """Argo CD's sentence for an operation's start."""
+    who = "automated sync" if automated else "sync"
+    return Note("OperationStarted", f"Initiated {who}: {reason}")
+
+
+def completed_note(phase: str, message: str) -> Note:
+    """Argo CD's sentence for an operation's end: a Warning unless it succeeded."""
+    return Note(
+        "OperationCompleted", f"Sync operation {phase}: {message}", warning=phase != "Succeeded"
+    )
+
+
+def status_notes(app: Application, comparison: Comparison) -> list[Note]:
+    """Argo CD's sentences for the sync and health moves from ``app``'s status to ``comparison``.
+
+    None when the desired state is unknown: the status keeps the last good one then.
+    """
+    if not comparison.desired_known:
+        return []
+    old_sync = app.status.sync.status if app.status and app.status.sync else None
+    old_health = app.status.health.status if app.status and app.status.health else None
+    new_sync = comparison.sync_status.value
+    new_health = comparison.health.status.value
+    notes = []
+    if old_sync != new_sync:
+        notes.append(
+            Note(RESOURCE_UPDATED, f"Updated sync status: {old_sync or '(none)'} -> {new_sync}")
+        )
+    if old_health != new_health:
+        notes.append(
+            Note(
+                RESOURCE_UPDATED,
                 f"Updated health status: {old_health or '(none)'} -> {new_health}",
                 warning=new_health == "Degraded",
             )
+        )
+    return notes
+
+
+def notes_of(app: Application, comparison: Comparison | None) -> list[Note]:
+    """``status_notes``, or none without a comparison."""
+    return status_notes(app, comparison) if comparison is not None else []
 
 
 def _event(app: Application, reason: str, message: str, *, warning: bool) -> dict[str, Any]:

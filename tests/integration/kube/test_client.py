@@ -12,7 +12,7 @@ import yaml
 
 from tests.support import tetherenv
 from tether import bootstrap
-from tether.adapters.kube import errors
+from tether.adapters.kube import errors, transport
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
 from tether.core.sync import patchschema
@@ -197,12 +197,15 @@ async def test_the_request_counter_counts_by_verb(client: KubeClient, namespace:
     }
 
 
-async def test_the_raw_escape_hatch_is_authenticated_and_speaks_http2(client: KubeClient):
+async def test_the_raw_escape_hatch_is_authenticated_and_speaks_the_chosen_http_version(
+    client: KubeClient,
+):
     response = await client.raw.get("/version")
     assert response.status_code == 200
     assert response.json()["major"] == "1"
     if client.raw.base_url.scheme == "https":
-        assert response.http_version == "HTTP/2"
+        expected = "HTTP/2" if transport.REQUESTS_HTTP2 else "HTTP/1.1"
+        assert response.http_version == expected
 
 
 async def token_kubeconfig(

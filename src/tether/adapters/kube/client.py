@@ -72,7 +72,7 @@ class _WatchEvent(msgspec.Struct):
 
 
 class KubeClient:
-    """A Kubernetes API client over lightkube's authenticated HTTP/2 ``httpx2.AsyncClient``.
+    """A Kubernetes API client over lightkube's authenticated ``httpx2.AsyncClient``.
 
     Attributes:
         transport: The connection (``transport.http`` is the raw escape hatch).

@@ -1,7 +1,8 @@
 """The authenticated connections to one API server, request counting and error mapping.
 
 lightkube supplies the kubeconfig, auth and TLS; the requests themselves go through its
-``httpx2.AsyncClient`` (HTTP/2) so list/watch and discovery stay on a thin, fast path.
+``httpx2.AsyncClient`` (HTTP/1.1, a keep-alive pool) so list/watch and discovery stay on a thin,
+fast path.
 """
 
 from __future__ import annotations
@@ -96,6 +97,18 @@ def decode_status(body: bytes) -> Status:
         return Status()
 
 
+REQUESTS_HTTP2 = False
+"""Requests (not watches) over HTTP/2, multiplexed on one connection; else HTTP/1.1 with a
+keep-alive pool of ``REQUEST_CONNECTIONS``. HTTP/1.1: HTTP/2's framing (h2, hpack and httpx's
+per-stream locking) was the largest item in the controller's profile of a burst of syncs, and
+``bench/transport_cpu.py`` measured less client CPU per request over HTTP/1.1 (see
+docs/performance.md, S1). Behind a load balancer, many connections also spread over API server
+replicas where one HTTP/2 connection would pin every request to one."""
+
+REQUEST_CONNECTIONS = 64
+"""HTTP/1.1 connections kept open for requests: the controller's 20 workers, 20 writes within
+one sync, 4 Event senders and the API's readers, without opening one per request."""
+
 MAX_WATCH_CONNECTIONS = 1000
 """Each watch pins one HTTP/1.1 connection; httpx2's default cap of 100 would silently stall
 the 101st watch, and a cluster with many CRDs has more types than that."""
@@ -105,7 +118,8 @@ class Transport:
     """One API server: clients with the kubeconfig's credentials, and a request counter.
 
     Attributes:
-        http: HTTP/2 client for requests (and the raw escape hatch).
+        http: Client for requests (and the raw escape hatch), HTTP/1.1 or HTTP/2 as
+            ``REQUESTS_HTTP2`` says.
         watch_http: HTTP/1.1 client for watches. httpx2's HTTP/2 connection reads through one
             shared lock handed to waiters in FIFO order; an idle watch that gets it blocks on
             the socket, so every other stream's response waits behind the idle watches (measured:
@@ -147,7 +161,9 @@ class Transport:
         if single is None:
             raise errors.ClusterError(f"kubeconfig has no context {context or '(current)'}")
         timeout = httpx2.Timeout(REQUEST_TIMEOUT_S)
-        requests = client_adapter.ConnectionParams(timeout=timeout, http2=True, trust_env=False)
+        requests = client_adapter.ConnectionParams(
+            timeout=timeout, http2=REQUESTS_HTTP2, trust_env=False
+        )
         watches = client_adapter.ConnectionParams(timeout=timeout, http2=False, trust_env=False)
         limits = httpx2.Limits(
             max_connections=MAX_WATCH_CONNECTIONS, max_keepalive_connections=MAX_WATCH_CONNECTIONS
@@ -158,8 +174,11 @@ class Transport:
             # A rotating token (a Pod's): one reader for both clients, read again as it changes.
             auth = incluster.TokenFileAuth(os.fspath(single.abs_file(token_file)))
             request_params["auth"] = watch_params["auth"] = auth
+        pool = httpx2.Limits(
+            max_connections=REQUEST_CONNECTIONS, max_keepalive_connections=REQUEST_CONNECTIONS
+        )
         return cls(
-            httpx2.AsyncClient(**request_params),
+            httpx2.AsyncClient(**request_params, limits=pool),
             watch_http=httpx2.AsyncClient(**watch_params, limits=limits),
             namespace=single.namespace,
         )

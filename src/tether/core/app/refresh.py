@@ -106,3 +106,16 @@ def resync_delay(
     if not seconds:
         seconds = hard_period.total_seconds() if hard_period else math.inf
     return seconds + draw * jitter.total_seconds()
+
+
+def with_reconciled(app: Application, seen: datetime.datetime | None) -> Application:
+    """``app`` as if its last no-change refresh, at ``seen``, had been written.
+
+    It is not, on purpose: a resync that finds nothing new writes nothing.
+    """
+    if seen is None or app.status is None:
+        return app
+    stamp = timestamps.format_time(seen)
+    if (app.status.reconciled_at or "") >= stamp:
+        return app
+    return app.model_copy(update={"status": app.status.model_copy(update={"reconciled_at": stamp})})

@@ -4,6 +4,11 @@ One call of :meth:`SyncRunner.step` is one pass: compare at the pinned revision,
 for the next step, have the writer carry out its actions, and write ``status.operationState``.
 All progress lives in that status, so a controller killed between passes resumes where it
 stopped; server-side apply is idempotent, so a pass replayed after a crash writes nothing new.
+
+Writes are few, since each one is a request the API server must serve: an automated sync's
+request carries its Running state (``starting.py``), so its first pass goes straight to work;
+a sync that succeeds hands its caller the comparison after its writes (``settle``), whose
+status its final write carries with the operation's end.
 """
 
 from __future__ import annotations
@@ -14,20 +19,20 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core import redact
 from tether.core.app import compatibility, policy, syncwindows
-from tether.core.sync import actions as act, backoff, machine, plan, request
+from tether.core.sync import actions as act, backoff, machine, request
 from tether.core.sync.results import Results, record
 from tether.model import resources, timestamps
 from tether.model.application import Application
 from tether.model.errors import InvalidInputError
 from tether.model.operation import Operation, OperationState, ResourceResult, SyncOperation
 from tether.model.project import AppProject
-from tether.model.resources import Manifest, ResourceKey
 from tether.model.status import OperationPhase
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer, Comparison
+from tether.services.sync import observe
 from tether.services.sync.oplog import OperationLog
+from tether.services.sync.starting import STARTING, Settle, running_state
 from tether.services.sync.writer import SyncWriter
 
 MAX_WAIT_S = 30.0
@@ -49,6 +54,8 @@ class Pass:
     completed: bool
     requeue_after: float
     """Seconds until the operation should be looked at again (cluster events may come sooner)."""
+    settled: Comparison | None = None
+    """The comparison after the sync whose status the final write carried, if it carried one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,9 +91,15 @@ class SyncRunner:
         self._not_before: dict[AppKey, datetime.datetime] = {}
         """Per app: the end of the pause between waves."""
         self._log = OperationLog()
+        self._views = observe.Views(live, comparer, writer)
 
-    async def step(self, app: Application, project: AppProject) -> Pass:
-        """Advance ``app``'s requested operation by one pass and persist the outcome."""
+    async def step(
+        self, app: Application, project: AppProject, *, settle: Settle | None = None
+    ) -> Pass:
+        """Advance ``app``'s requested operation by one pass and persist the outcome.
+
+        ``settle``: what status a successful sync's final write carries (see ``Settle``).
+        """
         operation = app.operation
         if operation is None or operation.sync is None:
             return Pass(OperationPhase.SUCCEEDED, "no operation", True, 0.0)
@@ -123,11 +136,15 @@ class SyncRunner:
                     app, operation, state, OperationPhase.FAILED, message, (), now
                 )
             held = await self._held(app, project, operation, state, now)
-            return held or await self._start(app, project, operation, now)
+            return held or await self._start(app, project, operation, now, settle)
         if state.finished_at and state.phase == OperationPhase.RUNNING.value:
             return await self._maybe_restart_retry(app, project, operation, state, now)
         held = await self._held(app, project, operation, state, now)
-        return held or await self._advance(app, project, operation, state, now)
+        if held is not None:
+            return held
+        if state.message == STARTING and not state.sync_result.resources:
+            self._log.started(app, operation, state)  # written with the request (automated)
+        return await self._advance(app, project, operation, state, now, settle=settle)
 
     async def _held(
         self,
@@ -173,7 +190,12 @@ class SyncRunner:
         return Pass(OperationPhase.RUNNING, message, False, min(max(wait, 0.0), MAX_WAIT_S))
 
     async def _start(
-        self, app: Application, project: AppProject, operation: Operation, now: datetime.datetime
+        self,
+        app: Application,
+        project: AppProject,
+        operation: Operation,
+        now: datetime.datetime,
+        settle: Settle | None,
     ) -> Pass:
         refused = compatibility.operation_problems(app)
         if refused:
@@ -186,20 +208,15 @@ class SyncRunner:
         target = request.at_operation_revision(app, operation)
         # A sync resolves its revision afresh (as Argo CD does): a push moments ago counts.
         comparison = await self._comparer.compare(target, project, resolve=True)
-        state = OperationState(
-            operation=operation,
-            phase=OperationPhase.RUNNING.value,
-            message="starting sync",
-            started_at=timestamps.format_time(now),
-            retry_count=0,
-            sync_result=request.result(app, comparison.revisions),
-        )
+        state = running_state(app, operation, comparison.revisions, now)
         # Written before anything is applied, as Argo CD does: a watcher (``tether app sync``,
         # a UI) sees the operation Running even when it finishes in this very pass.
         await self._save(app, state)
         self._log.started(app, operation, state)
         app = app.with_operation_state(state)
-        return await self._advance(app, project, operation, state, now, comparison=comparison)
+        return await self._advance(
+            app, project, operation, state, now, comparison=comparison, settle=settle
+        )
 
     async def _maybe_restart_retry(
         self,
@@ -250,6 +267,7 @@ class SyncRunner:
         now: datetime.datetime,
         *,
         comparison: Comparison | None = None,
+        settle: Settle | None = None,
     ) -> Pass:
         sync = operation.sync or SyncOperation()
         target = request.at_operation_revision(app, operation)
@@ -279,7 +297,9 @@ class SyncRunner:
             instance=self._comparer.instance_of(app),
         )
         results = tuple(state.sync_result.resources or []) if state.sync_result else ()
-        observed = self._observe(comparison, results, now, state, wanted.destination_namespace)
+        observed = observe.first(
+            self._views, comparison, results, now, state, wanted.destination_namespace
+        )
         # Prune=confirm waits for Argo CD's approval annotation, given after the start.
         observed = dataclasses.replace(observed, prune_approved_at=app.deletion_approved_at)
         # Fields the app ignores (with RespectIgnoreDifferences) and a rolled-back child's
@@ -316,10 +336,27 @@ class SyncRunner:
             # core at once with what the writes returned instead of a pass later, which would
             # cost a status write, a comparison and a dry run of what was just applied. Not
             # after deletions: only the cache shows when a pruned object is really gone.
-            after = machine.advance(wanted, self._reobserve(observed, comparison, results, wanted))
+            after = machine.advance(
+                wanted, observe.again(self._views, observed, comparison, results, wanted)
+            )
             if after.phase is OperationPhase.SUCCEEDED:
                 results = await writer.perform(after.actions, after.results)
                 step, phase = after, after.phase
+        if phase is OperationPhase.SUCCEEDED and settle is not None:
+            # The comparison after this pass's writes (their responses stand in for a cache
+            # that has not seen them yet), so the final write carries the status it shows.
+            shown = await self._comparer.compare(
+                target,
+                project,
+                revisions=state.pinned_revisions() or None,
+                fresher=self._writer.freshest,
+            )
+            if shown.desired_known:
+                settled = (shown, await settle(app, shown))
+                message = step.message
+                return await self._finish(
+                    app, operation, state, phase, message, results, now, settled=settled
+                )
         if phase.completed:
             return await self._finish(app, operation, state, phase, step.message, results, now)
         delay = step.delay.total_seconds()
@@ -330,69 +367,6 @@ class SyncRunner:
             self._not_before[(app.namespace, app.name)] = self._clock() + step.delay
         requeue = 0.0 if wrote and not delay else (delay or 1.0)
         return await self._progress(app, state, results, step.message, requeue)
-
-    def _reobserve(
-        self,
-        observed: plan.Observed,
-        comparison: Comparison,
-        results: Results,
-        wanted: plan.Request,
-    ) -> plan.Observed:
-        """``observed`` after this pass's writes: their responses and results."""
-        live = dict(observed.live)
-        verdicts = dict(observed.health)
-        for resource in comparison.resources:
-            obj = self._writer.freshest(resource.key, resource.live)
-            if obj is None:
-                live.pop(resource.key, None)
-                verdicts.pop(resource.key, None)
-            elif obj is not live.get(resource.key):
-                live[resource.key] = obj
-                verdicts[resource.key] = self._comparer.health_of(obj)
-        return dataclasses.replace(
-            observed,
-            live=live,
-            health=verdicts,
-            results=results,
-            namespace_live=self._namespace(wanted.destination_namespace),
-        )
-
-    def _observe(
-        self,
-        comparison: Comparison,
-        results: Results,
-        now: datetime.datetime,
-        state: OperationState,
-        destination: str,
-    ) -> plan.Observed:
-        live: dict[ResourceKey, Manifest] = {}
-        verdicts: dict[ResourceKey, Any] = {}
-        out_of_sync: dict[ResourceKey, bool] = {}
-        for resource in comparison.resources:
-            obj = self._writer.freshest(resource.key, resource.live)
-            if obj is not None:
-                live[resource.key] = obj
-                verdicts[resource.key] = self._comparer.health_of(obj)
-            out_of_sync[resource.key] = resource.difference.modified or resource.live is None
-        return plan.Observed(
-            desired=comparison.desired,
-            live=live,
-            now=now,
-            results=results,
-            health=verdicts,
-            out_of_sync=out_of_sync,
-            server_kinds=self._live.served_kinds(),
-            namespace_live=self._namespace(destination),
-            desired_known=comparison.desired_known,
-            unknown_because="" if comparison.desired_known else redact.text(comparison.failure),
-            terminating=state.phase == OperationPhase.TERMINATING.value,
-            shared={r.key: r.shared_with for r in comparison.resources if r.shared_with},
-        )
-
-    def _namespace(self, name: str) -> Manifest | None:
-        """The destination Namespace as this process last saw or wrote it."""
-        key = ResourceKey("", "Namespace", "", name)
-        return self._writer.freshest(key, self._live.manifest(key))
 
     async def _progress(
         self,
@@ -419,6 +393,8 @@ class SyncRunner:
         message: str,
         results: Sequence[ResourceResult],
         now: datetime.datetime,
+        *,
+        settled: tuple[Comparison, Mapping[str, Any] | None] | None = None,
     ) -> Pass:
         with_results = request.with_results(state, results)
         if with_results is None:
@@ -457,9 +433,14 @@ class SyncRunner:
             history = request.history(app, operation, final, now)
             if history is not None:
                 patch["status"]["history"] = [entry.to_manifest() for entry in history]
+        after = None
+        if settled is not None and settled[1] is not None:
+            # One write for the operation's end and the status after it, not two.
+            after = settled[0]
+            patch["status"] = {**settled[1].get("status", {}), **patch["status"]}
         await self._write(app, patch, final, finished=True)
         self._log.finished(app, final, phase.value, message, now)
-        return Pass(phase, message, True, 0.0)
+        return Pass(phase, message, True, 0.0, settled=after)
 
     async def _too_many(self, app: Application, state: OperationState, count: int) -> Pass:
         """End an operation whose results cannot be persisted: Error, and no retry."""
