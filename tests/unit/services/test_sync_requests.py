@@ -65,7 +65,7 @@ class Recorded:
         def enqueue(_app: Application, reason: str, message: str, *, warning: bool = False) -> None:
             self.sent.append((reason, message, warning))
 
-        recorder.enqueue = enqueue  # type: ignore[method-assign]
+        recorder.enqueue = enqueue  # type: ignore[method-assign,assignment]
         return recorder
 
 
@@ -179,6 +179,7 @@ def test_an_operation_tether_refuses_gets_no_running_state_so_its_first_pass_end
 def test_a_refresh_that_wrote_nothing_counts_as_reconciled_when_deciding_the_next():
     stamped = app({"reconciledAt": "2026-12-07T19:00:00Z"})
     seen = refresh.with_reconciled(stamped, NOW)
+    assert seen.status is not None
     assert seen.status.reconciled_at == "2026-12-07T20:00:00Z"
     assert refresh.with_reconciled(stamped, None) is stamped
     earlier = datetime.datetime(2026, 12, 7, 18, 0, tzinfo=datetime.UTC)
