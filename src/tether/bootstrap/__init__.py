@@ -269,10 +269,7 @@ class Runtime:
         return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
-        """A candidate for the controller's Lease in the control-plane namespace.
-
-        From now on this runtime writes only while the candidate leads (fencing).
-        """
+        """A candidate for the controller's Lease; this runtime then writes only while it leads."""
         elector = LeaderElector(
             self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
         )

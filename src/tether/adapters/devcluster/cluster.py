@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from tether.adapters import _process
-from tether.adapters.devcluster import pki, tools
+from tether.adapters.devcluster import audit as auditing, pki, tools
 from tether.model.errors import DevClusterError
 
 TIERS = ("minimal", "full")
@@ -51,25 +51,6 @@ NODES_READY_TIMEOUT_S = 60.0
 
 STATE_FILE = "state.json"
 
-AUDIT_POLICY: dict[str, Any] = {
-    # What the API server records with ``up(audit=True)``: the writes that tests of the
-    # controller's replicas check for interleaving (who wrote what, each request's start and
-    # end), nothing else, so the log stays small.
-    "apiVersion": "audit.k8s.io/v1",
-    "kind": "Policy",
-    "rules": [
-        {
-            "level": "Metadata",
-            "verbs": ["create", "update", "patch", "delete"],
-            "resources": [
-                {"group": "", "resources": ["configmaps"]},
-                {"group": "argoproj.io", "resources": ["applications"]},
-            ],
-        },
-        {"level": "None"},
-    ],
-}
-
 
 @dataclasses.dataclass
 class ClusterState:
@@ -81,7 +62,7 @@ class ClusterState:
     etcd_url: str
     pids: dict[str, int] = dataclasses.field(default_factory=dict)
     audit_log: str = ""
-    """The API server's audit log (JSON lines, ``AUDIT_POLICY``); empty when not auditing."""
+    """The API server's audit log (JSON lines, ``auditing.POLICY``); empty when not auditing."""
 
     @property
     def kubeconfig(self) -> pathlib.Path:
@@ -120,7 +101,7 @@ def up(
 
     ``die_with_parent`` ties the components' lives to the calling process (test fixtures);
     the CLI leaves them running until ``down``. ``audit`` has the API server log the writes
-    ``AUDIT_POLICY`` names to ``audit.log`` in the directory.
+    ``auditing.POLICY`` names to ``audit.log`` in the directory.
     """
     if tier not in TIERS:
         raise DevClusterError(f"unknown tier {tier!r}; choose one of {', '.join(TIERS)}")
@@ -152,7 +133,9 @@ def up(
         launcher.start("etcd", _etcd_argv(bins["etcd"], directory, etcd_port, peer_port))
         _wait_for(lambda: _http_ok(f"{state.etcd_url}/health"), 30.0, "etcd", launcher)
         progress("starting kube-apiserver")
-        argv = _apiserver_argv(bins["apiserver"], certs, state) + _audit_argv(state)
+        argv = _apiserver_argv(bins["apiserver"], certs, state) + auditing.argv(
+            state.directory, state.audit_log
+        )
         launcher.start("kube-apiserver", argv)
         _write_kubeconfig(state.kubeconfig, state.server, certs)
         _wait_for(
@@ -338,20 +321,6 @@ def _apiserver_argv(bin_dir: pathlib.Path, certs: pki.Pki, state: ClusterState) 
         "ValidatingAdmissionWebhook,ValidatingAdmissionPolicy",
         "--profiling=false",
         f"--cert-dir={certs.directory / 'apiserver-generated'}",
-    ]
-
-
-def _audit_argv(state: ClusterState) -> list[str]:
-    if not state.audit_log:
-        return []
-    policy = pathlib.Path(state.directory) / "audit-policy.yaml"
-    policy.write_text(yaml.safe_dump(AUDIT_POLICY))
-    return [
-        f"--audit-policy-file={policy}",
-        f"--audit-log-path={state.audit_log}",
-        # A bound for a long test session on tmpfs: one backup of 512 MB at most.
-        "--audit-log-maxsize=512",
-        "--audit-log-maxbackup=1",
     ]
 
 
