@@ -134,6 +134,7 @@ if __name__ == "__main__":
     for side_by_side in (
         report.api_vs_kube(outcome.get("s7", {})),
         report.ui_vs_argo(outcome.get("s8", {})),
+        report.fleet_goals(outcome.get("s9", {})),
     ):
         if side_by_side:
             print("\n" + side_by_side)
