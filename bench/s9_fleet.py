@@ -118,7 +118,7 @@ async def _sync_phase(
         started = time.perf_counter()
         created_s = await manyapps.create(kube, fleet, repo_url)
         env.log(f"S9: {fleet.size} Applications created in {created_s:.1f} s")
-        finished = await asyncio.wait_for(waiter, timeout=max(900.0, fleet.size * 0.3))
+        finished = await _unless_it_ends(controller, waiter, timeout=max(900.0, fleet.size * 0.3))
         tether_s = finished - started
         at_synced = report.delta(controller.requests(), before)
         stats = controller.stats()
@@ -142,6 +142,23 @@ async def _sync_phase(
         "requests_by_verb": {k: int(v) for k, v in requests.items() if v},
         "requests_at_synced": {k: int(v) for k, v in at_synced.items() if v},
     }
+
+
+async def _unless_it_ends(
+    controller: env.ControllerProcess, waiter: asyncio.Task[float], timeout: float
+) -> float:
+    """``waiter``'s result, or an error with the log's end as soon as the controller exits (a
+    leader that lost its Lease stops), instead of waiting out the timeout."""
+    deadline = time.monotonic() + timeout
+    while not waiter.done():
+        if controller.popen.poll() is not None:
+            waiter.cancel()
+            raise RuntimeError(f"the controller exited: {controller.log_tail()[-600:]}")
+        if time.monotonic() > deadline:
+            waiter.cancel()
+            raise TimeoutError(f"not every app was Synced within {timeout:.0f} s")
+        await asyncio.wait([waiter], timeout=1.0)
+    return waiter.result()
 
 
 async def _settled(controller: env.ControllerProcess) -> dict[str, float]:
