@@ -60,3 +60,17 @@ def test_microtime_round_trips():
     assert L.parse_microtime(L.format_microtime(moment)) == moment
     assert L.parse_microtime("garbage") is None
     assert L.parse_microtime(None) is None
+
+
+def test_a_leaders_attempt_may_use_what_is_left_of_its_renew_deadline():
+    # Renewed at 0, deadline 10 s, trying again at 2 s: a slow API may take 8 s, not 4.
+    assert L.attempt_timeout(T0, at(2), renew_deadline_s=10, least_s=4) == 8
+
+
+def test_an_attempt_near_or_past_the_deadline_still_gets_the_least_time():
+    assert L.attempt_timeout(T0, at(9), renew_deadline_s=10, least_s=4) == 4
+    assert L.attempt_timeout(T0, at(30), renew_deadline_s=10, least_s=4) == 4
+
+
+def test_a_candidate_that_never_renewed_gets_the_least_time():
+    assert L.attempt_timeout(None, at(2), renew_deadline_s=10, least_s=4) == 4
