@@ -59,7 +59,9 @@ class Controller:
         self.metrics = Metrics()
         self._now = rt.clock
         self._requested: dict[AppKey, refresh.Level] = {}
-        self._last_good: dict[AppKey, Comparison] = {}
+        self._compared: set[AppKey] = set()
+        """Apps this controller has compared with a known desired state. Their Comparisons are
+        not kept: each holds every desired and live manifest of its app, for 10,000 apps."""
         self._rng = random.Random()
         self._unsubscribe: Callable[[], None] | None = None
         self._unsubscribe_config: Callable[[], None] | None = None
@@ -232,7 +234,7 @@ class Controller:
             ResourceKey(APPLICATION.group, APPLICATION.kind, namespace, name)
         )
         if obj is None:
-            if key in self._last_good:
+            if key in self._compared:
                 # Only an app this controller knew: tracking names alone could be another's.
                 for destination in self.rt.destinations.every():
                     await destination.deleter.release_hooks(namespace, name)
@@ -341,7 +343,7 @@ class Controller:
         if comparison.desired_known:
             # Before the status says Synced: an app deleted then must already hold them.
             app = await deletion.keep_finalizers(self.rt.apps, app, comparison.desired)
-            self._last_good[key] = comparison
+            self._compared.add(key)
             self._desired.remember(
                 key, frozenset(r.key for r in comparison.resources if r.desired is not None)
             )
@@ -358,7 +360,7 @@ class Controller:
         patch = appstatus.status_patch(
             app,
             comparison,
-            self._last_good.get(key),
+            comparison if key in self._compared else None,  # it asks only: ever compared?
             level=decision.level,
             now=self._now(),
             control_plane_namespace=self.settings.control_plane_namespace,
@@ -437,7 +439,7 @@ class Controller:
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
         self._live_refreshed.pop(key, None)
-        self._last_good.pop(key, None)
+        self._compared.discard(key)
         self._reconciled.pop(key, None)
         self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
