@@ -27,7 +27,7 @@ part of S9 and the quick run has minutes), small and large alike, then is scaled
 DEST, FLOOR_APPS, FLOOR_DEST, KUBECTL_DEST = "s9-dest", "s9-floor", "s9-floor-dest", "s9-kubectl"
 RESYNC_S, JITTER_S = 180.0, 30.0
 """While syncing: Argo CD's defaults (a resync must not fall inside the measured sync)."""
-STEADY_RESYNC_S = 10.0 if env.QUICK else 40.0
+STEADY_RESYNC_S = 5.0 if env.QUICK else 40.0
 """The steady phase's resync period: long enough that every app's turn comes once a period
 even at 10,000 apps and a few ms each (else the window measures a queue that never empties)."""
 STEADY_JITTER_S = STEADY_RESYNC_S / 10
