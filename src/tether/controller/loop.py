@@ -23,6 +23,7 @@ from tether.bootstrap import telemetry
 from tether.controller import counters, routing
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
+from tether.controller.projects import ProjectIndex
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, refresh
 from tether.core.cluster.cachepolicy import Change
@@ -70,6 +71,7 @@ class Controller:
         """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
         changed, on purpose: see ``_with_reconciled``)."""
         self._desired = DesiredIndex()
+        self._projects = ProjectIndex()
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
         """When each syncing app's status was last refreshed during its operation."""
@@ -136,13 +138,8 @@ class Controller:
         A comparison at the resolved revision is enough, and it decides the automated sync
         anew, so a sync window removed or closed early releases a held sync at once.
         """
-        for key in self.rt.live.keys_of(APPLICATION):
-            if key.namespace not in self.settings.app_namespaces:
-                continue
-            spec = (self.rt.live.manifest(key) or {}).get("spec") or {}
-            if (spec.get("project") or project.DEFAULT_PROJECT_NAME) != project_name:
-                continue
-            self._request((key.namespace, key.name), refresh.Level.RECENT)
+        for key in self._projects.apps_of(project_name):  # an app never reconciled is queued
+            self._request(key, refresh.Level.RECENT)
 
     def _request(self, key: AppKey, level: refresh.Level, delay: float = 0.0) -> None:
         """Queue an app for a refresh at least ``level`` deep, in ``delay`` seconds."""
@@ -248,6 +245,7 @@ class Controller:
             )
             return None
         telemetry.project_is(app.spec.project)
+        self._projects.remember(key, app.spec.project)
         self._servers[key] = counters.dest_server(app)
         project = routing.project_of(self.rt.live, app, self.settings.control_plane_namespace)
         if project is None:
@@ -443,6 +441,7 @@ class Controller:
         self._reconciled.pop(key, None)
         self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
+        self._projects.forget(key)
 
     def _with_co_claims(
         self, key: AppKey, app: Application, comparison: Comparison, comparer: Comparer
