@@ -89,7 +89,7 @@ class LeaderElector:
                     async with asyncio.timeout(self._attempt_budget()):
                         await self.try_once()
                 except (errors.ClusterError, TimeoutError) as exc:
-                    log.info("lease %s/%s: %s", self.namespace, self.name, exc or "timed out")
+                    log.info("lease %s/%s: %s", self.namespace, self.name, str(exc) or "timed out")
                 self._check_deadline()
                 await asyncio.sleep(self._retry * self._rng.uniform(1.0, RETRY_JITTER))
         finally:
