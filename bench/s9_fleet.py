@@ -3,11 +3,11 @@ at once on one controller with leader election on; time until all are Synced, th
 peak RSS and requests by verb; then a fresh controller (the same Lease) with a short resync period:
 CPU per app per resync with nothing to write.
 
-Baselines on the same control plane, after tether's phases: the floor (a bare lightkube client creating each Application,
-server-side applying each of its objects and writing one status, 20 at a time like tether's 20
-workers) and ``kubectl apply --server-side`` once per app directory, run over every
-``KUBECTL_EVERY``-th app (the whole loop would take a quarter of an hour) and scaled to the fleet:
-``kubectl_sampled_every`` and ``kubectl_sampled_s`` say so.
+Baselines on the same control plane, after tether's phases: the floor (a bare lightkube client
+creating each Application, server-side applying each of its objects and writing one status, 20 at
+a time like tether's 20 workers) and ``kubectl apply --server-side`` once per app directory, run
+over every ``KUBECTL_EVERY``-th app (the whole loop would take a quarter of an hour) and scaled to
+the fleet: ``kubectl_sampled_every`` and ``kubectl_sampled_s`` say so.
 """
 
 from __future__ import annotations
