@@ -145,6 +145,7 @@ if __name__ == "__main__":
         report.api_vs_kube(outcome.get("s7", {})),
         report.ui_vs_argo(outcome.get("s8", {})),
         report.scaling_table(report.scaling_rows(points)) if points else "",
+        report.fleet_goals(outcome.get("s9", {})),
     ):
         if side_by_side:
             print("\n" + side_by_side)

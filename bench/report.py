@@ -170,6 +170,51 @@ def ui_vs_argo(s8: Mapping[str, Any]) -> str:
     return _columns(rows)
 
 
+FLEET_GOALS = (
+    ("all Synced, s", "tether_s", 240.0),
+    ("controller peak RSS, MiB", "peak_rss_mib", 1024.0),
+    ("resync CPU per app, ms", "resync_cpu_ms_per_app", 2.0),
+)
+"""S9's goals on the 2-core bench machine (issue 16): 10,100 apps Synced within 4 minutes, in
+1 GiB, and a resync with nothing to do at most 2 ms of CPU per app (a 3-minute resync period of
+10,000 apps then costs about a ninth of one core)."""
+
+FLEET_BASELINES = (
+    ("floor (bare client, minimum per app), s", "floor_s"),
+    ("kubectl apply --server-side loop, s", "kubectl_s"),
+    ("API requests per app", "requests_per_app"),
+    ("restart: ready, s", "restart_ready_s"),
+    ("restart: every app reconciled once, s", "restart_first_pass_s"),
+    ("writes per steady resync", "resync_writes"),
+)
+"""S9's other rows: the baselines of the same run, and what a restart and a resync cost."""
+
+
+def fleet_goals(s9: Mapping[str, Any]) -> str:
+    """S9's measurements against its goals, and its baselines, as text (empty without S9)."""
+    if s9.get("apps") is None:
+        return ""
+    rows = [(f"S9 ({format_value(s9['apps'])} apps)", "measured", "goal")]
+    for label, key, goal in FLEET_GOALS:
+        value = s9.get(key)
+        if value is None:
+            continue
+        verdict = "met" if value <= goal else "missed"
+        rows.append((label, format_value(value), f"<= {format_value(goal)} ({verdict})"))
+    for label, key in FLEET_BASELINES:
+        value = s9.get(key)
+        if value is None:
+            continue
+        note = "-"
+        if key == "kubectl_s" and s9.get("kubectl_sampled_every"):
+            note = (
+                f"every {s9['kubectl_sampled_every']}th app "
+                f"({format_value(s9.get('kubectl_sampled_s'))} s), scaled"
+            )
+        rows.append((label, format_value(value), note))
+    return _columns(rows)
+
+
 def parse_metrics(text: str, skip_prefixes: Iterable[str] = ()) -> dict[str, float]:
     """Prometheus text format to ``{'name{labels}': value}`` (comments and skipped names out)."""
     skips = tuple(skip_prefixes)

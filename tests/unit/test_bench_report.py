@@ -179,3 +179,32 @@ def test_s8_puts_tethers_browser_timings_beside_the_argo_cd_style_page():
 def test_without_s8_there_is_no_ui_table():
     assert report.ui_vs_argo({}) == ""
     assert report.ui_vs_argo({"skipped": "no corpus"}) == ""
+
+
+def test_s9_says_which_goals_its_fleet_met_and_names_the_sampled_kubectl_loop():
+    s9 = {
+        "apps": 10_100,
+        "tether_s": 200.0,
+        "peak_rss_mib": 1500.0,
+        "resync_cpu_ms_per_app": 1.5,
+        "floor_s": 90.0,
+        "kubectl_s": 900.0,
+        "kubectl_sampled_every": 10,
+        "kubectl_sampled_s": 90.0,
+    }
+    rows = [line.split("  ") for line in report.fleet_goals(s9).splitlines()]
+    cells = [[cell.strip() for cell in row if cell.strip()] for row in rows]
+    assert cells[0] == ["S9 (10,100 apps)", "measured", "goal"]
+    assert cells[2] == ["all Synced, s", "200", "<= 240 (met)"]
+    assert cells[3] == ["controller peak RSS, MiB", "1,500", "<= 1,024 (missed)"]
+    assert cells[4] == ["resync CPU per app, ms", "1.5", "<= 2 (met)"]
+    assert cells[6] == [
+        "kubectl apply --server-side loop, s",
+        "900",
+        "every 10th app (90 s), scaled",
+    ]
+
+
+def test_without_s9_there_is_no_goals_table():
+    assert report.fleet_goals({}) == ""
+    assert report.fleet_goals({"failed": "TimeoutError: slow"}) == ""

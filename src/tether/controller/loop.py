@@ -19,9 +19,10 @@ from typing import Any
 
 from tether import bootstrap
 from tether.bootstrap import telemetry
-from tether.controller import counters, routing, sharding
+from tether.controller import counters, failures, routing, sharding
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
+from tether.controller.projects import ProjectIndex
 from tether.controller.queue import WorkQueue
 from tether.core.app import autosync, deletion as deletion_rules, refresh
 from tether.core.cluster.cachepolicy import Change
@@ -43,9 +44,6 @@ APPLICATION = application.GROUP_KIND
 APP_PROJECT = project.GROUP_KIND
 SECRET = GroupKind("", "Secret")
 
-RECONCILE_ERROR = "UnknownError"
-"""The condition a reconcile that raised leaves on its app (Argo CD's type for the same)."""
-
 LIVE_STATUS_INTERVAL = datetime.timedelta(seconds=2)
 """How often a syncing app's status is compared again at most (each object change asks)."""
 
@@ -59,7 +57,9 @@ class Controller:
         self.metrics = Metrics()
         self._now = rt.clock
         self._requested: dict[AppKey, refresh.Level] = {}
-        self._last_good: dict[AppKey, Comparison] = {}
+        self._compared: set[AppKey] = set()
+        """Apps this controller has compared with a known desired state. Their Comparisons are
+        not kept: each holds every desired and live manifest of its app, for 10,000 apps."""
         self._rng = random.Random()
         self._unsubscribe: Callable[[], None] | None = None
         self._unsubscribe_config: Callable[[], None] | None = None
@@ -68,6 +68,7 @@ class Controller:
         """When each app's last refresh at ``Level.LATEST`` ran (not written when nothing
         changed, on purpose: see ``refresh.with_reconciled``)."""
         self._desired = DesiredIndex()
+        self._projects = ProjectIndex()
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
         """When each syncing app's status was last refreshed during its operation."""
@@ -134,13 +135,8 @@ class Controller:
         A comparison at the resolved revision is enough, and it decides the automated sync
         anew, so a sync window removed or closed early releases a held sync at once.
         """
-        for key in self.rt.live.keys_of(APPLICATION):
-            if key.namespace not in self.settings.app_namespaces:
-                continue
-            spec = (self.rt.live.manifest(key) or {}).get("spec") or {}
-            if (spec.get("project") or project.DEFAULT_PROJECT_NAME) != project_name:
-                continue
-            self._request((key.namespace, key.name), refresh.Level.RECENT)
+        for key in self._projects.apps_of(project_name):  # an app never reconciled is queued
+            self._request(key, refresh.Level.RECENT)
 
     def _request(self, key: AppKey, level: refresh.Level, delay: float = 0.0) -> None:
         """Queue an app for a refresh at least ``level`` deep, in ``delay`` seconds."""
@@ -194,7 +190,7 @@ class Controller:
                     log.warning("reconcile of %s/%s failed: %s", key[0], key[1], err)
                 else:
                     log.exception("unexpected error reconciling %s/%s", key[0], key[1])
-                await self._report_failure(key, err)
+                await failures.report(self.rt, key, err, self._now())
                 self.queue.done(key)
                 self.queue.retry(key)
                 continue
@@ -206,29 +202,6 @@ class Controller:
             if delay is not None:
                 self.queue.add(key, delay)
 
-    async def _report_failure(self, key: AppKey, err: Exception) -> None:
-        """Put a failed reconcile on its app as an ``UnknownError`` condition, best effort.
-
-        Written once per distinct message, so an app failing again the same way costs no write.
-        """
-        message = appstatus.bounded(f"reconcile failed: {type(err).__name__}: {err}")
-        obj = self.rt.live.manifest(ResourceKey(APPLICATION.group, APPLICATION.kind, *key))
-        try:
-            app = parse_application(obj) if obj is not None else None
-        except TetherError:
-            return  # the invalid spec has its condition already
-        if app is None:
-            return
-        existing = (app.status.conditions or []) if app.status else []
-        if any(c.type == RECONCILE_ERROR and c.message == message for c in existing):
-            return
-        try:
-            await self.rt.apps.patch(
-                *key, appstatus.condition_patch(app, RECONCILE_ERROR, message, self._now())
-            )
-        except Exception as write_error:  # the API may be what failed; never let this escape
-            log.info("could not record the failure of %s/%s: %s", *key, write_error)
-
     async def reconcile(self, key: AppKey) -> float | None:
         """Do what one Application needs now; returns seconds until it should be seen again."""
         namespace, name = key
@@ -236,7 +209,7 @@ class Controller:
             ResourceKey(APPLICATION.group, APPLICATION.kind, namespace, name)
         )
         if obj is None:
-            if key in self._last_good:
+            if key in self._compared:
                 # Only an app this controller knew: tracking names alone could be another's.
                 for destination in self.rt.destinations.every():
                     await destination.deleter.release_hooks(namespace, name)
@@ -250,6 +223,7 @@ class Controller:
             )
             return None
         telemetry.project_is(app.spec.project)
+        self._projects.remember(key, app.spec.project)
         self._servers[key] = counters.dest_server(app)
         project = routing.project_of(self.rt.live, app, self.settings.control_plane_namespace)
         if project is None:
@@ -449,16 +423,17 @@ class Controller:
     def _forget(self, key: AppKey) -> None:
         self._requested.pop(key, None)
         self._live_refreshed.pop(key, None)
-        self._last_good.pop(key, None)
+        self._compared.discard(key)
         self._reconciled.pop(key, None)
         self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
+        self._projects.forget(key)
 
     def _absorb(
         self, key: AppKey, app: Application, comparison: Comparison, comparer: Comparer
     ) -> Comparison:
         """Remember a comparison that knows the desired state, warned of shared objects."""
-        self._last_good[key] = comparison
+        self._compared.add(key)
         namespace = self.settings.control_plane_namespace
         return self._desired.absorb(key, comparison, comparer.instance_of(app), namespace)
 
@@ -473,7 +448,7 @@ class Controller:
         return appstatus.status_patch(
             app,
             comparison,
-            self._last_good.get(key),
+            comparison if key in self._compared else None,  # it asks only: ever compared?
             level=level,
             now=self._now(),
             control_plane_namespace=self.settings.control_plane_namespace,

@@ -86,10 +86,12 @@ class LeaderElector:
                 try:
                     # Bounded: a hung request must not keep a leader believing it leads past
                     # the renew deadline (it would go on writing while a successor takes over).
-                    async with asyncio.timeout(self._attempt_timeout):
+                    # A leader's bound is what is left of that deadline: a fixed 4 s lost the
+                    # Lease under load (S9) while the deadline still had seconds to give.
+                    async with asyncio.timeout(self._attempt_budget()):
                         await self.try_once()
                 except (errors.ClusterError, TimeoutError) as exc:
-                    log.info("lease %s/%s: %s", self.namespace, self.name, exc or "timed out")
+                    log.info("lease %s/%s: %s", self.namespace, self.name, str(exc) or "timed out")
                 self._check_deadline()
                 await asyncio.sleep(self._retry * self._rng.uniform(1.0, RETRY_JITTER))
         finally:
@@ -150,6 +152,12 @@ class LeaderElector:
         if not self.leading.is_set() or self._last_renewed is None:
             return False
         return (self._clock() - self._last_renewed).total_seconds() < self._renew_deadline
+
+    def _attempt_budget(self) -> float:
+        renewed = self._last_renewed if self.leading.is_set() else None
+        return leasing.attempt_timeout(
+            renewed, self._clock(), self._renew_deadline, self._attempt_timeout
+        )
 
     def _check_deadline(self) -> None:
         if not self.leading.is_set() or self._last_renewed is None:

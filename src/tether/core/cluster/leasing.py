@@ -89,6 +89,25 @@ def released(lease: LeaseState, now: datetime.datetime) -> LeaseState:
     return dataclasses.replace(lease, holder="", duration_s=1, renewed=now)
 
 
+def attempt_timeout(
+    last_renewed: datetime.datetime | None,
+    now: datetime.datetime,
+    renew_deadline_s: float,
+    least_s: float,
+) -> float:
+    """Seconds one attempt to read and write the Lease may take.
+
+    A leader's attempt may use what is left of its renew deadline (as client-go's renew loop
+    does), at least ``least_s``: on a loaded API server one slow read must not cost the lease
+    while the deadline still has seconds to give. A candidate's attempts take ``least_s``.
+    Safety does not rest on this bound: the fence stops writes at the deadline either way.
+    """
+    if last_renewed is None:
+        return least_s
+    left = renew_deadline_s - (now - last_renewed).total_seconds()
+    return max(least_s, left)
+
+
 MICROTIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 """Kubernetes ``MicroTime``: RFC 3339 with microseconds, always UTC."""
 

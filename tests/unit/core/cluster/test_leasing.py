@@ -68,3 +68,17 @@ def test_a_holder_renewing_its_expired_lease_acquires_it_anew():
     assert renewed.acquired == at(20) and renewed.renewed == at(20)
     kept = L.next_state(lapsed, L.Verdict.RENEW, "a", 15, at(10))
     assert kept.acquired == T0 and kept.renewed == at(10)
+
+
+def test_a_leaders_attempt_may_use_what_is_left_of_its_renew_deadline():
+    # Renewed at 0, deadline 10 s, trying again at 2 s: a slow API may take 8 s, not 4.
+    assert L.attempt_timeout(T0, at(2), renew_deadline_s=10, least_s=4) == 8
+
+
+def test_an_attempt_near_or_past_the_deadline_still_gets_the_least_time():
+    assert L.attempt_timeout(T0, at(9), renew_deadline_s=10, least_s=4) == 4
+    assert L.attempt_timeout(T0, at(30), renew_deadline_s=10, least_s=4) == 4
+
+
+def test_a_candidate_that_never_renewed_gets_the_least_time():
+    assert L.attempt_timeout(None, at(2), renew_deadline_s=10, least_s=4) == 4
