@@ -96,6 +96,24 @@ def run(
     return done
 
 
+def kubectl_apply(kubeconfig: pathlib.Path, namespace: str, path: pathlib.Path) -> None:
+    """``kubectl apply --server-side`` of one file into ``namespace``, as the baselines run it."""
+    run(
+        [
+            "kubectl",
+            "--kubeconfig",
+            str(kubeconfig),
+            "apply",
+            "--server-side",
+            "--field-manager=bench-kubectl",
+            "-n",
+            namespace,
+            "-f",
+            str(path),
+        ]
+    )
+
+
 def git(*args: str, cwd: str | pathlib.Path | None = None) -> str:
     """Run git with a fixed identity and no host configuration; returns stdout."""
     return run(["git", *args], cwd=cwd, env=GIT_ENV).stdout.decode().strip()

@@ -284,20 +284,7 @@ def kubectl_sampled(
     count = {True: 0, False: 0}
     for index in picked:
         started = time.perf_counter()
-        env.run(
-            [
-                "kubectl",
-                "--kubeconfig",
-                str(kubeconfig),
-                "apply",
-                "--server-side",
-                "--field-manager=bench-kubectl",
-                "-n",
-                dest,
-                "-f",
-                str(work / layout.path(index) / "cms.yaml"),
-            ]
-        )
+        env.kubectl_apply(kubeconfig, dest, work / layout.path(index) / "cms.yaml")
         small = index < layout.small
         spent[small] += time.perf_counter() - started
         count[small] += 1

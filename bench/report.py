@@ -251,6 +251,20 @@ def writes_and_reads(by_verb: Mapping[str, float]) -> tuple[float, float]:
     return writes, reads
 
 
+def resync_window(
+    first: Mapping[str, float], last: Mapping[str, float], apps: int, reconciles_metric: str
+) -> tuple[float, float, float, float]:
+    """From two /metrics reads around a window: reconciles in it, and the writes and reads it
+    made scaled to one resync of ``apps`` (the window need not hold exactly one pass).
+
+    Returns ``(reconciles, per_resync, writes, reads)``; ``per_resync`` is 0 with no reconcile.
+    """
+    reconciles = last.get(reconciles_metric, 0) - first.get(reconciles_metric, 0)
+    per_resync = apps / reconciles if reconciles else 0.0
+    writes, reads = writes_and_reads(delta(requests_by_verb(last), requests_by_verb(first)))
+    return reconciles, per_resync, writes * per_resync, reads * per_resync
+
+
 def parse_proc_status(text: str) -> dict[str, int]:
     """The ``kB`` lines of /proc/<pid>/status as ``{field: kB}``."""
     found: dict[str, int] = {}

@@ -17,27 +17,15 @@ import signal
 import time
 from typing import Any
 
-from bench import env, manyapps
+from bench import env, manyapps, s9_fleet
 from tether.core.cluster import sharding
 
-SMALL, LARGE, OBJECTS_PER_LARGE = 10_000, 100, 50
 REPLICAS = ("s10-0", "s10-1", "s10-2")
 VICTIM = "s10-2"
 DEST = "s10-dest"
 RESYNC_S = 10.0 if env.QUICK else 40.0
 """As S9's steady phase: every app's turn comes once a period; the new commit is seen then."""
 JITTER_S = RESYNC_S / 10
-
-
-def layout() -> manyapps.Layout:
-    """S10's fleet: S9's (a tenth in a quick run)."""
-    return manyapps.Layout(
-        small=env.scaled(SMALL),
-        large=env.scaled(LARGE),
-        objects_per_large=OBJECTS_PER_LARGE,
-        prefix="s10",
-        dest=DEST,
-    )
 
 
 async def run(workdir: pathlib.Path) -> dict[str, Any]:
@@ -48,7 +36,7 @@ async def run(workdir: pathlib.Path) -> dict[str, Any]:
 
 
 async def _measure(kubeconfig: pathlib.Path, workdir: pathlib.Path) -> dict[str, Any]:
-    fleet = layout()
+    fleet = s9_fleet.layout(prefix="s10", dest=DEST)
     kube = env.client(kubeconfig)
     repo, sha = manyapps.serve(fleet, workdir / "git")
     members = frozenset(REPLICAS)

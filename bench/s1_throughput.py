@@ -171,20 +171,7 @@ def kubectl_loop(kubeconfig: pathlib.Path, work: pathlib.Path, size: int) -> flo
     """Seconds for ``kubectl apply --server-side`` once per app directory, in sequence."""
     started = time.perf_counter()
     for index in range(size):
-        env.run(
-            [
-                "kubectl",
-                "--kubeconfig",
-                str(kubeconfig),
-                "apply",
-                "--server-side",
-                "--field-manager=bench-kubectl",
-                "-n",
-                KUBECTL_DEST,
-                "-f",
-                str(work / cm_path(index)),
-            ]
-        )
+        env.kubectl_apply(kubeconfig, KUBECTL_DEST, work / cm_path(index))
     return time.perf_counter() - started
 
 

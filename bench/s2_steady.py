@@ -74,16 +74,16 @@ async def run(fleet: Fleet) -> dict[str, Any]:
         last = controller.metrics()
     finally:
         controller.stop()
-    reconciles = last.get(RECONCILES, 0) - first.get(RECONCILES, 0)
-    per_resync = fleet.size / reconciles if reconciles else 0.0
+    reconciles, per_resync, writes, reads = report.resync_window(
+        first, last, fleet.size, RECONCILES
+    )
     by_verb = report.delta(report.requests_by_verb(last), report.requests_by_verb(first))
-    writes, reads = report.writes_and_reads(by_verb)
     return {
         "apps": fleet.size,
         "live_objects": int(last.get(CACHED, 0)),
         "resync_s": RESYNC_S,
-        "writes_per_resync": writes * per_resync,
-        "reads_per_resync": reads * per_resync,
+        "writes_per_resync": writes,
+        "reads_per_resync": reads,
         "cpu_s_per_resync": (stats.cpu_s - cpu_first) * per_resync,
         "rss_mib": stats.rss_mib,
         "peak_rss_mib": stats.peak_rss_mib,

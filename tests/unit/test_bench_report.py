@@ -208,3 +208,13 @@ def test_s9_says_which_goals_its_fleet_met_and_names_the_sampled_kubectl_loop():
 def test_without_s9_there_is_no_goals_table():
     assert report.fleet_goals({}) == ""
     assert report.fleet_goals({"failed": "TimeoutError: slow"}) == ""
+
+
+def test_a_resync_window_scales_its_writes_and_reads_to_one_pass_over_every_app() -> None:
+    first = {"tether_app_reconcile_count": 100.0}
+    last = {"tether_app_reconcile_count": 150.0}
+    reconciles, per_resync, writes, reads = report.resync_window(
+        first, last, 100, "tether_app_reconcile_count"
+    )
+    assert (reconciles, per_resync, writes, reads) == (50, 2.0, 0.0, 0.0)
+    assert report.resync_window(first, first, 100, "tether_app_reconcile_count")[1] == 0.0
