@@ -22,7 +22,6 @@ from tether.adapters.jqrunner import JqRunner
 from tether.adapters.kube import execauth
 from tether.adapters.kube.cache import ClusterCache
 from tether.adapters.kube.client import KubeClient
-from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.livestate import CacheLiveState
 from tether.adapters.oidc import OidcHttp
 from tether.adapters.reposerver import RepoServerClient
@@ -270,9 +269,7 @@ class Runtime:
 
     def leader_election(self, identity: str) -> ports.LeaderElection:
         """A candidate for the controller's Lease; this runtime then writes only while it leads."""
-        elector = LeaderElector(
-            self._client, self.settings.lease_name, self.settings.control_plane_namespace, identity
-        )
+        elector = sharding.leader_elector(self._client, self.settings, identity)
         self._client.fence(elector.may_write)
         self._may_write = elector.may_write
         return elector

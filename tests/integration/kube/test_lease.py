@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
 from tether.adapters.kube.client import KubeClient
 from tether.adapters.kube.lease import LeaderElector
 from tether.adapters.kube.reflector import cancel
+from tether.core.cluster import leasing
 from tether.model.errors import NotLeaderError
 
 pytestmark = pytest.mark.timeout(60)
@@ -136,3 +138,63 @@ async def test_a_leader_that_cannot_renew_stops_writing_before_a_successor_leads
         finally:
             for task in (writer, old_task, new_task):
                 await cancel(task)
+
+
+def busy(seconds: float) -> None:
+    """Hold the interpreter as CPU-bound reconciles do (not a sleep: the GIL stays contended)."""
+    until = time.monotonic() + seconds
+    while time.monotonic() < until:
+        sum(range(1000))
+
+
+async def test_a_leader_renewing_on_its_own_thread_keeps_the_lease_while_its_loop_is_blocked(
+    client: KubeClient, namespace: str
+):
+    """S9: a main loop busy for longer than the renew deadline must not cost the Lease."""
+    log: list[str] = []
+    periods = {"lease_duration_s": 4, "renew_deadline_s": 3.0, "retry_period_s": 0.2}
+    leader = LeaderElector(
+        client,
+        "tether-controller",
+        namespace,
+        "busy",
+        on_started_leading=lambda: log.append("started"),
+        on_stopped_leading=lambda: log.append("stopped"),
+        connect=client.twin,
+        **periods,  # type: ignore[arg-type]
+    )
+    task = asyncio.create_task(leader.run())
+    try:
+        await asyncio.wait_for(leader.leading.wait(), 10)
+        before = await client.get("coordination.k8s.io/v1", "Lease", "tether-controller", namespace)
+        assert before is not None
+        blocked = asyncio.get_running_loop().create_future()
+
+        def block() -> None:
+            busy(periods["renew_deadline_s"] + 2)  # longer than the deadline minus a retry
+            blocked.set_result(leader.may_write())  # renewed within the deadline, meanwhile
+
+        asyncio.get_running_loop().call_soon(block)
+        assert await blocked, "the leader could not write right after the block"
+        after = await client.get("coordination.k8s.io/v1", "Lease", "tether-controller", namespace)
+        assert after is not None
+        assert after["spec"]["holderIdentity"] == "busy"
+        renewed = leasing.parse_microtime(after["spec"]["renewTime"])
+        earlier = leasing.parse_microtime(before["spec"]["renewTime"])
+        assert renewed is not None and earlier is not None
+        assert renewed > earlier
+        await asyncio.sleep(0)  # a loss announced during the block would be delivered by now
+        assert leader.leading.is_set()
+        assert not leader.stopped_leading.is_set()
+        assert log == ["started"]
+
+        # Shutting down joins the thread, which released the Lease first.
+        await cancel(task)
+        assert log == ["started", "stopped"]
+        released = await client.get(
+            "coordination.k8s.io/v1", "Lease", "tether-controller", namespace
+        )
+        assert released is not None
+        assert not released["spec"].get("holderIdentity")
+    finally:
+        await cancel(task)

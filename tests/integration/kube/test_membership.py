@@ -26,6 +26,7 @@ def member(client: KubeClient, namespace: str, replica: str, identity: str) -> M
         lease_duration_s=2,
         renew_deadline_s=1.5,
         retry_period_s=0.1,
+        connect=client.twin,  # as bootstrap wires it: renewals on their own thread
     )
 
 

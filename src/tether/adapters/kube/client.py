@@ -173,6 +173,13 @@ class KubeClient:
         )
         return cls(Transport.from_config(config))
 
+    def twin(self) -> KubeClient:
+        """A new client on new connections to the same cluster, as the same user, unfenced.
+
+        For another thread's event loop (``Transport.twin``); close it on that loop.
+        """
+        return KubeClient(self.transport.twin())
+
     @property
     def counter(self) -> RequestCounter:
         """Requests sent, by verb."""

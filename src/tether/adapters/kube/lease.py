@@ -11,6 +11,7 @@ import contextlib
 import datetime
 import logging
 import random
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -42,8 +43,14 @@ def _utcnow() -> datetime.datetime:
 class LeaderElector:
     """One candidate for one Lease.
 
+    With ``connect``, the campaign (reads, renewals, the deadline check, the release) runs on
+    a thread of its own with its own event loop and a client from ``connect``, as client-go
+    runs it in its own goroutine: a main loop busy with CPU-bound reconciles resumed the
+    renewal too late and lost the Lease with a renewal the API had accepted (S9). Without it,
+    the campaign runs on the caller's loop with ``client``.
+
     Attributes:
-        leading: Set while this candidate leads.
+        leading: Set while this candidate leads (on the loop that called ``run``).
         stopped_leading: Set after this candidate stopped leading (lost or released).
     """
 
@@ -61,6 +68,7 @@ class LeaderElector:
         on_stopped_leading: Callable[[], None] | None = None,
         clock: Callable[[], datetime.datetime] = _utcnow,
         labels: Mapping[str, str] | None = None,
+        connect: Callable[[], KubeClient] | None = None,
     ) -> None:
         self.name = name
         self.namespace = namespace
@@ -68,6 +76,8 @@ class LeaderElector:
         self.leading = asyncio.Event()
         self.stopped_leading = asyncio.Event()
         self._client = client
+        """The client of the loop the campaign runs on: ``connect``'s while on its thread."""
+        self._connect = connect
         self._duration = lease_duration_s
         self._renew_deadline = renew_deadline_s
         self._retry = retry_period_s
@@ -76,11 +86,70 @@ class LeaderElector:
         self._clock = clock
         self._labels = dict(labels or {})
         self._rng = random.Random()
+        self._lock = threading.Lock()
+        """Guards ``_held`` and ``_last_renewed``: the campaign's thread writes them, writers
+        on the main loop read them (``may_write``)."""
+        self._held = False
         self._last_renewed: datetime.datetime | None = None
+        self._home: asyncio.AbstractEventLoop | None = None
+        """The loop that called ``run``: ``leading`` and the callbacks belong to it."""
         self._attempt_timeout = max(0.5, min(retry_period_s * 2, renew_deadline_s / 2))
 
     async def run(self) -> None:
         """Campaign and lead until cancelled; on cancellation, release the Lease if held."""
+        self._home = asyncio.get_running_loop()
+        if self._connect is None:
+            await self._campaign()
+        else:
+            await self._run_on_own_thread(self._connect)
+
+    async def _run_on_own_thread(self, connect: Callable[[], KubeClient]) -> None:
+        home = asyncio.get_running_loop()
+        ended: asyncio.Future[None] = home.create_future()
+        loop = asyncio.new_event_loop()
+        campaign = loop.create_task(self._campaign_connected(connect))
+
+        def main() -> None:
+            error: BaseException | None = None
+            try:
+                loop.run_until_complete(campaign)
+            except asyncio.CancelledError:
+                pass
+            except BaseException as exc:  # handed to run()'s caller, as on one loop
+                error = exc
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.run_until_complete(loop.shutdown_default_executor())
+                loop.close()
+                with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                    home.call_soon_threadsafe(_settle, ended, error)
+
+        thread = threading.Thread(
+            target=main, name=f"lease-{self.namespace}-{self.name}", daemon=True
+        )
+        thread.start()
+        try:
+            await asyncio.shield(ended)
+        finally:
+            if not ended.done():
+                # Cancelled: stop the campaign, and wait for it to release the Lease.
+                with contextlib.suppress(RuntimeError):  # it ended meanwhile
+                    loop.call_soon_threadsafe(campaign.cancel)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(ended)
+            if ended.done():
+                thread.join()  # it has settled ``ended``: only its return is left
+
+    async def _campaign_connected(self, connect: Callable[[], KubeClient]) -> None:
+        given = self._client
+        async with connect() as client:
+            self._client = client
+            try:
+                await self._campaign()
+            finally:
+                self._client = given
+
+    async def _campaign(self) -> None:
         try:
             while True:
                 try:
@@ -95,18 +164,21 @@ class LeaderElector:
                 self._check_deadline()
                 await asyncio.sleep(self._retry * self._rng.uniform(1.0, RETRY_JITTER))
         finally:
-            if self.leading.is_set():
+            if self._holds():
                 with contextlib.suppress(errors.ClusterError, asyncio.CancelledError):
                     await asyncio.shield(self.release())
 
     async def try_once(self) -> bool:
         """Read the Lease, then create, take or renew it if ``core.leasing`` says so.
 
+        On the loop the campaign runs on (the caller's, without ``connect``).
+
         Returns:
             Whether this candidate leads after the attempt.
         """
+        client = self._client
         now = self._clock()
-        live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
+        live = await client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
         state = state_of(live) if live else None
         verdict = leasing.decide(state, self.identity, now)
         if verdict is leasing.Verdict.WAIT:
@@ -115,31 +187,29 @@ class LeaderElector:
         spec = leasing.next_state(state, verdict, self.identity, self._duration, now)
         try:
             if verdict is leasing.Verdict.CREATE:
-                await self._client.create(_lease(self.name, self.namespace, spec, "", self._labels))
+                await client.create(_lease(self.name, self.namespace, spec, "", self._labels))
             else:
                 assert live is not None
                 rv = str(live["metadata"]["resourceVersion"])
-                await self._client.update(_lease(self.name, self.namespace, spec, rv, self._labels))
+                await client.update(_lease(self.name, self.namespace, spec, rv, self._labels))
         except errors.ConflictError:
             # Someone else wrote first; we learn who on the next read.
             self._set_leading(False)
             return False
-        self._last_renewed = now
-        self._set_leading(True)
+        self._set_leading(True, renewed=now)
         return True
 
     async def release(self) -> None:
         """Give the Lease up so a successor need not wait for it to expire."""
-        live = await self._client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
+        client = self._client
+        live = await client.get("coordination.k8s.io/v1", "Lease", self.name, self.namespace)
         if live:
             state = state_of(live)
             if state.holder == self.identity:
                 spec = leasing.released(state, self._clock())
                 rv = str(live["metadata"]["resourceVersion"])
                 with contextlib.suppress(errors.ConflictError):
-                    await self._client.update(
-                        _lease(self.name, self.namespace, spec, rv, self._labels)
-                    )
+                    await client.update(_lease(self.name, self.namespace, spec, rv, self._labels))
         self._set_leading(False)
 
     def may_write(self) -> bool:
@@ -147,26 +217,54 @@ class LeaderElector:
 
         Checked on every write (``KubeClient.fence``), not only when the renewal loop wakes up:
         a renewal that fails leaves at most ``renew_deadline`` of writes, and a successor can
-        take over only ``lease_duration`` after the last renewal, which is longer.
+        take over only ``lease_duration`` after the last renewal, which is longer. Safe from
+        any thread.
         """
-        if not self.leading.is_set() or self._last_renewed is None:
+        with self._lock:
+            held, renewed = self._held, self._last_renewed
+        if not held or renewed is None:
             return False
-        return (self._clock() - self._last_renewed).total_seconds() < self._renew_deadline
+        return (self._clock() - renewed).total_seconds() < self._renew_deadline
+
+    def _holds(self) -> bool:
+        with self._lock:
+            return self._held
 
     def _attempt_budget(self) -> float:
-        renewed = self._last_renewed if self.leading.is_set() else None
+        with self._lock:
+            renewed = self._last_renewed if self._held else None
         return leasing.attempt_timeout(
             renewed, self._clock(), self._renew_deadline, self._attempt_timeout
         )
 
     def _check_deadline(self) -> None:
-        if not self.leading.is_set() or self._last_renewed is None:
+        with self._lock:
+            held, renewed = self._held, self._last_renewed
+        if not held or renewed is None:
             return
-        if (self._clock() - self._last_renewed).total_seconds() > self._renew_deadline:
+        if (self._clock() - renewed).total_seconds() > self._renew_deadline:
             log.warning("lease %s/%s: renew deadline passed", self.namespace, self.name)
             self._set_leading(False)
 
-    def _set_leading(self, leading: bool) -> None:
+    def _set_leading(self, leading: bool, renewed: datetime.datetime | None = None) -> None:
+        """Record the campaign's verdict, and tell the caller's loop when it changes."""
+        with self._lock:
+            changed = self._held != leading
+            self._held = leading
+            if renewed is not None:
+                self._last_renewed = renewed
+        if not changed:
+            return
+        home = self._home
+        if home is None or _running_loop() is home:
+            self._announce(leading)
+        else:
+            # In order: a quick win and loss reach the caller's loop as a win, then a loss.
+            with contextlib.suppress(RuntimeError):  # the caller's loop is closed
+                home.call_soon_threadsafe(self._announce, leading)
+
+    def _announce(self, leading: bool) -> None:
+        """On the caller's loop: set the events and call the callbacks."""
         if leading and not self.leading.is_set():
             self.stopped_leading.clear()
             self.leading.set()
@@ -177,6 +275,22 @@ class LeaderElector:
             self.stopped_leading.set()
             if self._on_stopped:
                 self._on_stopped()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _settle(ended: asyncio.Future[None], error: BaseException | None) -> None:
+    if ended.done():
+        return
+    if error is None:
+        ended.set_result(None)
+    else:
+        ended.set_exception(error)
 
 
 def state_of(lease: Mapping[str, Any]) -> leasing.LeaseState:

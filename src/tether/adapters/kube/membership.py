@@ -57,6 +57,7 @@ class Membership:
         renew_deadline_s: float = RENEW_DEADLINE_S,
         retry_period_s: float = RETRY_PERIOD_S,
         clock: Callable[[], datetime.datetime] = _utcnow,
+        connect: Callable[[], KubeClient] | None = None,
     ) -> None:
         self.replica = replica
         self.identity = identity
@@ -75,6 +76,7 @@ class Membership:
             retry_period_s=retry_period_s,
             clock=clock,
             labels={REPLICA_LABEL: replica},
+            connect=connect,  # renewals on their own thread; the watch stays on this loop
         )
         self._leases: dict[str, leasing.LeaseState] = {}
         self._own_seen: datetime.datetime | None = None
@@ -99,7 +101,10 @@ class Membership:
 
         Fresh: the watch showed our own renewal within the renew deadline, so every Lease
         written before then (a newcomer's) is in the view. A replica whose renewals or watch
-        stall stops before the grace after which others take its apps.
+        stall stops before the grace after which others take its apps. The watch runs on the
+        main loop even when the renewals have a thread of their own: a main loop lagging past
+        the deadline fences this replica's writes until the watch catches up, which is safe (a
+        lagging loop may have missed a newcomer) and costs only writes the lag delays anyway.
         """
         if not self._elector.may_write() or self._own_seen is None:
             return False

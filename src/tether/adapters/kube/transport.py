@@ -140,6 +140,8 @@ class Transport:
         self.watch_http = watch_http or http
         self.namespace = namespace
         self.counter = RequestCounter()
+        self._config: tuple[KubeConfig, str | None] | None = None
+        """What ``from_config`` connected with, so ``twin`` can connect again."""
 
     @classmethod
     def from_kubeconfig(
@@ -177,11 +179,31 @@ class Transport:
         pool = httpx2.Limits(
             max_connections=REQUEST_CONNECTIONS, max_keepalive_connections=REQUEST_CONNECTIONS
         )
-        return cls(
+        transport = cls(
             httpx2.AsyncClient(**request_params, limits=pool),
             watch_http=httpx2.AsyncClient(**watch_params, limits=limits),
             namespace=single.namespace,
         )
+        transport._config = (config, context)
+        return transport
+
+    def twin(self) -> Transport:
+        """A new transport to the same server with the same credentials and User-Agent.
+
+        Its connections are its own, so it can serve another thread's event loop (an httpx2
+        client belongs to the loop that first uses it): leader election renews on one.
+
+        Raises:
+            ClusterError: this transport was not built from a kubeconfig (``from_config``).
+        """
+        if self._config is None:
+            raise errors.ClusterError("this connection cannot be opened again (no kubeconfig)")
+        config, context = self._config
+        twin = Transport.from_config(config, context=context)
+        agent = self.http.headers.get("User-Agent")
+        if agent:
+            twin.identify(agent)
+        return twin
 
     async def request(
         self,
