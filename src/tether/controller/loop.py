@@ -255,6 +255,9 @@ class Controller:
                 outcome.phase.value,
                 outcome.requeue_after,
             )
+            # Until it completes, the app's wakes go ahead of apps waiting for a comparison;
+            # so does the refresh that completes an unsettled sync.
+            self.queue.mark_operating(key, not outcome.completed or outcome.settled is None)
             if outcome.completed:
                 self.metrics.synced(app, outcome.phase.value)
                 phase, message = outcome.phase.value, outcome.message
@@ -312,6 +315,7 @@ class Controller:
     async def _refresh(
         self, key: AppKey, app: Application, project: AppProject, comparer: Comparer
     ) -> float:
+        self.queue.mark_operating(key, False)  # no operation now; set again if one starts
         requested = self._requested.pop(key, None)
         decision = refresh.decide(
             refresh.with_reconciled(app, self._reconciled.get(key)),
@@ -373,6 +377,8 @@ class Controller:
             await self._clear_refresh_annotation(app)
         # A started sync wakes the app through its own watch event: a read before that event
         # would see the app without its operation and compare (and write) again.
+        if started:
+            self.queue.mark_operating(key, True)
         return 1.0 if started else self._resync_delay()
 
     async def _auto_sync(
@@ -421,6 +427,7 @@ class Controller:
             self._forget(key)
 
     def _forget(self, key: AppKey) -> None:
+        self.queue.mark_operating(key, False)
         self._requested.pop(key, None)
         self._live_refreshed.pop(key, None)
         self._compared.discard(key)

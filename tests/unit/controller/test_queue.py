@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tether.controller.queue import Backoff, WorkQueue
+from tether.controller.queue import OPERATION_BURST, Backoff, WorkQueue
 
 
 async def test_a_key_added_twice_is_processed_once():
@@ -129,3 +129,95 @@ async def test_a_key_no_longer_admitted_when_due_is_dropped_not_processed():
     owned.discard("a")  # another replica took "a" while it waited
     assert await queue.get() == "b"
     assert len(queue) == 0
+
+
+async def test_a_key_marked_as_operating_is_taken_before_older_plain_keys():
+    queue: WorkQueue[str] = WorkQueue()
+    for key in ("a", "b", "c"):
+        queue.add(key)
+    queue.mark_operating("syncing", True)
+    queue.add("syncing")
+    assert await queue.get() == "syncing"
+    assert [await queue.get() for _ in range(3)] == ["a", "b", "c"]
+
+
+async def test_a_queued_key_marked_as_operating_moves_ahead_and_back_when_cleared():
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    queue.add("b")
+    queue.mark_operating("b", True)
+    assert await queue.get() == "b"
+    queue.done("b")
+    queue.add("b")
+    queue.mark_operating("b", False)
+    assert [await queue.get() for _ in range(2)] == ["a", "b"]
+    assert len(queue) == 0
+
+
+async def test_operating_keys_do_not_starve_the_comparisons():
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("plain")
+    for i in range(OPERATION_BURST + 5):
+        queue.mark_operating(f"op{i}", True)
+        queue.add(f"op{i}")
+    taken = [await queue.get() for _ in range(OPERATION_BURST + 1)]
+    assert taken[:OPERATION_BURST] == [f"op{i}" for i in range(OPERATION_BURST)]
+    assert taken[OPERATION_BURST] == "plain"
+
+
+async def test_an_operating_key_re_added_while_held_comes_back_in_its_lane_after_done():
+    queue: WorkQueue[str] = WorkQueue()
+    queue.add("a")
+    queue.mark_operating("a", True)
+    assert await queue.get() == "a"
+    queue.add("b")
+    queue.add("a")  # its watch event, while a worker holds it
+    assert len(queue) == 1
+    queue.done("a")
+    assert await queue.get() == "a"
+
+
+async def test_the_operation_lane_keeps_due_times():
+    queue: WorkQueue[str] = WorkQueue()
+    queue.mark_operating("later", True)
+    queue.add("later", delay=60)
+    queue.add("now")
+    assert await asyncio.wait_for(queue.get(), 1) == "now"
+    assert len(queue) == 1
+
+
+async def test_a_key_no_longer_admitted_is_dropped_from_the_operation_lane_too():
+    queue: WorkQueue[str] = WorkQueue()
+    owned = {"a", "b"}
+    queue.admit = owned.__contains__
+    queue.mark_operating("a", True)
+    queue.add("a")
+    queue.add("b")
+    owned.discard("a")
+    assert await queue.get() == "b"
+    assert not queue.is_operating("a")
+
+
+async def test_two_workers_never_hold_the_same_key_across_lanes():
+    queue: WorkQueue[int] = WorkQueue()
+    held: set[int] = set()
+    seen: list[int] = []
+
+    async def worker() -> None:
+        while (key := await queue.get()) is not None:
+            assert key not in held
+            held.add(key)
+            seen.append(key)
+            queue.mark_operating((key + len(seen)) % 3, len(seen) % 2 == 0)  # lanes flip
+            queue.add((key + 1) % 10)
+            await asyncio.sleep(0)
+            queue.add(key)  # re-added while held
+            held.discard(key)
+            queue.done(key)
+            if len(seen) >= 300:
+                queue.close()
+
+    for i in range(10):
+        queue.add(i)
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(4))), 5)
+    assert len(seen) >= 300

@@ -117,7 +117,7 @@ CMD_PARAMS_KEYS: tuple[Known, ...] = (
     Known(
         "controller.operation.processors",
         U,
-        "tether runs operations and comparisons in one pool: set controller.status.processors",
+        "one pool runs operations (first) and comparisons: set controller.status.processors",
     ),
     Known(
         "controller.repo.server",
