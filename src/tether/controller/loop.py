@@ -255,17 +255,16 @@ class Controller:
                 outcome.phase.value,
                 outcome.requeue_after,
             )
-            # Until it completes, the app's wakes go ahead of apps waiting for a comparison;
-            # so does the refresh that completes an unsettled sync.
-            self.queue.mark_operating(key, not outcome.completed or outcome.settled is None)
+            # Until it completes, and for the refresh after it, the app's wakes go ahead of
+            # apps waiting for a comparison.
+            self.queue.mark_operating(key, True)
             if outcome.completed:
                 self.metrics.synced(app, outcome.phase.value)
                 phase, message = outcome.phase.value, outcome.message
                 await self._events.operation_completed(app, phase, message, outcome.settled)
-                if outcome.settled is not None:
-                    # The final write carried the comparison after the sync: it is the refresh.
-                    self._reconciled[key] = self._now()
-                    return self._resync_delay()
+                # Compared with the latest revision after every operation, as Argo CD does: a
+                # rollback's or a pinned sync's revision is not the target's, and Git may have
+                # moved meanwhile. After a settled sync this writes only what differs.
                 self._requested[key] = refresh.Level.LATEST
                 return 0.0
             live_status = await self._refresh_while_syncing(key, project, destination.comparer)
