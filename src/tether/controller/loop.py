@@ -264,9 +264,11 @@ class Controller:
                 await self._events.operation_completed(app, phase, message, outcome.settled)
                 # Compared with the latest revision after every operation, as Argo CD does: a
                 # rollback's or a pinned sync's revision is not the target's, and Git may have
-                # moved meanwhile. After a settled sync this writes only what differs.
+                # moved meanwhile. After a settled sync this writes only what differs, once the
+                # final write's own watch event brings the app as written (a read before it
+                # would find the old status and write it again).
                 self._requested[key] = refresh.Level.LATEST
-                return 0.0
+                return 1.0 if outcome.settled is not None else 0.0
             live_status = await self._refresh_while_syncing(key, project, destination.comparer)
             return min(outcome.requeue_after, live_status)
         return await self._refresh(key, app, project, destination.comparer)
