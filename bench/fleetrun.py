@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from bench import env, manyapps, report
+from bench import env, manyapps, report, s1_throughput as s1
 from tether.adapters.kube.client import KubeClient
 
 SYNC_RESYNC_S, SYNC_JITTER_S = 180.0, 30.0
@@ -75,7 +75,9 @@ async def sync_phase(
         at_synced = report.delta(controller.requests(), before)
         env.log(f"{controllers.name}: {tether_s:.1f} s, peak RSS {stats.peak_rss_mib:.0f} MiB")
         quiet_s = max(QUIET_S, controllers.poll_s)
-        requests = report.delta(await settled(controller, quiet_s=quiet_s), before)
+        requests = report.delta(
+            await s1.settled(controller, quiet_s=quiet_s, timeout_s=120.0), before
+        )
         cpu_s = controller.stats().cpu_s - cpu_before
         peak = controller.stats().peak_rss_mib
     finally:
@@ -112,21 +114,6 @@ async def unless_it_ends(
             raise TimeoutError(f"not every app was Synced within {timeout:.0f} s")
         await asyncio.wait([waiter], timeout=1.0)
     return waiter.result()
-
-
-async def settled(
-    controller: env.ControllerProcess, *, quiet_s: float = 2.0, timeout_s: float = 120.0
-) -> dict[str, float]:
-    """The controller's request counts once they stop moving for ``quiet_s``."""
-    deadline = time.monotonic() + timeout_s
-    last = controller.requests()
-    while time.monotonic() < deadline:
-        await asyncio.sleep(quiet_s)
-        now = controller.requests()
-        if now == last:
-            break
-        last = now
-    return last
 
 
 async def steady_phase(
