@@ -44,6 +44,10 @@ APPLICATION = application.GROUP_KIND
 APP_PROJECT = project.GROUP_KIND
 SECRET = GroupKind("", "Secret")
 
+CACHE_CATCH_UP_S = 1.0
+"""When to look again at an app whose cached copy predates our own write of it, should its watch
+event (which queues the app at once) not come."""
+
 LIVE_STATUS_INTERVAL = datetime.timedelta(seconds=2)
 """How often a syncing app's status is compared again at most (each object change asks)."""
 
@@ -215,6 +219,10 @@ class Controller:
                     await destination.deleter.release_hooks(namespace, name)
             self._forget(key)
             return None
+        if self.rt.apps.predates_own_write(namespace, name, obj):
+            # Deciding on it would redo what our last write did (a second status write, an
+            # operation step twice); that write's watch event queues the app again.
+            return CACHE_CATCH_UP_S
         try:
             app = parse_application(obj)
         except TetherError as err:
@@ -264,11 +272,10 @@ class Controller:
                 await self._events.operation_completed(app, phase, message, outcome.settled)
                 # Compared with the latest revision after every operation, as Argo CD does: a
                 # rollback's or a pinned sync's revision is not the target's, and Git may have
-                # moved meanwhile. After a settled sync this writes only what differs, once the
-                # final write's own watch event brings the app as written (a read before it
-                # would find the old status and write it again).
+                # moved meanwhile. After a settled sync this writes only what differs (the
+                # fence above waits for the final write's own watch event).
                 self._requested[key] = refresh.Level.LATEST
-                return 1.0 if outcome.settled is not None else 0.0
+                return 0.0
             live_status = await self._refresh_while_syncing(key, project, destination.comparer)
             return min(outcome.requeue_after, live_status)
         return await self._refresh(key, app, project, destination.comparer)
@@ -300,11 +307,13 @@ class Controller:
             # A change seen meanwhile waits for the interval's end, not for the next event.
             pending = key in self._requested
             return (last + LIVE_STATUS_INTERVAL - now).total_seconds() if pending else math.inf
-        # The app as the runner's writes left it (read after them), so the status patch is
-        # computed against the newest status.
+        # The app as the runner's writes left it, so the status patch is computed against the
+        # newest status.
         obj = self.rt.live.manifest(ResourceKey(APPLICATION.group, APPLICATION.kind, *key))
         if obj is None:
             return math.inf
+        if self.rt.apps.predates_own_write(*key, obj):
+            return CACHE_CATCH_UP_S  # the runner's write is on its way: refresh on top of it
         self._live_refreshed[key] = now
         try:
             app = parse_application(obj)
@@ -436,6 +445,7 @@ class Controller:
         self._servers.pop(key, None)
         self._desired.remember(key, frozenset())
         self._projects.forget(key)
+        self.rt.apps.forget(*key)
 
     def _absorb(
         self, key: AppKey, app: Application, comparison: Comparison, comparer: Comparer

@@ -22,7 +22,7 @@ from tether import ports
 from tether.core.app import compatibility, policy, syncwindows
 from tether.core.sync import actions as act, backoff, machine, request
 from tether.core.sync.results import Results, record
-from tether.model import resources, timestamps
+from tether.model import timestamps
 from tether.model.application import Application
 from tether.model.errors import InvalidInputError
 from tether.model.operation import Operation, OperationState, ResourceResult, SyncOperation
@@ -37,9 +37,6 @@ from tether.services.sync.writer import SyncWriter
 
 MAX_WAIT_S = 30.0
 """Re-check a running operation at least this often, even without a cluster event."""
-
-CACHE_CATCH_UP_S = 0.2
-"""How soon to look again when the watch has not delivered our own last write yet."""
 
 AppKey = tuple[str, str]
 """(namespace, name) of an Application."""
@@ -56,15 +53,6 @@ class Pass:
     """Seconds until the operation should be looked at again (cluster events may come sooner)."""
     settled: Comparison | None = None
     """The comparison after the sync whose status the final write carried, if it carried one."""
-
-
-@dataclasses.dataclass(frozen=True)
-class _Written:
-    """Our last write of one app's operation: its resourceVersion, state and completion."""
-
-    version: int
-    state: OperationState
-    finished: bool
 
 
 class SyncRunner:
@@ -87,7 +75,6 @@ class SyncRunner:
         self._apps = apps
         self._clock = clock
         self._sync_timeout = sync_timeout
-        self._written: dict[AppKey, _Written] = {}
         self._not_before: dict[AppKey, datetime.datetime] = {}
         """Per app: the end of the pause between waves."""
         self._log = OperationLog()
@@ -111,17 +98,6 @@ class SyncRunner:
                 wait = (not_before - now).total_seconds()
                 return Pass(OperationPhase.RUNNING, "waiting between waves", False, wait)
             del self._not_before[key]
-        written = self._written.get(key)
-        if written is not None:
-            if resources.version_number(app.metadata.resource_version) < written.version:
-                # The watch has not delivered our last write yet: trust what we wrote, never an
-                # older state (acting on it would redo or restart work).
-                if written.finished:
-                    message = "waiting for the cache to catch up"
-                    return Pass(OperationPhase.RUNNING, message, False, CACHE_CATCH_UP_S)
-                app = app.with_operation_state(written.state)
-            else:
-                del self._written[key]
         stored = app.status.operation_state if app.status else None
         state = (
             stored
@@ -438,7 +414,7 @@ class SyncRunner:
             # One write for the operation's end and the status after it, not two.
             after = settled[0]
             patch["status"] = {**settled[1].get("status", {}), **patch["status"]}
-        await self._write(app, patch, final, finished=True)
+        await self._apps.patch(app.namespace, app.name, patch)
         self._log.finished(app, final, phase.value, message, now)
         return Pass(phase, message, True, 0.0, settled=after)
 
@@ -457,21 +433,10 @@ class SyncRunner:
             }
         )
         patch = {"operation": None, "status": {"operationState": final.to_manifest()}}
-        await self._write(app, patch, final, finished=True)
+        await self._apps.patch(app.namespace, app.name, patch)
         self._log.finished(app, final, OperationPhase.ERROR.value, message, self._clock())
         return Pass(OperationPhase.ERROR, message, True, 0.0)
 
     async def _save(self, app: Application, state: OperationState) -> None:
-        await self._write(app, {"status": {"operationState": state.to_manifest()}}, state)
-
-    async def _write(
-        self,
-        app: Application,
-        patch: Mapping[str, Any],
-        state: OperationState,
-        *,
-        finished: bool = False,
-    ) -> None:
-        stored = await self._apps.patch(app.namespace, app.name, patch)
-        version = resources.version_number(resources.resource_version(stored))
-        self._written[(app.namespace, app.name)] = _Written(version, state, finished)
+        patch = {"status": {"operationState": state.to_manifest()}}
+        await self._apps.patch(app.namespace, app.name, patch)
