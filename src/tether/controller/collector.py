@@ -25,6 +25,7 @@ from tether.controller.loop import APPLICATION, Controller
 from tether.core.sources import repocreds
 from tether.model.application import Application, parse_application
 from tether.model.errors import TetherError
+from tether.model.resources import ResourceKey, resource_version
 
 APP_LABELS = ["namespace", "name", "project"]
 """The labels every per-app family starts with, in Argo CD's order."""
@@ -58,6 +59,8 @@ class ArgoCollector(Collector):
     def __init__(self, controller: Controller, rt: bootstrap.Runtime) -> None:
         self._controller = controller
         self._rt = rt
+        self._rows: dict[ResourceKey, tuple[str, tuple[str, ...] | None]] = {}
+        """Per app: the resourceVersion its ``argocd_app_info`` labels were computed at."""
 
     def collect(self) -> Iterator[Metric]:
         """Yield every metric family."""
@@ -67,15 +70,27 @@ class ArgoCollector(Collector):
         yield from self._git()
         yield from self._clusters()
 
-    def _applications(self) -> Iterator[Application]:
+    def _info_rows(self) -> Iterator[tuple[str, ...]]:
+        """Each app's ``argocd_app_info`` labels, parsed again only when its object changed.
+
+        A scrape of 10,000 apps would otherwise parse every one of them each time.
+        """
+        rows: dict[ResourceKey, tuple[str, tuple[str, ...] | None]] = {}
         for key in sorted(self._rt.live.keys_of(APPLICATION)):
             obj = self._rt.live.manifest(key)
             if obj is None:
                 continue
-            try:
-                yield parse_application(obj)
-            except TetherError:
-                continue
+            version = resource_version(obj)
+            kept = self._rows.get(key)
+            if kept is None or kept[0] != version or not version:
+                try:
+                    kept = version, _info_labels(parse_application(obj))
+                except TetherError:
+                    kept = version, None
+            rows[key] = kept
+            if kept[1] is not None:
+                yield kept[1]
+        self._rows = rows  # apps gone since the last scrape are forgotten
 
     def _apps(self) -> Iterator[Metric]:
         info = GaugeMetricFamily(
@@ -92,34 +107,8 @@ class ArgoCollector(Collector):
                 "operation",
             ],
         )
-        for app in self._applications():
-            status = app.status
-            sync = (status.sync.status if status and status.sync else None) or "Unknown"
-            health = (status.health.status if status and status.health else None) or "Unknown"
-            sources = app.spec.effective_sources()
-            repo = repocreds.redact_url(sources[0].repo_url) if sources else ""
-            operation = (
-                "delete"
-                if app.is_being_deleted
-                else "sync"
-                if app.operation is not None and app.operation.sync is not None
-                else ""
-            )
-            info.add_metric(
-                [
-                    app.namespace,
-                    app.name,
-                    app.spec.project,
-                    str(app.spec.is_automated).lower(),
-                    repo,
-                    dest_server(app),
-                    app.spec.destination.namespace or "",
-                    sync,
-                    health,
-                    operation,
-                ],
-                1,
-            )
+        for labels in self._info_rows():
+            info.add_metric(list(labels), 1)
         yield info
 
     def _loop(self) -> Iterator[Metric]:
@@ -243,3 +232,31 @@ class ArgoCollector(Collector):
         )
         cached.add_metric([], self._rt.cached_objects())
         yield cached
+
+
+def _info_labels(app: Application) -> tuple[str, ...]:
+    """One app's ``argocd_app_info`` label values, after ``APP_LABELS``."""
+    status = app.status
+    sync = (status.sync.status if status and status.sync else None) or "Unknown"
+    health = (status.health.status if status and status.health else None) or "Unknown"
+    sources = app.spec.effective_sources()
+    repo = repocreds.redact_url(sources[0].repo_url) if sources else ""
+    operation = (
+        "delete"
+        if app.is_being_deleted
+        else "sync"
+        if app.operation is not None and app.operation.sync is not None
+        else ""
+    )
+    return (
+        app.namespace,
+        app.name,
+        app.spec.project,
+        str(app.spec.is_automated).lower(),
+        repo,
+        dest_server(app),
+        app.spec.destination.namespace or "",
+        sync,
+        health,
+        operation,
+    )
