@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import pathlib
 import signal
@@ -161,6 +162,17 @@ def proc_stats(pid: int) -> ProcStats:
     ticks = sum(int(v) for v in fields[11:15])
     status = report.parse_proc_status(pathlib.Path(f"/proc/{pid}/status").read_text())
     return ProcStats(ticks / CLK_TCK, status.get("VmRSS", 0) / 1024, status.get("VmHWM", 0) / 1024)
+
+
+CONTROL_PLANE = ("kube-apiserver", "etcd")
+"""The processes whose CPU a scenario's requests cost on the server side."""
+
+
+def control_plane_cpu_s(kubeconfig: pathlib.Path) -> float:
+    """CPU seconds the API server and etcd of the dev cluster behind ``kubeconfig`` used so far."""
+    state = json.loads((kubeconfig.parent / "state.json").read_text())
+    pids = state.get("pids") or {}
+    return sum(proc_stats(pids[name]).cpu_s for name in CONTROL_PLANE if name in pids)
 
 
 # --- the control plane ----------------------------------------------------------------------
