@@ -61,6 +61,10 @@ class NotLeaderError(ClusterError):
     """A write refused because this replica no longer holds the controller's Lease (fencing)."""
 
 
+class EvaluationError(TetherError):
+    """A user's expression or template failed: it did not compile, failed or ran too long."""
+
+
 class ToolBuildError(TetherError):
     """A control-plane component or CLI could not be built."""
 
