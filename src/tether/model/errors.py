@@ -65,6 +65,14 @@ class EvaluationError(TetherError):
     """A user's expression or template failed: it did not compile, failed or ran too long."""
 
 
+class DeliveryError(TetherError):
+    """A notification was not delivered; ``retryable`` when trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
 class ToolBuildError(TetherError):
     """A control-plane component or CLI could not be built."""
 
