@@ -13,7 +13,7 @@ from typing import Any, Literal
 import orjson
 
 from tether.adapters import _process
-from tether.model.errors import EvaluationError
+from tether.model.errors import EvaluationError, TetherError
 
 DEADLINE_S = 2.0
 """One condition or template; Argo CD's are microseconds, so this only stops a runaway one."""
@@ -89,7 +89,12 @@ class GoEvaluator:
         if self._proc is not None and self._proc.returncode is None:
             return self._proc
         await self._stop()
-        proc = await _process.start_worker([self._binary()], env=_process.base_env())
+        try:
+            # A thread: the first lookup may build the tool, which takes a while.
+            binary = await asyncio.to_thread(self._binary)
+        except TetherError as err:
+            raise EvaluationError(f"the evaluator (tether-goeval) is missing: {err}") from None
+        proc = await _process.start_worker([binary], env=_process.base_env())
         self._proc = proc
         assert proc.stdin is not None and proc.stdout is not None
         try:

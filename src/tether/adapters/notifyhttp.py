@@ -166,9 +166,7 @@ class HttpSender:
         }
         if target := str(status.get("targetURL") or ""):
             body["target_url"] = target
-        response = await self._client(settings).post(
-            url, json=body, headers=_github_headers(token)
-        )
+        response = await self._client(settings).post(url, json=body, headers=_github_headers(token))
         if response.status_code == 422:
             return  # GitHub's cap of statuses per commit and context: nothing to retry
         _check(response, message.service_name)

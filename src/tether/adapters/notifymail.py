@@ -71,7 +71,9 @@ def _send(message: Message) -> None:
             f"{name}: the SMTP server answered {err.smtp_code}", retryable=err.smtp_code < 500
         ) from None
     except smtplib.SMTPRecipientsRefused:
-        raise DeliveryError(f"{name}: the SMTP server refused the recipient", retryable=False) from None
+        raise DeliveryError(
+            f"{name}: the SMTP server refused the recipient", retryable=False
+        ) from None
     except (OSError, smtplib.SMTPException, ValueError) as err:
         raise DeliveryError(f"{name}: {type(err).__name__} (network)", retryable=True) from None
 

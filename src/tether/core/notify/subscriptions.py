@@ -50,8 +50,11 @@ def of(
     """Every destination for an app: both objects' annotations merged, then the global ones."""
     found: set[Destination] = set()
     warnings: list[str] = []
-    for where, annotations in (("Application", app_annotations), ("AppProject", project_annotations)):
-        for key, value in sorted(annotations.items()):
+    for where, found_on in (
+        ("Application", app_annotations),
+        ("AppProject", project_annotations),
+    ):
+        for key, value in sorted(found_on.items()):
             try:
                 found.update(_from_annotation(config, key, value))
             except ValueError as err:
@@ -90,7 +93,7 @@ def _from_list(value: str) -> list[Destination]:
         raise ValueError("not YAML") from err
     if not isinstance(loaded, list):
         raise ValueError("must be a YAML list")
-    out = []
+    out: list[Destination] = []
     for item in loaded:
         if not isinstance(item, Mapping):
             raise ValueError("each subscription must be a mapping")
