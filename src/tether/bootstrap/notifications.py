@@ -21,7 +21,7 @@ from tether.model import application, project, secretdata
 from tether.model.errors import InvalidInputError, TetherError
 from tether.model.resources import ResourceKey
 from tether.services.argoconfig import ConfigMaps
-from tether.services.notifications import AppKey, Notifier
+from tether.services.notifications import AppKey, Counts, Notifier
 from tether.services.notifydelivery import Deliveries
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,7 @@ class Notifications:
         rt: Runtime,
         owns: Callable[[AppKey], bool],
         *,
+        counts: Counts | None = None,
         evaluator: ports.Evaluator | None = None,
         waits: tuple[float, ...] | None = None,
     ) -> None:
@@ -70,6 +71,7 @@ class Notifications:
             read_project=self._read_project,
             owns=owns,
             clock=rt.clock,
+            counts=counts,
         )
         self.config.subscribe(self._configured)
 

@@ -164,7 +164,9 @@ async def _lead_and_reconcile(
             ready.set()
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
         # Its own task: a failure there is logged by it and never stops reconciling.
-        notifier = asyncio.create_task(notifying.run(rt, shards.owns if shards else _everyone))
+        owns = shards.owns if shards else _everyone
+        counts = controller.metrics.notifications
+        notifier = asyncio.create_task(notifying.run(rt, owns, counts))
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
         waits = [asyncio.create_task(stop.wait()), workers, *hosted] + ([lost] if lost else [])
         if membership is not None and campaign is not None:

@@ -16,7 +16,7 @@ from tether.core.cluster.cachepolicy import Change
 from tether.core.notify import config as notifyconfig
 from tether.model import application
 from tether.model.resources import GroupKind
-from tether.services.notifications import AppKey
+from tether.services.notifications import AppKey, Counts
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +28,10 @@ WORKERS = 2
 async def run(
     rt: bootstrap.Runtime,
     owns: Callable[[AppKey], bool],
-    *,
-    wiring: Callable[[bootstrap.Runtime, Callable[[AppKey], bool]], notifications.Notifications]
-    | None = None,
+    counts: Counts,
 ) -> None:
     """Send notifications until cancelled (start it once the cache has synced)."""
-    wired = (wiring or notifications.Notifications)(rt, owns)
+    wired = notifications.Notifications(rt, owns, counts=counts)
     notifier = wired.notifier
     reloads: set[asyncio.Task[None]] = set()
     namespace = rt.settings.control_plane_namespace

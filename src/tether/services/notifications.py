@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -40,17 +41,26 @@ CATCH_UP_S = 1.0
 
 @dataclasses.dataclass
 class Counts:
-    """What notifications did, for metrics: by (trigger, service) and in total."""
+    """What notifications did, for metrics. Written by the event loop, read under ``lock``."""
 
-    sent: collections.Counter[tuple[str, str]] = dataclasses.field(
+    deliveries: collections.Counter[tuple[str, str, bool]] = dataclasses.field(
         default_factory=collections.Counter
     )
-    failed: collections.Counter[tuple[str, str]] = dataclasses.field(
-        default_factory=collections.Counter
-    )
-    evaluation_errors: int = 0
-    dropped: int = 0
-    state_write_errors: int = 0
+    """By (trigger, service, succeeded)."""
+    errors: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    """By kind: ``expression`` (a condition failed), ``dropped`` (the queue was full),
+    ``state`` (the de-duplication state could not be written)."""
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def delivered(self, trigger: str, service: str, succeeded: bool) -> None:
+        """Count one delivery."""
+        with self.lock:
+            self.deliveries[(trigger, service, succeeded)] += 1
+
+    def error(self, kind: str) -> None:
+        """Count one error of ``kind``."""
+        with self.lock:
+            self.errors[kind] += 1
 
 
 class Notifier:
@@ -66,6 +76,7 @@ class Notifier:
         read_project: Callable[[str], Mapping[str, Any] | None],
         owns: Callable[[AppKey], bool],
         clock: Callable[[], datetime.datetime],
+        counts: Counts | None = None,
         queue_limit: int = QUEUE_LIMIT,
     ) -> None:
         self._deliveries = deliveries
@@ -85,7 +96,7 @@ class Notifier:
         self._warned: set[tuple[AppKey, str]] = set()
         self.config: NotificationConfig = notifyconfig.EMPTY
         self.secret: Mapping[str, str] = {}
-        self.counts = Counts()
+        self.counts = counts or Counts()
 
     # ---- input ---------------------------------------------------------------------------------
 
@@ -100,7 +111,7 @@ class Notifier:
             self._again.add(key)  # one pass at a time per app: no message sent twice
         elif key not in self._pending:
             if len(self._pending) >= self._limit:
-                self.counts.dropped += 1
+                self.counts.error("dropped")
                 return
             self._pending[key] = None
             self._wake.set()
@@ -228,8 +239,7 @@ class Notifier:
                 outcome = await self._deliveries.deliver(
                     self.config, self.secret, template, service, destination.recipient, env
                 )
-                counter = self.counts.sent if outcome.sent else self.counts.failed
-                counter[(trigger, service.name)] += 1
+                self.counts.delivered(trigger, service.name, outcome.sent)
                 if not outcome.sent:
                     log.warning(
                         "notification %s to %s for %s/%s not sent%s: %s",
@@ -260,7 +270,7 @@ class Notifier:
             result = await self._evaluator.expr(program, env)
         except EvaluationError as err:
             # As in Argo CD, a condition that errors counts as false; the operator hears of it.
-            self.counts.evaluation_errors += 1
+            self.counts.error("expression")
             log.warning(
                 "trigger %s on %s/%s: expression failed: %s",
                 trigger,
@@ -277,7 +287,7 @@ class Notifier:
             await self._apps.patch(key[0], key[1], patch)
         except ClusterError as err:
             # The messages went; without the state they may go again: at least once.
-            self.counts.state_write_errors += 1
+            self.counts.error("state")
             log.warning("could not record notifications sent for %s/%s: %s", *key, err)
 
     def _schedule_retry(self, key: AppKey, retry: bool) -> None:

@@ -1,4 +1,4 @@
-"""The notified.notifications.argoproj.io annotation: sent once, edge-triggered or once per value."""
+"""notified.notifications.argoproj.io: sent once, edge-triggered or once per value."""
 
 from __future__ import annotations
 
@@ -53,9 +53,7 @@ def test_a_damaged_annotation_counts_as_empty() -> None:
 def test_an_app_whose_status_predates_its_finished_operation_is_skipped() -> None:
     finished = {"phase": "Succeeded", "finishedAt": "2026-01-01T00:00:10Z"}
     assert state.is_stale({"operationState": finished, "reconciledAt": "2026-01-01T00:00:05Z"})
-    assert not state.is_stale(
-        {"operationState": finished, "reconciledAt": "2026-01-01T00:00:11Z"}
-    )
+    assert not state.is_stale({"operationState": finished, "reconciledAt": "2026-01-01T00:00:11Z"})
     running = {"phase": "Running", "finishedAt": ""}
     assert not state.is_stale({"operationState": running})
     assert not state.is_stale({})
