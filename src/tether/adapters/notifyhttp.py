@@ -149,8 +149,8 @@ class HttpSender:
         status = block.get("status")
         if not isinstance(status, Mapping):
             return  # the template has no commit status for this trigger
-        match = _REPO.match(str(block.get("repoURL") or ""))
-        revision = str(block.get("revision") or "")
+        match = _REPO.match(str(block.get("repoURLPath") or "").strip())
+        revision = str(block.get("revisionPath") or "").strip()
         if match is None or not re.fullmatch(r"[0-9a-f]{7,64}", revision):
             raise DeliveryError(
                 f"{message.service_name}: the app has no GitHub repository URL and commit",

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from tether import ports
-from tether.core.notify import config as notifyconfig, state, subscriptions
+from tether.core.notify import config as notifyconfig, env as notifyenv, state, subscriptions
 from tether.core.notify.config import Condition, NotificationConfig
 from tether.model.errors import ClusterError, EvaluationError
 from tether.services.appwriter import AppWriter
@@ -184,7 +184,7 @@ class Notifier:
             self._warn_once(key, warning)
         if not subscribed.destinations:
             return
-        env = {"app": obj, "appProject": project or {}}
+        env = notifyenv.of(obj, project)
         notified = state.load(metadata.get("annotations") or {})
         before = dict(notified)
         retry = False
@@ -271,13 +271,7 @@ class Notifier:
         except EvaluationError as err:
             # As in Argo CD, a condition that errors counts as false; the operator hears of it.
             self.counts.error("expression")
-            log.warning(
-                "trigger %s on %s/%s: expression failed: %s",
-                trigger,
-                *key,
-                err,
-                extra={"app": f"{key[0]}/{key[1]}", "trigger": trigger},
-            )
+            self._warn_once(key, f"trigger {trigger}: expression failed: {err}")
             return None if value else False
         return result if value else result is True
 
@@ -298,10 +292,13 @@ class Notifier:
         self.later(key, RETRY_BACKOFF_S[min(failures, len(RETRY_BACKOFF_S)) - 1])
 
     def _warn_once(self, key: AppKey, warning: str) -> None:
+        # Once per app and text until the configuration changes: each resync would repeat it.
         if (key, warning) in self._warned:
             return
         self._warned.add((key, warning))
-        log.warning("notifications for %s/%s: %s", *key, warning)
+        log.warning(
+            "notifications for %s/%s: %s", *key, warning, extra={"app": f"{key[0]}/{key[1]}"}
+        )
 
 
 async def stop(task: asyncio.Task[None]) -> None:

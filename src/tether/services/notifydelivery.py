@@ -125,7 +125,8 @@ class Deliveries:
 
 
 def _github_defaults(env: Mapping[str, Any]) -> dict[str, str]:
-    """Which commit a status goes to: the app's (first) source and the synced revision."""
+    """Which commit a status goes to, unless the template's ``repoURLPath``/``revisionPath``
+    say: the app's (first) source and the synced revision."""
     app = env.get("app") or {}
     spec = app.get("spec") or {}
     source: Mapping[str, Any] = (
@@ -135,4 +136,4 @@ def _github_defaults(env: Mapping[str, Any]) -> dict[str, str]:
     result = (status.get("operationState") or {}).get("syncResult") or {}
     revision = result.get("revision") or next(iter(result.get("revisions") or []), "")
     revision = revision or (status.get("sync") or {}).get("revision") or ""
-    return {"repoURL": str(source.get("repoURL") or ""), "revision": str(revision)}
+    return {"repoURLPath": str(source.get("repoURL") or ""), "revisionPath": str(revision)}

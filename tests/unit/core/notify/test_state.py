@@ -57,3 +57,12 @@ def test_an_app_whose_status_predates_its_finished_operation_is_skipped() -> Non
     running = {"phase": "Running", "finishedAt": ""}
     assert not state.is_stale({"operationState": running})
     assert not state.is_stale({})
+
+
+def test_conditions_see_the_struct_fields_argo_cd_always_has() -> None:
+    from tether.core.notify import env
+
+    shaped = env.of({"metadata": {"name": "a"}}, None)
+    assert shaped["app"]["status"] == {"health": {}, "sync": {}, "summary": {}}
+    assert "operationState" not in shaped["app"]["status"]
+    assert shaped["appProject"] == {}
