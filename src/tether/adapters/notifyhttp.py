@@ -137,8 +137,8 @@ class HttpSender:
             headers={"Authorization": f"Bearer {token}"},
         )
         _check(response, message.service_name)
-        answer = response.json() if response.content else {}
-        if isinstance(answer, Mapping) and answer.get("ok") is False:
+        answer = _json(response, message.service_name)
+        if answer.get("ok") is not True:
             error = re.sub(r"[^\w-]", "", str(answer.get("error") or "unknown"))[:60]
             raise DeliveryError(f"{message.service_name}: Slack said {error}", retryable=False)
 
@@ -194,7 +194,9 @@ class HttpSender:
             headers=_github_headers(assertion),
         )
         _check(response, name)
-        token = str(response.json().get("token") or "")
+        token = str(_json(response, name).get("token") or "")
+        if not token:
+            raise DeliveryError(f"{name}: GitHub gave no installation token", retryable=False)
         self._app_tokens[(base, app_id, installation)] = (token, time.time() + 50 * 60)
         return token
 
@@ -221,6 +223,16 @@ def _joined(base: str, path: str, name: str) -> str:
     if (want.scheme, want.host, want.port) != (got.scheme, got.host, got.port) or "@" in path:
         raise DeliveryError(f"{name}: the path leaves the configured host", retryable=False)
     return url
+
+
+def _json(response: httpx2.Response, name: str) -> Mapping[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = None
+    if not isinstance(answer, Mapping):
+        raise DeliveryError(f"{name}: the answer is not a JSON object", retryable=False)
+    return answer
 
 
 def _check(response: httpx2.Response, name: str) -> None:
