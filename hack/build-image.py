@@ -195,8 +195,7 @@ def tool_dirs() -> dict[str, pathlib.Path]:
 
 
 def runtime_layer(cache: pathlib.Path, epoch: int) -> ocilayout.Layer:
-    """The interpreter under /usr/local and /usr/local/bin/{helm,kustomize,tether-goeval}, cached
-    by version."""
+    """The interpreter under /usr/local and the tools in /usr/local/bin, cached by version."""
     dirs = tool_dirs()
     prefix = pathlib.Path(sys.base_prefix)
     key = key_of(

@@ -35,6 +35,9 @@ QUEUE_LIMIT = 10_000
 RETRY_BACKOFF_S = (5.0, 15.0, 60.0, 300.0)
 """When an app whose message could not be delivered is looked at again; the last repeats."""
 
+WARNED_LIMIT = 10_000
+"""Warnings remembered as said; past it they are forgotten (and may be said once more)."""
+
 CATCH_UP_S = 1.0
 """When to look again at an app whose cached copy predates our own write."""
 
@@ -295,6 +298,8 @@ class Notifier:
         # Once per app and text until the configuration changes: each resync would repeat it.
         if (key, warning) in self._warned:
             return
+        if len(self._warned) >= WARNED_LIMIT:
+            self._warned.clear()  # bounded: at worst a warning is said again
         self._warned.add((key, warning))
         log.warning(
             "notifications for %s/%s: %s", *key, warning, extra={"app": f"{key[0]}/{key[1]}"}

@@ -125,8 +125,10 @@ class Deliveries:
 
 
 def _github_defaults(env: Mapping[str, Any]) -> dict[str, str]:
-    """Which commit a status goes to, unless the template's ``repoURLPath``/``revisionPath``
-    say: the app's (first) source and the synced revision."""
+    """Which commit a status goes to (the template's ``repoURLPath``/``revisionPath`` win).
+
+    The app's (first) source and the synced revision, as Argo CD's defaults say.
+    """
     app = env.get("app") or {}
     spec = app.get("spec") or {}
     source: Mapping[str, Any] = (

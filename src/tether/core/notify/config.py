@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -245,8 +245,3 @@ def _names(value: object) -> list[str]:
 
 def _short(err: BaseException) -> str:
     return " ".join(str(err).split())[:300]
-
-
-def every_name(names: Sequence[str]) -> str:
-    """Names for a message: sorted and comma-separated."""
-    return ", ".join(sorted(names))
