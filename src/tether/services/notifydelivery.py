@@ -1,7 +1,9 @@
 """One notification from trigger to receiver: render a template for a service, then deliver it.
 
-Templates are Go ``html/template`` (as Argo CD renders them), run by the ``Evaluator``; each
-string of ``message`` and of the block for the service's type is rendered. Delivery is retried
+Templates are Go ``text/template`` with Sprig, run by the ``Evaluator``: what Argo CD's
+notifications-engine parses them with (its documentation says ``html/template``; its code, and so
+every existing JSON webhook body, does no HTML escaping). Each string of ``message`` and of the
+block for the service's type is rendered. Delivery is retried
 in place a few times (:data:`ATTEMPT_WAITS_S`); what still fails is the caller's to retry later.
 """
 
@@ -105,7 +107,7 @@ class Deliveries:
     ) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if isinstance(message := body.get("message"), str):
-            out["message"] = await self._evaluator.template(message, data)
+            out["message"] = await self._evaluator.template(message, data, mode="text")
         block = body.get(service.type)
         if service.type == "webhook" and isinstance(block, Mapping):
             mine = block.get(service.name)  # webhook.<name>: only this webhook's part
@@ -116,7 +118,7 @@ class Deliveries:
 
     async def _render_value(self, value: Any, data: Mapping[str, Any]) -> Any:
         if isinstance(value, str):
-            return await self._evaluator.template(value, data)
+            return await self._evaluator.template(value, data, mode="text")
         if isinstance(value, Mapping):
             return {k: await self._render_value(v, data) for k, v in value.items()}
         if isinstance(value, list):
