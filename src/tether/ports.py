@@ -434,10 +434,10 @@ class Message:
     service_type: str
     service_name: str
     recipient: str
-    settings: Mapping[str, Any]
-    content: Mapping[str, Any]
+    settings: Mapping[str, Any] = dataclasses.field(repr=False)
+    content: Mapping[str, Any] = dataclasses.field(repr=False)
     """The template's fields rendered: ``message`` and the service's block."""
-    secrets: tuple[str, ...] = ()
+    secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
 
 
 class Sender(Protocol):
