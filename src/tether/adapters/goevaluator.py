@@ -21,6 +21,10 @@ DEADLINE_S = 2.0
 START_TIMEOUT_S = 10.0
 """Starting the worker is outside the deadline: a cold exec is not the user's fault."""
 
+MISSING_RETRY_S = 60.0
+"""After the binary could not be found or built, requests fail at once for this long: looking
+again may run a build, which must not happen once per expression."""
+
 MAX_MESSAGE_CHARS = 500
 """An evaluation error is cut to this: it goes to logs, and expressions can be long."""
 
@@ -33,6 +37,7 @@ class GoEvaluator:
         self._deadline_s = deadline_s
         self._lock = asyncio.Lock()
         self._proc: asyncio.subprocess.Process | None = None
+        self._missing: tuple[float, str] | None = None
 
     async def expr(self, program: str, env: Mapping[str, Any]) -> Any:
         """The value of ``program`` over ``env``."""
@@ -89,11 +94,17 @@ class GoEvaluator:
         if self._proc is not None and self._proc.returncode is None:
             return self._proc
         await self._stop()
+        loop = asyncio.get_running_loop()
+        if self._missing is not None and loop.time() < self._missing[0]:
+            raise EvaluationError(self._missing[1])
         try:
             # A thread: the first lookup may build the tool, which takes a while.
             binary = await asyncio.to_thread(self._binary)
         except TetherError as err:
-            raise EvaluationError(f"the evaluator (tether-goeval) is missing: {err}") from None
+            reason = f"the evaluator (tether-goeval) is missing: {str(err)[:300]}"
+            self._missing = (loop.time() + MISSING_RETRY_S, reason)
+            raise EvaluationError(reason) from None
+        self._missing = None
         proc = await _process.start_worker([binary], env=_process.base_env())
         self._proc = proc
         assert proc.stdin is not None and proc.stdout is not None

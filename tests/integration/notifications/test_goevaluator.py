@@ -11,7 +11,7 @@ import yaml
 from tether.adapters.devcluster import tools
 from tether.adapters.goevaluator import GoEvaluator
 from tether.core.notify import config
-from tether.model.errors import EvaluationError
+from tether.model.errors import EvaluationError, ToolBuildError
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -108,3 +108,18 @@ async def test_a_runaway_template_is_stopped_at_the_deadline_and_a_fresh_worker_
         await evaluator.template(endless, {}, mode="text")
     assert time.perf_counter() - started < 5
     assert await evaluator.expr("'still ' + 'here'", {}) == "still here"
+
+
+async def test_a_missing_evaluator_fails_each_request_without_looking_again_at_once():
+    looked: list[int] = []
+
+    def missing() -> str:
+        looked.append(1)
+        raise ToolBuildError("no Go here")
+
+    ev = GoEvaluator(missing)
+    for _ in range(3):
+        with pytest.raises(EvaluationError, match="tether-goeval\\) is missing: no Go here"):
+            await ev.expr("true", {})
+    assert len(looked) == 1
+    await ev.aclose()
