@@ -94,13 +94,10 @@ class HttpSender:
         auth = None
         if isinstance(basic := settings.get("basicAuth"), Mapping):
             auth = httpx2.BasicAuth(str(basic.get("username", "")), str(basic.get("password", "")))
-        body = block.get("body")
+        # As Argo CD: without the template's block for this webhook, a GET carrying ``message``.
+        body = str(block.get("body") or "") if block else str(message.content.get("message") or "")
         response = await self._client(settings).request(
-            method,
-            url,
-            content=str(body).encode() if body is not None and method != "GET" else None,
-            headers=headers,
-            auth=auth,
+            method, url, content=body.encode(), headers=headers, auth=auth
         )
         _check(response, message.service_name)
 

@@ -161,3 +161,14 @@ async def test_an_smtp_server_that_is_down_is_a_retryable_failure():
     with pytest.raises(DeliveryError) as down:
         await SmtpSender().send(Message("email", "email", "a@example.com", settings, {}))
     assert down.value.retryable
+
+
+async def test_a_webhook_without_its_template_block_gets_a_get_carrying_the_message():
+    sender = HttpSender()
+    with receivers.http_receiver() as hook:
+        try:
+            await sender.send(Message("webhook", "w", "", {"url": hook.url}, {"message": "hi"}))
+        finally:
+            await sender.aclose()
+    (request,) = hook.requests
+    assert (request.method, request.path, request.body) == ("GET", "/", b"hi")
