@@ -22,7 +22,7 @@ install: ## Install Python 3.11 dependencies into .venv from the lockfile
 	@$(UV) sync --frozen --quiet
 
 .PHONY: tools
-tools: install ## Build (once per machine) kube-apiserver, etcd, helm, kustomize, kwok, Dex, the OCI registry from Go modules
+tools: install ## Build (once per machine) kube-apiserver, etcd, helm, kustomize, kwok, Dex, the OCI registry, tether-goeval from Go modules
 	@$(RUN) tether tools build
 
 UI_BUNDLE := src/tether/ui/static/dist/ui.js

@@ -84,7 +84,12 @@ MIRRORS = (
 BASE_MAX_AGE_S = 7 * 24 * 3600
 """A cached base older than a week is rebuilt, so Debian's security updates reach the image."""
 
-TOOLS = ("helm", "kustomize")
+TOOLS: dict[str, str] = {
+    # binary -> the build-tools.sh component that makes it
+    "helm": "helm",
+    "kustomize": "kustomize",
+    "tether-goeval": "goeval",  # notifications' expressions and templates
+}
 PLATFORM = "x86_64-manylinux_2_36"
 """Wheels must run on bookworm's glibc 2.36, whatever machine builds the image."""
 
@@ -179,8 +184,8 @@ def prune(cache: pathlib.Path, kind: str, keep: pathlib.Path) -> None:
 
 
 def tool_dirs() -> dict[str, pathlib.Path]:
-    """helm's and kustomize's build directories: the project's Go builds, cached per machine."""
-    done = run(["bash", str(BUILD_TOOLS), *TOOLS], stdout=subprocess.PIPE)
+    """The tools' build directories by component: the project's Go builds, cached per machine."""
+    done = run(["bash", str(BUILD_TOOLS), *dict.fromkeys(TOOLS.values())], stdout=subprocess.PIPE)
     dirs = {}
     for line in done.stdout.splitlines():
         name, sep, path = line.partition("=")
@@ -190,7 +195,7 @@ def tool_dirs() -> dict[str, pathlib.Path]:
 
 
 def runtime_layer(cache: pathlib.Path, epoch: int) -> ocilayout.Layer:
-    """The interpreter under /usr/local and /usr/local/bin/{helm,kustomize}, cached by version."""
+    """The interpreter under /usr/local and the tools in /usr/local/bin, cached by version."""
     dirs = tool_dirs()
     prefix = pathlib.Path(sys.base_prefix)
     key = key_of(
@@ -208,8 +213,8 @@ def runtime_layer(cache: pathlib.Path, epoch: int) -> ocilayout.Layer:
         local = staging / "usr" / "local"
         (local / "bin").mkdir(parents=True)
         (local / "lib").mkdir()
-        for tool in TOOLS:
-            shutil.copy2(dirs[tool] / tool, local / "bin" / tool)
+        for tool, component in TOOLS.items():
+            shutil.copy2(dirs[component] / tool, local / "bin" / tool)
         copy_python(prefix, local)
         with ocilayout.layer_writer(path, f"Python {version}, {', '.join(TOOLS)}") as (out, done):
             ocilayout.tar_tree(out, staging, epoch)
@@ -358,6 +363,7 @@ def image_config(version: str, epoch: int, layers: list[ocilayout.Layer]) -> dic
                 # The tools are in the image: never try to build them (no Go inside).
                 "TETHER_HELM=/usr/local/bin/helm",
                 "TETHER_KUSTOMIZE=/usr/local/bin/kustomize",
+                "TETHER_TETHER_GOEVAL=/usr/local/bin/tether-goeval",
             ],
             "Entrypoint": ["tether"],
             "Cmd": ["--help"],

@@ -394,3 +394,59 @@ class OidcProvider(Protocol):
     async def aclose(self) -> None:
         """Close its connections."""
         ...
+
+
+class Evaluator(Protocol):
+    """Argo CD's expressions (expr-lang/expr) and Go templates (with Sprig), with a deadline.
+
+    Raises ``EvaluationError`` when a program or template does not compile, fails, or runs past
+    the deadline.
+    """
+
+    async def expr(self, program: str, env: Mapping[str, Any]) -> Any:
+        """The value of an expression over ``env`` (times come back as RFC 3339 strings)."""
+        ...
+
+    async def template(
+        self,
+        text: str,
+        data: Mapping[str, Any],
+        *,
+        mode: Literal["html", "text"] = "html",
+        options: Sequence[str] = (),
+    ) -> str:
+        """A Go template executed over ``data`` (``options``: ``missingkey=error``, say)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Stop the worker."""
+        ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Message:
+    """One rendered notification for one recipient of one configured service.
+
+    ``settings`` are the service's, secrets resolved: only a ``Sender`` reads them, and
+    ``secrets`` lists what any message about this send must mask.
+    """
+
+    service_type: str
+    service_name: str
+    recipient: str
+    settings: Mapping[str, Any] = dataclasses.field(repr=False)
+    content: Mapping[str, Any] = dataclasses.field(repr=False)
+    """The template's fields rendered: ``message`` and the service's block."""
+    secrets: tuple[str, ...] = dataclasses.field(default=(), repr=False)
+
+
+class Sender(Protocol):
+    """Delivers notifications; raises ``DeliveryError`` (``retryable`` or not), never secrets."""
+
+    async def send(self, message: Message) -> None:
+        """One attempt to deliver ``message``."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close its connections."""
+        ...

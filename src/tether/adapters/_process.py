@@ -142,6 +142,29 @@ async def run(
     return Completed(stdout, stderr, code)
 
 
+async def start_worker(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, line_limit: int = 64 << 20
+) -> asyncio.subprocess.Process:
+    """Start a long-lived worker speaking over stdin/stdout pipes (stderr dropped).
+
+    The caller owns its life: :func:`stop_worker` when done or past a deadline.
+    """
+    return await asyncio.create_subprocess_exec(
+        *argv,
+        env=dict(env) if env is not None else base_env(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        start_new_session=True,
+        limit=line_limit,
+    )
+
+
+async def stop_worker(proc: asyncio.subprocess.Process) -> None:
+    """Kill a worker from :func:`start_worker` and reap it."""
+    await _kill_and_reap(proc)
+
+
 class _OutputTooLarge(Exception):
     pass
 

@@ -41,7 +41,7 @@ def tools() -> None:
 @tools.command("build")
 @click.argument("components", nargs=-1)
 def tools_build(components: tuple[str, ...]) -> None:
-    """Build kube-apiserver, etcd, helm, kustomize, kwok, Dex and the OCI registry if not cached.
+    """Build the control plane, helm, kustomize, kwok, Dex, the registry, tether-goeval if needed.
 
     Each component is said on stderr as it starts and ends, with the time it took (a cold
     build takes minutes); its directory goes to stdout.

@@ -47,6 +47,8 @@ FAMILIES = (
     "tether_kubectl_requests",
     "tether_cluster_cache_objects",
     "tether_work_queue_depth",
+    "argocd_notifications_deliveries",
+    "tether_notifications_errors",
 )
 """Every family the controller exports, as the collector names it (a counter's samples end in
 ``_total``, a histogram's in ``_bucket``, ``_sum``, ``_count``); the dashboard and alert rules
@@ -69,6 +71,28 @@ class ArgoCollector(Collector):
         yield from self._requests()
         yield from self._git()
         yield from self._clusters()
+        yield from self._notifications()
+
+    def _notifications(self) -> Iterator[Metric]:
+        counts = self._controller.metrics.notifications
+        with counts.lock:
+            deliveries, errors = dict(counts.deliveries), dict(counts.errors)
+        sent = CounterMetricFamily(
+            "argocd_notifications_deliveries",
+            "Notifications sent, by trigger, service and whether they were delivered.",
+            labels=["trigger", "exported_service", "succeeded"],
+        )
+        for (trigger, service, ok), count in sorted(deliveries.items()):
+            sent.add_metric([trigger, service, str(ok).lower()], count)
+        yield sent
+        failed = CounterMetricFamily(
+            "tether_notifications_errors",
+            "Notification errors: expression (a trigger failed), dropped (queue full), state.",
+            labels=["kind"],
+        )
+        for kind, count in sorted(errors.items()):
+            failed.add_metric([kind], count)
+        yield failed
 
     def _info_rows(self) -> Iterator[tuple[str, ...]]:
         """Each app's ``argocd_app_info`` labels, parsed again only when its object changed.

@@ -8,6 +8,7 @@ import threading
 
 from tether.bootstrap.telemetry import Histogram
 from tether.model.application import Application
+from tether.services.notifications import Counts
 
 RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 """tether's own histogram buckets (seconds): a cached no-op compare takes milliseconds, a big
@@ -41,6 +42,8 @@ class Metrics:
     """Reconcile durations by (app namespace, dest_server), in Argo CD's buckets."""
     syncs: collections.Counter[SyncKey] = dataclasses.field(default_factory=collections.Counter)
     errors: int = 0
+    notifications: Counts = dataclasses.field(default_factory=Counts)
+    """What the notifier (``controller.notifying``) did; it has its own lock."""
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
     def observe(self, seconds: float, namespace: str = "", server: str = "") -> None:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from tether import bootstrap, ports
-from tether.controller import metrics
+from tether.controller import metrics, notifying
 from tether.controller.loop import APPLICATION, Controller
 from tether.controller.sharding import Shards
 from tether.model.errors import TetherError
@@ -163,6 +163,10 @@ async def _lead_and_reconcile(
         if ready is not None:
             ready.set()
         workers = asyncio.create_task(controller.run_workers(rt.settings.workers))
+        # Its own task: a failure there is logged by it and never stops reconciling.
+        owns = shards.owns if shards else _everyone
+        counts = controller.metrics.notifications
+        notifier = asyncio.create_task(notifying.run(rt, owns, counts))
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
         waits = [asyncio.create_task(stop.wait()), workers, *hosted] + ([lost] if lost else [])
         if membership is not None and campaign is not None:
@@ -179,12 +183,20 @@ async def _lead_and_reconcile(
             for task in waits:
                 if task not in hosted and task is not campaign:  # both end on their own below
                     task.cancel()
-            await asyncio.gather(*(t for t in waits if t is not campaign), return_exceptions=True)
+            notifier.cancel()
+            await asyncio.gather(
+                notifier, *(t for t in waits if t is not campaign), return_exceptions=True
+            )
     finally:
         if campaign is not None:
             campaign.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await campaign
+
+
+def _everyone(_key: tuple[str, str]) -> bool:
+    """Without sharding, the leader (or the only replica) sends for every app."""
+    return True
 
 
 def _follow_shards(

@@ -61,6 +61,18 @@ class NotLeaderError(ClusterError):
     """A write refused because this replica no longer holds the controller's Lease (fencing)."""
 
 
+class EvaluationError(TetherError):
+    """A user's expression or template failed: it did not compile, failed or ran too long."""
+
+
+class DeliveryError(TetherError):
+    """A notification was not delivered; ``retryable`` when trying again may help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
 class ToolBuildError(TetherError):
     """A control-plane component or CLI could not be built."""
 

@@ -14,7 +14,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from tether import ports
 from tether.core.cluster import reflection
@@ -29,29 +29,42 @@ ADDED, MODIFIED, DELETED = "ADDED", "MODIFIED", "DELETED"
 BACKOFF_JITTER = 0.2
 """Up to 20 % added to a backoff, as the other reflectors do."""
 
-Subscriber = Callable[[SystemConfig], None]
-"""Called in the event loop with the new configuration after each good change; must not block."""
+
+class Parsed(Protocol):
+    """What a parse gives: a frozen configuration, with warnings about what it left out."""
+
+    @property
+    def warnings(self) -> Sequence[str]:
+        """Each ignored key and why (never a value)."""
+        ...
 
 
-class ArgoConfig:
-    """The configuration in force, from ``names`` (Argo CD's ConfigMaps) in ``namespace``."""
+ConfigT = TypeVar("ConfigT", bound=Parsed)
+
+
+class ConfigMaps(Generic[ConfigT]):
+    """A configuration in force, parsed from ``names`` (ConfigMaps) in ``namespace``.
+
+    ``parse`` may raise ``system.ConfigError`` to refuse a change as a whole.
+    """
 
     def __init__(
         self,
         cluster: ports.Cluster,
         namespace: str,
         *,
-        names: Sequence[str] = keys.CONFIG_MAPS,
-        parse: Callable[[system.ConfigData], SystemConfig] = system.parse,
+        names: Sequence[str],
+        parse: Callable[[system.ConfigData], ConfigT],
+        default: ConfigT,
     ) -> None:
         self._cluster = cluster
         self._namespace = namespace
         self._names = tuple(names)
         self._parse = parse
         self._data: dict[str, dict[str, str]] = {}
-        self._current = system.DEFAULT
+        self._current = default
         self._error = ""
-        self._subscribers: list[Subscriber] = []
+        self._subscribers: list[Callable[[ConfigT], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
         self._rng = random.Random()
@@ -59,7 +72,7 @@ class ArgoConfig:
     # ---- reading ------------------------------------------------------------------------------
 
     @property
-    def current(self) -> SystemConfig:
+    def current(self) -> ConfigT:
         """The last good configuration (the defaults until one is read)."""
         return self._current
 
@@ -72,8 +85,11 @@ class ArgoConfig:
         """The latest ``data`` of one watched ConfigMap (empty when it does not exist)."""
         return dict(self._data.get(name, {}))
 
-    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
-        """Hear every good change from now on; returns the function that stops it."""
+    def subscribe(self, subscriber: Callable[[ConfigT], None]) -> Callable[[], None]:
+        """Hear every good change from now on (called in the event loop; must not block).
+
+        Returns the function that stops it.
+        """
         self._subscribers.append(subscriber)
 
         def unsubscribe() -> None:
@@ -84,7 +100,7 @@ class ArgoConfig:
 
     # ---- life ---------------------------------------------------------------------------------
 
-    async def load(self) -> SystemConfig:
+    async def load(self) -> ConfigT:
         """Read the ConfigMaps once (before the watch starts): what start-up settings come from."""
         data: dict[str, dict[str, str]] = {}
         for name in self._names:
@@ -214,6 +230,20 @@ class ArgoConfig:
                 subscriber(parsed)
             except Exception:  # one broken subscriber must not stop the others
                 log.exception("a configuration subscriber failed")
+
+
+class ArgoConfig(ConfigMaps[SystemConfig]):
+    """Argo CD's own ConfigMaps (``keys.CONFIG_MAPS``): the ``SystemConfig`` in force."""
+
+    def __init__(
+        self,
+        cluster: ports.Cluster,
+        namespace: str,
+        *,
+        names: Sequence[str] = keys.CONFIG_MAPS,
+        parse: Callable[[system.ConfigData], SystemConfig] = system.parse,
+    ) -> None:
+        super().__init__(cluster, namespace, names=names, parse=parse, default=system.DEFAULT)
 
 
 def _data_of(obj: Mapping[str, Any]) -> dict[str, str]:

@@ -5,7 +5,8 @@
 # Components: apiserver (kube-apiserver, kube-controller-manager, kube-scheduler), etcd, helm,
 # kustomize, kwok, dex (the OIDC provider SSO tests sign in through; Kubeflow ships it too),
 # registry (the CNCF distribution OCI registry, with htpasswd basic auth, that Helm's OCI tests
-# pull charts from; tests only). For each one it prints "NAME=DIR" on stdout, DIR holding the
+# pull charts from; tests only), goeval (tether-goeval, tether's own evaluator of Argo CD's
+# expressions and Go templates, from ../goeval in this package). For each one it prints "NAME=DIR" on stdout, DIR holding the
 # binaries.
 # A cached component costs one stat: the directory carries a .complete marker, written last.
 # Progress goes to stderr; a failure names the component that did not build.
@@ -20,6 +21,7 @@ KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 # serves the tagged commit as this pseudo-version.
 DEX_VERSION=${DEX_VERSION:-v0.0.0-20260303133905-11d2eeb52b42}
 REGISTRY_VERSION=${REGISTRY_VERSION:-v3.1.2}
+GOEVAL_SRC=${GOEVAL_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../goeval" && pwd)}
 
 export GOTOOLCHAIN=${GOTOOLCHAIN:-local}   # never fetch another toolchain behind the user's back
 export CGO_ENABLED=0                       # upstream ships these statically too
@@ -40,7 +42,10 @@ key_of() {
     kwok) echo "kwok-$KWOK_VERSION-stages2-$GOVER" ;;  # bump "stagesN" when the stage set changes
     dex) echo "dex-$DEX_VERSION-$GOVER" ;;
     registry) echo "registry-$REGISTRY_VERSION-$GOVER" ;;
-    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok dex registry)"; exit 2 ;;
+    # Keyed by its sources' digest: an edit to main.go or a pinned version builds it anew.
+    goeval) echo "goeval-$(cat "$GOEVAL_SRC"/main.go "$GOEVAL_SRC"/go.mod "$GOEVAL_SRC"/go.sum \
+                          | sha256sum | cut -c1-16)-$GOVER" ;;
+    *) log "unknown component '$1' (known: apiserver etcd helm kustomize kwok dex registry goeval)"; exit 2 ;;
   esac
 }
 
@@ -111,6 +116,14 @@ build_registry() {
   go mod tidy >&2
   go build -trimpath -ldflags "-s -w" -o "$1/registry" github.com/distribution/distribution/v3/cmd/registry
   "$1/registry" --version >&2
+}
+
+build_goeval() {
+  # Our own source, its dependencies pinned by its go.sum: never re-resolved here.
+  log "compiling tether-goeval (expr-lang/expr, Sprig) from $GOEVAL_SRC"
+  ( cd "$GOEVAL_SRC" && GOFLAGS=-mod=readonly go build -trimpath -ldflags "-s -w" \
+      -o "$1/tether-goeval" . )
+  echo '{"op":"ping"}' | "$1/tether-goeval" >&2
 }
 
 build_helm() {

@@ -27,6 +27,7 @@ COMPONENT_OF_TOOL: dict[str, str] = {
     "kwok": "kwok",
     "dex": "dex",
     "registry": "registry",  # tests only: the OCI registry Helm charts are pulled from
+    "tether-goeval": "goeval",  # notifications' expressions and templates, with Go's libraries
 }
 
 COLD_BUILD_TIMEOUT_S = 90 * 60

@@ -134,7 +134,11 @@ CMD_PARAMS_KEYS: tuple[Known, ...] = (
     Known("server.", U, "Argo CD's API server: configure tether server with its flags"),
     Known("reposerver.", U, "Argo CD's repo-server: configure tether repo-server with its flags"),
     Known("applicationsetcontroller.", U, "ApplicationSets are not implemented"),
-    Known("notificationscontroller.", U, "notifications are not implemented"),
+    Known(
+        "notificationscontroller.",
+        U,
+        "notifications run in tether's controller: see argocd-notifications-cm",
+    ),
     Known("dexserver.", U, "tether runs no Dex"),
     Known("commitserver.", U, "source hydration is not implemented"),
     Known("hydrator.", U, "source hydration is not implemented"),

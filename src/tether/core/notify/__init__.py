@@ -1,0 +1,1 @@
+"""Argo CD Notifications' rules: configuration, subscriptions and the de-duplication state."""
