@@ -21,7 +21,7 @@ from tether.bootstrap.disk import DiskCaches
 from tether.bootstrap.local import tool_locator
 from tether.bootstrap.telemetry import Telemetry
 from tether.core.sources import remote, renderconfig, rendering
-from tether.services import manifests
+from tether.services import manifests, preview
 from tether.services.credentials import RequestCredentials
 from tether.settings import Settings
 
@@ -140,3 +140,22 @@ def repo_server_rendering(settings: Settings) -> Rendering:
         disk=disk.rendered,
     )
     return Rendering(service, credentials, disk, tally)
+
+
+def previewer(settings: Settings, repo_root: str) -> preview.Previewer:
+    """``tether preview``'s service over the local repository ``repo_root``.
+
+    Through the Git mirrors (local repositories allowed, for this one), the renderer and the
+    render cache on disk.
+    """
+    git = git_repos(dataclasses.replace(settings, allow_local_repos=True))
+    rendered = (
+        DiskRenderCache(
+            os.path.join(settings.cache_dir, "manifests"),
+            max_bytes=settings.render_cache_disk_mib << 20,
+            min_idle_s=settings.disk_cache_idle.total_seconds(),
+        )
+        if settings.render_cache_disk_mib > 0
+        else None
+    )
+    return preview.Previewer(git, renderer(settings), repo_root, disk=rendered)

@@ -17,6 +17,7 @@ from tether.cli.commands import (
     devcluster,
     kubeflow,
     login,
+    preview,
     proj,
     render,
     repo,
@@ -62,6 +63,7 @@ cli.add_command(kubeflow.kubeflow)
 cli.add_command(app.app)
 cli.add_command(cluster.cluster)
 cli.add_command(render.render)
+cli.add_command(preview.preview)
 cli.add_command(reposerver.repo_server)
 cli.add_command(server.server)
 cli.add_command(account.account)

@@ -1,0 +1,290 @@
+"""``tether preview``: every app a change between two commits affects, rendered at both.
+
+Every repoURL is read from one local repository, at the base or the head commit, through the Git
+adapter's checkouts and the manifest service the controller renders with (so its render cache
+makes identical inputs cheap). Which apps are affected is the core's ``preview.reads``; what the
+change does to each is ``preview.changes``. Reads files of the two checkouts (as ``kubeflow``
+reads the distribution's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from tether import ports
+from tether.core.preview import changes, reads
+from tether.core.sources import kubeyaml
+from tether.model import application
+from tether.model.application import Application, parse_application
+from tether.model.errors import GitError, InvalidInputError, TetherError
+from tether.model.revisions import RevisionMetadata
+from tether.services.manifests import ManifestService, RenderFailed, RenderResult
+
+MAX_APP_DEPTH = 5
+"""App-of-apps levels followed below the Application files (a loop of apps stops here)."""
+
+MANIFEST_SUFFIXES = (".yaml", ".yml")
+"""Files looked at for Application manifests, in APP_FILES folders and in the default scan."""
+
+MAX_MANIFEST_BYTES = 4 << 20
+"""Larger files are not read as Application manifests (a generated bundle, not an app)."""
+
+AppKey = tuple[str, str]
+"""An Application by namespace and name."""
+
+
+class LocalRepo:
+    """A ``ports.GitRepos`` reading every repoURL from one repository, through ``git``."""
+
+    def __init__(self, git: ports.GitRepos, url: str) -> None:
+        self._git = git
+        self.url = url
+
+    async def resolve(
+        self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
+    ) -> str:
+        """A commit of the local repository (a remote-tracking name such as ``origin/main`` too)."""
+        del repo_url, project
+        try:
+            return await self._git.resolve(self.url, revision, refresh=refresh)
+        except GitError:
+            if revision.startswith("refs/"):
+                raise
+            return await self._git.resolve(self.url, f"refs/remotes/{revision}", refresh=refresh)
+
+    async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
+        """The tree of ``sha`` of the local repository, whatever ``repo_url`` names."""
+        del repo_url, project
+        return await self._git.checkout(self.url, sha)
+
+    async def changed_paths(
+        self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
+        """Paths touched between two commits of the local repository."""
+        del repo_url, project
+        return await self._git.changed_paths(self.url, old_sha, new_sha)
+
+    async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
+        """Commit ``sha`` of the local repository."""
+        del repo_url, project
+        return await self._git.commit(self.url, sha)
+
+
+class DirectoryTree:
+    """A ``reads.Tree`` over a checkout; nothing outside it is read (a symlink out is absent)."""
+
+    def __init__(self, root: str) -> None:
+        self._root = pathlib.Path(root).resolve()
+
+    def _path(self, path: str) -> pathlib.Path | None:
+        full = (self._root / path).resolve()
+        return full if full == self._root or full.is_relative_to(self._root) else None
+
+    def read(self, path: str) -> str | None:
+        """The text of a file, ``None`` when absent, a folder, outside, or not text."""
+        full = self._path(path)
+        try:
+            if full is None or not full.is_file() or full.stat().st_size > MAX_MANIFEST_BYTES:
+                return None
+            return full.read_text(errors="replace")
+        except OSError:
+            return None
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a folder inside the checkout."""
+        full = self._path(path)
+        return full is not None and full.is_dir()
+
+    def names(self, path: str) -> list[str]:
+        """The entries of a folder, sorted (none for anything else)."""
+        full = self._path(path)
+        try:
+            return sorted(os.listdir(full)) if full is not None and full.is_dir() else []
+        except OSError:
+            return []
+
+
+@dataclasses.dataclass
+class _Side:
+    """One commit: its tree, its Applications and their renders so far."""
+
+    sha: str
+    tree: DirectoryTree
+    apps: dict[AppKey, Application] = dataclasses.field(default_factory=dict)
+    renders: dict[AppKey, asyncio.Task[RenderResult]] = dataclasses.field(default_factory=dict)
+
+
+class Previewer:
+    """Previews changes of one local repository with one manifest service."""
+
+    def __init__(
+        self,
+        git: ports.GitRepos,
+        renderer: ports.Renderer,
+        repo_url: str,
+        *,
+        disk: ports.RenderCache | None = None,
+    ) -> None:
+        self._repo = LocalRepo(git, repo_url)
+        self._service = ManifestService(self._repo, renderer, disk=disk, parallelism=2)
+
+    async def preview(self, base: str, head: str, app_files: Sequence[str] = ()) -> changes.Preview:
+        """Every app affected between ``base`` and ``head`` (refs of the local repository).
+
+        ``app_files``: repository-relative files or folders holding Applications; every
+        Application manifest of the head commit's tree when empty.
+        """
+        base_sha, head_sha = await asyncio.gather(
+            self._repo.resolve("", base), self._repo.resolve("", head)
+        )
+        changed, base_dir, head_dir = await asyncio.gather(
+            self._repo.changed_paths("", base_sha, head_sha),
+            self._repo.checkout("", base_sha),
+            self._repo.checkout("", head_sha),
+        )
+        sides = [_Side(base_sha, DirectoryTree(base_dir)), _Side(head_sha, DirectoryTree(head_dir))]
+        files = list(app_files) or await asyncio.to_thread(_manifest_files, sides[1].tree, "")
+        for side in sides:
+            await self._discover(side, files)
+        old, new = sides
+        keys = sorted(set(old.apps) | set(new.apps))
+        results = await asyncio.gather(*(self._one(key, old, new, changed) for key in keys))
+        return changes.Preview(base_sha, head_sha, len(changed), tuple(results))
+
+    async def _discover(self, side: _Side, files: Sequence[str]) -> None:
+        """The side's Applications: the files', then what apps of apps render, level by level."""
+        level: list[tuple[Application, str]] = []
+        for path in files:
+            manifests = await asyncio.to_thread(_manifest_files, side.tree, path)
+            for manifest in manifests:
+                level.extend((app, "") for app in _applications(side.tree.read(manifest) or ""))
+        for depth in range(MAX_APP_DEPTH + 1):
+            parents = []
+            for app, default_namespace in level:
+                key = (app.namespace or default_namespace, app.name)
+                if key in side.apps:
+                    continue
+                side.apps[key] = app
+                source_reads = await asyncio.to_thread(_reads, app, side.tree)
+                if depth < MAX_APP_DEPTH and await asyncio.to_thread(
+                    reads.may_hold_applications, source_reads, side.tree
+                ):
+                    parents.append((key, app))
+            level = []
+            for key, app in parents:
+                result = await self._render(side, key, app)
+                if isinstance(result, RenderFailed):
+                    continue  # reported when the app itself is compared
+                namespace = app.spec.destination.namespace or ""
+                level.extend((child, namespace) for child in _children(result.manifests))
+            if not level:
+                return
+
+    def _render(self, side: _Side, key: AppKey, app: Application) -> asyncio.Task[RenderResult]:
+        task = side.renders.get(key)
+        if task is None:
+            sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
+            revisions = [s.target_revision or "" if s.is_helm_chart else side.sha for s in sources]
+            task = side.renders[key] = asyncio.ensure_future(
+                self._service.render_application(app, revisions=revisions)
+            )
+        return task
+
+    async def _one(
+        self, key: AppKey, old: _Side, new: _Side, changed: Sequence[str]
+    ) -> changes.AppPreview:
+        name = f"{key[0]}/{key[1]}" if key[0] else key[1]
+        before, after = old.apps.get(key), new.apps.get(key)
+        if not await asyncio.to_thread(_affected, before, after, old.tree, new.tree, changed):
+            return changes.skipped(name)
+        notes: list[str] = []
+        base_objects: Sequence[Mapping[str, Any]] = ()
+        head_objects: Sequence[Mapping[str, Any]] = ()
+        if before is None:
+            notes.append("the Application is new at head")
+        if after is None:
+            notes.append("the Application is gone at head")
+        renders = await asyncio.gather(
+            *(self._render(side, key, app) for side, app in ((old, before), (new, after)) if app)
+        )
+        results = iter(renders)
+        if before is not None:
+            result = next(results)
+            if isinstance(result, RenderFailed):
+                notes.append(f"it did not render at base: {result.message}")
+            else:
+                base_objects = result.manifests
+        if after is not None:
+            result = next(results)
+            if isinstance(result, RenderFailed):
+                return changes.failed(name, result.message, notes)
+            head_objects = result.manifests
+        return changes.compare(name, base_objects, head_objects, notes)
+
+
+def _affected(
+    before: Application | None,
+    after: Application | None,
+    old: DirectoryTree,
+    new: DirectoryTree,
+    changed: Sequence[str],
+) -> bool:
+    if before is None or after is None:
+        return True
+    if _spec(before) != _spec(after):
+        return True  # re-pointed, new options: its render may change without a file changing
+    return _reads(before, old).touched_by(changed) or _reads(after, new).touched_by(changed)
+
+
+def _spec(app: Application) -> Any:
+    return app.spec.model_dump(by_alias=True, exclude_none=True)
+
+
+def _reads(app: Application, tree: DirectoryTree) -> reads.Reads:
+    sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
+    return reads.union([reads.source_reads(source, tree) for source in sources])
+
+
+def _manifest_files(tree: DirectoryTree, path: str) -> list[str]:
+    """YAML files at ``path`` (a file, or a folder walked) that may hold an Application."""
+    where = reads.clean(path)
+    if where is None:
+        raise InvalidInputError(f"{path}: outside the repository")
+    return [
+        file
+        for file in reads.walk(tree, where)
+        if (file == where or file.endswith(MANIFEST_SUFFIXES))
+        and reads.APPLICATION_TEXT.search(tree.read(file) or "")
+    ]
+
+
+def _applications(text: str) -> list[Application]:
+    """The Argo CD Applications in a YAML stream.
+
+    Anything else (a Helm template, another kind named Application, a broken file) is not an
+    app to preview.
+    """
+    try:
+        docs = kubeyaml.parse_stream(text, "application manifest")
+    except (InvalidInputError, yaml.YAMLError):
+        return []
+    return _children(docs)
+
+
+def _children(objects: Sequence[Mapping[str, Any]]) -> list[Application]:
+    found = []
+    for obj in objects:
+        if obj.get("kind") != application.KIND or obj.get("apiVersion") != application.API_VERSION:
+            continue
+        try:
+            found.append(parse_application(obj))
+        except TetherError:
+            continue
+    return found
