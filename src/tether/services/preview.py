@@ -54,10 +54,15 @@ class LocalRepo:
         del repo_url, project
         try:
             return await self._git.resolve(self.url, revision, refresh=refresh)
-        except GitError:
-            if revision.startswith("refs/"):
+        except GitError as err:
+            if revision.startswith("refs/") or "/" not in revision:
                 raise
-            return await self._git.resolve(self.url, f"refs/remotes/{revision}", refresh=refresh)
+            try:
+                return await self._git.resolve(
+                    self.url, f"refs/remotes/{revision}", refresh=refresh
+                )
+            except GitError:
+                raise err from None
 
     async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
         """The tree of ``sha`` of the local repository, whatever ``repo_url`` names."""
