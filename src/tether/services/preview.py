@@ -248,8 +248,22 @@ def _affected(
     return _reads(before, old).touched_by(changed) or _reads(after, new).touched_by(changed)
 
 
+POINTING_FIELDS = (
+    # Every Git source is read from the local repository at the commit being previewed, so
+    # where a source points cannot change its render here ("tether kubeflow init --revision"
+    # re-pointing every child is not, by itself, a change to preview).
+    "repoURL",
+    "targetRevision",
+)
+
+
 def _spec(app: Application) -> Any:
-    return app.spec.model_dump(by_alias=True, exclude_none=True)
+    spec = app.spec.model_dump(by_alias=True, exclude_none=True)
+    for source in [spec.get("source"), *(spec.get("sources") or [])]:
+        if isinstance(source, dict) and not source.get("chart"):
+            for field in POINTING_FIELDS:
+                source.pop(field, None)
+    return spec
 
 
 def _reads(app: Application, tree: DirectoryTree) -> reads.Reads:

@@ -23,6 +23,7 @@ TRUNCATED = (
     "\n_The report was cut here to fit a comment ({shown} of {total} apps shown in detail); "
     "run `tether preview` locally for the rest._\n"
 )
+DIFF_LEFT_OUT = "_The diff was left out to fit a comment; run `tether preview` locally._\n"
 UNCHANGED_MAX_NAMES = 200
 """Unchanged and skipped apps listed by name up to this many; past it only their count."""
 
@@ -137,7 +138,7 @@ def _md_escape(value: str) -> str:
     return value.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _section(app: AppPreview) -> str:
+def _section(app: AppPreview, *, diffs: bool = True) -> str:
     name = _md_escape(app.app)
     if app.outcome is Outcome.FAILED:
         parts = [f"<details><summary>❌ <b>{name}</b>: failed to render at head</summary>\n\n"]
@@ -151,9 +152,11 @@ def _section(app: AppPreview) -> str:
         for change in app.changed:
             parts.append(f"- changed `{change.key}`\n")
         parts.append("\n")
-        diffs = "".join(c.diff for c in (*app.changed, *app.added_diffs, *app.removed_diffs))
-        if diffs:
-            parts.append(_fence(diffs))
+        text = "".join(c.diff for c in (*app.changed, *app.added_diffs, *app.removed_diffs))
+        if text and diffs:
+            parts.append(_fence(text))
+        elif text:
+            parts.append(DIFF_LEFT_OUT)
     parts.extend(f"\n_note: {_md_escape(note)}_\n" for note in app.notes)
     parts.append("\n</details>\n")
     return "".join(parts)
@@ -181,9 +184,12 @@ def markdown(preview: Preview, limit: int = MARKDOWN_LIMIT) -> str:
         head.append(f"\nUnchanged ({len(quiet)}): {_md_escape(_names(quiet))}\n")
     out = "".join(head) + "\n"
     for index, app in enumerate(shown):
-        section = _section(app)
         note = TRUNCATED.format(shown=index, total=len(shown))
-        if len(out) + len(section) + len(note) > limit:
-            return out + note
-        out += section
+        # The whole section, else its list of objects without the diff, else stop here.
+        for section in (_section(app), _section(app, diffs=False)):
+            if len(out) + len(section) + len(note) <= limit:
+                out += section
+                break
+        else:
+            return out[: max(0, limit - len(note))] + note
     return out
