@@ -124,6 +124,8 @@ class _Side:
     tree: DirectoryTree
     apps: dict[AppKey, Application] = dataclasses.field(default_factory=dict)
     renders: dict[AppKey, asyncio.Task[RenderResult]] = dataclasses.field(default_factory=dict)
+    invalid: dict[AppKey, str] = dataclasses.field(default_factory=dict)
+    """Application manifests that do not validate, with why (reported as failures at head)."""
 
 
 class Previewer:
@@ -155,13 +157,23 @@ class Previewer:
             self._repo.checkout("", head_sha),
         )
         sides = [_Side(base_sha, DirectoryTree(base_dir)), _Side(head_sha, DirectoryTree(head_dir))]
+        for path in app_files:
+            if not any(_exists(side.tree, path) for side in sides):
+                raise InvalidInputError(f"{path}: no such file or folder at base or at head")
         files = list(app_files) or await asyncio.to_thread(_manifest_files, sides[1].tree, "")
         for side in sides:
             await self._discover(side, files)
         old, new = sides
-        keys = sorted(set(old.apps) | set(new.apps))
+        # An Application that no longer validates at head is a failure, not an app gone.
+        keys = sorted((set(old.apps) | set(new.apps)) - (set(new.invalid) - set(new.apps)))
         results = await asyncio.gather(*(self._one(key, old, new, changed) for key in keys))
-        return changes.Preview(base_sha, head_sha, len(changed), tuple(results))
+        invalid = [
+            changes.failed(_name(key), message)
+            for key, message in sorted(new.invalid.items())
+            if key not in new.apps
+        ]
+        apps = sorted((*results, *invalid), key=lambda a: a.app)
+        return changes.Preview(base_sha, head_sha, len(changed), tuple(apps))
 
     async def _discover(self, side: _Side, files: Sequence[str]) -> None:
         """The side's Applications: the files', then what apps of apps render, level by level."""
@@ -169,7 +181,8 @@ class Previewer:
         for path in files:
             manifests = await asyncio.to_thread(_manifest_files, side.tree, path)
             for manifest in manifests:
-                level.extend((app, "") for app in _applications(side.tree.read(manifest) or ""))
+                text = side.tree.read(manifest) or ""
+                level.extend((app, "") for app in _applications(text, manifest, side.invalid))
         for depth in range(MAX_APP_DEPTH + 1):
             parents = []
             for app, default_namespace in level:
@@ -188,7 +201,8 @@ class Previewer:
                 if isinstance(result, RenderFailed):
                     continue  # reported when the app itself is compared
                 namespace = app.spec.destination.namespace or ""
-                level.extend((child, namespace) for child in _children(result.manifests))
+                found = _children(result.manifests, f"{_name(key)}'s render", side.invalid)
+                level.extend((child, namespace) for child in found)
             if not level:
                 return
 
@@ -205,7 +219,7 @@ class Previewer:
     async def _one(
         self, key: AppKey, old: _Side, new: _Side, changed: Sequence[str]
     ) -> changes.AppPreview:
-        name = f"{key[0]}/{key[1]}" if key[0] else key[1]
+        name = _name(key)
         before, after = old.apps.get(key), new.apps.get(key)
         if not await asyncio.to_thread(_affected, before, after, old.tree, new.tree, changed):
             return changes.skipped(name)
@@ -284,7 +298,15 @@ def _manifest_files(tree: DirectoryTree, path: str) -> list[str]:
     ]
 
 
-def _applications(text: str) -> list[Application]:
+def _exists(tree: DirectoryTree, path: str) -> bool:
+    return tree.is_dir(path) or tree.read(path) is not None
+
+
+def _name(key: AppKey) -> str:
+    return f"{key[0]}/{key[1]}" if key[0] else key[1]
+
+
+def _applications(text: str, where: str, invalid: dict[AppKey, str]) -> list[Application]:
     """The Argo CD Applications in a YAML stream.
 
     Anything else (a Helm template, another kind named Application, a broken file) is not an
@@ -294,16 +316,22 @@ def _applications(text: str) -> list[Application]:
         docs = kubeyaml.parse_stream(text, "application manifest")
     except (InvalidInputError, yaml.YAMLError):
         return []
-    return _children(docs)
+    return _children(docs, where, invalid)
 
 
-def _children(objects: Sequence[Mapping[str, Any]]) -> list[Application]:
+def _children(
+    objects: Sequence[Mapping[str, Any]], where: str, invalid: dict[AppKey, str]
+) -> list[Application]:
+    """The valid Applications among ``objects``; the invalid ones go to ``invalid``, with why."""
     found = []
     for obj in objects:
         if obj.get("kind") != application.KIND or obj.get("apiVersion") != application.API_VERSION:
             continue
         try:
             found.append(parse_application(obj))
-        except TetherError:
-            continue
+        except TetherError as err:
+            metadata = obj.get("metadata")
+            meta = metadata if isinstance(metadata, Mapping) else {}
+            key = (str(meta.get("namespace") or ""), str(meta.get("name") or f"({where})"))
+            invalid.setdefault(key, f"{where}: {err}")
     return found

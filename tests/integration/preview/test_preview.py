@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from tests.support.gitservers import SeedRepo
+from tether.model.errors import InvalidInputError
 
 from .conftest import Preview, app, config_map, outcomes, report
 
@@ -206,3 +207,26 @@ def test_the_markdown_report_has_a_summary_table_and_a_collapsed_section_per_app
     assert "| tether/one | changed | 0 | 0 | 1 |" in text
     assert text.count("<details>") == 2
     assert "Unchanged (1): tether/other" in text
+
+
+def test_an_invalid_application_at_head_is_a_failure_naming_its_file(
+    repo: SeedRepo, preview: Preview
+) -> None:
+    repo.commit("base", KUSTOMIZE_APPS)
+    broken = app("other", "other").replace("  destination:", "  nowhere:")
+    repo.commit("head", {"apps/other.yaml": broken})
+
+    result = preview(repo.shas["base"], repo.shas["head"], output="json")
+
+    assert result.exit_code == 1
+    other = next(a for a in report(result)["apps"] if a["app"] == "tether/other")
+    assert other["outcome"] == "failed"
+    assert "apps/other.yaml" in other["error"]
+    assert "destination" in other["error"]
+
+
+def test_an_app_file_at_neither_commit_is_refused_by_name(repo: SeedRepo, preview: Preview) -> None:
+    repo.commit("base", KUSTOMIZE_APPS)
+
+    with pytest.raises(InvalidInputError, match=r"nowhere\.yaml: no such file"):
+        preview(repo.shas["base"], repo.shas["base"], "nowhere.yaml")
