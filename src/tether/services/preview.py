@@ -148,9 +148,9 @@ class Previewer:
         ``app_files``: repository-relative files or folders holding Applications; every
         Application manifest of the head commit's tree when empty.
         """
-        base_sha, head_sha = await asyncio.gather(
-            self._repo.resolve("", base), self._repo.resolve("", head)
-        )
+        # One after the other: a bad ref then fails alone, with no fetch of the other to cancel.
+        base_sha = await self._repo.resolve("", base)
+        head_sha = await self._repo.resolve("", head)
         changed, base_dir, head_dir = await asyncio.gather(
             self._repo.changed_paths("", base_sha, head_sha),
             self._repo.checkout("", base_sha),
@@ -165,12 +165,14 @@ class Previewer:
             await self._discover(side, files)
         old, new = sides
         # An Application that no longer validates at head is a failure, not an app gone.
-        keys = sorted((set(old.apps) | set(new.apps)) - (set(new.invalid) - set(new.apps)))
+        broken = {k for k, message in new.invalid.items() if old.invalid.get(k) != message}
+        keys = sorted((set(old.apps) | set(new.apps)) - (broken - set(new.apps)))
         results = await asyncio.gather(*(self._one(key, old, new, changed) for key in keys))
         invalid = [
             changes.failed(_name(key), message)
             for key, message in sorted(new.invalid.items())
-            if key not in new.apps
+            # As invalid at base: the change did not break it (a test fixture, a draft).
+            if key not in new.apps and old.invalid.get(key) != message
         ]
         apps = sorted((*results, *invalid), key=lambda a: a.app)
         return changes.Preview(base_sha, head_sha, len(changed), tuple(apps))

@@ -57,7 +57,7 @@ class Reads:
     def touched_by(self, changed: Iterable[str]) -> bool:
         """Whether any changed path (repository-relative) is one this source reads."""
         if self.everything:
-            return True
+            return any(True for _ in changed)
         for raw in changed:
             path = clean(raw)
             if path is None:
