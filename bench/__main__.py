@@ -1,7 +1,7 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
-Order: S4 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control plane,
-S6, S7, S8, S9, S10, the restart and the scaling points on control planes of their own.
+Order: S4 and S11 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control
+plane, S6, S7, S8, S9, S10, the restart and the scaling points on control planes of their own.
 ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2 need S1).
 """
 
@@ -32,6 +32,7 @@ from bench import (
     s8_ui,
     s9_fleet,
     s10_shards,
+    s11_preview,
     scaling,
 )
 
@@ -40,7 +41,10 @@ RESULTS = pathlib.Path(__file__).resolve().parent / "results" / "latest.json"
 
 def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
-    names = {"s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "restart", "scaling"}
+    names = {
+        *("s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"),
+        *("restart", "scaling"),
+    }
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
 
@@ -82,6 +86,8 @@ async def main() -> report.Results:
     try:
         if "s4" in wanted:
             await _guarded(results, "s4", lambda: s4_render.run(workdir))
+        if "s11" in wanted:
+            await _guarded(results, "s11", lambda: s11_preview.run(workdir))
         if wanted & {"s1", "s2", "s3", "s5"}:
             with env.dev_cluster("full") as cluster:
                 await env.install_crds(cluster.kubeconfig)

@@ -16,6 +16,7 @@ import pathlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import cachetools
 import yaml
 
 from tether import ports
@@ -35,6 +36,10 @@ MANIFEST_SUFFIXES = (".yaml", ".yml")
 
 MAX_MANIFEST_BYTES = 4 << 20
 """Larger files are not read as Application manifests (a generated bundle, not an app)."""
+
+TREE_FILES_KEPT = 8192
+"""File texts kept per checkout while a preview runs (a few distributions' worth of
+kustomizations; the scan for Applications reads every file once and would flush them)."""
 
 AppKey = tuple[str, str]
 """An Application by namespace and name."""
@@ -87,6 +92,12 @@ class DirectoryTree:
 
     def __init__(self, root: str) -> None:
         self._root = pathlib.Path(root).resolve()
+        # A checkout is read-only: every answer holds for the tree's life. Each app of a
+        # distribution asks again about the bases they share.
+        self._texts: cachetools.LRUCache[str, str | None] = cachetools.LRUCache(TREE_FILES_KEPT)
+        self._dirs: dict[str, bool] = {}
+        self._names: dict[str, list[str]] = {}
+        self._mentions: dict[str, bool] = {}
 
     def _path(self, path: str) -> pathlib.Path | None:
         full = (self._root / path).resolve()
@@ -94,6 +105,37 @@ class DirectoryTree:
 
     def read(self, path: str) -> str | None:
         """The text of a file, ``None`` when absent, a folder, outside, or not text."""
+        if path not in self._texts:
+            self._texts[path] = self._read(path)
+        return self._texts[path]
+
+    def is_dir(self, path: str) -> bool:
+        """Whether ``path`` is a folder inside the checkout."""
+        if path not in self._dirs:
+            self._dirs[path] = self._is_dir(path)
+        return self._dirs[path]
+
+    def names(self, path: str) -> list[str]:
+        """The entries of a folder, sorted (none for anything else)."""
+        if path not in self._names:
+            self._names[path] = self._list(path)
+        return self._names[path]
+
+    def mentions_application(self, path: str) -> bool:
+        """Whether a file may hold an Argo CD Application; its bytes are looked at, not kept."""
+        if path not in self._mentions:
+            full = self._path(path)
+            try:
+                data = full.read_bytes() if full is not None and full.is_file() else b""
+            except OSError:
+                data = b""
+            # Most files never name the group: skip decoding them.
+            self._mentions[path] = reads.ARGO_GROUP.encode() in data and reads.mentions_application(
+                data.decode(errors="replace")
+            )
+        return self._mentions[path]
+
+    def _read(self, path: str) -> str | None:
         full = self._path(path)
         try:
             if full is None or not full.is_file() or full.stat().st_size > MAX_MANIFEST_BYTES:
@@ -102,13 +144,11 @@ class DirectoryTree:
         except OSError:
             return None
 
-    def is_dir(self, path: str) -> bool:
-        """Whether ``path`` is a folder inside the checkout."""
+    def _is_dir(self, path: str) -> bool:
         full = self._path(path)
         return full is not None and full.is_dir()
 
-    def names(self, path: str) -> list[str]:
-        """The entries of a folder, sorted (none for anything else)."""
+    def _list(self, path: str) -> list[str]:
         full = self._path(path)
         try:
             return sorted(os.listdir(full)) if full is not None and full.is_dir() else []
@@ -124,6 +164,8 @@ class _Side:
     tree: DirectoryTree
     apps: dict[AppKey, Application] = dataclasses.field(default_factory=dict)
     renders: dict[AppKey, asyncio.Task[RenderResult]] = dataclasses.field(default_factory=dict)
+    reads: dict[AppKey, reads.Reads] = dataclasses.field(default_factory=dict)
+    """What each app reads from this tree, worked out once."""
     invalid: dict[AppKey, str] = dataclasses.field(default_factory=dict)
     """Application manifests that do not validate, with why (reported as failures at head)."""
 
@@ -192,7 +234,7 @@ class Previewer:
                 if key in side.apps:
                     continue
                 side.apps[key] = app
-                source_reads = await asyncio.to_thread(_reads, app, side.tree)
+                source_reads = await asyncio.to_thread(_reads, side, key, app)
                 if depth < MAX_APP_DEPTH and await asyncio.to_thread(
                     reads.may_hold_applications, source_reads, side.tree
                 ):
@@ -223,7 +265,7 @@ class Previewer:
     ) -> changes.AppPreview:
         name = _name(key)
         before, after = old.apps.get(key), new.apps.get(key)
-        if not await asyncio.to_thread(_affected, before, after, old.tree, new.tree, changed):
+        if not await asyncio.to_thread(_affected, key, old, new, changed):
             return changes.skipped(name)
         notes: list[str] = []
         base_objects: Sequence[Mapping[str, Any]] = ()
@@ -250,18 +292,15 @@ class Previewer:
         return changes.compare(name, base_objects, head_objects, notes)
 
 
-def _affected(
-    before: Application | None,
-    after: Application | None,
-    old: DirectoryTree,
-    new: DirectoryTree,
-    changed: Sequence[str],
-) -> bool:
+def _affected(key: AppKey, old: _Side, new: _Side, changed: Sequence[str]) -> bool:
+    before, after = old.apps.get(key), new.apps.get(key)
     if before is None or after is None:
         return True
     if _spec(before) != _spec(after):
-        return True  # re-pointed, new options: its render may change without a file changing
-    return _reads(before, old).touched_by(changed) or _reads(after, new).touched_by(changed)
+        return True  # new options: its render may change without a file changing
+    return _reads(old, key, before).touched_by(changed) or _reads(new, key, after).touched_by(
+        changed
+    )
 
 
 POINTING_FIELDS = (
@@ -282,9 +321,13 @@ def _spec(app: Application) -> Any:
     return spec
 
 
-def _reads(app: Application, tree: DirectoryTree) -> reads.Reads:
-    sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
-    return reads.union([reads.source_reads(source, tree) for source in sources])
+def _reads(side: _Side, key: AppKey, app: Application) -> reads.Reads:
+    found = side.reads.get(key)
+    if found is None:
+        sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
+        found = reads.union([reads.source_reads(source, side.tree) for source in sources])
+        side.reads[key] = found
+    return found
 
 
 def _manifest_files(tree: DirectoryTree, path: str) -> list[str]:
@@ -295,8 +338,7 @@ def _manifest_files(tree: DirectoryTree, path: str) -> list[str]:
     return [
         file
         for file in reads.walk(tree, where)
-        if (file == where or file.endswith(MANIFEST_SUFFIXES))
-        and reads.APPLICATION_TEXT.search(tree.read(file) or "")
+        if (file == where or file.endswith(MANIFEST_SUFFIXES)) and tree.mentions_application(file)
     ]
 
 

@@ -8,6 +8,7 @@ under-approximate; when a source's inputs cannot be told cheaply, ``Reads.everyt
 from __future__ import annotations
 
 import dataclasses
+import functools
 import posixpath
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -32,6 +33,10 @@ class Tree(Protocol):
 
     def names(self, path: str) -> list[str]:
         """The entry names of directory ``path`` (empty when it is none)."""
+        ...
+
+    def mentions_application(self, path: str) -> bool:
+        """Whether file ``path`` may hold an Argo CD Application (``mentions_application``)."""
         ...
 
 
@@ -109,8 +114,16 @@ JSONNET_SUFFIXES = (".jsonnet", ".libsonnet")
 JSONNET_IMPORT = re.compile(r"\bimport(?:str|bin)?\s*(['\"])((?:(?!\1).)+)\1")
 """A jsonnet import of a literal path; computed imports are not allowed by the language."""
 
-APPLICATION_TEXT = re.compile(r"^\s*kind:\s*[\"']?Application[\"']?\s*$", re.MULTILINE)
-"""A file that may hold an Argo CD Application (checked against apiVersion when parsed)."""
+APPLICATION_KIND = re.compile(r"""\bkind["']?[ \t]*:[ \t]*["']?Application\b""")
+ARGO_GROUP = "argoproj.io/"
+"""A file that may hold an Argo CD Application mentions both (YAML, JSON or jsonnet alike); it
+is checked against apiVersion when parsed. The group keeps out other kinds named Application
+(``app.k8s.io``'s, in Kubeflow Pipelines), whose apps would otherwise be rendered as parents."""
+
+
+def mentions_application(text: str) -> bool:
+    """Whether ``text`` may hold an Argo CD Application."""
+    return ARGO_GROUP in text and APPLICATION_KIND.search(text) is not None
 
 
 def clean(path: str) -> str | None:
@@ -207,11 +220,21 @@ def _kustomization(directory: str, tree: Tree) -> Any:
         path = posixpath.join(directory, name) if directory else name
         text = tree.read(path)
         if text is not None:
-            try:
-                return yaml.safe_load(text) or {}
-            except yaml.YAMLError:
-                return []  # not a mapping: the caller gives up on knowing
+            return _parsed(text)
     return None
+
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's loader when PyYAML has it: kustomizations are parsed for every app, many times."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
+    """A kustomization's YAML (shared by every app that includes it: read, never changed)."""
+    try:
+        return yaml.load(text, Loader=_LOADER) or {}
+    except yaml.YAMLError:
+        return []  # not a mapping: the caller gives up on knowing
 
 
 def _strings(value: Any) -> list[str]:
@@ -278,10 +301,7 @@ def helm_chart_reads(chart: str, tree: Tree, depth: int = 0) -> Reads:
     if depth > 10:
         return Reads(everything=True)
     text = tree.read(posixpath.join(chart, "Chart.yaml") if chart else "Chart.yaml")
-    try:
-        doc = yaml.safe_load(text) if text else None
-    except yaml.YAMLError:
-        doc = None
+    doc = _parsed(text) if text else None
     dependencies = doc.get("dependencies") if isinstance(doc, dict) else None
     for dependency in dependencies if isinstance(dependencies, list) else []:
         repository = dependency.get("repository") if isinstance(dependency, dict) else None
@@ -353,8 +373,7 @@ def may_hold_applications(reads: Reads, tree: Tree, limit: int = 20000) -> bool:
     for count, path in enumerate(reads.all_files(tree)):
         if count >= limit:
             return True
-        text = tree.read(path)
-        if text is not None and APPLICATION_TEXT.search(text):
+        if tree.mentions_application(path):
             return True
     return False
 

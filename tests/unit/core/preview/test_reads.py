@@ -25,6 +25,9 @@ class FakeTree:
         prefix = path + "/" if path else ""
         return sorted({f[len(prefix) :].split("/")[0] for f in self.files if f.startswith(prefix)})
 
+    def mentions_application(self, path: str) -> bool:
+        return reads.mentions_application(self.files.get(path, ""))
+
 
 def source(path: str, **extra: Any) -> ApplicationSource:
     return ApplicationSource.model_validate({"repoURL": "https://x/r.git", "path": path, **extra})
