@@ -310,8 +310,12 @@ async def runtime(
     start_cache: bool = True,
     clock: Callable[[], datetime.datetime] = now,
     system_config: bool = False,
+    manifests_from: ports.ManifestSource | None = None,
 ) -> Runtime:
     """Wire a runtime for the cluster of ``kubeconfig`` (or the environment's).
+
+    ``manifests_from``: where comparisons get desired state instead of the Git mirrors or a
+    repo-server (``tether preview --cluster``: a local commit).
 
     With ``system_config`` (the controller), Argo CD's ConfigMaps in the control-plane namespace
     are read first: what they set (flags given explicitly aside) is in ``settings``, and
@@ -355,7 +359,9 @@ async def runtime(
     jq = JqRunner()
     disk: DiskCaches | None = None
     service: ports.ManifestSource
-    if remote_client is not None:
+    if manifests_from is not None:
+        service = manifests_from
+    elif remote_client is not None:
         service = remote_client
     else:
         # Rendering here: Git and Helm trust what the live ConfigMaps say now.

@@ -22,6 +22,7 @@ import yaml
 from tether import ports
 from tether.core.preview import changes, reads
 from tether.core.sources import kubeyaml
+from tether.core.sources.rendering import BuildOptions
 from tether.model import application
 from tether.model.application import Application, parse_application
 from tether.model.errors import GitError, InvalidInputError, TetherError
@@ -85,6 +86,45 @@ class LocalRepo:
         """Commit ``sha`` of the local repository."""
         del repo_url, project
         return await self._git.commit(self.url, sha)
+
+
+class PinnedSource:
+    """A ``ports.ManifestSource`` rendering every app at one commit of the local repository.
+
+    What a comparison with a cluster renders in ``tether preview --cluster`` (the head commit).
+    """
+
+    def __init__(self, service: ManifestService, sha: str) -> None:
+        self._service = service
+        self._sha = sha
+
+    async def render_application(
+        self,
+        app: Application,
+        *,
+        refresh: bool = False,
+        hard_refresh: bool = False,
+        revisions: Sequence[str] | None = None,
+        kube_version: str = "",
+        api_versions: Sequence[str] = (),
+        options: BuildOptions | None = None,
+    ) -> RenderResult:
+        """The app at the pinned commit, whatever revisions the caller resolved."""
+        del refresh, revisions
+        return await self._service.render_application(
+            app,
+            hard_refresh=hard_refresh,
+            revisions=_revisions(app, self._sha),
+            kube_version=kube_version,
+            api_versions=api_versions,
+            options=options,
+        )
+
+    async def revision_metadata(
+        self, app: Application, revision: str, *, source_index: int = 0
+    ) -> RevisionMetadata:
+        """The commit ``revision`` of the local repository."""
+        return await self._service.revision_metadata(app, revision, source_index=source_index)
 
 
 class DirectoryTree:
@@ -183,6 +223,12 @@ class Previewer:
     ) -> None:
         self._repo = LocalRepo(git, repo_url)
         self._service = ManifestService(self._repo, renderer, disk=disk, parallelism=2)
+        self.head_apps: dict[str, Application] = {}
+        """The head commit's Applications by name, once ``preview`` has run."""
+
+    def pinned(self, sha: str) -> PinnedSource:
+        """A manifest source rendering at commit ``sha`` (``Preview.head``) with this cache."""
+        return PinnedSource(self._service, sha)
 
     async def preview(self, base: str, head: str, app_files: Sequence[str] = ()) -> changes.Preview:
         """Every app affected between ``base`` and ``head`` (refs of the local repository).
@@ -216,6 +262,7 @@ class Previewer:
             # As invalid at base: the change did not break it (a test fixture, a draft).
             if key not in new.apps and old.invalid.get(key) != message
         ]
+        self.head_apps = {_name(key): app for key, app in new.apps.items()}
         apps = sorted((*results, *invalid), key=lambda a: a.app)
         return changes.Preview(base_sha, head_sha, len(changed), tuple(apps))
 
@@ -253,10 +300,8 @@ class Previewer:
     def _render(self, side: _Side, key: AppKey, app: Application) -> asyncio.Task[RenderResult]:
         task = side.renders.get(key)
         if task is None:
-            sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
-            revisions = [s.target_revision or "" if s.is_helm_chart else side.sha for s in sources]
             task = side.renders[key] = asyncio.ensure_future(
-                self._service.render_application(app, revisions=revisions)
+                self._service.render_application(app, revisions=_revisions(app, side.sha))
             )
         return task
 
@@ -290,6 +335,12 @@ class Previewer:
                 return changes.failed(name, result.message, notes)
             head_objects = result.manifests
         return changes.compare(name, base_objects, head_objects, notes)
+
+
+def _revisions(app: Application, sha: str) -> list[str]:
+    """Each source's revision: ``sha`` for Git, the chart version for a Helm repository's chart."""
+    sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
+    return [s.target_revision or "" if s.is_helm_chart else sha for s in sources]
 
 
 def _affected(key: AppKey, old: _Side, new: _Side, changed: Sequence[str]) -> bool:

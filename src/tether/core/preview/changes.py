@@ -53,6 +53,11 @@ class AppPreview:
     """The YAML of each added object, as a diff from nothing."""
     removed_diffs: tuple[ObjectChange, ...] = ()
     """The YAML of each removed object, as a diff to nothing."""
+    cluster: str | None = None
+    """With ``--cluster``: the head render against the live cluster, as ``tether app diff``
+    shows it (``""``: no difference; ``None``: not compared)."""
+    cluster_error: str = ""
+    """With ``--cluster``: why the comparison with the cluster could not be made."""
 
     @property
     def counts(self) -> tuple[int, int, int]:

@@ -55,9 +55,15 @@ def _count(app: AppPreview) -> str:
     return f"+{added} -{removed} ~{changed}"
 
 
+def _shown(app: AppPreview) -> bool:
+    """Whether an app has something to show: a change, a failure, a difference with the cluster."""
+    changed = app.outcome in (Outcome.CHANGED, Outcome.FAILED)
+    return changed or bool(app.cluster or app.cluster_error)
+
+
 def _quiet(preview: Preview) -> list[str]:
     """Names of the apps with nothing to show, unchanged and skipped."""
-    return [a.app for a in preview.apps if a.outcome in (Outcome.UNCHANGED, Outcome.SKIPPED)]
+    return [a.app for a in preview.apps if not _shown(a)]
 
 
 def _names(names: list[str]) -> str:
@@ -85,12 +91,34 @@ def text(preview: Preview, style: Style = plain) -> str:
             lines.extend(f"  ~ {change.key}" for change in app.changed)
             for change in (*app.changed, *app.added_diffs, *app.removed_diffs):
                 lines.extend(_styled_diff(change.diff, style))
+        lines.extend(_cluster_lines(app, style))
     quiet = _quiet(preview)
     if quiet:
         lines.append(f"unchanged ({len(quiet)}): {_names(quiet)}")
     if not any(a.outcome in (Outcome.CHANGED, Outcome.FAILED) for a in preview.apps):
         lines.append("no app is affected by this change")
     return "\n".join(lines) + "\n"
+
+
+def _cluster_lines(app: AppPreview, style: Style) -> list[str]:
+    if app.cluster_error:
+        return [style(f"  against the cluster: {app.cluster_error}", "failed")]
+    if app.cluster is None:
+        return []
+    if not app.cluster:
+        return [f"  against the cluster ({app.app}): no difference"]
+    title = style(f"  against the cluster ({app.app}):", "title")
+    return [title, *_styled_diff(app.cluster, style)]
+
+
+def _cluster_markdown(app: AppPreview) -> str:
+    if app.cluster_error:
+        return f"\n**Against the cluster:** {_md_escape(app.cluster_error)}\n"
+    if app.cluster is None:
+        return ""
+    if not app.cluster:
+        return "\n**Against the cluster:** no difference.\n"
+    return "\n**Against the cluster:**\n\n" + _fence(app.cluster)
 
 
 def _change(change: ObjectChange) -> dict[str, Any]:
@@ -120,6 +148,8 @@ def as_json(preview: Preview) -> dict[str, Any]:
                 "added": [_change(c) for c in app.added_diffs],
                 "removed": [_change(c) for c in app.removed_diffs],
                 "changed": [_change(c) for c in app.changed],
+                **({"cluster": app.cluster} if app.cluster is not None else {}),
+                **({"clusterError": app.cluster_error} if app.cluster_error else {}),
             }
             for app in preview.apps
         ],
@@ -158,6 +188,8 @@ def _section(app: AppPreview, *, diffs: bool = True) -> str:
         elif text:
             parts.append(DIFF_LEFT_OUT)
     parts.extend(f"\n_note: {_md_escape(note)}_\n" for note in app.notes)
+    if diffs:
+        parts.append(_cluster_markdown(app))
     parts.append("\n</details>\n")
     return "".join(parts)
 
@@ -167,7 +199,7 @@ def markdown(preview: Preview, limit: int = MARKDOWN_LIMIT) -> str:
 
     A summary table first, then one collapsed section per changed or failed app.
     """
-    shown = [a for a in preview.apps if a.outcome in (Outcome.CHANGED, Outcome.FAILED)]
+    shown = [a for a in preview.apps if _shown(a)]
     head = [
         f"### tether preview: `{preview.base[:12]}` → `{preview.head[:12]}`\n\n",
     ]
@@ -175,7 +207,7 @@ def markdown(preview: Preview, limit: int = MARKDOWN_LIMIT) -> str:
         head.append("| App | Result | Added | Removed | Changed |\n|---|---|---:|---:|---:|\n")
         for app in shown:
             added, removed, changed = app.counts
-            result = "❌ failed" if app.outcome is Outcome.FAILED else "changed"
+            result = "❌ failed" if app.outcome is Outcome.FAILED else str(app.outcome)
             head.append(f"| {_md_escape(app.app)} | {result} | {added} | {removed} | {changed} |\n")
     else:
         head.append("No app is affected by this change.\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tether.core.preview import changes, report
@@ -93,3 +94,23 @@ def test_a_fence_inside_a_diff_does_not_close_the_code_block() -> None:
     text = report.markdown(changes.Preview("a" * 40, "b" * 40, 1, (app,)))
 
     assert "`````diff" in text
+
+
+def test_the_cluster_comparison_is_shown_in_every_format() -> None:
+    drifted = dataclasses.replace(
+        changes.compare("tether/same", [cm("y", "1")], [cm("y", "1")]),
+        cluster="--- live/ConfigMap:y\n+++ desired/ConfigMap:y\n-  v: '0'\n+  v: '1'\n",
+    )
+    unreachable = dataclasses.replace(
+        changes.compare("tether/web", [cm("x", "1")], [cm("x", "2")]), cluster_error="forbidden"
+    )
+    preview = changes.Preview("a" * 40, "b" * 40, 1, (drifted, unreachable))
+
+    assert "against the cluster (tether/same):" in report.text(preview)
+    assert "against the cluster: forbidden" in report.text(preview)
+    markdown = report.markdown(preview)
+    assert "| tether/same | unchanged | 0 | 0 | 0 |" in markdown
+    assert "**Against the cluster:** forbidden" in markdown
+    doc = report.as_json(preview)
+    assert doc["apps"][0]["cluster"].endswith("+  v: '1'\n")
+    assert doc["apps"][1]["clusterError"] == "forbidden"
