@@ -14,6 +14,7 @@ import click
 from tether import bootstrap
 from tether.cli import output as shown
 from tether.cli.commands import app_common as common
+from tether.core import redact
 from tether.core.preview import report
 from tether.core.preview.changes import AppPreview, Outcome, Preview
 from tether.model.application import Application
@@ -167,6 +168,6 @@ async def _compare(
         if not comparison.desired_known:
             raise TetherError(comparison.failure)
     except (TetherError, TimeoutError) as err:
-        return dataclasses.replace(app, cluster_error=str(err) or "timed out")
+        return dataclasses.replace(app, cluster_error=redact.text(str(err)) or "timed out")
     text, _count = shown.diff_report(comparison.resources)
     return dataclasses.replace(app, cluster=text)

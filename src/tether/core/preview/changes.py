@@ -12,6 +12,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tether.core import redact
 from tether.core.diff import diff, secrets
 from tether.model.resources import ResourceKey
 
@@ -127,15 +128,16 @@ def compare(
         tuple(added),
         tuple(removed),
         tuple(changed),
-        notes=tuple(notes),
+        notes=tuple(redact.text(note) for note in notes),
         added_diffs=tuple(ObjectChange(k, object_diff(k, None, after[k])) for k in added),
         removed_diffs=tuple(ObjectChange(k, object_diff(k, before[k], None)) for k in removed),
     )
 
 
 def failed(app: str, error: str, notes: Sequence[str] = ()) -> AppPreview:
-    """An app that did not render at head."""
-    return AppPreview(app, Outcome.FAILED, error=error, notes=tuple(notes))
+    """An app that did not render at head (a tool's message: scrubbed, it may quote a URL)."""
+    notes = tuple(redact.text(note) for note in notes)
+    return AppPreview(app, Outcome.FAILED, error=redact.text(error), notes=notes)
 
 
 def skipped(app: str) -> AppPreview:

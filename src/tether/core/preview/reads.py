@@ -145,17 +145,25 @@ def _join(base: str, rel: str) -> str | None:
 
 
 def walk(tree: Tree, root: str) -> Iterator[str]:
-    """Every file under ``root`` (or ``root`` itself when it is a file), sorted."""
+    """Every file under ``root`` (or ``root`` itself when it is a file), in sorted order.
+
+    A loop, not recursion: a hostile tree's depth must not exhaust the stack.
+    """
     if not tree.is_dir(root):
         if tree.read(root) is not None:
             yield root
         return
-    for name in sorted(tree.names(root)):
-        path = posixpath.join(root, name) if root else name
-        if tree.is_dir(path):
-            yield from walk(tree, path)
-        else:
-            yield path
+    pending = [root]
+    while pending:
+        directory = pending.pop()
+        subdirectories = []
+        for name in sorted(tree.names(directory)):
+            path = posixpath.join(directory, name) if directory else name
+            if tree.is_dir(path):
+                subdirectories.append(path)
+            else:
+                yield path
+        pending.extend(reversed(subdirectories))
 
 
 def source_reads(source: ApplicationSource, tree: Tree) -> Reads:

@@ -58,3 +58,10 @@ def test_a_preview_fails_when_any_app_failed_at_head() -> None:
 
     assert changes.Preview("b", "h", 1, (ok, bad)).failed
     assert not changes.Preview("b", "h", 1, (ok,)).failed
+
+
+def test_a_failure_message_is_scrubbed_of_credentials() -> None:
+    got = changes.failed("a", "fetching https://user:hunter22@git.example/r.git failed")
+
+    assert "hunter22" not in got.error
+    assert "https://git.example/r.git" in got.error

@@ -157,3 +157,10 @@ def test_clean_keeps_paths_inside_the_repository() -> None:
     assert reads.clean(".") == ""
     assert reads.clean("../x") is None
     assert posixpath.join("", "x") == "x"
+
+
+def test_a_very_deep_tree_is_walked_without_recursion() -> None:
+    deep = "/".join(["d"] * 3000)
+    tree = FakeTree({f"app/{deep}/x.yaml": "x", "app/a.yaml": "a"})
+
+    assert list(reads.walk(tree, "app")) == ["app/a.yaml", f"app/{deep}/x.yaml"]
