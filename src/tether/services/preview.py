@@ -249,8 +249,7 @@ class Previewer:
             if not any(_exists(side.tree, path) for side in sides):
                 raise InvalidInputError(f"{path}: no such file or folder at base or at head")
         files = list(app_files) or await asyncio.to_thread(_manifest_files, sides[1].tree, "")
-        for side in sides:
-            await self._discover(side, files)
+        await asyncio.gather(*(self._discover(side, files) for side in sides))
         old, new = sides
         # An Application that no longer validates at head is a failure, not an app gone.
         broken = {k for k, message in new.invalid.items() if old.invalid.get(k) != message}
@@ -287,8 +286,8 @@ class Previewer:
                 ):
                     parents.append((key, app))
             level = []
-            for key, app in parents:
-                result = await self._render(side, key, app)
+            results = await asyncio.gather(*(self._render(side, key, app) for key, app in parents))
+            for (key, app), result in zip(parents, results, strict=True):
                 if isinstance(result, RenderFailed):
                     continue  # reported when the app itself is compared
                 namespace = app.spec.destination.namespace or ""
@@ -376,7 +375,10 @@ def _reads(side: _Side, key: AppKey, app: Application) -> reads.Reads:
     found = side.reads.get(key)
     if found is None:
         sources = app.spec.sources or ([app.spec.source] if app.spec.source else [])
-        found = reads.union([reads.source_reads(source, side.tree) for source in sources])
+        # A ``ref`` source only lends files, read through the others' ``$ref/...`` value files.
+        found = reads.union(
+            [reads.source_reads(s, side.tree) for s in sources if not s.is_ref_only]
+        )
         side.reads[key] = found
     return found
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import textwrap
 
 import pytest
+import yaml
 
 from tests.support.gitservers import SeedRepo
 from tether.model.errors import InvalidInputError
 
-from .conftest import Preview, app, config_map, outcomes, report
+from .conftest import REPO_URL, Preview, app, config_map, outcomes, report
 
 pytestmark = [pytest.mark.tools, pytest.mark.timeout(60)]
 
@@ -230,3 +231,44 @@ def test_an_app_file_at_neither_commit_is_refused_by_name(repo: SeedRepo, previe
 
     with pytest.raises(InvalidInputError, match=r"nowhere\.yaml: no such file"):
         preview(repo.shas["base"], repo.shas["base"], "nowhere.yaml")
+
+
+def _multi_source(name: str, values: str) -> str:
+    return yaml.safe_dump(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Application",
+            "metadata": {"name": name, "namespace": "tether"},
+            "spec": {
+                "project": "default",
+                "sources": [
+                    {
+                        "repoURL": REPO_URL,
+                        "path": "chart",
+                        "helm": {"valueFiles": [f"$values/{values}"]},
+                    },
+                    {"repoURL": REPO_URL, "ref": "values"},
+                ],
+                "destination": {"server": "https://kubernetes.default.svc", "namespace": name},
+            },
+        }
+    )
+
+
+def test_a_value_file_from_a_ref_source_affects_only_the_apps_that_name_it(
+    repo: SeedRepo, preview: Preview
+) -> None:
+    repo.commit(
+        "base",
+        {
+            **CHART,
+            "apps/prod.yaml": _multi_source("prod", "envs/prod.yaml"),
+            "apps/dev.yaml": _multi_source("dev", "envs/dev.yaml"),
+        },
+    )
+    repo.commit("head", {"envs/prod.yaml": "replicas: 7\n"})
+
+    result = preview(repo.shas["base"], repo.shas["head"], output="json")
+
+    assert result.exit_code == 0, result.output
+    assert outcomes(result) == {"tether/dev": "skipped", "tether/prod": "changed"}
