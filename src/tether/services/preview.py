@@ -208,6 +208,10 @@ class _Side:
     """What each app reads from this tree, worked out once."""
     invalid: dict[AppKey, str] = dataclasses.field(default_factory=dict)
     """Application manifests that do not validate, with why (reported as failures at head)."""
+    parent: dict[AppKey, AppKey] = dataclasses.field(default_factory=dict)
+    """The app of apps each app was found in (apps of the files have none)."""
+    failed_parents: set[AppKey] = dataclasses.field(default_factory=set)
+    """Apps of apps whose render failed: what they hold is unknown at this commit."""
 
 
 class Previewer:
@@ -253,8 +257,15 @@ class Previewer:
         old, new = sides
         # An Application that no longer validates at head is a failure, not an app gone.
         broken = {k for k, message in new.invalid.items() if old.invalid.get(k) != message}
-        keys = sorted((set(old.apps) | set(new.apps)) - (broken - set(new.apps)))
-        results = await asyncio.gather(*(self._one(key, old, new, changed) for key in keys))
+        unknown = _unknown_at_head(old, new)
+        keys = sorted((set(old.apps) | set(new.apps)) - (broken - set(new.apps)) - set(unknown))
+        results = [
+            *await asyncio.gather(*(self._one(key, old, new, changed) for key in keys)),
+            *(
+                changes.failed(_name(key), f"unknown at head: {_name(parent)} did not render")
+                for key, parent in unknown.items()
+            ),
+        ]
         invalid = [
             changes.failed(_name(key), message)
             for key, message in sorted(new.invalid.items())
@@ -267,19 +278,22 @@ class Previewer:
 
     async def _discover(self, side: _Side, files: Sequence[str]) -> None:
         """The side's Applications: the files', then what apps of apps render, level by level."""
-        level: list[tuple[Application, str]] = []
+        level: list[tuple[Application, str, AppKey | None]] = []
         for path in files:
             manifests = await asyncio.to_thread(_manifest_files, side.tree, path)
             for manifest in manifests:
                 text = side.tree.read(manifest) or ""
-                level.extend((app, "") for app in _applications(text, manifest, side.invalid))
+                found = _applications(text, manifest, side.invalid)
+                level.extend((app, "", None) for app in found)
         for depth in range(MAX_APP_DEPTH + 1):
             parents = []
-            for app, default_namespace in level:
+            for app, default_namespace, parent in level:
                 key = (app.namespace or default_namespace, app.name)
                 if key in side.apps:
                     continue
                 side.apps[key] = app
+                if parent is not None:
+                    side.parent[key] = parent
                 source_reads = await asyncio.to_thread(_reads, side, key, app)
                 if depth < MAX_APP_DEPTH and await asyncio.to_thread(
                     reads.may_hold_applications, source_reads, side.tree
@@ -289,10 +303,11 @@ class Previewer:
             results = await asyncio.gather(*(self._render(side, key, app) for key, app in parents))
             for (key, app), result in zip(parents, results, strict=True):
                 if isinstance(result, RenderFailed):
-                    continue  # reported when the app itself is compared
+                    side.failed_parents.add(key)  # reported when the app itself is compared
+                    continue
                 namespace = app.spec.destination.namespace or ""
                 found = _children(result.manifests, f"{_name(key)}'s render", side.invalid)
-                level.extend((child, namespace) for child in found)
+                level.extend((child, namespace, key) for child in found)
             if not level:
                 return
 
@@ -334,6 +349,24 @@ class Previewer:
                 return changes.failed(name, result.message, notes)
             head_objects = result.manifests
         return changes.compare(name, base_objects, head_objects, notes)
+
+
+def _unknown_at_head(old: _Side, new: _Side) -> dict[AppKey, AppKey]:
+    """Apps of an app of apps that failed at head (at any level above): unknown there, not gone.
+
+    Each with the app of apps that failed.
+    """
+    unknown: dict[AppKey, AppKey] = {}
+    grew = True
+    while grew:
+        grew = False
+        for key, parent in old.parent.items():
+            if key in new.apps or key in unknown:
+                continue
+            if parent in new.failed_parents or parent in unknown:
+                unknown[key] = unknown.get(parent, parent)
+                grew = True
+    return unknown
 
 
 def _revisions(app: Application, sha: str) -> list[str]:

@@ -272,3 +272,27 @@ def test_a_value_file_from_a_ref_source_affects_only_the_apps_that_name_it(
 
     assert result.exit_code == 0, result.output
     assert outcomes(result) == {"tether/dev": "skipped", "tether/prod": "changed"}
+
+
+def test_the_children_of_an_app_of_apps_that_fails_at_head_are_unknown_not_gone(
+    repo: SeedRepo, preview: Preview
+) -> None:
+    repo.commit(
+        "base",
+        {
+            "root.yaml": app("root", "apps"),
+            "apps/kustomization.yaml": "resources: [child.yaml]\n",
+            "apps/child.yaml": app("child", "child"),
+            "child/cm.yaml": config_map("c", v="1"),
+        },
+    )
+    repo.commit("head", {"apps/kustomization.yaml": "resources: [child.yaml, missing.yaml]\n"})
+
+    result = preview(repo.shas["base"], repo.shas["head"], "root.yaml", output="json")
+
+    assert result.exit_code == 1
+    apps = {a["app"]: a for a in report(result)["apps"]}
+    assert apps["tether/root"]["outcome"] == "failed"
+    assert apps["tether/child"]["outcome"] == "failed"
+    assert apps["tether/child"]["error"] == "unknown at head: tether/root did not render"
+    assert apps["tether/child"]["removed"] == []
