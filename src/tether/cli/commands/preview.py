@@ -53,7 +53,12 @@ def _relative(path: str, root: pathlib.Path) -> str:
 
 
 @click.command()
-@click.option("--base", required=True, help="The commit before the change (a branch, tag or SHA).")
+@click.option(
+    "--base",
+    required=True,
+    help="The commit before the change: HEAD, a branch, a tag, origin/main or a SHA "
+    "(for HEAD~1, pass $(git rev-parse HEAD~1)).",
+)
 @click.option("--head", required=True, help="The commit after it (e.g. HEAD).")
 @click.option(
     "--repo-root",
