@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 
 from tether.adapters import configfiles
-from tether.adapters.git import MirrorCache
+from tether.adapters.git import MirrorCache, checkouts
 from tether.adapters.git.repos import CredentialLookup
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.render.helmrepos import CredentialLookup as HelmCredentialLookup
@@ -158,4 +158,10 @@ def previewer(settings: Settings, repo_root: str) -> preview.Previewer:
         if settings.render_cache_disk_mib > 0
         else None
     )
-    return preview.Previewer(git, renderer(settings), repo_root, disk=rendered)
+
+    async def commit_named(name: str) -> str | None:
+        return await checkouts.commit_named(repo_root, name)
+
+    return preview.Previewer(
+        git, renderer(settings), repo_root, disk=rendered, commit_named=commit_named
+    )

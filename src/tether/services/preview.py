@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -64,8 +64,10 @@ class Previewer:
         repo_url: str,
         *,
         disk: ports.RenderCache | None = None,
+        commit_named: Callable[[str], Awaitable[str | None]] | None = None,
     ) -> None:
-        self._repo = LocalRepo(git, repo_url)
+        """``commit_named``: a name typed for base or head (``HEAD~1``) as the checkout means it."""
+        self._repo = LocalRepo(git, repo_url, commit_named)
         self._service = ManifestService(self._repo, renderer, disk=disk, parallelism=2)
         self.head_apps: dict[str, Application] = {}
         """The head commit's Applications by name, once ``preview`` has run."""

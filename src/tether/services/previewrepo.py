@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import cachetools
 
@@ -33,15 +33,25 @@ kustomizations, which every app including a base asks for again."""
 class LocalRepo:
     """A ``ports.GitRepos`` reading every repoURL from one repository, through ``git``."""
 
-    def __init__(self, git: ports.GitRepos, url: str) -> None:
+    def __init__(
+        self,
+        git: ports.GitRepos,
+        url: str,
+        commit_named: Callable[[str], Awaitable[str | None]] | None = None,
+    ) -> None:
+        """``commit_named``: what a name means in the checkout itself (``HEAD~1``, a short SHA)."""
         self._git = git
         self.url = url
+        self._commit_named = commit_named
 
     async def resolve(
         self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
     ) -> str:
         """A commit of the local repository (a remote-tracking name such as ``origin/main`` too)."""
         del repo_url, project
+        named = await self._commit_named(revision) if self._commit_named else None
+        if named is not None:  # the checkout's own answer: a full SHA the mirror fetches
+            return await self._git.resolve(self.url, named, refresh=refresh)
         try:
             return await self._git.resolve(self.url, revision, refresh=refresh)
         except GitError as err:

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from tests.support.gitservers import SeedRepo
-from tether.model.errors import InvalidInputError
+from tether.model.errors import GitError, InvalidInputError
 
 from .conftest import REPO_URL, Preview, app, config_map, outcomes, report
 
@@ -45,6 +45,21 @@ def test_a_change_to_one_kustomize_base_affects_exactly_the_apps_that_include_it
     one = next(a for a in report(result)["apps"] if a["app"] == "tether/one")
     assert [c["name"] for c in one["changed"]] == ["one-settings"]
     assert "-  level: info\n+  level: debug" in one["changed"][0]["diff"]
+
+
+def test_base_and_head_may_be_any_name_git_understands_in_the_checkout(
+    repo: SeedRepo, preview: Preview
+) -> None:
+    repo.commit("base", KUSTOMIZE_APPS)
+    repo.commit("head", {"base/settings.yaml": config_map("settings", level="debug")})
+
+    # What a reviewer types: a parent expression and an abbreviated SHA.
+    result = preview("HEAD~1", repo.shas["head"][:9], output="json")
+
+    assert result.exit_code == 0, result.output
+    assert outcomes(result)["tether/one"] == "changed"
+    with pytest.raises(GitError, match=r"'HEAD~5' not found"):  # the CLI's exit code 2
+        preview("HEAD~5", "HEAD")
 
 
 def test_a_change_outside_every_apps_paths_reports_no_app(repo: SeedRepo, preview: Preview) -> None:
