@@ -185,7 +185,11 @@ async def _point(
             "clusters": point.clusters,
         }
         results |= await fleetrun.sync_phase(controllers, kube, fleet, repo.url, sha)
-        results |= await fleetrun.steady_phase(controllers, fleet, STEADY_RESYNC_S, STEADY_JITTER_S)
+        if MEASURE_STEADY:
+            steady = await fleetrun.steady_phase(
+                controllers, fleet, STEADY_RESYNC_S, STEADY_JITTER_S
+            )
+            results |= steady
     finally:
         await kube.aclose()
         repo.stop()
