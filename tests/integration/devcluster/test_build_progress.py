@@ -59,10 +59,25 @@ def test_progress_off_a_terminal_is_plain_lines_with_elapsed_times():
 
 def test_progress_on_a_terminal_redraws_the_step_with_its_seconds():
     out = io.StringIO()
-    with progress.Progress(out, live=True) as shown:
+    now = [100.0]
+    with progress.Progress(out, live=True, clock=lambda: now[0], interval=None) as shown:
         shown.start("apiserver: building")
-        time.sleep(1.3)
+        now[0] += 1.3
+        shown.redraw()
+        now[0] += 1.0
+        shown.redraw()
         shown.done("apiserver: ready")
     text = out.getvalue()
-    assert "\r\033[K| apiserver: building 1s" in text
-    assert text.endswith("apiserver: ready (1s)\n")
+    assert "\r\033[K| apiserver: building 1s\r\033[K/ apiserver: building 2s" in text
+    assert text.endswith("\r\033[Kapiserver: ready (2s)\n")
+
+
+def test_progress_on_a_terminal_redraws_by_itself_while_a_step_runs():
+    out = io.StringIO()
+    with progress.Progress(out, live=True, interval=0.01) as shown:
+        shown.start("apiserver: building")
+        deadline = time.monotonic() + 30  # a loaded machine may hold the ticker back a while
+        while "| apiserver: building" not in out.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        shown.done("apiserver: ready")
+    assert "\r\033[K| apiserver: building " in out.getvalue()
