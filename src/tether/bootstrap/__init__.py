@@ -59,7 +59,6 @@ from tether.core.diff import tracking
 from tether.model.application import Application
 from tether.model.clusters import IN_CLUSTER, IN_CLUSTER_SERVER, ClusterEntry, ClusterRegistry
 from tether.model.errors import InvalidInputError
-from tether.services import manifests
 from tether.services.appwriter import AppWriter
 from tether.services.argoconfig import ArgoConfig
 from tether.services.auth.oidc import RevocationCheck
@@ -363,8 +362,7 @@ async def runtime(
         service = manifests_from
     elif remote_client is not None:
         service = remote_client
-    else:
-        # Rendering here: Git and Helm trust what the live ConfigMaps say now.
+    else:  # rendering here: Git and Helm trust what the live ConfigMaps say now
         disk = disk_caches(
             settings,
             credentials.lookup,
@@ -373,13 +371,7 @@ async def runtime(
             helm_credentials=credentials.lookup_helm,
             tally=tally,
         )
-        service = manifests.ManifestService(
-            disk.git,
-            disk.renderer,
-            cache_bytes=settings.render_cache_mib << 20,
-            options=lambda: config.current.build_options,
-            disk=disk.rendered,
-        )
+        service = disk.manifest_service(lambda: config.current.build_options)
     apps = AppWriter(client, settings.status_field_manager)
     destinations = Destinations()
     comparer, syncer, deleter = _cluster_services(

@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+from collections.abc import Callable
 
 from tether.adapters.git import MirrorCache
 from tether.adapters.render import renderer as render_adapter
 from tether.adapters.rendercache import DiskRenderCache
+from tether.core.sources.rendering import DEFAULT_BUILD_OPTIONS, BuildOptions
+from tether.services import manifests
 from tether.settings import Settings
 
 
@@ -21,6 +24,21 @@ class DiskCaches:
     settings: Settings
     rendered: DiskRenderCache | None = None
     """Rendered manifests; ``None`` with ``render_cache_disk_mib`` 0."""
+
+    def manifest_service(
+        self, options: BuildOptions | Callable[[], BuildOptions] = DEFAULT_BUILD_OPTIONS
+    ) -> manifests.ManifestService:
+        """Renders from these caches, kept in memory up to ``render_cache_mib``.
+
+        ``options``: the operator's build options, or what gives them now (``argocd-cm``).
+        """
+        return manifests.ManifestService(
+            self.git,
+            self.renderer,
+            cache_bytes=self.settings.render_cache_mib << 20,
+            options=options,
+            disk=self.rendered,
+        )
 
     async def prune(self) -> list[str]:
         """Delete idle trees, charts and renders beyond the limits, and a killed run's scratch."""

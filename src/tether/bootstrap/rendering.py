@@ -98,15 +98,7 @@ def disk_caches(
     Git and Helm trust what ``trust`` says.
     """
     git = git_repos(settings, credentials, trust, live, tally)
-    rendered = (
-        DiskRenderCache(
-            os.path.join(settings.cache_dir, "manifests"),
-            max_bytes=settings.render_cache_disk_mib << 20,
-            min_idle_s=settings.disk_cache_idle.total_seconds(),
-        )
-        if settings.render_cache_disk_mib > 0
-        else None
-    )
+    rendered = disk_render_cache(settings)
     return DiskCaches(git, renderer(settings, trust, helm_credentials), settings, rendered)
 
 
@@ -133,13 +125,7 @@ def repo_server_rendering(settings: Settings) -> Rendering:
     disk = disk_caches(
         settings, credentials.lookup, helm_credentials=credentials.lookup_helm, tally=tally
     )
-    service = manifests.ManifestService(
-        disk.git,
-        disk.renderer,
-        cache_bytes=settings.render_cache_mib << 20,
-        disk=disk.rendered,
-    )
-    return Rendering(service, credentials, disk, tally)
+    return Rendering(disk.manifest_service(), credentials, disk, tally)
 
 
 def previewer(settings: Settings, repo_root: str) -> preview.Previewer:
@@ -149,19 +135,22 @@ def previewer(settings: Settings, repo_root: str) -> preview.Previewer:
     render cache on disk.
     """
     git = git_repos(dataclasses.replace(settings, allow_local_repos=True))
-    rendered = (
-        DiskRenderCache(
-            os.path.join(settings.cache_dir, "manifests"),
-            max_bytes=settings.render_cache_disk_mib << 20,
-            min_idle_s=settings.disk_cache_idle.total_seconds(),
-        )
-        if settings.render_cache_disk_mib > 0
-        else None
-    )
+    rendered = disk_render_cache(settings)
 
     async def commit_named(name: str) -> str | None:
         return await checkouts.commit_named(repo_root, name)
 
     return preview.Previewer(
         git, renderer(settings), repo_root, disk=rendered, commit_named=commit_named
+    )
+
+
+def disk_render_cache(settings: Settings) -> DiskRenderCache | None:
+    """The render cache on disk under ``cache_dir`` (``None`` when sized 0)."""
+    if settings.render_cache_disk_mib <= 0:
+        return None
+    return DiskRenderCache(
+        os.path.join(settings.cache_dir, "manifests"),
+        max_bytes=settings.render_cache_disk_mib << 20,
+        min_idle_s=settings.disk_cache_idle.total_seconds(),
     )
