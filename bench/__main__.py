@@ -1,7 +1,8 @@
 """``python -m bench``: start a control plane, run the scenarios, print the table, write JSON.
 
 Order: S4 and S11 (no cluster), then S1 → S3 → S2 on one fleet of apps, S5 on the same control
-plane, S6, S7, S8, S9, S10, the restart and the scaling points on control planes of their own.
+plane, S6, S7, S8, S9, S10, the restart, the replica counts and the scaling points on control
+planes of their own.
 ``BENCH_ONLY=s1,s4`` runs a subset (S3 and S2 need S1).
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from bench import (
     env,
+    replicas,
     report,
     restart,
     s1_throughput,
@@ -43,7 +45,7 @@ def _wanted() -> set[str]:
     only = os.environ.get("BENCH_ONLY", "")
     names = {
         *("s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11"),
-        *("restart", "scaling"),
+        *("restart", "replicas", "scaling"),
     }
     return {n.strip() for n in only.split(",") if n.strip()} if only else names
 
@@ -107,6 +109,8 @@ async def main() -> report.Results:
             await _guarded(results, "s10", lambda: s10_shards.run(workdir))
         if "restart" in wanted:
             await _guarded(results, "restart", lambda: restart.run(workdir))
+        if "replicas" in wanted:
+            await _guarded(results, "replicas", lambda: replicas.run(workdir))
         if "scaling" in wanted:
             await _guarded(results, "scaling", lambda: scaling.run(workdir / "scaling"))
     finally:
