@@ -7,8 +7,10 @@ Both are real components built from Go modules; there is no fake API server anyw
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -70,6 +72,14 @@ def full_cluster() -> Iterator[bootstrap.DevCluster]:
     yield from _start("full")
 
 
+def _tracked_kinds() -> tuple[Any, ...]:
+    """The kinds tests' apps deploy (ConfigMaps above all), deleted before their namespace."""
+    from lightkube.resources.apps_v1 import Deployment
+    from lightkube.resources.core_v1 import ConfigMap, Secret, Service, ServiceAccount
+
+    return (ConfigMap, Secret, Service, ServiceAccount, Deployment)
+
+
 def _namespace_for(cluster: bootstrap.DevCluster, request: pytest.FixtureRequest) -> Iterator[str]:
     from lightkube import Client, KubeConfig
     from lightkube.models.meta_v1 import ObjectMeta
@@ -84,9 +94,14 @@ def _namespace_for(cluster: bootstrap.DevCluster, request: pytest.FixtureRequest
         yield name
     finally:
         # A fresh client: a test may have restarted the API server under the first one.
-        # Without a namespace controller (minimal tier) the namespace stays Terminating, which
-        # is harmless: every test has its own name.
+        # Without a namespace controller (minimal tier) the namespace stays Terminating with its
+        # objects, and on the full tier they go only after a while: the objects an app tracks
+        # are deleted first, so a later test's app of the same name never finds them (tracking
+        # is by app name, cluster-wide, as in Argo CD).
         with Client(config) as client:
+            for kind in _tracked_kinds():
+                with contextlib.suppress(Exception):  # a test may have left the API unusable
+                    client.deletecollection(kind, namespace=name)
             client.delete(Namespace, name)
 
 
