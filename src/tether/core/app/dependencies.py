@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from tether.model.application import Application
 from tether.model.errors import InvalidInputError
@@ -223,3 +223,46 @@ def check(app: Application, read: Callable[[AppRef], Application | None]) -> Ver
         if (reason := waiting_reason(read(ref), project=app.spec.project))
     ]
     return Verdict(waiting=waiting_message(waiting, app.namespace))
+
+
+@dataclasses.dataclass(frozen=True)
+class Neighbour:
+    """One app next to another in the dependency graph, with how it stands."""
+
+    ref: AppRef
+    app: Application | None
+    """``None``: named but not found (or in another project)."""
+
+    waiting: str
+    """Why it is not ready (``""``: ready); meaningful for a dependency."""
+
+
+def neighbours(
+    app: Application, apps: Iterable[Application]
+) -> tuple[tuple[Neighbour, ...], tuple[Neighbour, ...]]:
+    """What ``app`` waits for and what waits for it, among ``apps`` (its project's only).
+
+    A bad annotation on ``app`` shows no dependency (its operations say why); one on another
+    app leaves that app out of the dependents.
+    """
+    mine = [a for a in apps if a.spec.project == app.spec.project]
+    by_ref = {(a.namespace, a.name): a for a in mine}
+    me = (app.namespace, app.name)
+    try:
+        direct = of(app)
+    except InvalidInputError:
+        direct = ()
+    waits_for = tuple(
+        Neighbour(ref, by_ref.get(ref), waiting_reason(by_ref.get(ref), project=app.spec.project))
+        for ref in direct
+    )
+    needed_by = []
+    for other in mine:
+        try:
+            named = of(other)
+        except InvalidInputError:
+            continue
+        if me in named:
+            ref = (other.namespace, other.name)
+            needed_by.append(Neighbour(ref, other, waiting_reason(other, project=app.spec.project)))
+    return waits_for, tuple(sorted(needed_by, key=lambda n: n.ref))

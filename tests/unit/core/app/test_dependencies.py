@@ -192,3 +192,21 @@ def test_a_bad_annotation_refuses_the_operation_and_one_on_a_dependency_counts_a
     assert "'Bad'" in dependencies.check(app("a", "Bad"), reader()).refused
     verdict = dependencies.check(app("a", "b"), reader(app("b", "Bad")))
     assert verdict.goes_on
+
+
+def test_the_neighbours_are_what_an_app_waits_for_and_what_waits_for_it_in_its_project():
+    me = app("b", "a, ghost")
+    others = [
+        app("a", status={**READY, "health": {"status": "Degraded"}}),
+        app("c", "b"),
+        app("d", "apps/b", namespace="apps"),
+        app("e", "b", project="other"),
+        app("f", "Bad/Bad/Bad"),
+        me,
+    ]
+    waits_for, needed_by = dependencies.neighbours(me, others)
+    assert [(n.ref[1], n.waiting) for n in waits_for] == [
+        ("a", "Synced, Degraded"),
+        ("ghost", "not found"),
+    ]
+    assert [n.ref[1] for n in needed_by] == ["c", "d"]
