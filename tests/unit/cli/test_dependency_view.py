@@ -21,7 +21,7 @@ def app(name: str, depends_on: str = "", **status: Any) -> dict[str, Any]:
     }
 
 
-READY = {
+READY: dict[str, Any] = {
     "sync": {"status": "Synced", "comparedTo": {"source": SOURCE, "destination": DEST}},
     "health": {"status": "Healthy"},
 }
