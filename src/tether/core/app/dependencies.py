@@ -202,11 +202,17 @@ def check(app: Application, read: Callable[[AppRef], Application | None]) -> Ver
     if not direct:
         return Verdict()
     me: AppRef = (app.namespace, app.name)
+    seen: dict[AppRef, Application | None] = {}
+
+    def read_once(ref: AppRef) -> Application | None:
+        if ref not in seen:
+            seen[ref] = read(ref)
+        return seen[ref]
 
     def edges(ref: AppRef) -> tuple[AppRef, ...]:
         if ref == me:
             return direct
-        found = read(ref)
+        found = read_once(ref)
         if found is None or found.spec.project != app.spec.project:
             return ()
         try:
@@ -220,7 +226,7 @@ def check(app: Application, read: Callable[[AppRef], Application | None]) -> Ver
     waiting = [
         (ref, reason)
         for ref in direct
-        if (reason := waiting_reason(read(ref), project=app.spec.project))
+        if (reason := waiting_reason(read_once(ref), project=app.spec.project))
     ]
     return Verdict(waiting=waiting_message(waiting, app.namespace))
 
