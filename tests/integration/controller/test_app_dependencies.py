@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from lightkube.resources.core_v1 import ConfigMap
 
 from tests.support import tetherenv
+from tether.cli.main import cli
 
 pytestmark = pytest.mark.timeout(150)
 
@@ -98,6 +101,19 @@ async def test_a_chain_syncs_in_order_each_app_waiting_until_its_dependency_is_s
         assert states["a"]["finishedAt"] < states["b"]["finishedAt"] < states["c"]["finishedAt"]
         for name in ("b", "c"):
             assert condition(tetherenv.app_status(kube, ns, name), "DependencyWarning") is None
+        # tether app get draws the graph around b, each neighbour with its status.
+        shown = await asyncio.to_thread(
+            CliRunner().invoke,
+            cli,
+            ["app", "get", "b", "-n", ns, "--kubeconfig", str(crds.kubeconfig)],
+        )
+        assert shown.exit_code == 0, shown.output
+        graph = shown.output.split("DEPENDENCIES:\n", 1)[1].splitlines()[:3]
+        assert [line.split() for line in graph] == [
+            ["APP", "SYNC", "HEALTH", "STATE"],
+            ["waits", "for", "a", "Synced", "Healthy", "ready"],
+            ["needed", "by", "c", "Synced", "Healthy"],
+        ]
     finally:
         repo.server.stop()
         kube.close()
