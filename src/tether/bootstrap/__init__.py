@@ -71,6 +71,7 @@ from tether.services.deletion import Deleter
 from tether.services.destinations import Destination, Destinations
 from tether.services.dryruns import DryRuns
 from tether.services.install import Installer
+from tether.services.sync import waiting
 from tether.services.sync.runner import SyncRunner
 from tether.services.sync.writer import SyncWriter
 from tether.settings import Settings
@@ -264,6 +265,7 @@ class Runtime:
             config=self.config,
             sync_timeout=lambda: self.live_settings().sync_timeout,
             tracked_by=self.tracking,
+            applications=self.live,
         )
         renew_at = resolved.renew_at(self.clock())
         return Destination(entry, client, live, comparer, syncer, deleter, close, renew_at)
@@ -387,6 +389,7 @@ async def runtime(
         config=config,
         sync_timeout=lambda: base.configured(config.current).sync_timeout,
         tracked_by=tracked_by,
+        applications=live,
     )
     installer = Installer(
         client,
@@ -446,11 +449,12 @@ def _cluster_services(
     config: ArgoConfig,
     sync_timeout: Callable[[], datetime.timedelta | None],
     tracked_by: tracking.Tracking,
+    applications: ports.LiveState,
 ) -> tuple[Comparer, SyncRunner, Deleter]:
     """The comparer, sync runner and deleter over one cluster's client and live state.
 
     Renders, jq and the Application writer are shared: Applications live in the control cluster
-    whatever cluster they deploy to.
+    whatever cluster they deploy to (``applications``: its cache, where dependencies are read).
     """
     client_side = ClientSide(client, field_manager=settings.field_manager)
     dry_runs = DryRuns(client, live, client_side, field_manager=settings.field_manager)
@@ -470,7 +474,10 @@ def _cluster_services(
     )
     # One writer for syncs and deletions: each trusts what the other wrote moments ago.
     writer = SyncWriter(client, live, dry_runs, client_side, field_manager=settings.field_manager)
-    syncer = SyncRunner(live, comparer, writer, apps, clock=clock, sync_timeout=sync_timeout)
+    depends = waiting.Dependencies(applications, lambda: settings.app_namespaces)
+    syncer = SyncRunner(
+        live, comparer, writer, apps, clock=clock, sync_timeout=sync_timeout, depends=depends
+    )
     deleter = Deleter(
         live,
         comparer,

@@ -19,7 +19,7 @@ from typing import Any
 
 from tether import bootstrap
 from tether.bootstrap import telemetry
-from tether.controller import counters, failures, routing, sharding
+from tether.controller import counters, dependents, failures, routing, sharding
 from tether.controller.counters import Metrics
 from tether.controller.desired import AppKey, DesiredIndex
 from tether.controller.projects import ProjectIndex
@@ -73,6 +73,7 @@ class Controller:
         changed, on purpose: see ``refresh.with_reconciled``)."""
         self._desired = DesiredIndex()
         self._projects = ProjectIndex()
+        self._dependents = dependents.DependentsIndex()  # a dependency's change wakes dependents
         self._credentials_task: asyncio.Task[None] | None = None
         self._live_refreshed: dict[AppKey, datetime.datetime] = {}
         """When each syncing app's status was last refreshed during its operation."""
@@ -114,7 +115,9 @@ class Controller:
             self._schedule_credentials_reload()
         is_app = key.group_kind == APPLICATION
         if is_app and key.namespace in self.settings.app_namespaces:
-            self.queue.add((key.namespace, key.name))
+            app_key = (key.namespace, key.name)
+            for woken in (app_key, *self._dependents.follow(app_key, self.rt.live.manifest(key))):
+                self.queue.add(woken)
         if key.group_kind == APP_PROJECT:
             self._refresh_project_apps(key.name)
         self._wake_apps_of(change)
@@ -134,10 +137,9 @@ class Controller:
             self._request(app_key, refresh.Level.RECENT)
 
     def _refresh_project_apps(self, project_name: str) -> None:
-        """Look at a project's apps again: its permissions or sync windows may have changed.
+        """Compare a project's apps again (resolved revision): its permissions or windows changed.
 
-        A comparison at the resolved revision is enough, and it decides the automated sync
-        anew, so a sync window removed or closed early releases a held sync at once.
+        That decides the automated sync anew: a sync window removed releases a held sync at once.
         """
         for key in self._projects.apps_of(project_name):  # an app never reconciled is queued
             self._request(key, refresh.Level.RECENT)

@@ -239,6 +239,10 @@ CONDITION_TYPES: dict[str, ConditionKind] = {
     "UnsupportedFieldWarning": ConditionKind.WARNING,
     # tether's own: sync windows hold an automated sync that would start (Argo CD only logs it).
     "SyncWindowWarning": ConditionKind.WARNING,
+    # tether's own: an operation waits for the apps its tether.dev/depends-on annotation names.
+    "DependencyWarning": ConditionKind.WARNING,
+    # tether's own: a dependency cycle or a bad tether.dev/depends-on refused an operation.
+    "DependencyError": ConditionKind.ERROR,
 }
 
 SYNC_WINDOW_WARNING = "SyncWindowWarning"

@@ -20,10 +20,11 @@ def test_argo_cd_condition_types_are_all_known_with_their_kind() -> None:
         "SyncError",
         "UnknownError",
         "DeletionError",
+        "DependencyError",
     }
-    # Argo CD's nine, and tether's AutoSyncDisabled, StatusTruncated, UnsupportedField and
-    # SyncWindow warnings
-    assert len(app_status.CONDITION_TYPES) == 13
+    # Argo CD's nine, tether's AutoSyncDisabled, StatusTruncated, UnsupportedField, SyncWindow
+    # and Dependency warnings, and its DependencyError
+    assert len(app_status.CONDITION_TYPES) == 15
     assert app_status.SYNC_WINDOW_WARNING in app_status.CONDITION_TYPES
     assert Cond(type="SharedResourceWarning", message="m").is_error is False
     assert Cond(type="SomethingNew", message="m").is_error is True

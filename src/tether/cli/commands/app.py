@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from tether.cli import output
+from tether import ports
+from tether.cli import dependency_view, output
 from tether.cli.commands import (
     app_actions,
     app_common as common,
@@ -143,26 +144,44 @@ def get(
         return
     target = common.target_of(kubeconfig, namespace, control_plane_namespace)
 
-    async def work() -> tuple[dict[str, Any], apps.Windows | None]:
+    async def work() -> tuple[dict[str, Any], apps.Windows | None, list[dict[str, Any]]]:
         async with common.connect(target) as rt:
             if refresh or hard_refresh:
                 obj = await app_wait.refreshed(rt, target, name, hard=hard_refresh, timeout=timeout)
             else:
                 obj = await apps.get(rt.cluster, namespace, name)
             if fmt != "table":
-                return obj, None
+                return obj, None, []
             windows = await apps.windows_now(rt.cluster, obj, control_plane_namespace, rt.clock())
-            return obj, windows
+            return obj, windows, await _neighbours(rt.cluster, namespace)
 
-    obj, windows = common.run(target, work())
+    obj, windows, others = common.run(target, work())
     if fmt != "table":
         click.echo(output.dump(obj, fmt))
         return
     click.echo(output.summary(obj, windows))
+    graph = dependency_view.section(obj, others)
+    if graph:
+        click.echo("\n" + graph)
     rows = output.resource_rows(obj)
     if rows:
         click.echo("")
         click.echo(output.table(output.RESOURCE_HEADERS, rows))
+
+
+async def _neighbours(cluster: ports.Cluster, namespace: str) -> list[dict[str, Any]]:
+    """The Applications an app's dependency graph is drawn from.
+
+    Every namespace's (an app elsewhere may depend on it), or its own namespace's when the
+    caller may not list them all.
+    """
+    try:
+        return await apps.list_apps(cluster)
+    except TetherError:
+        try:
+            return await apps.list_apps(cluster, namespace)
+        except TetherError:
+            return []
 
 
 @app.command()

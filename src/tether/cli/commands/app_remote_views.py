@@ -20,7 +20,7 @@ import click
 import yaml
 
 from tether import bootstrap
-from tether.cli import diffs, output
+from tether.cli import dependency_view, diffs, output
 from tether.cli.commands import app_remote as remote, app_wait as waiting
 from tether.core.app import policy, syncwindows
 from tether.model.application import parse_application
@@ -61,6 +61,10 @@ def get(
         click.echo(output.dump(obj, fmt))
         return
     click.echo(output.summary(obj, windows_now(api, obj, bootstrap.now())))
+    # The apps the caller may list, every namespace's: one elsewhere may depend on this one.
+    graph = dependency_view.section(obj, remote.list_apps(api))
+    if graph:
+        click.echo("\n" + graph)
     rows = output.resource_rows(obj)
     if rows:
         click.echo("")

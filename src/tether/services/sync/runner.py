@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.core.app import compatibility, policy, syncwindows
+from tether.core.app import compatibility, dependencies, policy, syncwindows
 from tether.core.sync import actions as act, backoff, machine, request
 from tether.core.sync.results import Results, record
 from tether.model import timestamps
@@ -30,7 +30,7 @@ from tether.model.project import AppProject
 from tether.model.status import OperationPhase
 from tether.services.appwriter import AppWriter
 from tether.services.compare import Comparer, Comparison
-from tether.services.sync import observe
+from tether.services.sync import observe, waiting
 from tether.services.sync.oplog import OperationLog
 from tether.services.sync.starting import STARTING, Settle, running_state
 from tether.services.sync.writer import SyncWriter
@@ -67,8 +67,13 @@ class SyncRunner:
         *,
         clock: Callable[[], datetime.datetime],
         sync_timeout: datetime.timedelta | Callable[[], datetime.timedelta | None] | None = None,
+        depends: waiting.Dependencies | None = None,
     ) -> None:
-        """``sync_timeout``: an operation's limit (``None``: none), or what says it now."""
+        """``sync_timeout``: an operation's limit (``None``: none), or what says it now.
+
+        ``depends`` reads the Applications an app depends on (``None``: nothing waits for them).
+        """
+        self._depends = depends
         self._live = live
         self._comparer = comparer
         self._writer = writer
@@ -112,14 +117,19 @@ class SyncRunner:
                     app, operation, state, OperationPhase.FAILED, message, (), now
                 )
             held = await self._held(app, project, operation, state, now)
+            held = held or await self._waiting(app, operation, state, now)
             return held or await self._start(app, project, operation, now, settle)
         if state.finished_at and state.phase == OperationPhase.RUNNING.value:
             return await self._maybe_restart_retry(app, project, operation, state, now)
         held = await self._held(app, project, operation, state, now)
+        begun = bool(state.sync_result.resources)
+        if not begun and (state.message == STARTING or waiting.is_waiting_message(state.message)):
+            # An automated sync's request carries its Running state: it has applied nothing yet.
+            held = held or await self._waiting(app, operation, state, now)
+            if held is None:
+                self._log.started(app, operation, state)  # written with the request (automated)
         if held is not None:
             return held
-        if state.message == STARTING and not state.sync_result.resources:
-            self._log.started(app, operation, state)  # written with the request (automated)
         return await self._advance(app, project, operation, state, now, settle=settle)
 
     async def _held(
@@ -164,6 +174,43 @@ class SyncRunner:
         until = verdict.changes_at
         wait = MAX_WAIT_S if until is None else (until - now).total_seconds()
         return Pass(OperationPhase.RUNNING, message, False, min(max(wait, 0.0), MAX_WAIT_S))
+
+    async def _waiting(
+        self,
+        app: Application,
+        operation: Operation,
+        state: OperationState | None,
+        now: datetime.datetime,
+    ) -> Pass | None:
+        """Hold an operation that has applied nothing while its dependencies are not ready.
+
+        Like a sync window's hold: Running, a ``Waiting for ...`` message and a condition, looked
+        at again every ``RECHECK_S`` (a dependency's change wakes it sooner). A dependency cycle
+        or a bad annotation ends it with an Error instead: waiting could never end.
+        """
+        if self._depends is None or (
+            state is not None and state.phase == OperationPhase.TERMINATING.value
+        ):
+            return None
+        verdict = self._depends.check(app)
+        if verdict.refused:
+            status = waiting.conditions_patch(app, waiting.DEPENDENCY_ERROR, verdict.refused, now)
+            if state is None:
+                state = OperationState(
+                    operation=operation, started_at=timestamps.format_time(now), retry_count=0
+                )
+            return await self._abort(app, state, verdict.refused, status=status)
+        kind = dependencies.DEPENDENCY_WARNING if verdict.waiting else None
+        status = dict(waiting.conditions_patch(app, kind, verdict.waiting, now) or {})
+        if not verdict.waiting:
+            if status:
+                await self._apps.patch(app.namespace, app.name, {"status": status})
+            return None
+        held = waiting.held_state(operation, state, verdict.waiting, now)
+        if state is None or held != state or status:
+            status["operationState"] = held.to_manifest()
+            await self._apps.patch(app.namespace, app.name, {"status": status})
+        return Pass(OperationPhase.RUNNING, verdict.waiting, False, dependencies.RECHECK_S)
 
     async def _start(
         self,
@@ -422,8 +469,15 @@ class SyncRunner:
         """End an operation whose results cannot be persisted: Error, and no retry."""
         return await self._abort(app, state, request.TOO_MANY_RESULTS.format(count=count))
 
-    async def _abort(self, app: Application, state: OperationState, message: str) -> Pass:
-        """End an operation that cannot go on: Error, and no retry."""
+    async def _abort(
+        self,
+        app: Application,
+        state: OperationState,
+        message: str,
+        *,
+        status: Mapping[str, Any] | None = None,
+    ) -> Pass:
+        """End an operation that cannot go on: Error, and no retry (``status``: more of it)."""
         final = state.model_copy(
             update={
                 "phase": OperationPhase.ERROR.value,
@@ -432,7 +486,10 @@ class SyncRunner:
                 "sync_result": request.result(app, state.pinned_revisions()),
             }
         )
-        patch = {"operation": None, "status": {"operationState": final.to_manifest()}}
+        patch = {
+            "operation": None,
+            "status": {**(status or {}), "operationState": final.to_manifest()},
+        }
         await self._apps.patch(app.namespace, app.name, patch)
         self._log.finished(app, final, OperationPhase.ERROR.value, message, self._clock())
         return Pass(OperationPhase.ERROR, message, True, 0.0)
