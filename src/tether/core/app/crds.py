@@ -1,4 +1,4 @@
-"""The Application, AppProject and ApplicationSet CustomResourceDefinitions, generated from the pydantic models.
+"""The Application, AppProject and ApplicationSet CRDs, generated from the pydantic models.
 
 Pure: ``manifests()`` returns the CRDs that ``hack/gen-crds.py`` writes to ``deploy/crds/``, and
 ``check_installed`` says why a CRD found in a cluster will not do.
@@ -303,7 +303,7 @@ MAX_LISTED_PATHS = 5
 
 
 def check_installed(crd: Mapping[str, Any]) -> list[str]:
-    """Why an installed Application, AppProject or ApplicationSet CRD will not work with tether ([] if it will).
+    """Why an installed tether CRD (Application, AppProject, ApplicationSet) will not serve.
 
     Checks what a controller relies on: group, names, scope, a served ``v1alpha1`` version, that
     the CRD is established, and that its schema keeps every field tether writes (an older Argo CD

@@ -37,8 +37,11 @@ def check_children(kind: str, children: Sequence[Mapping[str, Any]], depth: int)
 
 
 def matrix_pair(first: Params, second: Params, *, go: bool) -> Params:
-    """One matrix combination: Go templates keep the first child's value on a shared key;
-    the legacy form refuses a shared key whose values differ."""
+    """One matrix combination of a first and a second child's parameter sets.
+
+    Go templates keep the first child's value on a shared key; the legacy form refuses a shared
+    key whose values differ.
+    """
     if go:
         return _deep_keep_first(first, second)
     out = dict(second)

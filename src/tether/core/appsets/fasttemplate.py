@@ -26,7 +26,12 @@ def render(text: str, params: Mapping[str, str]) -> str:
 def strings(value: Any) -> list[str]:
     """Every string in a JSON-like value, in walk order (keys are not templated)."""
     found: list[str] = []
-    walk(value, lambda s: found.append(s) or s)
+
+    def collect(text: str) -> str:
+        found.append(text)
+        return text
+
+    walk(value, collect)
     return found
 
 

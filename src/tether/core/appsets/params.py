@@ -210,6 +210,12 @@ def git_directories(
         item = _mapping(entry, "git generator directories")
         pattern = str(item.get("path", "")).strip("/")
         (excludes if item.get("exclude") is True else includes).append(pattern)
+    present = set(directories)
+    for pattern in includes:
+        if not _is_glob(pattern) and pattern not in present:
+            raise InvalidInputError(
+                f"git generator: directory {pattern!r} is not in the repository"
+            )
     prefix = str(spec.get("pathParamPrefix") or "")
     out: list[Params] = []
     for directory in sorted(directories):
@@ -223,13 +229,31 @@ def git_directories(
     return out
 
 
+def _is_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def literal_missing(pattern: str, paths: Sequence[str]) -> bool:
+    """Whether ``pattern`` names one path literally and it is absent (gone, not unmatched)."""
+    return not _is_glob(pattern) and pattern not in paths
+
+
 def glob_match(pattern: str, path: str) -> bool:
-    """Go's ``path.Match``: ``*`` and ``?`` stay within one segment, ``[...]`` classes."""
+    """Whether ``path`` matches a glob: ``*``, ``?`` and ``[...]`` as Go's ``path.Match``.
+
+    ``**`` also matches any number of segments, as Argo CD's file patterns allow.
+    """
     regex = []
     i = 0
     while i < len(pattern):
         char = pattern[i]
-        if char == "*":
+        if pattern.startswith("**/", i):
+            regex.append("(?:.*/)?")
+            i += 2
+        elif pattern.startswith("**", i):
+            regex.append(".*")
+            i += 1
+        elif char == "*":
             regex.append("[^/]*")
         elif char == "?":
             regex.append("[^/]")

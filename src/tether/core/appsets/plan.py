@@ -84,6 +84,8 @@ class Plan:
     """Owned apps the generators no longer produce, kept by a fail-safe rule."""
     conditions: tuple[Condition, ...] = ()
     requeue_s: float | None = None
+    generated: tuple[str, ...] = ()
+    """The valid generated apps' names (the set's ``status.resources``)."""
 
 
 def policy_of(spec: Mapping[str, Any]) -> str:
@@ -181,6 +183,7 @@ def plan(
         withheld=withheld,
         conditions=tuple(conditions),
         requeue_s=ERROR_REQUEUE_S if invalid else None,
+        generated=tuple(sorted(w.name for w in valid)),
     )
 
 
@@ -210,8 +213,10 @@ def _withhold_reason(generated: int, owned: int, gone: int, annotations: Mapping
 def differs(
     wanted: Mapping[str, Any], live: Mapping[str, Any], ignored: Sequence[str] = ()
 ) -> bool:
-    """Whether the live app lacks something the generated one sets (spec, labels, annotations,
-    finalizers), leaving the ``ignored`` pointers aside."""
+    """Whether the live app lacks something the generated one sets.
+
+    Spec, labels, annotations and finalizers are compared; the ``ignored`` pointers are not.
+    """
     want_meta = wanted.get("metadata") or {}
     live_meta = live.get("metadata") or {}
     for field in ("labels", "annotations"):
@@ -245,6 +250,8 @@ def _copy(value: Any) -> Any:
 
 
 def finalizers(template: Sequence[str], *, preserve: bool) -> list[str]:
-    """A generated app's finalizers: the template's, less the resources finalizers when the set
-    preserves workloads on deletion."""
+    """A generated app's finalizers: the template's.
+
+    Less the resources finalizers when the set preserves workloads on deletion.
+    """
     return [f for f in template if not (preserve and f in RESOURCES_FINALIZERS)]
