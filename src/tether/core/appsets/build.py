@@ -6,6 +6,7 @@ Application manifest, or the reason it is invalid, comes out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,10 @@ KEPT_ANNOTATION_PREFIXES = (
     "notifications.argoproj.io/",  # users subscribe apps to notifications by hand
     "argocd.argoproj.io/refresh",  # a refresh asked for is the app controller's to clear
 )
+
+
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""What the API server accepts as a custom resource's name (at most 253 characters)."""
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -111,6 +116,8 @@ def application_of(
     invalid = ""
     if not name:
         invalid = "a generated Application has an empty name"
+    elif len(name) > 253 or not DNS_SUBDOMAIN.match(name):
+        invalid = f"{what}: the name is not a DNS subdomain (lower case, digits, '-', '.')"
     elif meta.get("namespace") not in (None, "", namespace):
         invalid = (
             f"{what}: must be in the set's namespace {namespace!r}, not {meta.get('namespace')!r}"
