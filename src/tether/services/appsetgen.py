@@ -8,6 +8,7 @@ A generator never turns a failure into an empty result.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import os
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -38,6 +39,8 @@ MAX_ENTRIES = 100_000
 GENERATION_TIMEOUT_S = 120.0
 """One set's generators and templates; past it the pass fails and changes nothing."""
 
+_REFRESH = contextvars.ContextVar("appset_refresh", default=False)
+
 SecretsReader = Callable[[], Awaitable[Sequence[Mapping[str, Any]]]]
 
 
@@ -60,10 +63,14 @@ class Generator:
         self._secrets = cluster_secrets
 
     async def params(
-        self, spec: Mapping[str, Any], *, go: bool, options: Sequence[str]
+        self, spec: Mapping[str, Any], *, go: bool, options: Sequence[str], refresh: bool = False
     ) -> list[Params]:
-        """Every parameter set of the set's generators, in order (errors: ``GenerationError``)."""
+        """Every parameter set of the set's generators, in order (errors: ``GenerationError``).
+
+        ``refresh``: Git revisions are resolved afresh, not from the short-lived cache.
+        """
         out: list[Params] = []
+        _REFRESH.set(refresh)  # this task's own: two sets' passes never see each other's
         try:
             async with asyncio.timeout(GENERATION_TIMEOUT_S):
                 for index, generator in enumerate(spec.get("generators") or []):
@@ -174,7 +181,7 @@ class Generator:
                 "ApplicationGenerationFromParamsError", f"{where}: git.repoURL is required"
             )
         revision = str(body.get("revision") or "HEAD")
-        sha = await self._git.resolve(repo, revision)
+        sha = await self._git.resolve(repo, revision, refresh=_REFRESH.get())
         root = await self._git.checkout(repo, sha)
         directories, files = await asyncio.to_thread(_listing, root)
         if body.get("directories"):

@@ -28,6 +28,9 @@ FIELD_MANAGER = applicationset.FIELD_MANAGER
 GIT_REQUEUE_S = 180.0
 """A set with a Git generator is regenerated every 3 minutes (Argo CD's default), webhooks aside."""
 
+REFRESH_ANNOTATION = "argocd.argoproj.io/application-set-refresh"
+"""On a set: its next pass resolves Git revisions afresh; the annotation is removed after it."""
+
 MAX_STATUS_RESOURCES = 5000
 """``status.resources`` lists at most this many apps (Argo CD caps the list too)."""
 
@@ -55,6 +58,15 @@ class AppSets:
             return None  # the garbage collector deletes its apps through their ownerReferences
         result = await self._pass(live)
         await self._write_status(live, result)
+        if REFRESH_ANNOTATION in ((live.get("metadata") or {}).get("annotations") or {}):
+            await self._cluster.patch(
+                API_VERSION,
+                applicationset.KIND,
+                name,
+                namespace,
+                patch={"metadata": {"annotations": {REFRESH_ANNOTATION: None}}},
+                field_manager=FIELD_MANAGER,
+            )
         if result.requeue_s is not None:
             return result.requeue_s
         generators = str((live.get("spec") or {}).get("generators"))
@@ -81,7 +93,10 @@ class AppSets:
         owned = {str(a["metadata"]["name"]): a for a in apps if build.is_owned_by(a, uid)}
         others = [str(a["metadata"]["name"]) for a in apps if not build.is_owned_by(a, uid)]
         projects_found, _ = await self._cluster.list(API_VERSION, project.KIND, self._namespace)
-        projects = [str(p["metadata"]["name"]) for p in projects_found]
+        # The default project exists even without its object, as everywhere in tether.
+        projects = [project.DEFAULT_PROJECT_NAME] + [
+            str(p["metadata"]["name"]) for p in projects_found
+        ]
         try:
             wanted = await self._wanted(live, go, options, others, projects)
         except GenerationError as err:
@@ -100,7 +115,9 @@ class AppSets:
         projects: Sequence[str],
     ) -> list[plan.Wanted]:
         spec = live.get("spec") or {}
-        found = await self._generator.params(spec, go=go, options=options)
+        annotations = (live.get("metadata") or {}).get("annotations") or {}
+        refresh = REFRESH_ANNOTATION in annotations
+        found = await self._generator.params(spec, go=go, options=options, refresh=refresh)
         patch_text = spec.get("templatePatch")
         if patch_text and not go:
             raise GenerationError(

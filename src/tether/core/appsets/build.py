@@ -13,6 +13,7 @@ from typing import Any
 from tether.core.appsets import plan
 from tether.model import application, applicationset
 from tether.model.errors import InvalidInputError
+from tether.model.project import DEFAULT_PROJECT_NAME
 
 KEPT_ANNOTATION_PREFIXES = (
     # Annotations on generated apps a set never claims, whatever its template says.
@@ -130,7 +131,7 @@ def application_of(
         except InvalidInputError as err:
             invalid = str(err)
         else:
-            project = app.spec.project or ""
+            project = app.spec.project or DEFAULT_PROJECT_NAME
             if project not in projects:
                 invalid = f"{what}: project {project!r} does not exist"
     return plan.Wanted(name, manifest, invalid)
