@@ -43,7 +43,12 @@ async def run(rt: bootstrap.Runtime) -> None:
             if key.namespace in rt.live_settings().app_namespaces:
                 queue.add((key.namespace, key.name))
         elif key.group_kind == application.GROUP_KIND:
-            manifest = rt.live.manifest(key) or {}
+            manifest = rt.live.manifest(key)
+            if manifest is None:  # gone, owners unknown: its namespace's sets look again
+                for set_key in rt.live.keys_of(applicationset.GROUP_KIND):
+                    if set_key.namespace == key.namespace:
+                        queue.add((set_key.namespace, set_key.name), APP_CHANGE_DELAY_S)
+                return
             for ref in (manifest.get("metadata") or {}).get("ownerReferences") or []:
                 if ref.get("kind") == applicationset.KIND:
                     queue.add((key.namespace, str(ref.get("name"))), APP_CHANGE_DELAY_S)

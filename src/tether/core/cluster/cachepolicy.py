@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from tether.core import globs
-from tether.model import application, project
+from tether.model import application, applicationset, project
 from tether.model.resources import GroupKind, ResourceKey
 
 
@@ -123,6 +123,7 @@ NEVER_FILTERED: dict[GroupKind, str] = {
     ),
     application.GROUP_KIND: "the controller reads Applications from the cache",
     project.GROUP_KIND: "every comparison checks its app against its project, read from the cache",
+    applicationset.GROUP_KIND: "the ApplicationSet controller is fed by their changes",
     GroupKind("", "Secret"): "repository and cluster Secrets are reloaded when one changes",
 }
 """Kinds the cache watches whatever ``resource.exclusions``/``inclusions`` say (the controller
