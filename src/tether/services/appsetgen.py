@@ -87,6 +87,11 @@ class Generator:
             raise
         except TetherError as err:
             raise GenerationError("ApplicationGenerationFromParamsError", str(err)) from None
+        except (AttributeError, TypeError, ValueError) as err:
+            # A field of the wrong shape (a string where an object goes): the set is wrong.
+            raise GenerationError(
+                "ApplicationGenerationFromParamsError", f"a generator is malformed: {err}"
+            ) from None
         return out
 
     async def _one(

@@ -267,7 +267,10 @@ def glob_match(pattern: str, path: str) -> bool:
         else:
             regex.append(re.escape(char))
         i += 1
-    return re.fullmatch("".join(regex), path) is not None
+    try:
+        return re.fullmatch("".join(regex), path) is not None
+    except re.error:
+        raise InvalidInputError(f"git generator: path pattern {pattern!r} is not a glob") from None
 
 
 def git_file(path: str, text: str, spec: Mapping[str, Any], *, go: bool) -> list[Params]:

@@ -151,3 +151,8 @@ def test_a_generator_selector_keeps_the_sets_whose_flat_params_match() -> None:
     sets = [{"env": "prod", "x": {"y": "1"}}, {"env": "dev", "x": {"y": "2"}}]
     assert params.select(sets, {"matchLabels": {"x.y": "2"}}) == [sets[1]]
     assert params.select(sets, None) == sets
+
+
+def test_a_pattern_that_is_no_glob_is_an_error_naming_it() -> None:
+    with pytest.raises(InvalidInputError, match="is not a glob"):
+        params.glob_match("a/[z-a]", "a/b")
