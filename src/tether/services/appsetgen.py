@@ -64,12 +64,12 @@ class Generator:
 
     async def params(
         self, spec: Mapping[str, Any], *, go: bool, options: Sequence[str], refresh: bool = False
-    ) -> list[Params]:
-        """Every parameter set of the set's generators, in order (errors: ``GenerationError``).
+    ) -> list[list[Params]]:
+        """The parameter sets of each of the set's generators (errors: ``GenerationError``).
 
         ``refresh``: Git revisions are resolved afresh, not from the short-lived cache.
         """
-        out: list[Params] = []
+        out: list[list[Params]] = []
         _REFRESH.set(refresh)  # this task's own: two sets' passes never see each other's
         try:
             async with asyncio.timeout(GENERATION_TIMEOUT_S):
@@ -77,7 +77,7 @@ class Generator:
                     found = await self._one(
                         generator, go, options, depth=0, where=f"generators[{index}]"
                     )
-                    out.extend(found)
+                    out.append(found)
         except TimeoutError:
             raise GenerationError(
                 "ApplicationGenerationFromParamsError",

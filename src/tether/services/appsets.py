@@ -124,10 +124,14 @@ class AppSets:
                 "ApplicationGenerationFromParamsError", "templatePatch needs goTemplate: true"
             )
         wanted: list[plan.Wanted] = []
-        for params in found:
-            rendered = await self._generator.render(
-                spec.get("template") or {}, params, go=go, options=options
-            )
+        generators = spec.get("generators") or []
+        for generator, params in (
+            (g, p) for g, sets in zip(generators, found, strict=True) for p in sets
+        ):
+            # A top-level generator's own template overrides the set's, field by field.
+            own = generator.get("template") if isinstance(generator, Mapping) else None
+            template = build.merge_patch(spec.get("template") or {}, own or {})
+            rendered = await self._generator.render(template, params, go=go, options=options)
             if patch_text:
                 patch = await self._generator.patch_text(str(patch_text), params, options)
                 rendered = build.with_patch(rendered, patch)
