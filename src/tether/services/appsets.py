@@ -31,6 +31,12 @@ GIT_REQUEUE_S = 180.0
 REFRESH_ANNOTATION = "argocd.argoproj.io/application-set-refresh"
 """On a set: its next pass resolves Git revisions afresh; the annotation is removed after it."""
 
+MIN_REQUEUE_S = 10.0
+"""A generator's ``requeueAfterSeconds`` below this is raised to it: no set polls in a hot loop."""
+
+Apps = Mapping[str, Mapping[str, Any]]
+"""A set's Applications by name, as read at the start of a pass."""
+
 MAX_STATUS_RESOURCES = 5000
 """``status.resources`` lists at most this many apps (Argo CD caps the list too)."""
 
@@ -56,8 +62,8 @@ class AppSets:
         live = await self._cluster.get(API_VERSION, applicationset.KIND, name, namespace)
         if live is None or (live.get("metadata") or {}).get("deletionTimestamp"):
             return None  # the garbage collector deletes its apps through their ownerReferences
-        result = await self._pass(live)
-        await self._write_status(live, result)
+        result, apps = await self._pass(live)
+        await self._write_status(live, result, apps)
         if REFRESH_ANNOTATION in ((live.get("metadata") or {}).get("annotations") or {}):
             await self._cluster.patch(
                 API_VERSION,
@@ -69,23 +75,21 @@ class AppSets:
             )
         if result.requeue_s is not None:
             return result.requeue_s
-        generators = str((live.get("spec") or {}).get("generators"))
-        return GIT_REQUEUE_S if "repoURL" in generators else None
+        return _requeue_after(live.get("spec") or {})
 
-    async def _pass(self, live: Mapping[str, Any]) -> plan.Plan:
+    async def _pass(self, live: Mapping[str, Any]) -> tuple[plan.Plan, Apps]:
+        """The pass's plan, carried out, and the set's apps as they were before it."""
         meta = live.get("metadata") or {}
         namespace = str(meta.get("namespace", ""))
         try:
             appset = applicationset.parse_application_set(live)
             policy = plan.policy_of(live.get("spec") or {})
         except (InvalidInputError, ValueError) as err:
-            return plan.error_plan("ApplicationValidationError", str(err))
+            return plan.error_plan("ApplicationValidationError", str(err)), {}
         strategy = appset.spec.strategy
         if strategy is not None and strategy.type not in (None, "", "AllAtOnce"):
-            return plan.error_plan(
-                "ApplicationValidationError",
-                f"strategy.type {strategy.type!r} is not supported yet (only AllAtOnce)",
-            )
+            message = f"strategy.type {strategy.type!r} is not supported yet (only AllAtOnce)"
+            return plan.error_plan("ApplicationValidationError", message), {}
         go = bool(appset.spec.go_template)
         options = appset.spec.go_template_options or []
         apps, _ = await self._cluster.list(API_VERSION, application.KIND, namespace)
@@ -101,10 +105,10 @@ class AppSets:
             wanted = await self._wanted(live, go, options, others, projects)
         except GenerationError as err:
             log.warning("ApplicationSet %s/%s: %s", namespace, meta.get("name"), err)
-            return plan.error_plan(err.reason, redact.text(str(err)))
+            return plan.error_plan(err.reason, redact.text(str(err))), owned
         wanted = [_keep_ignored(live, item, owned) for item in wanted]
         decided = plan.plan(wanted, owned, policy=policy, annotations=meta.get("annotations") or {})
-        return await self._write(namespace, decided, owned, appset)
+        return await self._write(namespace, decided, owned, appset), owned
 
     async def _wanted(
         self,
@@ -214,7 +218,7 @@ class AppSets:
             API_VERSION, application.KIND, name, namespace, propagation="Background"
         )
 
-    async def _write_status(self, live: Mapping[str, Any], decided: plan.Plan) -> None:
+    async def _write_status(self, live: Mapping[str, Any], decided: plan.Plan, apps: Apps) -> None:
         meta = live.get("metadata") or {}
         old = live.get("status") or {}
         now = self._clock().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -238,14 +242,10 @@ class AppSets:
         ):
             names = sorted(set(decided.generated) | set(decided.withheld))
             status["resources"] = [
-                {
-                    "apiVersion": API_VERSION,
-                    "kind": application.KIND,
-                    "name": n,
-                    "namespace": meta.get("namespace"),
-                }
+                _resource(str(meta.get("namespace")), n, apps.get(n))
                 for n in names[:MAX_STATUS_RESOURCES]
             ]
+            status["resourcesCount"] = len(names)
         if _same_status(old, status):
             return
         try:
@@ -260,6 +260,43 @@ class AppSets:
             )
         except NotFoundError:
             return
+
+
+def _resource(namespace: str, name: str, app: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One generated app in the set's ``status.resources``, with its sync status and health."""
+    status = (app or {}).get("status") or {}
+    entry: dict[str, Any] = {
+        "group": application.GROUP,
+        "version": application.VERSION,
+        "kind": application.KIND,
+        "namespace": namespace,
+        "name": name,
+    }
+    sync = (status.get("sync") or {}).get("status")
+    health = (status.get("health") or {}).get("status")
+    if sync:
+        entry["status"] = sync
+    if health:
+        entry["health"] = {"status": health}
+    return entry
+
+
+def _requeue_after(spec: Mapping[str, Any]) -> float | None:
+    """When a set that passed cleanly is regenerated though nothing changed.
+
+    The shortest ``requeueAfterSeconds`` its generators ask for, else 3 minutes with a Git
+    generator, else never (list and clusters generators follow changes).
+    """
+    asked = [
+        float(body["requeueAfterSeconds"])
+        for generator in spec.get("generators") or []
+        if isinstance(generator, Mapping)
+        for body in generator.values()
+        if isinstance(body, Mapping) and isinstance(body.get("requeueAfterSeconds"), int)
+    ]
+    if asked:
+        return max(MIN_REQUEUE_S, min(asked))
+    return GIT_REQUEUE_S if "repoURL" in str(spec.get("generators")) else None
 
 
 def _keep_ignored(

@@ -129,6 +129,7 @@ def clusters_params(
 
     In-cluster is added, as in Argo CD, only when the selector is empty and no Secret names it.
     ``values`` are added under ``values``; the caller templates them with the set's params.
+    With ``flatList`` there is one set, ``clusters``: the list of every cluster's parameters.
     """
     chosen = selector_of(spec.get("selector"), "clusters generator selector")
     values = {str(k): _text(v) for k, v in dict(spec.get("values") or {}).items()}
@@ -165,6 +166,8 @@ def clusters_params(
             "values": dict(values),
         }
         out.insert(0, local)
+    if spec.get("flatList") is True:  # one set for all clusters: {clusters: [...]}
+        return [{"clusters": out} if go else flatten({"clusters": out})]
     return [item if go else flatten(item) for item in out]
 
 

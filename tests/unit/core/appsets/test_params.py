@@ -156,3 +156,11 @@ def test_a_generator_selector_keeps_the_sets_whose_flat_params_match() -> None:
 def test_a_pattern_that_is_no_glob_is_an_error_naming_it() -> None:
     with pytest.raises(InvalidInputError, match="is not a glob"):
         params.glob_match("a/[z-a]", "a/b")
+
+
+def test_a_flat_list_gives_one_set_holding_every_cluster() -> None:
+    secrets = [cluster_secret("a", "https://a"), cluster_secret("b", "https://b")]
+    (found,) = params.clusters_params({"flatList": True}, secrets, go=True)
+    assert [c["name"] for c in found["clusters"]] == ["in-cluster", "a", "b"]
+    (flat,) = params.clusters_params({"flatList": True}, secrets, go=False)
+    assert flat["clusters[2].server"] == "https://b"
