@@ -325,3 +325,44 @@ async def test_a_matrix_of_git_directories_and_a_list_generates_every_pair(
     finally:
         repo.server.stop()
         kube.close()
+
+
+PATCH = """
+{{- if eq .env "prod" }}
+spec:
+  project: not-this-one
+  syncPolicy:
+    automated: {}
+{{- end }}
+"""
+
+
+async def test_a_template_patch_applies_per_app_and_preserving_sets_add_no_finalizer(
+    crds, full_namespace, tmp_path: Path
+):
+    ns = full_namespace
+    kube = tetherenv.client(crds.kubeconfig)
+    repo = tetherenv.serve_repo(tmp_path / "git", FILES)
+    tpl = template(repo.url, "web-{{.env}}", "a", ns)
+    tpl["metadata"]["finalizers"] = ["resources-finalizer.argocd.argoproj.io"]
+    spec = {
+        "goTemplate": True,
+        "generators": [{"list": {"elements": [{"env": "dev"}, {"env": "prod"}]}}],
+        "template": tpl,
+        "templatePatch": PATCH,
+        "syncPolicy": {"preserveResourcesOnDeletion": True},
+    }
+    try:
+        tetherenv.create(kube, appset("web", ns, spec))
+        async with tetherenv.running_controller(crds.kubeconfig, ns, tmp_path / "cache"):
+            await tetherenv.eventually(
+                lambda: names(kube, ns, "web") == {"web-dev", "web-prod"}, 60
+            )
+            apps = owned(kube, ns, "web")
+            assert apps["web-prod"]["spec"]["syncPolicy"] == {"automated": {}}
+            assert apps["web-prod"]["spec"]["project"] == "default"
+            assert "syncPolicy" not in apps["web-dev"]["spec"]
+            assert not apps["web-dev"]["metadata"].get("finalizers")
+    finally:
+        repo.server.stop()
+        kube.close()
