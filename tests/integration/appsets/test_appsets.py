@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from lightkube.generic_resource import create_namespaced_resource
+from lightkube.types import PatchType
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
 
@@ -72,7 +73,7 @@ def condition(kube: Any, namespace: str, name: str, kind: str) -> dict[str, Any]
 
 
 def patch_set(kube: Any, namespace: str, name: str, patch: dict[str, Any]) -> None:
-    kube.patch(ApplicationSet, name, patch, namespace=namespace, patch_type="merge")
+    kube.patch(ApplicationSet, name, patch, namespace=namespace, patch_type=PatchType.MERGE)
 
 
 def refresh(kube: Any, namespace: str, name: str) -> None:

@@ -157,6 +157,9 @@ ALWAYS_FULL: dict[GroupKind, str] = {
     CRD: "the cache needs their versions and scope to watch custom resources",
     APPLICATION: "the controller reads Applications from the cache",
     APP_PROJECT: "every comparison checks its app against its project, read from the cache",
+    applicationset.GROUP_KIND: (
+        "the ApplicationSet controller must hear every edit of a set; a slim record's are dropped"
+    ),
 }
 """Kinds kept in full whether tracked or not, with the reason."""
 
