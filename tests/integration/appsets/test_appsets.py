@@ -6,6 +6,7 @@ its Git repository served on loopback, and watches the Applications the set owns
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from pathlib import Path
 from typing import Any
@@ -186,6 +187,7 @@ async def test_a_git_directories_set_survives_git_down_and_its_paths_going(
             assert owned(kube, ns, "dirs")["two"]["spec"]["source"]["path"] == "apps/Two"
             # Git down: the pass fails, says so, and deletes nothing.
             repo.server.stop()
+            await asyncio.sleep(2)  # past the revision cache's TTL: every pass asks Git now
             refresh(kube, ns, "dirs")
             error = await tetherenv.eventually(
                 lambda: (
