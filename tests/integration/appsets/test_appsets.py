@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from lightkube.generic_resource import create_namespaced_resource
-from lightkube.types import PatchType
 from lightkube.models.meta_v1 import ObjectMeta
 from lightkube.resources.core_v1 import Secret
+from lightkube.types import PatchType
 
 from tests.support import tetherenv
 
