@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
 from tether import bootstrap, ports
-from tether.controller import metrics, notifying
+from tether.controller import appsetting, metrics, notifying
 from tether.controller.loop import APPLICATION, Controller
 from tether.controller.sharding import Shards
 from tether.model.errors import TetherError
@@ -167,6 +167,9 @@ async def _lead_and_reconcile(
         owns = shards.owns if shards else _everyone
         counts = controller.metrics.notifications
         notifier = asyncio.create_task(notifying.run(rt, owns, counts))
+        # ApplicationSets write apps: only a leader (or the only replica) runs them.
+        setter = asyncio.create_task(appsetting.run(rt)) if shards is None else None
+        side = [notifier] + ([setter] if setter else [])
         lost = asyncio.create_task(election.stopped_leading.wait()) if election else None
         waits = [asyncio.create_task(stop.wait()), workers, *hosted] + ([lost] if lost else [])
         if membership is not None and campaign is not None:
@@ -183,9 +186,10 @@ async def _lead_and_reconcile(
             for task in waits:
                 if task not in hosted and task is not campaign:  # both end on their own below
                     task.cancel()
-            notifier.cancel()
+            for task in side:
+                task.cancel()
             await asyncio.gather(
-                notifier, *(t for t in waits if t is not campaign), return_exceptions=True
+                *side, *(t for t in waits if t is not campaign), return_exceptions=True
             )
     finally:
         if campaign is not None:

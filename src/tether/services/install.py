@@ -1,7 +1,7 @@
 """Installing tether's own API into a cluster, and checking that what is installed will serve.
 
-The Application and AppProject CRDs (from ``tether.core.app.crds``), the control-plane namespace
-and Argo CD's ``default`` project.
+The Application, AppProject and ApplicationSet CRDs (from ``tether.core.app.crds``), the
+control-plane namespace and Argo CD's ``default`` project.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from tether.core import globs
-from tether.model import application, project
+from tether.model import application, applicationset, project
 from tether.model.resources import GroupKind, ResourceKey
 
 
@@ -123,6 +123,7 @@ NEVER_FILTERED: dict[GroupKind, str] = {
     ),
     application.GROUP_KIND: "the controller reads Applications from the cache",
     project.GROUP_KIND: "every comparison checks its app against its project, read from the cache",
+    applicationset.GROUP_KIND: "the ApplicationSet controller is fed by their changes",
     GroupKind("", "Secret"): "repository and cluster Secrets are reloaded when one changes",
 }
 """Kinds the cache watches whatever ``resource.exclusions``/``inclusions`` say (the controller
@@ -156,6 +157,9 @@ ALWAYS_FULL: dict[GroupKind, str] = {
     CRD: "the cache needs their versions and scope to watch custom resources",
     APPLICATION: "the controller reads Applications from the cache",
     APP_PROJECT: "every comparison checks its app against its project, read from the cache",
+    applicationset.GROUP_KIND: (
+        "the ApplicationSet controller must hear every edit of a set; a slim record's are dropped"
+    ),
 }
 """Kinds kept in full whether tracked or not, with the reason."""
 

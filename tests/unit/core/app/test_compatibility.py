@@ -38,7 +38,12 @@ def _argo_cd_fields() -> list[tuple[str, str]]:
 
 
 def _tether_fields() -> list[tuple[str, str]]:
-    crd_list = crds.manifests().values()
+    # The table covers Application and AppProject; docs/applicationsets.md covers ApplicationSets.
+    crd_list = [
+        crd
+        for crd in crds.manifests().values()
+        if crd["spec"]["names"]["kind"] in compatibility.INPUT_SECTIONS
+    ]
     return _split([field for crd in crd_list for field in compatibility.input_fields(crd)])
 
 

@@ -247,5 +247,6 @@ def test_a_schema_that_preserves_unknown_fields_keeps_everything() -> None:
 
 def test_a_foreign_crd_is_named() -> None:
     assert crds.check_installed({"metadata": {"name": "widgets.example.com"}}) == [
-        "CRD widgets.example.com: not one of applications.argoproj.io, appprojects.argoproj.io"
+        "CRD widgets.example.com: not one of applications.argoproj.io, appprojects.argoproj.io,"
+        " applicationsets.argoproj.io"
     ]
