@@ -207,10 +207,9 @@ class Runtime:
         return dict(self._client.counter.snapshot())
 
     def for_callers(self) -> Runtime:
-        """This runtime as the API server uses it, its writes unfenced by the controller's Lease.
+        """This runtime for the API server, its writes unfenced by the controller's Lease.
 
-        The API's writes are its callers' requests, which a standby replica serves too; the
-        cache, services and connections are shared.
+        (Its callers' requests, which a standby replica serves too; all else is shared.)
         """
         client = self._client.unfenced()
         apps = AppWriter(client, self.settings.status_field_manager)
@@ -352,8 +351,7 @@ async def runtime(
         health=fingerprint,
         freeze_gc=settings.freeze_gc,
         tracking_config=tracked_by,
-        # A namespaced install's Role: watch what it may not list cluster-wide in its namespace.
-        fallback_namespace=settings.control_plane_namespace,
+        fallback_namespace=settings.control_plane_namespace,  # a namespaced install's Role
     )
     systemconfig.follow_filters(cache, config, IN_CLUSTER_SERVER)
     live = CacheLiveState(cache, client)
