@@ -1,7 +1,8 @@
 """The ApplicationSet controller wired: Git, the Go template worker, cluster Secrets, the use case.
 
-Git is the controller's own mirror cache when it renders in-process, otherwise one of its own
-under the cache directory (a repo-server's mirrors are not reachable from here).
+Git is the controller's own mirror cache when it renders in-process. With a repo-server the
+controller holds the cluster and no Git at all (that is the split's point): the git generator
+then fails with a condition saying why, and the set changes nothing.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from tether import ports
 from tether.adapters import goevaluator
 from tether.adapters.devcluster import tools
 from tether.bootstrap import Runtime
-from tether.bootstrap.rendering import git_repos
 from tether.model import secretdata
-from tether.model.errors import InvalidInputError
+from tether.model.errors import GitError, InvalidInputError
+from tether.model.revisions import RevisionMetadata
 from tether.services.appsetgen import Generator
 from tether.services.appsets import AppSets
 
@@ -30,7 +31,7 @@ class Wired:
     def __init__(self, rt: Runtime, *, evaluator: ports.Evaluator | None = None) -> None:
         self._rt = rt
         self.evaluator = evaluator or goevaluator.GoEvaluator(lambda: tools.path_of(GOEVAL))
-        git = rt.disk.git if rt.disk is not None else git_repos(rt.settings, rt.credentials.lookup)
+        git: ports.GitRepos = rt.disk.git if rt.disk is not None else _NoGitBesideRepoServer()
         generator = Generator(git, self.evaluator, self._cluster_secrets)
         self.appsets = AppSets(
             rt.cluster,
@@ -66,3 +67,32 @@ class Wired:
     async def aclose(self) -> None:
         """Stop the template worker."""
         await self.evaluator.aclose()
+
+
+class _NoGitBesideRepoServer:
+    """``ports.GitRepos`` for a controller that renders through a repo-server: it has no Git."""
+
+    REASON = (
+        "the git generator is not available when the controller renders through a repo-server "
+        "(--repo-server): the controller holds no Git access there"
+    )
+
+    async def resolve(
+        self, repo_url: str, revision: str, *, refresh: bool = False, project: str = ""
+    ) -> str:
+        del repo_url, revision, refresh, project
+        raise GitError(self.REASON)
+
+    async def checkout(self, repo_url: str, sha: str, *, project: str = "") -> str:
+        del repo_url, sha, project
+        raise GitError(self.REASON)
+
+    async def changed_paths(
+        self, repo_url: str, old_sha: str, new_sha: str, *, project: str = ""
+    ) -> list[str]:
+        del repo_url, old_sha, new_sha, project
+        raise GitError(self.REASON)
+
+    async def commit(self, repo_url: str, sha: str, *, project: str = "") -> RevisionMetadata:
+        del repo_url, sha, project
+        raise GitError(self.REASON)
