@@ -11,16 +11,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tether import ports
-from tether.adapters import goevaluator
-from tether.adapters.devcluster import tools
 from tether.bootstrap import Runtime
+from tether.bootstrap.notifications import go_evaluator
 from tether.model import secretdata
 from tether.model.errors import GitError, InvalidInputError
 from tether.model.revisions import RevisionMetadata
 from tether.services.appsetgen import Generator
 from tether.services.appsets import AppSets
 
-GOEVAL = "tether-goeval"
 CLUSTER_FIELDS = ("name", "server", "project")
 """What a generator reads of a cluster Secret; credentials never reach parameters."""
 
@@ -30,7 +28,7 @@ class Wired:
 
     def __init__(self, rt: Runtime, *, evaluator: ports.Evaluator | None = None) -> None:
         self._rt = rt
-        self.evaluator = evaluator or goevaluator.GoEvaluator(lambda: tools.path_of(GOEVAL))
+        self.evaluator = evaluator or go_evaluator()
         git: ports.GitRepos = rt.disk.git if rt.disk is not None else _NoGitBesideRepoServer()
         generator = Generator(git, self.evaluator, self._cluster_secrets)
         self.appsets = AppSets(

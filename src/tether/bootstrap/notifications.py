@@ -42,7 +42,7 @@ class Notifications:
         waits: tuple[float, ...] | None = None,
     ) -> None:
         self._rt = rt
-        self.evaluator = evaluator or goevaluator.GoEvaluator(lambda: tools.path_of(GOEVAL))
+        self.evaluator = evaluator or go_evaluator()
         http = notifyhttp.HttpSender()
         self._senders: dict[str, ports.Sender] = {
             "webhook": http,
@@ -114,3 +114,8 @@ class Notifications:
 
 def _parse(data: system.ConfigData) -> NotificationConfig:
     return notifyconfig.parse(data.get(notifyconfig.CONFIG_MAP) or {})
+
+
+def go_evaluator() -> goevaluator.GoEvaluator:
+    """A ``tether-goeval`` worker (started at its first use), as notifications and sets use it."""
+    return goevaluator.GoEvaluator(lambda: tools.path_of(GOEVAL))

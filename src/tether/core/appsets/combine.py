@@ -43,7 +43,7 @@ def matrix_pair(first: Params, second: Params, *, go: bool) -> Params:
     key whose values differ.
     """
     if go:
-        return _deep_keep_first(first, second)
+        return _deep_override(second, first)  # the first child's values win
     out = dict(second)
     for key, value in first.items():
         if key in second and second[key] != value:
@@ -52,17 +52,6 @@ def matrix_pair(first: Params, second: Params, *, go: bool) -> Params:
                 f" ({value!r} and {second[key]!r})"
             )
         out[key] = value
-    return out
-
-
-def _deep_keep_first(first: Mapping[str, Any], second: Mapping[str, Any]) -> Params:
-    out: Params = dict(second)
-    for key, value in first.items():
-        other = out.get(key)
-        if isinstance(value, Mapping) and isinstance(other, Mapping):
-            out[key] = _deep_keep_first(value, other)
-        else:
-            out[key] = value
     return out
 
 
